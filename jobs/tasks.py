@@ -1,0 +1,65 @@
+"""huey tasks: thin wrappers that pass job ids to the core's stage runner.
+
+Every task is safe to rerun: the runner skips finished jobs, and every stage plans its work
+from the database state (what is still pending), not from the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from huey import crontab
+
+from tagmyphotos import jobs_store
+from tagmyphotos import models as m
+from tagmyphotos.pipeline import run_stage
+
+from . import runtime
+from .pipeline import STAGES
+from .queue import huey
+
+log = logging.getLogger("tagmyphotos.jobs")
+
+
+@huey.task()
+def run_job(job_id: int) -> None:
+    job = m.Job.get_or_none(m.Job.id == job_id)
+    if job is None:
+        log.warning("job %s does not exist; dropped", job_id)
+        return
+    stage = STAGES.get(job.type)
+    if stage is None:
+        jobs_store.finish(job_id, m.JOB_FAILED, error=f"unknown job type {job.type!r}")
+        return
+    for follower in run_stage(runtime.core(), stage, job_id):
+        run_job(follower)
+
+
+def start_job(job_type: str, params: dict | None = None, reuse_active: bool = True) -> int:
+    """Create a job row and queue it; an identical job already queued or running is reused."""
+    if job_type not in STAGES:
+        raise ValueError(f"unknown job type {job_type!r}; one of {', '.join(STAGES)}")
+    if reuse_active and not params:
+        existing = jobs_store.active_job(job_type)
+        if existing is not None:
+            return existing
+    job_id = jobs_store.create_job(job_type, params)
+    run_job(job_id)
+    return job_id
+
+
+@huey.periodic_task(crontab(minute="*"))
+def housekeeping() -> None:
+    """Every minute: requeue jobs whose worker died; start the periodic rescan when due."""
+    for job_id in jobs_store.stale_running_jobs():
+        log.warning("job %s stopped reporting (worker killed?): queued again", job_id)
+        m.Job.update(state=m.JOB_QUEUED).where(m.Job.id == job_id).execute()
+        run_job(job_id)
+    interval = runtime.core().cfg.scan.interval_minutes
+    if interval <= 0:
+        return
+    last = m.Job.select(m.Job.created_at).where(m.Job.type == "scan").order_by(m.Job.id.desc()).first()
+    due = last is None or last.created_at < m.utcnow() - dt.timedelta(minutes=interval)
+    if due and jobs_store.active_job("scan") is None:
+        start_job("scan", {"trigger": "schedule"})

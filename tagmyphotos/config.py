@@ -1,0 +1,259 @@
+"""Configuration: config.yaml, overridden by TAGMYPHOTOS_* environment variables, validated once.
+
+Why one typed object passed around explicitly: every component gets exactly the settings it
+needs from its caller, so there is no hidden global and a wrong value fails at start with one
+line that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "TAGMYPHOTOS_"
+DEFAULT_CONFIG_FILE = "config.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a one-line message for the user."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    # Base URL path when served behind a reverse proxy sub-path ("" = root).
+    storage_secret: SecretStr | None = None
+
+
+class ScanConfig(_Section):
+    extensions: list[str] = ["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"]
+    raw_extensions: list[str] = ["dng", "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf"]
+    exclude: list[str] = ["**/@eaDir/**", "**/#recycle/**", "**/.thumbnails/**"]
+    # Minutes between automatic rescans; 0 switches the periodic rescan off.
+    interval_minutes: int = Field(60, ge=0)
+
+    @field_validator("extensions", "raw_extensions")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [e.lower().lstrip(".") for e in v]
+
+
+class AnalysisConfig(_Section):
+    model: Literal[
+        "Dlib", "Facenet", "Facenet512", "ArcFace", "VGG-Face", "OpenFace", "SFace", "GhostFaceNet"
+    ] = "Dlib"
+    detector: Literal["hog", "mtcnn", "hog+mtcnn", "opencv", "retinaface", "yunet"] = "hog"
+    # Longest side, in pixels, of the image the detector sees (coordinates map back).
+    detect_max_px: int = Field(1600, ge=320, le=8000)
+    min_face_px: int = Field(40, ge=8)
+    workers: int = Field(2, ge=1, le=64)
+    # Photos per analysis task; smaller = finer progress and cancel, larger = less overhead.
+    batch_size: int = Field(16, ge=1, le=1000)
+    max_image_pixels: int = Field(200_000_000, ge=1_000_000)
+
+
+class MatchingConfig(_Section):
+    # Per-model overrides of the calibrated distance thresholds in tuning.py (empty = defaults).
+    distance_threshold: dict[str, float] = {}
+    likely_confidence: float = Field(0.8, ge=0, le=1)
+    maybe_confidence: float = Field(0.5, ge=0, le=1)
+    k: int = Field(7, ge=1, le=100)
+    # Read existing face regions from files and sidecars and turn them into confirmed faces.
+    import_existing: bool = True
+
+
+class WriteConfig(_Section):
+    mode: Literal["auto", "in-file", "sidecar"] = "auto"
+    sidecar_naming: Literal["photo.jpg.xmp", "photo.xmp"] = "photo.jpg.xmp"
+    person_in_image: bool = True
+    subject_keywords: bool = True
+    hierarchical_keywords: bool = True
+    digikam_tags: bool = True
+    keyword_prefix: str = "People"
+    microsoft_regions: bool = False
+    preserve_mtime: bool = True
+    backup_retention_days: int = Field(90, ge=0)
+    # Refuse a bulk write unless this much space stays free on the data volume.
+    min_free_mb: int = Field(512, ge=0)
+    exiftool: str = ""
+
+
+class PathMap(_Section):
+    # Our library path prefix -> the prefix the other app sees.
+    local_prefix: str = ""
+    remote_prefix: str = ""
+
+
+class ImmichConfig(_Section):
+    enabled: bool = False
+    url: str = ""
+    api_key: SecretStr | None = None
+    path_map: PathMap = PathMap()
+    push_faces: bool = False
+    remove_duplicate_ml_faces: bool = False
+
+
+class PhotoPrismConfig(_Section):
+    enabled: bool = False
+    url: str = ""
+    token: SecretStr | None = None
+    path_map: PathMap = PathMap()
+
+
+class WebhookConfig(_Section):
+    enabled: bool = False
+    url: str = ""
+    secret: SecretStr | None = None
+
+
+class IntegrationsConfig(_Section):
+    immich: ImmichConfig = ImmichConfig()
+    photoprism: PhotoPrismConfig = PhotoPrismConfig()
+    webhook: WebhookConfig = WebhookConfig()
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    retries: int = Field(3, ge=0, le=10)
+
+
+class AuthConfig(_Section):
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    # Trusted reverse-proxy header (Authelia/Authentik), e.g. "Remote-User"; empty = off.
+    proxy_header: str = ""
+    proxy_trusted_ips: list[str] = ["127.0.0.1"]
+
+
+class QueueConfig(_Section):
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    redis_url: str = "redis://localhost:6379/0"
+
+
+class DatabaseConfig(_Section):
+    # Empty = SQLite in the data folder; postgresql://user:pass@host/db for scale-out.
+    url: SecretStr | None = None
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = False
+    file: bool = False
+
+
+class Config(_Section):
+    library: Path = Path("./library")
+    data: Path = Path("./data")
+    server: ServerConfig = ServerConfig()
+    scan: ScanConfig = ScanConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    matching: MatchingConfig = MatchingConfig()
+    write: WriteConfig = WriteConfig()
+    integrations: IntegrationsConfig = IntegrationsConfig()
+    auth: AuthConfig = AuthConfig()
+    queue: QueueConfig = QueueConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @property
+    def db_path(self) -> Path:
+        return self.data / "tagmyphotos.db"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data / "queue.db"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.data / "thumbs"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data / "backups"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data / "index"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective config as plain data with every secret replaced by '********'."""
+        return _mask(self.model_dump(mode="json"), self)
+
+
+def _mask(data: Any, model: Any) -> Any:
+    if isinstance(model, BaseModel):
+        out = {}
+        for key, value in data.items():
+            attr = getattr(model, key)
+            if isinstance(attr, SecretStr):
+                out[key] = "********" if attr.get_secret_value() else ""
+            else:
+                out[key] = _mask(value, attr)
+        return out
+    return data
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """TAGMYPHOTOS_ANALYSIS__WORKERS=3 -> {"analysis": {"workers": "3"}}; short forms too."""
+    aliases = {
+        "HOST": "SERVER__HOST",
+        "PORT": "SERVER__PORT",
+        "PASSWORD": "AUTH__PASSWORD",
+        "API_KEY": "AUTH__API_KEY",
+        "LOG_LEVEL": "LOGGING__LEVEL",
+        "DATABASE_URL": "DATABASE__URL",
+        "REDIS_URL": "QUEUE__REDIS_URL",
+    }
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "CONFIG",):
+            continue
+        key = name[len(ENV_PREFIX) :]
+        if key.endswith("_FILE") and key[:-5] in aliases:  # Docker secrets: *_FILE
+            key, value = key[:-5], Path(value).read_text().strip()
+        key = aliases.get(key, key)
+        parts = [p.lower() for p in key.split("__")]
+        node = tree
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        parsed = yaml.safe_load(value) if value.strip() else value
+        node[parts[-1]] = value if isinstance(parsed, (dict, type(None))) else parsed
+    return tree
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read config.yaml (if present) and the environment; raise ConfigError with one line."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(path or environ.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_FILE))
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        data = _merge(data, _env_overrides(environ))
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        raise ConfigError(f"config error: {key}: {err['msg']}{shown}") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config error: {exc}") from exc
+    return cfg.model_copy(update={"library": cfg.library.expanduser(), "data": cfg.data.expanduser()})

@@ -1,0 +1,113 @@
+"""Walk the library: which files are photos, without ever leaving the library or looping.
+
+Why a hand-written walk instead of os.walk: we need one stat per file (the incremental scan
+compares size and mtime), symlinks followed only while they stay inside the library, loops
+broken by (device, inode), and undecodable names reported instead of crashing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    rel: str  # '/'-separated path relative to the library root
+    abspath: str
+    size: int
+    mtime: float
+    kind: str  # image | raw
+
+
+@dataclass(frozen=True)
+class WalkProblem:
+    rel: str
+    message: str
+
+
+@dataclass(frozen=True)
+class WalkRules:
+    extensions: frozenset[str]
+    raw_extensions: frozenset[str]
+    exclude: tuple[str, ...] = ()
+    skip_dirs: tuple[str, ...] = ()  # absolute real paths never entered (our data/backups)
+
+
+def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProblem]:
+    """Yield every photo (and RAW) file under root, and a WalkProblem for what can't be read."""
+    real_root = os.path.realpath(root)
+    skip = {os.path.realpath(d) for d in rules.skip_dirs}
+    seen_dirs: set[tuple[int, int]] = set()
+    stack: list[tuple[str, str]] = [(real_root, "")]
+    while stack:
+        dirpath, rel_dir = stack.pop()
+        try:
+            st = os.stat(dirpath)
+        except OSError as exc:
+            yield WalkProblem(rel_dir or ".", f"cannot open folder: {exc.strerror}")
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:
+            continue  # a symlink loop or a second link to a folder we walked already
+        seen_dirs.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+        except OSError as exc:
+            yield WalkProblem(rel_dir or ".", f"cannot list folder: {exc.strerror}")
+            continue
+        subdirs: list[tuple[str, str]] = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue  # hidden files and folders (.thumbnails, .git, our .tagmyphotos)
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not _printable_name(rel):
+                yield WalkProblem(_shown(rel), "file name is not valid UTF-8; rename it to include it")
+                continue
+            if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel + "/", pat) for pat in rules.exclude):
+                continue
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    target = os.path.realpath(entry.path)
+                    if not _inside(target, real_root):
+                        continue  # never follow a link out of the library
+                if entry.is_dir(follow_symlinks=True):
+                    target = os.path.realpath(entry.path)
+                    if target in skip or any(_inside(target, s) for s in skip):
+                        continue
+                    subdirs.append((entry.path, rel))
+                    continue
+                ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+                if ext in rules.extensions:
+                    kind = "image"
+                elif ext in rules.raw_extensions:
+                    kind = "raw"
+                else:
+                    continue
+                fst = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                yield WalkProblem(rel, f"cannot read file information: {exc.strerror}")
+                continue
+            yield FoundFile(rel, entry.path, fst.st_size, fst.st_mtime, kind)
+        stack.extend(reversed(subdirs))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _printable_name(rel: str) -> bool:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(rel: str) -> str:
+    """A storable, readable form of an undecodable name (bytes shown as \\xNN)."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")

@@ -1,0 +1,257 @@
+"""Database models (peewee). The schema itself is created and upgraded by migrations.py.
+
+Why a DatabaseProxy: the same models serve SQLite (default, in the data folder) and PostgreSQL
+(scale-out); db.open_database binds the proxy once at start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import peewee as pw
+
+database = pw.DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class JSONField(pw.TextField):
+    """JSON stored as text: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+# --- photo states ---------------------------------------------------------------------------
+PHOTO_PENDING = "pending"  # new or changed: waits for face analysis
+PHOTO_DONE = "done"  # analysed (zero or more faces)
+PHOTO_FAILED = "failed"  # analysis failed; retried only when the file changes
+PHOTO_ERROR = "error"  # the scanner could not read it (zero-byte, truncated, not an image, ...)
+PHOTO_MISSING = "missing"  # gone from the library; kept until `tagmyphotos purge`
+PHOTO_STATES = (PHOTO_PENDING, PHOTO_DONE, PHOTO_FAILED, PHOTO_ERROR, PHOTO_MISSING)
+
+
+class Photo(BaseModel):
+    path = pw.TextField(unique=True)  # relative to the library root, '/' separated
+    kind = pw.CharField(default="image")  # image | raw
+    size = pw.BigIntegerField()
+    mtime = pw.DoubleField()
+    hash = pw.CharField(null=True, index=True)  # xxh3-128 of the whole file
+    format = pw.CharField(null=True)  # by content: JPEG, PNG, WEBP, HEIF, TIFF, ...
+    width = pw.IntegerField(null=True)  # stored pixels (before EXIF orientation)
+    height = pw.IntegerField(null=True)
+    orientation = pw.IntegerField(default=1)  # EXIF orientation 1..8
+    state = pw.CharField(default=PHOTO_PENDING, index=True)
+    last_error = pw.TextField(null=True)
+    analyzed_hash = pw.CharField(null=True)  # file hash the faces were computed from
+    analysis_model = pw.CharField(null=True)
+    written_signature = pw.CharField(null=True)  # what we last wrote (see writes.py)
+    write_error = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "photo"
+
+
+class Person(BaseModel):
+    name = pw.CharField(unique=True)
+    hidden = pw.BooleanField(default=False)
+    face_count = pw.IntegerField(default=0)  # confirmed faces; kept right by people.py
+    cover_face_id = pw.IntegerField(null=True)  # a confirmed Face id; kept right by people.py
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "person"
+
+
+class PersonAlias(BaseModel):
+    """Old names of a person (after merge or rename): keep imports and searches working."""
+
+    person = pw.ForeignKeyField(Person, backref="aliases", on_delete="CASCADE")
+    name = pw.CharField(index=True)
+
+    class Meta:
+        table_name = "person_alias"
+
+
+# --- face states ----------------------------------------------------------------------------
+FACE_UNKNOWN = "unknown"
+FACE_SUGGESTED = "suggested"
+FACE_CONFIRMED = "confirmed"
+FACE_IGNORED = "ignored"
+FACE_STATES = (FACE_UNKNOWN, FACE_SUGGESTED, FACE_CONFIRMED, FACE_IGNORED)
+
+
+class Face(BaseModel):
+    photo = pw.ForeignKeyField(Photo, backref="faces", on_delete="CASCADE")
+    # Box in oriented (as displayed) full-resolution pixels.
+    x = pw.IntegerField()
+    y = pw.IntegerField()
+    w = pw.IntegerField()
+    h = pw.IntegerField()
+    det_score = pw.FloatField(default=1.0)
+    quality = pw.FloatField(default=0.0)
+    landmarks = JSONField(null=True)
+    embedding = pw.BlobField(null=True)  # float32 bytes
+    model = pw.CharField(null=True, index=True)  # model + pipeline version of the embedding
+    thumb = pw.CharField(null=True)  # relative to the data folder
+    source = pw.CharField(default="detected")  # detected | imported | manual
+    state = pw.CharField(default=FACE_UNKNOWN, index=True)
+    person = pw.ForeignKeyField(Person, null=True, backref="faces", on_delete="SET NULL")
+    suggested_person = pw.ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    confidence = pw.FloatField(null=True)
+    band = pw.CharField(null=True)  # likely | maybe
+    explanation = JSONField(null=True)
+    cluster = pw.IntegerField(null=True, index=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "face"
+
+
+class FaceRejection(BaseModel):
+    """A face is never suggested again for a person the user rejected it for."""
+
+    face = pw.ForeignKeyField(Face, backref="rejections", on_delete="CASCADE")
+    person = pw.ForeignKeyField(Person, on_delete="CASCADE")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "face_rejection"
+        indexes = ((("face", "person"), True),)
+
+
+class UndoEntry(BaseModel):
+    """The inverse of a bulk action, so the last one can be undone."""
+
+    kind = pw.CharField()
+    payload = JSONField()
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "undo_entry"
+
+
+# --- jobs -----------------------------------------------------------------------------------
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+JOB_CANCELLED = "cancelled"
+JOB_STATES = (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED)
+
+
+class Job(BaseModel):
+    type = pw.CharField(index=True)  # scan | analyze | match | write | restore | notify
+    state = pw.CharField(default=JOB_QUEUED, index=True)
+    params = JSONField(default=dict)
+    progress_done = pw.IntegerField(default=0)
+    progress_total = pw.IntegerField(default=0)
+    errors = pw.IntegerField(default=0)
+    error = pw.TextField(null=True)  # summary
+    result = JSONField(null=True)
+    cancel_requested = pw.BooleanField(default=False)
+    parent = pw.IntegerField(null=True)  # the job that started this one (pipeline hand-off)
+    created_at = pw.DateTimeField(default=utcnow)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    heartbeat_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "job"
+
+
+class JobEvent(BaseModel):
+    """Per-job log lines and per-file errors, shown in the UI and API."""
+
+    job = pw.ForeignKeyField(Job, backref="events", on_delete="CASCADE")
+    level = pw.CharField(default="info")
+    message = pw.TextField()
+    path = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "job_event"
+
+
+class WriteAudit(BaseModel):
+    """One row per metadata write attempt: what, where, hashes, backup, result."""
+
+    job = pw.ForeignKeyField(Job, null=True, on_delete="SET NULL")
+    photo = pw.ForeignKeyField(Photo, null=True, on_delete="SET NULL")
+    path = pw.TextField()
+    mode = pw.CharField()  # in-file | sidecar | dry-run | restore
+    target = pw.TextField(null=True)  # the file actually written (sidecar path for sidecars)
+    hash_before = pw.CharField(null=True)
+    hash_after = pw.CharField(null=True)
+    tags = JSONField(null=True)
+    backup_path = pw.TextField(null=True)
+    result = pw.CharField()  # ok | failed | restored | skipped
+    error = pw.TextField(null=True)
+    note = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "write_audit"
+
+
+class ApiKey(BaseModel):
+    name = pw.CharField()
+    prefix = pw.CharField(index=True)  # first characters, to find the row; never the whole key
+    key_hash = pw.CharField()
+    scope = pw.CharField(default="full")  # read | full
+    created_at = pw.DateTimeField(default=utcnow)
+    last_used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_key"
+
+
+class Setting(BaseModel):
+    """Values set at run time (UI password hash, session secret, UI-edited options)."""
+
+    key = pw.CharField(primary_key=True)
+    value = JSONField(null=True)
+
+    class Meta:
+        table_name = "setting"
+
+
+class SchemaMeta(BaseModel):
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+    class Meta:
+        table_name = "schema_meta"
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaMeta,
+    Photo,
+    Person,
+    PersonAlias,
+    Face,
+    FaceRejection,
+    UndoEntry,
+    Job,
+    JobEvent,
+    WriteAudit,
+    ApiKey,
+    Setting,
+)

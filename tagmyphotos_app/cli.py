@@ -1,0 +1,191 @@
+"""The `tagmyphotos` command: the composition root that wires core, queue, jobs and web app.
+
+Exit codes scripts can rely on: 0 ok, 1 the work ran but failed or had errors, 2 bad usage or
+configuration, 3 something named was not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tagmyphotos.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+
+Handler = Callable[[argparse.Namespace, Config], int]
+COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tagmyphotos",
+        description="Face recognition for your photo library; writes people into the photos.",
+    )
+    parser.add_argument("--config", help="config file (default: $TAGMYPHOTOS_CONFIG or ./config.yaml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print one JSON object")
+        return p
+
+    p = add("serve", "run the web app, the REST API and a job worker in one process", json_flag=False)
+    p.add_argument("--host", help="listen address (default from config, $TAGMYPHOTOS_HOST)")
+    p.add_argument("--port", type=int, help="port (default from config, $TAGMYPHOTOS_PORT)")
+    p = add("worker", "run only a job worker (for extra machines in scale-out)", json_flag=False)
+    p.add_argument("--workers", type=int, default=2, help="worker threads")
+    for name, what in (("scan", "scan the library for new, changed and missing photos"),
+                       ("analyze", "find and embed faces in photos waiting for analysis"),
+                       ("match", "refresh name suggestions and clusters")):  # fmt: skip
+        p = add(name, what)
+        p.add_argument("--wait", action="store_true", help="run now in this process and wait")
+    add("status", "counts of photos, faces, people and recent jobs")
+    p = add("purge", "forget photos marked missing (their faces and names too)")
+    p.add_argument("--yes", action="store_true", help="do it (otherwise only count)")
+    p = add("config", "configuration tools")
+    p.add_argument("action", choices=["check"], help="check: validate and print the effective config")
+    for module in _command_modules():
+        module.add_commands(add)
+    return parser
+
+
+def _command_modules() -> list[Any]:
+    """Command families in their own modules (each registers its handlers with @command)."""
+    import importlib
+
+    return [importlib.import_module(f"{__package__}.{name}") for name in EXTRA_COMMAND_MODULES]
+
+
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args, cfg)
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    """Print JSON with --json, else the human text."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, default=str, sort_keys=True))
+    else:
+        print(text)
+
+
+def open_core(cfg: Config) -> Any:
+    from tagmyphotos.core import Core
+
+    return Core(cfg)
+
+
+@command("config")
+def cmd_config(args: argparse.Namespace, cfg: Config) -> int:
+    masked = cfg.masked()
+    if args.json:
+        print(json.dumps(masked, sort_keys=True))
+    else:
+        import yaml
+
+        print("# configuration is valid; effective values (secrets masked):")
+        print(yaml.safe_dump(masked, sort_keys=False).rstrip())
+    return EXIT_OK
+
+
+@command("status")
+def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
+    from tagmyphotos.stats import library_stats
+
+    core = open_core(cfg)
+    try:
+        data = library_stats()
+    finally:
+        core.close()
+    p, f = data["photos"], data["faces"]
+    lines = [
+        f"library: {cfg.library}",
+        f"photos: {p['total']} ({', '.join(f'{k} {v}' for k, v in p['by_state'].items())})",
+        f"faces: {f['total']} ({', '.join(f'{k} {v}' for k, v in f['by_state'].items())})",
+        f"people: {data['people']['total']}",
+        "recent jobs:",
+    ] + [
+        f"  #{j['id']} {j['type']:<8} {j['state']:<9} {j['done']}/{j['total']}"
+        + (f" errors {j['errors']}" if j["errors"] else "")
+        + (f" — {j['error']}" if j["error"] else "")
+        for j in data["jobs"]["recent"]
+    ]
+    emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+@command("purge")
+def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
+    from tagmyphotos import models as m
+
+    core = open_core(cfg)
+    try:
+        missing = m.Photo.select().where(m.Photo.state == m.PHOTO_MISSING)
+        count = missing.count()
+        if args.yes and count:
+            with core.db.atomic():
+                m.Photo.delete().where(m.Photo.state == m.PHOTO_MISSING).execute()
+    finally:
+        core.close()
+    done = bool(args.yes)
+    emit(
+        args,
+        {"missing": count, "purged": count if done else 0},
+        f"{'purged' if done else 'would purge (add --yes)'} {count} missing photos",
+    )
+    return EXIT_OK
+
+
+@command("serve")
+def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
+    from .web import serve
+
+    host = args.host or cfg.server.host
+    port = args.port or cfg.server.port
+    return serve(cfg, host, port)
+
+
+@command("worker")
+def cmd_worker(args: argparse.Namespace, cfg: Config) -> int:
+    from .runner import run_worker
+
+    return run_worker(cfg, args.workers)
+
+
+def _stage_command(job_type: str) -> Handler:
+    def handler(args: argparse.Namespace, cfg: Config) -> int:
+        from .runner import run_job_command
+
+        return run_job_command(cfg, job_type, {}, wait=args.wait, as_json=args.json)
+
+    return handler
+
+
+for _name in ("scan", "analyze", "match"):
+    COMMANDS[_name] = _stage_command(_name)

@@ -1,0 +1,137 @@
+"""Boot a process (core + queue + tasks) and run jobs from the command line or as a worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from tagmyphotos import jobs_store
+from tagmyphotos import models as m
+from tagmyphotos.config import Config
+from tagmyphotos.core import Core
+
+# Poll a queued job this often while `--wait`ing for a worker to finish it.
+WAIT_POLL_S = 0.5
+
+
+def setup_logging(cfg: Config) -> None:
+    from tagmyphotos.logs import configure_logging
+
+    configure_logging(cfg)
+
+
+def boot(cfg: Config, immediate: bool = False) -> Core:
+    """Open the core, bind the queue and install the core for tasks in this process."""
+    from jobs import runtime, tasks  # noqa: F401  (registers the tasks with huey)
+    from jobs.queue import configure_queue
+
+    core = Core(cfg)
+    configure_queue(cfg, immediate=immediate)
+    runtime.install(core)
+    return core
+
+
+def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bool, as_json: bool) -> int:
+    """Queue a job (a running server or worker picks it up), or with wait run it here and now."""
+    from jobs.pipeline import STAGES
+    from jobs.tasks import run_job, start_job
+    from tagmyphotos.pipeline import run_stage
+
+    core = boot(cfg)
+    try:
+        if not wait:
+            job_id = start_job(job_type, params or None)
+            _print(as_json, {"job": jobs_store.JobView.of(m.Job.get_by_id(job_id)).__dict__},
+                   f"queued {job_type} job #{job_id}; see `tagmyphotos status`")  # fmt: skip
+            return 0
+        job_id = jobs_store.create_job(job_type, params)
+        with _progress(job_type, as_json) as bar:
+            import threading
+
+            stop = threading.Event()
+            watcher = threading.Thread(target=_watch, args=(job_id, bar, stop), daemon=True)
+            watcher.start()
+            followers = run_stage(core, STAGES[job_type], job_id)
+            stop.set()
+            watcher.join()
+        for follower in followers:
+            run_job(follower)  # the pipeline goes on in the server/worker
+        job = jobs_store.JobView.of(m.Job.get_by_id(job_id))
+        result = job.result or {}
+        text = f"{job_type} job #{job_id} {job.state}: " + ", ".join(f"{k} {v}" for k, v in result.items())
+        if job.error:
+            text += f"\nerror: {job.error}"
+        _print(as_json, {"job": job.__dict__}, text)
+        return 0 if job.state == m.JOB_DONE else 1
+    finally:
+        core.close()
+
+
+def _watch(job_id: int, bar: Any, stop: Any) -> None:
+    while not stop.wait(0.3):
+        row = m.Job.get_or_none(m.Job.id == job_id)
+        if row and bar is not None:
+            bar(row.progress_done, row.progress_total)
+
+
+class _progress:
+    """A rich progress bar on a terminal, nothing when output is piped or --json."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label = label
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._progress: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self._progress = Progress(transient=True)
+        self._progress.start()
+        task = self._progress.add_task(self.label, total=None)
+
+        def update(done: int, total: int) -> None:
+            self._progress.update(task, completed=done, total=total or None)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _print(as_json: bool, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data, default=str, sort_keys=True) if as_json else text)
+
+
+def run_worker(cfg: Config, workers: int) -> int:
+    """A standalone consumer (its own signal handling): `tagmyphotos worker`."""
+    from huey.consumer import Consumer
+
+    from jobs.queue import huey
+
+    setup_logging(cfg)
+    core = boot(cfg)
+    try:
+        Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
+    finally:
+        core.close()
+    return 0
+
+
+def wait_for_job(job_id: int, timeout_s: float) -> str:
+    """Poll until the job finishes; returns its state (used by tests and scripts)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = m.Job.get_by_id(job_id).state
+        if state in (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED):
+            return str(state)
+        time.sleep(WAIT_POLL_S)
+    return str(m.Job.get_by_id(job_id).state)
+
+
+logging.getLogger("huey").setLevel(logging.WARNING)
