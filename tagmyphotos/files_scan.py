@@ -142,9 +142,11 @@ def scan_library(
     report = ScanReport()
     known = {
         row[1]: row
-        for row in m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.size, m.Photo.mtime, m.Photo.state)
-        .where(m.Photo.state != m.PHOTO_MISSING)
-        .tuples()
+        for row in m.rows(
+            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.size, m.Photo.mtime, m.Photo.state).where(
+                m.Photo.state != m.PHOTO_MISSING
+            )
+        )
     }
     seen_paths: set[str] = set()
     fresh: list[tuple[FoundFile, Probe | None, str | None]] = []
@@ -243,18 +245,18 @@ def _settle_new_and_gone(
     gone = {} if stopped else {path: row for path, row in known.items() if path not in seen_paths}
     gone_by_hash: dict[str, list[str]] = {}
     if gone:
-        for pid, path, photo_hash in (
-            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash)
-            .where(m.Photo.id.in_([r[0] for r in gone.values()]))
-            .tuples()
+        for _pid, path, photo_hash in m.rows(
+            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(
+                m.Photo.id.in_([r[0] for r in gone.values()])
+            )
         ):
             if photo_hash:
                 gone_by_hash.setdefault(photo_hash, []).append(path)
     missing_rows = {
         row[1]: row
-        for row in m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash)
-        .where(m.Photo.state == m.PHOTO_MISSING)
-        .tuples()
+        for row in m.rows(
+            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(m.Photo.state == m.PHOTO_MISSING)
+        )
     }
     missing_by_hash: dict[str, list[int]] = {}
     for pid, _path, photo_hash in missing_rows.values():

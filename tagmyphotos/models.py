@@ -19,6 +19,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def rows(query: Any) -> list[tuple[Any, ...]]:
+    """A select's rows as plain tuples (typed loosely: peewee's stubs type them as models)."""
+    return [tuple(r) for r in query.tuples()]
+
+
 class JSONField(pw.TextField):
     """JSON stored as text: portable across SQLite and PostgreSQL."""
 
@@ -35,6 +40,12 @@ class BaseModel(pw.Model):
         legacy_table_names = False
 
 
+class IdModel(BaseModel):
+    """A table with an integer `id` key (declared, so type checkers know it)."""
+
+    id = pw.AutoField()
+
+
 # --- photo states ---------------------------------------------------------------------------
 PHOTO_PENDING = "pending"  # new or changed: waits for face analysis
 PHOTO_DONE = "done"  # analysed (zero or more faces)
@@ -44,7 +55,7 @@ PHOTO_MISSING = "missing"  # gone from the library; kept until `tagmyphotos purg
 PHOTO_STATES = (PHOTO_PENDING, PHOTO_DONE, PHOTO_FAILED, PHOTO_ERROR, PHOTO_MISSING)
 
 
-class Photo(BaseModel):
+class Photo(IdModel):
     path = pw.TextField(unique=True)  # relative to the library root, '/' separated
     kind = pw.CharField(default="image")  # image | raw
     size = pw.BigIntegerField()
@@ -67,7 +78,7 @@ class Photo(BaseModel):
         table_name = "photo"
 
 
-class Person(BaseModel):
+class Person(IdModel):
     name = pw.CharField(unique=True)
     hidden = pw.BooleanField(default=False)
     face_count = pw.IntegerField(default=0)  # confirmed faces; kept right by people.py
@@ -78,7 +89,7 @@ class Person(BaseModel):
         table_name = "person"
 
 
-class PersonAlias(BaseModel):
+class PersonAlias(IdModel):
     """Old names of a person (after merge or rename): keep imports and searches working."""
 
     person = pw.ForeignKeyField(Person, backref="aliases", on_delete="CASCADE")
@@ -96,7 +107,7 @@ FACE_IGNORED = "ignored"
 FACE_STATES = (FACE_UNKNOWN, FACE_SUGGESTED, FACE_CONFIRMED, FACE_IGNORED)
 
 
-class Face(BaseModel):
+class Face(IdModel):
     photo = pw.ForeignKeyField(Photo, backref="faces", on_delete="CASCADE")
     # Box in oriented (as displayed) full-resolution pixels.
     x = pw.IntegerField()
@@ -124,7 +135,7 @@ class Face(BaseModel):
         table_name = "face"
 
 
-class FaceRejection(BaseModel):
+class FaceRejection(IdModel):
     """A face is never suggested again for a person the user rejected it for."""
 
     face = pw.ForeignKeyField(Face, backref="rejections", on_delete="CASCADE")
@@ -136,7 +147,7 @@ class FaceRejection(BaseModel):
         indexes = ((("face", "person"), True),)
 
 
-class UndoEntry(BaseModel):
+class UndoEntry(IdModel):
     """The inverse of a bulk action, so the last one can be undone."""
 
     kind = pw.CharField()
@@ -156,7 +167,7 @@ JOB_CANCELLED = "cancelled"
 JOB_STATES = (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED)
 
 
-class Job(BaseModel):
+class Job(IdModel):
     type = pw.CharField(index=True)  # scan | analyze | match | write | restore | notify
     state = pw.CharField(default=JOB_QUEUED, index=True)
     params = JSONField(default=dict)
@@ -176,7 +187,7 @@ class Job(BaseModel):
         table_name = "job"
 
 
-class JobEvent(BaseModel):
+class JobEvent(IdModel):
     """Per-job log lines and per-file errors, shown in the UI and API."""
 
     job = pw.ForeignKeyField(Job, backref="events", on_delete="CASCADE")
@@ -189,7 +200,7 @@ class JobEvent(BaseModel):
         table_name = "job_event"
 
 
-class WriteAudit(BaseModel):
+class WriteAudit(IdModel):
     """One row per metadata write attempt: what, where, hashes, backup, result."""
 
     job = pw.ForeignKeyField(Job, null=True, on_delete="SET NULL")
@@ -210,7 +221,7 @@ class WriteAudit(BaseModel):
         table_name = "write_audit"
 
 
-class ApiKey(BaseModel):
+class ApiKey(IdModel):
     name = pw.CharField()
     prefix = pw.CharField(index=True)  # first characters, to find the row; never the whole key
     key_hash = pw.CharField()

@@ -10,9 +10,9 @@ from . import jobs_store
 from . import models as m
 
 
-def _by(model: type[m.BaseModel], column: pw.Field) -> dict[str, int]:
-    rows = model.select(column, pw.fn.COUNT(model.id)).group_by(column).tuples()
-    return {str(key): int(n) for key, n in rows}
+def _by(model: type[m.IdModel], column: pw.Field) -> dict[str, int]:
+    query = model.select(column, pw.fn.COUNT(model.id)).group_by(column)
+    return {str(key): int(n) for key, n in m.rows(query)}
 
 
 def library_stats(recent: int = 5) -> dict[str, Any]:

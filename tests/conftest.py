@@ -1,0 +1,58 @@
+"""Shared fixtures: real temp copies of the testdata, a real Config, a real Core on SQLite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tagmyphotos.config import Config, load_config
+from tagmyphotos.core import Core
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("TAGMYPHOTOS_SHARED", ROOT.parent / "shared"))
+FACES = SHARED / "testdata" / "faces"
+REAL = SHARED / "testdata" / "real"
+EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
+
+
+def copy_tree(src: Path, dst: Path, pattern: str = "*") -> Path:
+    """Copy files (not folders) and make them writable: the shared testdata is read-only."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.glob(pattern)):
+        if f.is_file():
+            shutil.copyfile(f, dst / f.name)
+            os.chmod(dst / f.name, 0o644)
+    return dst
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    """A writable copy of the 64 photos of testdata/faces."""
+    return copy_tree(FACES, tmp_path / "library", "*.jpg")
+
+
+def make_config(library: Path, data: Path, **env: str) -> Config:
+    environ = {"TAGMYPHOTOS_LIBRARY": str(library), "TAGMYPHOTOS_DATA": str(data)}
+    environ["TAGMYPHOTOS_SCAN__INTERVAL_MINUTES"] = "0"
+    if EXIFTOOL.exists():
+        environ["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(EXIFTOOL)
+    environ.update(env)
+    return load_config(path=data / "no-config.yaml", environ=environ)
+
+
+@pytest.fixture
+def cfg(library: Path, tmp_path: Path) -> Config:
+    return make_config(library, tmp_path / "data")
+
+
+@pytest.fixture
+def core(cfg: Config) -> Iterator[Core]:
+    c = Core(cfg)
+    try:
+        yield c
+    finally:
+        c.close()
