@@ -140,14 +140,12 @@ def scan_library(
 ) -> ScanReport:
     """Scan the library into the photo table. Safe to rerun and to kill half-way."""
     report = ScanReport()
-    known = {
-        row[1]: row
-        for row in m.rows(
-            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.size, m.Photo.mtime, m.Photo.state).where(
-                m.Photo.state != m.PHOTO_MISSING
-            )
-        )
-    }
+    # A raw cursor: for 100k photos the ORM's per-row conversion costs more than the walk.
+    cursor = m.database.execute_sql(
+        "SELECT id, path, size, mtime, state FROM photo WHERE state != %s" % m.database.param,
+        (m.PHOTO_MISSING,),
+    )
+    known = {row[1]: row for row in cursor.fetchall()}
     seen_paths: set[str] = set()
     fresh: list[tuple[FoundFile, Probe | None, str | None]] = []
     db = m.database

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
     """Yield every photo (and RAW) file under root, and a WalkProblem for what can't be read."""
     real_root = os.path.realpath(root)
     skip = {os.path.realpath(d) for d in rules.skip_dirs}
+    excluded = _compile_excludes(rules.exclude)
+    extensions, raw_extensions = rules.extensions, rules.raw_extensions
     seen_dirs: set[tuple[int, int]] = set()
     stack: list[tuple[str, str]] = [(real_root, "")]
     while stack:
@@ -54,7 +57,8 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
             continue  # a symlink loop or a second link to a folder we walked already
         seen_dirs.add((st.st_dev, st.st_ino))
         try:
-            entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             yield WalkProblem(rel_dir or ".", f"cannot list folder: {exc.strerror}")
             continue
@@ -64,10 +68,8 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
             if name.startswith("."):
                 continue  # hidden files and folders (.thumbnails, .git, our .tagmyphotos)
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not _printable_name(rel):
+            if not name.isascii() and not _printable_name(rel):
                 yield WalkProblem(_shown(rel), "file name is not valid UTF-8; rename it to include it")
-                continue
-            if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel + "/", pat) for pat in rules.exclude):
                 continue
             try:
                 is_link = entry.is_symlink()
@@ -76,17 +78,21 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
                     if not _inside(target, real_root):
                         continue  # never follow a link out of the library
                 if entry.is_dir(follow_symlinks=True):
+                    if excluded is not None and excluded(rel + "/"):
+                        continue
                     target = os.path.realpath(entry.path)
                     if target in skip or any(_inside(target, s) for s in skip):
                         continue
                     subdirs.append((entry.path, rel))
                     continue
                 ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-                if ext in rules.extensions:
+                if ext in extensions:
                     kind = "image"
-                elif ext in rules.raw_extensions:
+                elif ext in raw_extensions:
                     kind = "raw"
                 else:
+                    continue
+                if excluded is not None and excluded(rel):
                     continue
                 fst = entry.stat(follow_symlinks=True)
             except OSError as exc:
@@ -94,6 +100,13 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
                 continue
             yield FoundFile(rel, entry.path, fst.st_size, fst.st_mtime, kind)
         stack.extend(reversed(subdirs))
+
+
+def _compile_excludes(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None] | None:
+    """All exclude globs as one regex: one match per file instead of one per pattern."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
 
 
 def _inside(path: str, root: str) -> bool:
