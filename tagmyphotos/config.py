@@ -50,7 +50,8 @@ class AnalysisConfig(_Section):
     model: Literal[
         "Dlib", "Facenet", "Facenet512", "ArcFace", "VGG-Face", "OpenFace", "SFace", "GhostFaceNet"
     ] = "Dlib"
-    detector: Literal["hog", "mtcnn", "hog+mtcnn", "opencv", "retinaface", "yunet"] = "hog"
+    # hog | hog+mtcnn (MTCNN where HOG finds none) | hog|mtcnn (both, merged) | mtcnn
+    detector: Literal["hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"] = "hog"
     # Longest side, in pixels, of the image the detector sees (coordinates map back).
     detect_max_px: int = Field(1600, ge=320, le=8000)
     min_face_px: int = Field(40, ge=8)

@@ -56,3 +56,41 @@ def core(cfg: Config) -> Iterator[Core]:
         yield c
     finally:
         c.close()
+
+
+def scan_and_analyze(core: Core) -> None:
+    """Run the real scan and analyze stages in this process (as `--wait` does)."""
+    from jobs.pipeline import STAGES
+    from tagmyphotos import jobs_store
+    from tagmyphotos.pipeline import run_stage
+
+    for stage in ("scan", "analyze"):
+        job_id = jobs_store.create_job(stage, {"no_follow": True})
+        run_stage(core, STAGES[stage], job_id)
+
+
+@pytest.fixture(scope="session")
+def analysed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The testdata library scanned and analysed once per session (library, data)."""
+    base = tmp_path_factory.mktemp("analysed")
+    lib = copy_tree(FACES, base / "library", "*.jpg")
+    cfg = make_config(lib, base / "data")
+    core = Core(cfg)
+    try:
+        scan_and_analyze(core)
+    finally:
+        core.close()
+    return lib, base / "data"
+
+
+@pytest.fixture
+def analysed_core(analysed_template: tuple[Path, Path], tmp_path: Path) -> Iterator[Core]:
+    """A fresh copy of the analysed library and its data folder, opened."""
+    lib, data = analysed_template
+    shutil.copytree(lib, tmp_path / "library")
+    shutil.copytree(data, tmp_path / "data")
+    c = Core(make_config(tmp_path / "library", tmp_path / "data"))
+    try:
+        yield c
+    finally:
+        c.close()

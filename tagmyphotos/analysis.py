@@ -1,0 +1,177 @@
+"""The analyze stage: photos waiting for analysis get their faces, thumbnails and embeddings.
+
+The ML core (faces_analyze) knows nothing about the database; this module plans the work from
+photo states, stores results one photo per transaction (a killed job loses at most the photo
+in flight and a rerun never duplicates faces), and keeps the user's names when a changed file
+is analysed again (a re-detected face that overlaps a named one keeps its name).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import models as m
+from .config import Config
+from .core import Core
+from .faces_analyze import AnalysisResult, AnalysisSettings, AnalyzedFace, FaceAnalyzer
+from .faces_thumb import save_thumbnail
+from .geometry import iou
+from .pipeline import StageContext
+
+# A new detection takes over an old face's name when their boxes overlap at least this much.
+KEEP_LABEL_IOU = 0.5
+
+
+def analysis_settings(cfg: Config) -> AnalysisSettings:
+    a = cfg.analysis
+    return AnalysisSettings(
+        detector=a.detector,
+        detect_max_side=a.detect_max_px,
+        min_face_px=a.min_face_px,
+        max_megapixels=a.max_image_pixels / 1e6,
+        model=a.model,
+        deepface_home=os.environ.get("DEEPFACE_HOME"),
+        workers=a.workers,
+    )
+
+
+def analyzer(core: Core) -> FaceAnalyzer:
+    """One analyzer (and its worker processes) per process, models loaded once."""
+    return core.tool("analyzer", lambda: FaceAnalyzer(analysis_settings(core.cfg)))  # type: ignore[no-any-return]
+
+
+def photos_to_analyze(embedding_id: str, photo_ids: list[int] | None = None) -> list[int]:
+    """Pending photos, and analysed ones whose embeddings come from another model."""
+    query = m.Photo.select(m.Photo.id).where(
+        (m.Photo.kind == "image")
+        & (
+            (m.Photo.state == m.PHOTO_PENDING)
+            | ((m.Photo.state == m.PHOTO_DONE) & (m.Photo.analysis_model != embedding_id))
+        )
+    )
+    if photo_ids:
+        query = query.where(m.Photo.id.in_(photo_ids))
+    return [r[0] for r in m.rows(query.order_by(m.Photo.id))]
+
+
+def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
+    tool = analyzer(core)
+    embedding_id = tool.embedding_id
+    # RAW files are kept for sidecar tags; their faces come from the JPEG sibling, if any.
+    m.Photo.update(state=m.PHOTO_DONE, analyzed_hash=m.Photo.hash).where(
+        (m.Photo.kind == "raw") & (m.Photo.state == m.PHOTO_PENDING)
+    ).execute()
+    todo = photos_to_analyze(embedding_id, ctx.params.get("photo_ids"))
+    ctx.set_total(len(todo))
+    faces_found = failed = 0
+    batch_size = core.cfg.analysis.batch_size
+    for start in range(0, len(todo), batch_size):
+        ctx.check_cancel()
+        rows = m.Photo.select().where(m.Photo.id.in_(todo[start : start + batch_size]))
+        batch = {core.cfg.library / p.path: p for p in rows}
+        for item in tool.analyze_many(list(batch)):
+            photo = batch[Path(item.path)]
+            if item.result is None:
+                failed += 1
+                record_failure(photo, item.error or "analysis failed")
+                ctx.item_error(photo.path, item.error or "analysis failed")
+            else:
+                faces_found += len(item.result.faces)
+                store_result(core.cfg, photo, item.result)
+            ctx.advance()
+    return {"photos": len(todo), "faces": faces_found, "failed": failed, "model": embedding_id}
+
+
+def record_failure(photo: m.Photo, message: str) -> None:
+    """A failed photo is retried only when the file changes (the scanner resets its state)."""
+    m.Photo.update(
+        state=m.PHOTO_FAILED, last_error=message[:1000], analyzed_hash=photo.hash, updated_at=m.utcnow()
+    ).where(m.Photo.id == photo.id).execute()
+
+
+def store_result(cfg: Config, photo: m.Photo, result: AnalysisResult) -> list[int]:
+    """Replace the photo's detected faces with the new ones, in one transaction."""
+    with m.database.atomic():
+        old = list(m.Face.select().where(m.Face.photo == photo.id))
+        keep_ids: set[int] = set()
+        new_ids = []
+        for face in result.faces:
+            heir = _best_overlap(face, old, keep_ids)
+            row = _save_face(cfg, photo.id, face, heir)
+            keep_ids.add(row.id)
+            new_ids.append(row.id)
+        for stale in old:
+            if stale.id in keep_ids:
+                continue
+            if stale.source == "detected" and stale.state != m.FACE_CONFIRMED:
+                _remove_thumb(cfg, stale)
+                stale.delete_instance()
+            # confirmed or imported/manual faces the detector did not find again stay: a
+            # user's name is never dropped silently
+        m.Photo.update(
+            state=m.PHOTO_DONE,
+            last_error=None,
+            analyzed_hash=photo.hash,
+            analysis_model=result.embedding_id,
+            format=result.format,
+            width=result.stored_width,
+            height=result.stored_height,
+            orientation=result.orientation,
+            updated_at=m.utcnow(),
+        ).where(m.Photo.id == photo.id).execute()
+    return new_ids
+
+
+def _best_overlap(face: AnalyzedFace, old: list[m.Face], taken: set[int]) -> m.Face | None:
+    best, best_iou = None, KEEP_LABEL_IOU
+    for row in old:
+        if row.id in taken:
+            continue
+        overlap = iou((face.x, face.y, face.w, face.h), (row.x, row.y, row.w, row.h))
+        if overlap >= best_iou:
+            best, best_iou = row, overlap
+    return best
+
+
+def _save_face(cfg: Config, photo_id: int, face: AnalyzedFace, heir: m.Face | None) -> m.Face:
+    values = {
+        "x": face.x,
+        "y": face.y,
+        "w": face.w,
+        "h": face.h,
+        "det_score": float(face.score),
+        "quality": float(face.quality),
+        "landmarks": np.asarray(face.landmarks, dtype=float).round(2).tolist(),
+        "embedding": np.asarray(face.embedding, dtype=np.float32).tobytes(),
+        "model": face.embedding_id,
+        "updated_at": m.utcnow(),
+    }
+    if heir is not None:
+        m.Face.update(values).where(m.Face.id == heir.id).execute()
+        row = m.Face.get_by_id(heir.id)
+    else:
+        row = m.Face.create(photo=photo_id, source="detected", state=m.FACE_UNKNOWN, **values)
+    rel = thumb_path(photo_id, row.id)
+    save_thumbnail(face.thumbnail, cfg.data / rel)
+    if row.thumb != rel:
+        m.Face.update(thumb=rel).where(m.Face.id == row.id).execute()
+        row.thumb = rel
+    return row
+
+
+def thumb_path(photo_id: int, face_id: int) -> str:
+    """Thumbnails spread over 256 folders so no folder grows huge."""
+    return f"thumbs/{photo_id % 256:02x}/{face_id}.jpg"
+
+
+def _remove_thumb(cfg: Config, face: m.Face) -> None:
+    if face.thumb:
+        (cfg.data / face.thumb).unlink(missing_ok=True)
+
+
+def face_embedding(face: m.Face) -> np.ndarray:
+    return np.frombuffer(bytes(face.embedding or b""), dtype=np.float32)

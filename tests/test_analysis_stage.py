@@ -1,0 +1,60 @@
+"""The analyze stage on the real testdata: faces stored once, names kept, failures recorded."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tagmyphotos import models as m
+from tagmyphotos.core import Core
+from tests.conftest import FACES, copy_tree, make_config, scan_and_analyze
+
+
+def test_analysed_library_has_faces_thumbnails_and_embeddings(analysed_core: Core) -> None:
+    photos = m.Photo.select()
+    assert photos.count() == 64
+    assert m.Photo.select().where(m.Photo.state == m.PHOTO_DONE).count() == 64
+    assert m.Face.select().count() >= 64
+    couple = m.Photo.get(m.Photo.path == "couple.jpg")
+    assert couple.faces.count() == 2
+    face = m.Face.select().first()
+    assert face.model and len(face.embedding) == 128 * 4
+    assert (analysed_core.cfg.data / face.thumb).stat().st_size > 1000
+    assert m.Photo.get(m.Photo.path == "img47.jpg").format == "WEBP"
+
+
+def test_rerun_adds_nothing_and_changed_file_keeps_names(analysed_core: Core) -> None:
+    faces_before = m.Face.select().count()
+    scan_and_analyze(analysed_core)  # nothing pending: no work, no duplicates
+    assert m.Face.select().count() == faces_before
+    person = m.Person.create(name="Ada")
+    face = m.Face.select().join(m.Photo).where(m.Photo.path == "img1.jpg").get()
+    m.Face.update(state=m.FACE_CONFIRMED, person=person).where(m.Face.id == face.id).execute()
+    # the file changes (e.g. edited elsewhere): re-analysis keeps the confirmed name
+    lib = analysed_core.cfg.library
+    with open(lib / "img1.jpg", "ab") as fh:
+        fh.write(b"\0" * 16)
+    scan_and_analyze(analysed_core)
+    faces = list(m.Face.select().join(m.Photo).where(m.Photo.path == "img1.jpg"))
+    assert len(faces) == 1 and faces[0].id == face.id and faces[0].person_id == person.id
+    assert m.Face.select().count() == faces_before
+
+
+def test_failed_photo_is_recorded_and_retried_only_when_changed(tmp_path: Path) -> None:
+    lib = copy_tree(FACES, tmp_path / "library", "img1*.jpg")
+    core = Core(make_config(lib, tmp_path / "data"))
+    good = len(list(lib.iterdir()))
+    data = (FACES / "img1.jpg").read_bytes()
+    # a JPEG whose header is fine but whose image data is garbage after the first bytes
+    (lib / "garbled.jpg").write_bytes(data[:2000] + bytes(range(256)) * 40 + b"\xff\xd9")
+    scan_and_analyze(core)
+    row = m.Photo.get(m.Photo.path == "garbled.jpg")
+    assert row.state in (m.PHOTO_FAILED, m.PHOTO_ERROR) and row.last_error
+    assert m.Photo.select().where(m.Photo.state == m.PHOTO_DONE).count() == good
+    if row.state == m.PHOTO_FAILED:
+        scan_and_analyze(core)
+        assert m.Photo.get_by_id(row.id).state == m.PHOTO_FAILED  # not retried unchanged
+        shutil.copyfile(FACES / "img2.jpg", lib / "garbled.jpg")
+        scan_and_analyze(core)
+        assert m.Photo.get_by_id(row.id).state == m.PHOTO_DONE
+    core.close()
