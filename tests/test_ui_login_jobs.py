@@ -1,0 +1,97 @@
+"""Login, first run and the jobs page, in NiceGUI's simulated user against a real Core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from nicegui.testing import User
+from ui_harness import PASSWORD, run_queued, simulated_ui
+
+from tagmyphotos import auth, jobs_store
+from tagmyphotos import models as m
+from tagmyphotos.core import Core
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def anon(core: Core) -> AsyncIterator[User]:
+    async with simulated_ui(core, logged_in=False) as user:
+        yield user
+
+
+@pytest_asyncio.fixture
+async def user(core: Core) -> AsyncIterator[User]:
+    async with simulated_ui(core) as user:
+        yield user
+
+
+async def test_first_run_checks_library_and_sets_password(anon: User, core: Core) -> None:
+    await anon.open("/jobs")  # redirected: no password yet
+    await anon.should_see("Welcome to Tag My Photos")
+    await anon.should_see("64 photos found")  # the 64 test photos, sampled under the limit
+    anon.find(marker="new-password").type("short")
+    anon.find(marker="repeat-password").type("short")
+    anon.find("Save and start").click()
+    await anon.should_see("at least 8 characters")
+    assert not auth.password_is_set(core.cfg)
+    anon.find(marker="new-password").clear().type(PASSWORD)
+    anon.find(marker="repeat-password").clear().type(PASSWORD)
+    anon.find("Start the first scan now").click()  # untick: this test does not scan
+    anon.find("Save and start").click()
+    await anon.should_see("Jobs", retries=20)  # logged in through /login/complete
+    assert auth.check_password(core.cfg, PASSWORD)
+    assert m.Job.select().count() == 0
+
+
+async def test_login_rejects_wrong_password_then_accepts(anon: User, core: Core) -> None:
+    auth.set_password(core.cfg, PASSWORD)
+    await anon.open("/settings")
+    await anon.should_see(marker="password")
+    anon.find(marker="password").type("wrong password")
+    anon.find(marker="login").click()
+    await anon.should_see("Wrong password.", retries=30)
+    anon.find(marker="password").type(PASSWORD)
+    anon.find(marker="login").click()
+    await anon.should_not_see(marker="password", retries=30)
+    assert anon.back_history[-1].startswith("/login/complete")
+
+
+async def test_expired_ticket_is_refused(anon: User, core: Core) -> None:
+    auth.set_password(core.cfg, PASSWORD)
+    await anon.open("/login/complete?ticket=forged&next=/jobs")
+    await anon.should_see("That login link expired; please log in again.")
+
+
+async def test_logout_clears_the_session(user: User) -> None:
+    await user.open("/jobs")
+    await user.should_see("Start scan")
+    await user.open("/logout")
+    await user.should_see(marker="password")
+
+
+async def test_jobs_page_starts_scan_and_shows_result(user: User, core: Core) -> None:
+    await user.open("/jobs")
+    await user.should_see("No jobs yet")
+    user.find(marker="start-scan").click()
+    await user.should_see("scan #1", retries=30)
+    await user.should_see("queued")
+    job = jobs_store.recent_jobs(1)[0]
+    assert (job.type, job.state) == ("scan", "queued")
+    followers = run_queued(core, job.id)  # the worker's part
+    await user.should_see("done", retries=30)
+    await user.should_see(f"analyze #{followers[0]}", retries=30)  # the pipeline's hand-off
+    assert m.Photo.select().count() == 64
+
+
+async def test_cancel_a_queued_job_after_confirming(user: User) -> None:
+    job_id = jobs_store.create_job("scan")  # queued, never sent: stays queued
+    await user.open("/jobs")
+    await user.should_see(f"scan #{job_id}")
+    user.find("Cancel").click()
+    await user.should_see("Stop scan job")
+    user.find("Stop job").click()
+    await user.should_see("cancelled", retries=30)
+    assert m.Job.get_by_id(job_id).state == m.JOB_CANCELLED

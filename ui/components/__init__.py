@@ -1,0 +1,1 @@
+"""Reusable UI widgets: face grid, person picker, confirm dialog, live job progress."""

@@ -1,0 +1,168 @@
+"""Live job progress: a bar, counts, errors per file and a cancel button, refreshed by a timer.
+
+Why polling the job row: the worker may be another process (`tagmyphotos worker`), so the
+database is the one place progress is visible; a row read per second is cheap.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from tagmyphotos import jobs_store
+from tagmyphotos.jobs_store import JobView
+
+from .. import frame
+from .confirm import confirm
+
+# Seconds between refreshes of a live job card (the stage runner writes every 0.5 s).
+LIVE_REFRESH_S = 1.0
+# Per-file errors shown when a job's error list is opened.
+EVENTS_SHOWN = 200
+
+ACTIVE = ("queued", "running")
+STATE_COLOR = {"queued": "grey", "running": "primary", "done": "positive", "failed": "negative",
+               "cancelled": "warning"}  # fmt: skip
+
+
+def fraction(job: JobView) -> float:
+    if job.state == "done":
+        return 1.0
+    return min(1.0, job.done / job.total) if job.total else 0.0
+
+
+def summary(job: JobView) -> str:
+    """One line: '120 / 640 · 3 errors' or the result of a finished job."""
+    parts = [f"{job.done:,} / {job.total:,}" if job.total else ("waiting" if job.state == "queued" else "")]
+    if job.errors:
+        parts.append(f"{job.errors:,} error" + ("s" if job.errors != 1 else ""))
+    if job.result and job.state not in ACTIVE:
+        parts.append(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in job.result.items() if _plain(v)))
+    return " · ".join(p for p in parts if p)
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) < 60)
+
+
+class JobCard:
+    """A job's state, progress and errors, updated in place (open error lists stay open)."""
+
+    def __init__(self, job: JobView, on_change: Callable[[], Any] | None = None) -> None:
+        self.job = job
+        self.on_change = on_change
+        with ui.card().classes("w-full gap-1").props(f"flat bordered data-job={job.id}") as self.card:
+            with ui.row().classes("w-full items-center gap-2 no-wrap"):
+                self.badge = ui.badge(job.state)
+                ui.label(f"{job.type} #{job.id}").classes("font-medium")
+                self.when = ui.label().classes("text-xs text-grey-7 dark:text-grey-5 gt-xs")
+                ui.space()
+                self.cancel = ui.button("Cancel", icon="stop", on_click=self._cancel).props(
+                    "flat dense color=warning"
+                )
+            self.bar = ui.linear_progress(value=0, show_value=False).props("rounded size=10px")
+            self.line = ui.label().classes("text-sm")
+            self.error = ui.label().classes("text-sm text-negative whitespace-pre-wrap")
+            self.events = ui.column().classes("w-full gap-0")
+        self.update(job)
+
+    def update(self, job: JobView) -> None:
+        self.job = job
+        color = STATE_COLOR.get(job.state, "primary")
+        self.badge.set_text(job.state)
+        self.badge.props(f"color={color}")
+        self.when.set_text(_when(job))
+        self.cancel.set_visibility(job.state in ACTIVE)
+        self.bar.set_value(fraction(job))
+        self.bar.props(f"color={color}")
+        if job.state == "running" and not job.total:
+            self.bar.props("indeterminate")
+        else:
+            self.bar.props(remove="indeterminate")
+        self.line.set_text(summary(job))
+        self.error.set_text(job.error or "")
+        self.error.set_visibility(bool(job.error))
+        if job.errors and not self.events.default_slot.children:
+            with self.events:
+                _events(job.id)
+
+    async def _cancel(self) -> None:
+        job = self.job
+        if not await confirm("Cancel job?", f"Stop {job.type} job #{job.id}? Work done so far is kept.",
+                             ok="Stop job", color="warning"):  # fmt: skip
+            return
+        await frame.io(jobs_store.request_cancel, job.id)
+        ui.notify(f"Asked {job.type} job #{job.id} to stop")
+        if self.on_change is not None:
+            result = self.on_change()
+            if inspect.isawaitable(result):
+                await result
+
+
+def _events(job_id: int) -> None:
+    """Per-file errors, loaded when opened (a failing library may have thousands)."""
+    with ui.expansion("Errors per file", icon="error_outline").classes("w-full text-sm") as box:
+        holder = ui.column().classes("w-full gap-0")
+        loaded = {"done": False}
+
+        async def load() -> None:
+            if loaded["done"] or not box.value:
+                return
+            loaded["done"] = True
+            events = await frame.io(jobs_store.job_events, job_id, EVENTS_SHOWN, "error")
+            with holder:
+                if not events:
+                    ui.label("No errors recorded.")
+                for event in events:
+                    with ui.row().classes("w-full gap-2 no-wrap"):
+                        ui.label(event.path or "—").classes("font-mono text-xs break-all w-1/3")
+                        ui.label(event.message).classes("text-xs break-all")
+
+        box.on_value_change(load)
+
+
+def _when(job: JobView) -> str:
+    stamp = job.finished_at or job.started_at or job.created_at
+    return stamp.replace("T", " ")[:19] if stamp else ""
+
+
+class LiveJob:
+    """One job's card, refreshed until it finishes; `on_finish(job)` is called once at the end."""
+
+    def __init__(self, job_id: int, on_finish: Callable[[JobView], Any] | None = None) -> None:
+        self.job_id = job_id
+        self.on_finish = on_finish
+        self.finished = False
+        self.card: JobCard | None = None
+        self.container = ui.column().classes("w-full")
+        self.timer = ui.timer(LIVE_REFRESH_S, self.refresh, immediate=True)
+
+    async def refresh(self) -> None:
+        view = await frame.io(_load, self.job_id)
+        if view is None:
+            self.timer.cancel()
+            with self.container:
+                ui.label(f"Job #{self.job_id} no longer exists.").classes("text-negative")
+            return
+        if self.card is None:
+            with self.container:
+                self.card = JobCard(view, on_change=self.refresh)
+        else:
+            self.card.update(view)
+        if view.state not in ACTIVE and not self.finished:
+            self.finished = True
+            self.timer.cancel()
+            if self.on_finish is not None:
+                result = self.on_finish(view)
+                if inspect.isawaitable(result):
+                    await result
+
+
+def _load(job_id: int) -> JobView | None:
+    from tagmyphotos import models as m
+
+    row = m.Job.get_or_none(m.Job.id == job_id)
+    return JobView.of(row) if row is not None else None

@@ -1,0 +1,217 @@
+"""The one page frame every page shares: header with counts, nav drawer, dark mode, login gate.
+
+Why a decorator instead of a layout function each page calls: the login check, the page title
+and the frame are then impossible to forget, and pages only build their own content.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, run, ui
+
+from tagmyphotos.core import Core
+from tagmyphotos.stats import library_stats
+
+from .components import session
+
+log = logging.getLogger("tagmyphotos.ui")
+
+T = TypeVar("T")
+
+# (label, path, icon) of the main navigation, in the order a user works through them.
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("Review", "/", "fact_check"),
+    ("Unknown faces", "/unknown", "face_retouching_off"),
+    ("People", "/people", "groups"),
+    ("Write", "/write", "save_as"),
+    ("Jobs", "/jobs", "work_history"),
+    ("Settings", "/settings", "settings"),
+)
+
+# Header counts refresh this often (seconds): one grouped COUNT query per refresh.
+COUNTS_REFRESH_S = 5.0
+
+
+def core() -> Core:
+    """The process Core (mounted on the app by tagmyphotos_app.web.mount)."""
+    return app.state.core  # type: ignore[no-any-return]
+
+
+def page(
+    path: str, title: str, *, public: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a NiceGUI page at `path` with the shared frame; unless public, behind the login."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(func).parameters
+        wants_request = "request" in own
+
+        @functools.wraps(func)
+        async def builder(request: Request, **kwargs: Any) -> Any:
+            if not public:
+                gate = session.gate(request)
+                if gate is not None:
+                    target = gate if gate != "/login" else f"/login?next={quote(str(request.url.path))}"
+                    return RedirectResponse(target)
+            args = {k: v for k, v in kwargs.items() if k in own}
+            if wants_request:
+                args["request"] = request
+            if public:
+                _bare_frame()
+            else:
+                _frame(title, path)
+            with ui.column().classes("w-full max-w-screen-xl mx-auto p-2 sm:p-4 gap-3"):
+                result = func(**args)
+                if inspect.isawaitable(result):
+                    result = await result
+            return result
+
+        params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+        params += [p for name, p in own.items() if name != "request"]
+        builder.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        ui.page(path, title=f"{title} · Tag My Photos")(builder)
+        return func
+
+    return decorate
+
+
+def _dark_mode() -> ui.dark_mode:
+    stored = app.storage.user.get("dark")
+    return ui.dark_mode(stored, on_change=lambda e: app.storage.user.update(dark=e.value))
+
+
+def _bare_frame() -> None:
+    _dark_mode()
+    ui.query("body").classes("bg-grey-1 dark:bg-neutral-900")
+
+
+def _frame(title: str, path: str) -> None:
+    dark = _dark_mode()
+    ui.query("body").classes("bg-grey-1 dark:bg-neutral-900")
+    with ui.header(elevated=True).classes("items-center gap-2 px-2 py-1 bg-primary"):
+        menu = ui.button(icon="menu").props("flat round color=white aria-label=Menu")
+        ui.label("Tag My Photos").classes("text-lg font-medium whitespace-nowrap")
+        ui.label(f"· {title}").classes("text-lg gt-xs whitespace-nowrap")
+        ui.space()
+        _counts()
+        ui.button(icon="dark_mode", on_click=lambda: dark.set_value(not dark.value)).props(
+            "flat round color=white aria-label='Dark mode'"
+        ).tooltip("Dark mode")
+        ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
+            "flat round color=white aria-label=Logout"
+        ).tooltip("Log out")
+    drawer = ui.left_drawer(value=None, bordered=True).props("width=210 breakpoint=900")
+    with drawer, ui.list().classes("w-full"):
+        for label, target, icon in NAV:
+            active = target == path or (target != "/" and path.startswith(target))
+            with (
+                ui.item(on_click=functools.partial(ui.navigate.to, target))
+                .classes("rounded" + (" bg-blue-1 text-primary dark:bg-blue-10" if active else ""))
+                .props(f"clickable aria-label='{label}'")
+            ):
+                with ui.item_section().props("avatar"):
+                    ui.icon(icon)
+                ui.item_section(label)
+    menu.on_click(drawer.toggle)
+
+
+def _counts() -> None:
+    """Chips with what is left to do; they refresh on a timer, never block the page."""
+    with ui.row().classes("items-center gap-1 no-wrap"):
+        review = ui.chip("…", icon="fact_check", on_click=lambda: ui.navigate.to("/")).props(
+            "dense color=white text-color=primary"
+        )
+        unknown = ui.chip("…", icon="help_outline", on_click=lambda: ui.navigate.to("/unknown")).props(
+            "dense color=white text-color=primary"
+        )
+        review.tooltip("Suggested names waiting for review")
+        unknown.tooltip("Faces nobody has named yet")
+
+    async def refresh() -> None:
+        try:
+            stats = await io(library_stats, 0)
+        except Exception:  # counts are decoration; the page stays usable without them
+            log.debug("header counts failed", exc_info=True)
+            return
+        by_state = stats["faces"]["by_state"]
+        review.text = f"{by_state.get('suggested', 0):,}"
+        unknown.text = f"{by_state.get('unknown', 0):,}"
+
+    ui.timer(COUNTS_REFRESH_S, refresh, immediate=True)
+
+
+async def io(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`run.io_bound`, typed: its None means "the app is shutting down", never a result here."""
+    return cast(T, await run.io_bound(fn, *args, **kwargs))
+
+
+async def call(fn: Callable[..., T], *args: Any, done: str | None = None, **kwargs: Any) -> T | None:
+    """Run a service call off the event loop; show its error instead of swallowing it.
+
+    Returns the call's result, or None when it failed (the user has seen why). For calls
+    that return None themselves, use `succeeded`.
+    """
+    ok, result = await _attempt(fn, *args, done=done, **kwargs)
+    return result if ok else None
+
+
+async def succeeded(fn: Callable[..., Any], *args: Any, done: str | None = None, **kwargs: Any) -> bool:
+    """Like `call`, for calls whose result does not matter: True when it worked."""
+    ok, _ = await _attempt(fn, *args, done=done, **kwargs)
+    return ok
+
+
+async def _attempt(
+    fn: Callable[..., T], *args: Any, done: str | None, **kwargs: Any
+) -> tuple[bool, T | None]:
+    try:
+        result = await io(fn, *args, **kwargs)
+    except Exception as exc:
+        log.warning("%s failed: %s", getattr(fn, "__name__", fn), exc, exc_info=True)
+        ui.notify(_message(exc), type="negative", multi_line=True, close_button=True)
+        return False, None
+    if done:
+        ui.notify(done, type="positive")
+    return True, result
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 400 else text[:400] + "…"
+
+
+def empty_state(
+    icon: str, title: str, hint: str, action: tuple[str, Callable[[], Any]] | None = None
+) -> None:
+    """An empty page that says what to do next, never a blank area."""
+    with ui.column().classes("w-full items-center text-center py-12 gap-2 text-grey-7 dark:text-grey-5"):
+        ui.icon(icon, size="3rem")
+        ui.label(title).classes("text-lg font-medium")
+        ui.label(hint).classes("max-w-xl")
+        if action is not None:
+            ui.button(action[0], on_click=action[1]).props("unelevated color=primary")
+
+
+E = TypeVar("E", bound=ui.element)
+
+
+def tid(element: E, name: str) -> E:
+    """Name an element for tests: a NiceGUI marker (simulated user) and data-testid (browser)."""
+    element.mark(name)
+    element.props(f"data-testid={name}")
+    return element
+
+
+def section(title: str, caption: str | None = None) -> None:
+    with ui.column().classes("gap-0"):
+        ui.label(title).classes("text-xl font-medium")
+        if caption:
+            ui.label(caption).classes("text-sm text-grey-7 dark:text-grey-5")

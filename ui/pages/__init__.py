@@ -1,0 +1,11 @@
+"""The NiceGUI pages. `register_pages()` is called once by the composition root (web.serve)."""
+
+from __future__ import annotations
+
+
+def register_pages() -> None:
+    """Register every page family (each module's `register()` declares its routes)."""
+    from . import jobs, login, settings
+
+    for module in (login, jobs, settings):
+        module.register()

@@ -1,0 +1,82 @@
+"""Jobs: start scan/analysis/matching, watch live progress, see errors per file, cancel."""
+
+from __future__ import annotations
+
+import functools
+
+from nicegui import ui
+
+from jobs.pipeline import STAGES
+from jobs.tasks import start_job
+from tagmyphotos import jobs_store
+
+from .. import frame
+from ..components.job_progress import JobCard
+
+# Jobs listed on the page (newest first); older ones are in `tagmyphotos status --json`.
+JOBS_SHOWN = 30
+# Seconds between checks for changed jobs (the list re-renders only when something changed).
+JOBS_REFRESH_S = 1.0
+# Stages started from their own pages with parameters (a write needs a preview first).
+STARTED_ELSEWHERE = ("write", "restore")
+
+
+def register() -> None:
+    @frame.page("/jobs", "Jobs")
+    async def jobs_page() -> None:
+        frame.section("Jobs", "Scans, face analysis, matching and writes run in the background.")
+        with ui.row().classes("gap-2 flex-wrap"):
+            for stage in STAGES.values():
+                if stage.name in STARTED_ELSEWHERE:
+                    continue
+                button = ui.button(f"Start {stage.name}", icon="play_arrow",
+                                   on_click=functools.partial(_start, stage.name))  # fmt: skip
+                frame.tid(button, f"start-{stage.name}").props("unelevated color=primary")
+                button.tooltip(stage.summary or stage.name)
+        JobList()
+
+
+async def _start(job_type: str) -> None:
+    job_id = await frame.call(start_job, job_type)
+    if job_id is not None:
+        ui.notify(f"{job_type} job #{job_id} queued", type="positive")
+
+
+class JobList:
+    """The recent jobs; cards update in place, new jobs appear on top, old ones drop off."""
+
+    def __init__(self) -> None:
+        self.cards: dict[int, JobCard] = {}
+        self.signature: tuple | None = None
+        self.container = ui.column().classes("w-full gap-2")
+        ui.timer(JOBS_REFRESH_S, self.refresh, immediate=True)
+
+    async def refresh(self) -> None:
+        jobs = await frame.io(jobs_store.recent_jobs, JOBS_SHOWN)
+        signature = tuple((j.id, j.state, j.done, j.total, j.errors) for j in jobs)
+        if signature == self.signature:
+            return
+        self.signature = signature
+        if not jobs:
+            self.container.clear()
+            with self.container:
+                frame.empty_state(
+                    "work_history", "No jobs yet",
+                    "Start a scan to find the photos in your library; face analysis and matching "
+                    "follow automatically.",
+                    ("Start scan", functools.partial(_start, "scan")),
+                )  # fmt: skip
+            return
+        if not self.cards:
+            self.container.clear()
+        keep = {j.id for j in jobs}
+        for job_id in [i for i in self.cards if i not in keep]:
+            self.cards.pop(job_id).card.delete()
+        for index, job in enumerate(jobs):
+            card = self.cards.get(job.id)
+            if card is None:
+                with self.container:
+                    card = self.cards[job.id] = JobCard(job)
+                card.card.move(target_index=index)
+            else:
+                card.update(job)

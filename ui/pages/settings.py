@@ -1,0 +1,209 @@
+"""Settings: the effective configuration, integration checks, API keys and the password.
+
+Configuration comes from config.yaml and TAGMYPHOTOS_* variables and is validated once at
+start; this page shows the values in effect (secrets masked) and where to change them, and
+manages what lives in the database: API keys and the UI password.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from nicegui import ui
+
+from integrations.notify import test_connection
+from tagmyphotos import auth
+
+from .. import frame
+from ..components.confirm import confirm
+from ..components.library_check import check_library
+
+# (section title, config path, keys shown) — what a user usually wants to look up.
+SHOWN: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Analysis", "analysis", ("model", "detector", "detect_max_px", "min_face_px", "workers", "batch_size")),
+    ("Suggestions", "matching", ("likely_confidence", "maybe_confidence", "k", "distance_threshold",
+                                 "import_existing")),
+    ("Writing", "write", ("mode", "sidecar_naming", "person_in_image", "subject_keywords",
+                          "hierarchical_keywords", "digikam_tags", "keyword_prefix", "microsoft_regions",
+                          "preserve_mtime", "backup_retention_days", "min_free_mb")),
+    ("Scanning", "scan", ("extensions", "raw_extensions", "exclude", "interval_minutes")),
+)  # fmt: skip
+TARGET_KEYS = {"immich": ("enabled", "url", "api_key", "path_map", "push_faces"),
+               "photoprism": ("enabled", "url", "token", "path_map"),
+               "webhook": ("enabled", "url", "secret")}  # fmt: skip
+
+
+def register() -> None:
+    @frame.page("/settings", "Settings")
+    async def settings_page() -> None:
+        cfg = frame.core().cfg
+        masked = cfg.masked()
+        frame.section("Settings", "Set in config.yaml or TAGMYPHOTOS_* environment variables "
+                                  "(e.g. TAGMYPHOTOS_MATCHING__K=9); restart to apply.")  # fmt: skip
+        _library(cfg)
+        with ui.row().classes("w-full gap-3 items-stretch"):
+            for title, key, keys in SHOWN:
+                _values(title, {k: masked[key][k] for k in keys}, key)
+        _integrations(cfg, masked["integrations"])
+        ApiKeys()
+        _password(cfg)
+
+
+def _values(title: str, values: dict[str, Any], prefix: str) -> None:
+    with ui.card().classes("flex-1 min-w-[280px] gap-1").props("flat bordered"):
+        ui.label(title).classes("font-medium")
+        for key, value in values.items():
+            with ui.row().classes("w-full no-wrap gap-2 text-sm"):
+                ui.label(key).classes("text-grey-7 dark:text-grey-5 w-1/2 break-all").tooltip(
+                    f"{prefix}.{key}"
+                )
+                ui.label(_show(value)).classes("font-mono break-all w-1/2")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
+    if value in ("", None):
+        return "—"
+    return str(value)
+
+
+def _library(cfg: Any) -> None:
+    with ui.card().classes("w-full gap-1").props("flat bordered"):
+        ui.label("Library").classes("font-medium")
+        ui.label(f"Photos: {cfg.library}").classes("font-mono text-sm break-all")
+        ui.label(f"Data (database, thumbnails, backups): {cfg.data}").classes("font-mono text-sm break-all")
+        result = ui.column().classes("gap-0")
+
+        async def check() -> None:
+            found = await frame.call(check_library, cfg)
+            if found is None:
+                return
+            result.clear()
+            with result:
+                if found.photos_seen:
+                    more = "" if found.sample_complete else "+"
+                    ui.label(f"✓ readable, {found.photos_seen}{more} photos found").classes("text-positive")
+                for problem in found.problems:
+                    ui.label(problem).classes("text-sm text-warning")
+
+        ui.button("Check library", icon="folder_open", on_click=check).props("flat dense")
+
+
+def _integrations(cfg: Any, masked: dict[str, Any]) -> None:
+    with ui.card().classes("w-full gap-2").props("flat bordered"):
+        ui.label("Integrations").classes("font-medium")
+        ui.label("After a write, these apps are told to re-read the changed photos.").classes("text-sm")
+        with ui.row().classes("w-full gap-3"):
+            for target, keys in TARGET_KEYS.items():
+                with ui.column().classes("flex-1 min-w-[240px] gap-1"):
+                    ui.label(target.capitalize()).classes("font-medium")
+                    for key in keys:
+                        with ui.row().classes("w-full no-wrap gap-2 text-sm"):
+                            ui.label(key).classes("text-grey-7 dark:text-grey-5 w-1/3")
+                            ui.label(_show(masked[target][key])).classes("font-mono break-all")
+                    outcome = ui.label().classes("text-sm whitespace-pre-wrap")
+                    ui.button("Test connection", icon="network_check",
+                              on_click=functools.partial(_test, cfg, target, outcome)).props(
+                        f"flat dense data-testid=test-{target}"
+                    )  # fmt: skip
+
+
+async def _test(cfg: Any, target: str, outcome: ui.label) -> None:
+    outcome.set_text("Testing…")
+    result = await frame.call(test_connection, cfg.integrations, target)
+    if result is None:
+        outcome.set_text("")
+        return
+    outcome.set_text(result.message + ("\n" + "\n".join(result.details) if result.details else ""))
+    outcome.classes(
+        replace="text-sm whitespace-pre-wrap " + ("text-positive" if result.ok else "text-negative")
+    )
+
+
+class ApiKeys:
+    """API keys for scripts and other apps: create (shown once), list, revoke (after confirming)."""
+
+    def __init__(self) -> None:
+        with ui.card().classes("w-full gap-2").props("flat bordered"):
+            ui.label("API keys").classes("font-medium")
+            ui.label(
+                "For scripts and other apps: send as X-API-Key. A read key cannot change anything."
+            ).classes("text-sm")
+            with ui.row().classes("items-end gap-2"):
+                self.name = frame.tid(ui.input("Key name", placeholder="e.g. home assistant"), "key-name")
+                self.scope = ui.select(list(auth.SCOPES), value=auth.SCOPE_FULL, label="Access").classes(
+                    "w-28"
+                )
+                frame.tid(ui.button("Create key", icon="key", on_click=self.create), "create-key").props(
+                    "unelevated color=primary"
+                )
+            self.shown = ui.column().classes("w-full")
+            self.rows = ui.column().classes("w-full gap-1")
+        ui.timer(0, self.refresh, once=True)
+
+    async def refresh(self) -> None:
+        keys = await frame.call(auth.list_api_keys)
+        self.rows.clear()
+        with self.rows:
+            if not keys:
+                ui.label("No API keys yet.").classes("text-sm text-grey-7")
+            for key in keys or []:
+                with ui.row().classes("w-full items-center no-wrap gap-2 text-sm"):
+                    ui.label(key.name).classes("font-medium")
+                    ui.label(f"{key.prefix}…").classes("font-mono")
+                    ui.badge(key.scope, color="grey")
+                    ui.label(f"used {key.last_used_at[:16].replace('T', ' ')}" if key.last_used_at
+                             else "never used").classes("text-grey-7 gt-xs")  # fmt: skip
+                    ui.space()
+                    ui.button("Revoke", on_click=functools.partial(self.revoke, key.id, key.name)).props(
+                        "flat dense color=negative"
+                    )
+
+    async def create(self) -> None:
+        made = await frame.call(auth.create_api_key, self.name.value or "", self.scope.value)
+        if made is None:
+            return
+        info, secret = made
+        self.name.set_value("")
+        self.shown.clear()
+        with self.shown, ui.card().classes("w-full bg-amber-1 dark:bg-amber-10").props("flat"):
+            ui.label(f"Key “{info.name}” — copy it now, it is not shown again:").classes("text-sm")
+            with ui.row().classes("items-center gap-2 no-wrap w-full"):
+                frame.tid(ui.label(secret), "new-key").classes("font-mono text-sm break-all")
+                ui.button(icon="content_copy", on_click=lambda: ui.clipboard.write(secret)).props(
+                    "flat dense"
+                )
+        await self.refresh()
+
+    async def revoke(self, key_id: int, name: str) -> None:
+        if not await confirm("Revoke key?", f"Scripts using “{name}” stop working at once.", ok="Revoke"):
+            return
+        if await frame.call(auth.revoke_api_key, key_id, done=f"Revoked “{name}”") is not None:
+            await self.refresh()
+
+
+def _password(cfg: Any) -> None:
+    with ui.card().classes("w-full gap-2").props("flat bordered"):
+        ui.label("Password").classes("font-medium")
+        if cfg.auth.password and cfg.auth.password.get_secret_value():
+            ui.label("Set in the configuration (TAGMYPHOTOS_PASSWORD); change it there.").classes("text-sm")
+            return
+        current = ui.input("Current password", password=True).classes("w-full max-w-sm")
+        new = ui.input("New password", password=True).classes("w-full max-w-sm")
+
+        async def change() -> None:
+            changed = await frame.succeeded(
+                auth.set_password,
+                cfg,
+                new.value or "",
+                current.value or "",
+                done="Password changed; log in again.",
+            )
+            if changed:
+                ui.navigate.to("/logout")
+
+        ui.button("Change password", on_click=change).props("flat dense")
