@@ -1,0 +1,1 @@
+"""Fake outside services (Immich, PhotoPrism, a webhook receiver) as real local HTTP servers."""
