@@ -19,6 +19,28 @@ SCAN_COMMIT_EVERY = 500
 
 # --- matching (faces_match / faces_index / faces_cluster) ------------------------------------
 
+# --- review and suggestions (people / faces_review / suggest) --------------------------------
+
+# Undo keeps this many recent actions (each entry holds the before/after of the faces it touched).
+UNDO_KEEP = 20
+
+# Faces judged per database round trip in a suggestion refresh (whole photos per batch): big
+# enough to amortise the queries, small enough to keep one write transaction short.
+SUGGEST_BATCH = 2000
+
+# After a confirm/reject, unknown faces within (model distance threshold x this) of a changed
+# face are judged again. A face farther than the threshold from the changed face can still have
+# it among its k nearest (it sets the runner-up margin), hence > 1; the full refresh after each
+# analysis corrects anything beyond.
+SUGGEST_AFFECTED_RADIUS = 1.5
+
+# Ids per SQL "IN (...)": below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
+SQL_IN_MAX = 10_000
+
+# Rebuild the Annoy index this many seconds after the last change (debounce: a burst of accepts
+# causes one rebuild; until then new confirmations are searched exactly).
+INDEX_REBUILD_DEBOUNCE_S = 30
+
 # --- metadata writing -------------------------------------------------------------------------
 
 # --- integrations (integrations/*) ------------------------------------------------------------

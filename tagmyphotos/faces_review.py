@@ -1,0 +1,295 @@
+"""Face state changes a user makes: confirm, reject, ignore, unassign, bulk accept, name a cluster.
+
+Each call is ONE transaction that also writes its undo entry and recounts the people it
+touched; suggestions that the change can affect are refreshed right after the commit, so the
+next suggestion already knows the new answer. The writer needs no flag: it compares each
+photo's confirmed names and boxes with Photo.written_signature.
+
+One person appears at most once in a photo. An explicit confirm (or move) takes the name from
+another face of the same photo (`displaced`, back to unknown); bulk actions skip such faces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from . import models as m
+from . import review_undo
+from .people import NotFound, PeopleError, get_person, person_view, recount, resolve_person
+from .review_undo import Journal, chunked
+from .views import ReviewResult, Skipped, UndoView, iso, objs
+
+_CLEAR_SUGGESTION: dict[str, Any] = {
+    "suggested_person": None,
+    "confidence": None,
+    "band": None,
+    "explanation": None,
+}
+
+
+def _faces(face_ids: Iterable[int]) -> list[Any]:
+    """Rows in the caller's order; NotFound names the first missing id."""
+    ids = list(dict.fromkeys(int(i) for i in face_ids))
+    rows = {f.id: f for part in chunked(ids) for f in m.Face.select().where(m.Face.id.in_(part))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFound(f"no face with id {missing[0]}")
+    return [rows[i] for i in ids]
+
+
+def _set(faces: Sequence[Any], **values: Any) -> None:
+    values["updated_at"] = m.utcnow()
+    for part in chunked(f.id for f in faces):
+        m.Face.update(**values).where(m.Face.id.in_(part)).execute()
+
+
+def _confirm(
+    journal: Journal, faces: Sequence[Any], person: m.Person, displace: bool, respect_rejections: bool
+) -> tuple[list[int], list[Skipped], list[int]]:
+    """Confirm `faces` as `person` (inside a transaction); returns (changed, skipped, displaced)."""
+    changed: list[Any] = []
+    skipped: list[Skipped] = []
+    seen_photos: set[int] = set()
+    rejected: set[int] = set()
+    for part in chunked(f.id for f in faces):
+        query = m.FaceRejection.select(m.FaceRejection.face).where(
+            (m.FaceRejection.person == person.id) & m.FaceRejection.face.in_(part)
+        )
+        rejected.update(int(f) for (f,) in m.rows(query))
+    holders: dict[int, Any] = {}
+    for part in chunked({f.photo_id for f in faces}):
+        same = objs(m.Face.select().where((m.Face.person == person.id) & m.Face.photo.in_(part)))
+        holders.update({int(f.photo_id): f for f in same})
+    displaced: list[Any] = []
+    for face in faces:
+        if face.person_id == person.id and face.state == m.FACE_CONFIRMED:
+            seen_photos.add(face.photo_id)
+            continue
+        if face.photo_id in seen_photos:
+            skipped.append(Skipped(face.id, f"another face of this photo is being named {person.name}"))
+            continue
+        if respect_rejections and face.id in rejected:
+            skipped.append(Skipped(face.id, f"rejected for {person.name} before"))
+            continue
+        holder = holders.get(face.photo_id)
+        if holder is not None and holder.id != face.id:
+            if not displace:
+                skipped.append(Skipped(face.id, f"this photo already has {person.name} (face {holder.id})"))
+                continue
+            displaced.append(holder)
+        seen_photos.add(face.photo_id)
+        changed.append(face)
+    journal.touch([*changed, *displaced])
+    _set(displaced, state=m.FACE_UNKNOWN, person=None, **_CLEAR_SUGGESTION)
+    _set(changed, state=m.FACE_CONFIRMED, person=person.id, cluster=None, **_CLEAR_SUGGESTION)
+    for part in chunked(f.id for f in changed):
+        query = m.FaceRejection.select(m.FaceRejection.face).where(
+            (m.FaceRejection.person == person.id) & m.FaceRejection.face.in_(part)
+        )
+        gone = [int(f) for (f,) in m.rows(query)]
+        journal.rejections_removed += [(f, int(person.id)) for f in gone]
+        m.FaceRejection.delete().where(
+            (m.FaceRejection.person == person.id) & m.FaceRejection.face.in_(gone)
+        ).execute()
+    recount([person.id, *(f.person_id for f in changed)])
+    return [f.id for f in changed], skipped, [f.id for f in displaced]
+
+
+def _refresh(core: Any, face_ids: Iterable[int], person_ids: Iterable[int | None]) -> int:
+    from .suggest import refresh_affected
+
+    return refresh_affected(core, face_ids, [p for p in person_ids if p is not None]).considered
+
+
+def confirm(core: Any, face_ids: Iterable[int], who: int | str, *, action: str = "confirm") -> ReviewResult:
+    """Assign faces to a person (an id, or a name: found by name/alias, created when new)."""
+    with core.db.atomic():
+        faces = _faces(face_ids)
+        journal = Journal(action)
+        person, created = resolve_person(who, journal)
+        old = [f.person_id for f in faces]
+        changed, skipped, displaced = _confirm(
+            journal, faces, person, displace=True, respect_rejections=False
+        )
+        journal.label = f"{action}: {len(changed)} faces as {person.name}"
+        undo_id = journal.save()
+    refreshed = _refresh(core, [*changed, *displaced], [person.id, *old])
+    return ReviewResult(
+        action, changed, skipped, displaced, person_view(get_person(person.id)), created, undo_id, refreshed
+    )
+
+
+def move_faces(core: Any, face_ids: Iterable[int], to: int | str) -> ReviewResult:
+    """Confirmed faces of one person belong to another (the same as confirming them as `to`)."""
+    return confirm(core, face_ids, to, action="move")
+
+
+def reject(core: Any, face_ids: Iterable[int], who: int | str | None = None) -> ReviewResult:
+    """Not this person, ever: remembered per face; without `who`, the face's current person."""
+    with core.db.atomic():
+        faces = _faces(face_ids)
+        person = None if who is None else get_person(who) if isinstance(who, int) else _named(who)
+        journal = Journal("reject")
+        changed, skipped, persons = [], [], set()
+        for face in faces:
+            target = person.id if person is not None else (face.person_id or face.suggested_person_id)
+            if target is None:
+                skipped.append(Skipped(face.id, "no person to reject"))
+                continue
+            persons.add(int(target))
+            known = m.FaceRejection.select().where(
+                (m.FaceRejection.face == face.id) & (m.FaceRejection.person == target)
+            )
+            if not known.exists():
+                m.FaceRejection.create(face=face.id, person=target)
+                journal.rejections_added.append((int(face.id), int(target)))
+            if face.person_id == target or face.suggested_person_id == target:
+                journal.touch([face])
+                _set([face], state=m.FACE_UNKNOWN, person=None, **_CLEAR_SUGGESTION)
+                changed.append(face.id)
+        recount(persons)
+        label = person.name if person is not None else f"{len(persons)} people"
+        journal.label = f"rejected {len(faces) - len(skipped)} faces for {label}"
+        undo_id = journal.save()
+    refreshed = _refresh(core, [f.id for f in faces], persons)
+    view = person_view(get_person(person.id)) if person is not None else None
+    return ReviewResult("reject", changed, skipped, [], view, False, undo_id, refreshed)
+
+
+def _to_state(core: Any, face_ids: Iterable[int], state: str, action: str, label: str) -> ReviewResult:
+    with core.db.atomic():
+        faces = [f for f in _faces(face_ids) if f.state != state]
+        journal = Journal(action, f"{label} {len(faces)} faces")
+        journal.touch(faces)
+        _set(faces, state=state, person=None, cluster=None, **_CLEAR_SUGGESTION)
+        persons = {f.person_id for f in faces}
+        recount(persons)
+        undo_id = journal.save()
+    refreshed = _refresh(core, [f.id for f in faces], persons)
+    return ReviewResult(action, [f.id for f in faces], undo_id=undo_id, refreshed=refreshed)
+
+
+def ignore(core: Any, face_ids: Iterable[int]) -> ReviewResult:
+    """Strangers and background faces: the built-in "ignored" bucket (never suggested)."""
+    return _to_state(core, face_ids, m.FACE_IGNORED, "ignore", "ignored")
+
+
+def unassign(core: Any, face_ids: Iterable[int]) -> ReviewResult:
+    """Back to unknown (from confirmed or ignored); unlike reject, nothing is remembered."""
+    return _to_state(core, face_ids, m.FACE_UNKNOWN, "unassign", "unassigned")
+
+
+def accept_suggestions(core: Any, face_ids: Iterable[int], action: str = "accept") -> ReviewResult:
+    """Confirm faces as their suggested person (several people at once); conflicts are skipped."""
+    with core.db.atomic():
+        faces = [f for f in _faces(face_ids)]
+        journal = Journal(action)
+        skipped = [Skipped(f.id, "no suggestion") for f in faces if f.state != m.FACE_SUGGESTED]
+        by_person: dict[int, list[Any]] = {}
+        for face in sorted(faces, key=lambda f: -(f.confidence or 0.0)):
+            if face.state == m.FACE_SUGGESTED and face.suggested_person_id is not None:
+                by_person.setdefault(int(face.suggested_person_id), []).append(face)
+        changed: list[int] = []
+        for pid, group in by_person.items():
+            c, s, _ = _confirm(journal, group, get_person(pid), displace=False, respect_rejections=True)
+            changed += c
+            skipped += s
+        journal.label = f"accepted {len(changed)} suggestions for {len(by_person)} people"
+        undo_id = journal.save()
+    refreshed = _refresh(core, changed, by_person)
+    return ReviewResult(action, changed, skipped, undo_id=undo_id, refreshed=refreshed)
+
+
+def accept_likely(core: Any, who: int | str | None = None) -> ReviewResult:
+    """Accept every "likely" suggestion (of one person, or of everybody)."""
+    query = m.Face.select(m.Face.id).where((m.Face.state == m.FACE_SUGGESTED) & (m.Face.band == "likely"))
+    view = None
+    if who is not None:
+        person = get_person(who) if isinstance(who, int) else _named(who)
+        query = query.where(m.Face.suggested_person == person.id)
+        view = person_view(person)
+    result = accept_suggestions(core, [int(i) for (i,) in m.rows(query)], action="accept-likely")
+    if view is not None:
+        return dataclasses.replace(result, person=person_view(get_person(view.id)))
+    return result
+
+
+def name_cluster(
+    core: Any,
+    cluster_id: int,
+    who: int | str,
+    *,
+    drop: Iterable[int] = (),
+    drop_outliers: bool = False,
+    face_ids: Iterable[int] | None = None,
+) -> ReviewResult:
+    """Confirm a cluster's faces as one person; `drop` (and outliers) stay unknown, unclustered.
+
+    `face_ids` limits the action to the faces the user saw (clusters are refreshed meanwhile).
+    """
+    from .clusters import outlier_ids
+
+    with core.db.atomic():
+        query = m.Face.select().where(
+            (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED])
+        )
+        faces = objs(query.order_by(m.Face.quality.desc(), m.Face.id))
+        if not faces:
+            raise NotFound(f"no cluster {cluster_id} (it may have been named or refreshed)")
+        if face_ids is not None:
+            seen = {int(i) for i in face_ids}
+            faces = [f for f in faces if f.id in seen]
+        dropped = {int(i) for i in drop}
+        if drop_outliers:
+            dropped |= set(outlier_ids(core.cfg, faces))
+        keep = [f for f in faces if f.id not in dropped]
+        journal = Journal("name-cluster")
+        person, created = resolve_person(who, journal)
+        changed, skipped, _ = _confirm(journal, keep, person, displace=False, respect_rejections=True)
+        out = [f for f in faces if f.id in dropped]
+        journal.touch(out)
+        _set(out, cluster=None)
+        skipped += [Skipped(f.id, "dropped from the cluster") for f in out]
+        journal.label = f"named cluster {cluster_id} {person.name} ({len(changed)} faces)"
+        undo_id = journal.save()
+    refreshed = _refresh(core, changed, [person.id])
+    return ReviewResult(
+        "name-cluster", changed, skipped, [], person_view(get_person(person.id)), created, undo_id, refreshed
+    )
+
+
+def _named(name: str) -> m.Person:
+    from .people import find_person
+
+    person = find_person(name)
+    if person is None:
+        raise NotFound(f"no person named {name!r}")
+    return person
+
+
+# --- undo ------------------------------------------------------------------------------------
+def last_undo() -> UndoView | None:
+    entry = review_undo.last_entry()
+    if entry is None:
+        return None
+    return UndoView(entry.id, entry.kind, str(entry.payload.get("label", "")), iso(entry.created_at))
+
+
+def undo_last(core: Any) -> ReviewResult:
+    """Undo the last action (bulk or not); faces changed by something else since stay as they are."""
+    with core.db.atomic():
+        entry = review_undo.last_entry()
+        if entry is None:
+            raise PeopleError("nothing to undo")
+        undone = review_undo.apply(entry)
+        recount(undone.people)
+    refreshed = _refresh(core, undone.faces, undone.people)
+    warnings = [f"{len(undone.skipped_faces)} faces changed since and were left as they are"] * bool(
+        undone.skipped_faces
+    )
+    return ReviewResult(
+        "undo", undone.faces, [Skipped(f, "changed since") for f in undone.skipped_faces],
+        refreshed=refreshed, warnings=[f"undid: {undone.label}", *warnings],
+    )  # fmt: skip
