@@ -1,0 +1,108 @@
+"""Resolve a path that came from a client, so it can never name a file outside its root.
+
+Why a dedicated module: every API or UI input that names a file (a photo path, a folder
+filter, a restore target) goes through `clean_relative` (pure text rules) and, before any
+read, `resolve_inside` (the filesystem's answer after following symlinks). The text rules are
+strict on purpose: `..`, absolute and drive paths, NUL and control characters, backslashes
+and percent- or Unicode-encoded dots are refused rather than "fixed", so a trick fails loudly
+instead of being half-understood.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote
+
+# Longest client path accepted (characters); far above any real library path.
+MAX_CLIENT_PATH_CHARS = 4096
+
+
+class PathRefused(ValueError):
+    """The path is not acceptable (traversal, absolute, bad characters); a 400 for clients."""
+
+
+class PathNotFound(LookupError):
+    """The path is acceptable but names nothing inside the root; a 404 for clients."""
+
+
+def _suspicious_segment(segment: str) -> bool:
+    """A segment that is, or decodes or normalises to, '.', '..' or something with a separator."""
+    forms = {segment}
+    decoded = segment
+    for _ in range(3):  # %252e%252e -> %2e%2e -> ..
+        decoded = unquote(decoded)
+        forms.add(decoded)
+    forms |= {unicodedata.normalize("NFKC", f) for f in forms}
+    return any(
+        f.strip() in (".", "..") or "/" in f or "\\" in f or any(unicodedata.category(c) == "Cc" for c in f)
+        for f in forms
+    )
+
+
+def clean_relative(raw: str, allow_empty: bool = False) -> str:
+    """Validate a client path relative to a root and return it '/'-joined with no empty parts.
+
+    Raises PathRefused with a sentence a person understands. Does not touch the filesystem.
+    """
+    if not isinstance(raw, str):
+        raise PathRefused("the path must be text")
+    if len(raw) > MAX_CLIENT_PATH_CHARS:
+        raise PathRefused(f"the path is longer than {MAX_CLIENT_PATH_CHARS} characters")
+    if "\x00" in raw or any(unicodedata.category(ch) == "Cc" for ch in raw):
+        raise PathRefused("the path contains a NUL or control character")
+    if "\\" in raw:
+        raise PathRefused("the path must use '/' between folders; backslashes are not accepted")
+    if raw.startswith(("/", "~")) or (len(raw) >= 2 and raw[1] == ":" and raw[0].isalpha()):
+        raise PathRefused("the path must be relative to the library, not absolute")
+    parts = [p for p in raw.split("/") if p != ""]
+    for part in parts:
+        if _suspicious_segment(part):
+            raise PathRefused(
+                "the path must not contain '.' or '..' segments, or encoded separators or NUL bytes"
+            )
+    if not parts and not allow_empty:
+        raise PathRefused("the path is empty")
+    return "/".join(parts)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def resolve_inside(root: Path, raw: str, must_exist: bool = True) -> Path:
+    """The real absolute path of `raw` under `root`, after symlinks; refused if it leaves root.
+
+    A symlink inside the library that points inside the library is fine; one that points out
+    is refused exactly like `..`. With must_exist, a missing file is PathNotFound.
+    """
+    rel = clean_relative(raw, allow_empty=True)
+    real_root = os.path.realpath(root)
+    candidate = os.path.join(real_root, *rel.split("/")) if rel else real_root
+    real = os.path.realpath(candidate)
+    if not _inside(real, real_root):
+        raise PathRefused("the path leads outside the library (through a link)")
+    if must_exist and not os.path.exists(real):
+        raise PathNotFound(f"nothing at {rel or '/'} in the library")
+    return Path(real)
+
+
+def open_inside(root: Path, raw: str) -> tuple[Path, int]:
+    """Resolve and open a regular file for reading; returns (path, fd). Caller closes the fd.
+
+    The final component is opened with O_NOFOLLOW after resolution, so a file swapped for a
+    symlink between the check and the open is refused rather than followed.
+    """
+    real = resolve_inside(root, raw)
+    try:
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError as exc:
+        raise PathNotFound("the file disappeared") from exc
+    except OSError as exc:
+        raise PathRefused(f"the file cannot be opened: {exc.strerror}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PathRefused("the path is not a regular file")
+    return real, fd

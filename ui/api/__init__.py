@@ -1,0 +1,79 @@
+"""The REST API (/api/v1): one router per resource, all behind one auth dependency.
+
+build_router() is mounted into the NiceGUI app by tagmyphotos_app.web.mount. The OpenAPI
+schema is built from the routes of whatever app the router was mounted in (the app's own
+/openapi.json may be switched off or belong to NiceGUI), and cached per app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+
+from . import jobs, keys, photos, settings, system
+from .deps import authenticate
+from .docs import DOCS_HTML
+from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
+from .schemas import API_PREFIX
+
+API_TITLE = "Tag My Photos API"
+API_DESCRIPTION = (
+    "Everything the web UI does, for scripts. Authenticate with an API key "
+    "(`tagmyphotos apikey create`) sent as `X-API-Key: <key>` or `Authorization: Bearer <key>`. "
+    "Read-only keys may use GET only. Lists take `limit` (at most 500) and `offset` and return "
+    "`total`. Errors are RFC 9457 problem details (application/problem+json)."
+)
+RESOURCES = (photos, jobs, settings, system, keys)
+
+
+def api_routes(app: Any) -> list[Any]:
+    """The app's routes under /api/v1 (FastAPI route contexts, whatever the include nesting)."""
+    return [rc for rc in iter_route_contexts(app.routes) if (rc.path or "").startswith(API_PREFIX)]
+
+
+def openapi_schema(app: Any) -> dict[str, Any]:
+    schema = getattr(app.state, "tagmyphotos_openapi", None)
+    if schema is None:
+        from .system import package_version
+
+        schema = get_openapi(
+            title=API_TITLE, version=package_version(), description=API_DESCRIPTION,
+            routes=api_routes(app),
+            tags=[{"name": r.router.tags[0], "description": (r.__doc__ or "").strip().splitlines()[0]}
+                  for r in RESOURCES if r.router.tags],
+        )  # fmt: skip
+        app.state.tagmyphotos_openapi = schema
+    return schema  # type: ignore[no-any-return]
+
+
+def build_router() -> APIRouter:
+    """The /api/v1 router: every resource, the schema, the docs page and the 404/405 catch-all."""
+    router = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(authenticate)],
+        route_class=ProblemRoute,
+        responses=problem_responses(401, 403, 413, 422, 500),
+    )
+    for module in RESOURCES:
+        router.include_router(module.router)
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_schema(request.app))
+
+    @router.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_HTML)
+
+    @router.api_route(
+        "/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )  # fmt: skip
+    def not_found(request: Request, rest: str) -> Response:
+        return not_found_or_not_allowed(request, API_PREFIX)
+
+    return router

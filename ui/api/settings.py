@@ -1,0 +1,100 @@
+"""/settings: read the effective settings (secrets masked), change the safe subset, test targets.
+
+Changes are validated against the full Config model, saved in the Setting table and applied
+to the running process's Core at once; the few keys read only at start say so in the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from integrations.notify import test_connection
+from tagmyphotos import settings_store
+from tagmyphotos.core import Core
+
+from .deps import get_core
+from .errors import ApiProblem, ProblemRoute, problem_responses
+
+router = APIRouter(prefix="/settings", tags=["settings"], route_class=ProblemRoute)
+
+
+class SettingsOut(BaseModel):
+    values: dict[str, Any] = Field(description="the effective settings, secrets as '********'")
+    editable: list[str] = Field(description="dotted keys PATCH /settings accepts")
+    locked_by_environment: list[str] = Field(description="keys fixed by TAGMYPHOTOS_* variables")
+    overrides: dict[str, Any] = Field(description="keys changed through the UI/API (masked)")
+    restart_keys: list[str] = Field(description="patterns of keys that take effect after a restart")
+
+
+class SettingsChange(BaseModel):
+    """Dotted keys and new values; send a secret back as '********' to keep it."""
+
+    changes: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"matching.likely_confidence": 0.85, "write.mode": "sidecar"}]
+    )
+    reset: list[str] = Field(default_factory=list, description="keys to return to config.yaml's value")
+
+
+class SettingsChanged(SettingsOut):
+    restart_needed: list[str] = Field(description="changed keys that take effect after a restart")
+
+
+class IntegrationTest(BaseModel):
+    target: str
+    ok: bool
+    status: str = Field(description="ok | warning | skipped | failed")
+    message: str
+    details: list[str]
+    duration_s: float
+
+
+def _out(core: Core) -> dict[str, Any]:
+    keys = settings_store.all_keys(core.cfg)
+    return {
+        "values": core.cfg.masked(),
+        "editable": sorted(k for k in keys if settings_store.is_editable(k)),
+        "locked_by_environment": sorted(settings_store.env_locked() & set(keys)),
+        "overrides": settings_store.masked_overrides(),
+        "restart_keys": list(settings_store.RESTART_PATTERNS),
+    }
+
+
+@router.get("", response_model=SettingsOut, summary="Read all settings (secrets masked)")
+def read_settings(core: Core = Depends(get_core)) -> dict[str, Any]:
+    return _out(core)
+
+
+@router.patch(
+    "", response_model=SettingsChanged, summary="Change settings (the safe subset)",
+    responses=problem_responses(400, 422),
+    description="Paths, server, login, queue and database settings, and the exiftool program, "
+    "can only be changed in config.yaml or the environment.",
+)  # fmt: skip
+def change_settings(body: SettingsChange, core: Core = Depends(get_core)) -> dict[str, Any]:
+    if not body.changes and not body.reset:
+        raise ApiProblem(400, "nothing to change: send `changes` and/or `reset`")
+    try:
+        new_cfg, restart = settings_store.save_changes(core.cfg, body.changes, body.reset)
+    except settings_store.SettingsError as exc:
+        raise ApiProblem(400, str(exc), "bad-setting") from exc
+    core.cfg = new_cfg
+    return {**_out(core), "restart_needed": restart}
+
+
+@router.post(
+    "/integrations/{target}/test", response_model=IntegrationTest,
+    summary="Test the connection to Immich, PhotoPrism or the webhook",
+    description="Uses the saved settings, enabled or not; a failure is reported, not raised.",
+)  # fmt: skip
+def test_integration(
+    target: Literal["immich", "photoprism", "webhook"], core: Core = Depends(get_core)
+) -> IntegrationTest:
+    result = test_connection(core.cfg.integrations, target).to_dict()
+    return IntegrationTest(
+        target=result["target"], ok=result["status"] in ("ok", "warning", "skipped"),
+        status=result["status"], message=result["message"], details=result["details"],
+        duration_s=result["duration_s"],
+    )  # fmt: skip
