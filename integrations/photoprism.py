@@ -106,7 +106,7 @@ def notify_photoprism(cfg: IntegrationsConfig, batch: WriteBatch) -> TargetResul
                 done += 1
             except IntegrationError as exc:
                 failed.append(f"{folder or '/'}: {exc}")
-                first_error = first_error or str(exc)
+                first_error = first_error or str(exc).removeprefix("PhotoPrism: ")
                 if exc.status in (401, 403):
                     break  # the token will not work for the next folder either
         requests = client.api.requests

@@ -19,6 +19,99 @@ SCAN_COMMIT_EVERY = 500
 
 # --- matching (faces_match / faces_index / faces_cluster) ------------------------------------
 
+# Matching defaults per embedding model: (metric, distance threshold, logistic scale, margin).
+# - metric: what the model was trained for; dlib's ResNet is euclidean, the others are compared
+#   as "angular" = euclidean distance of unit vectors (deepface's euclidean_l2).
+# - distance threshold: a face farther than this from every confirmed face stays unknown. It
+#   is also the centre of the same-person probability P(d) = 1 / (1 + exp((d - t) / scale)).
+#   Dlib: 0.60 = dlib's published LFW threshold; on the 61 labelled testdata photos (1830 pairs)
+#   the equal-error distance is 0.598 (FNR 0.7%, FPR 0.4%) and a logistic fit of same/different
+#   pairs gives centre 0.62, scale 0.040 (C=10); we keep dlib's 0.60 and the fitted scale.
+#   The other models are not calibrated here (their weights cannot be downloaded offline):
+#   thresholds are deepface's published euclidean_l2 ones and the scale keeps dlib's ratio
+#   (scale/threshold = 0.067).
+# - margin: minimum distance between the suggested person's nearest face and the nearest face
+#   of any other person; below it the face stays unknown ("wrong names are worse than none").
+#   Dlib: 0.04 = one logistic scale unit; others: the same ratio to their threshold.
+MATCH_MODELS: dict[str, tuple[str, float, float, float]] = {
+    "Dlib": ("euclidean", 0.60, 0.040, 0.040),
+    "Facenet": ("angular", 0.80, 0.053, 0.053),
+    "Facenet512": ("angular", 1.04, 0.069, 0.069),
+    "ArcFace": ("angular", 1.13, 0.075, 0.075),
+    "VGG-Face": ("angular", 1.17, 0.078, 0.078),
+    "OpenFace": ("angular", 0.55, 0.037, 0.037),
+    "SFace": ("angular", 1.055, 0.070, 0.070),
+    "GhostFaceNet": ("angular", 1.10, 0.073, 0.073),
+}
+
+# Confidence bands (config matching.likely_confidence / maybe_confidence). Confidence is the
+# estimated probability that the best person matches and no other nearby person does:
+# "likely" needs (dlib) a nearest face within 0.545 even when no other person is near; a rival
+# at 0.70 pulls that down to 0.525, one at 0.66 to 0.45.
+MATCH_LIKELY_CONFIDENCE = 0.80
+MATCH_MAYBE_CONFIDENCE = 0.50
+
+# k of the k-NN vote (config matching.k), and how many more neighbours are fetched to find the
+# nearest conflicting person and to survive rejected persons being filtered out.
+MATCH_K = 7
+MATCH_AGREE_WEIGHT = 0.5
+MATCH_FETCH_EXTRA = 14
+
+# Look-alikes (siblings, children): when a person's nearest confirmed face of another person is
+# closer than the model threshold, that gap replaces the threshold as the centre of P(d) for
+# both, so only faces clearly closer than the two people are to each other become "likely".
+# The gap is taken over this many nearest neighbours of each confirmed face.
+MATCH_LOOKALIKE_NEIGHBOURS = 10
+
+# Clustering unknown faces (faces_cluster), distances as ratios of the model threshold.
+# Edge: dlib's face-clustering example links faces closer than 0.5 (ratio 0.5/0.6); on the
+# labelled testdata chinese whispers then finds the 13 identities exactly (ARI 1.0; 0.45 splits
+# them into 15, 0.55 merges two: ARI 0.93).
+CLUSTER_EDGE_RATIO = 0.5 / 0.6
+# Join: a new face's distance to its own identity's centroid (leave-one-out) is <= 0.385 for
+# 95% of the labelled faces (max 0.48), to another identity's centroid >= 0.49 (1% < 0.61):
+# 0.42 (ratio 0.7) lets most faces join and keeps strangers out; the others are re-clustered.
+CLUSTER_JOIN_RATIO = 0.7
+# Neighbours per face in the clustering graph (chinese whispers needs only local edges).
+CLUSTER_NEIGHBOURS = 20
+# A group smaller than this is not shown as a cluster (its faces wait for more look-alikes).
+CLUSTER_MIN_SIZE = 2
+# Outliers ("drop outliers" before naming a cluster): labelled faces lie at most 0.40 from
+# their identity's centroid (median 0.24), so beyond 0.42 (ratio 0.7) a member is always an
+# outlier; below that, beyond median + 3.5 robust deviations, but never below 0.30 (ratio 0.5).
+CLUSTER_OUTLIER_RATIO = 0.7
+CLUSTER_OUTLIER_MADS = 3.5
+CLUSTER_OUTLIER_FLOOR_RATIO = 0.5 / 0.7
+# Faces kept out of clusters: shorter side below 64 px (dlib's chip is 150 px, smaller faces
+# are upscaled noise), detector score below 0.3 (HOG SVM margin: the weakest real face of the
+# testdata scores 0.35; MTCNN probabilities are >= 0.9 anyway), or quality below 0.35
+# (size x sharpness, faces_analyze: e.g. a 160 px face with a Laplacian variance under 35).
+CLUSTER_MIN_FACE_PX = 64
+CLUSTER_MIN_DET_SCORE = 0.3
+CLUSTER_MIN_QUALITY = 0.35
+
+# Annoy index: below this many confirmed faces exact numpy search is as fast and exact.
+INDEX_EXACT_BELOW = 1000
+# Annoy trees (more = better recall, bigger file, slower build) and the number of tree nodes a
+# query inspects (Annoy's search_k; at least fetched x trees). Measured on 100k synthetic faces
+# (scripts/bench match), recall@10 vs brute force: 32 trees with search_k 320 (Annoy's default
+# for k=10) 0.948, 640 0.979, 1280 0.992, 2560 0.997; 64 trees are 2x slower to build.
+INDEX_TREES = 32
+INDEX_SEARCH_K = 1280
+# Faces removed since the last build are filtered out of Annoy's answers by over-fetching;
+# beyond this many, or this many added, exact search is used until the rebuild.
+INDEX_MAX_DROPPED = 256
+INDEX_MAX_FRESH = 50_000
+# Exact search for fewer queries than this runs BLAS on one thread: a one-face query against
+# 100k faces took 8 ms with 2 OpenBLAS threads on a busy 2-core machine and 2 ms with one;
+# big blocks (a refresh) still gain from both cores.
+INDEX_EXACT_ONE_THREAD_BELOW = 64
+# Exact search processes queries in blocks of at most this many distance cells (memory bound).
+INDEX_EXACT_CHUNK_CELLS = 16_000_000
+# Annoy build: fixed seed (reproducible trees) and threads.
+INDEX_SEED = 42
+INDEX_BUILD_JOBS = 2
+
 # --- review and suggestions (people / faces_review / suggest) --------------------------------
 
 # Undo keeps this many recent actions (each entry holds the before/after of the faces it touched).
