@@ -17,6 +17,69 @@ SCAN_COMMIT_EVERY = 500
 
 # --- analysis (faces_detect / faces_embed / faces_thumb) -------------------------------------
 
+# Decompression-bomb guard: photos over this many pixels are refused with a clear error
+# (108-MP phone sensors exist; config analysis.max_megapixels overrides it).
+IMAGE_MAX_PIXELS = 120_000_000
+
+# Detection runs on the photo bounded to this long side (config analysis.detect_max_side).
+# HOG costs ~ pixels: 24 ms at 800 px, 61 ms at 1600; it finds faces >= ~80 px in that image,
+# i.e. >= 10% of the long side at 800. All 61 labelled photos are found at 800.
+DETECT_MAX_SIDE = 1024
+
+# Images whose long side is at most this are upsampled x2 for HOG (tiny photos, small faces);
+# cheap because the image is small.
+HOG_UPSAMPLE_BELOW_SIDE = 512
+
+# HOG detections with an SVM score below this are dropped (dlib's own threshold is 0).
+HOG_MIN_SCORE = 0.0
+
+# MTCNN: smallest face searched (px in the detection image), pyramid step and the three
+# stages' probability thresholds (the mtcnn package's defaults, except a stricter last stage
+# that removes background texture taken for faces on the labelled single-face photos).
+MTCNN_MIN_FACE_PX = 24
+MTCNN_SCALE_FACTOR = 0.709
+MTCNN_THRESHOLDS = (0.6, 0.7, 0.85)
+
+# MTCNN boxes are taller than HOG's (forehead included); dlib's 5-point landmark model was
+# trained on HOG-like boxes, so an MTCNN box is mapped to one first: centre shift (x, y) as a
+# fraction of the box, then width and height factors. Medians over the 67 faces both detectors
+# found in ../shared/testdata/faces (spread 0.04-0.09).
+MTCNN_TO_HOG_BOX = (0.0, 0.09, 1.11, 0.81)
+
+# Two detections (HOG + MTCNN in union mode) overlapping by more than this IoU are one face.
+DETECT_MERGE_IOU = 0.3
+
+# Faces smaller than this (shorter box side, oriented full-resolution px) are ignored:
+# too small to recognise or to be worth a suggestion (config analysis.min_face_px).
+MIN_FACE_PX = 40
+
+# JPEGs decode with Image.draft at the smallest 1/2, 1/4, 1/8 scale that keeps the long side
+# >= the detection size; the chips are cut from that decode when every face has at least this
+# many pixels across in it (more than the 150 px chip holds once padded, so nothing is lost),
+# else the photo is decoded again just large enough (at most full size).
+CHIP_SOURCE_MIN_FACE_PX = 150
+
+# dlib's canonical chip: size (px) and padding around the 5-point-aligned face; the ResNet
+# was trained on 150 px chips with padding 0.25 (dlib's own default).
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+# Chip padding for the other (deepface) models, which were used on tight detector crops;
+# an approximation: no other model's weights ship offline to calibrate it on.
+DEEPFACE_CHIP_PADDING = 0.1
+
+# Quality score (0..1) = size factor x sharpness factor; each saturates at these values:
+# a face >= 160 px tall, and a variance of the Laplacian on the grey 150-px chip >= 100.
+QUALITY_GOOD_FACE_PX = 160
+QUALITY_GOOD_SHARPNESS = 100.0
+
+# Face thumbnails: square JPEG of this size, the box padded by this fraction on each side.
+THUMB_SIZE = 160
+THUMB_PADDING = 0.3
+THUMB_JPEG_QUALITY = 85
+
+# Analysis workers keep at most this many photos in flight per worker (bounds memory).
+ANALYSIS_PREFETCH_PER_WORKER = 2
+
 # --- matching (faces_match / faces_index / faces_cluster) ------------------------------------
 
 # Matching defaults per embedding model: (metric, distance threshold, logistic scale, margin).

@@ -1,0 +1,182 @@
+"""Decode a photo into oriented 8-bit RGB pixels, as cheaply as the caller's size allows.
+
+The format is sniffed from the content, never the extension (libraries hold WebPs named .jpg).
+JPEGs are decoded at a reduced scale with `Image.draft` when the caller only needs a bounded
+image: a 12 MP photo decodes ~6x faster at half size. EXIF orientation is applied so that every
+coordinate the pipeline produces is in the photo *as displayed*, and it is reported so region
+maths can map back to stored pixels. Every failure is an `ImageError` with a human message.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from tagmyphotos import tuning
+
+try:  # HEIC/HEIF (iPhone photos); pillow-heif is a declared dependency
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - only without the dependency
+    pass
+
+# EXIF Orientation value -> PIL transpose that turns stored pixels into displayed pixels.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION = 0x0112
+
+
+class ImageError(Exception):
+    """A photo that cannot be analysed; `str(exc)` is a sentence fit for the photo's error column."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header says, before decoding a pixel."""
+
+    format: str  # as detected from content: JPEG, PNG, WEBP, HEIF, TIFF, ...
+    stored_width: int  # pixels as stored in the file
+    stored_height: int
+    orientation: int  # EXIF orientation 1..8 (1 when absent)
+
+    @property
+    def width(self) -> int:
+        """Width as displayed (after orientation)."""
+        return self.stored_height if self.orientation >= 5 else self.stored_width
+
+    @property
+    def height(self) -> int:
+        return self.stored_width if self.orientation >= 5 else self.stored_height
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """Oriented RGB pixels, possibly reduced: `scale` = pixel size / full oriented size (<= 1)."""
+
+    info: ImageInfo
+    pixels: np.ndarray  # H x W x 3 uint8, C-contiguous, oriented
+    scale: float
+
+    @property
+    def is_full_resolution(self) -> bool:
+        return self.pixels.shape[1] == self.info.width and self.pixels.shape[0] == self.info.height
+
+
+def _orientation(im: Image.Image) -> int:
+    if im.format == "HEIF" or im.format == "AVIF":
+        # pillow-heif applies the HEIF transforms itself while decoding and resets EXIF to 1.
+        return 1
+    try:
+        value = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    except Exception:  # a broken EXIF block must not cost us the photo
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _open(path: Path | str, max_pixels: int) -> tuple[Image.Image, ImageInfo]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except FileNotFoundError as exc:
+        raise ImageError(f"file not found: {path}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"not an image format this version can read: {Path(path).name}") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"refused to decode {Path(path).name}: {exc}") from exc
+    except OSError as exc:
+        raise ImageError(f"cannot read {Path(path).name}: {exc}") from exc
+    w, h = im.size
+    info = ImageInfo(format=str(im.format or "unknown"), stored_width=w, stored_height=h, orientation=1)
+    if w * h > max_pixels:
+        im.close()
+        raise ImageError(
+            f"{w}x{h} = {w * h / 1e6:.0f} megapixels is over the limit of {max_pixels / 1e6:.0f} "
+            "megapixels (a guard against decompression bombs; raise analysis.max_megapixels to allow it)"
+        )
+    if w < 1 or h < 1:
+        raise ImageError(f"{Path(path).name} has no pixels ({w}x{h})")
+    return im, ImageInfo(info.format, w, h, _orientation(im))
+
+
+def probe(path: Path | str, max_pixels: int = tuning.IMAGE_MAX_PIXELS) -> ImageInfo:
+    """Format, stored size and orientation from the header only."""
+    im, info = _open(path, max_pixels)
+    im.close()
+    return info
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """8-bit RGB from any mode: 16-bit scaled (not clipped), alpha composited on white."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im, dtype=np.float32)
+        top = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
+        if mode == "F" and a.max() <= 1.0:
+            top = 1.0
+        g = np.clip(a * (255.0 / top), 0, 255).astype(np.uint8)
+        return Image.fromarray(np.ascontiguousarray(np.stack([g, g, g], axis=-1)), "RGB")
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("LA", "La", "PA", "RGBa"):
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        background = Image.new("RGB", im.size, (255, 255, 255))
+        background.paste(im, mask=im.getchannel("A"))
+        return background
+    return im.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV, RGBX
+
+
+def load_image(
+    path: Path | str,
+    max_side: int | None = None,
+    max_pixels: int = tuning.IMAGE_MAX_PIXELS,
+) -> LoadedImage:
+    """Decode `path` oriented as displayed; with `max_side`, JPEGs decode reduced (never below it).
+
+    The result is at least `max_side` on its long side when the photo is (draft only picks a
+    scale whose size is >= the request), so callers resize further with a proper filter.
+    """
+    im, info = _open(path, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)  # animated GIF/WebP, MPO: the first frame is the photo
+            if max_side is not None and im.format == "JPEG":
+                # draft wants the request in stored orientation; it picks scale 1/2, 1/4 or 1/8.
+                w, h = info.stored_width, info.stored_height
+                factor = max(w, h) / max_side
+                if factor >= 2:
+                    im.draft("RGB", (int(w / factor) + 1, int(h / factor) + 1))
+            im.load()
+            rgb = _to_rgb(im)
+            transpose = _TRANSPOSE.get(info.orientation)
+            if transpose is not None:
+                rgb = rgb.transpose(transpose)
+            pixels = np.asarray(rgb, dtype=np.uint8)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"refused to decode {Path(path).name}: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"cannot decode {Path(path).name} ({info.format}): {exc}") from exc
+    finally:
+        im.close()
+    if not pixels.flags.c_contiguous:
+        pixels = np.ascontiguousarray(pixels)
+    return LoadedImage(info=info, pixels=pixels, scale=pixels.shape[1] / info.width)
