@@ -91,3 +91,33 @@ def run_queued(core: Core, job_id: int) -> list[int]:
     from tagmyphotos.pipeline import run_stage
 
     return run_stage(core, STAGES[m.Job.get_by_id(job_id).type], job_id)
+
+
+def identities() -> dict[str, str]:
+    """photo file name -> person label, from the test data's identities.csv."""
+    import csv
+
+    from conftest import FACES
+
+    with open(FACES / "identities.csv", newline="") as f:
+        return {row["file"]: row["identity"] for row in csv.DictReader(f)}
+
+
+def teach(core: Core, people: int, per_person: int) -> dict[str, list[int]]:
+    """Name `per_person` single-face photos of the first `people` identities (as a user would),
+    then let the matcher suggest names for every other face. Returns name -> taught face ids."""
+    from tagmyphotos import faces_review
+    from tagmyphotos import models as m
+    from tagmyphotos.suggest import refresh_suggestions
+
+    by_person: dict[str, list[int]] = {}
+    for file, name in sorted(identities().items(), key=lambda kv: (kv[1], kv[0])):
+        faces = list(m.Face.select().join(m.Photo).where(m.Photo.path == file))
+        if len(faces) == 1 and (name in by_person or len(by_person) < people):
+            chosen = by_person.setdefault(name, [])
+            if len(chosen) < per_person:
+                chosen.append(int(faces[0].id))
+    for name, face_ids in by_person.items():
+        faces_review.confirm(core, face_ids, name)
+    refresh_suggestions(core)
+    return by_person

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register_pages() -> None:
     """Register every page family (each module's `register()` declares its routes)."""
-    from . import jobs, login, settings
+    from . import jobs, login, review, settings, unknown
 
-    for module in (login, jobs, settings):
+    for module in (login, review, unknown, jobs, settings):
         module.register()

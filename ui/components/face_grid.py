@@ -1,0 +1,218 @@
+"""Face thumbnails: a selectable, keyboard-navigable tile grid and a pager that loads lazily.
+
+Why plain <img loading=lazy> from the API: the browser fetches a thumbnail only when it
+scrolls into view and caches it; the server sends one page of tiles at a time, so a library
+with 100k faces costs the same as one with 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from nicegui import ui
+
+from tagmyphotos.views import FaceView
+
+# Where the REST API serves a face's square thumbnail and a photo's preview.
+THUMB_URL = "/api/v1/faces/{id}/thumbnail"
+PREVIEW_URL = "/api/v1/photos/{id}/preview"
+# Tile size on screen (px); thumbnails are made at 160 px, so this stays sharp on 2x screens.
+TILE_PX = 96
+
+BAND_COLOR = {"likely": "positive", "maybe": "warning"}
+
+
+def thumb_url(face_id: int) -> str:
+    return THUMB_URL.format(id=face_id)
+
+
+def photo_link(face: FaceView) -> str:
+    return f"/photo/{face.photo_id}?face={face.id}"
+
+
+class FaceTile:
+    """One face: thumbnail, selection ring, keyboard focus ring, confidence and name."""
+
+    def __init__(self, face: FaceView, grid: FaceGrid, caption: str | None) -> None:
+        self.face = face
+        self.grid = grid
+        with ui.element("div").classes("relative").props(f"data-face={face.id}") as self.box:
+            with ui.element("div").classes("cursor-pointer rounded-lg p-0.5") as self.frame:
+                ui.element("img").props(
+                    f'src="{thumb_url(face.id)}" loading=lazy decoding=async alt="face {face.id}" '
+                    f"width={TILE_PX} height={TILE_PX}"
+                ).classes("rounded-md block bg-grey-3").style(f"width:{TILE_PX}px;height:{TILE_PX}px")
+                if face.confidence is not None and face.band:
+                    ui.badge(f"{face.confidence:.0%}", color=BAND_COLOR.get(face.band, "grey")).classes(
+                        "absolute top-1 left-1 text-[10px]"
+                    )
+                self.check = ui.icon("check_circle", size="1.2rem").classes(
+                    "absolute top-1 right-1 text-primary bg-white rounded-full"
+                )
+            ui.button(icon="open_in_new", on_click=lambda: ui.navigate.to(photo_link(face))).props(
+                "round dense flat size=xs color=white aria-label='Show in photo'"
+            ).classes("absolute right-1 bg-black/40").style(f"top:{TILE_PX - 26}px")
+            if caption:
+                ui.label(caption).classes("text-[11px] leading-tight truncate").style(
+                    f"max-width:{TILE_PX}px"
+                )
+        self.frame.on("click", lambda: grid.clicked(self))
+        self.paint()
+
+    def paint(self) -> None:
+        selected = self.face.id in self.grid.selected
+        focused = self.grid.focus_tile is self
+        self.check.set_visibility(selected)
+        ring = "ring-4 ring-primary" if selected else "ring-1 ring-grey-4"
+        focus = " outline outline-2 outline-offset-2 outline-orange-6" if focused else ""
+        self.frame.classes(replace=f"cursor-pointer rounded-lg p-0.5 {ring}{focus}")
+
+
+class FaceGrid:
+    """A wrapping grid of FaceTiles with a selection; several grids can share one keyboard focus."""
+
+    def __init__(
+        self,
+        faces: Sequence[FaceView],
+        *,
+        selected: set[int] | None = None,
+        caption: Callable[[FaceView], str | None] | None = None,
+        on_select: Callable[[], Any] | None = None,
+        focus: FocusRing | None = None,
+    ) -> None:
+        self.faces = list(faces)
+        self.selected: set[int] = set(selected or ())
+        self.on_select = on_select
+        self.ring = focus
+        self.focus_tile: FaceTile | None = None
+        self.tiles: list[FaceTile] = []
+        with ui.element("div").classes("flex flex-wrap gap-2") as self.container:
+            for face in self.faces:
+                self.tiles.append(FaceTile(face, self, caption(face) if caption else None))
+        if focus is not None:
+            focus.add(self)
+
+    def clicked(self, tile: FaceTile) -> None:
+        self.toggle(tile.face.id)
+        if self.ring is not None:
+            self.ring.move_to(tile)
+
+    def toggle(self, face_id: int) -> None:
+        self.selected.symmetric_difference_update({face_id})
+        self._repaint(face_id)
+        if self.on_select:
+            self.on_select()
+
+    def set_selection(self, ids: set[int]) -> None:
+        self.selected = {i for i in ids if any(f.id == i for f in self.faces)}
+        for tile in self.tiles:
+            tile.paint()
+        if self.on_select:
+            self.on_select()
+
+    def remove(self, face_ids: set[int]) -> None:
+        """Drop faces that were handled; the grid closes up."""
+        for tile in [t for t in self.tiles if t.face.id in face_ids]:
+            if self.ring is not None and self.ring.current is tile:
+                self.ring.forget(tile)
+            tile.box.delete()
+            self.tiles.remove(tile)
+        self.faces = [f for f in self.faces if f.id not in face_ids]
+        self.selected -= face_ids
+        if self.on_select:
+            self.on_select()
+
+    def _repaint(self, face_id: int) -> None:
+        for tile in self.tiles:
+            if tile.face.id == face_id:
+                tile.paint()
+
+
+class FocusRing:
+    """Keyboard focus over the tiles of several grids, in reading order (arrows move it)."""
+
+    def __init__(self) -> None:
+        self.grids: list[FaceGrid] = []
+        self.current: FaceTile | None = None
+
+    def add(self, grid: FaceGrid) -> None:
+        self.grids.append(grid)
+
+    def clear(self) -> None:
+        self.grids.clear()
+        self.current = None
+
+    def tiles(self) -> list[FaceTile]:
+        return [tile for grid in self.grids for tile in grid.tiles]
+
+    def move_to(self, tile: FaceTile | None) -> None:
+        old, self.current = self.current, tile
+        for t in (old, tile):
+            if t is not None:
+                t.grid.focus_tile = t if t is tile else None
+                t.paint()
+        if tile is not None:
+            tile.box.run_method("scrollIntoView", {"block": "nearest", "behavior": "smooth"})
+
+    def forget(self, tile: FaceTile) -> None:
+        tiles = self.tiles()
+        index = tiles.index(tile) if tile in tiles else -1
+        rest = [t for t in tiles if t is not tile]
+        self.current = None
+        tile.grid.focus_tile = None
+        if rest:
+            self.move_to(rest[min(max(index, 0), len(rest) - 1)])
+
+    def step(self, delta: int) -> None:
+        tiles = self.tiles()
+        if not tiles:
+            return
+        if self.current not in tiles:
+            self.move_to(tiles[0])
+            return
+        index = tiles.index(self.current)  # type: ignore[arg-type]
+        self.move_to(tiles[max(0, min(len(tiles) - 1, index + delta))])
+
+
+Fetch = Callable[[int, int], Awaitable[tuple[list[Any], int | None]]]
+
+
+class Pager:
+    """Pages of items: `fetch(offset, limit)` returns (items, total or None when unknown)."""
+
+    def __init__(self, fetch: Fetch, render: Callable[[list[Any]], Any], page_size: int) -> None:
+        self.fetch = fetch
+        self.render = render
+        self.page_size = page_size
+        self.page = 1
+        self.total: int | None = None
+        self.body = ui.column().classes("w-full gap-3")
+        with ui.row().classes("w-full items-center justify-center gap-2") as self.nav:
+            self.prev = ui.button(icon="chevron_left", on_click=lambda: self.go(self.page - 1)).props(
+                "flat round aria-label='Previous page'"
+            )
+            self.where = ui.label().classes("text-sm")
+            self.next = ui.button(icon="chevron_right", on_click=lambda: self.go(self.page + 1)).props(
+                "flat round aria-label='Next page'"
+            )
+
+    async def go(self, page: int) -> None:
+        page = max(1, page)
+        items, total = await self.fetch((page - 1) * self.page_size, self.page_size)
+        if not items and page > 1:  # the last page emptied (everything on it was handled)
+            await self.go(page - 1)
+            return
+        self.page, self.total = page, total
+        self.body.clear()
+        with self.body:
+            self.render(items)
+        pages = None if total is None else max(1, -(-total // self.page_size))
+        more = len(items) >= self.page_size if pages is None else page < pages
+        self.prev.set_enabled(page > 1)
+        self.next.set_enabled(more)
+        self.where.set_text(f"page {page}" + (f" of {pages}" if pages else ""))
+        self.nav.set_visibility(page > 1 or more)
+
+    async def reload(self) -> None:
+        await self.go(self.page)

@@ -1,0 +1,103 @@
+"""Read-only listings the pages show, one page at a time, as views (never peewee rows).
+
+Why here: these are the paginated reads of the review screens; every change goes through the
+services (faces_review, people). They compose `views.faces_select()` as views.py intends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee as pw
+
+from tagmyphotos import models as m
+from tagmyphotos.people import get_person, person_view
+from tagmyphotos.views import FaceView, SuggestionGroup, face_views, faces_select
+
+# "likely" before "maybe", then the most confident first: what a reviewer accepts fastest.
+_BEST_FIRST = (pw.Case(None, [(m.Face.band == "likely", 0)], 1), m.Face.confidence.desc(), m.Face.id)
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    suggested: int
+    likely: int
+    people: int  # people with at least one suggestion
+    unknown: int
+
+
+def review_counts() -> ReviewCounts:
+    suggested = m.Face.state == m.FACE_SUGGESTED
+    return ReviewCounts(
+        suggested=m.Face.select().where(suggested).count(),
+        likely=m.Face.select().where(suggested & (m.Face.band == "likely")).count(),
+        people=m.Face.select(m.Face.suggested_person).where(suggested).distinct().count(),
+        unknown=m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).count(),
+    )
+
+
+def suggestion_groups(offset: int, limit: int, per_group: int) -> tuple[list[SuggestionGroup], int]:
+    """People with suggestions (most likely faces first), each with its best `per_group` faces."""
+    likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == "likely", 1)], 0))
+    base = (
+        m.Face.select(m.Face.suggested_person, likely, pw.fn.COUNT(m.Face.id))
+        .where((m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.is_null(False))
+        .group_by(m.Face.suggested_person)
+    )
+    total = base.count()
+    order = (likely.desc(), pw.fn.COUNT(m.Face.id).desc(), m.Face.suggested_person)
+    groups = []
+    for pid, n_likely, n_all in m.rows(base.order_by(*order).offset(offset).limit(limit)):
+        faces = face_views(
+            faces_select()
+            .where((m.Face.state == m.FACE_SUGGESTED) & (m.Face.suggested_person == pid))
+            .order_by(*_BEST_FIRST)
+            .limit(per_group)
+        )
+        person = person_view(get_person(int(pid)))
+        groups.append(SuggestionGroup(person, faces, int(n_likely or 0), int(n_all) - int(n_likely or 0)))
+    return groups, total
+
+
+def suggested_for(person_id: int, offset: int, limit: int) -> tuple[list[FaceView], int]:
+    where = (m.Face.state == m.FACE_SUGGESTED) & (m.Face.suggested_person == person_id)
+    query = faces_select().where(where)
+    return face_views(query.order_by(*_BEST_FIRST).offset(offset).limit(limit)), query.count()
+
+
+def confirmed_of(person_id: int, offset: int, limit: int) -> tuple[list[FaceView], int]:
+    where = (m.Face.state == m.FACE_CONFIRMED) & (m.Face.person == person_id)
+    query = faces_select().where(where)
+    order = (m.Face.quality.desc(), m.Face.id)
+    return face_views(query.order_by(*order).offset(offset).limit(limit)), query.count()
+
+
+def unknown_faces(offset: int, limit: int, clustered: bool = False) -> tuple[list[FaceView], int]:
+    """Unknown faces outside any cluster (the leftovers after naming groups), best quality first."""
+    where = m.Face.state == m.FACE_UNKNOWN
+    where &= m.Face.cluster.is_null(False) if clustered else m.Face.cluster.is_null()
+    query = faces_select().where(where)
+    order = (m.Face.quality.desc(), m.Face.id)
+    return face_views(query.order_by(*order).offset(offset).limit(limit)), query.count()
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    id: int
+    path: str
+    width: int  # as displayed (after EXIF orientation)
+    height: int
+    state: str
+    error: str | None
+    faces: list[FaceView]
+
+
+def photo_info(photo_id: int) -> PhotoInfo | None:
+    photo = m.Photo.get_or_none(m.Photo.id == photo_id)
+    if photo is None:
+        return None
+    swap = (photo.orientation or 1) >= 5
+    width, height = (photo.height, photo.width) if swap else (photo.width, photo.height)
+    faces = face_views(faces_select().where(m.Face.photo == photo_id).order_by(m.Face.x, m.Face.id))
+    return PhotoInfo(photo.id, photo.path, int(width or 0), int(height or 0), photo.state,
+                     photo.last_error, faces)  # fmt: skip

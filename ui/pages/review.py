@@ -1,0 +1,223 @@
+"""Review (home): suggested names grouped by person; accept or reject by group, face or key.
+
+Keyboard: ← → move between faces, ↑ ↓ jump between people, space selects, a accepts and
+r rejects the face under the cursor, Enter accepts the selected faces of that person, o opens
+the photo, u undoes the last action.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from nicegui import ui
+from nicegui.events import KeyEventArguments
+
+from tagmyphotos import faces_review
+from tagmyphotos.views import ReviewResult, SuggestionGroup
+
+from .. import frame
+from ..components import face_lists
+from ..components.confirm import confirm
+from ..components.face_grid import FaceGrid, FocusRing, Pager, photo_link, thumb_url
+from ..components.undo import UndoButton, report
+
+# People per page, and suggested faces shown per person (the person page shows all of them).
+GROUPS_PER_PAGE = 8
+FACES_PER_GROUP = 48
+
+HELP = (
+    "← → move · ↑ ↓ next person · space select · a accept · r reject · "
+    "Enter accept selected · o photo · u undo"
+)
+
+
+def register() -> None:
+    @frame.page("/", "Review")
+    async def review_page() -> None:
+        ReviewPage()
+
+
+class ReviewPage:
+    def __init__(self) -> None:
+        self.ring = FocusRing()
+        self.groups: list[GroupCard] = []
+        with ui.row().classes("w-full items-center gap-2"):
+            frame.section("Review suggestions", HELP)
+            ui.space()
+            self.undo = UndoButton(after=self.reload)
+        with ui.row().classes("w-full items-center gap-2"):
+            self.counts = frame.tid(ui.label(), "review-counts").classes("text-sm")
+            ui.space()
+            self.accept_likely = frame.tid(
+                ui.button("Accept all likely", icon="done_all", on_click=self.accept_all_likely),
+                "accept-likely",
+            ).props("unelevated color=positive")
+        self.pager = Pager(self.fetch, self.render, GROUPS_PER_PAGE)
+        ui.keyboard(on_key=self.on_key)
+        ui.timer(0, self.reload, once=True)
+
+    async def fetch(self, offset: int, limit: int) -> tuple[list[SuggestionGroup], int]:
+        return await frame.io(face_lists.suggestion_groups, offset, limit, FACES_PER_GROUP)
+
+    def render(self, groups: list[SuggestionGroup]) -> None:
+        self.ring.clear()
+        self.groups = []
+        if not groups:
+            frame.empty_state(
+                "task_alt", "Nothing to review",
+                "No suggestions are waiting. Name a few faces under Unknown faces; suggestions for "
+                "the rest appear here. If the library was not analysed yet, start a scan under Jobs.",
+                ("Name unknown faces", lambda: ui.navigate.to("/unknown")),
+            )  # fmt: skip
+            return
+        for group in groups:
+            self.groups.append(GroupCard(self, group))
+        if self.groups and self.groups[0].grid.tiles:
+            self.ring.move_to(self.groups[0].grid.tiles[0])
+
+    async def reload(self) -> None:
+        counts = await frame.io(face_lists.review_counts)
+        self.counts.set_text(f"{counts.suggested:,} suggestions for {counts.people:,} people · "
+                             f"{counts.likely:,} likely · {counts.unknown:,} unknown faces")  # fmt: skip
+        self.accept_likely.set_text(f"Accept all likely ({counts.likely:,})")
+        self.accept_likely.set_enabled(counts.likely > 0)
+        await self.pager.reload()
+        await self.undo.refresh()
+
+    async def done(self, result: ReviewResult | None, what: str, group: GroupCard) -> None:
+        """After an action: drop handled faces, reload when a person's group is finished."""
+        ui.run_javascript("document.activeElement && document.activeElement.blur()")
+        if result is None:
+            return
+        report(result, what)
+        handled = set(result.changed) | {s.face_id for s in result.skipped if "rejected" in s.reason}
+        group.grid.remove(handled)
+        if not group.grid.faces:
+            await self.reload()
+        else:
+            counts = await frame.io(face_lists.review_counts)
+            self.counts.set_text(f"{counts.suggested:,} suggestions for {counts.people:,} people · "
+                                 f"{counts.likely:,} likely · {counts.unknown:,} unknown faces")  # fmt: skip
+            await self.undo.refresh()
+
+    async def accept_all_likely(self) -> None:
+        if not await confirm("Accept all likely suggestions?",
+                             "Every face marked likely becomes confirmed. You can undo this afterwards.",
+                             ok="Accept all", color="positive"):  # fmt: skip
+            return
+        result = await frame.call(faces_review.accept_likely, frame.core())
+        if result is not None:
+            report(result, "Accepted")
+            await self.reload()
+
+    def _focused_group(self) -> GroupCard | None:
+        tile = self.ring.current
+        return next((g for g in self.groups if tile is not None and g.grid is tile.grid), None)
+
+    async def on_key(self, e: KeyEventArguments) -> None:
+        if not e.action.keydown or e.modifiers.ctrl or e.modifiers.meta or e.modifiers.alt:
+            return
+        key, tile, group = e.key, self.ring.current, self._focused_group()
+        if key.arrow_right or key.arrow_left:
+            self.ring.step(1 if key.arrow_right else -1)
+        elif key.arrow_down or key.arrow_up:
+            self._jump(1 if key.arrow_down else -1)
+        elif key.name == "u":
+            await self.undo.undo()
+        elif tile is None or group is None:
+            return
+        elif key.space:
+            tile.grid.toggle(tile.face.id)
+        elif key.name == "a":
+            await group.act("accept", [tile.face.id])
+        elif key.name == "r":
+            await group.act("reject", [tile.face.id])
+        elif key.enter:
+            await group.act("accept", sorted(group.grid.selected))
+        elif key.name == "o":
+            ui.navigate.to(photo_link(tile.face))
+
+    def _jump(self, delta: int) -> None:
+        group = self._focused_group()
+        if not self.groups:
+            return
+        index = self.groups.index(group) if group in self.groups else -1
+        for candidate in self.groups[index + delta :: delta] if delta > 0 else self.groups[:index][::-1]:
+            if candidate.grid.tiles:
+                self.ring.move_to(candidate.grid.tiles[0])
+                return
+
+
+class GroupCard:
+    """One suggested person: their faces (likely ones pre-selected) and the group's buttons."""
+
+    def __init__(self, page: ReviewPage, group: SuggestionGroup) -> None:
+        self.page = page
+        self.person = group.person
+        self.grid: FaceGrid
+        likely = {f.id for f in group.faces if f.band == "likely"}
+        with frame.tid(ui.card(), f"group-{group.person.id}").classes("w-full gap-2").props("flat bordered"):
+            with ui.row().classes("w-full items-center gap-2"):
+                if group.person.cover_face_id:
+                    ui.element("img").props(
+                        f'src="{thumb_url(group.person.cover_face_id)}" loading=lazy'
+                    ).classes("w-10 h-10 rounded-full")
+                ui.link(group.person.name, f"/people/{group.person.id}").classes("text-lg font-medium")
+                ui.label(f"{group.likely} likely · {group.maybe} maybe").classes("text-sm text-grey-7")
+                ui.space()
+                self.selected = ui.label().classes("text-sm")
+                with ui.button_group().props("flat"):
+                    ui.button("Likely", on_click=lambda: self.grid.set_selection(likely)).props(
+                        "flat dense no-caps"
+                    )
+                    ui.button(
+                        "All", on_click=lambda: self.grid.set_selection({f.id for f in self.grid.faces})
+                    ).props("flat dense no-caps")
+                    ui.button("None", on_click=lambda: self.grid.set_selection(set())).props(
+                        "flat dense no-caps"
+                    )
+                self.accept = frame.tid(
+                    ui.button(
+                        "Accept", icon="check", on_click=functools.partial(self.act_selected, "accept")
+                    ),
+                    f"accept-{group.person.id}",
+                ).props("unelevated color=positive dense")
+                self.reject = frame.tid(
+                    ui.button(
+                        "Not " + group.person.name,
+                        icon="close",
+                        on_click=functools.partial(self.act_selected, "reject"),
+                    ),  # fmt: skip
+                    f"reject-{group.person.id}",
+                ).props("flat color=negative dense no-caps")
+            self.grid = FaceGrid(group.faces, selected=likely, focus=page.ring, on_select=self.update)
+            more = group.likely + group.maybe - len(group.faces)
+            if more > 0:
+                ui.link(
+                    f"{more} more suggestions for {group.person.name} →", f"/people/{group.person.id}"
+                ).classes("text-sm")
+        self.update()
+
+    def update(self) -> None:
+        n = len(self.grid.selected)
+        self.selected.set_text(f"{n} selected")
+        self.accept.set_text(f"Accept {n}")
+        self.accept.set_enabled(n > 0)
+        self.reject.set_enabled(n > 0)
+
+    async def act_selected(self, action: str) -> None:
+        await self.act(action, sorted(self.grid.selected))
+
+    async def act(self, action: str, face_ids: list[int]) -> None:
+        if not face_ids:
+            ui.notify(
+                "Select faces first (click them, or space on the face under the cursor)", type="warning"
+            )
+            return
+        core = frame.core()
+        if action == "accept":
+            result = await frame.call(faces_review.accept_suggestions, core, face_ids)
+            await self.page.done(result, f"Accepted as {self.person.name}", self)
+        else:
+            result = await frame.call(faces_review.reject, core, face_ids, self.person.id)
+            await self.page.done(result, f"Rejected for {self.person.name}", self)

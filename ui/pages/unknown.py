@@ -1,0 +1,175 @@
+"""Unknown faces: name a group of look-alikes in one action, drop outliers, ignore strangers;
+then the single unknown faces that fit no group."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from jobs.pipeline import STAGES
+from jobs.tasks import start_job
+from tagmyphotos import faces_review
+from tagmyphotos.clusters import list_clusters
+from tagmyphotos.views import ClusterView, FaceView, ReviewResult
+
+from .. import frame
+from ..components import face_lists
+from ..components.face_grid import FaceGrid, Pager
+from ..components.person_picker import PersonPicker, person_names
+from ..components.undo import UndoButton, report
+
+# Groups per page and faces shown per group (a bigger group is named in rounds of this size).
+CLUSTERS_PER_PAGE = 6
+FACES_PER_CLUSTER = 48
+# Single unknown faces per page.
+SINGLES_PER_PAGE = 96
+
+
+def register() -> None:
+    @frame.page("/unknown", "Unknown faces")
+    async def unknown_page() -> None:
+        UnknownPage()
+
+
+class UnknownPage:
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        with ui.row().classes("w-full items-center gap-2"):
+            frame.section("Unknown faces", "Faces that look alike are grouped: name a group at once. "
+                          "Click a face to leave it out of the group.")  # fmt: skip
+            ui.space()
+            if "match" in STAGES:
+                ui.button("Regroup", icon="refresh", on_click=self.regroup).props("flat dense").tooltip(
+                    "Run matching again (new suggestions and groups)"
+                )
+            self.undo = UndoButton(after=self.reload)
+        with ui.tabs().classes("w-full") as tabs:
+            groups_tab = ui.tab("Groups", icon="diversity_3")
+            singles_tab = ui.tab("Single faces", icon="face")
+        with ui.tab_panels(tabs, value=groups_tab).classes("w-full bg-transparent"):
+            with ui.tab_panel(groups_tab).classes("p-0"):
+                self.clusters = Pager(self.fetch_clusters, self.render_clusters, CLUSTERS_PER_PAGE)
+            with ui.tab_panel(singles_tab).classes("p-0"):
+                self.singles = Pager(self.fetch_singles, self.render_singles, SINGLES_PER_PAGE)
+        ui.timer(0, self.reload, once=True)
+
+    async def reload(self) -> None:
+        self.names = await person_names()
+        await self.clusters.reload()
+        await self.singles.reload()
+        await self.undo.refresh()
+
+    async def regroup(self) -> None:
+        job_id = await frame.call(start_job, "match")
+        if job_id is not None:
+            ui.notify(f"Matching started (job #{job_id}); reload this page when it is done.")
+
+    # --- groups ---------------------------------------------------------------------------
+    async def fetch_clusters(self, offset: int, limit: int) -> tuple[list[ClusterView], None]:
+        return await frame.io(list_clusters, limit, offset, FACES_PER_CLUSTER), None
+
+    def render_clusters(self, clusters: list[ClusterView]) -> None:
+        if not clusters:
+            frame.empty_state(
+                "diversity_3", "No groups to name",
+                "Groups of look-alike faces appear here after face analysis. Faces that fit no group "
+                "are under Single faces; suggestions for named people are on the Review page.",
+            )  # fmt: skip
+            return
+        for cluster in clusters:
+            ClusterCard(self, cluster)
+
+    # --- single faces ---------------------------------------------------------------------
+    async def fetch_singles(self, offset: int, limit: int) -> tuple[list[FaceView], int]:
+        return await frame.io(face_lists.unknown_faces, offset, limit)
+
+    def render_singles(self, faces: list[FaceView]) -> None:
+        if not faces:
+            frame.empty_state("face", "No single unknown faces",
+                              "Every unknown face is in a group, named, or ignored.")  # fmt: skip
+            return
+        SinglesCard(self, faces)
+
+    async def done(self, result: ReviewResult | None, what: str) -> None:
+        if result is None:
+            return
+        report(result, what)
+        await self.reload()
+
+
+class ClusterCard:
+    """One group: all its shown faces selected; name them, or ignore them as strangers."""
+
+    def __init__(self, page: UnknownPage, cluster: ClusterView) -> None:
+        self.page = page
+        self.cluster = cluster
+        shown = {f.id for f in cluster.faces}
+        with frame.tid(ui.card(), f"cluster-{cluster.id}").classes("w-full gap-2").props("flat bordered"):
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.label(f"{cluster.size} faces in {cluster.photos} photos").classes("font-medium")
+                if cluster.size > len(cluster.faces):
+                    ui.label(
+                        f"showing the best {len(cluster.faces)}; the rest stay for the next round"
+                    ).classes("text-sm text-grey-7")
+            self.grid = FaceGrid(cluster.faces, selected=shown)
+            with ui.row().classes("w-full items-center gap-3"):
+                PersonPicker(self.name, label="Who is this?", button="Name group", names=page.names,
+                             testid=f"name-{cluster.id}")  # fmt: skip
+                self.outliers = ui.checkbox("Leave out faces that do not fit", value=True).tooltip(
+                    "Faces far from the rest of the group stay unknown"
+                )
+                ui.space()
+                frame.tid(
+                    ui.button("Ignore", icon="visibility_off", on_click=self.ignore), f"ignore-{cluster.id}"
+                ).props("flat color=grey-8").tooltip(
+                    "Strangers or background faces: never suggested, never written"
+                )
+
+    async def name(self, who: str) -> None:
+        keep = self.grid.selected
+        dropped = [f.id for f in self.cluster.faces if f.id not in keep]
+        result = await frame.call(
+            faces_review.name_cluster, frame.core(), self.cluster.id, who, drop=dropped,
+            drop_outliers=bool(self.outliers.value), face_ids=[f.id for f in self.cluster.faces],
+        )  # fmt: skip
+        await self.page.done(result, f"Named {who}")
+
+    async def ignore(self) -> None:
+        ids = sorted(self.grid.selected)
+        if not ids:
+            ui.notify("Select the faces to ignore first", type="warning")
+            return
+        result = await frame.call(faces_review.ignore, frame.core(), ids)
+        await self.page.done(result, "Ignored")
+
+
+class SinglesCard:
+    """Unknown faces that fit no group: select some, then name or ignore them."""
+
+    def __init__(self, page: UnknownPage, faces: list[FaceView]) -> None:
+        self.page = page
+        with ui.card().classes("w-full gap-2").props("flat bordered"):
+            with ui.row().classes("w-full items-center gap-3"):
+                self.count = ui.label("Click faces to select them").classes("text-sm")
+                PersonPicker(self.name, label="Who is this?", button="Name selected", names=page.names,
+                             testid="name-singles")  # fmt: skip
+                ui.button("Ignore selected", icon="visibility_off", on_click=self.ignore).props(
+                    "flat color=grey-8"
+                )
+            self.grid = FaceGrid(faces, on_select=self.update)
+
+    def update(self) -> None:
+        n = len(self.grid.selected)
+        self.count.set_text(f"{n} selected" if n else "Click faces to select them")
+
+    async def name(self, who: str) -> None:
+        ids = sorted(self.grid.selected)
+        if not ids:
+            ui.notify("Select the faces of this person first", type="warning")
+            return
+        result = await frame.call(faces_review.confirm, frame.core(), ids, who)
+        await self.page.done(result, f"Named {who}")
+
+    async def ignore(self) -> None:
+        ids = sorted(self.grid.selected)
+        if ids:
+            await self.page.done(await frame.call(faces_review.ignore, frame.core(), ids), "Ignored")
