@@ -121,6 +121,33 @@ def confirm(core: Any, face_ids: Iterable[int], who: int | str, *, action: str =
     )
 
 
+def confirm_groups(
+    core: Any, groups: dict[str, list[int]], *, action: str = "confirm-groups"
+) -> tuple[ReviewResult, list[str]]:
+    """Confirm faces for several people (by name, created when new) in ONE transaction.
+
+    Returns the result and the names of the people created (teach uses this).
+    """
+    with core.db.atomic():
+        journal = Journal(action)
+        changed: list[int] = []
+        skipped: list[Skipped] = []
+        displaced: list[int] = []
+        touched: set[int] = set()
+        created: list[str] = []
+        for name, face_ids in groups.items():
+            faces = _faces(face_ids)
+            person, new = resolve_person(name, journal)
+            touched |= {person.id, *(f.person_id for f in faces if f.person_id is not None)}
+            c, s, d = _confirm(journal, faces, person, displace=True, respect_rejections=False)
+            changed, skipped, displaced = changed + c, skipped + s, displaced + d
+            created += [person.name] if new else []
+        journal.label = f"{action}: {len(changed)} faces of {len(groups)} people"
+        undo_id = journal.save()
+    refreshed = _refresh(core, [*changed, *displaced], touched)
+    return ReviewResult(action, changed, skipped, displaced, None, bool(created), undo_id, refreshed), created
+
+
 def move_faces(core: Any, face_ids: Iterable[int], to: int | str) -> ReviewResult:
     """Confirmed faces of one person belong to another (the same as confirming them as `to`)."""
     return confirm(core, face_ids, to, action="move")

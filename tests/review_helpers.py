@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
 from tagmyphotos import models as m
 from tests.conftest import FACES
@@ -91,14 +90,25 @@ def person(name: str) -> Any:
     return m.Person.get(m.Person.name == name)
 
 
-@pytest.fixture
-def syn() -> Synthetic:
-    return Synthetic()
-
-
 def labelled() -> dict[str, str]:
     """file -> identity of the 61 single-face photos of the testdata."""
     import csv
 
     with open(FACES / "identities.csv") as fh:
         return {row["file"]: row["identity"] for row in csv.DictReader(fh)}
+
+
+def check_counts() -> None:
+    """Every person's face_count and cover match their confirmed faces."""
+    for p in m.Person.select():
+        confirmed = m.Face.select().where((m.Face.person == p.id) & (m.Face.state == m.FACE_CONFIRMED))
+        assert p.face_count == confirmed.count(), p.name
+        if p.face_count:
+            assert confirmed.where(m.Face.id == p.cover_face_id).exists(), p.name
+        else:
+            assert p.cover_face_id is None
+    # face.person is set exactly when the face is confirmed
+    assert (
+        not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FACE_CONFIRMED)).exists()
+    )
+    assert not m.Face.select().where(m.Face.person.is_null() & (m.Face.state == m.FACE_CONFIRMED)).exists()

@@ -6,11 +6,11 @@ import pytest
 
 from tagmyphotos import faces_review, people, suggest, tuning
 from tagmyphotos import models as m
-from tests.review_helpers import add_face, add_photo, person, reload, single, syn  # noqa: F401
-from tests.test_people import _check_counts
+from tests.review_helpers import Synthetic, add_face, add_photo, check_counts, person, reload, single
 
 
-def test_confirm_by_name_creates_person_and_takes_the_name_within_a_photo(core, syn) -> None:
+def test_confirm_by_name_creates_person_and_takes_the_name_within_a_photo(core) -> None:
+    syn = Synthetic()
     photo = add_photo()
     a = add_face(photo, syn.face("Kim"), box=(0, 0, 200, 200))
     b = add_face(photo, syn.face("Lou"), box=(400, 0, 200, 200))
@@ -27,10 +27,11 @@ def test_confirm_by_name_creates_person_and_takes_the_name_within_a_photo(core, 
     assert result.changed == [a.id] and [s.face_id for s in result.skipped] == [b.id]
     with pytest.raises(people.NotFound):
         faces_review.confirm(core, [999999], "Kim")
-    _check_counts()
+    check_counts()
 
 
-def test_rejection_is_remembered_and_never_suggested_again(core, syn) -> None:
+def test_rejection_is_remembered_and_never_suggested_again(core) -> None:
+    syn = Synthetic()
     confirmed = [single(syn.face("Max")) for _ in range(3)]
     faces_review.confirm(core, [f.id for f in confirmed], "Max")
     probe = single(syn.face("Max"))
@@ -56,10 +57,11 @@ def test_rejection_is_remembered_and_never_suggested_again(core, syn) -> None:
     assert reload(probe).state == m.FACE_UNKNOWN and person("Max").face_count == 6
     with pytest.raises(people.NotFound):
         faces_review.reject(core, [probe.id], "Nobody")
-    _check_counts()
+    check_counts()
 
 
-def test_ignore_and_unassign(core, syn) -> None:
+def test_ignore_and_unassign(core) -> None:
+    syn = Synthetic()
     faces = [single(syn.face("Ned")) for _ in range(3)]
     faces_review.confirm(core, [faces[0].id], "Ned")
     faces_review.ignore(core, [faces[0].id, faces[1].id])
@@ -70,10 +72,11 @@ def test_ignore_and_unassign(core, syn) -> None:
     assert reload(faces[1]).suggested_person_id is None  # ignored faces are never suggested
     faces_review.unassign(core, [faces[1].id])
     assert reload(faces[1]).state == m.FACE_SUGGESTED  # back in play at once
-    _check_counts()
+    check_counts()
 
 
-def test_accept_likely_skips_conflicts_and_undo_restores(core, syn) -> None:
+def test_accept_likely_skips_conflicts_and_undo_restores(core) -> None:
+    syn = Synthetic()
     for name in ("Ola", "Pia"):
         faces_review.confirm(core, [single(syn.face(name)).id for _ in range(3)], name)
     ola = [single(syn.face("Ola")) for _ in range(4)]
@@ -84,7 +87,9 @@ def test_accept_likely_skips_conflicts_and_undo_restores(core, syn) -> None:
     suggest.refresh_suggestions(core)
     assert reload(twin).suggested_person_id is None  # one person per photo
     before = {f.id: (reload(f).state, reload(f).suggested_person_id) for f in ola + pia}
-    assert all(v == (m.FACE_SUGGESTED, person("Ola").id) for k, v in before.items() if k in {f.id for f in ola})
+    assert all(
+        v == (m.FACE_SUGGESTED, person("Ola").id) for k, v in before.items() if k in {f.id for f in ola}
+    )
 
     result = faces_review.accept_likely(core, "Ola")
     assert sorted(result.changed) == sorted(f.id for f in ola)
@@ -98,10 +103,11 @@ def test_accept_likely_skips_conflicts_and_undo_restores(core, syn) -> None:
     assert person("Ola").face_count == 4
     result = faces_review.accept_likely(core)  # everybody
     assert sorted(result.changed) == sorted(f.id for f in ola + pia)
-    _check_counts()
+    check_counts()
 
 
-def test_undo_leaves_faces_changed_since_alone(core, syn) -> None:
+def test_undo_leaves_faces_changed_since_alone(core) -> None:
+    syn = Synthetic()
     faces = [single(syn.face("Quinn")) for _ in range(3)]
     faces_review.confirm(core, [f.id for f in faces], "Quinn")
     entry = m.UndoEntry.select().order_by(m.UndoEntry.id.desc()).get()
@@ -117,17 +123,19 @@ def test_undo_leaves_faces_changed_since_alone(core, syn) -> None:
     assert people.find_person("Quinn") is None
     with pytest.raises(people.PeopleError):
         faces_review.undo_last(core)
-    _check_counts()
+    check_counts()
 
 
-def test_undo_keeps_only_the_newest_entries(core, syn) -> None:
+def test_undo_keeps_only_the_newest_entries(core) -> None:
+    syn = Synthetic()
     face = single(syn.face("Rob"))
     for n in range(tuning.UNDO_KEEP + 5):
         faces_review.confirm(core, [face.id], f"Rob {n}")
     assert m.UndoEntry.select().count() == tuning.UNDO_KEEP
 
 
-def test_name_cluster_drops_outliers_and_limits_to_seen_faces(core, syn) -> None:
+def test_name_cluster_drops_outliers_and_limits_to_seen_faces(core) -> None:
+    syn = Synthetic()
     members = [single(syn.face("Sam")) for _ in range(6)]
     odd = single(syn.between("Sam", "Tom", 0.35))  # in the cluster, but far from its centre
     late = single(syn.face("Sam"))  # joined after the user looked
@@ -148,10 +156,11 @@ def test_name_cluster_drops_outliers_and_limits_to_seen_faces(core, syn) -> None
     uma = [f.id for f in m.Face.select().where(m.Face.cluster == 6).order_by(m.Face.id)]
     result = faces_review.name_cluster(core, 6, "Uma", drop=[uma[0]])
     assert sorted(result.changed) == uma[1:] and result.created_person
-    _check_counts()
+    check_counts()
 
 
-def test_move_faces_between_people(core, syn) -> None:
+def test_move_faces_between_people(core) -> None:
+    syn = Synthetic()
     vic = [single(syn.face("Vic")) for _ in range(3)]
     faces_review.confirm(core, [f.id for f in vic], "Vic")
     faces_review.confirm(core, [single(syn.face("Wes")).id], "Wes")
@@ -161,4 +170,4 @@ def test_move_faces_between_people(core, syn) -> None:
     assert person("Vic").cover_face_id == vic[2].id
     faces_review.undo_last(core)
     assert person("Vic").face_count == 3 and person("Wes").face_count == 1
-    _check_counts()
+    check_counts()

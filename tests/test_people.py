@@ -6,27 +6,13 @@ import pytest
 
 from tagmyphotos import faces_review, people, suggest
 from tagmyphotos import models as m
-from tests.review_helpers import Synthetic, add_face, add_photo, person, reload, single, syn  # noqa: F401
+from tests.review_helpers import Synthetic, add_face, add_photo, check_counts, person, reload, single
 
 
 def _confirmed(core, syn: Synthetic, name: str, n: int, quality: float = 0.5) -> list:
     faces = [single(syn.face(name), quality=quality + i / 100) for i in range(n)]
     faces_review.confirm(core, [f.id for f in faces], name)
     return [reload(f) for f in faces]
-
-
-def _check_counts() -> None:
-    """Every person's face_count and cover match their confirmed faces."""
-    for p in m.Person.select():
-        confirmed = m.Face.select().where((m.Face.person == p.id) & (m.Face.state == m.FACE_CONFIRMED))
-        assert p.face_count == confirmed.count(), p.name
-        if p.face_count:
-            assert confirmed.where(m.Face.id == p.cover_face_id).exists(), p.name
-        else:
-            assert p.cover_face_id is None
-    # face.person is set exactly when the face is confirmed
-    assert not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FACE_CONFIRMED)).exists()
-    assert not m.Face.select().where(m.Face.person.is_null() & (m.Face.state == m.FACE_CONFIRMED)).exists()
 
 
 def test_create_find_and_clean_names(core) -> None:
@@ -43,7 +29,8 @@ def test_create_find_and_clean_names(core) -> None:
         people.create_person(core, "x" * 500)
 
 
-def test_rename_keeps_old_name_as_alias_and_undo(core, syn) -> None:
+def test_rename_keeps_old_name_as_alias_and_undo(core) -> None:
+    syn = Synthetic()
     faces = _confirmed(core, syn, "Bob", 3)
     bob = person("Bob")
     view = people.rename_person(core, bob.id, "Robert")
@@ -61,10 +48,11 @@ def test_rename_keeps_old_name_as_alias_and_undo(core, syn) -> None:
     assert people.find_person("Carl") is None
     assert person("Robert").id == bob.id
     assert people.person_view(person("Robert")).aliases == ["Bob"]
-    _check_counts()
+    check_counts()
 
 
-def test_merge_moves_every_face_once_keeps_aliases_and_rejections(core, syn) -> None:
+def test_merge_moves_every_face_once_keeps_aliases_and_rejections(core) -> None:
+    syn = Synthetic()
     anna = _confirmed(core, syn, "Anna", 3)
     annie = _confirmed(core, syn, "Annie", 2, quality=0.9)
     people.rename_person(core, person("Annie").id, "Anne")  # Anne has alias Annie
@@ -85,10 +73,12 @@ def test_merge_moves_every_face_once_keeps_aliases_and_rejections(core, syn) -> 
     assert people.find_person("Annie").id == target.id
     assert {f.id for f in anna + annie} == {f.id for f in m.Face.select().where(m.Face.person == target.id)}
     # "not Anne" becomes "not Anna"
-    assert m.FaceRejection.select().where(
-        (m.FaceRejection.face == stranger.id) & (m.FaceRejection.person == target.id)
-    ).exists()
-    _check_counts()
+    assert (
+        m.FaceRejection.select()
+        .where((m.FaceRejection.face == stranger.id) & (m.FaceRejection.person == target.id))
+        .exists()
+    )
+    check_counts()
 
     faces_review.undo_last(core)
     anne = person("Anne")
@@ -96,10 +86,11 @@ def test_merge_moves_every_face_once_keeps_aliases_and_rejections(core, syn) -> 
     assert {f.id for f in m.Face.select().where(m.Face.person == anne.id)} == {f.id for f in annie}
     assert people.person_view(person("Anna")).aliases == []
     assert m.FaceRejection.select().where(m.FaceRejection.face == stranger.id).get().person_id == anne.id
-    _check_counts()
+    check_counts()
 
 
-def test_merge_reports_photos_with_the_person_twice(core, syn) -> None:
+def test_merge_reports_photos_with_the_person_twice(core) -> None:
+    syn = Synthetic()
     photo = add_photo()
     a = add_face(photo, syn.face("A"), box=(0, 0, 200, 200))
     b = add_face(photo, syn.face("B"), box=(500, 0, 200, 200))
@@ -110,7 +101,8 @@ def test_merge_reports_photos_with_the_person_twice(core, syn) -> None:
     assert person("A").face_count == 2
 
 
-def test_delete_sends_faces_back_to_unknown_and_undo(core, syn) -> None:
+def test_delete_sends_faces_back_to_unknown_and_undo(core) -> None:
+    syn = Synthetic()
     faces = _confirmed(core, syn, "Dora", 3)
     other = single(syn.face("Dora"))
     suggest.refresh_suggestions(core)  # as after an analysis: a suggestion for Dora
@@ -130,10 +122,11 @@ def test_delete_sends_faces_back_to_unknown_and_undo(core, syn) -> None:
     assert all(reload(f).state == m.FACE_CONFIRMED for f in faces)
     assert m.FaceRejection.select().where(m.FaceRejection.person == dora_id).count() == 1
     assert reload(other).suggested_person_id == dora_id  # suggestions refreshed after the undo
-    _check_counts()
+    check_counts()
 
 
-def test_hidden_person_gets_no_suggestions(core, syn) -> None:
+def test_hidden_person_gets_no_suggestions(core) -> None:
+    syn = Synthetic()
     _confirmed(core, syn, "Hal", 3)
     probe = single(syn.face("Hal"))
     suggest.refresh_suggestions(core)
@@ -147,7 +140,8 @@ def test_hidden_person_gets_no_suggestions(core, syn) -> None:
     assert reload(probe).suggested_person_id == hal.id
 
 
-def test_list_counts_cover_and_search(core, syn) -> None:
+def test_list_counts_cover_and_search(core) -> None:
+    syn = Synthetic()
     ivy = _confirmed(core, syn, "Ivy", 3)
     single(syn.face("Ivy"))
     suggest.refresh_suggestions(core)  # a likely suggestion
@@ -168,4 +162,4 @@ def test_list_counts_cover_and_search(core, syn) -> None:
     assert [v.name for v in people.list_people(search="jon")] == ["Jonathan"]
     assert [v.name for v in people.list_people(search="JON ")] == []
     assert views["Ivy"].to_dict()["aliases"] == []
-    _check_counts()
+    check_counts()

@@ -10,7 +10,7 @@ from jobs.pipeline import STAGES
 from tagmyphotos import clusters, faces_review, jobs_store, suggest
 from tagmyphotos import models as m
 from tagmyphotos.pipeline import Stage, run_stage
-from tests.review_helpers import MODEL, add_face, add_photo, labelled, person, reload, single, syn  # noqa: F401
+from tests.review_helpers import MODEL, Synthetic, add_face, add_photo, labelled, person, reload, single
 
 
 def _faces_by_file() -> dict[str, m.Face]:
@@ -74,7 +74,8 @@ def test_two_labelled_photos_per_person_give_precise_likely_suggestions(analysed
     assert result["faces"] >= len(rest)
 
 
-def test_one_person_per_photo(core, syn) -> None:
+def test_one_person_per_photo(core) -> None:
+    syn = Synthetic()
     faces_review.confirm(core, [single(syn.face("Ada")).id for _ in range(3)], "Ada")
     photo = add_photo()
     a = add_face(photo, syn.face("Ada"), box=(0, 0, 200, 200))
@@ -88,7 +89,8 @@ def test_one_person_per_photo(core, syn) -> None:
     assert reload(suggested[0]).suggested_person_id is None
 
 
-def test_embeddings_of_different_models_never_meet(core, syn) -> None:
+def test_embeddings_of_different_models_never_meet(core) -> None:
+    syn = Synthetic()
     vec = syn.face("Bea")
     faces_review.confirm(core, [single(syn.face("Bea")).id for _ in range(3)], "Bea")
     same = single(vec)
@@ -98,20 +100,24 @@ def test_embeddings_of_different_models_never_meet(core, syn) -> None:
     assert reload(other_model).suggested_person_id is None and reload(other_model).state == m.FACE_UNKNOWN
 
 
-def test_re_analysis_in_place_is_picked_up(core, syn) -> None:
+def test_re_analysis_in_place_is_picked_up(core) -> None:
     """The analyze stage replaces a face's vector in place (same id, new updated_at)."""
+    syn = Synthetic()
     faces = [single(syn.face("Cy")) for _ in range(3)]
     faces_review.confirm(core, [f.id for f in faces], "Cy")
     probe = single(syn.face("Dee"))
     suggest.refresh_suggestions(core)
     assert reload(probe).suggested_person_id is None
     for f in faces:  # the "Cy" faces turn out to look like Dee after re-analysis
-        m.Face.update(embedding=syn.face("Dee").tobytes(), updated_at=m.utcnow()).where(m.Face.id == f.id).execute()
+        m.Face.update(embedding=syn.face("Dee").tobytes(), updated_at=m.utcnow()).where(
+            m.Face.id == f.id
+        ).execute()
     suggest.refresh_suggestions(core)
     assert reload(probe).suggested_person_id == person("Cy").id
 
 
-def test_index_generations_and_annoy_path_agree_with_exact(core, syn) -> None:
+def test_index_generations_and_annoy_path_agree_with_exact(core) -> None:
+    syn = Synthetic()
     names = [f"P{i}" for i in range(12)]
     for name in names:
         faces_review.confirm(core, [single(syn.face(name)).id for _ in range(4)], name)
@@ -162,7 +168,8 @@ def test_clusters_group_identities_keep_ids_and_grow(analysed_core) -> None:
     assert views[0].id not in {v.id for v in clusters.list_clusters()}
 
 
-def test_new_faces_join_existing_clusters(core, syn) -> None:
+def test_new_faces_join_existing_clusters(core) -> None:
+    syn = Synthetic()
     first = [single(syn.face("Flo"), box=(0, 0, 300, 300)) for _ in range(4)]
     report = clusters.refresh_clusters(core)
     assert report.clusters == 1 and report.clustered == 4
