@@ -218,3 +218,19 @@ HTTP_BACKOFF_BASE_S = 0.5
 HTTP_BACKOFF_MAX_S = 8.0
 # PhotoPrism indexes inside the request (one folder can take minutes on a NAS): read timeout.
 PHOTOPRISM_INDEX_TIMEOUT_S = 600.0
+
+# --- scale-out and operations (claims.py, health.py) -----------------------------------------
+
+# A claimed photo whose worker has not renewed the claim for this long goes back to the pending
+# pool (the worker died). Claims are renewed after every photo, so this only has to outlast the
+# slowest single photo (a 12-MP photo takes seconds on a NAS core, a 100-MP panorama ~1 min).
+PHOTO_CLAIM_LEASE_S = 600
+
+# Housekeeping (requeue dead jobs, start the scheduled rescan) must run once per minute across
+# all processes: the tick that takes this lease does it, the others skip. Shorter than the
+# one-minute tick, so the next tick always finds it free.
+HOUSEKEEPING_LEASE_S = 50
+
+# /readyz runs `exiftool -ver` at most this often (seconds): a Docker healthcheck every 30 s
+# would otherwise start Perl each time; a removed exiftool shows within this delay.
+READY_EXIFTOOL_CACHE_S = 120
