@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 
-from . import jobs, keys, photos, settings, system
+from . import clusters, faces, jobs, keys, people, photos, settings, suggestions, system, writes
 from .deps import authenticate
 from .docs import DOCS_HTML
 from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
@@ -27,7 +27,7 @@ API_DESCRIPTION = (
     "Read-only keys may use GET only. Lists take `limit` (at most 500) and `offset` and return "
     "`total`. Errors are RFC 9457 problem details (application/problem+json)."
 )
-RESOURCES = (photos, jobs, settings, system, keys)
+RESOURCES = (photos, faces, suggestions, people, clusters, jobs, writes, settings, system, keys)
 
 
 def api_routes(app: Any) -> list[Any]:

@@ -23,6 +23,9 @@ from starlette.routing import compile_path
 
 from tagmyphotos.auth import AuthError
 from tagmyphotos.paths import PathNotFound, PathRefused
+from tagmyphotos.people import Conflict, NotFound, PeopleError
+from tagmyphotos.review_undo import UndoError
+from tagmyphotos.settings_store import SettingsError
 
 log = logging.getLogger("tagmyphotos.api")
 
@@ -159,7 +162,13 @@ class ProblemRoute(APIRoute):
                 return problem_response(request, 400, str(exc), "bad-path")
             except PathNotFound as exc:
                 return problem_response(request, 404, str(exc), "not-found")
-            except AuthError as exc:
+            except NotFound as exc:
+                return problem_response(request, 404, str(exc), "not-found")
+            except Conflict as exc:
+                return problem_response(request, 409, str(exc), "conflict")
+            except UndoError as exc:
+                return problem_response(request, 409, str(exc), "cannot-undo")
+            except (AuthError, PeopleError, SettingsError) as exc:
                 return problem_response(request, 400, str(exc), "refused")
             except pw.DoesNotExist:
                 return problem_response(request, 404, "no such item (it may have been deleted)")

@@ -26,6 +26,7 @@ from tagmyphotos.views import face_views
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .schemas import API_PREFIX, FaceOut, faces_query
+from .writes import WriteAuditOut, audit_out
 
 router = APIRouter(prefix="/photos", tags=["photos"], route_class=ProblemRoute)
 
@@ -56,23 +57,6 @@ class PhotoOut(BaseModel):
     write_error: str | None = None
     mtime: float
     preview_url: str
-
-
-class WriteAuditOut(BaseModel):
-    id: int
-    job_id: int | None
-    photo_id: int | None
-    path: str
-    mode: str
-    target: str | None
-    result: str
-    error: str | None
-    note: str | None
-    tags: dict | list | None
-    backup_path: str | None
-    hash_before: str | None
-    hash_after: str | None
-    created_at: str
 
 
 class PhotoDetail(PhotoOut):
@@ -106,14 +90,6 @@ def _photo_fields(p: m.Photo, counts: dict[str, int]) -> dict:
         "write_error": p.write_error, "mtime": p.mtime,
         "preview_url": f"{API_PREFIX}/photos/{p.id}/preview",
     }  # fmt: skip
-
-
-def audit_out(a: Any) -> WriteAuditOut:
-    return WriteAuditOut(
-        id=a.id, job_id=a.job_id, photo_id=a.photo_id, path=a.path, mode=a.mode, target=a.target,
-        result=a.result, error=a.error, note=a.note, tags=a.tags, backup_path=a.backup_path,
-        hash_before=a.hash_before, hash_after=a.hash_after, created_at=a.created_at.isoformat() + "Z",
-    )  # fmt: skip
 
 
 def _folder_filter(query: Any, folder: str, recursive: bool) -> Any:

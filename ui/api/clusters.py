@@ -1,0 +1,122 @@
+"""/clusters: groups of unknown faces that look alike; name one in a single action.
+
+Cluster ids are never reused (tagmyphotos.clusters), and naming takes the face ids the caller
+saw, so a refresh running meanwhile cannot make a script confirm strangers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import peewee as pw
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field, model_validator
+
+from tagmyphotos import clusters, faces_review
+from tagmyphotos import models as m
+from tagmyphotos.core import Core
+from tagmyphotos.views import face_views
+
+from .deps import MAX_ID, Page, PageParams, get_core, page_params
+from .errors import ApiProblem, ProblemRoute, problem_responses
+from .faces import MAX_BULK_IDS
+from .schemas import FaceOut, ReviewResultOut, faces_query
+
+router = APIRouter(prefix="/clusters", tags=["clusters"], route_class=ProblemRoute)
+ClusterIdPath = Annotated[int, Path(ge=0, le=MAX_ID, description="cluster id")]
+FaceIdList = list[Annotated[int, Field(ge=1, le=MAX_ID)]]
+
+
+class ClusterOut(BaseModel):
+    id: int
+    size: int = Field(description="unknown faces in the cluster")
+    photos: int = Field(description="photos they are in")
+    faces: list[FaceOut] = Field(description="the best faces first, at most `sample`")
+
+
+class ClusterDetail(ClusterOut):
+    outlier_ids: list[int] = Field(
+        description="faces far from the others (dropped when naming with drop_outliers)"
+    )
+
+
+class NameCluster(BaseModel):
+    """Name a cluster: give person_id or name; faces in `drop` (and outliers) stay unknown."""
+
+    person_id: int | None = Field(None, ge=1, le=MAX_ID)
+    name: str | None = Field(None, min_length=1, max_length=200, description="created when new")
+    face_ids: FaceIdList | None = Field(
+        None, max_length=MAX_BULK_IDS, description="only these faces (the ones you looked at)"
+    )
+    drop: FaceIdList = Field(default_factory=list, max_length=MAX_BULK_IDS, description="not this person")
+    drop_outliers: bool = Field(False, description="also leave out the faces far from the others")
+
+    @model_validator(mode="after")
+    def _one(self) -> NameCluster:
+        if (self.person_id is None) == (self.name is None):
+            raise ValueError("give exactly one of person_id and name")
+        return self
+
+
+def _where(cluster_id: int) -> Any:
+    return (m.Face.cluster == cluster_id) & (m.Face.state == m.FACE_UNKNOWN)
+
+
+def _cluster_out(cluster_id: int, size: int, photos: int, sample: int) -> dict[str, Any]:
+    query = faces_query().where(_where(cluster_id)).order_by(m.Face.quality.desc(), m.Face.id).limit(sample)
+    return {
+        "id": cluster_id,
+        "size": size,
+        "photos": photos,
+        "faces": [FaceOut.of(v) for v in face_views(query)],
+    }
+
+
+@router.get("", response_model=Page[ClusterOut], summary="List clusters of unknown faces, largest first")
+def list_clusters(
+    page: PageParams = Depends(page_params),
+    sample: int = Query(clusters.VIEW_SAMPLE, ge=0, le=100, description="faces shown per cluster"),
+    min_size: int = Query(1, ge=1, le=100_000, description="only clusters at least this big"),
+) -> dict[str, Any]:
+    size = pw.fn.COUNT(m.Face.id)
+    grouped = (
+        m.Face.select(m.Face.cluster, size.alias("n"), pw.fn.COUNT(m.Face.photo.distinct()))
+        .where(m.Face.cluster.is_null(False) & (m.Face.state == m.FACE_UNKNOWN))
+        .group_by(m.Face.cluster)
+        .having(size >= min_size)
+    )
+    total = grouped.count()
+    rows = m.rows(grouped.order_by(size.desc(), m.Face.cluster).limit(page.limit).offset(page.offset))
+    items = [_cluster_out(int(cid), int(n), int(photos), sample) for cid, n, photos in rows]
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+@router.get(
+    "/{cluster_id}", response_model=ClusterDetail, summary="One cluster, with its outliers",
+    responses=problem_responses(404),
+)  # fmt: skip
+def get_cluster(
+    cluster_id: ClusterIdPath,
+    sample: int = Query(100, ge=0, le=1000, description="faces shown"),
+    core: Core = Depends(get_core),
+) -> ClusterDetail:
+    members: list[Any] = list(m.Face.select().where(_where(cluster_id)))
+    if not members:
+        raise ApiProblem(404, f"no cluster {cluster_id} (it may have been named or refreshed)")
+    photos = len({f.photo_id for f in members})
+    data = _cluster_out(cluster_id, len(members), photos, sample)
+    return ClusterDetail(**data, outlier_ids=sorted(clusters.outlier_ids(core.cfg, members)))
+
+
+@router.post(
+    "/{cluster_id}/name", response_model=ReviewResultOut, summary="Name a cluster (confirm its faces)",
+    responses=problem_responses(400, 404, 409, 422),
+)  # fmt: skip
+def name_cluster(
+    cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depends(get_core)
+) -> ReviewResultOut:
+    who: int | str = body.person_id if body.person_id is not None else str(body.name)
+    result = faces_review.name_cluster(
+        core, cluster_id, who, drop=body.drop, drop_outliers=body.drop_outliers, face_ids=body.face_ids
+    )
+    return ReviewResultOut.of(result)

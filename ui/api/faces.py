@@ -1,0 +1,203 @@
+"""/faces: list by state/person/cluster, one face, its thumbnail, and the review actions.
+
+Every action takes one or many face ids and is ONE transaction in the service layer
+(faces_review) with an undo entry; the answer says what changed, what was skipped and why.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, model_validator
+
+from tagmyphotos import faces_review, paths
+from tagmyphotos import models as m
+from tagmyphotos.core import Core
+from tagmyphotos.faces_query import rejected_people
+from tagmyphotos.views import face_views
+
+from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
+from .errors import ApiProblem, ProblemRoute, problem_responses
+from .schemas import FaceOut, ReviewResultOut, faces_query
+
+router = APIRouter(prefix="/faces", tags=["faces"], route_class=ProblemRoute)
+
+# Face ids per bulk action: a whole "likely" backlog of a big library fits in a few calls.
+MAX_BULK_IDS = 10_000
+THUMB_CACHE = "private, max-age=604800"
+FaceId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+_ORDERS: dict[str, tuple[Any, ...]] = {
+    "quality": (m.Face.quality.desc(), m.Face.id),
+    "confidence": (m.Face.confidence.desc(), m.Face.id),
+    "newest": (m.Face.id.desc(),),
+    "oldest": (m.Face.id,),
+    "photo": (m.Photo.path, m.Face.x, m.Face.id),
+}
+
+
+class FaceDetail(FaceOut):
+    rejected_person_ids: list[int] = Field(description="people this face is never suggested for")
+
+
+class FaceIds(BaseModel):
+    face_ids: list[FaceId] = Field(min_length=1, max_length=MAX_BULK_IDS)
+
+
+class Who(BaseModel):
+    person_id: int | None = Field(None, ge=1, le=MAX_ID, description="an existing person")
+    name: str | None = Field(
+        None, min_length=1, max_length=200, description="a person's name (or old name); created when new"
+    )
+
+    def who(self) -> int | str | None:
+        return self.person_id if self.person_id is not None else self.name
+
+
+class AssignFaces(FaceIds, Who):
+    """Confirm faces as a person, given by id or by name (exactly one of the two)."""
+
+    @model_validator(mode="after")
+    def _one(self) -> AssignFaces:
+        if (self.person_id is None) == (self.name is None):
+            raise ValueError("give exactly one of person_id and name")
+        return self
+
+
+class RejectFaces(FaceIds, Who):
+    """Not this person, ever. Without a person: the face's current or suggested person."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> RejectFaces:
+        if self.person_id is not None and self.name is not None:
+            raise ValueError("give person_id or name, not both")
+        return self
+
+
+def list_query(
+    state: str | None = None,
+    person_id: int | None = None,
+    suggested_person_id: int | None = None,
+    band: str | None = None,
+    photo_id: int | None = None,
+    cluster: int | None = None,
+    min_quality: float | None = None,
+) -> Any:
+    """The faces query the list routes share (filters are ANDed)."""
+    query = faces_query()
+    if state:
+        query = query.where(m.Face.state == state)
+    if person_id is not None:
+        query = query.where((m.Face.person == person_id) & (m.Face.state == m.FACE_CONFIRMED))
+    if suggested_person_id is not None:
+        query = query.where(
+            (m.Face.suggested_person == suggested_person_id) & (m.Face.state == m.FACE_SUGGESTED)
+        )
+    if band:
+        query = query.where((m.Face.band == band) & (m.Face.state == m.FACE_SUGGESTED))
+    if photo_id is not None:
+        query = query.where(m.Face.photo == photo_id)
+    if cluster is not None:
+        query = query.where(m.Face.cluster == cluster)
+    if min_quality is not None:
+        query = query.where(m.Face.quality >= min_quality)
+    return query
+
+
+def face_page(query: Any, page: PageParams, order: str) -> dict[str, Any]:
+    total = query.count()
+    views = face_views(query.order_by(*_ORDERS[order]).limit(page.limit).offset(page.offset))
+    return {
+        "items": [FaceOut.of(v) for v in views],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+@router.get("", response_model=Page[FaceOut], summary="List faces")
+def list_faces(
+    page: PageParams = Depends(page_params),
+    state: Literal["unknown", "suggested", "confirmed", "ignored"] | None = Query(None),
+    person_id: int | None = Query(None, ge=1, le=MAX_ID, description="confirmed as this person"),
+    suggested_person_id: int | None = Query(None, ge=1, le=MAX_ID, description="suggested as this person"),
+    band: Literal["likely", "maybe"] | None = Query(None, description="suggestion band"),
+    photo_id: int | None = Query(None, ge=1, le=MAX_ID),
+    cluster: int | None = Query(None, ge=0, le=MAX_ID, description="unknown-face cluster"),
+    min_quality: float | None = Query(None, ge=0, le=1),
+    order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
+) -> dict[str, Any]:
+    query = list_query(state, person_id, suggested_person_id, band, photo_id, cluster, min_quality)
+    return face_page(query, page, order)
+
+
+def _face_row(face_id: int) -> m.Face:
+    face = m.Face.get_or_none(m.Face.id == face_id)
+    if face is None:
+        raise ApiProblem(404, f"no face with id {face_id}")
+    return face
+
+
+@router.get("/{face_id}", response_model=FaceDetail, summary="One face", responses=problem_responses(404))
+def get_face(face_id: IdPath) -> FaceDetail:
+    views = face_views(faces_query().where(m.Face.id == face_id))
+    if not views:
+        raise ApiProblem(404, f"no face with id {face_id}")
+    return FaceDetail(**FaceOut.of(views[0]).model_dump(), rejected_person_ids=rejected_people(face_id))
+
+
+@router.get(
+    "/{face_id}/thumb", summary="The face's square JPEG thumbnail",
+    response_class=Response, responses={200: {"content": {"image/jpeg": {}}}, **problem_responses(404)},
+)  # fmt: skip
+def face_thumb(face_id: IdPath, request: Request, core: Core = Depends(get_core)) -> Response:
+    face = _face_row(face_id)
+    if not face.thumb:
+        raise ApiProblem(404, f"face {face_id} has no thumbnail (re-analyse its photo)")
+    real = paths.resolve_inside(core.cfg.data, face.thumb)
+    st = os.stat(real)
+    etag = f'"{face_id}-{st.st_mtime_ns:x}-{st.st_size:x}"'
+    headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(real.read_bytes(), media_type="image/jpeg", headers=headers)
+
+
+_ACTION_ERRORS = problem_responses(400, 404, 409, 422)
+
+
+@router.post(
+    "/confirm", response_model=ReviewResultOut, summary="Confirm faces as a person (by id or name)",
+    responses=_ACTION_ERRORS,
+    description="A new name creates the person. If the person is already confirmed on another face "
+    "of the same photo, that face loses the name (`displaced`).",
+)  # fmt: skip
+def confirm_faces(body: AssignFaces, core: Core = Depends(get_core)) -> ReviewResultOut:
+    who = body.person_id if body.person_id is not None else str(body.name)
+    return ReviewResultOut.of(faces_review.confirm(core, body.face_ids, who))
+
+
+@router.post(
+    "/reject", response_model=ReviewResultOut, summary="Not this person, ever (remembered per face)",
+    responses=_ACTION_ERRORS,
+)  # fmt: skip
+def reject_faces(body: RejectFaces, core: Core = Depends(get_core)) -> ReviewResultOut:
+    return ReviewResultOut.of(faces_review.reject(core, body.face_ids, body.who()))
+
+
+@router.post(
+    "/ignore", response_model=ReviewResultOut, summary="Ignore faces (strangers, background)",
+    responses=_ACTION_ERRORS,
+)  # fmt: skip
+def ignore_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
+    return ReviewResultOut.of(faces_review.ignore(core, body.face_ids))
+
+
+@router.post(
+    "/unassign", response_model=ReviewResultOut, summary="Back to unknown (nothing remembered)",
+    responses=_ACTION_ERRORS,
+)  # fmt: skip
+def unassign_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
+    return ReviewResultOut.of(faces_review.unassign(core, body.face_ids))

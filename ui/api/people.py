@@ -1,0 +1,131 @@
+"""/people: list with counts and cover face; create, rename, hide, set cover, merge, delete; faces.
+
+All changes go through tagmyphotos.people (one transaction each, with undo, counts and covers
+kept right); renames keep the old name as an alias so imports still match it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from tagmyphotos import people
+from tagmyphotos.core import Core
+
+from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
+from .errors import ApiProblem, ProblemRoute, problem_responses
+from .faces import face_page, list_query
+from .schemas import FaceOut, PersonOut, ReviewResultOut
+
+router = APIRouter(prefix="/people", tags=["people"], route_class=ProblemRoute)
+
+_SORT = {
+    "name": lambda p: (p.name.casefold(), p.id),
+    "face_count": lambda p: (p.face_count, p.id),
+    "suggestions": lambda p: (p.likely + p.maybe, p.id),
+    "created": lambda p: (p.created_at or "", p.id),
+}
+
+
+class PersonCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Marie Curie"])
+
+
+class PersonChange(BaseModel):
+    """Any of: a new name (the old one stays as an alias), hidden, a cover face."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    hidden: bool | None = Field(None, description="hidden people get no new suggestions")
+    cover_face_id: int | None = Field(None, ge=1, le=MAX_ID, description="one of their confirmed faces")
+
+
+class PersonMerge(BaseModel):
+    source_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        min_length=1, max_length=100, description="people merged INTO this one (they are removed)"
+    )
+
+
+@router.get("", response_model=Page[PersonOut], summary="List people with counts and cover face")
+def list_people(
+    page: PageParams = Depends(page_params),
+    include_hidden: bool = Query(True),
+    q: str | None = Query(None, max_length=200, description="text in the name or an old name"),
+    order: Literal[
+        "name", "-name", "face_count", "-face_count", "suggestions", "-suggestions", "created", "-created"
+    ] = "name",
+) -> dict[str, Any]:
+    views = people.list_people(include_hidden=include_hidden, search=q or None)
+    views.sort(key=_SORT[order.lstrip("-")], reverse=order.startswith("-"))
+    chunk = views[page.offset : page.offset + page.limit]
+    return {"items": [PersonOut.of(v) for v in chunk], "total": len(views),
+            "limit": page.limit, "offset": page.offset}  # fmt: skip
+
+
+@router.post(
+    "", response_model=PersonOut, status_code=201, summary="Create a person",
+    responses=problem_responses(400, 409),
+)  # fmt: skip
+def create_person(body: PersonCreate, core: Core = Depends(get_core)) -> PersonOut:
+    return PersonOut.of(people.create_person(core, body.name))
+
+
+@router.get("/{person_id}", response_model=PersonOut, summary="One person", responses=problem_responses(404))
+def get_person(person_id: IdPath) -> PersonOut:
+    return PersonOut.of(people.person_view(people.get_person(person_id)))
+
+
+@router.patch(
+    "/{person_id}", response_model=PersonOut, summary="Rename, hide/show, or set the cover face",
+    responses=problem_responses(400, 404, 409),
+)  # fmt: skip
+def change_person(person_id: IdPath, body: PersonChange, core: Core = Depends(get_core)) -> PersonOut:
+    if body.name is None and body.hidden is None and body.cover_face_id is None:
+        raise ApiProblem(400, "nothing to change: send name, hidden and/or cover_face_id")
+    view = people.person_view(people.get_person(person_id))
+    if body.name is not None:
+        view = people.rename_person(core, person_id, body.name)
+    if body.hidden is not None:
+        view = people.set_hidden(core, person_id, body.hidden)
+    if body.cover_face_id is not None:
+        view = people.set_cover(core, person_id, body.cover_face_id)
+    return PersonOut.of(view)
+
+
+@router.delete(
+    "/{person_id}", response_model=ReviewResultOut, summary="Delete a person (faces back to unknown)",
+    responses=problem_responses(404),
+)  # fmt: skip
+def delete_person(person_id: IdPath, core: Core = Depends(get_core)) -> ReviewResultOut:
+    return ReviewResultOut.of(people.delete_person(core, person_id))
+
+
+@router.post(
+    "/{person_id}/merge", response_model=ReviewResultOut, summary="Merge other people into this one",
+    responses=problem_responses(400, 404),
+    description="Their faces move here and their names become this person's aliases.",
+)  # fmt: skip
+def merge_people(person_id: IdPath, body: PersonMerge, core: Core = Depends(get_core)) -> ReviewResultOut:
+    if person_id in body.source_ids:
+        raise ApiProblem(400, "a person cannot be merged into themselves")
+    return ReviewResultOut.of(people.merge_people(core, body.source_ids, person_id))
+
+
+@router.get(
+    "/{person_id}/faces", response_model=Page[FaceOut], summary="A person's faces",
+    responses=problem_responses(404),
+)  # fmt: skip
+def person_faces(
+    person_id: IdPath,
+    page: PageParams = Depends(page_params),
+    state: Literal["confirmed", "suggested"] = Query("confirmed", description="confirmed, or suggested"),
+    band: Literal["likely", "maybe"] | None = Query(None, description="for suggested faces"),
+    order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
+) -> dict[str, Any]:
+    people.get_person(person_id)
+    if state == "confirmed":
+        query = list_query(person_id=person_id)
+    else:
+        query = list_query(suggested_person_id=person_id, band=band)
+    return face_page(query, page, order)
