@@ -1,0 +1,280 @@
+"""Backups of original files before the first metadata write, and byte-identical restores.
+
+Layout under the backup folder (config: <data>/backups): `files/<library path>` holds the copy,
+`manifests/<library path>.json` what it is (checksum, size, mtime, when). The manifest is
+written last, atomically, so a backup without one is incomplete and is redone. Only the FIRST
+original is kept: later writes to the same file never replace it, so a restore always returns
+the file as it was before this program touched it. A sidecar that did not exist is recorded as
+"absent": restoring it deletes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tagmyphotos import tuning
+
+_CHUNK = tuning.HASH_CHUNK_BYTES
+
+
+class BackupError(RuntimeError):
+    """A backup or restore that could not be done safely; the message says what and why."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _copy_synced(src: Path, dst: Path) -> None:
+    """Copy bytes, mode and times to `dst`, flushed to disk."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout, _CHUNK)
+        fout.flush()
+        os.fsync(fout.fileno())
+    shutil.copystat(src, dst)
+
+
+@dataclass(frozen=True)
+class BackupRecord:
+    original: str  # absolute library path
+    backup: str | None  # absolute path of the copy; None: the original did not exist
+    sha256: str  # of the original bytes ("" when absent)
+    size: int
+    mtime_ns: int
+    mode: int
+    created_at: float  # epoch seconds
+
+    @property
+    def absent(self) -> bool:
+        return self.backup is None
+
+
+class BackupStore:
+    """Backups of library files in `root`, paths mirrored relative to `library_root`."""
+
+    def __init__(self, root: Path, library_root: Path | None = None):
+        self.root = Path(root).absolute()
+        self.library_root = Path(library_root).absolute() if library_root else None
+
+    def _relative(self, original: Path) -> Path:
+        p = Path(os.path.abspath(original))
+        if self.library_root is not None and p.is_relative_to(self.library_root):
+            return p.relative_to(self.library_root)
+        return Path("_outside_library") / p.relative_to(p.anchor)
+
+    def backup_path(self, original: Path) -> Path:
+        return self.root / "files" / self._relative(original)
+
+    def manifest_path(self, original: Path) -> Path:
+        rel = self._relative(original)
+        return self.root / "manifests" / rel.parent / (rel.name + ".json")
+
+    def get(self, original: Path) -> BackupRecord | None:
+        """The complete backup of `original`, or None.
+
+        A backup copy without a readable manifest (a crash right after the copy was renamed
+        into place, or a manifest lost with the page cache) is adopted: copies are renamed into
+        place only once complete and fsynced, and only when no backup existed, so it IS the
+        first original, even if the library file has been written since."""
+        manifest = self.manifest_path(original)
+        try:
+            record = BackupRecord(**json.loads(manifest.read_text("utf-8")))
+        except (FileNotFoundError, ValueError, TypeError):
+            return self._adopt(original)
+        if record.backup is not None and not Path(record.backup).is_file():
+            raise BackupError(f"the backup of {original} is missing ({record.backup})")
+        return record
+
+    def _adopt(self, original: Path) -> BackupRecord | None:
+        copy = self.backup_path(original)
+        if not copy.is_file():
+            if self.manifest_path(original).exists():
+                raise BackupError(f"backup manifest {self.manifest_path(original)} is unreadable")
+            return None
+        st = copy.stat()
+        record = BackupRecord(
+            str(Path(os.path.abspath(original))),
+            str(copy),
+            sha256_file(copy),
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_mode & 0o7777,
+            st.st_ctime,
+        )
+        self._write_manifest(original, record)
+        return record
+
+    def _write_manifest(self, original: Path, record: BackupRecord) -> None:
+        """Atomic; fsynced only for an absent original (nothing to rebuild it from): a lost
+        manifest of a copy is rebuilt from the copy (see `get`)."""
+        manifest = self.manifest_path(original)
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = manifest.with_name(f".{manifest.name}.partial-{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(record), ensure_ascii=False))
+            if record.absent:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, manifest)
+        if record.absent:
+            _fsync_dir(manifest.parent)
+
+    def ensure(self, original: Path) -> tuple[BackupRecord, bool]:
+        """Back up `original` unless a backup exists; returns (record, created_now)."""
+        existing = self.get(original)
+        if existing is not None:
+            return existing, False
+        original = Path(os.path.abspath(original))
+        if not original.exists():
+            record = BackupRecord(str(original), None, "", 0, 0, 0, time.time())
+        else:
+            target = self.backup_path(original)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
+            try:
+                st = original.stat()
+                _copy_synced(original, tmp)
+                digest = sha256_file(tmp)
+                after = original.stat()
+                if (after.st_size, after.st_mtime_ns) != (
+                    st.st_size,
+                    st.st_mtime_ns,
+                ) or after.st_size != tmp.stat().st_size:
+                    raise BackupError(f"{original} changed while it was being backed up; try again")
+                os.replace(tmp, target)
+                _fsync_dir(target.parent)
+            finally:
+                tmp.unlink(missing_ok=True)
+            record = BackupRecord(
+                str(original),
+                str(target),
+                digest,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_mode & 0o7777,
+                time.time(),
+            )
+        self._write_manifest(original, record)
+        return record, True
+
+    def restore(self, original: Path) -> BackupRecord:
+        """Put the backed-up original back, byte-identical (and its mtime); delete a file whose
+        original was absent. Atomic: a temporary copy is verified, then renamed over the file."""
+        original = Path(os.path.abspath(original))
+        record = self.get(original)
+        if record is None:
+            raise BackupError(f"no backup of {original}")
+        if record.backup is None:
+            original.unlink(missing_ok=True)
+            _fsync_dir(original.parent)
+            return record
+        tmp = original.with_name(f".{original.name}.tagmyphotos-restore-{os.getpid()}")
+        try:
+            _copy_synced(Path(record.backup), tmp)
+            if sha256_file(tmp) != record.sha256:
+                raise BackupError(f"the backup of {original} does not match its checksum; not restored")
+            with contextlib.suppress(FileNotFoundError):
+                st = original.stat()  # keep today's owner and permissions of the library file
+                os.chmod(tmp, st.st_mode & 0o7777)
+                with contextlib.suppress(PermissionError):
+                    os.chown(tmp, st.st_uid, st.st_gid)
+            os.utime(tmp, ns=(record.mtime_ns, record.mtime_ns))
+            os.replace(tmp, original)
+            _fsync_dir(original.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+        if sha256_file(original) != record.sha256:
+            raise BackupError(f"{original} changed during the restore; check it")
+        return record
+
+    def discard(self, original: Path) -> None:
+        """Forget a backup (after the user accepted the write, or by retention)."""
+        self.backup_path(original).unlink(missing_ok=True)  # copy first: an orphan copy is adopted
+        self.manifest_path(original).unlink(missing_ok=True)
+
+    def records(self) -> Iterator[BackupRecord]:
+        base = self.root / "manifests"
+        if not base.is_dir():
+            return
+        for manifest in sorted(base.rglob("*.json")):
+            if manifest.name.startswith("."):
+                continue
+            with contextlib.suppress(ValueError, TypeError, OSError):
+                yield BackupRecord(**json.loads(manifest.read_text("utf-8")))
+
+    def prune(self, retention_days: int, now: float | None = None) -> list[BackupRecord]:
+        """Delete backups older than `retention_days` (0 keeps them forever); returns them."""
+        if retention_days <= 0:
+            return []
+        cutoff = (time.time() if now is None else now) - retention_days * 86400
+        pruned = [r for r in self.records() if r.created_at < cutoff]
+        for r in pruned:
+            self.discard(Path(r.original))
+        return pruned
+
+    def required_bytes(self, originals: Iterable[Path]) -> int:
+        """Bytes the backups of these files would take (those already backed up cost nothing)."""
+        total = 0
+        for p in originals:
+            if not self.manifest_path(p).is_file():
+                with contextlib.suppress(OSError):
+                    total += Path(p).stat().st_size
+        return total
+
+
+@dataclass(frozen=True)
+class SpaceCheck:
+    ok: bool
+    message: str
+
+
+def check_free_space(files: Iterable[Path], store: BackupStore, reserve_bytes: int) -> SpaceCheck:
+    """Is there room to write these files? exiftool needs a temporary copy of the largest file
+    next to it; the backups need the files not backed up yet; `reserve_bytes` must stay free on
+    each volume. Volumes are told apart by device, so one shared disk counts everything once."""
+    paths = [Path(p) for p in files]
+    need: dict[int, int] = {}
+    where: dict[int, Path] = {}
+    largest: dict[int, int] = {}
+    for p in paths:
+        with contextlib.suppress(OSError):
+            st = p.stat()
+            largest[st.st_dev] = max(largest.get(st.st_dev, 0), st.st_size)
+            where.setdefault(st.st_dev, p.parent)
+    for dev, size in largest.items():
+        need[dev] = need.get(dev, 0) + size
+    store.root.mkdir(parents=True, exist_ok=True)
+    data_dev = store.root.stat().st_dev
+    where.setdefault(data_dev, store.root)
+    need[data_dev] = need.get(data_dev, 0) + store.required_bytes(paths)
+    for dev, bytes_needed in need.items():
+        free = shutil.disk_usage(where[dev]).free
+        if free - bytes_needed < reserve_bytes:
+            return SpaceCheck(
+                False,
+                f"not enough free space on the volume of {where[dev]}: {free / 2**20:.0f} MiB free, "
+                f"{bytes_needed / 2**20:.0f} MiB needed for the write and backups, and "
+                f"{reserve_bytes / 2**20:.0f} MiB must stay free (write.min_free_mb)",
+            )
+    return SpaceCheck(True, "enough free space")

@@ -1,0 +1,216 @@
+"""One persistent exiftool process per worker, driven through pyexiftool's stay-open mode.
+
+Why not a plain `exiftool` call per photo: starting Perl and ExifTool costs 250-400 ms, a
+command to a running process ~10 ms. Why not pyexiftool's own `execute`: it loops forever if
+exiftool dies mid-command (EOF is never detected) and reads stdout before stderr, which can
+deadlock on a chatty file. So pyexiftool starts and stops the process, and `run` here speaks
+the same `-execute{N}` protocol with a deadline, EOF detection and both pipes read together.
+
+Safety: in stay-open mode every argument is one line on exiftool's stdin, so a newline inside
+a value would start a new argument (the argument-injection bug another photo tool had). `run`
+refuses any argument containing a line break or NUL; file paths must be absolute so none can
+be read as an option.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import select
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import exiftool  # pyexiftool
+
+from tagmyphotos import tuning
+
+# ImageDataHash, our proof that the image data is untouched, needs ExifTool >= 12.58.
+MIN_EXIFTOOL_VERSION = (12, 58)
+_FORBIDDEN_IN_ARGS = ("\n", "\r", "\x00")
+
+
+class ExifToolError(RuntimeError):
+    """exiftool is missing, too old, died, timed out, or refused a command."""
+
+
+class UnsafeArgument(ValueError):
+    """An argument that could be split into several exiftool arguments (line break, NUL)."""
+
+
+def default_executable() -> str:
+    """The ExifTool shipped in the virtualenv (scripts/install.sh), else the one on PATH."""
+    bundled = Path(sys.prefix) / "opt" / "exiftool" / "exiftool"
+    if bundled.is_file():
+        return str(bundled)
+    found = shutil.which("exiftool")
+    return found or str(bundled)
+
+
+def check_arg(arg: str) -> str:
+    """Refuse an argument exiftool would split; return it unchanged otherwise."""
+    if any(ch in arg for ch in _FORBIDDEN_IN_ARGS):
+        raise UnsafeArgument(f"refused an exiftool argument containing a line break or NUL: {arg[:60]!r}")
+    return arg
+
+
+def path_arg(path: Path | str) -> str:
+    """A file argument: absolute (so it can never look like an option) and single-line."""
+    p = Path(path)
+    if not p.is_absolute():
+        p = p.resolve()
+    text = str(p)
+    if any(ch in text for ch in _FORBIDDEN_IN_ARGS):
+        raise UnsafeArgument(f"cannot pass a file name containing a line break to exiftool: {text!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stdout: str
+    stderr: str
+    status: int  # exiftool exit status: 0 ok, 1 error, 2 -if condition failed
+
+
+def loads_exact(text: str) -> Any:
+    """JSON with numbers kept as their exact text ("0.100" stays "0.100", "007" stays "007")."""
+    return json.loads(text, parse_float=str, parse_int=str)
+
+
+class ExifToolSession:
+    """A running exiftool for one worker. Not thread-safe: one session per thread/process."""
+
+    def __init__(self, executable: str | Path | None = None, timeout_s: float = tuning.EXIFTOOL_TIMEOUT_S):
+        self.executable = str(executable or default_executable())
+        self.timeout_s = timeout_s
+        self._et: exiftool.ExifTool | None = None
+        self.version = ""
+        self.commands = 0
+
+    def __enter__(self) -> ExifToolSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._et is not None and self._et.running:
+            return
+        if not Path(self.executable).is_file():
+            raise ExifToolError(f"exiftool not found at {self.executable} (set write.exiftool in the config)")
+        et = exiftool.ExifTool(executable=self.executable, common_args=[])
+        try:
+            et.run()
+        except Exception as exc:
+            raise ExifToolError(f"cannot start exiftool at {self.executable}: {exc}") from exc
+        self._et = et
+        self.version = str(et.version)
+        try:
+            parts = tuple(int(p) for p in self.version.split(".")[:2])
+        except ValueError:
+            parts = (0, 0)
+        if parts < MIN_EXIFTOOL_VERSION:
+            self.close()
+            need = ".".join(map(str, MIN_EXIFTOOL_VERSION))
+            raise ExifToolError(
+                f"ExifTool {self.version} is too old: {need} or newer is needed to verify that the "
+                "image data is unchanged (ImageDataHash); install a current ExifTool"
+            )
+
+    def close(self) -> None:
+        et, self._et = self._et, None
+        if et is None:
+            return
+        try:
+            if et.running:
+                et.terminate(timeout=5)
+        except Exception:  # a dead process is closed too
+            self._kill(et)
+
+    @property
+    def pid(self) -> int | None:
+        proc = getattr(self._et, "_process", None)
+        return proc.pid if proc is not None else None
+
+    @staticmethod
+    def _kill(et: exiftool.ExifTool) -> None:
+        proc = getattr(et, "_process", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            et._flag_running_false()
+
+    def run(self, args: Sequence[str]) -> RunResult:
+        """Execute one exiftool command (the arguments of one command line) and wait for it."""
+        for a in args:
+            check_arg(a)
+        self.start()
+        assert self._et is not None
+        proc = self._et._process
+        if proc is None or proc.poll() is not None:  # died since the last command: start afresh
+            self.close()
+            self.start()
+            assert self._et is not None
+            proc = self._et._process
+        n = random.randint(100000, 999999)
+        ready, post = f"{{ready{n}}}".encode(), f"post{n}".encode()
+        lines = [*args, "-echo4", f"=${{status}}={post.decode()}", f"-execute{n}"]
+        payload = ("\n".join(lines) + "\n").encode("utf-8")
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.flush()
+            out, err = self._read_until(proc, ready, post)
+        except (OSError, ExifToolError) as exc:
+            et, self._et = self._et, None
+            self._kill(et)
+            raise ExifToolError(f"exiftool failed during a command: {exc}") from exc
+        self.commands += 1
+        stdout = out.decode("utf-8", "replace").strip()[: -len(ready)].rstrip()
+        stderr = err.decode("utf-8", "replace").strip()[: -len(post)]
+        # stderr ends with "=<status>="
+        body, _, status_text = stderr[:-1].rpartition("=")
+        try:
+            status = int(status_text)
+        except ValueError as exc:
+            raise ExifToolError(f"unexpected exiftool status line: {stderr[-40:]!r}") from exc
+        return RunResult(stdout, body.strip(), status)
+
+    def _read_until(self, proc: Any, ready: bytes, post: bytes) -> tuple[bytes, bytes]:
+        fds = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+        ends = {proc.stdout.fileno(): ready, proc.stderr.fileno(): post}
+        done: set[int] = set()
+        deadline = time.monotonic() + self.timeout_s
+        while len(done) < 2:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ExifToolError(f"no answer within {self.timeout_s:.0f} s (killed)")
+            readable, _, _ = select.select([fd for fd in fds if fd not in done], [], [], left)
+            for fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise ExifToolError("exiftool exited unexpectedly")
+                buf = fds[fd]
+                buf += chunk
+                if bytes(buf[-(len(ends[fd]) + 8) :]).strip().endswith(ends[fd]):
+                    done.add(fd)
+        out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+        return bytes(fds[out_fd]), bytes(fds[err_fd])
+
+    def read_json(self, args: Sequence[str]) -> tuple[list[dict[str, Any]], RunResult]:
+        """Run a `-j` read; numbers keep their exact text. Missing files give no entry."""
+        result = self.run(["-j", *args])
+        if not result.stdout:
+            return [], result
+        try:
+            data = loads_exact(result.stdout)
+        except ValueError as exc:
+            raise ExifToolError(f"exiftool returned unreadable JSON: {result.stdout[:200]!r}") from exc
+        return (data if isinstance(data, list) else [data]), result
