@@ -199,6 +199,33 @@ INDEX_REBUILD_DEBOUNCE_S = 30
 
 # --- metadata writing -------------------------------------------------------------------------
 
+# One exiftool command (read, write or verify of one photo) must answer within this many
+# seconds, else the process is killed and restarted: a 100-MP TIFF takes ~2 s on a NAS core.
+EXIFTOOL_TIMEOUT_S = 60.0
+
+# Person names written into files are cut to this many characters (after removing control
+# characters); far above real names, small enough that no tag field overflows a viewer.
+PERSON_NAME_MAX_CHARS = 120
+
+# Coordinates are written with this many decimals: 1e-6 of a 100-MP side is < 0.02 px.
+REGION_DECIMALS = 6
+
+# An existing face region of the same person is left as it is (not redrawn with our box) when
+# it overlaps the wanted box at least this much (IoU): boxes drawn by other tools (Picasa,
+# digiKam, a hand) differ from a detector's by IoU ~0.5 for the same head (portrait.jpg vs
+# dlib's CNN detector: 0.53 and 0.53), so rewriting them would only churn the user's files.
+REGION_KEEP_MIN_IOU = 0.45
+
+# Importing existing tags: a file region is the same face as a detected one at IoU >= this,
+# one-to-one (Hungarian assignment). Tool-drawn boxes include hair/forehead and overlap a
+# detector's box of the same head by ~0.5 (see above); different heads overlap ~0.
+IMPORT_MATCH_MIN_IOU = 0.3
+
+# Free space: a write needs room for exiftool's temporary copy of the file next to it and for
+# the backup on the data volume; on top of that this reserve (config write.min_free_mb
+# overrides it) must stay free so the library or database never fills up.
+FREE_SPACE_RESERVE_BYTES = 512 * 1024 * 1024
+
 # --- integrations (integrations/*) ------------------------------------------------------------
 
 # Immich search page size: the API maximum (MetadataSearchDto.size <= 1000), fewest round trips.
