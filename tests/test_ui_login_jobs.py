@@ -92,6 +92,6 @@ async def test_cancel_a_queued_job_after_confirming(user: User) -> None:
     await user.should_see(f"scan #{job_id}")
     user.find("Cancel").click()
     await user.should_see("Stop scan job")
-    user.find("Stop job").click()
+    user.find(marker="confirm-ok").click()
     await user.should_see("cancelled", retries=30)
     assert m.Job.get_by_id(job_id).state == m.JOB_CANCELLED

@@ -141,6 +141,8 @@ def _counts() -> None:
         except Exception:  # counts are decoration; the page stays usable without them
             log.debug("header counts failed", exc_info=True)
             return
+        if not stats:  # the app is shutting down
+            return
         by_state = stats["faces"]["by_state"]
         review.text = f"{by_state.get('suggested', 0):,}"
         unknown.text = f"{by_state.get('unknown', 0):,}"

@@ -57,6 +57,7 @@ class FaceTile:
                 ui.label(caption).classes("text-[11px] leading-tight truncate").style(
                     f"max-width:{TILE_PX}px"
                 )
+        self.frame.mark(f"face-{face.id}")
         self.frame.on("click", lambda: grid.clicked(self))
         self.paint()
 
