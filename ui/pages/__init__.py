@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register_pages() -> None:
     """Register every page family (each module's `register()` declares its routes)."""
-    from . import jobs, login, people, review, settings, unknown
+    from . import jobs, login, people, photo, review, settings, unknown
 
-    for module in (login, review, unknown, people, jobs, settings):
+    for module in (login, review, unknown, people, photo, jobs, settings):
         module.register()

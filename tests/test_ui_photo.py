@@ -1,0 +1,56 @@
+"""The photo view: boxes over the preview, naming a face, removing the name, a missing photo."""
+
+from __future__ import annotations
+
+import pytest
+from ui_harness import simulated_ui
+
+from tagmyphotos import models as m
+from tagmyphotos.core import Core
+from ui.pages.photo import PREVIEW_PX, svg
+
+pytestmark = pytest.mark.asyncio
+
+
+def one_face_photo() -> tuple[m.Photo, m.Face]:
+    for photo in m.Photo.select().order_by(m.Photo.path):
+        faces = list(photo.faces)
+        if len(faces) == 1:
+            return photo, faces[0]
+    raise AssertionError("the test library has single-face photos")
+
+
+async def test_name_a_face_in_its_photo_then_remove_the_name(analysed_core: Core) -> None:
+    photo, face = one_face_photo()
+    async with simulated_ui(analysed_core) as user:
+        await user.open(f"/photo/{photo.id}?face={face.id}")
+        await user.should_see(photo.path)
+        await user.should_see(marker=f"photo-face-{face.id}")
+        user.find(marker=f"assign-{face.id}").type("Uncle Bob")
+        user.find(marker=f"assign-{face.id}-go").click()
+        await user.should_see("Named Uncle Bob", retries=30)
+        face = m.Face.get_by_id(face.id)
+        assert face.state == m.FACE_CONFIRMED and face.person.name == "Uncle Bob"
+        await user.should_see("Remove name", retries=20)
+        user.find("Remove name").click()
+        await user.should_see("Name removed", retries=30)
+    face = m.Face.get_by_id(face.id)
+    assert (face.state, face.person_id) == (m.FACE_UNKNOWN, None)
+
+
+async def test_boxes_are_scaled_to_the_preview(analysed_core: Core) -> None:
+    from ui.components.face_lists import photo_info
+
+    photo, face = one_face_photo()
+    info = photo_info(photo.id)
+    assert info is not None and info.width and info.height
+    scale = min(1.0, PREVIEW_PX / max(info.width, info.height))
+    drawn = svg(info.faces, scale, face.id)
+    assert f'id="face-{face.id}"' in drawn
+    assert f'x="{round(face.x * scale, 1)}"' in drawn and f'width="{round(face.w * scale, 1)}"' in drawn
+
+
+async def test_missing_photo_says_so(core: Core) -> None:
+    async with simulated_ui(core) as user:
+        await user.open("/photo/999999")
+        await user.should_see("No such photo")

@@ -1,0 +1,193 @@
+"""Photo view: the photo with its face boxes and names; assign, change or remove a name."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from html import escape
+
+from nicegui import ui
+from nicegui.events import GenericEventArguments
+
+from tagmyphotos import faces_review
+from tagmyphotos.views import FaceView, ReviewResult
+
+from .. import frame
+from ..components import face_lists
+from ..components.face_grid import PREVIEW_URL, thumb_url
+from ..components.person_picker import PersonPicker, person_names
+from ..components.undo import UndoButton, report
+
+# Long side (px) of the preview the page shows; box coordinates are scaled to it.
+PREVIEW_PX = 1600
+STATE_COLOR = {"confirmed": "#21ba45", "suggested": "#f2c037", "unknown": "#ffffff", "ignored": "#9e9e9e"}
+
+
+def register() -> None:
+    @frame.page("/photo/{photo_id}", "Photo")
+    async def photo_page(photo_id: int, face: int | None = None) -> None:
+        PhotoPage(photo_id, face)
+
+
+def describe(face: FaceView) -> str:
+    if face.state == "confirmed":
+        return face.person_name or "named"
+    if face.state == "suggested":
+        confidence = f" {face.confidence:.0%}" if face.confidence is not None else ""
+        return f"{face.suggested_person_name}?{confidence} ({face.band or 'maybe'})"
+    return face.state
+
+
+def svg(faces: list[FaceView], scale: float, chosen: int | None) -> str:
+    """Face boxes and names over the preview (its pixels: the box coordinates times `scale`)."""
+    parts = []
+    stroke = max(2.0, 3.0 * scale * 4)
+    for face in faces:
+        x, y, w, h = (round(v * scale, 1) for v in (face.x, face.y, face.w, face.h))
+        color = STATE_COLOR.get(face.state, "#ffffff")
+        width = stroke * (2 if face.id == chosen else 1)
+        dash = ' stroke-dasharray="8 6"' if face.state in ("unknown", "ignored") else ""
+        parts.append(
+            f'<rect id="face-{face.id}" x="{x}" y="{y}" width="{w}" height="{h}" fill="transparent" '
+            f'stroke="{color}" stroke-width="{width}"{dash} pointer-events="all" cursor="pointer" />'
+        )
+        label = escape(describe(face))
+        size = max(14.0, h * 0.14)
+        parts.append(
+            f'<text x="{x}" y="{max(size, y - size * 0.3)}" font-size="{size}" fill="{color}" stroke="black" '
+            f'stroke-width="{size / 8}" paint-order="stroke" font-family="sans-serif">{label}</text>'
+        )
+    return "".join(parts)
+
+
+class PhotoPage:
+    def __init__(self, photo_id: int, chosen: int | None) -> None:
+        self.photo_id = photo_id
+        self.chosen = chosen
+        self.names: list[str] = []
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.button(icon="arrow_back", on_click=ui.navigate.back).props("flat round aria-label=Back")
+            self.title = ui.label().classes("text-lg font-medium break-all")
+            ui.space()
+            self.undo = UndoButton(after=self.reload)
+        with ui.row().classes("w-full gap-4 items-start no-wrap max-md:flex-wrap"):
+            with ui.column().classes("grow min-w-0 w-full md:w-2/3"):
+                self.image = ui.interactive_image(events=[]).classes("w-full rounded")
+                self.image.on("svg:pointerdown", self.box_clicked)
+            self.side = ui.column().classes("w-full md:w-1/3 gap-2")
+        ui.timer(0, self.reload, once=True)
+
+    async def reload(self) -> None:
+        info = await frame.io(face_lists.photo_info, self.photo_id)
+        if info is None:
+            self.side.clear()
+            with self.side:
+                frame.empty_state(
+                    "image_not_supported", "No such photo", "It may have been removed from the library."
+                )
+            return
+        self.names = await person_names()
+        self.title.set_text(info.path)
+        long_side = max(info.width, info.height, 1)
+        scale = min(1.0, PREVIEW_PX / long_side)
+        self.image.set_source(PREVIEW_URL.format(id=info.id) + f"?size={PREVIEW_PX}")
+        self.image.set_content(svg(info.faces, scale, self.chosen))
+        self.side.clear()
+        with self.side:
+            if info.error:
+                ui.label(info.error).classes("text-negative text-sm")
+            if not info.faces:
+                frame.empty_state(
+                    "face",
+                    "No faces found in this photo",
+                    "Faces smaller than the minimum face size are not detected.",
+                )
+            for face in info.faces:
+                self._face_row(face)
+
+    def box_clicked(self, e: GenericEventArguments) -> None:
+        element = str(e.args.get("element_id", "")) if isinstance(e.args, dict) else ""
+        if element.startswith("face-"):
+            self.chosen = int(element.removeprefix("face-"))
+            ui.timer(0, self.reload, once=True)
+
+    def _face_row(self, face: FaceView) -> None:
+        active = face.id == self.chosen
+        with (
+            frame.tid(ui.card(), f"photo-face-{face.id}")
+            .classes("w-full gap-2 p-2" + (" ring-2 ring-primary" if active else ""))
+            .props("flat bordered")
+        ):
+            with ui.row().classes("w-full items-center no-wrap gap-2"):
+                ui.element("img").props(f'src="{thumb_url(face.id)}" alt="" loading=lazy').classes(
+                    "w-14 h-14 rounded"
+                )
+                with ui.column().classes("gap-0 min-w-0"):
+                    ui.label(describe(face)).classes("font-medium break-all")
+                    ui.label(f"{face.source} · quality {face.quality:.2f}").classes("text-xs text-grey-7")
+                    if face.explanation and face.state == "suggested":
+                        ui.label(_why(face)).classes("text-xs text-grey-7")
+            with ui.row().classes("w-full items-center gap-1"):
+                call = functools.partial
+                if face.state == "suggested":
+                    ui.button("Accept", icon="check", on_click=call(self.act, "accept", face)).props(
+                        "dense unelevated color=positive"
+                    )
+                    ui.button("Reject", icon="close", on_click=call(self.act, "reject", face)).props(
+                        "dense flat color=negative"
+                    )
+                if face.state == "confirmed":
+                    ui.button(
+                        "Remove name", icon="person_remove", on_click=call(self.act, "unassign", face)
+                    ).props("dense flat color=negative")
+                if face.state in ("unknown", "suggested"):
+                    ui.button("Ignore", icon="visibility_off", on_click=call(self.act, "ignore", face)).props(
+                        "dense flat color=grey-8"
+                    )
+                if face.state == "ignored":
+                    ui.button(
+                        "Not ignored", icon="visibility", on_click=call(self.act, "unassign", face)
+                    ).props("dense flat")
+            label = "Change name" if face.state == "confirmed" else "Who is this?"
+            PersonPicker(
+                functools.partial(self.assign, face),
+                label=label,
+                button="Save",
+                icon="badge",
+                names=self.names,
+                testid=f"assign-{face.id}",
+            )
+
+    async def assign(self, face: FaceView, who: str) -> None:
+        result = await frame.call(faces_review.confirm, frame.core(), [face.id], who)
+        await self._after(result, f"Named {who}")
+
+    async def act(self, action: str, face: FaceView) -> None:
+        core = frame.core()
+        calls: dict[str, tuple[Callable[..., ReviewResult], str]] = {
+            "accept": (faces_review.accept_suggestions, "Accepted"),
+            "reject": (functools.partial(faces_review.reject, who=face.suggested_person_id), "Rejected"),
+            "unassign": (faces_review.unassign, "Name removed"),
+            "ignore": (faces_review.ignore, "Ignored"),
+        }
+        fn, what = calls[action]
+        await self._after(await frame.call(fn, core, [face.id]), what)
+
+    async def _after(self, result: ReviewResult | None, what: str) -> None:
+        if result is not None:
+            report(result, what)
+            await self.reload()
+            await self.undo.refresh()
+
+
+def _why(face: FaceView) -> str:
+    """The matcher's reasons in words (distance, how many neighbours agreed, the runner-up)."""
+    ex = face.explanation or {}
+    parts = []
+    if "agreeing" in ex and "k" in ex:
+        parts.append(f"{ex['agreeing']} of {ex['k']} nearest faces agree")
+    if "distance" in ex:
+        parts.append(f"distance {float(ex['distance']):.3f}")
+    if ex.get("conflict_person_name"):
+        parts.append(f"also looks like {ex['conflict_person_name']}")
+    return " · ".join(parts)
