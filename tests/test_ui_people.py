@@ -65,12 +65,12 @@ async def test_rename_then_delete_after_confirming(taught) -> None:
     await user.should_see("Renamed to Aunt Mary", retries=30)
     assert m.Person.get_by_id(pid).name == "Aunt Mary"
     user.find(marker="delete").click()
-    await user.should_see("Delete Aunt Mary?")
+    await user.should_see(marker="confirm-cancel")
     user.find(marker="confirm-cancel").click()
     await user.should_not_see("Delete Aunt Mary?", retries=20)
     assert m.Person.get_or_none(m.Person.id == pid) is not None  # cancelled: nothing happened
     user.find(marker="delete").click()
-    await user.should_see("Delete Aunt Mary?")
+    await user.should_see(marker="confirm-ok")
     user.find(marker="confirm-ok").click()
     await user.should_see("Deleted Aunt Mary", retries=30)
     assert m.Person.get_or_none(m.Person.id == pid) is None

@@ -1,8 +1,8 @@
 """Settings: the effective configuration, integration checks, API keys and the password.
 
-Configuration comes from config.yaml and TAGMYPHOTOS_* variables and is validated once at
-start; this page shows the values in effect (secrets masked) and where to change them, and
-manages what lives in the database: API keys and the UI password.
+Configuration comes from config.yaml, then what was changed here (kept in the database),
+then TAGMYPHOTOS_* variables, which win and show as locked. API keys and the UI password
+live in the database too.
 """
 
 from __future__ import annotations
@@ -13,62 +13,57 @@ from typing import Any
 from nicegui import ui
 
 from integrations.notify import test_connection
-from tagmyphotos import auth
+from tagmyphotos import auth, settings_store
 
 from .. import frame
 from ..components.confirm import confirm
 from ..components.library_check import check_library
+from ..components.settings_form import SettingsForm
 
-# (section title, config path, keys shown) — what a user usually wants to look up.
-SHOWN: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Analysis", "analysis", ("model", "detector", "detect_max_px", "min_face_px", "workers", "batch_size")),
-    ("Suggestions", "matching", ("likely_confidence", "maybe_confidence", "k", "distance_threshold",
-                                 "import_existing")),
-    ("Writing", "write", ("mode", "sidecar_naming", "person_in_image", "subject_keywords",
-                          "hierarchical_keywords", "digikam_tags", "keyword_prefix", "microsoft_regions",
-                          "preserve_mtime", "backup_retention_days", "min_free_mb")),
-    ("Scanning", "scan", ("extensions", "raw_extensions", "exclude", "interval_minutes")),
-)  # fmt: skip
-TARGET_KEYS = {"immich": ("enabled", "url", "api_key", "path_map", "push_faces"),
-               "photoprism": ("enabled", "url", "token", "path_map"),
-               "webhook": ("enabled", "url", "secret")}  # fmt: skip
+# (section title, dotted prefix) of the settings shown, in the order a user thinks about them.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Analysis", "analysis."),
+    ("Suggestions", "matching."),
+    ("Writing", "write."),
+    ("Scanning", "scan."),
+)
+TARGETS = ("immich", "photoprism", "webhook")
 
 
 def register() -> None:
     @frame.page("/settings", "Settings")
     async def settings_page() -> None:
         cfg = frame.core().cfg
-        masked = cfg.masked()
-        frame.section("Settings", "Set in config.yaml or TAGMYPHOTOS_* environment variables "
-                                  "(e.g. TAGMYPHOTOS_MATCHING__K=9); restart to apply.")  # fmt: skip
+        keys = list(settings_store.all_keys(cfg))
+        frame.section(
+            "Settings",
+            "Changes here are saved in the database and apply at once (a few after a restart). "
+            "Values set by TAGMYPHOTOS_* environment variables are locked.",
+        )
         _library(cfg)
+        reload = lambda _cfg: ui.navigate.reload()  # noqa: E731
         with ui.row().classes("w-full gap-3 items-stretch"):
-            for title, key, keys in SHOWN:
-                _values(title, {k: masked[key][k] for k in keys}, key)
-        _integrations(cfg, masked["integrations"])
+            for title, prefix in SECTIONS:
+                SettingsForm(cfg, title, [k for k in keys if k.startswith(prefix)], reload)
+        with ui.card().classes("w-full gap-2").props("flat bordered"):
+            ui.label("Integrations").classes("font-medium")
+            ui.label("After a write, these apps are told to re-read the changed photos.").classes("text-sm")
+            with ui.row().classes("w-full gap-3 items-stretch"):
+                for target in TARGETS:
+                    with ui.column().classes("flex-1 min-w-[280px] gap-1"):
+                        prefix = f"integrations.{target}."
+                        SettingsForm(
+                            cfg, target.capitalize(), [k for k in keys if k.startswith(prefix)], reload
+                        )
+                        outcome = ui.label().classes("text-sm whitespace-pre-wrap")
+                        button = ui.button(
+                            "Test connection",
+                            icon="network_check",
+                            on_click=functools.partial(_test, target, outcome),
+                        )
+                        frame.tid(button, f"test-{target}").props("flat dense")
         ApiKeys()
         _password(cfg)
-
-
-def _values(title: str, values: dict[str, Any], prefix: str) -> None:
-    with ui.card().classes("flex-1 min-w-[280px] gap-1").props("flat bordered"):
-        ui.label(title).classes("font-medium")
-        for key, value in values.items():
-            with ui.row().classes("w-full no-wrap gap-2 text-sm"):
-                ui.label(key).classes("text-grey-7 dark:text-grey-5 w-1/2 break-all").tooltip(
-                    f"{prefix}.{key}"
-                )
-                ui.label(_show(value)).classes("font-mono break-all w-1/2")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
-    if value in ("", None):
-        return "—"
-    return str(value)
 
 
 def _library(cfg: Any) -> None:
@@ -76,6 +71,9 @@ def _library(cfg: Any) -> None:
         ui.label("Library").classes("font-medium")
         ui.label(f"Photos: {cfg.library}").classes("font-mono text-sm break-all")
         ui.label(f"Data (database, thumbnails, backups): {cfg.data}").classes("font-mono text-sm break-all")
+        ui.label("Folders are set in config.yaml or TAGMYPHOTOS_LIBRARY / TAGMYPHOTOS_DATA.").classes(
+            "text-xs text-grey-7"
+        )
         result = ui.column().classes("gap-0")
 
         async def check() -> None:
@@ -93,35 +91,15 @@ def _library(cfg: Any) -> None:
         ui.button("Check library", icon="folder_open", on_click=check).props("flat dense")
 
 
-def _integrations(cfg: Any, masked: dict[str, Any]) -> None:
-    with ui.card().classes("w-full gap-2").props("flat bordered"):
-        ui.label("Integrations").classes("font-medium")
-        ui.label("After a write, these apps are told to re-read the changed photos.").classes("text-sm")
-        with ui.row().classes("w-full gap-3"):
-            for target, keys in TARGET_KEYS.items():
-                with ui.column().classes("flex-1 min-w-[240px] gap-1"):
-                    ui.label(target.capitalize()).classes("font-medium")
-                    for key in keys:
-                        with ui.row().classes("w-full no-wrap gap-2 text-sm"):
-                            ui.label(key).classes("text-grey-7 dark:text-grey-5 w-1/3")
-                            ui.label(_show(masked[target][key])).classes("font-mono break-all")
-                    outcome = ui.label().classes("text-sm whitespace-pre-wrap")
-                    ui.button("Test connection", icon="network_check",
-                              on_click=functools.partial(_test, cfg, target, outcome)).props(
-                        f"flat dense data-testid=test-{target}"
-                    )  # fmt: skip
-
-
-async def _test(cfg: Any, target: str, outcome: ui.label) -> None:
+async def _test(target: str, outcome: ui.label) -> None:
     outcome.set_text("Testing…")
-    result = await frame.call(test_connection, cfg.integrations, target)
+    result = await frame.call(test_connection, frame.core().cfg.integrations, target)
     if result is None:
         outcome.set_text("")
         return
     outcome.set_text(result.message + ("\n" + "\n".join(result.details) if result.details else ""))
-    outcome.classes(
-        replace="text-sm whitespace-pre-wrap " + ("text-positive" if result.ok else "text-negative")
-    )
+    color = "text-positive" if result.ok else "text-negative"
+    outcome.classes(replace=f"text-sm whitespace-pre-wrap {color}")
 
 
 class ApiKeys:
