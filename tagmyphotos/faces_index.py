@@ -17,8 +17,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, cast
@@ -71,6 +74,7 @@ class NeighbourIndex:
         search_k: int = tuning.INDEX_SEARCH_K,
         max_dropped: int = tuning.INDEX_MAX_DROPPED,
         max_fresh: int = tuning.INDEX_MAX_FRESH,
+        workers: int = tuning.INDEX_QUERY_WORKERS,
     ) -> None:
         self.folder = folder
         self.spec = spec
@@ -79,10 +83,12 @@ class NeighbourIndex:
         self.search_k = search_k
         self.max_dropped = max_dropped
         self.max_fresh = max_fresh
+        self.workers = workers
         self._ids = np.zeros(0, np.int64)  # live set, rows aligned with _vecs
         self._vecs = np.zeros((0, spec.dim), np.float32)
         self._pos: dict[int, int] = {}
         self._ann: AnnoyIndex | None = None
+        self._ann_path: str | None = None  # the loaded generation's file (parallel queries)
         self._ann_ids = np.zeros(0, np.int64)
         self._ann_set: set[int] = set()
         self._meta: IndexMeta | None = None
@@ -172,7 +178,7 @@ class NeighbourIndex:
         if self.folder is None:  # in memory only (clustering, tests)
             if self._ann is not None:
                 self._ann.unload()
-            self._ann, self._ann_ids, self._meta = ann, self._ids.copy(), meta
+            self._ann, self._ann_ids, self._meta, self._ann_path = ann, self._ids.copy(), meta, None
             self._ann_set = set(self._ids.tolist())
             self._resync()
             return meta
@@ -213,13 +219,15 @@ class NeighbourIndex:
             ):
                 return False  # another model's index: ignore it until rebuilt for this one
             ann = AnnoyIndex(self.spec.dim, cast(Metric, self.spec.metric))
-            ann.load(str(self.folder / f"gen-{meta.generation}.ann"))
+            ann_path = str(self.folder / f"gen-{meta.generation}.ann")
+            ann.load(ann_path)
             ann_ids = np.load(self.folder / f"gen-{meta.generation}.ids.npy")
         except (OSError, ValueError, TypeError, KeyError):
             return self._ann is not None  # a half-written or removed generation: keep ours
         if self._ann is not None:
             self._ann.unload()
         self._ann, self._ann_ids, self._meta, self._meta_mtime = ann, ann_ids, meta, mtime
+        self._ann_path = ann_path
         self._ann_set = set(ann_ids.tolist())
         self._resync()
         return True
@@ -250,13 +258,7 @@ class NeighbourIndex:
         assert self._ann is not None
         want = k + len(self._dropped)
         search_k = max(self.search_k, want * self.n_trees)
-        items = np.full((len(q), want), -1, np.int64)
-        dist = np.full((len(q), want), np.inf, np.float32)
-        get = self._ann.get_nns_by_vector
-        for row, vec in enumerate(q.tolist()):
-            found, ds = get(vec, want, search_k, include_distances=True)
-            items[row, : len(found)] = found
-            dist[row, : len(found)] = ds
+        items, dist = self._annoy_rows(q, want, search_k)
         ids = np.where(items >= 0, self._ann_ids[np.maximum(items, 0)], -1)
         if self._dropped:
             gone = np.isin(ids, np.fromiter(self._dropped, np.int64, len(self._dropped)))
@@ -269,6 +271,24 @@ class NeighbourIndex:
             order = np.argsort(dist, axis=1, kind="stable")[:, :k]
             ids, dist = np.take_along_axis(ids, order, axis=1), np.take_along_axis(dist, order, axis=1)
         return np.where(np.isfinite(dist), ids, -1), dist
+
+    def _annoy_rows(self, q: np.ndarray, want: int, search_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Annoy answers for every row; big batches also on other cores (Annoy holds the GIL)."""
+        assert self._ann is not None
+        workers = min(self.workers, len(q) // tuning.INDEX_PARALLEL_MIN_ROWS)
+        if workers < 2 or self._ann_path is None:
+            return _search_rows(self._ann, q, want, search_k)
+        chunks = np.array_split(q, workers)
+        ctx = multiprocessing.get_context("spawn")  # safe in threaded servers and huey workers
+        with ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+            spec = (self._ann_path, self.spec.dim, self.spec.metric)
+            futures = [pool.submit(_search_file, *spec, c, want, search_k) for c in chunks[1:]]
+            parts = [_search_rows(self._ann, chunks[0], want, search_k)]
+            try:
+                parts += [f.result() for f in futures]
+            except (OSError, BrokenProcessPool):  # generation replaced meanwhile, worker died
+                parts += [_search_rows(self._ann, c, want, search_k) for c in chunks[1:]]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     # --- helpers -----------------------------------------------------------------------------
     def _resync(self) -> None:
@@ -324,6 +344,29 @@ def _exact_knn(
         ids[lo : lo + len(qc), :kk] = base_ids[part]
         dist[lo : lo + len(qc), :kk] = np.sqrt(np.maximum(pd, 0.0))
     return ids, dist
+
+
+def _search_rows(ann: AnnoyIndex, q: np.ndarray, want: int, search_k: int) -> tuple[np.ndarray, np.ndarray]:
+    items = np.full((len(q), want), -1, np.int64)
+    dist = np.full((len(q), want), np.inf, np.float32)
+    get = ann.get_nns_by_vector
+    for row, vec in enumerate(q.tolist()):
+        found, ds = get(vec, want, search_k, include_distances=True)
+        items[row, : len(found)] = found
+        dist[row, : len(found)] = ds
+    return items, dist
+
+
+def _search_file(
+    path: str, dim: int, metric: Metric, q: np.ndarray, want: int, search_k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """In a worker process: map the published generation (shared pages) and search rows."""
+    ann = AnnoyIndex(dim, metric)
+    ann.load(path)
+    try:
+        return _search_rows(ann, q, want, search_k)
+    finally:
+        ann.unload()
 
 
 @functools.cache

@@ -128,6 +128,7 @@ class Matcher:
         self.labels: dict[int, int] = {}  # confirmed face id -> person id
         self.members: dict[int, set[int]] = {}  # person id -> confirmed face ids
         self.stats: dict[int, PersonStats] = {}
+        self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # sorted labels, for suggest
 
     @classmethod
     def in_memory(cls, settings: MatchSettings, dim: int) -> Matcher:
@@ -191,20 +192,39 @@ class Matcher:
         vectors: np.ndarray,
         rejected: Mapping[int, Collection[int]] = NO_REJECTIONS,
     ) -> list[Suggestion]:
-        """One suggestion per face; `rejected` maps face id -> persons it must never get."""
+        """One suggestion per face; `rejected` maps face id -> persons it must never get.
+
+        Person ids are non-negative integers (-1 marks "no person" internally).
+        """
         if len(face_ids) == 0:
             return []
         nn_ids, nn_dist = self.index.query(vectors, self.settings.fetch)
+        persons = self._persons_of(nn_ids).tolist()
+        ids, dists = nn_ids.tolist(), nn_dist.tolist()
         out = []
         for row, face in enumerate(face_ids):
-            banned = rejected.get(int(face), ())
+            face = int(face)
+            banned = rejected.get(face, ())
             neighbours = tuple(
-                (p, float(d))
-                for i, d in zip(nn_ids[row].tolist(), nn_dist[row].tolist(), strict=True)
-                if i >= 0 and i != face and (p := self.labels.get(i)) is not None and p not in banned
+                (p, d)
+                for p, d, i in zip(persons[row], dists[row], ids[row], strict=True)
+                if p >= 0 and i != face and p not in banned
             )
-            out.append(self.judge(int(face), neighbours))
+            out.append(self.judge(face, neighbours))
         return out
+
+    def _persons_of(self, face_ids: np.ndarray) -> np.ndarray:
+        """Person of each confirmed face id (-1 for padding or a face no longer confirmed)."""
+        if self._lookup is None:
+            keys = np.fromiter(self.labels.keys(), np.int64, len(self.labels))
+            vals = np.fromiter(self.labels.values(), np.int64, len(self.labels))
+            order = np.argsort(keys)
+            self._lookup = (keys[order], vals[order])
+        keys, vals = self._lookup
+        if len(keys) == 0:
+            return np.full(face_ids.shape, -1, np.int64)
+        pos = np.minimum(np.searchsorted(keys, face_ids), len(keys) - 1)
+        return np.where(keys[pos] == face_ids, vals[pos], -1)
 
     def judge(
         self,
@@ -271,27 +291,44 @@ class Matcher:
         return min(self.settings.threshold, stats.gap) if stats is not None else self.settings.threshold
 
     def _restat(self, persons: set[int]) -> None:
-        """Recompute spread and look-alike gap of `persons` and of those whose gap they set."""
+        """Recompute spread and look-alike gap of `persons` and of those whose gap they set.
+
+        One batched query for all their faces (a start-up with 100k confirmed faces is one
+        parallel Annoy pass, not one call per person).
+        """
+        self._lookup = None  # every change of labels ends here
         persons = persons | {q for q, st in self.stats.items() if st.nearest_person in persons}
-        for p in persons:
-            faces = sorted(self.members.get(p, ()))
-            if not faces:
-                self.members.pop(p, None)
-                self.stats.pop(p, None)
-                continue
-            vecs = self.index.vectors(faces)
-            centroid = vecs.mean(axis=0)
-            spread = float(np.median(np.linalg.norm(vecs - centroid, axis=1)))
-            ids, dist = self.index.query(vecs, tuning.MATCH_LOOKALIKE_NEIGHBOURS)
-            gap, rival = math.inf, None
-            for i, d in zip(ids.ravel().tolist(), dist.ravel().tolist(), strict=True):
-                q = self.labels.get(i)
-                if q is not None and q != p and d < gap:
-                    gap, rival = d, q
-            self.stats[p] = PersonStats(p, len(faces), spread, rival, gap)
-            other = self.stats.get(rival) if rival is not None else None
-            if other is not None and gap < other.gap:  # k-NN is not symmetric: keep the pair's min
-                self.stats[other.person_id] = PersonStats(other.person_id, other.count, other.spread, p, gap)
+        for p in [p for p in persons if not self.members.get(p)]:
+            self.members.pop(p, None)
+            self.stats.pop(p, None)
+        alive = sorted(p for p in persons if self.members.get(p))
+        if not alive:
+            return
+        groups = [sorted(self.members[p]) for p in alive]
+        sizes = np.array([len(g) for g in groups])
+        owner = np.repeat(np.array(alive, np.int64), sizes)
+        vecs = self.index.vectors([f for g in groups for f in g])
+        ids, dist = self.index.query(vecs, tuning.MATCH_LOOKALIKE_NEIGHBOURS)
+        nbr = self._persons_of(ids)
+        other = np.where((nbr >= 0) & (nbr != owner[:, None]), dist, np.inf)
+        best = other.argmin(axis=1)
+        row_gap = other[np.arange(len(other)), best]
+        row_rival = nbr[np.arange(len(nbr)), best]
+        start = 0
+        for p, n in zip(alive, sizes.tolist(), strict=True):
+            sl = slice(start, start + n)
+            start += n
+            centroid = vecs[sl].mean(axis=0)
+            spread = float(np.median(np.linalg.norm(vecs[sl] - centroid, axis=1)))
+            r = int(np.argmin(row_gap[sl]))
+            gap = float(row_gap[sl][r])
+            rival = int(row_rival[sl][r]) if math.isfinite(gap) else None
+            self.stats[p] = PersonStats(p, n, spread, rival, gap)
+        for p in alive:  # k-NN is not symmetric: the rival keeps the pair's smaller gap
+            st = self.stats[p]
+            mate = self.stats.get(st.nearest_person) if st.nearest_person is not None else None
+            if mate is not None and st.gap < mate.gap:
+                self.stats[mate.person_id] = PersonStats(mate.person_id, mate.count, mate.spread, p, st.gap)
 
 
 def _odds(miss: float) -> float:
