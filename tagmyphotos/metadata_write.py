@@ -268,6 +268,36 @@ class MetadataWriter:
             raise WriteError(photo, "verification failed: the tags read back differ from those written")
         return after
 
+    def check(
+        self, photo: Path, wanted: Sequence[PersonRegion], managed_names: Iterable[str] = ()
+    ) -> tuple[bool, str]:
+        """Re-verify a photo whose write may have been interrupted (a crash between exiftool's
+        rename and our verification): the tags say exactly `wanted` and the image data equals
+        that of the backed-up original. Returns (ok, reason)."""
+        photo = Path(os.path.abspath(photo))
+        try:
+            meta = self._read(photo)
+            target = choose_target(meta, self.options)
+        except WriteError as exc:
+            return False, exc.reason
+        plan = plan_write(
+            self._current(meta, target),
+            wanted,
+            list(managed_names),
+            meta.orientation,
+            meta.width,
+            meta.height,
+            self.options,
+        )
+        if not plan.is_noop:
+            return False, "the tags differ from the wanted ones: " + ", ".join(c.tag for c in plan.changes)
+        record = self.backups.get(photo)
+        if target.mode == "in-file" and record is not None and record.backup is not None:
+            original = read_photo(self.session, Path(record.backup), naming=self.options.sidecar_naming)
+            if not original.image_data_hash or original.image_data_hash != meta.image_data_hash:
+                return False, "the image data differs from the backed-up original"
+        return True, "verified"
+
     def _restore(self, path: Path) -> bool:
         try:
             self.backups.restore(path)

@@ -331,10 +331,27 @@ def test_a_failed_verification_restores_the_original(
         path.write_bytes(bytes(data))
 
     monkeypatch.setattr(MetadataWriter, "_run_write", damaging_write)
+    eli = [PersonRegion("Eli", NormBox(0.4, 0.3, 0.2, 0.2))]
     with pytest.raises(WriteError, match="image data changed") as err:
-        writer(session, lib).write(photo, [PersonRegion("Eli", NormBox(0.4, 0.3, 0.2, 0.2))])
+        writer(session, lib).write(photo, eli)
     assert err.value.restored is True
     assert photo.read_bytes() == original
+
+
+def test_check_finds_a_damaged_write_after_a_crash(session: ExifToolSession, lib: Path) -> None:
+    """A crash between exiftool's rename and our verification leaves a write nobody checked;
+    `check` compares it with the backup."""
+    photo = put(lib, FACES / "img8.jpg")
+    w = writer(session, lib)
+    eli = [PersonRegion("Eli", NormBox(0.4, 0.3, 0.2, 0.2))]
+    w.write(photo, eli)
+    assert w.check(photo, eli) == (True, "verified")
+    ok, reason = w.check(photo, [PersonRegion("Someone Else", NormBox(0.4, 0.3, 0.2, 0.2))])
+    assert not ok and "tags differ" in reason
+    data = bytearray(photo.read_bytes())
+    data[-50] ^= 0x55  # damage as if a broken writer had been interrupted before verifying
+    photo.write_bytes(bytes(data))
+    assert w.check(photo, eli) == (False, "the image data differs from the backed-up original")
 
 
 def test_mtime_preserved_or_updated(session: ExifToolSession, lib: Path) -> None:
