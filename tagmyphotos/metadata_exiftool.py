@@ -22,6 +22,7 @@ import select
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,13 @@ class ExifToolSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _alive(self) -> bool:
+        with warnings.catch_warnings():  # pyexiftool warns when it finds its process dead
+            warnings.simplefilter("ignore")
+            return self._et is not None and bool(self._et.running)
+
     def start(self) -> None:
-        if self._et is not None and self._et.running:
+        if self._alive():
             return
         if not Path(self.executable).is_file():
             raise ExifToolError(f"exiftool not found at {self.executable} (set write.exiftool in the config)")
@@ -129,8 +135,10 @@ class ExifToolSession:
         if et is None:
             return
         try:
-            if et.running:
-                et.terminate(timeout=5)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if et.running:
+                    et.terminate(timeout=5)
         except Exception:  # a dead process is closed too
             self._kill(et)
 
