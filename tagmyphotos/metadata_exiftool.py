@@ -158,8 +158,14 @@ class ExifToolSession:
 
     def run(self, args: Sequence[str]) -> RunResult:
         """Execute one exiftool command (the arguments of one command line) and wait for it."""
-        for a in args:
-            check_arg(a)
+        return self.run_batch([args])[0]
+
+    def run_batch(self, commands: Sequence[Sequence[str]]) -> list[RunResult]:
+        """Send several commands at once and collect their results in order: exiftool runs the
+        next one without waiting for us (a write and its verifying read in one round trip)."""
+        for args in commands:
+            for a in args:
+                check_arg(a)
         self.start()
         assert self._et is not None
         proc = self._et._process
@@ -168,21 +174,48 @@ class ExifToolSession:
             self.start()
             assert self._et is not None
             proc = self._et._process
-        n = random.randint(100000, 999999)
-        ready, post = f"{{ready{n}}}".encode(), f"post{n}".encode()
-        lines = [*args, "-echo4", f"=${{status}}={post.decode()}", f"-execute{n}"]
-        payload = ("\n".join(lines) + "\n").encode("utf-8")
+        seqs = random.sample(range(100000, 1000000), len(commands))
+        lines: list[str] = []
+        for args, n in zip(commands, seqs, strict=True):
+            lines += [*args, "-echo4", f"=${{status}}=post{n}", f"-execute{n}"]
+        out: list[RunResult] = []
         try:
-            proc.stdin.write(payload)
+            proc.stdin.write(("\n".join(lines) + "\n").encode("utf-8"))
             proc.stdin.flush()
-            out, err = self._read_until(proc, ready, post)
+            buffers = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+            for n in seqs:
+                out.append(self._collect(proc, buffers, n))
         except (OSError, ExifToolError) as exc:
             et, self._et = self._et, None
             self._kill(et)
             raise ExifToolError(f"exiftool failed during a command: {exc}") from exc
-        self.commands += 1
-        stdout = out.decode("utf-8", "replace").strip()[: -len(ready)].rstrip()
-        stderr = err.decode("utf-8", "replace").strip()[: -len(post)]
+        self.commands += len(commands)
+        return out
+
+    def _collect(self, proc: Any, buffers: dict[int, bytearray], n: int) -> RunResult:
+        """Read until command `n` ended on both pipes (stdout '{readyN}', stderr '=status=postN')."""
+        out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+        markers = {out_fd: f"{{ready{n}}}".encode(), err_fd: f"post{n}".encode()}
+        parts: dict[int, bytes] = {}
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            for fd, marker in markers.items():
+                if fd not in parts and (i := buffers[fd].find(marker)) >= 0:
+                    parts[fd] = bytes(buffers[fd][:i])
+                    del buffers[fd][: i + len(marker)]
+            if len(parts) == 2:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ExifToolError(f"no answer within {self.timeout_s:.0f} s (killed)")
+            readable, _, _ = select.select([fd for fd in markers if fd not in parts], [], [], left)
+            for fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise ExifToolError("exiftool exited unexpectedly")
+                buffers[fd] += chunk
+        stdout = parts[out_fd].decode("utf-8", "replace").strip()
+        stderr = parts[err_fd].decode("utf-8", "replace").strip()
         # stderr ends with "=<status>="
         body, _, status_text = stderr[:-1].rpartition("=")
         try:
@@ -191,34 +224,18 @@ class ExifToolSession:
             raise ExifToolError(f"unexpected exiftool status line: {stderr[-40:]!r}") from exc
         return RunResult(stdout, body.strip(), status)
 
-    def _read_until(self, proc: Any, ready: bytes, post: bytes) -> tuple[bytes, bytes]:
-        fds = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
-        ends = {proc.stdout.fileno(): ready, proc.stderr.fileno(): post}
-        done: set[int] = set()
-        deadline = time.monotonic() + self.timeout_s
-        while len(done) < 2:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ExifToolError(f"no answer within {self.timeout_s:.0f} s (killed)")
-            readable, _, _ = select.select([fd for fd in fds if fd not in done], [], [], left)
-            for fd in readable:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise ExifToolError("exiftool exited unexpectedly")
-                buf = fds[fd]
-                buf += chunk
-                if bytes(buf[-(len(ends[fd]) + 8) :]).strip().endswith(ends[fd]):
-                    done.add(fd)
-        out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-        return bytes(fds[out_fd]), bytes(fds[err_fd])
-
-    def read_json(self, args: Sequence[str]) -> tuple[list[dict[str, Any]], RunResult]:
-        """Run a `-j` read; numbers keep their exact text. Missing files give no entry."""
-        result = self.run(["-j", *args])
+    @staticmethod
+    def parse_json(result: RunResult) -> list[dict[str, Any]]:
+        """Entries of a `-j` result; numbers keep their exact text. Missing files give none."""
         if not result.stdout:
-            return [], result
+            return []
         try:
             data = loads_exact(result.stdout)
         except ValueError as exc:
             raise ExifToolError(f"exiftool returned unreadable JSON: {result.stdout[:200]!r}") from exc
-        return (data if isinstance(data, list) else [data]), result
+        return data if isinstance(data, list) else [data]
+
+    def read_json(self, args: Sequence[str]) -> tuple[list[dict[str, Any]], RunResult]:
+        """Run a `-j` read; numbers keep their exact text. Missing files give no entry."""
+        result = self.run(["-j", *args])
+        return self.parse_json(result), result

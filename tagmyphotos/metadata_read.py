@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from tagmyphotos import tuning
-from tagmyphotos.metadata_exiftool import ExifToolSession, path_arg
+from tagmyphotos.metadata_exiftool import ExifToolSession, RunResult, path_arg
 from tagmyphotos.metadata_geometry import NormBox, to_oriented, valid_orientation
 
 MWG_TAG = "XMP-mwg-rs:RegionInfo"
@@ -287,26 +287,39 @@ def jpeg_image_digest(path: Path) -> str:
         return ""
 
 
-def read_photo(
-    session: ExifToolSession,
-    photo: Path,
-    sidecar: Path | None = None,
-    naming: str = "photo.jpg.xmp",
-    with_hash: bool = True,
-) -> PhotoMetadata:
-    """Read a photo and its sidecar (`sidecar` or, when None, the existing one found by naming).
+@dataclass(frozen=True)
+class ReadRequest:
+    """One exiftool read of a photo (and sidecar), built first so it can be batched."""
+
+    photo: Path
+    files: list[str]  # the photo, then the sidecar if any
+    args: list[str]
+    jpeg: bool
+    with_hash: bool
+
+
+def read_request(
+    photo: Path, sidecar: Path | None = None, naming: str = "photo.jpg.xmp", with_hash: bool = True
+) -> ReadRequest:
+    """The read of a photo and its sidecar: `sidecar` (read even if it does not exist yet, so a
+    read batched after the write that creates it sees it) or the existing one found by naming.
 
     `with_hash`: also compute the image-data digest (JPEG: `jpeg_image_digest`; other formats:
     exiftool's ImageDataHash, MD5, prefixed "exiftool-md5:"). Imports can skip it.
     """
     photo = Path(path_arg(photo))
     side = sidecar if sidecar is not None else find_sidecar(photo, naming)
-    files = [path_arg(photo)] + ([path_arg(side)] if side is not None and side.is_file() else [])
+    files = [path_arg(photo)] + ([path_arg(side)] if side is not None else [])
     jpeg = is_jpeg(photo)
     # -fast: stop a JPEG at its first scan (metadata is all before it); the digest is ours.
     extra = ["-fast"] if jpeg else (["-ImageDataHash"] if with_hash else [])
-    entries, result = session.read_json([*_READ_ARGS, *extra, *files])
-    by_path = {str(e.get("SourceFile")): e for e in entries}
+    return ReadRequest(photo, files, ["-j", *_READ_ARGS, *extra, *files], jpeg, with_hash)
+
+
+def parse_read(req: ReadRequest, result: RunResult) -> PhotoMetadata:
+    """The PhotoMetadata of a finished `read_request`."""
+    photo, files = req.photo, req.files
+    by_path = {str(e.get("SourceFile")): e for e in ExifToolSession.parse_json(result)}
     entry = by_path.get(files[0])
     if entry is None:
         detail = result.stderr or "exiftool could not read it"
@@ -319,9 +332,9 @@ def read_photo(
     orientation = orientation or 1
     warnings = [str(w) for w in as_list(entry.get("ExifTool:Warning"))]
     image_hash = ""
-    if with_hash:
+    if req.with_hash:
         exiftool_hash = str(entry.get("File:ImageDataHash") or "")
-        image_hash = jpeg_image_digest(photo) if jpeg else (exiftool_hash and "exiftool-md5:" + exiftool_hash)
+        image_hash = jpeg_image_digest(photo) if req.jpeg else (exiftool_hash and "exiftool-md5:" + exiftool_hash)
     return PhotoMetadata(
         path=photo,
         file_type=str(entry.get("File:FileType") or ""),
@@ -331,12 +344,22 @@ def read_photo(
         orientation=orientation,
         image_data_hash=image_hash,
         embedded=_tagset(photo, entry, width, height, orientation),
-        sidecar=None
-        if side_entry is None
-        else _tagset(Path(files[1]), side_entry, width, height, orientation),
+        sidecar=None if side_entry is None else _tagset(Path(files[1]), side_entry, width, height, orientation),
         warnings=warnings,
         error=str(entry.get("ExifTool:Error") or ""),
     )
+
+
+def read_photo(
+    session: ExifToolSession,
+    photo: Path,
+    sidecar: Path | None = None,
+    naming: str = "photo.jpg.xmp",
+    with_hash: bool = True,
+) -> PhotoMetadata:
+    """Read a photo and its sidecar now (see `read_request`)."""
+    req = read_request(photo, sidecar, naming, with_hash)
+    return parse_read(req, session.run(req.args))
 
 
 @dataclass(frozen=True)
@@ -347,16 +370,15 @@ class RegionMatch:
 
 
 def match_regions_to_faces(
-    regions: Sequence[NormBox], faces: Sequence[NormBox], min_iou: float = tuning.IMPORT_MATCH_MIN_IOU
+    regions: Sequence[NormBox | None], faces: Sequence[NormBox], min_iou: float = tuning.IMPORT_MATCH_MIN_IOU
 ) -> list[RegionMatch]:
     """One-to-one matching of file regions to detected faces (both oriented) maximising total IoU;
-    pairs below `min_iou` are not matches. Unmatched regions are faces the detector missed."""
+    pairs below `min_iou` are not matches (a region without a box matches nothing). Unmatched
+    regions are faces the detector missed."""
     if not regions or not faces:
         return []
-    iou = np.array([[r.iou(f) for f in faces] for r in regions], dtype=np.float64)
+    iou = np.array([[r.iou(f) if r is not None else 0.0 for f in faces] for r in regions], dtype=np.float64)
     rows, cols = linear_sum_assignment(-iou)
     return [
-        RegionMatch(int(r), int(c), float(iou[r, c]))
-        for r, c in zip(rows, cols, strict=True)
-        if iou[r, c] >= min_iou
+        RegionMatch(int(r), int(c), float(iou[r, c])) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= min_iou
     ]

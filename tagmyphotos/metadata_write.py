@@ -32,7 +32,16 @@ from tagmyphotos.backups import BackupError, BackupStore, check_free_space, sha2
 from tagmyphotos.metadata_exiftool import ExifToolError, ExifToolSession, UnsafeArgument, path_arg
 from tagmyphotos.metadata_geometry import oriented_size
 from tagmyphotos.metadata_plan import PersonRegion, TagChange, TagState, WriteOptions, WritePlan, plan_write
-from tagmyphotos.metadata_read import PhotoMetadata, TagSet, find_sidecar, read_photo, sidecar_candidates
+from tagmyphotos.metadata_read import (
+    PhotoMetadata,
+    ReadRequest,
+    TagSet,
+    find_sidecar,
+    parse_read,
+    read_photo,
+    read_request,
+    sidecar_candidates,
+)
 
 # exiftool type extension (from content) -> file name extensions it accepts for that content.
 _EXTENSIONS = {
@@ -49,9 +58,7 @@ class WriteError(RuntimeError):
     def __init__(self, path: Path, reason: str, restored: bool | None = None):
         self.path, self.reason, self.restored = path, reason, restored
         tail = {True: " (original restored from the backup)", False: " (RESTORE FAILED, see the backup)"}
-        super().__init__(
-            f"{path}: {reason}{tail.get(restored, '')}" if restored is not None else f"{path}: {reason}"
-        )
+        super().__init__(f"{path}: {reason}{tail.get(restored, '')}" if restored is not None else f"{path}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -188,9 +195,7 @@ class MetadataWriter:
         try:
             if target.mode == "sidecar" and not target.path.exists():
                 plan = self._seed_sidecar(photo, target.path, meta, wanted, managed)
-            if not plan.is_noop:
-                self._run_write(target.path, plan)
-            after = self._verify(photo, target, meta, plan, photo_stat)
+            after = self._write_and_verify(photo, target, meta, plan, photo_stat)
         except Exception as exc:
             restored = self._restore(target.path)
             reason = exc.reason if isinstance(exc, WriteError) else str(exc)
@@ -220,13 +225,23 @@ class MetadataWriter:
         """Create the sidecar from the photo's XMP, then plan against what it really holds."""
         res = self.session.run(["-tagsfromfile", path_arg(photo), "-xmp:all", path_arg(sidecar)])
         if res.status != 0 and "Nothing to write" not in res.stderr:
-            raise WriteError(
-                photo, f"could not create the sidecar {sidecar.name}: {res.stderr or res.stdout}"
-            )
+            raise WriteError(photo, f"could not create the sidecar {sidecar.name}: {res.stderr or res.stdout}")
         seeded = self._read(photo, sidecar).sidecar or TagSet(sidecar)
         return plan_write(seeded, wanted, managed, meta.orientation, meta.width, meta.height, self.options)
 
-    def _run_write(self, path: Path, plan: WritePlan) -> None:
+    def _write_and_verify(
+        self, photo: Path, target: Target, meta: PhotoMetadata, plan: WritePlan, photo_stat: os.stat_result
+    ) -> PhotoMetadata:
+        """Write, then verify; the verifying read is sent with the write (one round trip)."""
+        verify = read_request(photo, target.path if target.mode == "sidecar" else None, self.options.sidecar_naming)
+        if plan.is_noop:  # a seeded sidecar that already says it all
+            return self._verify(
+                photo, target, meta, plan, photo_stat, parse_read(verify, self.session.run(verify.args))
+            )
+        after = self._run_write(target.path, plan, verify)
+        return self._verify(photo, target, meta, plan, photo_stat, after)
+
+    def _run_write(self, path: Path, plan: WritePlan, verify: ReadRequest) -> PhotoMetadata:
         stale = Path(str(path) + "_exiftool_tmp")  # left by an exiftool killed mid-write; ours
         stale.unlink(missing_ok=True)
         args = ["-overwrite_original", "-n"] + (["-P"] if self.options.preserve_mtime else []) + plan.args
@@ -238,7 +253,9 @@ class MetadataWriter:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     json.dump([{"SourceFile": "*", **plan.json_tags}], f, ensure_ascii=False)
                 args.append("-j=" + path_arg(json_file))
-            res = self.session.run([*args, path_arg(path)])
+            res, read = self.session.run_batch([[*args, path_arg(path)], verify.args])
+        except (ExifToolError, UnsafeArgument) as exc:
+            raise WriteError(path, str(exc)) from exc
         finally:
             if json_file is not None:
                 json_file.unlink(missing_ok=True)
@@ -246,11 +263,17 @@ class MetadataWriter:
         written = "1 image files updated" in said or "1 image files created" in said
         if res.status != 0 or not written:
             raise WriteError(path, f"exiftool did not write: {res.stderr or res.stdout}")
+        return parse_read(verify, read)
 
     def _verify(
-        self, photo: Path, target: Target, before: PhotoMetadata, plan: WritePlan, photo_stat: os.stat_result
+        self,
+        photo: Path,
+        target: Target,
+        before: PhotoMetadata,
+        plan: WritePlan,
+        photo_stat: os.stat_result,
+        after: PhotoMetadata,
     ) -> PhotoMetadata:
-        after = self._read(photo, target.path if target.mode == "sidecar" else None)
         if after.error or (after.width, after.height) != (before.width, before.height):
             raise WriteError(photo, f"the written file does not read back as the same image ({after.error})")
         if target.mode == "in-file":
@@ -268,9 +291,7 @@ class MetadataWriter:
             raise WriteError(photo, "verification failed: the tags read back differ from those written")
         return after
 
-    def check(
-        self, photo: Path, wanted: Sequence[PersonRegion], managed_names: Iterable[str] = ()
-    ) -> tuple[bool, str]:
+    def check(self, photo: Path, wanted: Sequence[PersonRegion], managed_names: Iterable[str] = ()) -> tuple[bool, str]:
         """Re-verify a photo whose write may have been interrupted (a crash between exiftool's
         rename and our verification): the tags say exactly `wanted` and the image data equals
         that of the backed-up original. Returns (ok, reason)."""

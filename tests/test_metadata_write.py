@@ -163,9 +163,7 @@ def test_rotated_photos_agree_with_exiftool_and_a_detector(
     shown = Image.open(REAL / "portrait.jpg").convert("RGB")
     photo = lib / f"rotated-{orientation}.jpg"
     shown.transpose(_UNDO[orientation]).save(photo, quality=95)
-    assert (
-        session.run(["-overwrite_original", "-n", f"-IFD0:Orientation={orientation}", str(photo)]).status == 0
-    )
+    assert session.run(["-overwrite_original", "-n", f"-IFD0:Orientation={orientation}", str(photo)]).status == 0
     assert ImageOps.exif_transpose(Image.open(photo)).size == shown.size
     writer(session, lib).write(photo, CURIES)
 
@@ -232,9 +230,7 @@ def test_an_existing_sidecar_is_updated_not_replaced(session: ExifToolSession, l
     res = session.run(["-XMP-dc:Title=Holiday", "-XMP-dc:Subject=Beach", str(sidecar)])
     assert res.status == 0
     original_sidecar = sidecar.read_bytes()
-    result = writer(session, lib, mode="sidecar").write(
-        photo, [PersonRegion("Ann", NormBox(0.4, 0.3, 0.2, 0.2))]
-    )
+    result = writer(session, lib, mode="sidecar").write(photo, [PersonRegion("Ann", NormBox(0.4, 0.3, 0.2, 0.2))])
     assert result.target == sidecar and result.backup is not None
     tags = all_tags(session, sidecar)
     assert tags["XMP-dc:Title"] == "Holiday" and tags["XMP-dc:Subject"] == ["Beach", "Ann"]
@@ -260,9 +256,7 @@ def test_read_only_file_gets_a_sidecar(session: ExifToolSession, lib: Path) -> N
     ("src", "cut"),
     [("img1.jpg", 5000), ("img4.jpg", 6000), ("img4.jpg", 400_000)],  # in the EXIF, early, late in the scan
 )
-def test_corrupt_jpeg_is_refused_and_untouched(
-    session: ExifToolSession, lib: Path, src: str, cut: int
-) -> None:
+def test_corrupt_jpeg_is_refused_and_untouched(session: ExifToolSession, lib: Path, src: str, cut: int) -> None:
     photo = lib / "broken.jpg"
     photo.write_bytes((FACES / src).read_bytes()[:cut])
     original = photo.read_bytes()
@@ -304,9 +298,7 @@ def test_names_cannot_inject_exiftool_arguments(session: ExifToolSession, lib: P
 def test_dry_run_shows_before_and_after_and_writes_nothing(session: ExifToolSession, lib: Path) -> None:
     photo = put(lib, REAL / "portrait.jpg")
     original = photo.read_bytes()
-    result = writer(session, lib).write(
-        photo, [PersonRegion("Marie Curie", MARIE)], ["Pierre Curie"], dry_run=True
-    )
+    result = writer(session, lib).write(photo, [PersonRegion("Marie Curie", MARIE)], ["Pierre Curie"], dry_run=True)
     assert result.status == "dry-run" and photo.read_bytes() == original
     subject = next(c for c in result.changes if c.tag == "XMP-dc:Subject")
     assert subject.before == ("Marie Curie", "Pierre Curie") and subject.after == ("Marie Curie",)
@@ -324,11 +316,12 @@ def test_a_failed_verification_restores_the_original(
     original = photo.read_bytes()
     real_write = MetadataWriter._run_write
 
-    def damaging_write(self, path, plan):
-        real_write(self, path, plan)
+    def damaging_write(self, path, plan, verify):
+        real_write(self, path, plan, verify)
         data = bytearray(path.read_bytes())
         data[-50] ^= 0x55
         path.write_bytes(bytes(data))
+        return read_photo(session, path)  # what the verifying read then sees
 
     monkeypatch.setattr(MetadataWriter, "_run_write", damaging_write)
     eli = [PersonRegion("Eli", NormBox(0.4, 0.3, 0.2, 0.2))]
