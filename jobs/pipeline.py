@@ -6,13 +6,21 @@ write → notify           (after the user accepted names)
 
 from __future__ import annotations
 
+from integrations.stage_notify import stage_notify
 from tagmyphotos import stages
 from tagmyphotos.analysis import stage_analyze
 from tagmyphotos.pipeline import Stage
+from tagmyphotos.suggest import stage_match
+from tagmyphotos.writes import stage_write
+from tagmyphotos.writes_restore import stage_restore
 
 PIPELINE: tuple[Stage, ...] = (
     Stage("scan", stages.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos"),
-    Stage("analyze", stage_analyze, summary="detect, align, thumbnail and embed faces"),
+    Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces"),
+    Stage("match", stage_match, summary="suggest names from confirmed faces; cluster unknown faces"),
+    Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)"),
+    Stage("notify", stage_notify, summary="ask Immich / PhotoPrism / a webhook to re-read the files"),
+    Stage("restore", stage_restore, summary="put back the original files from their backups"),
 )
 
 STAGES: dict[str, Stage] = {stage.name: stage for stage in PIPELINE}

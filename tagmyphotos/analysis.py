@@ -20,6 +20,7 @@ from .core import Core
 from .faces_analyze import AnalysisResult, AnalysisSettings, AnalyzedFace, FaceAnalyzer
 from .faces_thumb import save_thumbnail
 from .geometry import iou
+from .metadata_import import import_existing
 from .pipeline import StageContext
 
 # A new detection takes over an old face's name when their boxes overlap at least this much.
@@ -67,7 +68,7 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
     ).execute()
     todo = photos_to_analyze(embedding_id, ctx.params.get("photo_ids"))
     ctx.set_total(len(todo))
-    faces_found = failed = 0
+    faces_found = failed = imported = 0
     batch_size = core.cfg.analysis.batch_size
     for start in range(0, len(todo), batch_size):
         ctx.check_cancel()
@@ -82,8 +83,11 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
             else:
                 faces_found += len(item.result.faces)
                 store_result(core.cfg, photo, item.result)
+                if core.cfg.matching.import_existing:
+                    imported += import_existing(core, photo.id).confirmed
             ctx.advance()
-    return {"photos": len(todo), "faces": faces_found, "failed": failed, "model": embedding_id}
+    return {"photos": len(todo), "faces": faces_found, "failed": failed, "imported": imported,
+            "model": embedding_id}  # fmt: skip
 
 
 def record_failure(photo: m.Photo, message: str) -> None:
