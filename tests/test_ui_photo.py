@@ -45,7 +45,7 @@ async def test_boxes_are_scaled_to_the_preview(analysed_core: Core) -> None:
     info = photo_info(photo.id)
     assert info is not None and info.width and info.height
     scale = min(1.0, PREVIEW_PX / max(info.width, info.height))
-    drawn = svg(info.faces, scale, face.id)
+    drawn = svg(info.faces, scale, face.id, max(info.width, info.height) * scale)
     assert f'id="face-{face.id}"' in drawn
     assert f'x="{round(face.x * scale, 1)}"' in drawn and f'width="{round(face.w * scale, 1)}"' in drawn
 

@@ -15,7 +15,7 @@ from nicegui import ui
 from tagmyphotos.views import FaceView
 
 # Where the REST API serves a face's square thumbnail and a photo's preview.
-THUMB_URL = "/api/v1/faces/{id}/thumbnail"
+THUMB_URL = "/api/v1/faces/{id}/thumb"
 PREVIEW_URL = "/api/v1/photos/{id}/preview"
 # Tile size on screen (px); thumbnails are made at 160 px, so this stays sharp on 2x screens.
 TILE_PX = 96
@@ -48,7 +48,7 @@ class FaceTile:
                         "absolute top-1 left-1 text-[10px]"
                     )
                 self.check = ui.icon("check_circle", size="1.2rem").classes(
-                    "absolute top-1 right-1 text-primary bg-white rounded-full"
+                    "absolute top-1 right-1 text-blue-600 bg-white rounded-full"
                 )
             ui.button(icon="open_in_new", on_click=lambda: ui.navigate.to(photo_link(face))).props(
                 "round dense flat size=xs color=white aria-label='Show in photo'"
@@ -65,8 +65,8 @@ class FaceTile:
         selected = self.face.id in self.grid.selected
         focused = self.grid.focus_tile is self
         self.check.set_visibility(selected)
-        ring = "ring-4 ring-primary" if selected else "ring-1 ring-grey-4"
-        focus = " outline outline-2 outline-offset-2 outline-orange-6" if focused else ""
+        ring = "ring-4 ring-blue-600" if selected else "ring-1 ring-gray-300"
+        focus = " outline outline-4 outline-offset-2 outline-orange-500" if focused else ""
         self.frame.classes(replace=f"cursor-pointer rounded-lg p-0.5 {ring}{focus}")
 
 

@@ -40,7 +40,7 @@ class PersonPicker:
                 .props("dense outlined clearable")
                 .classes("min-w-[200px]")
             )
-            self.button = ui.button(button, icon=icon, on_click=self.pick).props("unelevated color=primary")
+            self.button = ui.button(button, icon=icon, on_click=self.pick).props("unelevated color=primary no-wrap")
         if testid:
             frame.tid(self.input, testid)
             frame.tid(self.button, f"{testid}-go")

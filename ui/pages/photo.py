@@ -38,21 +38,22 @@ def describe(face: FaceView) -> str:
     return face.state
 
 
-def svg(faces: list[FaceView], scale: float, chosen: int | None) -> str:
+def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: float) -> str:
     """Face boxes and names over the preview (its pixels: the box coordinates times `scale`)."""
     parts = []
-    stroke = max(2.0, 3.0 * scale * 4)
+    stroke = max(2.0, preview_side / 300)
+    font = max(12.0, preview_side / 40)
     for face in faces:
         x, y, w, h = (round(v * scale, 1) for v in (face.x, face.y, face.w, face.h))
         color = STATE_COLOR.get(face.state, "#ffffff")
-        width = stroke * (2 if face.id == chosen else 1)
+        width = stroke * (1.8 if face.id == chosen else 1)
         dash = ' stroke-dasharray="8 6"' if face.state in ("unknown", "ignored") else ""
         parts.append(
             f'<rect id="face-{face.id}" x="{x}" y="{y}" width="{w}" height="{h}" fill="transparent" '
             f'stroke="{color}" stroke-width="{width}"{dash} pointer-events="all" cursor="pointer" />'
         )
         label = escape(describe(face))
-        size = max(14.0, h * 0.14)
+        size = font
         parts.append(
             f'<text x="{x}" y="{max(size, y - size * 0.3)}" font-size="{size}" fill="{color}" stroke="black" '
             f'stroke-width="{size / 8}" paint-order="stroke" font-family="sans-serif">{label}</text>'
@@ -91,7 +92,7 @@ class PhotoPage:
         long_side = max(info.width, info.height, 1)
         scale = min(1.0, PREVIEW_PX / long_side)
         self.image.set_source(PREVIEW_URL.format(id=info.id) + f"?size={PREVIEW_PX}")
-        self.image.set_content(svg(info.faces, scale, self.chosen))
+        self.image.set_content(svg(info.faces, scale, self.chosen, long_side * scale))
         self.side.clear()
         with self.side:
             if info.error:
@@ -115,7 +116,7 @@ class PhotoPage:
         active = face.id == self.chosen
         with (
             frame.tid(ui.card(), f"photo-face-{face.id}")
-            .classes("w-full gap-2 p-2" + (" ring-2 ring-primary" if active else ""))
+            .classes("w-full gap-2 p-2" + (" ring-2 ring-blue-600" if active else ""))
             .props("flat bordered")
         ):
             with ui.row().classes("w-full items-center no-wrap gap-2"):
