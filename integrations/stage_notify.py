@@ -23,7 +23,7 @@ def batch_for_job(core: Core, write_job_id: int) -> WriteBatch:
         (m.WriteAudit.job == write_job_id) & (m.WriteAudit.result == "ok") & m.WriteAudit.photo.is_null(False)
     )
     files = []
-    for audit in audits:
+    for audit in m.rows_as_objects(audits):
         photo = m.Photo.get_or_none(m.Photo.id == audit.photo_id)
         if photo is None:
             continue

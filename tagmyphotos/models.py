@@ -24,6 +24,11 @@ def rows(query: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in query.tuples()]
 
 
+def rows_as_objects(query: Any) -> list[Any]:
+    """A select's model rows, typed loosely (peewee's stubs know no `<fk>_id` attributes)."""
+    return list(query)
+
+
 class JSONField(pw.TextField):
     """JSON stored as text: portable across SQLite and PostgreSQL."""
 

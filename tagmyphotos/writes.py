@@ -103,7 +103,7 @@ def desired_tags(
         .where((m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False))
     )
     by_photo: dict[int, list[Any]] = defaultdict(list)
-    for face in faces:
+    for face in m.rows_as_objects(faces):
         by_photo[face.photo_id].append(face)
     query = m.Photo.select().where(
         (m.Photo.state == m.PHOTO_DONE)
@@ -235,5 +235,11 @@ def _audit(
         backup_path=result.backup if result else None,
         result=outcome,
         error=error,
-        note=(result.note if result else None) or ({True: "restored", False: "RESTORE FAILED"}.get(restored)),
+        note=(result.note if result else None) or _restored_note(restored),
     )
+
+
+def _restored_note(restored: bool | None) -> str | None:
+    if restored is None:
+        return None
+    return "original restored from the backup" if restored else "RESTORE FAILED: see the backup"

@@ -111,7 +111,7 @@ def audit_log(limit: int = 100, offset: int = 0, path: str | None = None, job_id
     return total, [_audit_dict(r) for r in rows]
 
 
-def _audit_dict(row: m.WriteAudit) -> dict[str, Any]:
+def _audit_dict(row: Any) -> dict[str, Any]:
     return {
         "id": row.id, "job_id": row.job_id, "photo_id": row.photo_id, "path": row.path, "mode": row.mode,
         "target": row.target, "hash_before": row.hash_before, "hash_after": row.hash_after, "tags": row.tags,
