@@ -30,11 +30,12 @@ def batch_for_job(core: Core, write_job_id: int) -> WriteBatch:
         width, height = oriented_size(photo.width or 0, photo.height or 0, photo.orientation or 1)
         faces = []
         if width and height:
-            for face in (
+            query = (
                 m.Face.select(m.Face, m.Person.name)
                 .join(m.Person, on=(m.Face.person == m.Person.id))
                 .where((m.Face.photo == photo.id) & (m.Face.state == m.FACE_CONFIRMED))
-            ):
+            )
+            for face in m.rows_as_objects(query):
                 box = FaceBox(
                     max(0.0, face.x / width), max(0.0, face.y / height),
                     min(1.0, face.w / width), min(1.0, face.h / height),
