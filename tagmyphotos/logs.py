@@ -10,11 +10,16 @@ import re
 from .config import Config
 
 # Never let a secret reach a log line, whatever code logs it.
-_SECRET_RE = re.compile(r"(?i)(api[_-]?key|token|password|secret|authorization)([\"'=: ]+)([^\s\"',&]+)")
+_SECRET_RE = re.compile(
+    r"(?i)(api[_-]?key|token|password|secret|authorization)([\"'=: ]+)((?:bearer|basic|token)\s+)?([^\s\"',&]+)"
+)
+# Credentials inside URLs: postgresql://user:PASSWORD@host, redis://:PASSWORD@host
+_URL_CREDENTIALS_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")
 
 
 def redact(text: str) -> str:
-    return _SECRET_RE.sub(lambda mt: f"{mt.group(1)}{mt.group(2)}********", text)
+    text = _URL_CREDENTIALS_RE.sub(lambda mt: f"{mt.group(1)}********{mt.group(3)}", text)
+    return _SECRET_RE.sub(lambda mt: f"{mt.group(1)}{mt.group(2)}{mt.group(3) or ''}********", text)
 
 
 class _JsonFormatter(logging.Formatter):

@@ -77,5 +77,7 @@ def upgrade(db: pw.Database, target: int = LATEST) -> int:
     for number in range(version + 1, target + 1):
         with db.atomic():
             MIGRATIONS[number - 1](db)
-            m.SchemaMeta.replace(key="version", value=str(number)).execute()
+            m.SchemaMeta.insert(key="version", value=str(number)).on_conflict(
+                conflict_target=[m.SchemaMeta.key], update={m.SchemaMeta.value: str(number)}
+            ).execute()
     return max(version, target)

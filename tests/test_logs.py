@@ -98,7 +98,6 @@ def test_redacted_forms(text: str, secret: str) -> None:
     assert secret not in out and "********" in out
 
 
-@pytest.mark.xfail(strict=True, reason="logs.redact keeps these (reported to the lead with a fix)")
 @pytest.mark.parametrize(
     "text, secret",
     [
@@ -107,5 +106,5 @@ def test_redacted_forms(text: str, secret: str) -> None:
         ("redis://:redis-pass@redis:6379/0 unreachable", "redis-pass"),
     ],
 )
-def test_redacted_forms_not_covered_yet(text: str, secret: str) -> None:
+def test_redacted_bearer_tokens_and_url_credentials(text: str, secret: str) -> None:
     assert secret not in redact(text)
