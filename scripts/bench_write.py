@@ -187,6 +187,7 @@ def main() -> None:
             "baseline_failures": base_failed,
             "total_s": round(total_s, 1),
             "peak_rss_mb": peak_rss_mb(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),  # 2-core machine: > 2 means contended CPU
         }
     )
 
