@@ -229,9 +229,7 @@ def session_secret(cfg: Config) -> str:
         return cfg.server.storage_secret.get_secret_value()
     row = m.Setting.get_or_none(m.Setting.key == SESSION_SECRET_SETTING)
     if row is None:
-        m.Setting.insert(
-            key=SESSION_SECRET_SETTING, value=secrets.token_urlsafe(32)
-        ).on_conflict_ignore().execute()
+        m.Setting.insert(key=SESSION_SECRET_SETTING, value=secrets.token_urlsafe(32)).on_conflict_ignore().execute()
         row = m.Setting.get(m.Setting.key == SESSION_SECRET_SETTING)
     return str(row.value)
 

@@ -60,9 +60,7 @@ def clean_relative(raw: str, allow_empty: bool = False) -> str:
     parts = [p for p in raw.split("/") if p != ""]
     for part in parts:
         if _suspicious_segment(part):
-            raise PathRefused(
-                "the path must not contain '.' or '..' segments, or encoded separators or NUL bytes"
-            )
+            raise PathRefused("the path must not contain '.' or '..' segments, or encoded separators or NUL bytes")
     if not parts and not allow_empty:
         raise PathRefused("the path is empty")
     return "/".join(parts)

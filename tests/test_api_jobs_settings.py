@@ -53,9 +53,7 @@ def test_job_start_validation(api: ApiEnv) -> None:
     body = assert_problem(api.post("/jobs", json={"type": "format-disk"}), 400)
     assert "scan" in body["detail"]
     assert_problem(api.post("/jobs", json={"params": {}}), 422)
-    bad_path = assert_problem(
-        api.post("/jobs", json={"type": "scan", "params": {"paths": ["../x.jpg"]}}), 422
-    )
+    bad_path = assert_problem(api.post("/jobs", json={"type": "scan", "params": {"paths": ["../x.jpg"]}}), 422)
     assert bad_path["errors"][0]["loc"][:2] == ["body", "params"]
     assert_problem(api.post("/jobs", json={"type": "scan", "params": {"folder": "/etc"}}), 422)
     assert_problem(api.post("/jobs", json={"type": "scan", "params": {"nested": {"a": 1}}}), 422)

@@ -93,9 +93,7 @@ def test_accept_likely_for_one_person(api: ApiEnv) -> None:
     ids = _identities()
     person = _name(api, "Likely One", ids["person01"][:3])["person"]
     likely = m.Face.select().where(
-        (m.Face.suggested_person == person["id"])
-        & (m.Face.band == "likely")
-        & (m.Face.state == m.FACE_SUGGESTED)
+        (m.Face.suggested_person == person["id"]) & (m.Face.band == "likely") & (m.Face.state == m.FACE_SUGGESTED)
     )
     expected = {f.id for f in likely}
     result = api.ok("POST", "/suggestions/accept-likely", json={"person_id": person["id"]})
@@ -122,9 +120,7 @@ def test_face_actions_ignore_unassign_reject_and_errors(api: ApiEnv) -> None:
     assert_problem(api.post("/faces/ignore", json={"face_ids": []}), 422)
     assert_problem(api.post("/faces/ignore", json={"face_ids": ["one"]}), 422)
     assert_problem(api.post("/faces/ignore", json={"face_ids": list(range(1, 10_002))}), 422)
-    assert_problem(
-        api.post("/faces/ignore", content=b"{not json", headers={"Content-Type": "application/json"}), 422
-    )
+    assert_problem(api.post("/faces/ignore", content=b"{not json", headers={"Content-Type": "application/json"}), 422)
     assert_problem(api.get("/faces/987654"), 404)
     assert_problem(api.get("/faces/987654/thumb"), 404)
 

@@ -86,9 +86,7 @@ def test_configured_key_from_env_file_and_docker_secret(
     secret_file = tmp_path / "api_key"
     secret_file.write_text("from-a-secret-file\n")
     cfg = make_config(core.cfg.library, core.cfg.data, TAGMYPHOTOS_API_KEY_FILE=str(secret_file))
-    assert auth.authenticate_key(cfg, "from-a-secret-file") == auth.Principal(
-        "env_key", "configured key", "full"
-    )
+    assert auth.authenticate_key(cfg, "from-a-secret-file") == auth.Principal("env_key", "configured key", "full")
     docker = tmp_path / "run-secrets-key"
     docker.write_text("docker-secret-key")
     monkeypatch.setattr(auth, "DOCKER_SECRET_FILES", (tmp_path / "absent", docker))

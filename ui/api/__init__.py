@@ -21,12 +21,25 @@ from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
 from .schemas import API_PREFIX
 
 API_TITLE = "Tag My Photos API"
-API_DESCRIPTION = (
-    "Everything the web UI does, for scripts. Authenticate with an API key "
-    "(`tagmyphotos apikey create`) sent as `X-API-Key: <key>` or `Authorization: Bearer <key>`. "
-    "Read-only keys may use GET only. Lists take `limit` (at most 500) and `offset` and return "
-    "`total`. Errors are RFC 9457 problem details (application/problem+json)."
-)
+API_DESCRIPTION = """Everything the web UI does, for scripts.
+
+**Auth**: create a key with `tagmyphotos apikey create --name NAME [--scope read]` (or in
+Settings) and send it as `X-API-Key: <key>` or `Authorization: Bearer <key>`. Read-only keys
+may use GET only. **Lists** take `limit` (at most 500) and `offset` and return `total`.
+**Errors** are RFC 9457 problem details (`application/problem+json`) with a `detail` sentence.
+
+Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
+
+    # suggested names, grouped by person, likely ones first
+    curl -s -H "X-API-Key: $K" "$H/api/v1/suggestions?band=likely&per_person=20"
+    # accept every 'likely' suggestion for person 7
+    curl -s -H "X-API-Key: $K" -H 'Content-Type: application/json' \\
+         -d '{"person_id": 7}' "$H/api/v1/suggestions/accept-likely"
+    # write the confirmed names into the photos, then follow the job
+    curl -s -H "X-API-Key: $K" -H 'Content-Type: application/json' \\
+         -d '{"type": "write"}' "$H/api/v1/jobs"
+    curl -s -H "X-API-Key: $K" "$H/api/v1/jobs/<id>"
+"""
 RESOURCES = (photos, faces, suggestions, people, clusters, jobs, writes, settings, system, keys)
 
 

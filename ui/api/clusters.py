@@ -35,9 +35,7 @@ class ClusterOut(BaseModel):
 
 
 class ClusterDetail(ClusterOut):
-    outlier_ids: list[int] = Field(
-        description="faces far from the others (dropped when naming with drop_outliers)"
-    )
+    outlier_ids: list[int] = Field(description="faces far from the others (dropped when naming with drop_outliers)")
 
 
 class NameCluster(BaseModel):
@@ -112,9 +110,7 @@ def get_cluster(
     "/{cluster_id}/name", response_model=ReviewResultOut, summary="Name a cluster (confirm its faces)",
     responses=problem_responses(400, 404, 409, 422),
 )  # fmt: skip
-def name_cluster(
-    cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depends(get_core)
-) -> ReviewResultOut:
+def name_cluster(cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depends(get_core)) -> ReviewResultOut:
     who: int | str = body.person_id if body.person_id is not None else str(body.name)
     result = faces_review.name_cluster(
         core, cluster_id, who, drop=body.drop, drop_outliers=body.drop_outliers, face_ids=body.face_ids

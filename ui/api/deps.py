@@ -85,9 +85,7 @@ def authenticate(
             {"WWW-Authenticate": "Bearer"},
         )
     if request.method not in READ_METHODS and not principal.can_write:
-        raise ApiProblem(
-            403, "this API key is read-only; use a key with full scope to change things", "read-only"
-        )
+        raise ApiProblem(403, "this API key is read-only; use a key with full scope to change things", "read-only")
     request.state.principal = principal
     return principal
 

@@ -23,7 +23,8 @@ DOCS_HTML = r"""<!doctype html>
  form{padding:8px 16px 14px;border-top:1px solid #eceef2} label{display:block;margin:6px 0 2px}
  input,textarea{font:13px ui-monospace,monospace;box-sizing:border-box} form input{width:100%;padding:4px}
  textarea{width:100%;min-height:120px} pre{background:#11161f;color:#e8edf5;padding:10px;overflow:auto;
- max-height:420px;border-radius:4px} button{padding:6px 16px;margin-top:8px} .d{color:#5b6472;margin:4px 0}
+ max-height:420px;border-radius:4px} pre.intro{background:#fff;color:#1d2430;white-space:pre-wrap;
+ border:1px solid #d8dce3;max-height:none} button{padding:6px 16px;margin-top:8px} .d{color:#5b6472;margin:4px 0}
 </style></head><body>
 <header><h1>Tag My Photos API</h1>
 <input id="key" type="password" placeholder="API key (leave empty to use your login)" autocomplete="off">
@@ -132,7 +133,7 @@ async function load() {
       const tag = (op.tags || ['other'])[0];
       (groups[tag] = groups[tag] || []).push(operation(path, method, op, spec));
     }
-  main.replaceChildren(el('p', {class: 'd'}, spec.info.description || ''));
+  main.replaceChildren(el('pre', {class: 'intro'}, spec.info.description || ''));
   for (const tag of Object.keys(groups).sort()) main.append(el('h2', {}, tag), ...groups[tag]);
 }
 load();

@@ -71,9 +71,7 @@ class Problem(BaseModel):
 class ApiProblem(Exception):
     """Raise from a route to answer with a problem; `slug` becomes the type URI's last part."""
 
-    def __init__(
-        self, status: int, detail: str, slug: str | None = None, headers: dict[str, str] | None = None
-    ):
+    def __init__(self, status: int, detail: str, slug: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -176,9 +174,7 @@ class ProblemRoute(APIRoute):
                 return problem_response(request, 409, "that conflicts with an existing item (duplicate?)")
             except Exception:  # the last line of defence: log it, show no internals
                 log.exception("API error on %s %s", request.method, request.url.path)
-                return problem_response(
-                    request, 500, "something went wrong on the server; the log has the details"
-                )
+                return problem_response(request, 500, "something went wrong on the server; the log has the details")
 
         return handler
 

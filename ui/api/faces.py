@@ -76,7 +76,7 @@ class RejectFaces(FaceIds, Who):
         return self
 
 
-def list_query(
+def face_where(
     state: str | None = None,
     person_id: int | None = None,
     suggested_person_id: int | None = None,
@@ -85,36 +85,31 @@ def list_query(
     cluster: int | None = None,
     min_quality: float | None = None,
 ) -> Any:
-    """The faces query the list routes share (filters are ANDed)."""
-    query = faces_query()
+    """The filter the face lists share (conditions are ANDed; all on the face table)."""
+    where = m.Face.id.is_null(False)
     if state:
-        query = query.where(m.Face.state == state)
+        where &= m.Face.state == state
     if person_id is not None:
-        query = query.where((m.Face.person == person_id) & (m.Face.state == m.FACE_CONFIRMED))
+        where &= (m.Face.person == person_id) & (m.Face.state == m.FACE_CONFIRMED)
     if suggested_person_id is not None:
-        query = query.where(
-            (m.Face.suggested_person == suggested_person_id) & (m.Face.state == m.FACE_SUGGESTED)
-        )
+        where &= (m.Face.suggested_person == suggested_person_id) & (m.Face.state == m.FACE_SUGGESTED)
     if band:
-        query = query.where((m.Face.band == band) & (m.Face.state == m.FACE_SUGGESTED))
+        where &= (m.Face.band == band) & (m.Face.state == m.FACE_SUGGESTED)
     if photo_id is not None:
-        query = query.where(m.Face.photo == photo_id)
+        where &= m.Face.photo == photo_id
     if cluster is not None:
-        query = query.where(m.Face.cluster == cluster)
+        where &= m.Face.cluster == cluster
     if min_quality is not None:
-        query = query.where(m.Face.quality >= min_quality)
-    return query
+        where &= m.Face.quality >= min_quality
+    return where
 
 
-def face_page(query: Any, page: PageParams, order: str) -> dict[str, Any]:
-    total = query.count()
-    views = face_views(query.order_by(*_ORDERS[order]).limit(page.limit).offset(page.offset))
-    return {
-        "items": [FaceOut.of(v) for v in views],
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    }
+def face_page(where: Any, page: PageParams, order: str) -> dict[str, Any]:
+    """One page of faces; the total is counted on the face table alone (no join, no blobs)."""
+    total = m.Face.select(m.Face.id).where(where).count()
+    query = faces_query().where(where).order_by(*_ORDERS[order]).limit(page.limit).offset(page.offset)
+    items = [FaceOut.of(v) for v in face_views(query)]
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("", response_model=Page[FaceOut], summary="List faces")
@@ -129,8 +124,8 @@ def list_faces(
     min_quality: float | None = Query(None, ge=0, le=1),
     order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
 ) -> dict[str, Any]:
-    query = list_query(state, person_id, suggested_person_id, band, photo_id, cluster, min_quality)
-    return face_page(query, page, order)
+    where = face_where(state, person_id, suggested_person_id, band, photo_id, cluster, min_quality)
+    return face_page(where, page, order)
 
 
 def _face_row(face_id: int) -> m.Face:

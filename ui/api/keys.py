@@ -16,9 +16,7 @@ from tagmyphotos import auth
 from .deps import IdPath, Page, PageParams, page_params, require_full
 from .errors import ApiProblem, ProblemRoute, problem_responses
 
-router = APIRouter(
-    prefix="/keys", tags=["keys"], route_class=ProblemRoute, dependencies=[Depends(require_full)]
-)
+router = APIRouter(prefix="/keys", tags=["keys"], route_class=ProblemRoute, dependencies=[Depends(require_full)])
 
 
 class ApiKeyOut(BaseModel):

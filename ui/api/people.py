@@ -16,7 +16,7 @@ from tagmyphotos.core import Core
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .faces import face_page, list_query
+from .faces import face_page, face_where
 from .schemas import FaceOut, PersonOut, ReviewResultOut
 
 router = APIRouter(prefix="/people", tags=["people"], route_class=ProblemRoute)
@@ -125,7 +125,7 @@ def person_faces(
 ) -> dict[str, Any]:
     people.get_person(person_id)
     if state == "confirmed":
-        query = list_query(person_id=person_id)
+        where = face_where(person_id=person_id)
     else:
-        query = list_query(suggested_person_id=person_id, band=band)
-    return face_page(query, page, order)
+        where = face_where(suggested_person_id=person_id, band=band)
+    return face_page(where, page, order)

@@ -112,9 +112,7 @@ def _folder_filter(query: Any, folder: str, recursive: bool) -> Any:
 def list_photos(
     page: PageParams = Depends(page_params),
     state: Literal["pending", "done", "failed", "error", "missing"] | None = Query(None),
-    person_id: int | None = Query(
-        None, ge=1, le=MAX_ID, description="photos with a confirmed face of this person"
-    ),
+    person_id: int | None = Query(None, ge=1, le=MAX_ID, description="photos with a confirmed face of this person"),
     folder: str | None = Query(None, max_length=4096, description="library-relative folder"),
     recursive: bool = Query(True, description="include sub-folders of `folder`"),
     has_unknown_faces: bool | None = Query(None, description="photos with (or without) unnamed faces"),

@@ -106,10 +106,18 @@ class ReviewResultOut(_Out):
 
 
 def faces_query() -> Any:
-    """Faces joined with their photo's id and path, for views.face_views (add where/order)."""
+    """Faces joined with their photo's id and path, for views.face_views (add where/order).
+
+    The embedding and landmark columns are left out: a list never shows them, and a page of
+    512-d embeddings is most of the bytes SQLite would read.
+    """
     from tagmyphotos import models as m
 
-    return m.Face.select(m.Face, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)
+    columns = [f for f in m.Face._meta.sorted_fields if f.name not in _UNLISTED_FACE_COLUMNS]
+    return m.Face.select(*columns, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)
+
+
+_UNLISTED_FACE_COLUMNS = ("embedding", "landmarks")
 
 
 class JobRef(BaseModel):

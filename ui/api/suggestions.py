@@ -19,8 +19,8 @@ from tagmyphotos.views import face_views
 
 from .deps import MAX_ID, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .faces import FaceIds, list_query
-from .schemas import FaceOut, PersonOut, ReviewResultOut
+from .faces import FaceIds, face_where
+from .schemas import FaceOut, PersonOut, ReviewResultOut, faces_query
 
 router = APIRouter(tags=["suggestions"], route_class=ProblemRoute)
 
@@ -87,7 +87,8 @@ def list_suggestions(
     ranked = sorted(counts, key=lambda p: (-(counts[p]["likely"] + counts[p]["maybe"]), p))
     groups = []
     for pid in ranked[page.offset : page.offset + page.limit]:
-        query = list_query(suggested_person_id=pid, band=band).order_by(*_ORDER[order]).limit(per_person)
+        where = face_where(suggested_person_id=pid, band=band)
+        query = faces_query().where(where).order_by(*_ORDER[order]).limit(per_person)
         groups.append(
             SuggestionGroupOut(
                 person=PersonOut.of(person_view(get_person(pid))),
