@@ -90,8 +90,4 @@ async def test_remove_a_wrong_face_from_a_person(taught) -> None:
     await user.should_see("Removed", retries=30)
     face = m.Face.get_by_id(wrong)
     assert face.person_id is None and face.state == m.FACE_UNKNOWN
-    assert (
-        m.FaceRejection.select()
-        .where((m.FaceRejection.face == wrong) & (m.FaceRejection.person == pid))
-        .exists()
-    )
+    assert m.FaceRejection.select().where((m.FaceRejection.face == wrong) & (m.FaceRejection.person == pid)).exists()

@@ -45,9 +45,7 @@ def core() -> Core:
     return app.state.core  # type: ignore[no-any-return]
 
 
-def page(
-    path: str, title: str, *, public: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def page(path: str, title: str, *, public: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a NiceGUI page at `path` with the shared frame; unless public, behind the login."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -171,9 +169,7 @@ async def succeeded(fn: Callable[..., Any], *args: Any, done: str | None = None,
     return ok
 
 
-async def _attempt(
-    fn: Callable[..., T], *args: Any, done: str | None, **kwargs: Any
-) -> tuple[bool, T | None]:
+async def _attempt(fn: Callable[..., T], *args: Any, done: str | None, **kwargs: Any) -> tuple[bool, T | None]:
     try:
         result = await io(fn, *args, **kwargs)
     except Exception as exc:
@@ -190,9 +186,7 @@ def _message(exc: Exception) -> str:
     return text if len(text) < 400 else text[:400] + "…"
 
 
-def empty_state(
-    icon: str, title: str, hint: str, action: tuple[str, Callable[[], Any]] | None = None
-) -> None:
+def empty_state(icon: str, title: str, hint: str, action: tuple[str, Callable[[], Any]] | None = None) -> None:
     """An empty page that says what to do next, never a blank area."""
     with ui.column().classes("w-full items-center text-center py-12 gap-2 text-grey-7 dark:text-grey-5"):
         ui.icon(icon, size="3rem")

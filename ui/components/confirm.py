@@ -13,9 +13,7 @@ async def confirm(title: str, message: str, ok: str = "Delete", color: str = "ne
         ui.label(title).classes("text-lg font-medium")
         ui.label(message).classes("text-sm")
         with ui.row().classes("w-full justify-end gap-2"):
-            frame.tid(ui.button("Cancel", on_click=lambda: dialog.submit(False)), "confirm-cancel").props(
-                "flat"
-            )
+            frame.tid(ui.button("Cancel", on_click=lambda: dialog.submit(False)), "confirm-cancel").props("flat")
             frame.tid(ui.button(ok, on_click=lambda: dialog.submit(True)), "confirm-ok").props(
                 f"unelevated color={color}"
             )

@@ -54,9 +54,7 @@ class FaceTile:
                 "round dense flat size=xs color=white aria-label='Show in photo'"
             ).classes("absolute right-1 bg-black/40").style(f"top:{TILE_PX - 26}px")
             if caption:
-                ui.label(caption).classes("text-[11px] leading-tight truncate").style(
-                    f"max-width:{TILE_PX}px"
-                )
+                ui.label(caption).classes("text-[11px] leading-tight truncate").style(f"max-width:{TILE_PX}px")
         self.frame.mark(f"face-{face.id}")
         self.frame.on("click", lambda: grid.clicked(self))
         self.paint()

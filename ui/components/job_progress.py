@@ -60,9 +60,7 @@ class JobCard:
                 ui.label(f"{job.type} #{job.id}").classes("font-medium")
                 self.when = ui.label().classes("text-xs text-grey-7 dark:text-grey-5 gt-xs")
                 ui.space()
-                self.cancel = ui.button("Cancel", icon="stop", on_click=self._cancel).props(
-                    "flat dense color=warning"
-                )
+                self.cancel = ui.button("Cancel", icon="stop", on_click=self._cancel).props("flat dense color=warning")
             self.bar = ui.linear_progress(value=0, show_value=False).props("rounded size=10px")
             self.line = ui.label().classes("text-sm")
             self.error = ui.label().classes("text-sm text-negative whitespace-pre-wrap")

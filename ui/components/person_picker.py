@@ -36,9 +36,7 @@ class PersonPicker:
         self.on_pick = on_pick
         with ui.row().classes("items-center gap-2 no-wrap"):
             self.input = (
-                ui.input(label, autocomplete=names or [])
-                .props("dense outlined clearable")
-                .classes("min-w-[200px]")
+                ui.input(label, autocomplete=names or []).props("dense outlined clearable").classes("min-w-[200px]")
             )
             self.button = ui.button(button, icon=icon, on_click=self.pick).props("unelevated color=primary no-wrap")
         if testid:

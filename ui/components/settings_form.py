@@ -70,9 +70,7 @@ class SettingsForm:
         if locked:
             with ui.row().classes("w-full no-wrap gap-2 text-sm items-center"):
                 ui.label(name).classes("text-grey-7 w-1/2 break-all")
-                shown = (
-                    "********" if isinstance(value, SecretStr) and value.get_secret_value() else _text(value)
-                )
+                shown = "********" if isinstance(value, SecretStr) and value.get_secret_value() else _text(value)
                 ui.label(shown).classes("font-mono break-all")
                 ui.icon("lock", size="xs").classes("text-grey-6").tooltip(
                     "Set in the environment or only changeable in config.yaml"

@@ -22,9 +22,7 @@ class UndoButton:
 
     def __init__(self, after: Callable[[], Any] | None = None) -> None:
         self.after = after
-        self.button = frame.tid(ui.button("Undo", icon="undo", on_click=self.undo), "undo").props(
-            "flat dense no-caps"
-        )
+        self.button = frame.tid(ui.button("Undo", icon="undo", on_click=self.undo), "undo").props("flat dense no-caps")
         self.button.set_enabled(False)
         ui.timer(0, self.refresh, once=True)
 

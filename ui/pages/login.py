@@ -60,9 +60,7 @@ def register() -> None:
                 _finish_login(next)
 
             password.on("keydown.enter", submit)
-            frame.tid(ui.button("Log in", on_click=submit), "login").props(
-                "unelevated color=primary"
-            ).classes("w-full")
+            frame.tid(ui.button("Log in", on_click=submit), "login").props("unelevated color=primary").classes("w-full")
         return None
 
     @frame.page("/welcome", "Welcome", public=True)
@@ -126,9 +124,7 @@ def _password_card(cfg: Config, check: LibraryCheck) -> None:
             _finish_login(target)
 
         second.on("keydown.enter", save)
-        frame.tid(ui.button("Save and start", on_click=save), "save-password").props(
-            "unelevated color=primary"
-        )
+        frame.tid(ui.button("Save and start", on_click=save), "save-password").props("unelevated color=primary")
 
 
 def _finish_login(next_path: str) -> None:

@@ -38,15 +38,13 @@ class PeopleList:
             ui.space()
             self.undo = UndoButton(after=self.reload)
         with ui.row().classes("w-full items-center gap-3"):
-            self.search = ui.input("Search", on_change=self.reload).props(
-                "dense outlined clearable debounce=300"
-            )
+            self.search = ui.input("Search", on_change=self.reload).props("dense outlined clearable debounce=300")
             self.hidden = ui.switch("Show hidden", value=True, on_change=self.reload)
             ui.space()
             self.count = ui.label().classes("text-sm")
-            self.merge_button = frame.tid(
-                ui.button("Merge", icon="call_merge", on_click=self.merge), "merge"
-            ).props("unelevated color=primary")
+            self.merge_button = frame.tid(ui.button("Merge", icon="call_merge", on_click=self.merge), "merge").props(
+                "unelevated color=primary"
+            )
         self.pager = Pager(self.fetch, self.render, PEOPLE_PER_PAGE)
         self.update()
         ui.timer(0, self.reload, once=True)
@@ -65,9 +63,7 @@ class PeopleList:
         self.update()
         if not persons:
             if self.search.value:
-                frame.empty_state(
-                    "person_search", "Nobody by that name", "Try another spelling or an old name."
-                )
+                frame.empty_state("person_search", "Nobody by that name", "Try another spelling or an old name.")
             else:
                 frame.empty_state(
                     "groups",
@@ -85,11 +81,7 @@ class PeopleList:
                 self._card(person)
 
     def _card(self, person: PersonView) -> None:
-        with (
-            frame.tid(ui.card(), f"person-{person.id}")
-            .classes("gap-1 p-2 items-center")
-            .props("flat bordered")
-        ):
+        with frame.tid(ui.card(), f"person-{person.id}").classes("gap-1 p-2 items-center").props("flat bordered"):
             with ui.row().classes("w-full no-wrap items-start"):
                 ui.checkbox(
                     value=person.id in self.selected,
@@ -98,13 +90,11 @@ class PeopleList:
                 ui.space()
                 if person.hidden:
                     ui.icon("visibility_off").classes("text-grey-6").tooltip("Hidden: gets no suggestions")
-            with ui.link(target=f"/people/{person.id}").classes(
-                "no-underline text-inherit flex flex-col items-center"
-            ):
+            with ui.link(target=f"/people/{person.id}").classes("no-underline text-inherit flex flex-col items-center"):
                 if person.cover_face_id:
-                    ui.element("img").props(
-                        f'src="{thumb_url(person.cover_face_id)}" loading=lazy alt=""'
-                    ).classes("w-24 h-24 rounded-full object-cover")
+                    ui.element("img").props(f'src="{thumb_url(person.cover_face_id)}" loading=lazy alt=""').classes(
+                        "w-24 h-24 rounded-full object-cover"
+                    )
                 else:
                     ui.icon("person", size="6rem").classes("text-grey-5")
                 ui.label(person.name).classes("font-medium text-center break-all")
@@ -170,17 +160,13 @@ class PersonPage:
             ui.space()
             self.undo = UndoButton(after=self.reload)
         with ui.row().classes("w-full items-center gap-2"):
-            self.rename_input = frame.tid(ui.input("New name", value=person.name), "rename").props(
-                "dense outlined"
-            )
+            self.rename_input = frame.tid(ui.input("New name", value=person.name), "rename").props("dense outlined")
             ui.button("Rename", icon="edit", on_click=self.rename).props("flat dense")
             ui.button(
                 "Show" if person.hidden else "Hide",
                 icon="visibility" if person.hidden else "visibility_off",
                 on_click=self.toggle_hidden,
-            ).props("flat dense").tooltip(
-                "Hidden people keep their names in files but get no new suggestions"
-            )
+            ).props("flat dense").tooltip("Hidden people keep their names in files but get no new suggestions")
             frame.tid(ui.button("Delete", icon="delete", on_click=self.delete), "delete").props(
                 "flat dense color=negative"
             )
@@ -222,9 +208,7 @@ class PersonPage:
     def render(self, faces: list[FaceView]) -> None:
         if not faces:
             self.faces = None
-            frame.empty_state(
-                "face", "No confirmed faces", "Accept suggestions for this person on the Review page."
-            )
+            frame.empty_state("face", "No confirmed faces", "Accept suggestions for this person on the Review page.")
             return
         self.faces = FaceGrid(faces, on_select=self.update)
         self.update()
@@ -262,35 +246,25 @@ class PersonPage:
 
     async def remove(self) -> None:
         if ids := self._chosen():
-            await self._after(
-                await frame.call(faces_review.reject, frame.core(), ids, self.person.id), "Removed"
-            )
+            await self._after(await frame.call(faces_review.reject, frame.core(), ids, self.person.id), "Removed")
 
     async def move(self, to: str) -> None:
         if ids := self._chosen():
-            await self._after(
-                await frame.call(faces_review.move_faces, frame.core(), ids, to), f"Moved to {to}"
-            )
+            await self._after(await frame.call(faces_review.move_faces, frame.core(), ids, to), f"Moved to {to}")
 
     async def cover(self) -> None:
         ids = self._chosen()
         if len(ids) > 1:
             ui.notify("Select exactly one face for the cover", type="warning")
-        elif ids and await frame.succeeded(
-            people.set_cover, frame.core(), self.person.id, ids[0], done="Cover set"
-        ):
+        elif ids and await frame.succeeded(people.set_cover, frame.core(), self.person.id, ids[0], done="Cover set"):
             ui.navigate.reload()
 
     async def accept_likely(self) -> None:
-        await self._after(
-            await frame.call(faces_review.accept_likely, frame.core(), self.person.id), "Accepted"
-        )
+        await self._after(await frame.call(faces_review.accept_likely, frame.core(), self.person.id), "Accepted")
 
     async def rename(self) -> None:
         new = (self.rename_input.value or "").strip()
-        renamed = await frame.call(
-            people.rename_person, frame.core(), self.person.id, new, done=f"Renamed to {new}"
-        )
+        renamed = await frame.call(people.rename_person, frame.core(), self.person.id, new, done=f"Renamed to {new}")
         if renamed is not None:
             self.person = renamed
             self.title.set_text(renamed.name)

@@ -83,9 +83,7 @@ class PhotoPage:
         if info is None:
             self.side.clear()
             with self.side:
-                frame.empty_state(
-                    "image_not_supported", "No such photo", "It may have been removed from the library."
-                )
+                frame.empty_state("image_not_supported", "No such photo", "It may have been removed from the library.")
             return
         self.names = await person_names()
         self.title.set_text(info.path)
@@ -120,9 +118,7 @@ class PhotoPage:
             .props("flat bordered")
         ):
             with ui.row().classes("w-full items-center no-wrap gap-2"):
-                ui.element("img").props(f'src="{thumb_url(face.id)}" alt="" loading=lazy').classes(
-                    "w-14 h-14 rounded"
-                )
+                ui.element("img").props(f'src="{thumb_url(face.id)}" alt="" loading=lazy').classes("w-14 h-14 rounded")
                 with ui.column().classes("gap-0 min-w-0"):
                     ui.label(describe(face)).classes("font-medium break-all")
                     ui.label(f"{face.source} · quality {face.quality:.2f}").classes("text-xs text-grey-7")
@@ -138,17 +134,17 @@ class PhotoPage:
                         "dense flat color=negative"
                     )
                 if face.state == "confirmed":
-                    ui.button(
-                        "Remove name", icon="person_remove", on_click=call(self.act, "unassign", face)
-                    ).props("dense flat color=negative")
+                    ui.button("Remove name", icon="person_remove", on_click=call(self.act, "unassign", face)).props(
+                        "dense flat color=negative"
+                    )
                 if face.state in ("unknown", "suggested"):
                     ui.button("Ignore", icon="visibility_off", on_click=call(self.act, "ignore", face)).props(
                         "dense flat color=grey-8"
                     )
                 if face.state == "ignored":
-                    ui.button(
-                        "Not ignored", icon="visibility", on_click=call(self.act, "unassign", face)
-                    ).props("dense flat")
+                    ui.button("Not ignored", icon="visibility", on_click=call(self.act, "unassign", face)).props(
+                        "dense flat"
+                    )
             label = "Change name" if face.state == "confirmed" else "Who is this?"
             PersonPicker(
                 functools.partial(self.assign, face),

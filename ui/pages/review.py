@@ -25,10 +25,7 @@ from ..components.undo import UndoButton, report
 GROUPS_PER_PAGE = 8
 FACES_PER_GROUP = 48
 
-HELP = (
-    "← → move · ↑ ↓ next person · space select · a accept · r reject · "
-    "Enter accept selected · o photo · u undo"
-)
+HELP = "← → move · ↑ ↓ next person · space select · a accept · r reject · Enter accept selected · o photo · u undo"
 
 
 def register() -> None:
@@ -159,27 +156,21 @@ class GroupCard:
         with frame.tid(ui.card(), f"group-{group.person.id}").classes("w-full gap-2").props("flat bordered"):
             with ui.row().classes("w-full items-center gap-2"):
                 if group.person.cover_face_id:
-                    ui.element("img").props(
-                        f'src="{thumb_url(group.person.cover_face_id)}" loading=lazy'
-                    ).classes("w-10 h-10 rounded-full")
+                    ui.element("img").props(f'src="{thumb_url(group.person.cover_face_id)}" loading=lazy').classes(
+                        "w-10 h-10 rounded-full"
+                    )
                 ui.link(group.person.name, f"/people/{group.person.id}").classes("text-lg font-medium")
                 ui.label(f"{group.likely} likely · {group.maybe} maybe").classes("text-sm text-grey-7")
                 ui.space()
                 self.selected = ui.label().classes("text-sm")
                 with ui.button_group().props("flat"):
-                    ui.button("Likely", on_click=lambda: self.grid.set_selection(likely)).props(
+                    ui.button("Likely", on_click=lambda: self.grid.set_selection(likely)).props("flat dense no-caps")
+                    ui.button("All", on_click=lambda: self.grid.set_selection({f.id for f in self.grid.faces})).props(
                         "flat dense no-caps"
                     )
-                    ui.button(
-                        "All", on_click=lambda: self.grid.set_selection({f.id for f in self.grid.faces})
-                    ).props("flat dense no-caps")
-                    ui.button("None", on_click=lambda: self.grid.set_selection(set())).props(
-                        "flat dense no-caps"
-                    )
+                    ui.button("None", on_click=lambda: self.grid.set_selection(set())).props("flat dense no-caps")
                 self.accept = frame.tid(
-                    ui.button(
-                        "Accept", icon="check", on_click=functools.partial(self.act_selected, "accept")
-                    ),
+                    ui.button("Accept", icon="check", on_click=functools.partial(self.act_selected, "accept")),
                     f"accept-{group.person.id}",
                 ).props("unelevated color=positive dense")
                 self.reject = frame.tid(
@@ -193,9 +184,9 @@ class GroupCard:
             self.grid = FaceGrid(group.faces, selected=likely, focus=page.ring, on_select=self.update)
             more = group.likely + group.maybe - len(group.faces)
             if more > 0:
-                ui.link(
-                    f"{more} more suggestions for {group.person.name} →", f"/people/{group.person.id}"
-                ).classes("text-sm")
+                ui.link(f"{more} more suggestions for {group.person.name} →", f"/people/{group.person.id}").classes(
+                    "text-sm"
+                )
         self.update()
 
     def update(self) -> None:
@@ -210,9 +201,7 @@ class GroupCard:
 
     async def act(self, action: str, face_ids: list[int]) -> None:
         if not face_ids:
-            ui.notify(
-                "Select faces first (click them, or space on the face under the cursor)", type="warning"
-            )
+            ui.notify("Select faces first (click them, or space on the face under the cursor)", type="warning")
             return
         core = frame.core()
         if action == "accept":

@@ -52,9 +52,7 @@ def register() -> None:
                 for target in TARGETS:
                     with ui.column().classes("flex-1 min-w-[280px] gap-1"):
                         prefix = f"integrations.{target}."
-                        SettingsForm(
-                            cfg, target.capitalize(), [k for k in keys if k.startswith(prefix)], reload
-                        )
+                        SettingsForm(cfg, target.capitalize(), [k for k in keys if k.startswith(prefix)], reload)
                         outcome = ui.label().classes("text-sm whitespace-pre-wrap")
                         button = ui.button(
                             "Test connection",
@@ -108,14 +106,12 @@ class ApiKeys:
     def __init__(self) -> None:
         with ui.card().classes("w-full gap-2").props("flat bordered"):
             ui.label("API keys").classes("font-medium")
-            ui.label(
-                "For scripts and other apps: send as X-API-Key. A read key cannot change anything."
-            ).classes("text-sm")
+            ui.label("For scripts and other apps: send as X-API-Key. A read key cannot change anything.").classes(
+                "text-sm"
+            )
             with ui.row().classes("items-end gap-2"):
                 self.name = frame.tid(ui.input("Key name", placeholder="e.g. home assistant"), "key-name")
-                self.scope = ui.select(list(auth.SCOPES), value=auth.SCOPE_FULL, label="Access").classes(
-                    "w-28"
-                )
+                self.scope = ui.select(list(auth.SCOPES), value=auth.SCOPE_FULL, label="Access").classes("w-28")
                 frame.tid(ui.button("Create key", icon="key", on_click=self.create), "create-key").props(
                     "unelevated color=primary"
                 )
@@ -152,9 +148,7 @@ class ApiKeys:
             ui.label(f"Key “{info.name}” — copy it now, it is not shown again:").classes("text-sm")
             with ui.row().classes("items-center gap-2 no-wrap w-full"):
                 frame.tid(ui.label(secret), "new-key").classes("font-mono text-sm break-all")
-                ui.button(icon="content_copy", on_click=lambda: ui.clipboard.write(secret)).props(
-                    "flat dense"
-                )
+                ui.button(icon="content_copy", on_click=lambda: ui.clipboard.write(secret)).props("flat dense")
         await self.refresh()
 
     async def revoke(self, key_id: int, name: str) -> None:

@@ -107,9 +107,9 @@ class ClusterCard:
             with ui.row().classes("w-full items-center gap-2"):
                 ui.label(f"{cluster.size} faces in {cluster.photos} photos").classes("font-medium")
                 if cluster.size > len(cluster.faces):
-                    ui.label(
-                        f"showing the best {len(cluster.faces)}; the rest stay for the next round"
-                    ).classes("text-sm text-grey-7")
+                    ui.label(f"showing the best {len(cluster.faces)}; the rest stay for the next round").classes(
+                        "text-sm text-grey-7"
+                    )
             self.grid = FaceGrid(cluster.faces, selected=shown)
             with ui.row().classes("w-full items-center gap-3"):
                 PersonPicker(self.name, label="Who is this?", button="Name group", names=page.names,
@@ -120,9 +120,7 @@ class ClusterCard:
                 ui.space()
                 frame.tid(
                     ui.button("Ignore", icon="visibility_off", on_click=self.ignore), f"ignore-{cluster.id}"
-                ).props("flat color=grey-8").tooltip(
-                    "Strangers or background faces: never suggested, never written"
-                )
+                ).props("flat color=grey-8").tooltip("Strangers or background faces: never suggested, never written")
 
     async def name(self, who: str) -> None:
         keep = self.grid.selected
@@ -152,9 +150,7 @@ class SinglesCard:
                 self.count = ui.label("Click faces to select them").classes("text-sm")
                 PersonPicker(self.name, label="Who is this?", button="Name selected", names=page.names,
                              testid="name-singles")  # fmt: skip
-                ui.button("Ignore selected", icon="visibility_off", on_click=self.ignore).props(
-                    "flat color=grey-8"
-                )
+                ui.button("Ignore selected", icon="visibility_off", on_click=self.ignore).props("flat color=grey-8")
             self.grid = FaceGrid(faces, on_select=self.update)
 
     def update(self) -> None:
