@@ -21,6 +21,7 @@ from benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
 from match_data import load_testdata_faces, synthetic_faces
 
 from tagmyphotos.faces_assign import assign_per_photo
+from tagmyphotos.faces_cluster import ClusterSettings, cluster_faces, update_clusters
 from tagmyphotos.faces_index import IndexSpec, NeighbourIndex, exact_knn
 from tagmyphotos.faces_match import Matcher, MatchSettings
 
@@ -29,6 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=int, default=100_000, help="confirmed faces (and unknown ones)")
     ap.add_argument("--queries", type=int, default=1000, help="single-face queries timed")
+    ap.add_argument("--cluster", type=int, default=20_000, help="unknown faces clustered from scratch")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     n, k = args.faces, 10
@@ -55,9 +57,7 @@ def main() -> None:
             brute = [exact_knn(v[None, :], conf_v, np.arange(n), k)[0][0] for v in q]
         with timer() as t_batch:
             exact_knn(q, conf_v, np.arange(n), k)
-        recall = float(
-            np.mean([len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(ann, brute, strict=True)])
-        )
+        recall = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(ann, brute, strict=True)]))
         ann_ms = 1000 * t_ann["s"] / len(q)
         brute_ms = 1000 * t_brute["s"] / len(q)
         batch_ms = 1000 * t_batch["s"] / len(q)
@@ -98,6 +98,18 @@ def main() -> None:
         lp = sum(s.person_id == truth_l[s.face_id] for s in likely) / max(1, len(likely))
         ap_ = sum(s.person_id == truth_l[s.face_id] for s in named) / max(1, len(named))
 
+    # Clustering: unknown faces from scratch, then 1000 new faces incrementally.
+    cs = ClusterSettings.for_model("Dlib")
+    nc = min(args.cluster, n - 1000)
+    with timer() as t_cluster:
+        clusters = cluster_faces(range(nc), unk_v[:nc], cs)
+    clustered = {f for c in clusters for f in c.face_ids}
+    pure = sum(len(c.face_ids) for c in clusters if len(set(unk_l[list(c.face_ids)].tolist())) == 1)
+    vec_of = dict(enumerate(unk_v[: nc + 1000]))
+    loose = [f for f in range(nc) if f not in clustered]
+    with timer() as t_incr:
+        up = update_clusters(clusters, vec_of, list(range(nc, nc + 1000)), loose, cs)
+
     est_brute_refresh = batch_ms * n / 1000  # seconds to brute-force every unknown face, batched
     rows = [
         ("synthetic faces generated (s)", round(t_syn["s"], 2), ""),
@@ -119,6 +131,9 @@ def main() -> None:
         ("full refresh (s)", round(refresh_s, 2), f"brute force would take ~{est_brute_refresh:.0f} s"),
         ("full refresh CPU (s)", round(refresh_cpu, 2), "this process + its query workers"),
         ("load average at start", load, "other work on the machine slows every figure"),
+        (f"cluster {nc} unknown faces (s)", round(t_cluster["s"], 2), f"{len(clusters)} clusters"),
+        ("faces in pure clusters", round(pure / max(1, len(clustered)), 4), "one identity per cluster"),
+        ("1000 new faces, incremental (s)", round(t_incr["s"], 2), f"{len(up.joined)} joined by centroid"),
         ("likely precision (synthetic)", round(lp, 4), f"{len(likely)} likely"),
         ("likely+maybe precision (synthetic)", round(ap_, 4), f"{len(named)} named"),
         ("peak RSS (MB)", peak_rss_mb(), f"{cpu_count()} cores"),
@@ -142,6 +157,10 @@ def main() -> None:
             "refresh_cpu_s": round(refresh_cpu, 2),
             "load_avg": load,
             "likely_precision_synthetic": round(lp, 4),
+            "cluster_s": round(t_cluster["s"], 2),
+            "cluster_faces": nc,
+            "cluster_purity": round(pure / max(1, len(clustered)), 4),
+            "cluster_incremental_s": round(t_incr["s"], 2),
             "peak_rss_mb": peak_rss_mb(),
         }
     )

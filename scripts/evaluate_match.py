@@ -113,9 +113,7 @@ def open_set(faces: FaceSet, k: int, seeds: int, settings: MatchSettings) -> Cou
         for stranger in sorted(set(faces.identities)):
             d = draws(faces, k, seed, frozenset({stranger}))
             matcher = Matcher.in_memory(settings, faces.vectors.shape[1])
-            matcher.set_confirmed(
-                d.confirmed, faces.vectors[d.confirmed], [number[ident[i]] for i in d.confirmed]
-            )
+            matcher.set_confirmed(d.confirmed, faces.vectors[d.confirmed], [number[ident[i]] for i in d.confirmed])
             rows = np.flatnonzero(ident == stranger).tolist()
             for s in matcher.suggest(rows, faces.vectors[rows]):
                 c["faces"] += 1

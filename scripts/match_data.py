@@ -100,9 +100,7 @@ def load_testdata_faces(faces_dir: Path = FACES_DIR, cache_dir: Path = CACHE_DIR
     )
 
 
-def synthetic_faces(
-    real: FaceSet, n_faces: int, n_identities: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_faces(real: FaceSet, n_faces: int, n_identities: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(vectors float32 (n_faces, dim), identity labels int64) shaped like `real`."""
     rng = np.random.default_rng(seed)
     x, y = real.vectors, np.asarray(real.identities)

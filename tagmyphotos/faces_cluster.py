@@ -106,9 +106,7 @@ def cluster_faces(
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         groups.setdefault(label, []).append(i)
-    members = sorted(
-        (g for g in groups.values() if len(g) >= settings.min_size), key=lambda g: (-len(g), ids[g[0]])
-    )
+    members = sorted((g for g in groups.values() if len(g) >= settings.min_size), key=lambda g: (-len(g), ids[g[0]]))
     return [_make(first_id + n, ids[g], vecs[g]) for n, g in enumerate(members)]
 
 

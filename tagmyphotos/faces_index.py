@@ -128,12 +128,26 @@ class NeighbourIndex:
         self._resync()
 
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
-        """Add (or replace) live items; they are searched exactly until the next build."""
+        """Add (or replace) live items; they are searched exactly until the next build.
+
+        Re-adding a live id with the same vector (a face moved to another person) is a no-op.
+        """
         ids_arr, vecs = self._check(ids, vectors)
+        vecs = self._prepare(vecs)
+        same = np.array(
+            [
+                int(i) in self._pos and np.array_equal(self._vecs[self._pos[int(i)]], v)
+                for i, v in zip(ids_arr, vecs, strict=True)
+            ],
+            bool,
+        ).reshape(-1)
+        ids_arr, vecs = ids_arr[~same], vecs[~same]
+        if len(ids_arr) == 0:
+            return
         self.remove(ids_arr)
         start = len(self._ids)
         self._ids = np.concatenate([self._ids, ids_arr])
-        self._vecs = np.concatenate([self._vecs, self._prepare(vecs)])
+        self._vecs = np.concatenate([self._vecs, vecs])
         for n, i in enumerate(ids_arr.tolist()):
             self._pos[i] = start + n
             self._fresh.add(i)  # even if Annoy holds the id, its vector may have changed

@@ -281,9 +281,7 @@ class Matcher:
                 band = BAND_LIKELY
             elif confidence >= s.maybe:
                 band = BAND_MAYBE
-        return Suggestion(
-            face_id, person if band else None, band, confidence, person, explanation, neighbours
-        )
+        return Suggestion(face_id, person if band else None, band, confidence, person, explanation, neighbours)
 
     # --- person statistics ----------------------------------------------------------------------
     def _centre(self, person: int) -> float:

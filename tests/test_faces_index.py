@@ -23,9 +23,7 @@ def _brute(q: np.ndarray, base: np.ndarray, ids: np.ndarray, k: int) -> np.ndarr
 
 
 def _recall(got: np.ndarray, want: np.ndarray) -> float:
-    return float(
-        np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(got.tolist(), want.tolist(), strict=True)])
-    )
+    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(got.tolist(), want.tolist(), strict=True)]))
 
 
 def test_exact_knn_matches_a_plain_sort_and_pads() -> None:
@@ -57,15 +55,15 @@ def test_build_publishes_a_generation_that_another_process_loads(tmp_path: Path)
     meta = writer.build()
     assert meta.generation == 1 and meta.count == 3000 and not writer.stale
     on_disk = json.loads((folder / "meta.json").read_text())
-    assert (
-        on_disk["generation"] == 1 and on_disk["model_id"] == "Dlib/x/v1" and on_disk["metric"] == "euclidean"
-    )
+    assert on_disk["generation"] == 1 and on_disk["model_id"] == "Dlib/x/v1" and on_disk["metric"] == "euclidean"
     assert writer.build().generation == 2
     assert sorted(p.name for p in folder.glob("gen-*")) == ["gen-2.ann", "gen-2.ids.npy"]  # old one removed
 
     reader = NeighbourIndex(folder, spec, exact_below=10)  # e.g. the web process
     assert reader.meta is not None and reader.meta.generation == 2
     reader.set_items(np.arange(3000), base)
+    assert not reader.stale
+    reader.add([5], base[5])  # unchanged vector (e.g. the face moved to another person)
     assert not reader.stale
     q = _data(200, seed=5)
     assert _recall(reader.query(q, 10)[0], _brute(q, base, np.arange(3000), 10)) >= 0.95
@@ -105,6 +103,13 @@ def test_changes_since_the_build_count_at_once(tmp_path: Path) -> None:
     index.remove([5000, nearest_before])
     ids, _ = index.query(probe, 20)
     assert 5000 not in ids[0] and nearest_before not in ids[0]
+
+    index.add([7], base[7])  # re-adding an unchanged face (moved to another person): no change
+    assert index.query(base[7], 1)[0][0, 0] == 7
+    index.add([8], base[8] + 0.5)  # a changed vector replaces the built one
+    ids, dist = index.query(base[8] + 0.5, 2)
+    assert ids[0, 0] == 8 and dist[0, 0] < 1e-3 and 8 not in ids[0, 1:]
+    index.add([8], base[8])
 
     live = np.delete(np.arange(2000), nearest_before)
     q = _data(100, seed=3)
