@@ -51,9 +51,7 @@ def sanitize_name(name: str) -> str:
     text = unicodedata.normalize("NFC", str(name))
     text = "".join(" " if ch in _LINE_LIKE else ch for ch in text)
     text = "".join(
-        ch
-        for ch in text
-        if ch in _KEEP_FORMAT_CHARS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
+        ch for ch in text if ch in _KEEP_FORMAT_CHARS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
     )
     text = " ".join(text.split())[: tuning.PERSON_NAME_MAX_CHARS].strip()
     if not text:
@@ -195,9 +193,7 @@ def _merge_regions(
     add_new: bool,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Keep foreign regions and matching ones of ours; drop stale ones; add the missing."""
-    ours = [
-        i for i, r in enumerate(existing) if (r.type or "Face") == "Face" and _name_key(r.name) in managed
-    ]
+    ours = [i for i, r in enumerate(existing) if (r.type or "Face") == "Face" and _name_key(r.name) in managed]
     kept: set[int] = set()
     missing: list[PersonRegion] = []
     for p in wanted:
@@ -247,9 +243,7 @@ def plan_write(
     mwg = dict(current.mwg) if current.mwg is not None else None
     display_framed = mwg is not None and regions_in_display_frame(mwg, width, height, orientation)
     frame = 1 if display_framed else orientation
-    regions, changed = _merge_regions(
-        current.mwg_regions, wanted, managed, lambda p: _mwg_raw(p, frame), True
-    )
+    regions, changed = _merge_regions(current.mwg_regions, wanted, managed, lambda p: _mwg_raw(p, frame), True)
     dims = {"H": str(height), "Unit": "pixel", "W": str(width)}
     if wanted and width and height and not display_framed and (mwg or {}).get("AppliedToDimensions") != dims:
         changed = True

@@ -2,12 +2,13 @@
 
 Every write: (1) read the file with exiftool and decide in-file vs sidecar from the CONTENT
 (a WebP named .jpg, a read-only file, a RAW or a format whose image data we cannot hash get a
-sidecar, with a note); (2) plan the exact tags (metadata_plan) — nothing to do means no write;
-(3) check free space; (4) back up the first original (backups); (5) write through the worker's
-persistent exiftool, which writes a temporary file and renames it, so a kill at any moment
-leaves the old file or the new one, never a mix; (6) verify: the file still parses, its image
-data digest is unchanged (an empty digest never counts as equal) and the tags read back equal
-the plan; (7) on any failure, restore the backup and raise `WriteError`.
+sidecar, with a note; so does a photo that already has a sidecar, which viewers read first);
+(2) plan the exact tags (metadata_plan) — nothing to do means no write; (3) check free space;
+(4) back up the first original (backups); (5) write through the worker's persistent exiftool,
+which writes a temporary file and renames it, so a kill at any moment leaves the old file or
+the new one, never a mix; (6) verify, with a read sent along with the write: the file still
+parses, its image data digest is unchanged (an empty digest never counts as equal) and the
+tags read back equal the plan; (7) on any failure, restore the backup and raise `WriteError`.
 
 mtime (WriteOptions.preserve_mtime): exiftool -P keeps the file's modification time. Immich's
 library scan and PhotoPrism's index only re-read files whose mtime changed, so with mtime
@@ -107,9 +108,14 @@ def choose_target(meta: PhotoMetadata, options: WriteOptions) -> Target:
         raise WriteError(photo, f"looks damaged or is not an image ({meta.file_type or 'unknown'}: {detail})")
     if meta.type_extension == "jpg" and not meta.image_data_hash:
         raise WriteError(photo, "looks damaged: the JPEG image data is truncated or malformed")
-    side = find_sidecar(photo, options.sidecar_naming) or sidecar_candidates(photo, options.sidecar_naming)[0]
+    existing = find_sidecar(photo, options.sidecar_naming)
+    side = existing or sidecar_candidates(photo, options.sidecar_naming)[0]
     if options.mode == "sidecar":
         return Target("sidecar", side)
+    if options.mode == "auto" and existing is not None:
+        # Immich, PhotoPrism and digiKam read the sidecar over the photo: tags written into the
+        # photo would stay hidden behind it.
+        return Target("sidecar", existing, f"sidecar because {existing.name} exists and viewers read it first")
     ext = photo.suffix.lower().lstrip(".")
     reasons = []
     if meta.type_extension not in options.in_file_types:

@@ -56,8 +56,7 @@ WANTED = textwrap.dedent(
 )
 _ns: dict = {}
 exec(  # the same `wanted` in the test as in the child
-    "from tagmyphotos.metadata_geometry import NormBox\n"
-    "from tagmyphotos.metadata_plan import PersonRegion\n" + WANTED,
+    "from tagmyphotos.metadata_geometry import NormBox\nfrom tagmyphotos.metadata_plan import PersonRegion\n" + WANTED,
     _ns,
 )
 wanted = _ns["wanted"]

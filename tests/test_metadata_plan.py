@@ -49,9 +49,7 @@ def applied(before: TagSet, plan: WritePlan, orientation: int = 1) -> TagSet:
             values = keywords.setdefault(tag, [])
             keywords[tag] = [v for v in values if v != value] + ([value] if op == "+=" else [])
     keywords = {t: v for t, v in keywords.items() if v}
-    return TagSet(
-        before.path, mwg, mp, keywords, parse_mwg(mwg, W, H, orientation), parse_mp(mp, orientation)
-    )
+    return TagSet(before.path, mwg, mp, keywords, parse_mwg(mwg, W, H, orientation), parse_mp(mp, orientation))
 
 
 MARIE = NormBox(0.3119, 0.2086, 0.1131, 0.1986)
@@ -118,9 +116,7 @@ def test_second_plan_on_the_written_state_is_a_noop() -> None:
 
 
 def test_options_turn_fields_off() -> None:
-    opts = WriteOptions(
-        person_in_image=False, subject_keywords=False, digikam_tags=False, keyword_prefix="Leute"
-    )
+    opts = WriteOptions(person_in_image=False, subject_keywords=False, digikam_tags=False, keyword_prefix="Leute")
     plan = plan_write(tagset(), [PersonRegion("A", MARIE)], [], 1, W, H, opts)
     keyword_args = [a for a in plan.args if "=" in a]
     assert keyword_args == ["-XMP-lr:HierarchicalSubject-=Leute|A", "-XMP-lr:HierarchicalSubject+=Leute|A"]
@@ -214,9 +210,7 @@ def test_a_close_region_of_the_same_person_is_kept_verbatim() -> None:
 
 
 def test_removing_the_last_face_deletes_the_structure() -> None:
-    start = plan_write(
-        tagset(), [PersonRegion("A", MARIE)], [], 1, W, H, WriteOptions(microsoft_regions=True)
-    )
+    start = plan_write(tagset(), [PersonRegion("A", MARIE)], [], 1, W, H, WriteOptions(microsoft_regions=True))
     written = applied(tagset(), start)
     plan = plan_write(written, [], ["A"], 1, W, H)
     assert f"-{MWG_TAG}=" in plan.args and f"-{MP_TAG}=" in plan.args

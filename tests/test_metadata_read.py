@@ -120,9 +120,7 @@ def test_regions_written_on_the_displayed_image_are_recognised() -> None:
     """AppliedToDimensions swapped against the stored pixels: the tool wrote displayed coords."""
     mwg = {
         "AppliedToDimensions": {"W": "840", "H": "700", "Unit": "pixel"},
-        "RegionList": [
-            {"Name": "A", "Type": "Face", "Area": {"X": "0.5", "Y": "0.25", "W": "0.2", "H": "0.1"}}
-        ],
+        "RegionList": [{"Name": "A", "Type": "Face", "Area": {"X": "0.5", "Y": "0.25", "W": "0.2", "H": "0.1"}}],
     }
     (region,) = parse_mwg(mwg, 700, 840, 6)
     assert region.box is not None and region.box.close_to(NormBox(0.4, 0.2, 0.2, 0.1))
@@ -137,9 +135,7 @@ def test_jpeg_image_digest_ignores_metadata_only(session: ExifToolSession, tmp_p
     shutil.copyfile(src, copy)
     before = jpeg_image_digest(copy)
     assert before.startswith("jpeg-sha256:")
-    assert (
-        session.run(["-overwrite_original", "-XMP-dc:Subject+=x", "-IPTC:Keywords=y", str(copy)]).status == 0
-    )
+    assert session.run(["-overwrite_original", "-XMP-dc:Subject+=x", "-IPTC:Keywords=y", str(copy)]).status == 0
     assert copy.read_bytes() != src.read_bytes()
     assert jpeg_image_digest(copy) == before
     data = bytearray(copy.read_bytes())
@@ -178,8 +174,7 @@ def test_import_puts_the_curies_on_the_right_faces(session: ExifToolSession, cnn
     small = np.array(shown.resize((round(shown.width * scale), round(shown.height * scale))))
     h, w = small.shape[:2]
     faces = [
-        NormBox(d.rect.left() / w, d.rect.top() / h, d.rect.width() / w, d.rect.height() / h)
-        for d in cnn(small, 0)
+        NormBox(d.rect.left() / w, d.rect.top() / h, d.rect.width() / w, d.rect.height() / h) for d in cnn(small, 0)
     ]
     assert len(faces) == 2
     regions = read_photo(session, REAL / name, with_hash=False).named_faces()

@@ -229,9 +229,10 @@ def test_an_existing_sidecar_is_updated_not_replaced(session: ExifToolSession, l
     sidecar = lib / "img2.jpg.xmp"
     res = session.run(["-XMP-dc:Title=Holiday", "-XMP-dc:Subject=Beach", str(sidecar)])
     assert res.status == 0
-    original_sidecar = sidecar.read_bytes()
-    result = writer(session, lib, mode="sidecar").write(photo, [PersonRegion("Ann", NormBox(0.4, 0.3, 0.2, 0.2))])
-    assert result.target == sidecar and result.backup is not None
+    original_sidecar, original_photo = sidecar.read_bytes(), photo.read_bytes()
+    result = writer(session, lib).write(photo, [PersonRegion("Ann", NormBox(0.4, 0.3, 0.2, 0.2))])
+    assert result.mode == "sidecar" and "exists" in result.note  # "auto": viewers read it first
+    assert result.target == sidecar and result.backup is not None and photo.read_bytes() == original_photo
     tags = all_tags(session, sidecar)
     assert tags["XMP-dc:Title"] == "Holiday" and tags["XMP-dc:Subject"] == ["Beach", "Ann"]
     writer(session, lib, mode="sidecar").restore(sidecar)
