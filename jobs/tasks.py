@@ -11,7 +11,7 @@ import logging
 
 from huey import crontab
 
-from tagmyphotos import jobs_store
+from tagmyphotos import claims, jobs_store, tuning
 from tagmyphotos import models as m
 from tagmyphotos.pipeline import run_stage
 
@@ -51,11 +51,18 @@ def start_job(job_type: str, params: dict | None = None, reuse_active: bool = Tr
 
 @huey.periodic_task(crontab(minute="*"))
 def housekeeping() -> None:
-    """Every minute: requeue jobs whose worker died; start the periodic rescan when due."""
+    """Every minute, on one worker of all: requeue jobs and photos whose worker died; start the
+    periodic rescan when due."""
+    if not claims.acquire_lease("housekeeping", claims.worker_name(), tuning.HOUSEKEEPING_LEASE_S):
+        return  # another worker does it this minute
+    cutoff = m.utcnow() - dt.timedelta(seconds=jobs_store.STALE_JOB_SECONDS)
     for job_id in jobs_store.stale_running_jobs():
-        log.warning("job %s stopped reporting (worker killed?): queued again", job_id)
-        m.Job.update(state=m.JOB_QUEUED).where(m.Job.id == job_id).execute()
-        run_job(job_id)
+        if claims.requeue_stale_job(job_id, cutoff):
+            log.warning("job %s stopped reporting (worker killed?): queued again", job_id)
+            run_job(job_id)
+    reaped = claims.reap_photos()
+    if reaped:
+        log.warning("%s photos were held by a worker that stopped: pending again", reaped)
     interval = runtime.core().cfg.scan.interval_minutes
     if interval <= 0:
         return

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import claims
 from . import models as m
 from .config import Config
 from .core import Core
@@ -45,88 +46,120 @@ def analyzer(core: Core) -> FaceAnalyzer:
     return core.tool("analyzer", lambda: FaceAnalyzer(analysis_settings(core.cfg)))  # type: ignore[no-any-return]
 
 
-def photos_to_analyze(embedding_id: str, photo_ids: list[int] | None = None) -> list[int]:
+def analyze_condition(embedding_id: str, photo_ids: list[int] | None = None) -> Any:
     """Pending photos, and analysed ones whose embeddings come from another model."""
-    query = m.Photo.select(m.Photo.id).where(
-        (m.Photo.kind == "image")
-        & (
-            (m.Photo.state == m.PHOTO_PENDING)
-            | ((m.Photo.state == m.PHOTO_DONE) & (m.Photo.analysis_model != embedding_id))
-        )
+    cond = (m.Photo.kind == "image") & (
+        (m.Photo.state == m.PHOTO_PENDING)
+        | ((m.Photo.state == m.PHOTO_DONE) & (m.Photo.analysis_model != embedding_id))
     )
     if photo_ids:
-        query = query.where(m.Photo.id.in_(photo_ids))
-    return [r[0] for r in m.rows(query.order_by(m.Photo.id))]
+        cond &= m.Photo.id.in_(photo_ids)
+    return cond
 
 
 def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
+    """Claim photos in batches (so several workers share a library), analyse, store each."""
     tool = analyzer(core)
     embedding_id = tool.embedding_id
     # RAW files are kept for sidecar tags; their faces come from the JPEG sibling, if any.
     m.Photo.update(state=m.PHOTO_DONE, analyzed_hash=m.Photo.hash).where(
         (m.Photo.kind == "raw") & (m.Photo.state == m.PHOTO_PENDING)
     ).execute()
-    todo = photos_to_analyze(embedding_id, ctx.params.get("photo_ids"))
-    ctx.set_total(len(todo))
-    faces_found = failed = imported = 0
-    batch_size = core.cfg.analysis.batch_size
-    for start in range(0, len(todo), batch_size):
+    cond = analyze_condition(embedding_id, ctx.params.get("photo_ids"))
+    ctx.set_total(m.Photo.select().where(cond).count())
+    counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0}
+    while True:
         ctx.check_cancel()
-        rows = m.Photo.select().where(m.Photo.id.in_(todo[start : start + batch_size]))
-        batch = {core.cfg.library / p.path: p for p in rows}
-        for item in tool.analyze_many(list(batch)):
-            photo = batch[Path(item.path)]
-            if item.result is None:
-                failed += 1
-                record_failure(photo, item.error or "analysis failed")
+        claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
+        if not claim.ids:
+            break
+        try:
+            _analyze_claimed(core, ctx, tool, claim, counts)
+        finally:
+            claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
+    return {**counts, "model": embedding_id}
+
+
+def _analyze_claimed(
+    core: Core, ctx: StageContext, tool: FaceAnalyzer, claim: claims.PhotoClaim, counts: dict[str, int]
+) -> None:
+    batch = {core.cfg.library / p.path: p for p in m.Photo.select().where(m.Photo.id.in_(list(claim.ids)))}
+    ctx.total = max(ctx.total, ctx.done + len(batch))
+    for item in tool.analyze_many(list(batch)):
+        photo = batch[Path(item.path)]
+        counts["photos"] += 1
+        if item.result is None:
+            counts["failed"] += 1
+            if record_failure(photo, item.error or "analysis failed", claim):
                 ctx.item_error(photo.path, item.error or "analysis failed")
-            else:
-                faces_found += len(item.result.faces)
-                store_result(core.cfg, photo, item.result)
-                if core.cfg.matching.import_existing:
-                    imported += import_existing(core, photo.id).confirmed
-            ctx.advance()
-    return {"photos": len(todo), "faces": faces_found, "failed": failed, "imported": imported,
-            "model": embedding_id}  # fmt: skip
+        elif store_result(core.cfg, photo, item.result, claim) is None:
+            counts["lost"] += 1  # the file changed or another worker took it over meanwhile
+        else:
+            counts["faces"] += len(item.result.faces)
+            if core.cfg.matching.import_existing:
+                counts["imported"] += import_existing(core, photo.id).confirmed
+        claims.renew_photos(claim)
+        ctx.advance()
 
 
-def record_failure(photo: m.Photo, message: str) -> None:
+class _ClaimLost(Exception):
+    pass
+
+
+def _finish(photo_id: int, claim: claims.PhotoClaim | None, state: str, **values: Any) -> None:
+    """The photo's final state; with a claim only if this worker still holds the photo."""
+    if claim is None:
+        m.Photo.update(state=state, updated_at=m.utcnow(), **values).where(m.Photo.id == photo_id).execute()
+    elif not claims.finish_photo(claim, photo_id, state, **values):
+        raise _ClaimLost
+
+
+def record_failure(photo: m.Photo, message: str, claim: claims.PhotoClaim | None = None) -> bool:
     """A failed photo is retried only when the file changes (the scanner resets its state)."""
-    m.Photo.update(
-        state=m.PHOTO_FAILED, last_error=message[:1000], analyzed_hash=photo.hash, updated_at=m.utcnow()
-    ).where(m.Photo.id == photo.id).execute()
+    try:
+        with m.database.atomic():
+            _finish(photo.id, claim, m.PHOTO_FAILED, last_error=message[:1000], analyzed_hash=photo.hash)
+    except _ClaimLost:
+        return False
+    return True
 
 
-def store_result(cfg: Config, photo: m.Photo, result: AnalysisResult) -> list[int]:
-    """Replace the photo's detected faces with the new ones, in one transaction."""
-    with m.database.atomic():
-        old = list(m.Face.select().where(m.Face.photo == photo.id))
-        keep_ids: set[int] = set()
-        new_ids = []
-        for face in result.faces:
-            heir = _best_overlap(face, old, keep_ids)
-            row = _save_face(cfg, photo.id, face, heir)
-            keep_ids.add(row.id)
-            new_ids.append(row.id)
-        for stale in old:
-            if stale.id in keep_ids:
-                continue
-            if stale.source == "detected" and stale.state != m.FACE_CONFIRMED:
-                _remove_thumb(cfg, stale)
-                stale.delete_instance()
-            # confirmed or imported/manual faces the detector did not find again stay: a
-            # user's name is never dropped silently
-        m.Photo.update(
-            state=m.PHOTO_DONE,
-            last_error=None,
-            analyzed_hash=photo.hash,
-            analysis_model=result.embedding_id,
-            format=result.format,
-            width=result.stored_width,
-            height=result.stored_height,
-            orientation=result.orientation,
-            updated_at=m.utcnow(),
-        ).where(m.Photo.id == photo.id).execute()
+def store_result(
+    cfg: Config, photo: m.Photo, result: AnalysisResult, claim: claims.PhotoClaim | None = None
+) -> list[int] | None:
+    """Replace the photo's detected faces with the new ones, in one transaction.
+
+    Returns the face ids, or None when the claim on the photo was lost (nothing stored)."""
+    try:
+        with m.database.atomic():
+            _finish(
+                photo.id, claim, m.PHOTO_DONE,
+                last_error=None, analyzed_hash=photo.hash, analysis_model=result.embedding_id,
+                format=result.format, width=result.stored_width, height=result.stored_height,
+                orientation=result.orientation,
+            )  # fmt: skip
+            return _replace_faces(cfg, photo.id, result)
+    except _ClaimLost:
+        return None
+
+
+def _replace_faces(cfg: Config, photo_id: int, result: AnalysisResult) -> list[int]:
+    old = list(m.Face.select().where(m.Face.photo == photo_id))
+    keep_ids: set[int] = set()
+    new_ids = []
+    for face in result.faces:
+        heir = _best_overlap(face, old, keep_ids)
+        row = _save_face(cfg, photo_id, face, heir)
+        keep_ids.add(row.id)
+        new_ids.append(row.id)
+    for stale in old:
+        if stale.id in keep_ids:
+            continue
+        if stale.source == "detected" and stale.state != m.FACE_CONFIRMED:
+            _remove_thumb(cfg, stale)
+            stale.delete_instance()
+        # confirmed or imported/manual faces the detector did not find again stay: a
+        # user's name is never dropped silently
     return new_ids
 
 

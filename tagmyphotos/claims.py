@@ -29,8 +29,8 @@ import peewee as pw
 from . import models as m
 from . import tuning
 
-# A photo that is being analysed (claimed by one worker). Not in models.PHOTO_STATES yet.
-PHOTO_CLAIMED = "analyzing"
+# A photo that is being analysed (claimed by one worker).
+PHOTO_CLAIMED = m.PHOTO_ANALYZING
 _LEASE_PREFIX = "lease:"
 
 

@@ -57,13 +57,6 @@ def active_job(job_type: str, states: tuple[str, ...] = (m.JOB_QUEUED, m.JOB_RUN
     return int(row.id) if row else None
 
 
-def mark_running(job_id: int) -> None:
-    now = m.utcnow()
-    m.Job.update(state=m.JOB_RUNNING, started_at=now, heartbeat_at=now, error=None).where(
-        m.Job.id == job_id
-    ).execute()
-
-
 def set_progress(job_id: int, done: int, total: int | None = None, errors: int | None = None) -> None:
     values: dict[str, Any] = {"progress_done": done, "heartbeat_at": m.utcnow()}
     if total is not None:

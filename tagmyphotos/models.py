@@ -53,11 +53,12 @@ class IdModel(BaseModel):
 
 # --- photo states ---------------------------------------------------------------------------
 PHOTO_PENDING = "pending"  # new or changed: waits for face analysis
+PHOTO_ANALYZING = "analyzing"  # claimed by one worker (claims.py); back to pending if it dies
 PHOTO_DONE = "done"  # analysed (zero or more faces)
 PHOTO_FAILED = "failed"  # analysis failed; retried only when the file changes
 PHOTO_ERROR = "error"  # the scanner could not read it (zero-byte, truncated, not an image, ...)
 PHOTO_MISSING = "missing"  # gone from the library; kept until `tagmyphotos purge`
-PHOTO_STATES = (PHOTO_PENDING, PHOTO_DONE, PHOTO_FAILED, PHOTO_ERROR, PHOTO_MISSING)
+PHOTO_STATES = (PHOTO_PENDING, PHOTO_ANALYZING, PHOTO_DONE, PHOTO_FAILED, PHOTO_ERROR, PHOTO_MISSING)
 
 
 class Photo(IdModel):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import jobs_store
+from . import claims, jobs_store
 from . import models as m
 
 log = logging.getLogger("tagmyphotos.pipeline")
@@ -28,12 +28,17 @@ class JobCancelled(Exception):
     """Raised inside a stage when the user cancelled its job."""
 
 
+class JobLost(Exception):
+    """Raised inside a stage when another run took the job over (this run was given up on)."""
+
+
 @dataclass
 class StageContext:
     """What a running stage may do: report progress and per-item errors, check for cancel."""
 
     job_id: int
     params: dict[str, Any]
+    claim: claims.JobClaim | None = None
     total: int = 0
     done: int = 0
     errors: int = 0
@@ -41,16 +46,23 @@ class StageContext:
 
     def set_total(self, total: int) -> None:
         self.total = total
-        jobs_store.set_progress(self.job_id, self.done, total, self.errors)
+        self._flush()
 
     def advance(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
         if now - self._last_flush >= PROGRESS_EVERY_S or self.done >= self.total:
             self._last_flush = now
-            jobs_store.set_progress(self.job_id, self.done, self.total, self.errors)
+            self._flush()
             if jobs_store.cancel_requested(self.job_id):
                 raise JobCancelled
+
+    def _flush(self) -> None:
+        """Progress doubles as the heartbeat; a run that lost its job must stop at once."""
+        if self.claim is None:
+            jobs_store.set_progress(self.job_id, self.done, self.total, self.errors)
+        elif not claims.job_heartbeat(self.claim, self.done, self.total, self.errors):
+            raise JobLost
 
     def item_error(self, path: str | None, message: str) -> None:
         self.errors += 1
@@ -83,28 +95,34 @@ class Stage:
 def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     """Run one job through its stage; return the ids of follow-up jobs it created."""
     job = m.Job.get_or_none(m.Job.id == job_id)
-    if job is None or job.state in (m.JOB_DONE, m.JOB_CANCELLED):
-        return []  # a duplicate delivery of a finished job: nothing to do (safe rerun)
+    if job is None or job.state != m.JOB_QUEUED:
+        return []  # finished, or running elsewhere: a duplicate delivery does nothing (safe rerun)
     if job.cancel_requested:
         jobs_store.finish(job_id, m.JOB_CANCELLED)
         return []
-    jobs_store.mark_running(job_id)
-    ctx = StageContext(job_id=job_id, params=job.params or {})
+    claim = claims.claim_job(job_id)
+    if claim is None:
+        return []  # another worker claimed it first
+    ctx = StageContext(job_id=job_id, params=job.params or {}, claim=claim)
     started = time.monotonic()
     try:
         result = stage.run(core, ctx) or {}
+    except JobLost:
+        log.warning("job %s (%s) was taken over by another run; this run stops", job_id, stage.name)
+        return []
     except JobCancelled:
-        jobs_store.finish(job_id, m.JOB_CANCELLED, {"done": ctx.done, "total": ctx.total})
+        claims.finish_job(claim, m.JOB_CANCELLED, {"done": ctx.done, "total": ctx.total})
         ctx.info("cancelled")
         return []
     except Exception as exc:  # the runner, not the stage, turns failures into job state
         log.exception("job %s (%s) failed", job_id, stage.name)
         jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
-        jobs_store.finish(job_id, m.JOB_FAILED, error=_summary(exc))
+        claims.finish_job(claim, m.JOB_FAILED, error=_summary(exc))
         return []
     result.setdefault("seconds", round(time.monotonic() - started, 3))
-    jobs_store.set_progress(job_id, ctx.done, ctx.total, ctx.errors)
-    jobs_store.finish(job_id, m.JOB_DONE, result)
+    claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
+    if not claims.finish_job(claim, m.JOB_DONE, result):
+        return []
     followers = []
     if not ctx.params.get("no_follow"):
         for next_type in stage.then:
