@@ -113,15 +113,16 @@ class PhotoMetadata:
         return out
 
     def named_faces(self) -> list[FileRegion]:
-        """Named face regions with a box, one per name: MWG first, Microsoft only for other names."""
+        """Named face regions with a box: every MWG one (a person may appear twice, e.g. in a
+        mirror), then Microsoft ones only for names MWG does not have (tools write both)."""
         tags = self.effective
-        out: list[FileRegion] = []
-        seen: set[str] = set()
-        for r in [*tags.mwg_regions, *tags.mp_regions]:
-            if r.is_named_face and r.box is not None and r.box.area > 0 and r.name not in seen:
-                out.append(r)
-                seen.add(str(r.name))
-        return out
+        usable = [r for r in tags.mwg_regions if r.is_named_face and r.box is not None and r.box.area > 0]
+        names = {r.name for r in usable}
+        for r in tags.mp_regions:
+            if r.is_named_face and r.box is not None and r.box.area > 0 and r.name not in names:
+                usable.append(r)
+                names.add(r.name)
+        return usable
 
     def person_names(self) -> list[str]:
         """Every person named in regions or PersonInImage, in order of appearance."""

@@ -14,8 +14,11 @@ from tagmyphotos.images import _TRANSPOSE
 from tagmyphotos.metadata_exiftool import ExifToolSession
 from tagmyphotos.metadata_geometry import NormBox, oriented_size, to_oriented, to_stored
 from tagmyphotos.metadata_read import (
+    PhotoMetadata,
+    TagSet,
     jpeg_image_digest,
     match_regions_to_faces,
+    parse_mp,
     parse_mwg,
     read_photo,
 )
@@ -94,6 +97,23 @@ def test_picasa_keywords_and_webp_named_jpg(session: ExifToolSession) -> None:
     webp = read_photo(session, FACES / "img47.jpg")
     assert (webp.file_type, webp.type_extension) == ("WEBP", "webp")
     assert webp.image_data_hash.startswith("exiftool-md5:") and len(webp.image_data_hash) > 20
+
+
+def test_named_faces_keep_twins_and_prefer_mwg(tmp_path: Path) -> None:
+    def area(x: str) -> dict[str, str]:
+        return {"X": x, "Y": "0.5", "W": "0.1", "H": "0.1", "Unit": "normalized"}
+
+    mwg = {
+        "RegionList": [
+            {"Name": "A", "Type": "Face", "Area": area("0.2")},
+            {"Name": "A", "Type": "Face", "Area": area("0.7")},
+        ]
+    }
+    mp = {"Regions": [{"PersonDisplayName": "A", "Rectangle": "0.1, 0.1, 0.1, 0.1"},
+                      {"PersonDisplayName": "B", "Rectangle": "0.5, 0.1, 0.1, 0.1"}]}  # fmt: skip
+    tags = TagSet(tmp_path, mwg, mp, {}, parse_mwg(mwg, 10, 10, 1), parse_mp(mp, 1))
+    meta = PhotoMetadata(tmp_path, "JPEG", "jpg", 10, 10, 1, "", tags, None, [], "")
+    assert [(r.name, r.source) for r in meta.named_faces()] == [("A", "mwg"), ("A", "mwg"), ("B", "mp")]
 
 
 def test_missing_file_reports_an_error(session: ExifToolSession, tmp_path: Path) -> None:
