@@ -1,9 +1,9 @@
 """Photo in, faces out: decode, detect, align, embed, thumbnail. No database here.
 
 `FaceAnalyzer(settings).analyze(path)` does one photo in this process; `analyze_many(paths)`
-spreads photos over worker processes, each loading the models once (dlib holds the GIL, so
-threads do not scale: see README "Face analysis"). Every per-photo failure is an `ImageError`
-whose message the caller stores on the photo; `analyze_many` never raises for a photo.
+spreads photos over worker processes (or threads), each loading the models once
+(faces_workers). Every per-photo failure is an `ImageError` whose message the caller stores on
+the photo; `analyze_many` never raises for a photo (only WeightsMissingError, for all of them).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 
 from tagmyphotos import tuning
 from tagmyphotos.faces_detect import DETECTOR_MODES, Detection, FaceDetector
-from tagmyphotos.faces_embed import DEFAULT_MODEL, Aligner, Embedder, make_embedder
+from tagmyphotos.faces_embed import DEFAULT_MODEL, Aligner, DlibEmbedder, Embedder, make_embedder
 from tagmyphotos.faces_thumb import face_thumbnail
 from tagmyphotos.images import ImageError, LoadedImage, load_image
-from tagmyphotos.weights import dlib_weights
+from tagmyphotos.weights import WeightsMissingError, dlib_weights
 
 
 @dataclass(frozen=True)
@@ -114,18 +114,17 @@ class FaceAnalyzer:
     def __init__(self, settings: AnalysisSettings | None = None) -> None:
         self.settings = s = settings or AnalysisSettings()
         if s.detector not in DETECTOR_MODES:
-            raise ValueError(
-                f"analysis.detector must be one of {', '.join(DETECTOR_MODES)}, not {s.detector!r}"
-            )
+            raise ValueError(f"analysis.detector must be one of {', '.join(DETECTOR_MODES)}, not {s.detector!r}")
         dlib_weights()  # fail now, with the file and folder named, rather than on every photo
         self._detector: FaceDetector | None = None
         self._aligner: Aligner | None = None
         self._embedder: Embedder | None = None
         self._pool: object | None = None
         if s.model != DEFAULT_MODEL:
-            self._load()  # builds the deepface model: a missing weight raises here
+            self.load()  # builds the deepface model: a missing weight raises here
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Load detector, landmark model and embedder (once; analyze() calls it)."""
         if self._embedder is None:
             s = self.settings
             self._detector = FaceDetector(s.detector, s.detect_max_side)
@@ -134,22 +133,23 @@ class FaceAnalyzer:
 
     @property
     def embedding_id(self) -> str:
-        self._load()
-        assert self._embedder is not None
-        return self._embedder.spec.id
+        """The id stored with every vector; known without loading the models in this process."""
+        if self._embedder is not None:
+            return self._embedder.spec.id
+        return DlibEmbedder.spec.id
 
     def analyze(self, path: Path | str) -> AnalysisResult:
         """Analyse one photo; raises ImageError (only) when this photo cannot be analysed."""
         try:
             return self._analyze(path)
-        except ImageError:
-            raise
-        except (MemoryError, RuntimeError, ValueError, OSError, cv2.error) as exc:
+        except (ImageError, WeightsMissingError):
+            raise  # the second is the installation's problem, not this photo's: stop the batch
+        except Exception as exc:  # native code on odd pixels: this photo fails, the batch goes on
             raise ImageError(f"face analysis failed: {type(exc).__name__}: {exc}") from exc
 
     def _analyze(self, path: Path | str) -> AnalysisResult:
         start = time.perf_counter()
-        self._load()
+        self.load()
         assert self._detector and self._aligner and self._embedder
         s = self.settings
         max_pixels = int(s.max_megapixels * 1e6)
@@ -165,7 +165,9 @@ class FaceAnalyzer:
         smallest = min((min(d.w, d.h) for d in dets), default=0.0)
         if dets and smallest < tuning.CHIP_SOURCE_MIN_FACE_PX and not work.is_full_resolution:
             need = max(work.pixels.shape[:2]) * tuning.CHIP_SOURCE_MIN_FACE_PX / smallest
-            src = load_image(path, max_side=int(np.ceil(need)), max_pixels=max_pixels)
+            side = min(int(np.ceil(need)), tuning.CHIP_SOURCE_MAX_SIDE)
+            if side > max(work.pixels.shape[:2]):
+                src = load_image(path, max_side=side, max_pixels=max_pixels)
         kx = src.pixels.shape[1] / work.pixels.shape[1]
         ky = src.pixels.shape[0] / work.pixels.shape[0]
         chips, shapes = [], []
@@ -173,9 +175,7 @@ class FaceAnalyzer:
             bx, by, bw, bh = _hog_like(d)
             shape = self._aligner.landmarks(src.pixels, (bx * kx, by * ky, bw * kx, bh * ky))
             shapes.append(shape)
-            chips.append(
-                self._aligner.chip(src.pixels, shape, self._embedder.chip_size, self._embedder.chip_padding)
-            )
+            chips.append(self._aligner.chip(src.pixels, shape, self._embedder.chip_size, self._embedder.chip_padding))
         vectors = self._embedder.embed(chips)
         spec_id = self._embedder.spec.id
         faces = []
@@ -201,9 +201,7 @@ class FaceAnalyzer:
                     size_px=min(w, h),
                     sharpness=round(sharp, 2),
                     quality=quality_score(min(w, h), sharp),
-                    thumbnail=face_thumbnail(
-                        src.pixels, (d.x * kx, d.y * ky, d.w * kx, d.h * ky), s.thumb_size
-                    ),
+                    thumbnail=face_thumbnail(src.pixels, (d.x * kx, d.y * ky, d.w * kx, d.h * ky), s.thumb_size),
                     embedding=np.ascontiguousarray(vec, dtype=np.float32),
                     embedding_id=spec_id,
                 )

@@ -61,9 +61,7 @@ def _maxpool(x: np.ndarray, size: int, stride: int, same: bool) -> np.ndarray:
         oh, ow = -(-h // stride), -(-w // stride)
         ph = max((oh - 1) * stride + size - h, 0)
         pw = max((ow - 1) * stride + size - w, 0)
-        x = np.pad(
-            x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), constant_values=-np.inf
-        )
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), constant_values=-np.inf)
     else:
         oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
     out = np.full((n, oh, ow, c), -np.inf, dtype=np.float32)
@@ -165,9 +163,7 @@ class MtcnnDetector:
 
     def __init__(self, min_face_px: int = tuning.MTCNN_MIN_FACE_PX) -> None:
         paths = mtcnn_weights()
-        self._w = {
-            name: [np.asarray(a, dtype=np.float32) for a in joblib.load(p)] for name, p in paths.items()
-        }
+        self._w = {name: [np.asarray(a, dtype=np.float32) for a in joblib.load(p)] for name, p in paths.items()}
         self.min_face_px = min_face_px
 
     def detect(self, rgb: np.ndarray) -> list[MtcnnFace]:

@@ -99,16 +99,16 @@ def _open(path: Path | str, max_pixels: int) -> tuple[Image.Image, ImageInfo]:
     except OSError as exc:
         raise ImageError(f"cannot read {Path(path).name}: {exc}") from exc
     w, h = im.size
-    info = ImageInfo(format=str(im.format or "unknown"), stored_width=w, stored_height=h, orientation=1)
     if w * h > max_pixels:
         im.close()
         raise ImageError(
             f"{w}x{h} = {w * h / 1e6:.0f} megapixels is over the limit of {max_pixels / 1e6:.0f} "
-            "megapixels (a guard against decompression bombs; raise analysis.max_megapixels to allow it)"
+            "megapixels (a guard against decompression bombs; raise analysis.max_image_pixels to allow it)"
         )
     if w < 1 or h < 1:
+        im.close()
         raise ImageError(f"{Path(path).name} has no pixels ({w}x{h})")
-    return im, ImageInfo(info.format, w, h, _orientation(im))
+    return im, ImageInfo(str(im.format or "unknown"), w, h, _orientation(im))
 
 
 def probe(path: Path | str, max_pixels: int = tuning.IMAGE_MAX_PIXELS) -> ImageInfo:
@@ -173,7 +173,7 @@ def load_image(
         raise
     except Image.DecompressionBombError as exc:
         raise ImageError(f"refused to decode {Path(path).name}: {exc}") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
+    except Exception as exc:  # decoders of hostile files raise anything (struct.error, EOFError...)
         raise ImageError(f"cannot decode {Path(path).name} ({info.format}): {exc}") from exc
     finally:
         im.close()

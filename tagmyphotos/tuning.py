@@ -18,10 +18,10 @@ SCAN_COMMIT_EVERY = 500
 # --- analysis (faces_detect / faces_embed / faces_thumb) -------------------------------------
 
 # Decompression-bomb guard: photos over this many pixels are refused with a clear error
-# (108-MP phone sensors exist; config analysis.max_megapixels overrides it).
+# (108-MP phone sensors exist; config analysis.max_image_pixels overrides it).
 IMAGE_MAX_PIXELS = 120_000_000
 
-# Detection runs on the photo bounded to this long side (config analysis.detect_max_side).
+# Detection runs on the photo bounded to this long side (config analysis.detect_max_px).
 # HOG costs ~ pixels: 24 ms at 800 px, 61 ms at 1600; it finds faces >= ~80 px in that image,
 # i.e. >= 10% of the long side at 800. All 61 labelled photos are found at 800.
 DETECT_MAX_SIDE = 1024
@@ -58,6 +58,9 @@ MIN_FACE_PX = 40
 # many pixels across in it (more than the 150 px chip holds once padded, so nothing is lost),
 # else the photo is decoded again just large enough (at most full size).
 CHIP_SOURCE_MIN_FACE_PX = 150
+# ...but that second decode is capped at this long side (~27 MP at 4:3, ~190 MB transient), so
+# a tiny face in a 100-MP photo cannot push a worker past the NAS's memory budget.
+CHIP_SOURCE_MAX_SIDE = 6000
 
 # dlib's canonical chip: size (px) and padding around the 5-point-aligned face; the ResNet
 # was trained on 150 px chips with padding 0.25 (dlib's own default).

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,9 +127,7 @@ def test_photo_without_faces_and_broken_photos(analyzer: FaceAnalyzer, tmp_path:
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(ImageError):
         analyzer.analyze(tmp_path / "broken.jpg")
-    items = list(
-        analyzer.analyze_many([tmp_path / "broken.jpg", FACES / "img2.jpg", tmp_path / "gone.jpg"], workers=2)
-    )
+    items = list(analyzer.analyze_many([tmp_path / "broken.jpg", FACES / "img2.jpg", tmp_path / "gone.jpg"], workers=2))
     by_name = {Path(i.path).name: i for i in items}
     assert by_name["img2.jpg"].result is not None and len(by_name["img2.jpg"].result.faces) == 1
     assert by_name["broken.jpg"].result is None and by_name["broken.jpg"].error
@@ -144,9 +144,7 @@ def test_threads_give_the_same_faces(analyzer: FaceAnalyzer, results: dict[str, 
         assert [(f.x, f.y, f.w, f.h) for f in it.result.faces] == [(f.x, f.y, f.w, f.h) for f in ref.faces]
 
 
-def test_offline_network_changes_nothing(
-    monkeypatch: pytest.MonkeyPatch, results: dict[str, AnalysisResult]
-) -> None:
+def test_offline_network_changes_nothing(monkeypatch: pytest.MonkeyPatch, results: dict[str, AnalysisResult]) -> None:
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # the discard port: nothing listens
     start = time.monotonic()
@@ -157,3 +155,17 @@ def test_offline_network_changes_nothing(
         assert len(res.faces) == len(ref.faces)
         np.testing.assert_allclose(res.faces[0].embedding, ref.faces[0].embedding, atol=1e-5)
     assert time.monotonic() - start < 30
+
+
+def test_a_killed_worker_costs_no_photo(photos: Path) -> None:
+    """A worker dying mid-batch (OOM killer, native crash): its photos are retried, none lost."""
+    paths = sorted(photos.glob("img*.jpg"))[:10]
+    with FaceAnalyzer(AnalysisSettings(workers=2)) as own:
+        items = own.analyze_many(paths, workers=2)
+        got = [next(items)]
+        pool = own._pool
+        victim = next(iter(pool.executor._processes))  # type: ignore[union-attr]
+        os.kill(victim, signal.SIGKILL)
+        got += list(items)
+    assert sorted(Path(i.path).name for i in got) == sorted(p.name for p in paths)
+    assert all(i.result is not None and i.result.faces for i in got), [i.error for i in got]

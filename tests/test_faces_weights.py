@@ -43,9 +43,7 @@ def test_link_command_is_idempotent(tmp_path: Path) -> None:
     assert (folder / weights.DLIB_RESNET_FILE).resolve() == weights.dlib_weights().resnet.resolve()
 
 
-def test_missing_packaged_weight_names_file_and_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_packaged_weight_names_file_and_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "models").mkdir()
     monkeypatch.setattr(weights, "_package_dir", lambda package: tmp_path)
     with pytest.raises(WeightsMissingError) as exc:
@@ -66,9 +64,7 @@ def test_missing_deepface_weight_fails_fast_offline(monkeypatch: pytest.MonkeyPa
     assert not any((tmp_path / ".deepface" / "weights").glob("*"))  # nothing half-downloaded
 
 
-def test_deepface_path_runs_offline_and_agrees_with_dlib(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_deepface_path_runs_offline_and_agrees_with_dlib(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A deepface-built model (Dlib, the one whose weights ship) works offline without TensorFlow."""
     _closed_network(monkeypatch)
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
@@ -95,8 +91,6 @@ def test_tensorflow_is_never_imported() -> None:
         "print(len(r.faces), 'tensorflow' in sys.modules, 'torch' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "DEEPFACE_BACKEND_ENGINE"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["2", "False", "False"]
