@@ -23,8 +23,9 @@ try:  # HEIC/HEIF headers
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
+    HEIF_SUPPORT = True
 except ImportError:  # pragma: no cover - optional at run time
-    pass
+    HEIF_SUPPORT = False
 
 
 class FileProblem(Exception):
@@ -118,18 +119,33 @@ def probe_file(abspath: str, kind: str) -> Probe:
     try:
         with Image.open(abspath) as im:
             width, height = im.size
-            orientation = int(im.getexif().get(0x0112, 1) or 1)
+            orientation = _exif_orientation(im)
             if fmt == "JPEG":
                 # A reduced decode reads every entropy-coded byte: a truncated JPEG fails here.
                 im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 im.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if fmt == "HEIF" and not HEIF_SUPPORT:
+            raise FileProblem(
+                "HEIF/HEIC photo, but HEIC support (the pillow-heif package) is not installed; "
+                "it is read again on the next scan"
+            ) from exc
         raise FileProblem(f"broken {fmt} image: {exc}") from exc
     except Image.DecompressionBombError as exc:
         raise FileProblem(f"image too large to be safe: {exc}") from exc
     if orientation not in range(1, 9):
         orientation = 1
     return Probe(digest, fmt, width, height, orientation)
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    """EXIF orientation 1..8; anything else (0, 9, text, broken EXIF) is 1: a bad tag must not
+    cost the photo its analysis."""
+    try:
+        value = int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def scan_library(

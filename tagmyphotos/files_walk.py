@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,10 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
                 fst = entry.stat(follow_symlinks=True)
             except OSError as exc:
                 yield WalkProblem(rel, f"cannot read file information: {exc.strerror}")
+                continue
+            if not stat.S_ISREG(fst.st_mode):
+                # reading a named pipe blocks forever and a device never ends: never open one
+                yield WalkProblem(rel, "not a regular file (a named pipe, device or socket): skipped")
                 continue
             yield FoundFile(rel, entry.path, fst.st_size, fst.st_mtime, kind)
         stack.extend(reversed(subdirs))
