@@ -1,23 +1,146 @@
-"""/writes: the audit log of every metadata write (what, where, hashes, backup, result).
+"""/writes: preview what a write would change, start a write or a restore, read the audit log.
 
-Starting a write or a restore is a job (POST /jobs with type "write" or "restore" once those
-stages exist); this resource is the record of what those jobs did to each file.
+A write and a restore are jobs (the same as POST /jobs), so a request never waits for exiftool
+on thousands of files. The preview runs exiftool in dry-run on a few files, always on one
+dedicated thread: the API then holds at most one exiftool process, whatever its thread pool.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from jobs.tasks import start_job
 from tagmyphotos import models as m
 from tagmyphotos import paths
+from tagmyphotos.core import Core
+from tagmyphotos.writes import preview
 
-from .deps import MAX_ID, IdPath, Page, PageParams, order_by, page_params, paginate
+from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses
+from .jobs import JobOut, job_out
 
 router = APIRouter(prefix="/writes", tags=["writes"], route_class=ProblemRoute)
+
+# Files a preview may dry-run in one request (each costs one exiftool read, ~20-50 ms).
+MAX_PREVIEW_FILES = 200
+MAX_WRITE_PATHS = 100_000
+_preview_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-write-preview")
+ClientPath = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class TagChangeOut(BaseModel):
+    tag: str = Field(description="the metadata tag, e.g. XMP-iptcExt:PersonInImage")
+    before: list[str]
+    after: list[str]
+
+
+class FilePreviewOut(BaseModel):
+    path: str
+    mode: str = Field(description="in-file | sidecar (where the names would go)")
+    note: str = ""
+    error: str | None = Field(None, description="why this file cannot be written")
+    changes: list[TagChangeOut]
+
+
+class WritePreviewOut(BaseModel):
+    total: int = Field(description="files a write would change")
+    files: list[FilePreviewOut] = Field(description="the first `limit` of them, with their changes")
+
+
+def _clean(paths_in: list[str] | None) -> list[str]:
+    return [paths.clean_relative(p) for p in paths_in or []]
+
+
+class WriteStart(BaseModel):
+    paths: list[ClientPath] = Field(
+        default_factory=list, max_length=MAX_WRITE_PATHS, description="only these photos (default: all that changed)"
+    )
+    dry_run: bool = Field(False, description="record what would change in the audit log; write nothing")
+
+    @field_validator("paths")
+    @classmethod
+    def _safe(cls, value: list[str]) -> list[str]:
+        return _clean(value)
+
+
+class RestoreStart(BaseModel):
+    """Put back the original files: name paths, or `all`, or `since` a time."""
+
+    paths: list[ClientPath] = Field(default_factory=list, max_length=MAX_WRITE_PATHS)
+    all: bool = Field(False, description="every file ever written")
+    since: dt.datetime | None = Field(
+        None, description="files first written at or after this time (no zone: the server's local time)"
+    )
+
+    @field_validator("paths")
+    @classmethod
+    def _safe(cls, value: list[str]) -> list[str]:
+        return _clean(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> RestoreStart:
+        if not (self.paths or self.all or self.since):
+            raise ValueError("name paths, or set all, or give since")
+        return self
+
+
+@router.get(
+    "/preview", response_model=WritePreviewOut, summary="What a write would change, per file",
+    responses=problem_responses(400),
+)  # fmt: skip
+def write_preview(
+    path: list[str] | None = Query(None, description="only these photos (repeat the parameter)"),
+    limit: int = Query(20, ge=1, le=MAX_PREVIEW_FILES, description="files to dry-run"),
+    core: Core = Depends(get_core),
+) -> WritePreviewOut:
+    wanted = _clean(path) or None
+    total, files = _preview_thread.submit(preview, core, wanted, limit).result()
+    return WritePreviewOut(
+        total=total,
+        files=[
+            FilePreviewOut(
+                path=f.path,
+                mode=f.mode,
+                note=f.note,
+                error=f.error,
+                changes=[
+                    TagChangeOut(tag=c["tag"], before=list(c["before"]), after=list(c["after"])) for c in f.changes
+                ],
+            )  # fmt: skip
+            for f in files
+        ],
+    )
+
+
+@router.post(
+    "", response_model=JobOut, status_code=202, summary="Write the confirmed names into the photos",
+    responses=problem_responses(422),
+    description="Starts a write job (backup, write, verify, audit; then notify). Follow it at /jobs/{id}.",
+)  # fmt: skip
+def start_write(body: WriteStart) -> JobOut:
+    params: dict[str, Any] = {}
+    if body.paths:
+        params["paths"] = body.paths
+    if body.dry_run:
+        params["dry_run"] = True
+    return job_out(m.Job.get_by_id(start_job("write", params or None)))
+
+
+@router.post(
+    "/restore", response_model=JobOut, status_code=202, summary="Restore original files from their backups",
+    responses=problem_responses(422),
+    description="Starts a restore job; each file is put back byte for byte (a sidecar we created is removed).",
+)  # fmt: skip
+def start_restore(body: RestoreStart) -> JobOut:
+    params: dict[str, Any] = {"paths": body.paths, "all": body.all}
+    if body.since is not None:
+        params["since"] = body.since.isoformat()
+    return job_out(m.Job.get_by_id(start_job("restore", params)))
 
 
 class WriteAuditOut(BaseModel):
