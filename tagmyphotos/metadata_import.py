@@ -81,6 +81,10 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
                               h=max(1, round(box.h * height)), det_score=0.0)  # fmt: skip
                 report.manual += 1
         recount(touched)
+        # remembered, so that removing such a face later takes its name out of the file too
+        m.WriteAudit.create(photo=photo_id, path=photo.path, mode="import", result="skipped",
+                            tags={"people": sorted({str(r.name) for r in regions})},
+                            note="people read from the file's existing tags")  # fmt: skip
         _mark_already_written(core, photo_id, {str(r.name) for r in regions})
     return report
 

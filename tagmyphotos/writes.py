@@ -129,11 +129,16 @@ def desired_tags(
     return out
 
 
-def managed_names() -> list[str]:
-    """Every name this program manages: people and their old names (renamed ones go away)."""
-    names = [p.name for p in m.Person.select(m.Person.name)]
-    names += [a.name for a in m.PersonAlias.select(m.PersonAlias.name)]
-    return sorted({sanitize_name(n) for n in names})
+def managed_names(tags: PhotoTags) -> list[str]:
+    """The names we may take out of this photo: those we wrote or imported there before, and
+    those it should carry now. A name another tool wrote for someone we know stays untouched."""
+    names = {r.name for r in tags.regions}
+    audits = m.WriteAudit.select(m.WriteAudit.tags).where(
+        (m.WriteAudit.photo == tags.photo_id) & ((m.WriteAudit.result == "ok") | (m.WriteAudit.mode == "import"))
+    )
+    for audit in audits:
+        names.update((audit.tags or {}).get("people", []))
+    return sorted(sanitize_name(n) for n in names)
 
 
 @dataclass
@@ -148,11 +153,10 @@ class FilePreview:
 def preview(core: Core, paths: list[str] | None = None, limit: int = 50) -> tuple[int, list[FilePreview]]:
     """How many files a write would change, and the before/after tags of the first `limit`."""
     pending = [t for t in desired_tags(core.cfg, paths=paths) if t.needs_write]
-    managed = managed_names()
     out = []
     for tags in pending[:limit]:
         try:
-            result = writer(core).write(core.cfg.library / tags.path, tags.regions, managed, dry_run=True)
+            result = writer(core).write(core.cfg.library / tags.path, tags.regions, managed_names(tags), dry_run=True)
             out.append(FilePreview(tags.path, result.mode, [asdict(c) for c in result.changes], result.note))
         except WriteError as exc:
             out.append(FilePreview(tags.path, "", error=exc.reason))
@@ -170,11 +174,10 @@ def stage_write(core: Core, ctx: StageContext) -> dict[str, Any]:
         pruned = backup_store(cfg).prune(cfg.write.backup_retention_days)
         if pruned:
             ctx.info(f"pruned {len(pruned)} backups older than {cfg.write.backup_retention_days} days")
-    managed = managed_names()
     counts = {"written": 0, "unchanged": 0, "dry-run": 0, "failed": 0}
     for tags in pending:
         ctx.check_cancel()
-        counts[_write_one(core, ctx, tags, managed, dry_run)] += 1
+        counts[_write_one(core, ctx, tags, managed_names(tags), dry_run)] += 1
         ctx.advance()
     return {"files": len(pending), **counts, "dry_run": dry_run}
 

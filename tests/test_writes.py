@@ -119,3 +119,23 @@ def test_import_of_existing_regions_names_the_right_faces(tmp_path: Path) -> Non
         assert m.Person.get(m.Person.name == "Marie Curie").face_count == 2
     finally:
         core.close()
+
+
+def test_a_known_persons_region_written_by_another_tool_stays(analysed_core: Core) -> None:
+    core = analysed_core
+    lib = core.cfg.library
+    foreign = (
+        "{AppliedToDimensions={W=100,H=100,Unit=pixel},RegionList=[{Name=Angelina Jolie,Type=Face,"
+        "Area={X=0.1,Y=0.1,W=0.05,H=0.05,Unit=normalized}}]}"
+    )
+    subprocess.run([str(EXIFTOOL), "-overwrite_original", f"-XMP-mwg-rs:RegionInfo={foreign}",
+                    str(lib / "img3.jpg")], check=True, capture_output=True)  # fmt: skip
+    core.cfg.matching.import_existing = False  # the region must stay because it is foreign, not imported
+    scan_and_analyze(core)
+    confirm(core, [face_of("img1.jpg").id], "Angelina Jolie")  # a person we know...
+    face3 = next(f for f in m.Face.select().join(m.Photo).where(m.Photo.path == "img3.jpg") if f.source == "detected")
+    confirm(core, [face3.id], "Bob")
+    assert run(core, "write").result["failed"] == 0
+    regions = people_in(lib / "img3.jpg")["RegionInfo"]["RegionList"]
+    names = sorted(r["Name"] for r in (regions if isinstance(regions, list) else [regions]))
+    assert names == ["Angelina Jolie", "Bob"]  # ...whose region on img3 another tool wrote: kept
