@@ -196,7 +196,7 @@ def sync_configured_password(cfg: Config) -> None:
     given = cfg.auth.password.get_secret_value()
     stored = _stored_hash()
     if stored is None or not verify_password(given, stored):
-        m.Setting.replace(key=PASSWORD_SETTING, value=hash_password(given)).execute()
+        m.put_setting(PASSWORD_SETTING, hash_password(given))
 
 
 def password_is_set(cfg: Config) -> bool:
@@ -219,7 +219,7 @@ def set_password(cfg: Config, new: str, current: str | None = None) -> None:
     stored = _stored_hash()
     if stored is not None and not (current is not None and verify_password(current, stored)):
         raise AuthError("the current password is wrong")
-    m.Setting.replace(key=PASSWORD_SETTING, value=hash_password(new)).execute()
+    m.put_setting(PASSWORD_SETTING, hash_password(new))
 
 
 # --- sessions -------------------------------------------------------------------------------

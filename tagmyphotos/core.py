@@ -15,6 +15,7 @@ import peewee as pw
 
 from .config import Config
 from .db import close_database, open_database
+from .settings_store import apply_overrides
 
 log = logging.getLogger("tagmyphotos")
 
@@ -26,6 +27,9 @@ class Core:
             folder.mkdir(parents=True, exist_ok=True)
         url = cfg.database.url.get_secret_value() if cfg.database.url else None
         self.db: pw.Database = open_database(cfg.db_path, url, upgrade=upgrade)
+        if upgrade:
+            # settings edited in the UI/API lie over config.yaml; the environment wins over both
+            self.cfg = apply_overrides(cfg)
         self._lock = threading.Lock()
         self._tools: dict[str, Any] = {}
 

@@ -250,6 +250,13 @@ class Setting(BaseModel):
         table_name = "setting"
 
 
+def put_setting(key: str, value: Any) -> None:
+    """Insert or update one setting (an upsert both SQLite and PostgreSQL accept)."""
+    Setting.insert(key=key, value=value).on_conflict(
+        conflict_target=[Setting.key], update={Setting.value: Setting.value.db_value(value)}
+    ).execute()
+
+
 class SchemaMeta(BaseModel):
     key = pw.CharField(primary_key=True)
     value = pw.TextField()

@@ -159,8 +159,8 @@ def save_changes(
     effective = all_keys(new_cfg)
     stored = {k: _plain(effective[k]) for k in stored}  # normalised: "3" -> 3
     with m.database.atomic():
-        m.Setting.replace(key=OVERRIDES_SETTING, value=stored).execute()
-        m.Setting.replace(key=REPLACED_SETTING, value=replaced).execute()
+        m.put_setting(OVERRIDES_SETTING, stored)
+        m.put_setting(REPLACED_SETTING, replaced)
     restart = sorted(k for k in list(changes) + list(reset or []) if needs_restart(k))
     return new_cfg, restart
 

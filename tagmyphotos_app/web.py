@@ -9,7 +9,6 @@ Contract with the outer rooms:
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
 from tagmyphotos.config import Config
@@ -18,18 +17,6 @@ from tagmyphotos.core import Core
 from .runner import boot, setup_logging
 
 log = logging.getLogger("tagmyphotos.web")
-
-
-def session_secret(core: Core) -> str:
-    """The cookie-signing secret: from config, else made once and kept in the database."""
-    from tagmyphotos import models as m
-
-    if core.cfg.server.storage_secret:
-        return core.cfg.server.storage_secret.get_secret_value()
-    row = m.Setting.get_or_none(m.Setting.key == "session_secret")
-    if row is None:
-        row = m.Setting.create(key="session_secret", value=secrets.token_urlsafe(32))
-    return str(row.value)
 
 
 def mount(app: Any, core: Core) -> None:
@@ -46,10 +33,12 @@ def serve(cfg: Config, host: str, port: int) -> int:
     from nicegui import app, ui
 
     from jobs.consumer import start_consumer, stop_consumer
+    from tagmyphotos.auth import session_secret, sync_configured_password
     from ui.pages import register_pages
 
     setup_logging(cfg)
     core = boot(cfg)
+    sync_configured_password(core.cfg)
     mount(app, core)
     register_pages()
     holder: dict[str, Any] = {}
@@ -72,7 +61,7 @@ def serve(cfg: Config, host: str, port: int) -> int:
         reload=False,
         show=False,
         title="Tag My Photos",
-        storage_secret=session_secret(core),
+        storage_secret=session_secret(core.cfg),
         reconnect_timeout=10,
         uvicorn_logging_level="warning",
     )
