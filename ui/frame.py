@@ -94,18 +94,20 @@ def _bare_frame() -> None:
 def _frame(title: str, path: str) -> None:
     dark = _dark_mode()
     ui.query("body").classes("bg-grey-1 dark:bg-neutral-900")
-    with ui.header(elevated=True).classes("items-center gap-2 px-2 py-1 bg-primary"):
+    toggle_dark = lambda: dark.set_value(not dark.value)  # noqa: E731
+    with ui.header(elevated=True).classes("items-center gap-2 px-2 py-1 bg-primary no-wrap"):
         menu = ui.button(icon="menu").props("flat round color=white aria-label=Menu")
         ui.label("Tag My Photos").classes("text-lg font-medium whitespace-nowrap")
-        ui.label(f"· {title}").classes("text-lg gt-xs whitespace-nowrap")
+        ui.label(f"· {title}").classes("text-lg gt-sm whitespace-nowrap")
         ui.space()
         _counts()
-        ui.button(icon="dark_mode", on_click=lambda: dark.set_value(not dark.value)).props(
-            "flat round color=white aria-label='Dark mode'"
-        ).tooltip("Dark mode")
-        ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
-            "flat round color=white aria-label=Logout"
-        ).tooltip("Log out")
+        with ui.row().classes("gt-xs no-wrap gap-0"):  # on a phone these two are in the drawer
+            ui.button(icon="dark_mode", on_click=toggle_dark).props(
+                "flat round color=white aria-label='Dark mode'"
+            ).tooltip("Dark mode")
+            ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
+                "flat round color=white aria-label=Logout"
+            ).tooltip("Log out")
     drawer = ui.left_drawer(value=None, bordered=True).props("width=210 breakpoint=900")
     with drawer, ui.list().classes("w-full"):
         for label, target, icon in NAV:
@@ -115,6 +117,13 @@ def _frame(title: str, path: str) -> None:
                 .classes("rounded" + (" bg-blue-1 text-primary dark:bg-blue-10" if active else ""))
                 .props(f"clickable aria-label='{label}'")
             ):
+                with ui.item_section().props("avatar"):
+                    ui.icon(icon)
+                ui.item_section(label)
+        ui.separator().classes("xs")
+        for label, icon, action in (("Dark mode", "dark_mode", toggle_dark),
+                                    ("Log out", "logout", lambda: ui.navigate.to("/logout"))):  # fmt: skip
+            with ui.item(on_click=action).classes("xs").props("clickable"):
                 with ui.item_section().props("avatar"):
                     ui.icon(icon)
                 ui.item_section(label)

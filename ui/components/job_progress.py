@@ -45,7 +45,10 @@ def summary(job: JobView) -> str:
 
 
 def _plain(value: Any) -> bool:
-    return isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) < 60)
+    """Result figures worth a glance: non-zero numbers and short texts (no flags, lists or zeros)."""
+    if isinstance(value, bool) or not value:
+        return False
+    return isinstance(value, (int, float)) or (isinstance(value, str) and len(value) < 60)
 
 
 class JobCard:
@@ -61,7 +64,7 @@ class JobCard:
                 self.when = ui.label().classes("text-xs text-grey-7 dark:text-grey-5 gt-xs")
                 ui.space()
                 self.cancel = ui.button("Cancel", icon="stop", on_click=self._cancel).props("flat dense color=warning")
-            self.bar = ui.linear_progress(value=0, show_value=False).props("rounded size=10px")
+            self.bar = ui.linear_progress(value=0, show_value=False).props("rounded size=10px instant-feedback")
             self.line = ui.label().classes("text-sm")
             self.error = ui.label().classes("text-sm text-negative whitespace-pre-wrap")
             self.events = ui.column().classes("w-full gap-0")

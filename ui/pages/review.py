@@ -39,7 +39,9 @@ class ReviewPage:
         self.ring = FocusRing()
         self.groups: list[GroupCard] = []
         with ui.row().classes("w-full items-center gap-2"):
-            frame.section("Review suggestions", HELP)
+            with ui.column().classes("gap-0"):
+                ui.label("Review suggestions").classes("text-xl font-medium")
+                ui.label(HELP).classes("text-sm text-grey-7 dark:text-grey-5 gt-xs")  # no keyboard on a phone
             ui.space()
             self.undo = UndoButton(after=self.reload)
         with ui.row().classes("w-full items-center gap-2"):

@@ -141,7 +141,9 @@ class WritePage:
             )
             return
         for row in rows:
-            with ui.row().classes("w-full items-center gap-2 no-wrap text-sm border-b py-1"):
+            with ui.row().classes(
+                "w-full items-center gap-2 no-wrap text-sm border-b border-gray-200 dark:border-gray-700 py-1"
+            ):
                 ui.badge(row["result"], color=RESULT_COLOR.get(row["result"], "grey"))
                 ui.label(row["mode"]).classes("w-16 text-grey-7 gt-xs")
                 ui.link(row["path"], f"/photo/{row['photo_id']}" if row["photo_id"] else "#").classes(

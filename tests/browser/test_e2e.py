@@ -1,0 +1,219 @@
+"""End to end in a real headless Chromium against the real server (`tagmyphotos serve`).
+
+First run (choose a password), log out and in, run matching from the jobs page, name a group of
+unknown faces, accept a suggestion, write the names into the files and watch the write finish.
+A screenshot of every page goes to test-artifacts/screenshots/ (the README shows two).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import EXIFTOOL, ROOT, make_config
+from ui_harness import teach
+
+from tagmyphotos.core import Core
+
+pytestmark = pytest.mark.browser
+
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+PASSWORD = "e2e-password-123"
+CHROME_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+)  # fmt: skip
+WAIT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def site(analysed_template: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The analysed test library with two people named, served by a real `tagmyphotos serve`."""
+    lib, data = analysed_template
+    shutil.copytree(lib, tmp_path / "library")
+    shutil.copytree(data, tmp_path / "data")
+    cfg = make_config(tmp_path / "library", tmp_path / "data")
+    core = Core(cfg)
+    try:
+        teach(core, people=2, per_person=2)  # the user named two people earlier (two photos each)
+    finally:
+        core.close()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
+    env.update(
+        TAGMYPHOTOS_CONFIG=str(tmp_path / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(tmp_path / "library"),
+        TAGMYPHOTOS_DATA=str(tmp_path / "data"), TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0",
+        TAGMYPHOTOS_WRITE__EXIFTOOL=str(EXIFTOOL),
+    )  # fmt: skip
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "tagmyphotos"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "serve.log").read_text()[-3000:]) from None
+                time.sleep(0.3)
+        yield base, tmp_path / "data" / "tagmyphotos.db"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix="tmp-e2e-chromium-")
+    for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}", "--window-size=1366,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=15) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def test_first_run_review_name_write(site: tuple[str, Path], browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, db = site
+    d = browser
+    wait = WebDriverWait(d, WAIT_S)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> None:
+        time.sleep(1.0)  # lazy thumbnails and fonts settle
+        d.save_screenshot(str(SHOTS / f"{name}.png"))
+
+    def testid(name: str):
+        return wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f"[data-testid='{name}']")))
+
+    def field(name: str):
+        """A text field: Quasar puts the attribute on the native <input> itself."""
+        css = f"input[data-testid='{name}'], [data-testid='{name}'] input"
+        return wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
+
+    def see(text: str) -> None:
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//*[contains(normalize-space(.), '{text}')]")))
+
+    # first run: the welcome screen explains, checks the library and sets the password
+    d.get(base + "/")
+    see("Welcome to Tag My Photos")
+    see("64 photos found")
+    shot("welcome")
+    field("new-password").send_keys(PASSWORD)
+    field("repeat-password").send_keys(PASSWORD)
+    d.find_element(By.XPATH, "//*[contains(text(), 'Start the first scan now')]").click()  # analysed already
+    testid("save-password").click()
+    see("Review suggestions")
+
+    # log out and in again
+    d.get(base + "/logout")
+    field("password").send_keys("wrong password" + Keys.ENTER)
+    see("Wrong password.")
+    shot("login")
+    field = field("password")
+    field.clear()
+    field.send_keys(PASSWORD + Keys.ENTER)
+    see("Review suggestions")
+
+    # matching from the jobs page, with live progress
+    d.get(base + "/jobs")
+    testid("start-match").click()
+    wait.until(lambda _: count(db, "SELECT COUNT(*) FROM job WHERE type='match' AND state='done'") == 1)
+    see("match #")
+    shot("jobs")
+
+    # name a group of unknown faces in one action
+    d.get(base + "/unknown")
+    see("faces in")
+    shot("unknown")
+    named_before = count(db, "SELECT COUNT(*) FROM face WHERE state='confirmed'")
+    name_field = d.find_element(By.CSS_SELECTOR, "input[data-testid^='name-']")
+    name_field.send_keys("Grandma Rose")
+    d.find_element(By.CSS_SELECTOR, "[data-testid^='name-'][data-testid$='-go']").click()
+    see("Named Grandma Rose")
+    assert count(db, "SELECT COUNT(*) FROM person WHERE name='Grandma Rose'") == 1
+    assert count(db, "SELECT COUNT(*) FROM face WHERE state='confirmed'") > named_before
+
+    # accept a suggestion on the review page
+    d.get(base + "/")
+    see("suggestions for")
+    shot("review")
+    before = count(db, "SELECT COUNT(*) FROM face WHERE state='confirmed'")
+    d.find_element(By.CSS_SELECTOR, "[data-testid^='accept-']:not([data-testid='accept-likely'])").click()
+    see("Accepted as")
+    assert count(db, "SELECT COUNT(*) FROM face WHERE state='confirmed'") > before
+
+    # people, one person, one photo
+    d.get(base + "/people")
+    see("Grandma Rose")
+    shot("people")
+    d.find_element(By.XPATH, "//a[contains(., 'Grandma Rose')]").click()
+    see("Select wrong ones")
+    shot("person")
+    photo_id = count(db, "SELECT MIN(photo_id) FROM face WHERE state='confirmed'")
+    d.get(base + f"/photo/{photo_id}")
+    see("quality")
+    shot("photo")
+
+    # write the names into the files and see the write finish
+    d.get(base + "/write")
+    see("photos will change")
+    testid("start-write").click()
+    testid("confirm-ok").click()
+    see("Write finished")
+    shot("write")
+    written = count(db, "SELECT COUNT(*) FROM write_audit WHERE result='ok'")
+    assert written > 0 and written == count(db, "SELECT COUNT(*) FROM photo WHERE written_signature IS NOT NULL")
+
+    d.get(base + "/settings")
+    see("API keys")
+    shot("settings")
+    d.set_window_size(390, 844)
+    d.get(base + "/")
+    see("suggestions for")
+    shot("review-phone")
