@@ -18,9 +18,9 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
 
 from tagmyphotos.core import Core
-from tagmyphotos.stats import library_stats
 
 from .components import session
+from .components.face_lists import header_counts
 
 log = logging.getLogger("tagmyphotos.ui")
 
@@ -36,7 +36,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("Settings", "/settings", "settings"),
 )
 
-# Header counts refresh this often (seconds): one grouped COUNT query per refresh.
+# Header counts refresh this often (seconds): two index-only COUNTs per refresh.
 COUNTS_REFRESH_S = 5.0
 
 
@@ -144,15 +144,14 @@ def _counts() -> None:
 
     async def refresh() -> None:
         try:
-            stats = await io(library_stats, 0)
+            counts = await io(header_counts)
         except Exception:  # counts are decoration; the page stays usable without them
             log.debug("header counts failed", exc_info=True)
             return
-        if not stats:  # the app is shutting down
+        if not counts:  # the app is shutting down
             return
-        by_state = stats["faces"]["by_state"]
-        review.text = f"{by_state.get('suggested', 0):,}"
-        unknown.text = f"{by_state.get('unknown', 0):,}"
+        review.text = f"{counts[0]:,}"
+        unknown.text = f"{counts[1]:,}"
 
     ui.timer(COUNTS_REFRESH_S, refresh, immediate=True)
 

@@ -26,37 +26,46 @@ class ReviewCounts:
     unknown: int
 
 
-def review_counts() -> ReviewCounts:
-    suggested = m.Face.state == m.FACE_SUGGESTED
-    return ReviewCounts(
-        suggested=m.Face.select().where(suggested).count(),
-        likely=m.Face.select().where(suggested & (m.Face.band == "likely")).count(),
-        people=m.Face.select(m.Face.suggested_person).where(suggested).distinct().count(),
-        unknown=m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).count(),
-    )
+@dataclass(frozen=True)
+class ReviewSummary:
+    """Counts and the order of the review page, from ONE grouped scan of the suggested faces."""
+
+    counts: ReviewCounts
+    order: list[tuple[int, int, int]]  # (person id, likely, all) — most likely faces first
 
 
-def suggestion_groups(offset: int, limit: int, per_group: int) -> tuple[list[SuggestionGroup], int]:
-    """People with suggestions (most likely faces first), each with its best `per_group` faces."""
+def header_counts() -> tuple[int, int]:
+    """(suggested, unknown) faces: two index-only counts, cheap enough for a timer."""
+    count = lambda state: m.Face.select().where(m.Face.state == state).count()  # noqa: E731
+    return count(m.FACE_SUGGESTED), count(m.FACE_UNKNOWN)
+
+
+def review_summary() -> ReviewSummary:
     likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == "likely", 1)], 0))
-    base = (
-        m.Face.select(m.Face.suggested_person, likely, pw.fn.COUNT(m.Face.id))
+    total = pw.fn.COUNT(m.Face.id)
+    rows = m.rows(
+        m.Face.select(m.Face.suggested_person, likely, total)
         .where((m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.is_null(False))
         .group_by(m.Face.suggested_person)
     )
-    total = base.count()
-    order = (likely.desc(), pw.fn.COUNT(m.Face.id).desc(), m.Face.suggested_person)
+    order = sorted(((int(p), int(n or 0), int(t)) for p, n, t in rows), key=lambda r: (-r[1], -r[2], r[0]))
+    unknown = m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).count()
+    counts = ReviewCounts(sum(r[2] for r in order), sum(r[1] for r in order), len(order), unknown)
+    return ReviewSummary(counts, order)
+
+
+def suggestion_groups(order: list[tuple[int, int, int]], per_group: int) -> list[SuggestionGroup]:
+    """The groups of `order` (a slice of ReviewSummary.order), each with its best `per_group` faces."""
     groups = []
-    for pid, n_likely, n_all in m.rows(base.order_by(*order).offset(offset).limit(limit)):
+    for pid, n_likely, n_all in order:
         faces = face_views(
             faces_select()
             .where((m.Face.state == m.FACE_SUGGESTED) & (m.Face.suggested_person == pid))
             .order_by(*_BEST_FIRST)
             .limit(per_group)
         )
-        person = person_view(get_person(int(pid)))
-        groups.append(SuggestionGroup(person, faces, int(n_likely or 0), int(n_all) - int(n_likely or 0)))
-    return groups, total
+        groups.append(SuggestionGroup(person_view(get_person(pid)), faces, n_likely, n_all - n_likely))
+    return groups
 
 
 def suggested_for(person_id: int, offset: int, limit: int) -> tuple[list[FaceView], int]:

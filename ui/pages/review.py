@@ -56,7 +56,18 @@ class ReviewPage:
         ui.timer(0, self.reload, once=True)
 
     async def fetch(self, offset: int, limit: int) -> tuple[list[SuggestionGroup], int]:
-        return await frame.io(face_lists.suggestion_groups, offset, limit, FACES_PER_GROUP)
+        summary = await frame.io(face_lists.review_summary)
+        self.show_counts(summary.counts)
+        groups = await frame.io(face_lists.suggestion_groups, summary.order[offset : offset + limit], FACES_PER_GROUP)
+        return groups, summary.counts.people
+
+    def show_counts(self, counts: face_lists.ReviewCounts) -> None:
+        self.counts.set_text(
+            f"{counts.suggested:,} suggestions for {counts.people:,} people · "
+            f"{counts.likely:,} likely · {counts.unknown:,} unknown faces"
+        )
+        self.accept_likely.set_text(f"Accept all likely ({counts.likely:,})")
+        self.accept_likely.set_enabled(counts.likely > 0)
 
     def render(self, groups: list[SuggestionGroup]) -> None:
         self.ring.clear()
@@ -75,12 +86,7 @@ class ReviewPage:
             self.ring.move_to(self.groups[0].grid.tiles[0])
 
     async def reload(self) -> None:
-        counts = await frame.io(face_lists.review_counts)
-        self.counts.set_text(f"{counts.suggested:,} suggestions for {counts.people:,} people · "
-                             f"{counts.likely:,} likely · {counts.unknown:,} unknown faces")  # fmt: skip
-        self.accept_likely.set_text(f"Accept all likely ({counts.likely:,})")
-        self.accept_likely.set_enabled(counts.likely > 0)
-        await self.pager.reload()
+        await self.pager.reload()  # its fetch updates the counts too
         await self.undo.refresh()
 
     async def done(self, result: ReviewResult | None, what: str, group: GroupCard) -> None:
@@ -94,9 +100,8 @@ class ReviewPage:
         if not group.grid.faces:
             await self.reload()
         else:
-            counts = await frame.io(face_lists.review_counts)
-            self.counts.set_text(f"{counts.suggested:,} suggestions for {counts.people:,} people · "
-                                 f"{counts.likely:,} likely · {counts.unknown:,} unknown faces")  # fmt: skip
+            summary = await frame.io(face_lists.review_summary)
+            self.show_counts(summary.counts)
             await self.undo.refresh()
 
     async def accept_all_likely(self) -> None:
