@@ -131,3 +131,20 @@ async def test_ignore_a_cluster_of_strangers(analysed_core: Core) -> None:
         await user.should_see("Ignored", retries=30)
     states = {m.Face.get_by_id(f.id).state for f in cluster.faces}
     assert states == {m.FACE_IGNORED}
+
+
+async def test_results_of_a_background_job_are_offered_not_forced(taught, monkeypatch) -> None:
+    import sys
+
+    from tagmyphotos import faces_review
+
+    user, core, names = taught
+    monkeypatch.setattr(sys.modules["ui.components.fresh"], "CHECK_EVERY_S", 0.2)
+    await user.open("/")
+    await user.should_see("Not person", retries=20)
+    await user.should_not_see(marker="refresh")
+    unknown = m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).first()
+    faces_review.ignore(core, [unknown.id])  # as another tab or the API would
+    await user.should_see(marker="refresh", retries=30)
+    user.find(marker="refresh").click()
+    await user.should_not_see(marker="refresh", retries=30)

@@ -19,6 +19,7 @@ from .. import frame
 from ..components import face_lists
 from ..components.confirm import confirm
 from ..components.face_grid import FaceGrid, FocusRing, Pager, photo_link, thumb_url
+from ..components.fresh import FreshnessNotice
 from ..components.undo import UndoButton, report
 
 # People per page, and suggested faces shown per person (the person page shows all of them).
@@ -51,6 +52,7 @@ class ReviewPage:
                 ui.button("Accept all likely", icon="done_all", on_click=self.accept_all_likely),
                 "accept-likely",
             ).props("unelevated color=positive")
+        self.fresh = FreshnessNotice(self.reload)
         self.pager = Pager(self.fetch, self.render, GROUPS_PER_PAGE)
         ui.keyboard(on_key=self.on_key)
         ui.timer(0, self.reload, once=True)
@@ -87,6 +89,7 @@ class ReviewPage:
 
     async def reload(self) -> None:
         await self.pager.reload()  # its fetch updates the counts too
+        await self.fresh.mark_seen()
         await self.undo.refresh()
 
     async def done(self, result: ReviewResult | None, what: str, group: GroupCard) -> None:
@@ -103,6 +106,7 @@ class ReviewPage:
             summary = await frame.io(face_lists.review_summary)
             self.show_counts(summary.counts)
             await self.undo.refresh()
+            await self.fresh.mark_seen()  # our own change is not news
 
     async def accept_all_likely(self) -> None:
         if not await confirm("Accept all likely suggestions?",

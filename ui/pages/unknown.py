@@ -14,6 +14,7 @@ from tagmyphotos.views import ClusterView, FaceView, ReviewResult
 from .. import frame
 from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager
+from ..components.fresh import FreshnessNotice
 from ..components.person_picker import PersonPicker, person_names
 from ..components.undo import UndoButton, report
 
@@ -42,6 +43,7 @@ class UnknownPage:
                     "Run matching again (new suggestions and groups)"
                 )
             self.undo = UndoButton(after=self.reload)
+        self.fresh = FreshnessNotice(self.reload)
         with ui.tabs().classes("w-full") as tabs:
             groups_tab = ui.tab("Groups", icon="diversity_3")
             singles_tab = ui.tab("Single faces", icon="face")
@@ -57,6 +59,7 @@ class UnknownPage:
         await self.clusters.reload()
         await self.singles.reload()
         await self.undo.refresh()
+        await self.fresh.mark_seen()
 
     async def regroup(self) -> None:
         job_id = await frame.call(start_job, "match")
