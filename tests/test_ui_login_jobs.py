@@ -95,3 +95,11 @@ async def test_cancel_a_queued_job_after_confirming(user: User) -> None:
     user.find(marker="confirm-ok").click()
     await user.should_see("cancelled", retries=30)
     assert m.Job.get_by_id(job_id).state == m.JOB_CANCELLED
+
+
+async def test_every_page_of_the_menu_opens(user: User) -> None:
+    from ui.frame import NAV
+
+    for _label, path, _icon in NAV:
+        await user.open(path)
+        await user.should_see("Tag My Photos")

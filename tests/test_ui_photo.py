@@ -54,3 +54,16 @@ async def test_missing_photo_says_so(core: Core) -> None:
     async with simulated_ui(core) as user:
         await user.open("/photo/999999")
         await user.should_see("No such photo")
+
+
+async def test_the_image_urls_the_pages_use_load_with_the_ui_session(analysed_core: Core) -> None:
+    from ui.components.face_grid import PREVIEW_URL, thumb_url
+
+    photo, face = one_face_photo()
+    async with simulated_ui(analysed_core) as user:
+        thumb = await user.http_client.get(thumb_url(face.id))
+        preview = await user.http_client.get(PREVIEW_URL.format(id=photo.id) + f"?size={PREVIEW_PX}")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert preview.status_code == 200 and preview.content[:2] == b"\xff\xd8"
+    async with simulated_ui(analysed_core, logged_in=False) as anon:
+        assert (await anon.http_client.get(thumb_url(face.id))).status_code == 401

@@ -53,10 +53,7 @@ async def simulated_ui(core: Core, logged_in: bool = True) -> AsyncIterator[User
             from tagmyphotos_app.web import mount
             from ui.pages import register_pages
 
-            try:
-                mount(app, core)
-            except ImportError:  # REST API not built yet: pages still work without it
-                app.state.core = core
+            mount(app, core)
             register_pages()
             prepare_simulation()
             ui.run(storage_secret=auth.session_secret(core.cfg))
