@@ -46,15 +46,11 @@ def refresh_clusters(core: Any, full: bool = False) -> ClusterReport:
     start = time.monotonic()
     totals = {"eligible": 0, "clustered": 0, "clusters": 0}
     # Faces that stopped being unknown leave their cluster.
-    m.Face.update(cluster=None).where(
-        m.Face.cluster.is_null(False) & (m.Face.state != m.FACE_UNKNOWN)
-    ).execute()
+    m.Face.update(cluster=None).where(m.Face.cluster.is_null(False) & (m.Face.state != m.FACE_UNKNOWN)).execute()
     models = [
         str(r)
         for (r,) in m.rows(
-            m.Face.select(m.Face.model)
-            .where(m.Face.model.is_null(False) & m.Face.embedding.is_null(False))
-            .distinct()
+            m.Face.select(m.Face.model).where(m.Face.model.is_null(False) & m.Face.embedding.is_null(False)).distinct()
         )
     ]
     for model_id in sorted(models):
@@ -77,8 +73,7 @@ def _refresh_model(core: Any, model_id: str, full: bool) -> dict[str, int]:
         return {"eligible": 0, "clustered": 0, "clusters": 0}
     dim = len(bytes(eligible[0].embedding)) // 4
     vec_of = {
-        int(f.id): v
-        for f, v in zip(eligible, vectors_of([bytes(f.embedding) for f in eligible], dim), strict=True)
+        int(f.id): v for f, v in zip(eligible, vectors_of([bytes(f.embedding) for f in eligible], dim), strict=True)
     }
     old = {int(f.id): int(f.cluster) for f in eligible if f.cluster is not None}
     members: dict[int, list[int]] = {}
@@ -133,9 +128,7 @@ def _write(assignment: dict[int, int], unclustered: list[int], old: dict[int, in
     with m.database.atomic():
         for cid, ids in by_cluster.items():
             for part in chunked(ids):
-                m.Face.update(cluster=cid).where(
-                    m.Face.id.in_(part) & (m.Face.state == m.FACE_UNKNOWN)
-                ).execute()
+                m.Face.update(cluster=cid).where(m.Face.id.in_(part) & (m.Face.state == m.FACE_UNKNOWN)).execute()
         for part in chunked(unclustered):
             m.Face.update(cluster=None).where(m.Face.id.in_(part)).execute()
 
@@ -168,9 +161,7 @@ def list_clusters(limit: int = 50, offset: int = 0, sample: int = VIEW_SAMPLE) -
     return [cluster_view(int(cid), int(n), int(photos), sample) for cid, n, photos in rows]
 
 
-def cluster_view(
-    cluster_id: int, size: int | None = None, photos: int | None = None, sample: int = 0
-) -> ClusterView:
+def cluster_view(cluster_id: int, size: int | None = None, photos: int | None = None, sample: int = 0) -> ClusterView:
     where = (m.Face.cluster == cluster_id) & (m.Face.state == m.FACE_UNKNOWN)
     if size is None or photos is None:
         size = m.Face.select().where(where).count()

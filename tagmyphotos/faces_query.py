@@ -48,9 +48,7 @@ def list_faces(
     if person is not None:
         query = query.where(m.Face.person == _person_id(person))
     if suggested is not None:
-        query = query.where(
-            (m.Face.suggested_person == _person_id(suggested)) & (m.Face.state == m.FACE_SUGGESTED)
-        )
+        query = query.where((m.Face.suggested_person == _person_id(suggested)) & (m.Face.state == m.FACE_SUGGESTED))
     if band is not None:
         query = query.where((m.Face.band == band) & (m.Face.state == m.FACE_SUGGESTED))
     if photo_id is not None:
@@ -96,9 +94,7 @@ def suggestion_groups(
         if band is not None:
             query = query.where(m.Face.band == band)
         faces = face_views(query.order_by(*_order("confidence")).limit(per_person))
-        groups.append(
-            SuggestionGroup(person_view(get_person(pid)), faces, counts[pid]["likely"], counts[pid]["maybe"])
-        )
+        groups.append(SuggestionGroup(person_view(get_person(pid)), faces, counts[pid]["likely"], counts[pid]["maybe"]))
     return groups
 
 

@@ -49,55 +49,78 @@ def _confirm(
     journal: Journal, faces: Sequence[Any], person: m.Person, displace: bool, respect_rejections: bool
 ) -> tuple[list[int], list[Skipped], list[int]]:
     """Confirm `faces` as `person` (inside a transaction); returns (changed, skipped, displaced)."""
-    changed: list[Any] = []
+    return _confirm_many(journal, [(f, person) for f in faces], displace, respect_rejections)
+
+
+def _confirm_many(
+    journal: Journal, pairs: Sequence[tuple[Any, m.Person]], displace: bool, respect_rejections: bool
+) -> tuple[list[int], list[Skipped], list[int]]:
+    """Confirm each face as its person, in a few statements however many people are involved.
+
+    Within a photo a person is named once: the first face wins, later ones are skipped; a face
+    already confirmed as that person in the photo is displaced (or the new one skipped).
+    """
+    rejected: set[tuple[int, int]] = set()
+    for part in chunked(f.id for f, _ in pairs):
+        query = m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person)
+        rejected.update((int(f), int(p)) for f, p in m.rows(query.where(m.FaceRejection.face.in_(part))))
+    holders: dict[tuple[int, int], Any] = {}
+    for part in chunked({f.photo_id for f, _ in pairs}):
+        same = m.Face.select().where(m.Face.photo.in_(part) & (m.Face.state == m.FACE_CONFIRMED))
+        holders.update({(int(f.photo_id), int(f.person_id)): f for f in objs(same)})
+    renamed = {int(f.id): int(p.id) for f, p in pairs}
+    changed: list[tuple[Any, m.Person]] = []
     skipped: list[Skipped] = []
-    seen_photos: set[int] = set()
-    rejected: set[int] = set()
-    for part in chunked(f.id for f in faces):
-        query = m.FaceRejection.select(m.FaceRejection.face).where(
-            (m.FaceRejection.person == person.id) & m.FaceRejection.face.in_(part)
-        )
-        rejected.update(int(f) for (f,) in m.rows(query))
-    holders: dict[int, Any] = {}
-    for part in chunked({f.photo_id for f in faces}):
-        same = objs(m.Face.select().where((m.Face.person == person.id) & m.Face.photo.in_(part)))
-        holders.update({int(f.photo_id): f for f in same})
     displaced: list[Any] = []
-    for face in faces:
+    taken: set[tuple[int, int]] = set()
+    for face, person in pairs:
+        key = (int(face.photo_id), int(person.id))
         if face.person_id == person.id and face.state == m.FACE_CONFIRMED:
-            seen_photos.add(face.photo_id)
+            taken.add(key)
             continue
-        if face.photo_id in seen_photos:
+        if key in taken:
             skipped.append(Skipped(face.id, f"another face of this photo is being named {person.name}"))
             continue
-        if respect_rejections and face.id in rejected:
+        if respect_rejections and (face.id, person.id) in rejected:
             skipped.append(Skipped(face.id, f"rejected for {person.name} before"))
             continue
-        holder = holders.get(face.photo_id)
-        if holder is not None and holder.id != face.id:
+        holder = holders.get(key)
+        if holder is not None and holder.id != face.id and renamed.get(holder.id, person.id) == person.id:
             if not displace:
                 skipped.append(Skipped(face.id, f"this photo already has {person.name} (face {holder.id})"))
                 continue
             displaced.append(holder)
-        seen_photos.add(face.photo_id)
-        changed.append(face)
-    journal.touch([*changed, *displaced])
+        taken.add(key)
+        changed.append((face, person))
+    journal.touch([*(f for f, _ in changed), *displaced])
     _set(displaced, state=m.FACE_UNKNOWN, person=None, **_CLEAR_SUGGESTION)
-    _set(changed, state=m.FACE_CONFIRMED, person=person.id, cluster=None, **_CLEAR_SUGGESTION)
-    for part in chunked(f.id for f in changed):
-        query = m.FaceRejection.select(m.FaceRejection.face).where(
-            (m.FaceRejection.person == person.id) & m.FaceRejection.face.in_(part)
-        )
-        gone = [int(f) for (f,) in m.rows(query)]
-        journal.rejections_removed += [(f, int(person.id)) for f in gone]
-        m.FaceRejection.delete().where(
-            (m.FaceRejection.person == person.id) & m.FaceRejection.face.in_(gone)
-        ).execute()
-    recount([person.id, *(f.person_id for f in changed)])
-    return [f.id for f in changed], skipped, [f.id for f in displaced]
+    _write_confirmed([(int(f.id), int(p.id)) for f, p in changed])
+    gone = [(int(f.id), int(p.id)) for f, p in changed if (f.id, p.id) in rejected]
+    for fid, pid in gone:  # an explicit confirmation overrides an old rejection
+        m.FaceRejection.delete().where((m.FaceRejection.face == fid) & (m.FaceRejection.person == pid)).execute()
+    journal.rejections_removed += gone
+    recount({int(p.id) for _, p in changed} | {f.person_id for f, _ in changed} | {f.person_id for f in displaced})
+    return [int(f.id) for f, _ in changed], skipped, [int(f.id) for f in displaced]
 
 
-def _refresh(core: Any, face_ids: Iterable[int], person_ids: Iterable[int | None]) -> int:
+def _write_confirmed(rows: list[tuple[int, int]]) -> None:
+    """(face, person) pairs become confirmed in one prepared statement (bulk accepts)."""
+    if not rows:
+        return
+    db, now = m.database.obj, m.utcnow()
+    q, c = db.param, m.Face
+    sets = ", ".join(
+        f'"{col}" = NULL'
+        for col in (c.cluster.column_name, c.suggested_person.column_name, "confidence", "band", "explanation")
+    )
+    sql = (
+        f'UPDATE "{c._meta.table_name}" SET "state" = {q}, "{c.person.column_name}" = {q}, {sets}, '
+        f'"updated_at" = {q} WHERE "id" = {q}'
+    )
+    db.cursor().executemany(sql, [(m.FACE_CONFIRMED, pid, now, fid) for fid, pid in rows])
+
+
+def _refresh(core: Any, face_ids: Iterable[int], person_ids: Iterable[int | None] = ()) -> int:
     from .suggest import refresh_affected
 
     return refresh_affected(core, face_ids, [p for p in person_ids if p is not None]).considered
@@ -109,13 +132,10 @@ def confirm(core: Any, face_ids: Iterable[int], who: int | str, *, action: str =
         faces = _faces(face_ids)
         journal = Journal(action)
         person, created = resolve_person(who, journal)
-        old = [f.person_id for f in faces]
-        changed, skipped, displaced = _confirm(
-            journal, faces, person, displace=True, respect_rejections=False
-        )
+        changed, skipped, displaced = _confirm(journal, faces, person, displace=True, respect_rejections=False)
         journal.label = f"{action}: {len(changed)} faces as {person.name}"
         undo_id = journal.save()
-    refreshed = _refresh(core, [*changed, *displaced], [person.id, *old])
+    refreshed = _refresh(core, [*changed, *displaced])
     return ReviewResult(
         action, changed, skipped, displaced, person_view(get_person(person.id)), created, undo_id, refreshed
     )
@@ -133,18 +153,16 @@ def confirm_groups(
         changed: list[int] = []
         skipped: list[Skipped] = []
         displaced: list[int] = []
-        touched: set[int] = set()
         created: list[str] = []
         for name, face_ids in groups.items():
             faces = _faces(face_ids)
             person, new = resolve_person(name, journal)
-            touched |= {person.id, *(f.person_id for f in faces if f.person_id is not None)}
             c, s, d = _confirm(journal, faces, person, displace=True, respect_rejections=False)
             changed, skipped, displaced = changed + c, skipped + s, displaced + d
             created += [person.name] if new else []
         journal.label = f"{action}: {len(changed)} faces of {len(groups)} people"
         undo_id = journal.save()
-    refreshed = _refresh(core, [*changed, *displaced], touched)
+    refreshed = _refresh(core, [*changed, *displaced])
     return ReviewResult(action, changed, skipped, displaced, None, bool(created), undo_id, refreshed), created
 
 
@@ -180,7 +198,7 @@ def reject(core: Any, face_ids: Iterable[int], who: int | str | None = None) -> 
         label = person.name if person is not None else f"{len(persons)} people"
         journal.label = f"rejected {len(faces) - len(skipped)} faces for {label}"
         undo_id = journal.save()
-    refreshed = _refresh(core, [f.id for f in faces], persons)
+    refreshed = _refresh(core, [f.id for f in faces])
     view = person_view(get_person(person.id)) if person is not None else None
     return ReviewResult("reject", changed, skipped, [], view, False, undo_id, refreshed)
 
@@ -194,7 +212,7 @@ def _to_state(core: Any, face_ids: Iterable[int], state: str, action: str, label
         persons = {f.person_id for f in faces}
         recount(persons)
         undo_id = journal.save()
-    refreshed = _refresh(core, [f.id for f in faces], persons)
+    refreshed = _refresh(core, [f.id for f in faces])
     return ReviewResult(action, [f.id for f in faces], undo_id=undo_id, refreshed=refreshed)
 
 
@@ -214,18 +232,17 @@ def accept_suggestions(core: Any, face_ids: Iterable[int], action: str = "accept
         faces = [f for f in _faces(face_ids)]
         journal = Journal(action)
         skipped = [Skipped(f.id, "no suggestion") for f in faces if f.state != m.FACE_SUGGESTED]
-        by_person: dict[int, list[Any]] = {}
+        pairs: list[tuple[Any, m.Person]] = []
+        people = {int(p.id): p for p in m.Person.select()}
         for face in sorted(faces, key=lambda f: -(f.confidence or 0.0)):
-            if face.state == m.FACE_SUGGESTED and face.suggested_person_id is not None:
-                by_person.setdefault(int(face.suggested_person_id), []).append(face)
-        changed: list[int] = []
-        for pid, group in by_person.items():
-            c, s, _ = _confirm(journal, group, get_person(pid), displace=False, respect_rejections=True)
-            changed += c
-            skipped += s
+            if face.state == m.FACE_SUGGESTED and face.suggested_person_id in people:
+                pairs.append((face, people[face.suggested_person_id]))
+        changed, more, _ = _confirm_many(journal, pairs, displace=False, respect_rejections=True)
+        skipped += more
+        by_person = {p.id for _, p in pairs}
         journal.label = f"accepted {len(changed)} suggestions for {len(by_person)} people"
         undo_id = journal.save()
-    refreshed = _refresh(core, changed, by_person)
+    refreshed = _refresh(core, changed)
     return ReviewResult(action, changed, skipped, undo_id=undo_id, refreshed=refreshed)
 
 
@@ -281,7 +298,7 @@ def name_cluster(
         skipped += [Skipped(f.id, "dropped from the cluster") for f in out]
         journal.label = f"named cluster {cluster_id} {person.name} ({len(changed)} faces)"
         undo_id = journal.save()
-    refreshed = _refresh(core, changed, [person.id])
+    refreshed = _refresh(core, changed)
     return ReviewResult(
         "name-cluster", changed, skipped, [], person_view(get_person(person.id)), created, undo_id, refreshed
     )

@@ -16,7 +16,8 @@ from typing import Any
 from . import models as m
 from . import tuning
 
-# Face columns an action may change; undo puts them back as they were.
+# Face columns an action may change. Undo puts back state, person and cluster; suggestions are
+# derived data, recomputed by the refresh that follows every undo.
 FACE_FIELDS = ("state", "person_id", "suggested_person_id", "confidence", "band", "explanation", "cluster")
 
 
@@ -61,9 +62,7 @@ class Journal:
     def delete_person_snapshot(self, person: m.Person) -> None:
         """Call before deleting a person: row, aliases and rejections come back on undo."""
         aliases = [a.name for a in m.PersonAlias.select().where(m.PersonAlias.person == person.id)]
-        rejections = m.rows(
-            m.FaceRejection.select(m.FaceRejection.face).where(m.FaceRejection.person == person.id)
-        )
+        rejections = m.rows(m.FaceRejection.select(m.FaceRejection.face).where(m.FaceRejection.person == person.id))
         self.people_deleted.append(
             {
                 "id": int(person.id),
@@ -142,40 +141,36 @@ def apply(entry: m.UndoEntry) -> Undone:
         clash = m.Person.get_or_none((m.Person.name == before["name"]) & (m.Person.id != person.id))
         if clash is not None:
             raise UndoError(f"cannot undo: the name {before['name']!r} has been taken since")
-        m.Person.update(name=before["name"], hidden=before["hidden"]).where(
-            m.Person.id == person.id
-        ).execute()
+        m.Person.update(name=before["name"], hidden=before["hidden"]).where(m.Person.id == person.id).execute()
         people.add(person.id)
     existing = {int(i) for (i,) in m.rows(m.Person.select(m.Person.id))}
     restored, skipped = [], []
+    current: dict[int, list[Any]] = {}
+    for ids in chunked(fid for fid, _, _ in p["faces"]):
+        query = m.Face.select(m.Face.id, m.Face.state, m.Face.person).where(m.Face.id.in_(ids))
+        current.update({int(f): [state, person] for f, state, person in m.rows(query)})
+    groups: dict[tuple[str, int | None, int | None], list[int]] = {}
     for fid, before, after in p["faces"]:
-        face: Any = m.Face.get_or_none(m.Face.id == fid)
-        if face is None or after is None or [face.state, face.person_id] != after:
-            skipped.append(fid)
+        now = current.get(fid)
+        if now is None or after is None or now != after:
+            skipped.append(fid)  # changed by something else since: left alone
             continue
-        values = dict(before)
-        if values["person_id"] is not None and values["person_id"] not in existing:
-            values.update(person_id=None, state=m.FACE_UNKNOWN)
-        if values["suggested_person_id"] is not None and values["suggested_person_id"] not in existing:
-            values.update(suggested_person_id=None, confidence=None, band=None, explanation=None)
-            if values["state"] == m.FACE_SUGGESTED:
-                values["state"] = m.FACE_UNKNOWN
-        people.update(x for x in (face.person_id, values["person_id"]) if x is not None)
-        m.Face.update(
-            state=values["state"],
-            person=values["person_id"],
-            suggested_person=values["suggested_person_id"],
-            confidence=values["confidence"],
-            band=values["band"],
-            explanation=values["explanation"],
-            cluster=values["cluster"],
-            updated_at=m.utcnow(),
-        ).where(m.Face.id == fid).execute()
+        state, owner = before["state"], before["person_id"]
+        if owner is not None and owner not in existing:
+            state, owner = m.FACE_UNKNOWN, None
+        if state == m.FACE_SUGGESTED:
+            state = m.FACE_UNKNOWN  # the refresh after the undo suggests it again
+        groups.setdefault((state, owner, before["cluster"]), []).append(fid)
+        people.update(x for x in (now[1], owner) if x is not None)
         restored.append(fid)
+    for (state, owner, cluster), fids in groups.items():
+        for ids in chunked(fids):
+            m.Face.update(
+                state=state, person=owner, cluster=cluster, suggested_person=None, confidence=None,
+                band=None, explanation=None, updated_at=m.utcnow(),
+            ).where(m.Face.id.in_(ids)).execute()  # fmt: skip
     for fid, pid in p["rejections_added"]:
-        m.FaceRejection.delete().where(
-            (m.FaceRejection.face == fid) & (m.FaceRejection.person == pid)
-        ).execute()
+        m.FaceRejection.delete().where((m.FaceRejection.face == fid) & (m.FaceRejection.person == pid)).execute()
     removed = [tuple(r) for r in p["rejections_removed"]]
     removed += [(f, s["id"]) for s in p["people_deleted"] for f in s["rejected_faces"]]
     for fid, pid in removed:

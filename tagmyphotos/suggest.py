@@ -1,171 +1,53 @@
 """Suggestions from confirmed faces: the database side of faces_match / faces_assign / faces_index.
 
-Why a per-process, per-model state kept in sync with the database instead of a reload per
-call: loading 100k embeddings takes seconds, a confirmation must count for the very next
-suggestion. Each call diffs the confirmed face ids (one cheap query) against the Matcher and
-feeds it only what changed; faces added since the Annoy index was built are searched exactly
-(faces_index), and the index is rebuilt by a debounced job (`rebuild_index`).
-Embeddings of different models never meet: one state, one index folder per embedding id.
-A face's embedding never changes in place (re-analysis makes new face rows); if that ever
-changes, call `reset_cache`.
+refresh_suggestions judges unknown/suggested faces (all, or some and their photo-mates) and
+writes suggested person, confidence, band and explanation; refresh_affected does it for what a
+review change can move, so a confirmation counts at once; rebuild_index publishes the Annoy
+index (a debounced job); stage_match is the pipeline stage. The in-memory state per model lives
+in suggest_state.
 """
 
 from __future__ import annotations
 
-import re
-import threading
+import json
+import math
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
-
-import numpy as np
+from collections.abc import Callable, Container, Iterable
+from typing import Any
 
 from . import models as m
 from . import tuning
-from .config import Config
 from .faces_assign import assign_per_photo
-from .faces_index import IndexMeta, IndexSpec, Metric, NeighbourIndex
-from .faces_match import Matcher, MatchSettings, Suggestion
+from .faces_index import IndexMeta
+from .faces_match import Suggestion
 from .pipeline import StageContext
 from .review_undo import chunked
+from .suggest_state import (
+    CANDIDATE_STATES,
+    ModelState,
+    fast_rows,
+    match_settings,
+    model_name,
+    model_state,
+    reset_cache,
+    vectors_of,
+)
 from .views import RefreshReport
 
-CANDIDATE_STATES = (m.FACE_UNKNOWN, m.FACE_SUGGESTED)
-# updated_at as stored (text on SQLite): compared, never parsed, so 100k rows sync fast.
-_STAMP = m.Face.updated_at.cast("text")
-
-
-def model_name(model_id: str) -> str:
-    """'Dlib/dlib5-chip150-p0.25/v1' -> 'Dlib' (the key of the calibrated defaults)."""
-    return model_id.split("/", 1)[0]
-
-
-def match_settings(cfg: Config, model_id: str) -> MatchSettings:
-    mc = cfg.matching
-    name = model_name(model_id)
-    threshold = mc.distance_threshold.get(model_id, mc.distance_threshold.get(name))
-    return MatchSettings.for_model(
-        name, threshold=threshold, likely=mc.likely_confidence, maybe=mc.maybe_confidence, k=mc.k
-    )
-
-
-def vectors_of(blobs: Sequence[bytes], dim: int) -> np.ndarray:
-    if not blobs:
-        return np.zeros((0, dim), np.float32)
-    return np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), dim)
-
-
-class ModelState:
-    """Confirmed faces (Matcher) and unknown/suggested faces (for the affected-face search)."""
-
-    def __init__(self, cfg: Config, model_id: str, dim: int) -> None:
-        self.model_id = model_id
-        self.dim = dim
-        self.settings = match_settings(cfg, model_id)
-        folder = cfg.index_dir / re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
-        index = NeighbourIndex(folder, IndexSpec(model_id, dim, cast(Metric, self.settings.metric)))
-        self.matcher = Matcher(index, self.settings)
-        self.lock = threading.RLock()
-        self._loaded = False
-        self._seen: dict[int, tuple[int, Any]] = {}  # confirmed face -> (person, updated_at)
-        self._cand_seen: dict[int, Any] = {}  # unknown/suggested face -> updated_at
-        self.cand_ids = np.zeros(0, np.int64)
-        self.cand_vecs = np.zeros((0, dim), np.float32)
-
-    def sync(self) -> None:
-        """Bring the confirmed set in line with the database (only the differences are loaded).
-
-        A face whose updated_at moved is re-read: re-analysis replaces a vector in place, and
-        every review change stamps updated_at.
-        """
-        rows = m.rows(
-            m.Face.select(m.Face.id, m.Face.person, _STAMP).where(
-                (m.Face.state == m.FACE_CONFIRMED)
-                & (m.Face.model == self.model_id)
-                & m.Face.embedding.is_null(False)
-            )
-        )
-        want = {int(f): (int(p), stamp) for f, p, stamp in rows}
-        if not self._loaded:
-            ids = sorted(want)
-            if ids:  # (an empty matcher is already in that state)
-                self.matcher.set_confirmed(ids, self._load(ids), [want[i][0] for i in ids])
-            self._loaded, self._seen = True, want
-            return
-        gone = [f for f in self._seen if f not in want]
-        if gone:
-            self.matcher.unconfirm(gone)
-        changed = sorted(f for f, v in want.items() if self._seen.get(f) != v)
-        if changed:
-            self.matcher.confirm(changed, self._load(changed), [want[f][0] for f in changed])
-        self._seen = want
-
-    def sync_candidates(self) -> None:
-        """The unknown/suggested faces' vectors, re-read only for faces that changed."""
-        rows = m.rows(
-            m.Face.select(m.Face.id, _STAMP).where(
-                m.Face.state.in_(CANDIDATE_STATES)
-                & (m.Face.model == self.model_id)
-                & m.Face.embedding.is_null(False)
-            )
-        )
-        want = {int(f): stamp for f, stamp in rows}
-        keep = np.fromiter((want.get(int(f)) == self._cand_seen.get(int(f)) for f in self.cand_ids), bool)
-        keep = keep.reshape(-1)
-        kept = set(self.cand_ids[keep].tolist())
-        new = [f for f in want if f not in kept]
-        self.cand_ids = np.concatenate([self.cand_ids[keep], np.asarray(new, np.int64)])
-        self.cand_vecs = np.concatenate([self.cand_vecs[keep], self._load(new)])
-        self._cand_seen = want
-
-    def near(self, vectors: np.ndarray, radius: float) -> set[int]:
-        """Unknown/suggested faces within `radius` of any of `vectors` (exact, in blocks)."""
-        out: set[int] = set()
-        if len(vectors) == 0 or len(self.cand_ids) == 0:
-            return out
-        base = self._metric_space(self.cand_vecs)
-        q = self._metric_space(np.asarray(vectors, np.float32))
-        b_sq = np.einsum("ij,ij->i", base, base)
-        step = max(1, tuning.INDEX_EXACT_CHUNK_CELLS // len(base))
-        for lo in range(0, len(q), step):
-            qc = q[lo : lo + step]
-            d2 = b_sq[None, :] - 2.0 * (qc @ base.T) + np.einsum("ij,ij->i", qc, qc)[:, None]
-            hit = (d2 <= radius * radius).any(axis=0)
-            out.update(self.cand_ids[hit].tolist())
-        return out
-
-    def _metric_space(self, vecs: np.ndarray) -> np.ndarray:
-        """Angular models compare unit vectors (as the index does)."""
-        if self.settings.metric == "angular":
-            return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-        return vecs
-
-    def _load(self, ids: list[int]) -> np.ndarray:
-        blobs: dict[int, bytes] = {}
-        for lo in range(0, len(ids), tuning.SUGGEST_BATCH):
-            chunk = ids[lo : lo + tuning.SUGGEST_BATCH]
-            blobs.update(m.rows(m.Face.select(m.Face.id, m.Face.embedding).where(m.Face.id.in_(chunk))))
-        return vectors_of([bytes(blobs[i]) for i in ids], self.dim)
-
-
-def model_state(core: Any, model_id: str) -> ModelState | None:
-    """The cached state of one embedding model (None when no face of it has an embedding)."""
-    query = m.Face.select(m.Face.embedding).where(
-        (m.Face.model == model_id) & m.Face.embedding.is_null(False)
-    )
-    row = query.first()
-    if row is None or row.embedding is None:
-        return None
-    dim = len(bytes(row.embedding)) // 4
-    state: ModelState = core.tool(f"match:{model_id}:{dim}", lambda: ModelState(core.cfg, model_id, dim))
-    return state
-
-
-def reset_cache(core: Any) -> None:
-    """Forget the per-process states (tests; after a re-embedding in place)."""
-    with core._lock:
-        for key in [k for k in core._tools if k.startswith("match:")]:
-            del core._tools[key]
+__all__ = [
+    "CANDIDATE_STATES",
+    "ModelState",
+    "index_status",
+    "match_settings",
+    "model_name",
+    "model_state",
+    "rebuild_index",
+    "refresh_affected",
+    "refresh_suggestions",
+    "reset_cache",
+    "stage_match",
+    "vectors_of",
+]
 
 
 def _models(face_ids: Iterable[int] | None = None) -> list[str]:
@@ -189,7 +71,10 @@ def refresh_suggestions(
     wanted = None if face_ids is None else sorted({int(i) for i in face_ids})
     if wanted is not None and not wanted:
         return RefreshReport()
-    hidden = {int(i) for (i,) in m.rows(m.Person.select(m.Person.id).where(m.Person.hidden))}
+    # Never suggest a hidden person, nor one deleted since this process last synced.
+    people = m.rows(m.Person.select(m.Person.id, m.Person.hidden))
+    hidden = {int(i) for i, h in people if h}
+    hidden_or_gone = _HiddenOrGone(hidden, {int(i) for i, _ in people})
     totals = {"considered": 0, "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
     models = _models(wanted) if wanted is not None else _models()
     for model_id in models:
@@ -199,18 +84,22 @@ def refresh_suggestions(
         base = m.Face.select(m.Face.id, m.Face.photo).where(
             m.Face.state.in_(CANDIDATE_STATES) & (m.Face.model == model_id) & m.Face.embedding.is_null(False)
         )
-        pairs = [(int(f), int(p)) for f, p in m.rows(base.order_by(m.Face.photo, m.Face.id))]
-        if wanted is not None:  # the wanted faces and their photo-mates (one assignment per photo)
+        if wanted is None:
+            pairs = [(int(f), int(p)) for f, p in fast_rows(base)]
+        else:  # the wanted faces and their photo-mates (one assignment per photo)
             photos: set[int] = set()
             for part in chunked(wanted):
-                photos.update(
-                    int(p) for (p,) in m.rows(m.Face.select(m.Face.photo).where(m.Face.id.in_(part)))
-                )
-            pairs = [pair for pair in pairs if pair[1] in photos]
+                photos.update(int(p) for (p,) in fast_rows(m.Face.select(m.Face.photo).where(m.Face.id.in_(part))))
+            pairs = []
+            for part in chunked(sorted(photos)):
+                pairs += [(int(f), int(p)) for f, p in fast_rows(base.where(m.Face.photo.in_(part)))]
+        pairs.sort(key=lambda pair: (pair[1], pair[0]))
         with state.lock:
-            state.sync()
+            state.sync(force=wanted is None)
+            if wanted is None:
+                state.sync_candidates()
             for chunk in _photo_chunks(pairs, tuning.SUGGEST_BATCH):
-                counts = _judge_chunk(state, chunk, hidden)
+                counts = _judge_chunk(state, chunk, hidden_or_gone)
                 for key, n in counts.items():
                     totals[key] += n
                 if progress is not None:
@@ -221,17 +110,15 @@ def refresh_suggestions(
 def refresh_affected(core: Any, face_ids: Iterable[int], person_ids: Iterable[int] = ()) -> RefreshReport:
     """After a review change: refresh the faces the change can move, not the whole library.
 
-    Affected = the changed faces themselves, faces suggested for the people involved, faces near
-    (within the model threshold x SUGGEST_AFFECTED_RADIUS) a changed face, and their photo-mates.
+    Affected = the changed faces themselves; faces near a changed face (within the model
+    threshold + SUGGEST_AFFECTED_SCALES logistic scales: farther, a face's vote is < 5%, and
+    within the face's own reach: beyond its farthest fetched neighbour it was not counted); faces
+    suggested for `person_ids` and for people whose look-alike statistics the change moved;
+    and the photo-mates of all of them (one person per photo).
     """
     changed = sorted({int(i) for i in face_ids})
-    persons = sorted({int(p) for p in person_ids})
+    persons = {int(p) for p in person_ids}
     affected: set[int] = set(changed)
-    for part in chunked(persons):
-        rows = m.Face.select(m.Face.id).where(
-            (m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.in_(part)
-        )
-        affected.update(int(i) for (i,) in m.rows(rows))
     for model_id in _models(changed):
         state = model_state(core, model_id)
         if state is None:
@@ -243,10 +130,32 @@ def refresh_affected(core: Any, face_ids: Iterable[int], person_ids: Iterable[in
             )
             blobs += [bytes(b) for (b,) in m.rows(rows)]
         vecs = vectors_of(blobs, state.dim)
+        radius = state.settings.threshold + tuning.SUGGEST_AFFECTED_SCALES * state.settings.scale
         with state.lock:
-            state.sync_candidates()
-            affected |= state.near(vecs, state.settings.threshold * tuning.SUGGEST_AFFECTED_RADIUS)
+            before = {p: (st.nearest_person, st.gap) for p, st in state.matcher.stats.items()}
+            state.apply(changed)
+            state.sync(force=False)
+            after = {p: (st.nearest_person, st.gap) for p, st in state.matcher.stats.items()}
+            persons |= {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+            state.sync_candidates(force=False)
+            if len(vecs) > tuning.SUGGEST_AFFECTED_FULL_ABOVE:
+                affected.update(state.cand_ids.tolist())  # a bulk change: judge everything
+            else:
+                affected |= state.near(vecs, radius)
+    for part in chunked(sorted(persons)):
+        rows = m.Face.select(m.Face.id).where((m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.in_(part))
+        affected.update(int(i) for (i,) in m.rows(rows))
     return refresh_suggestions(core, affected)
+
+
+class _HiddenOrGone:
+    """`person in x`: the person is hidden or does not exist (any more)."""
+
+    def __init__(self, hidden: set[int], existing: set[int]) -> None:
+        self.hidden, self.existing = hidden, existing
+
+    def __contains__(self, person: object) -> bool:
+        return person in self.hidden or person not in self.existing
 
 
 def _photo_chunks(pairs: list[tuple[int, int]], size: int) -> Iterable[list[tuple[int, int]]]:
@@ -261,7 +170,7 @@ def _photo_chunks(pairs: list[tuple[int, int]], size: int) -> Iterable[list[tupl
         yield chunk
 
 
-def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: set[int]) -> dict[str, int]:
+def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Container[int]) -> dict[str, int]:
     ids = [f for f, _ in chunk]
     photo_of = dict(chunk)
     rows: dict[int, Any] = {
@@ -274,9 +183,7 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: set[in
     vecs = vectors_of([bytes(rows[f].embedding) for f in ids], state.dim)
     rejected: dict[int, set[int]] = {}
     for f, p in m.rows(
-        m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person).where(
-            m.FaceRejection.face.in_(ids)
-        )
+        m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person).where(m.FaceRejection.face.in_(ids))
     ):
         rejected.setdefault(int(f), set()).add(int(p))
     taken: dict[int, set[int]] = {}
@@ -288,32 +195,55 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: set[in
     ):
         taken.setdefault(int(ph), set()).add(int(p))
     suggestions = state.matcher.suggest(ids, vecs, rejected)
+    fetch = state.settings.fetch
+    for sug in suggestions:
+        full = len(sug.neighbours) >= fetch
+        state.reach[sug.face_id] = sug.neighbours[-1][1] if full else math.inf
     suggestions = assign_per_photo(suggestions, photo_of, state.matcher, taken)
     counts = {"considered": len(ids), "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
-    with m.database.atomic():
-        for s in suggestions:
-            person, band = (s.person_id, s.band) if s.person_id not in hidden else (None, None)
-            counts[band or "unknown"] += 1
-            if _store(rows[s.face_id], s, person, band):
-                counts["changed"] += 1
+    writes = []
+    for s in suggestions:
+        person, band = (s.person_id, s.band) if s.person_id not in hidden else (None, None)
+        counts[band or "unknown"] += 1
+        moved, values = _judgement(rows[s.face_id], s, person, band)
+        counts["changed"] += moved
+        if values is not None:
+            writes.append(values)
+    _write(writes)
     return counts
 
 
-def _store(face: Any, s: Suggestion, person: int | None, band: str | None) -> bool:
-    """Write one judgement; True when the suggested person or band changed."""
+def _judgement(face: Any, s: Suggestion, person: int | None, band: str | None) -> tuple[bool, tuple | None]:
+    """(suggested person or band changed, the row's new values or None when nothing changed)."""
     state = m.FACE_SUGGESTED if person is not None else m.FACE_UNKNOWN
     explanation = None
     if s.explanation is not None:
-        explanation = {**s.explanation.as_dict(), "candidate": s.candidate_id}
+        explanation = json.dumps({**s.explanation.as_dict(), "candidate": s.candidate_id}, sort_keys=True)
     confidence = round(float(s.confidence), 4)
     moved = (face.suggested_person_id, face.band) != (person, band) or face.state != state
-    if moved or face.confidence != confidence:
-        values: dict[str, Any] = {"state": state, "suggested_person": person, "band": band}
-        values.update(confidence=confidence, explanation=explanation)
-        if person is not None:
-            values["cluster"] = None  # clusters hold unknown faces only (clusters.py)
-        m.Face.update(values).where((m.Face.id == face.id) & m.Face.state.in_(CANDIDATE_STATES)).execute()
-    return moved
+    if not moved and face.confidence == confidence:
+        return False, None
+    # clusters hold unknown faces only (clusters.py): a suggested face leaves its cluster
+    return moved, (state, person, band, confidence, explanation, person is not None, face.id)
+
+
+def _write(rows: list[tuple]) -> None:
+    """One prepared UPDATE for many faces: peewee would build the SQL again for every row."""
+    if not rows:
+        return
+    db = m.database.obj
+    q = db.param
+    t, c = m.Face._meta.table_name, m.Face
+    sql = (
+        f'UPDATE "{t}" SET "{c.state.column_name}" = {q}, "{c.suggested_person.column_name}" = {q}, '
+        f'"{c.band.column_name}" = {q}, "{c.confidence.column_name}" = {q}, '
+        f'"{c.explanation.column_name}" = {q}, '
+        f'"{c.cluster.column_name}" = CASE WHEN {q} THEN NULL ELSE "{c.cluster.column_name}" END '
+        f'WHERE "{c.id.column_name}" = {q} AND "{c.state.column_name}" IN ({q}, {q})'
+    )
+    with m.database.atomic():
+        cursor = db.cursor()
+        cursor.executemany(sql, [(*row, *CANDIDATE_STATES) for row in rows])
 
 
 # --- the index -------------------------------------------------------------------------------

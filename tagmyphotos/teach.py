@@ -47,9 +47,7 @@ def plan(folder: Path, extensions: list[str]) -> tuple[list[_Item], list[dict[st
             continue
         if entry.is_file():
             if entry.suffix.lower() in exts:
-                rejected.append(
-                    {"path": str(entry), "reason": "not in a person folder (FOLDER/<name>/photo)"}
-                )
+                rejected.append({"path": str(entry), "reason": "not in a person folder (FOLDER/<name>/photo)"})
             continue
         if not entry.is_dir():
             continue
@@ -103,9 +101,7 @@ def teach_folder(core: Any, folder: Path, progress: Callable[[int, int], None] |
             continue
         faces = [int(i) for (i,) in m.rows(m.Face.select(m.Face.id).where(_usable(photo.id, embedding_id)))]
         if len(faces) != 1:
-            reason = (
-                "no face found" if not faces else f"{len(faces)} faces found: use photos of this person alone"
-            )
+            reason = "no face found" if not faces else f"{len(faces)} faces found: use photos of this person alone"
             rejected.append({"path": str(item.path), "reason": reason})
             continue
         groups.setdefault(item.person, []).append(faces[0])

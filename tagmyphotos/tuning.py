@@ -199,11 +199,23 @@ UNDO_KEEP = 20
 # enough to amortise the queries, small enough to keep one write transaction short.
 SUGGEST_BATCH = 2000
 
-# After a confirm/reject, unknown faces within (model distance threshold x this) of a changed
-# face are judged again. A face farther than the threshold from the changed face can still have
-# it among its k nearest (it sets the runner-up margin), hence > 1; the full refresh after each
-# analysis corrects anything beyond.
-SUGGEST_AFFECTED_RADIUS = 1.5
+# After a confirm/reject, unknown faces within (model threshold + this many logistic scales of
+# P(d)) of a changed face are judged again: farther away the changed face's same-person
+# probability is < 5% (dlib: 0.6 + 3 x 0.04 = 0.72), too little to move a confidence band, and
+# it cannot set the runner-up margin of a suggestion (which needs a rival within threshold +
+# margin). The full refresh after each analysis corrects anything beyond.
+SUGGEST_AFFECTED_SCALES = 3.0
+
+# A change of more faces than this (a bulk accept, an undo of one) re-judges every unknown face
+# of the model instead of searching what is near each changed face: the search costs
+# changed x unknown distances, and the near set covers most faces by then anyway.
+SUGGEST_AFFECTED_FULL_ABOVE = 2000
+
+# A process checks for faces changed by other processes (the worker's analysis, a CLI teach) at
+# most this often (seconds) while refreshing after a review action: the check reads every face
+# row of the model (~0.1 s at 200k faces), too slow for each click. Its own changes count at
+# once; a full refresh (the match stage) always checks.
+SUGGEST_SYNC_CHECK_S = 30
 
 # Ids per SQL "IN (...)": below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
 SQL_IN_MAX = 10_000

@@ -128,8 +128,7 @@ def _clusters(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]
 
     views = list_clusters(limit=args.limit, sample=5)
     lines = [
-        f"cluster {c.id}: {c.size} faces in {c.photos} photos, e.g. faces {[f.id for f in c.faces]}"
-        for c in views
+        f"cluster {c.id}: {c.size} faces in {c.photos} photos, e.g. faces {[f.id for f in c.faces]}" for c in views
     ]
     return {"clusters": [c.to_dict() for c in views]}, "\n".join(lines) or "no clusters of unknown faces"
 
@@ -145,10 +144,7 @@ def _teach(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from tagmyphotos.teach import teach_folder
 
     report = teach_folder(core, args.folder)
-    lines = [
-        f"{name}: {n} faces" + (" (new)" if name in report.created else "")
-        for name, n in report.people.items()
-    ]
+    lines = [f"{name}: {n} faces" + (" (new)" if name in report.created else "") for name, n in report.people.items()]
     lines += [f"not used: {r['path']}: {r['reason']}" for r in report.rejected]
     lines.append(
         f"taught {sum(report.people.values())} faces of {len(report.people)} people; "

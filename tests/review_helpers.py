@@ -108,7 +108,5 @@ def check_counts() -> None:
         else:
             assert p.cover_face_id is None
     # face.person is set exactly when the face is confirmed
-    assert (
-        not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FACE_CONFIRMED)).exists()
-    )
+    assert not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FACE_CONFIRMED)).exists()
     assert not m.Face.select().where(m.Face.person.is_null() & (m.Face.state == m.FACE_CONFIRMED)).exists()

@@ -87,9 +87,7 @@ def test_accept_likely_skips_conflicts_and_undo_restores(core) -> None:
     suggest.refresh_suggestions(core)
     assert reload(twin).suggested_person_id is None  # one person per photo
     before = {f.id: (reload(f).state, reload(f).suggested_person_id) for f in ola + pia}
-    assert all(
-        v == (m.FACE_SUGGESTED, person("Ola").id) for k, v in before.items() if k in {f.id for f in ola}
-    )
+    assert all(v == (m.FACE_SUGGESTED, person("Ola").id) for k, v in before.items() if k in {f.id for f in ola})
 
     result = faces_review.accept_likely(core, "Ola")
     assert sorted(result.changed) == sorted(f.id for f in ola)

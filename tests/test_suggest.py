@@ -109,9 +109,7 @@ def test_re_analysis_in_place_is_picked_up(core) -> None:
     suggest.refresh_suggestions(core)
     assert reload(probe).suggested_person_id is None
     for f in faces:  # the "Cy" faces turn out to look like Dee after re-analysis
-        m.Face.update(embedding=syn.face("Dee").tobytes(), updated_at=m.utcnow()).where(
-            m.Face.id == f.id
-        ).execute()
+        m.Face.update(embedding=syn.face("Dee").tobytes(), updated_at=m.utcnow()).where(m.Face.id == f.id).execute()
     suggest.refresh_suggestions(core)
     assert reload(probe).suggested_person_id == person("Cy").id
 

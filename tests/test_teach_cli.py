@@ -92,9 +92,7 @@ def test_cli_people_review_commands(analysed_core, tmp_path: Path) -> None:
         "TAGMYPHOTOS_DATA": str(cfg.data),
         "TAGMYPHOTOS_CONFIG": str(cfg.data / "absent.yaml"),
     }
-    folder = _teach_dir(
-        tmp_path / "teach", {"Dan": _files_of("person10")[:2], "Eva": _files_of("person01")[:2]}
-    )
+    folder = _teach_dir(tmp_path / "teach", {"Dan": _files_of("person10")[:2], "Eva": _files_of("person01")[:2]})
     code, out = _cli("teach", str(folder), env=env)
     assert code == 0 and out["teach"]["people"] == {"Dan": 2, "Eva": 2}
 
