@@ -139,7 +139,7 @@ async def test_results_of_a_background_job_are_offered_not_forced(taught, monkey
     from tagmyphotos import faces_review
 
     user, core, names = taught
-    monkeypatch.setattr(sys.modules["ui.components.fresh"], "CHECK_EVERY_S", 0.2)
+    monkeypatch.setattr(sys.modules["ui.components.job_progress"], "CHECK_EVERY_S", 0.2)
     await user.open("/")
     await user.should_see("Not person", retries=20)
     await user.should_not_see(marker="refresh")

@@ -1,4 +1,4 @@
-"""Live job progress: a bar, counts, errors per file and a cancel button, refreshed by a timer.
+"""Live job progress (a bar, counts, errors per file, cancel) and the notice that a job changed results.
 
 Why polling the job row: the worker may be another process (`tagmyphotos worker`), so the
 database is the one place progress is visible; a row read per second is cheap.
@@ -7,7 +7,7 @@ database is the one place progress is visible; a row read per second is cheap.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import ui
@@ -16,10 +16,13 @@ from tagmyphotos import jobs_store
 from tagmyphotos.jobs_store import JobView
 
 from .. import frame
-from .confirm import confirm
+from .face_lists import header_counts
+from .safety import confirm
 
 # Seconds between refreshes of a live job card (the stage runner writes every 0.5 s).
 LIVE_REFRESH_S = 1.0
+# Seconds between checks for results changed by a background job (two index counts each).
+CHECK_EVERY_S = 10.0
 # Per-file errors shown when a job's error list is opened.
 EVENTS_SHOWN = 200
 
@@ -167,3 +170,36 @@ def _load(job_id: int) -> JobView | None:
 
     row = m.Job.get_or_none(m.Job.id == job_id)
     return JobView.of(row) if row is not None else None
+
+
+class FreshnessNotice:
+    """'New results are ready': a refresh button when the face counts changed since `mark_seen()`.
+
+    Why not refresh by itself: the user may be halfway through selecting faces; replacing the
+    tiles under the cursor would lose that. The notice appears, the user decides.
+    """
+
+    def __init__(self, on_refresh: Callable[[], Awaitable[Any]]) -> None:
+        self.on_refresh = on_refresh
+        self.seen: tuple[int, int] | None = None
+        with ui.row().classes("w-full items-center gap-2") as self.row:
+            ui.icon("new_releases").classes("text-primary")
+            ui.label("New results from a background job are ready.").classes("text-sm")
+            frame.tid(ui.button("Refresh", icon="refresh", on_click=self.refresh), "refresh").props("flat dense")
+        self.row.set_visibility(False)
+        ui.timer(CHECK_EVERY_S, self.check)
+
+    async def mark_seen(self) -> None:
+        self.seen = await frame.io(header_counts)
+        self.row.set_visibility(False)
+
+    async def check(self) -> None:
+        if self.seen is None:
+            return
+        now = await frame.io(header_counts)
+        if now and now != self.seen:
+            self.row.set_visibility(True)
+
+    async def refresh(self) -> None:
+        await self.on_refresh()
+        await self.mark_seen()

@@ -10,10 +10,9 @@ from tagmyphotos.views import FaceView, PersonView, ReviewResult
 
 from .. import frame
 from ..components import face_lists
-from ..components.confirm import confirm
 from ..components.face_grid import FaceGrid, Pager, thumb_url
 from ..components.person_picker import PersonPicker
-from ..components.undo import UndoButton, report
+from ..components.safety import UndoButton, confirm, report
 
 PEOPLE_PER_PAGE = 60
 FACES_PER_PAGE = 96

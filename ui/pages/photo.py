@@ -16,7 +16,7 @@ from .. import frame
 from ..components import face_lists
 from ..components.face_grid import PREVIEW_URL, thumb_url
 from ..components.person_picker import PersonPicker, person_names
-from ..components.undo import UndoButton, report
+from ..components.safety import UndoButton, report
 
 # Long side (px) of the preview the page shows; box coordinates are scaled to it.
 PREVIEW_PX = 1600

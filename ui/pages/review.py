@@ -17,10 +17,9 @@ from tagmyphotos.views import ReviewResult, SuggestionGroup
 
 from .. import frame
 from ..components import face_lists
-from ..components.confirm import confirm
 from ..components.face_grid import FaceGrid, FocusRing, Pager, photo_link, thumb_url
-from ..components.fresh import FreshnessNotice
-from ..components.undo import UndoButton, report
+from ..components.job_progress import FreshnessNotice
+from ..components.safety import UndoButton, confirm, report
 
 # People per page, and suggested faces shown per person (the person page shows all of them).
 GROUPS_PER_PAGE = 8

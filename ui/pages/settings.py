@@ -16,8 +16,8 @@ from integrations.notify import test_connection
 from tagmyphotos import auth, settings_store
 
 from .. import frame
-from ..components.confirm import confirm
 from ..components.library_check import check_library
+from ..components.safety import confirm
 from ..components.settings_form import SettingsForm
 
 # (section title, dotted prefix) of the settings shown, in the order a user thinks about them.

@@ -14,9 +14,9 @@ from tagmyphotos.views import ClusterView, FaceView, ReviewResult
 from .. import frame
 from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager
-from ..components.fresh import FreshnessNotice
+from ..components.job_progress import FreshnessNotice
 from ..components.person_picker import PersonPicker, person_names
-from ..components.undo import UndoButton, report
+from ..components.safety import UndoButton, report
 
 # Groups per page and faces shown per group (a bigger group is named in rounds of this size).
 CLUSTERS_PER_PAGE = 6

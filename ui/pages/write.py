@@ -13,9 +13,9 @@ from tagmyphotos import jobs_store, writes, writes_restore
 from tagmyphotos.jobs_store import JobView
 
 from .. import frame
-from ..components.confirm import confirm
 from ..components.face_grid import Pager
 from ..components.job_progress import LiveJob
+from ..components.safety import confirm
 
 # Files previewed at a time (a dry run runs exiftool on each: ~0.1 s per file on a NAS).
 PREVIEW_FILES = 10

@@ -1,0 +1,77 @@
+"""Forgiving actions: a confirm dialog before what cannot be undone, an undo after what can.
+
+Why undo instead of "are you sure?" for naming: reviewing thousands of faces must be fast;
+every face action writes an undo entry (faces_review), so a slip costs one click to repair.
+Deleting a person, writing files and revoking a key ask first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from nicegui import ui
+
+from tagmyphotos import faces_review
+from tagmyphotos.views import ReviewResult
+
+from .. import frame
+
+
+async def confirm(title: str, message: str, ok: str = "Delete", color: str = "negative") -> bool:
+    """Ask; True only when the user pressed `ok` (Escape, outside click and Cancel say no)."""
+    with ui.dialog() as dialog, ui.card().classes("max-w-md"):
+        ui.label(title).classes("text-lg font-medium")
+        ui.label(message).classes("text-sm")
+        with ui.row().classes("w-full justify-end gap-2"):
+            frame.tid(ui.button("Cancel", on_click=lambda: dialog.submit(False)), "confirm-cancel").props("flat")
+            frame.tid(ui.button(ok, on_click=lambda: dialog.submit(True)), "confirm-ok").props(
+                f"unelevated color={color}"
+            )
+    result = await dialog
+    dialog.delete()
+    return bool(result)
+
+
+class UndoButton:
+    """'Undo <last action>'; disabled when there is nothing to undo. `after()` runs after an undo."""
+
+    def __init__(self, after: Callable[[], Any] | None = None) -> None:
+        self.after = after
+        self.button = frame.tid(ui.button("Undo", icon="undo", on_click=self.undo), "undo").props("flat dense no-caps")
+        self.button.set_enabled(False)
+        ui.timer(0, self.refresh, once=True)
+
+    async def refresh(self) -> None:
+        last = await frame.io(faces_review.last_undo)
+        self.button.set_enabled(last is not None)
+        self.button.set_text(f"Undo: {last.label}" if last else "Undo")
+
+    async def undo(self) -> None:
+        result = await frame.call(faces_review.undo_last, frame.core())
+        if result is not None:
+            report(result, "Undone")
+        await self.refresh()
+        if self.after is not None:
+            done = self.after()
+            if hasattr(done, "__await__"):
+                await done
+
+
+def report(result: ReviewResult, what: str) -> None:
+    """Tell the user what an action did, including faces it skipped and why."""
+    lines = [f"{what}: {len(result.changed)} face" + ("s" if len(result.changed) != 1 else "")]
+    if result.person is not None and result.created_person:
+        lines[0] += f" (new person {result.person.name})"
+    if result.displaced:
+        lines.append(f"{len(result.displaced)} other faces in the same photos lost that name")
+    if result.skipped:
+        reasons: dict[str, int] = {}
+        for skip in result.skipped:
+            reasons[skip.reason] = reasons.get(skip.reason, 0) + 1
+        lines += [f"skipped {n}: {reason}" for reason, n in list(reasons.items())[:3]]
+    lines += list(getattr(result, "warnings", []) or [])
+    kind: Literal["positive", "info", "warning"] = "positive"
+    if result.skipped or not result.changed:
+        kind = "info" if result.changed else "warning"
+    ui.notify("\n".join(lines), type=kind, multi_line=True, classes="whitespace-pre-line")
