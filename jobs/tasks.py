@@ -14,6 +14,7 @@ from huey import crontab
 from tagmyphotos import claims, jobs_store, tuning
 from tagmyphotos import models as m
 from tagmyphotos.pipeline import run_stage
+from tagmyphotos.suggest import rebuild_index
 
 from . import runtime
 from .pipeline import STAGES
@@ -63,6 +64,9 @@ def housekeeping() -> None:
     reaped = claims.reap_photos()
     if reaped:
         log.warning("%s photos were held by a worker that stopped: pending again", reaped)
+    # the persisted Annoy index follows review actions at most a minute late (debounced);
+    # until then searches stay exact for the new confirmations
+    rebuild_index(runtime.core())
     interval = runtime.core().cfg.scan.interval_minutes
     if interval <= 0:
         return

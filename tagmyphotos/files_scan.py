@@ -28,6 +28,10 @@ except ImportError:  # pragma: no cover - optional at run time
     HEIF_SUPPORT = False
 
 
+# Photos taught from folders outside the library (teach.py): never part of a library scan.
+REFERENCE_KIND = "reference"
+
+
 class FileProblem(Exception):
     """A file we can't use, with a message for the user."""
 
@@ -158,8 +162,9 @@ def scan_library(
     report = ScanReport()
     # A raw cursor: for 100k photos the ORM's per-row conversion costs more than the walk.
     cursor = m.database.execute_sql(
-        "SELECT id, path, size, mtime, state FROM photo WHERE state != %s" % m.database.param,
-        (m.PHOTO_MISSING,),
+        f"SELECT id, path, size, mtime, state FROM photo WHERE state != {m.database.param} AND kind != "
+        f"{m.database.param}",
+        (m.PHOTO_MISSING, REFERENCE_KIND),
     )
     known = {row[1]: row for row in cursor.fetchall()}
     seen_paths: set[str] = set()
@@ -269,7 +274,9 @@ def _settle_new_and_gone(
     missing_rows = {
         row[1]: row
         for row in m.rows(
-            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(m.Photo.state == m.PHOTO_MISSING)
+            m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(
+                (m.Photo.state == m.PHOTO_MISSING) & (m.Photo.kind != REFERENCE_KIND)
+            )
         )
     }
     missing_by_hash: dict[str, list[int]] = {}

@@ -189,7 +189,8 @@ def person_names() -> dict[int, str]:
 
 def faces_select() -> Any:
     """Faces joined with their photo path: add .where/.order_by, then pass to face_views."""
-    return m.Face.select(m.Face, m.Photo.path).join(m.Photo).switch(m.Face)
+    # Photo.id too: selecting only the path would overwrite face.photo_id with None.
+    return m.Face.select(m.Face, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)
 
 
 def face_views(query: Any) -> list[FaceView]:

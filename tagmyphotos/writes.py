@@ -107,6 +107,7 @@ def desired_tags(
         by_photo[face.photo_id].append(face)
     query = m.Photo.select().where(
         (m.Photo.state == m.PHOTO_DONE)
+        & (m.Photo.kind != "reference")  # taught from outside the library: never written
         & (m.Photo.id.in_(list(by_photo)) | m.Photo.written_signature.is_null(False))
     )
     if photo_ids is not None:

@@ -85,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, cfg)
     except KeyboardInterrupt:
         return EXIT_FAILED
+    except Exception as exc:  # a locked database or a full disk is a sentence, not a traceback
+        from tagmyphotos.db import storage_problem
+
+        problem = storage_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -146,11 +154,11 @@ def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
 
     core = open_core(cfg)
     try:
-        missing = m.Photo.select().where(m.Photo.state == m.PHOTO_MISSING)
-        count = missing.count()
+        gone = (m.Photo.state == m.PHOTO_MISSING) & (m.Photo.kind != "reference")
+        count = m.Photo.select().where(gone).count()
         if args.yes and count:
             with core.db.atomic():
-                m.Photo.delete().where(m.Photo.state == m.PHOTO_MISSING).execute()
+                m.Photo.delete().where(gone).execute()
     finally:
         core.close()
     done = bool(args.yes)

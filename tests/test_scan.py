@@ -150,3 +150,10 @@ def test_sniff_and_probe() -> None:
     assert sniff_format(b"\0\0\0\x18ftypheic") == "HEIF"
     probe = probe_file(str(FACES / "img1.jpg"), "image")
     assert probe.format == "JPEG" and probe.width and probe.height and len(probe.hash) == 32
+
+
+def test_reference_photos_taught_from_outside_are_not_scanned_or_purged(core: Core) -> None:
+    ref = m.Photo.create(path="@teach/Ada/a.jpg", kind="reference", size=1, mtime=1.0, hash="x", state=m.PHOTO_DONE)
+    _scan(core)
+    _scan(core)
+    assert m.Photo.get_by_id(ref.id).state == m.PHOTO_DONE
