@@ -34,7 +34,8 @@ class AnalysisSettings:
     max_megapixels: float = tuning.IMAGE_MAX_PIXELS / 1e6
     model: str = DEFAULT_MODEL  # deepface model name; only Dlib's weights ship offline
     deepface_home: str | None = None  # where other models' weights live (.deepface/weights)
-    workers: int = 2  # analysis processes for analyze_many
+    workers: int = 2  # analysis workers for analyze_many (one per core)
+    executor: str = "process"  # process | thread (faces_workers: processes scale better)
     thumb_size: int = tuning.THUMB_SIZE
 
 
@@ -113,6 +114,8 @@ class FaceAnalyzer:
 
     def __init__(self, settings: AnalysisSettings | None = None) -> None:
         self.settings = s = settings or AnalysisSettings()
+        if s.executor not in ("process", "thread"):
+            raise ValueError(f"analysis.executor must be 'process' or 'thread', not {s.executor!r}")
         if s.detector not in DETECTOR_MODES:
             raise ValueError(f"analysis.detector must be one of {', '.join(DETECTOR_MODES)}, not {s.detector!r}")
         dlib_weights()  # fail now, with the file and folder named, rather than on every photo
@@ -221,7 +224,7 @@ class FaceAnalyzer:
         )
 
     def analyze_many(
-        self, paths: Iterable[Path | str], workers: int | None = None, executor: str = "process"
+        self, paths: Iterable[Path | str], workers: int | None = None, executor: str | None = None
     ) -> Iterator[BatchItem]:
         """Yield one BatchItem per path, in completion order; never raises for a photo."""
         from tagmyphotos.faces_workers import run_batch
@@ -231,7 +234,7 @@ class FaceAnalyzer:
             for p in paths:
                 yield self.try_analyze(p)
             return
-        yield from run_batch(self, paths, n, executor)
+        yield from run_batch(self, paths, n, executor or self.settings.executor)
 
     def try_analyze(self, path: Path | str) -> BatchItem:
         try:
