@@ -13,7 +13,7 @@ from tagmyphotos.config import Config, load_config
 from tagmyphotos.core import Core
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TAGMYPHOTOS_SHARED", ROOT.parent / "shared"))
+SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))
 FACES = SHARED / "testdata" / "faces"
 REAL = SHARED / "testdata" / "real"
 EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
