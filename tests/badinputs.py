@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TAGMYPHOTOS_SHARED", ROOT.parent / "shared"))
+SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))
 SOURCE = SHARED / "testdata" / "faces" / "img1.jpg"  # one clear face
 HEIC = SHARED / "testdata" / "real" / "IMG_2682.heic"
 AVIF = SHARED / "testdata" / "real" / "8bit-sRGB.avif"
