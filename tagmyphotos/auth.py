@@ -14,15 +14,19 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import peewee as pw
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from . import models as m
 from .config import Config
+
+log = logging.getLogger("tagmyphotos.auth")
 
 SCOPE_READ = "read"
 SCOPE_FULL = "full"
@@ -156,7 +160,10 @@ def authenticate_key(cfg: Config, presented: str) -> Principal | None:
         if hmac.compare_digest(row.key_hash, digest):
             now = m.utcnow()
             if row.last_used_at is None or (now - row.last_used_at).total_seconds() > KEY_TOUCH_EVERY_S:
-                m.ApiKey.update(last_used_at=now).where(m.ApiKey.id == row.id).execute()
+                try:
+                    m.ApiKey.update(last_used_at=now).where(m.ApiKey.id == row.id).execute()
+                except pw.OperationalError:  # locked or full: bookkeeping must not refuse a read
+                    log.warning("could not record the use of API key %s (database busy)", row.prefix)
             return Principal("api_key", row.name, row.scope, int(row.id))
     return None
 

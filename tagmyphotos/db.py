@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import peewee as pw
@@ -45,3 +46,23 @@ def open_database(db_path: Path, url: str | None = None, upgrade: bool = True) -
 def close_database() -> None:
     if database.obj is not None and not database.is_closed():
         database.close()
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """A sentence for a database or disk failure the user can act on (locked by another
+    process, disk full, read-only), or None for anything else: callers show it instead of a
+    stack trace. Recognised by message because sqlite3, peewee and huey raise different types."""
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if "database is locked" in text or "database table is locked" in text:
+        return (
+            f"the database is locked by another process (waited {SQLITE_BUSY_TIMEOUT_MS // 1000} s); "
+            "try again when the other program or job has finished"
+        )
+    if "disk is full" in text or code == errno.ENOSPC:
+        return "the disk holding the data folder is full; free some space and run it again (nothing was lost)"
+    if "readonly database" in text or code == errno.EROFS:
+        return "the data folder is read-only; Tag My Photos must be able to write its database there"
+    if "disk i/o error" in text:
+        return "the disk holding the data folder failed a read or write (full or failing?); check it and retry"
+    return None

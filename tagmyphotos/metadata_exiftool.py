@@ -20,6 +20,7 @@ import os
 import random
 import select
 import shutil
+import subprocess
 import sys
 import time
 import warnings
@@ -35,6 +36,8 @@ from tagmyphotos import tuning
 # ImageDataHash, our proof that the image data is untouched, needs ExifTool >= 12.58.
 MIN_EXIFTOOL_VERSION = (12, 58)
 _FORBIDDEN_IN_ARGS = ("\n", "\r", "\x00")
+# `exiftool -ver` before each start must answer within this (s): a cold Perl start on a busy NAS.
+PREFLIGHT_TIMEOUT_S = 30.0
 
 
 class ExifToolError(RuntimeError):
@@ -111,6 +114,7 @@ class ExifToolSession:
             return
         if not Path(self.executable).is_file():
             raise ExifToolError(f"exiftool not found at {self.executable} (set write.exiftool in the config)")
+        self._preflight()
         et = exiftool.ExifTool(executable=self.executable, common_args=[])
         try:
             et.run()
@@ -128,6 +132,19 @@ class ExifToolSession:
             raise ExifToolError(
                 f"ExifTool {self.version} is too old: {need} or newer is needed to verify that the "
                 "image data is unchanged (ImageDataHash); install a current ExifTool"
+            )
+
+    def _preflight(self) -> None:
+        """Run `exiftool -ver` once first: pyexiftool's start-up read loops forever when the
+        program dies at once (a crash, a broken Perl), which would hang the whole job."""
+        try:
+            done = subprocess.run([self.executable, "-ver"], capture_output=True, timeout=PREFLIGHT_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ExifToolError(f"cannot start exiftool at {self.executable}: {exc}") from exc
+        if done.returncode != 0 or not done.stdout.strip():
+            how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
+            raise ExifToolError(
+                f"exiftool at {self.executable} does not run ({how}); reinstall it or fix write.exiftool"
             )
 
     def close(self) -> None:

@@ -111,11 +111,11 @@ def choose_target(meta: PhotoMetadata, options: WriteOptions) -> Target:
     existing = find_sidecar(photo, options.sidecar_naming)
     side = existing or sidecar_candidates(photo, options.sidecar_naming)[0]
     if options.mode == "sidecar":
-        return Target("sidecar", side)
+        return _sidecar(photo, side)
     if options.mode == "auto" and existing is not None:
         # Immich, PhotoPrism and digiKam read the sidecar over the photo: tags written into the
         # photo would stay hidden behind it.
-        return Target("sidecar", existing, f"sidecar because {existing.name} exists and viewers read it first")
+        return _sidecar(photo, existing, f"sidecar because {existing.name} exists and viewers read it first")
     ext = photo.suffix.lower().lstrip(".")
     reasons = []
     if meta.type_extension not in options.in_file_types:
@@ -130,7 +130,16 @@ def choose_target(meta: PhotoMetadata, options: WriteOptions) -> Target:
         return Target("in-file", photo)
     if options.mode == "in-file":
         raise WriteError(photo, "cannot write in the file: " + "; ".join(reasons))
-    return Target("sidecar", side, "sidecar because " + "; ".join(reasons))
+    return _sidecar(photo, side, "sidecar because " + "; ".join(reasons))
+
+
+def _sidecar(photo: Path, side: Path, note: str = "") -> Target:
+    """A sidecar target, refused up front (not with exiftool's temp-file error) when the folder
+    cannot be written: a read-only mount or permissions."""
+    if not os.access(side.parent, os.W_OK | os.X_OK):
+        raise WriteError(photo, "the photo's folder is read-only (mount or permissions): neither the photo "
+                                "nor a sidecar next to it can be written")  # fmt: skip
+    return Target("sidecar", side, note)
 
 
 class MetadataWriter:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import compile_path
 
 from tagmyphotos.auth import AuthError
+from tagmyphotos.db import storage_problem
 from tagmyphotos.paths import PathNotFound, PathRefused
 from tagmyphotos.people import Conflict, NotFound, PeopleError
 from tagmyphotos.review_undo import UndoError
@@ -172,7 +173,11 @@ class ProblemRoute(APIRoute):
                 return problem_response(request, 404, "no such item (it may have been deleted)")
             except pw.IntegrityError:
                 return problem_response(request, 409, "that conflicts with an existing item (duplicate?)")
-            except Exception:  # the last line of defence: log it, show no internals
+            except Exception as exc:  # the last line of defence: log it, show no internals
+                problem = storage_problem(exc)
+                if problem is not None:  # locked by another process, disk full: try again later
+                    log.warning("API %s %s: %s", request.method, request.url.path, exc)
+                    return problem_response(request, 503, problem, "storage", headers={"Retry-After": "10"})
                 log.exception("API error on %s %s", request.method, request.url.path)
                 return problem_response(request, 500, "something went wrong on the server; the log has the details")
 
