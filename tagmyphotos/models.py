@@ -253,7 +253,7 @@ class Setting(BaseModel):
 def put_setting(key: str, value: Any) -> None:
     """Insert or update one setting (an upsert both SQLite and PostgreSQL accept)."""
     Setting.insert(key=key, value=value).on_conflict(
-        conflict_target=[Setting.key], update={Setting.value: Setting.value.db_value(value)}
+        conflict_target=[Setting.key], update={Setting.value: value}
     ).execute()
 
 
