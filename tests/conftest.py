@@ -94,3 +94,16 @@ def analysed_core(analysed_template: tuple[Path, Path], tmp_path: Path) -> Itera
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queue() -> Iterator[None]:
+    """Each test starts with the queue in immediate (in-memory) mode: no task or storage of an
+    earlier test's data folder leaks into the next test."""
+    from jobs.queue import huey
+
+    huey.immediate = True
+    huey.storage = huey.create_storage()
+    yield
+    huey.immediate = True
+    huey.storage = huey.create_storage()
