@@ -9,6 +9,7 @@ Contract with the outer rooms:
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from tagmyphotos.config import Config
@@ -30,6 +31,8 @@ def mount(app: Any, core: Core) -> None:
 
 
 def serve(cfg: Config, host: str, port: int) -> int:
+    # NiceGUI keeps per-user UI state (dark mode) on disk: in the data volume, not the cwd
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str(cfg.data / "ui-storage"))
     from nicegui import app, ui
 
     from jobs.consumer import start_consumer, stop_consumer
