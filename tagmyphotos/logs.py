@@ -9,9 +9,10 @@ import re
 
 from .config import Config
 
-# Never let a secret reach a log line, whatever code logs it.
+# Never let a secret reach a log line, whatever code logs it (also inside escaped JSON, as
+# peewee's DEBUG lines show a JSON setting: \\"api_key\\": \\"...\\").
 _SECRET_RE = re.compile(
-    r"(?i)(api[_-]?key|token|password|secret|authorization)([\"'=: ]+)((?:bearer|basic|token)\s+)?([^\s\"',&]+)"
+    r"(?i)(api[_-]?key|token|password|secret|authorization)([\\\"'=: ]+)((?:bearer|basic|token)\s+)?([^\s\\\"',&]+)"
 )
 # Credentials inside URLs: postgresql://user:PASSWORD@host, redis://:PASSWORD@host
 _URL_CREDENTIALS_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")

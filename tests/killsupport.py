@@ -29,7 +29,8 @@ COMMAND_TIMEOUT_S = 300
 
 
 def app_env(lib: Path, data: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGMYPHOTOS_")}
+    # no PYTEST_* either: NiceGUI takes a process with PYTEST_CURRENT_TEST for its own screen test
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST"))}
     env.update(
         TAGMYPHOTOS_LIBRARY=str(lib),
         TAGMYPHOTOS_DATA=str(data),
