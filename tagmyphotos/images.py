@@ -2,7 +2,7 @@
 
 The format is sniffed from the content, never the extension (libraries hold WebPs named .jpg).
 JPEGs are decoded at a reduced scale with `Image.draft` when the caller only needs a bounded
-image: a 12 MP photo decodes ~6x faster at half size. EXIF orientation is applied so that every
+image: a 12 MP photo decodes several times faster at half size. EXIF orientation is applied so that every
 coordinate the pipeline produces is in the photo *as displayed*, and it is reported so region
 maths can map back to stored pixels. Every failure is an `ImageError` with a human message.
 """
