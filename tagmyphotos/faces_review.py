@@ -304,6 +304,21 @@ def name_cluster(
     )
 
 
+def add_face(core: Any, photo_id: int, box: Sequence[float], who: int | str | None = None) -> ReviewResult:
+    """Mark a face the detector missed: box (x, y, w, h) in oriented full-resolution pixels;
+    confirmed as `who` (an id, or a name: created when new) or left unknown (faces_mark)."""
+    from .faces_mark import add_face as add
+
+    return add(core, photo_id, box, who)
+
+
+def remove_face(core: Any, face_id: int) -> ReviewResult:
+    """Delete a face marked by hand, with undo (faces_mark)."""
+    from .faces_mark import remove_face as remove
+
+    return remove(core, face_id)
+
+
 def _named(name: str) -> m.Person:
     from .people import find_person
 
@@ -329,7 +344,8 @@ def undo_last(core: Any) -> ReviewResult:
             raise PeopleError("nothing to undo")
         undone = review_undo.apply(entry)
         recount(undone.people)
-    refreshed = _refresh(core, undone.faces, undone.people)
+    _undo_files(core, undone)
+    refreshed = _refresh(core, [*undone.faces, *_mates(undone.removed_faces)], undone.people)
     warnings = [f"{len(undone.skipped_faces)} faces changed since and were left as they are"] * bool(
         undone.skipped_faces
     )
@@ -337,3 +353,24 @@ def undo_last(core: Any) -> ReviewResult:
         "undo", undone.faces, [Skipped(f, "changed since") for f in undone.skipped_faces],
         refreshed=refreshed, warnings=[f"undid: {undone.label}", *warnings],
     )  # fmt: skip
+
+
+def _undo_files(core: Any, undone: review_undo.Undone) -> None:
+    """Thumbnails follow the faces an undo deleted or put back; deleted vectors leave the matcher."""
+    from .faces_mark import forget_vectors
+    from .faces_thumb import save_thumbnail
+
+    for _, _, _, thumb in undone.removed_faces:
+        if thumb:
+            (core.cfg.data / thumb).unlink(missing_ok=True)
+    for rel, data in undone.thumbs.items():
+        save_thumbnail(data, core.cfg.data / rel)
+    forget_vectors(core, [(fid, model) for fid, _, model, _ in undone.removed_faces])
+
+
+def _mates(removed: list[tuple[int, int, str | None, str | None]]) -> list[int]:
+    """Faces left in the photos an undo deleted faces from (their one-per-photo names may move)."""
+    photos = sorted({photo for _, photo, _, _ in removed})
+    return [
+        int(i) for part in chunked(photos) for (i,) in m.rows(m.Face.select(m.Face.id).where(m.Face.photo.in_(part)))
+    ]

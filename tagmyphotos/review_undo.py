@@ -8,6 +8,7 @@ leave alone any face that something else changed since (undo never clobbers newe
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class Journal:
     people_changed: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> name, hidden
     aliases_added: list[tuple[int, str]] = field(default_factory=list)
     aliases_removed: list[tuple[int, str]] = field(default_factory=list)
+    faces_created: list[int] = field(default_factory=list)  # marked by hand: undo deletes them
+    faces_deleted: list[dict[str, Any]] = field(default_factory=list)  # rows undo puts back
 
     def touch(self, faces: Iterable[m.Face]) -> None:
         """Remember faces as they are now (before this action changes them); first call wins."""
@@ -74,10 +77,26 @@ class Journal:
             }
         )
 
+    def delete_face_snapshot(self, face: m.Face, thumb: bytes | None) -> None:
+        """Call before deleting a face: its row, rejections and thumbnail come back on undo."""
+        row = {name: getattr(face, name) for name in _SNAPSHOT_FIELDS}
+        row["embedding"] = base64.b64encode(bytes(face.embedding)).decode() if face.embedding is not None else None
+        row["created_at"] = face.created_at.isoformat()
+        rejections = m.rows(m.FaceRejection.select(m.FaceRejection.person).where(m.FaceRejection.face == face.id))
+        self.faces_deleted.append(
+            {
+                "row": row,
+                "rejected_people": [int(p) for (p,) in rejections],
+                "thumb_data": base64.b64encode(thumb).decode() if thumb is not None else None,
+            }
+        )
+
     @property
     def empty(self) -> bool:
         return not (
             self.faces
+            or self.faces_created
+            or self.faces_deleted
             or self.rejections_added
             or self.rejections_removed
             or self.people_created
@@ -92,7 +111,7 @@ class Journal:
         if self.empty:
             return None
         after = {}
-        for ids in chunked(self.faces):
+        for ids in chunked([*self.faces, *self.faces_created]):
             query = m.Face.select(m.Face.id, m.Face.state, m.Face.person).where(m.Face.id.in_(ids))
             after.update({int(f): [state, person] for f, state, person in m.rows(query)})
         payload = {
@@ -104,6 +123,8 @@ class Journal:
             "people_changed": {str(k): v for k, v in self.people_changed.items()},
             "aliases_added": self.aliases_added,
             "aliases_removed": self.aliases_removed,
+            "faces_created": [[fid, after.get(fid)] for fid in self.faces_created],
+            "faces_deleted": self.faces_deleted,
         }
         entry = m.UndoEntry.create(kind=self.kind, payload={"label": self.label, **payload})
         old = m.UndoEntry.select(m.UndoEntry.id).order_by(m.UndoEntry.id.desc()).offset(tuning.UNDO_KEEP)
@@ -120,6 +141,9 @@ class Undone:
     faces: list[int]
     people: set[int]
     skipped_faces: list[int]  # changed by something else since: left as they are
+    # faces marked by hand that the undo deleted: (id, photo id, embedding model, thumbnail path)
+    removed_faces: list[tuple[int, int, str | None, str | None]] = field(default_factory=list)
+    thumbs: dict[str, bytes] = field(default_factory=dict)  # thumbnails of faces put back
 
 
 def apply(entry: m.UndoEntry) -> Undone:
@@ -144,13 +168,19 @@ def apply(entry: m.UndoEntry) -> Undone:
         m.Person.update(name=before["name"], hidden=before["hidden"]).where(m.Person.id == person.id).execute()
         people.add(person.id)
     existing = {int(i) for (i,) in m.rows(m.Person.select(m.Person.id))}
-    restored, skipped = [], []
+    restored: list[int] = []
+    skipped: list[int] = []
+    removed = _remove_created(p.get("faces_created", []), people, skipped)
+    thumbs = _put_back(p.get("faces_deleted", []), existing, people, restored, skipped)
+    created_ids = {fid for fid, _ in p.get("faces_created", [])}
     current: dict[int, list[Any]] = {}
     for ids in chunked(fid for fid, _, _ in p["faces"]):
         query = m.Face.select(m.Face.id, m.Face.state, m.Face.person).where(m.Face.id.in_(ids))
         current.update({int(f): [state, person] for f, state, person in m.rows(query)})
     groups: dict[tuple[str, int | None, int | None], list[int]] = {}
     for fid, before, after in p["faces"]:
+        if fid in created_ids:
+            continue  # deleted above (or left alone, changed since)
         now = current.get(fid)
         if now is None or after is None or now != after:
             skipped.append(fid)  # changed by something else since: left alone
@@ -171,9 +201,9 @@ def apply(entry: m.UndoEntry) -> Undone:
             ).where(m.Face.id.in_(ids)).execute()  # fmt: skip
     for fid, pid in p["rejections_added"]:
         m.FaceRejection.delete().where((m.FaceRejection.face == fid) & (m.FaceRejection.person == pid)).execute()
-    removed = [tuple(r) for r in p["rejections_removed"]]
-    removed += [(f, s["id"]) for s in p["people_deleted"] for f in s["rejected_faces"]]
-    for fid, pid in removed:
+    unrejected = [tuple(r) for r in p["rejections_removed"]]
+    unrejected += [(f, s["id"]) for s in p["people_deleted"] for f in s["rejected_faces"]]
+    for fid, pid in unrejected:
         if pid in existing and m.Face.select().where(m.Face.id == fid).exists():
             m.FaceRejection.insert(face=fid, person=pid).on_conflict_ignore().execute()
     for pid, name in p["aliases_added"]:
@@ -191,7 +221,63 @@ def apply(entry: m.UndoEntry) -> Undone:
             m.Person.delete().where(m.Person.id == pid).execute()
             people.discard(pid)
     entry.delete_instance()
-    return Undone(entry.kind, p.get("label", ""), restored, people, skipped)
+    return Undone(entry.kind, p.get("label", ""), restored, people, skipped, removed, thumbs)
+
+
+_SNAPSHOT_FIELDS = (
+    "id", "photo_id", "x", "y", "w", "h", "det_score", "quality", "landmarks", "model", "thumb", "source",
+    "state", "person_id", "cluster",
+)  # fmt: skip
+
+
+def _remove_created(
+    created: list[list[Any]], people: set[int], skipped: list[int]
+) -> list[tuple[int, int, str | None, str | None]]:
+    """Delete faces the action created, unless something changed them since."""
+    removed = []
+    for fid, after in created:
+        face: Any = m.Face.get_or_none(m.Face.id == fid)
+        if face is None or after is None or [face.state, face.person_id] != after:
+            skipped.append(fid)
+            continue
+        m.FaceRejection.delete().where(m.FaceRejection.face == fid).execute()
+        face.delete_instance()
+        people.update([face.person_id] if face.person_id is not None else [])
+        removed.append((int(fid), int(face.photo_id), face.model, face.thumb))
+    return removed
+
+
+def _put_back(
+    deleted: list[dict[str, Any]], existing: set[int], people: set[int], restored: list[int], skipped: list[int]
+) -> dict[str, bytes]:
+    """Re-insert deleted faces with their ids; a name taken in the photo since comes back unknown."""
+    thumbs: dict[str, bytes] = {}
+    for snap in deleted:
+        row = dict(snap["row"])
+        fid, photo = int(row["id"]), row.pop("photo_id")
+        if m.Face.select().where(m.Face.id == fid).exists() or not m.Photo.select().where(m.Photo.id == photo).exists():
+            skipped.append(fid)  # the id was reused, or the photo is gone
+            continue
+        person = row.pop("person_id")
+        taken = (
+            m.Face.select()
+            .where((m.Face.photo == photo) & (m.Face.person == person) & (m.Face.state == m.FACE_CONFIRMED))
+            .exists()
+        )
+        if person not in existing or taken:
+            person = None
+        row["state"] = m.FACE_CONFIRMED if person is not None else m.FACE_UNKNOWN
+        row["embedding"] = base64.b64decode(row["embedding"]) if row["embedding"] is not None else None
+        row["created_at"] = dt.datetime.fromisoformat(row["created_at"])
+        m.Face.insert(photo=photo, person=person, updated_at=m.utcnow(), **row).execute()
+        for pid in snap["rejected_people"]:
+            if pid in existing:
+                m.FaceRejection.insert(face=fid, person=pid).on_conflict_ignore().execute()
+        if snap["thumb_data"] is not None and row["thumb"]:
+            thumbs[str(row["thumb"])] = base64.b64decode(snap["thumb_data"])
+        people.update([person] if person is not None else [])
+        restored.append(fid)
+    return thumbs
 
 
 def last_entry() -> m.UndoEntry | None:

@@ -218,6 +218,14 @@ SUGGEST_AFFECTED_FULL_ABOVE = 2000
 # once; a full refresh (the match stage) always checks.
 SUGGEST_SYNC_CHECK_S = 30
 
+# A face boxed by hand (faces_manual) is embedded only when a detector finds a face in the box:
+# the crop searched is the box plus this fraction of its long side on every side (detectors
+# need the whole head), and the detection must be centred in the box and overlap it by at
+# least this IoU. People box heads loosely: a tight HOG box inside a head box drawn 1.5x / 2x
+# its side overlaps it by 0.44 / 0.25; a neighbour's face is excluded by the centre rule.
+MANUAL_FACE_CONTEXT = 0.5
+MANUAL_FACE_MIN_IOU = 0.25
+
 # Ids per SQL "IN (...)": below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
 SQL_IN_MAX = 10_000
 
