@@ -143,3 +143,34 @@ def test_unknown_photo_is_404(api: ApiEnv) -> None:
     assert "987654" in body["detail"]
     assert_problem(api.get("/photos/987654/preview"), 404)
     assert_problem(api.get("/photos/by-path?path=not/there.jpg"), 404)
+
+
+def test_mark_a_missed_face_name_it_then_delete_it(api: ApiEnv) -> None:
+    detail = api.ok("GET", "/photos/by-path", params={"path": "img1.jpg"})
+    face = detail["face_list"][0]
+    m.Face.delete().where(m.Face.id == face["id"]).execute()  # as if the detector had missed it
+    box = {k: face[k] for k in ("x", "y", "w", "h")}
+    url = f"/photos/{detail['id']}/faces"
+    resp = api.post(url, json={**box, "name": "Dee"})
+    assert resp.status_code == 201, resp.text
+    added = resp.json()
+    assert added["action"] == "add-face" and added["person"]["name"] == "Dee" and added["created_person"]
+    assert added["warnings"] == [] and added["undo_id"]
+    new = api.ok("GET", f"/faces/{added['changed'][0]}")
+    assert (new["source"], new["state"], new["person_name"]) == ("manual", "confirmed", "Dee")
+    assert api.get(new["thumb_url"]).headers["content-type"] == "image/jpeg"
+    assert "marked a face as Dee" in api.ok("GET", "/review/undo")["label"]
+    # the same face again, a box too small, both a name and an id, an unknown photo
+    assert_problem(api.post(url, json=box), 409)
+    assert "at least" in assert_problem(api.post(url, json={"x": 5, "y": 5, "w": 8, "h": 8}), 400)["detail"]
+    assert_problem(api.post(url, json={**box, "name": "Dee", "person_id": 1}), 422)
+    assert_problem(api.post("/photos/987654/faces", json=box), 404)
+    assert_problem(api.post(url, json=box, key="read"), 403)
+    # only hand-marked faces can be deleted
+    other = api.ok("GET", "/photos/by-path", params={"path": "img2.jpg"})["face_list"][0]
+    assert "ignore it instead" in assert_problem(api.call("DELETE", f"/faces/{other['id']}"), 400)["detail"]
+    gone = api.ok("DELETE", f"/faces/{new['id']}")
+    assert gone["action"] == "remove-face" and gone["changed"] == [new["id"]]
+    assert_problem(api.get(f"/faces/{new['id']}"), 404)
+    api.ok("POST", "/review/undo")
+    assert api.ok("GET", f"/faces/{new['id']}")["person_name"] == "Dee"

@@ -196,3 +196,13 @@ def ignore_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultO
 )  # fmt: skip
 def unassign_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
     return ReviewResultOut.of(faces_review.unassign(core, body.face_ids))
+
+
+@router.delete(
+    "/{face_id}", response_model=ReviewResultOut, summary="Delete a face marked by hand",
+    responses=_ACTION_ERRORS,
+    description="Only faces marked by hand (source `manual`) can be deleted; a detected face would come back "
+    "with the next analysis: ignore it instead (400). Undo with POST /review/undo.",
+)  # fmt: skip
+def delete_face(face_id: IdPath, core: Core = Depends(get_core)) -> ReviewResultOut:
+    return ReviewResultOut.of(faces_review.remove_face(core, face_id))

@@ -15,17 +15,18 @@ import peewee as pw
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from PIL import Image
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from tagmyphotos import faces_review, paths
 from tagmyphotos import models as m
-from tagmyphotos import paths
 from tagmyphotos.core import Core
 from tagmyphotos.images import ImageError, load_image
 from tagmyphotos.views import face_views
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .schemas import API_PREFIX, FaceOut, faces_query
+from .faces import Who
+from .schemas import API_PREFIX, FaceOut, ReviewResultOut, faces_query
 from .writes import WriteAuditOut, audit_out
 
 router = APIRouter(prefix="/photos", tags=["photos"], route_class=ProblemRoute)
@@ -35,6 +36,8 @@ PREVIEW_MIN_PX, PREVIEW_MAX_PX, PREVIEW_DEFAULT_PX = 64, 2048, 1024
 PREVIEW_JPEG_QUALITY = 82
 PREVIEW_CACHE = "private, max-age=86400"
 _FAILED = (m.PHOTO_FAILED, m.PHOTO_ERROR)
+# Largest coordinate a face box may give (px): beyond any photo analysis accepts.
+MAX_BOX_PX = 1_000_000
 
 
 class PhotoOut(BaseModel):
@@ -64,6 +67,22 @@ class PhotoDetail(PhotoOut):
     written_signature: str | None = Field(None, description="fingerprint of what we last wrote")
     writes: list[WriteAuditOut] = Field(description="the latest write attempts, newest first")
     original_url: str
+
+
+class MarkFace(Who):
+    """A face the detector missed: its box in the photo as displayed (EXIF orientation applied),
+    full-resolution pixels; optionally who it is (by id or by name, not both)."""
+
+    x: float = Field(ge=-MAX_BOX_PX, le=MAX_BOX_PX, description="left edge; a box over the edge is clamped")
+    y: float = Field(ge=-MAX_BOX_PX, le=MAX_BOX_PX, description="top edge")
+    w: float = Field(gt=0, le=MAX_BOX_PX, description="width (at least analysis.min_face_px inside the photo)")
+    h: float = Field(gt=0, le=MAX_BOX_PX, description="height")
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> MarkFace:
+        if self.person_id is not None and self.name is not None:
+            raise ValueError("give person_id or name, not both")
+        return self
 
 
 def _counts(photo_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -236,3 +255,17 @@ def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> FileResp
         raise ApiProblem(404, f"{photo.path} is not a file in the library any more")
     media = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
     return FileResponse(real, media_type=media, filename=real.name, content_disposition_type="inline")
+
+
+@router.post(
+    "/{photo_id}/faces", response_model=ReviewResultOut, status_code=201,
+    summary="Mark a face the detector missed (and name it)", responses=problem_responses(400, 404, 409, 422),
+    description="The box is checked against the photo and its minimum face size; when a detector finds a "
+    "face in it, it is embedded and teaches the matcher, otherwise it only names the photo (`warnings` says "
+    "so). A name already on another face of the photo moves to the new face (`displaced`). "
+    "409 when the box marks a face the photo already has. Undo with POST /review/undo.",
+)  # fmt: skip
+def mark_face(photo_id: IdPath, body: MarkFace, core: Core = Depends(get_core)) -> ReviewResultOut:
+    _photo(photo_id)
+    box = (body.x, body.y, body.w, body.h)
+    return ReviewResultOut.of(faces_review.add_face(core, photo_id, box, body.who()))
