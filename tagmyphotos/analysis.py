@@ -38,6 +38,7 @@ def analysis_settings(cfg: Config) -> AnalysisSettings:
         model=a.model,
         deepface_home=os.environ.get("DEEPFACE_HOME"),
         workers=a.workers,
+        executor=a.executor,
     )
 
 
@@ -68,15 +69,18 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
     cond = analyze_condition(embedding_id, ctx.params.get("photo_ids"))
     ctx.set_total(m.Photo.select().where(cond).count())
     counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0}
-    while True:
-        ctx.check_cancel()
-        claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
-        if not claim.ids:
-            break
-        try:
-            _analyze_claimed(core, ctx, tool, claim, counts)
-        finally:
-            claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
+    try:
+        while True:
+            ctx.check_cancel()
+            claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
+            if not claim.ids:
+                break
+            try:
+                _analyze_claimed(core, ctx, tool, claim, counts)
+            finally:
+                claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
+    finally:
+        tool.close()  # the worker processes (~160 MB each) are not kept while idle
     return {**counts, "model": embedding_id}
 
 

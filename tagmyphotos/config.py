@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from . import tuning
+
 ENV_PREFIX = "TAGMYPHOTOS_"
 DEFAULT_CONFIG_FILE = "config.yaml"
 
@@ -53,12 +55,14 @@ class AnalysisConfig(_Section):
     # hog | hog+mtcnn (MTCNN where HOG finds none) | hog|mtcnn (both, merged) | mtcnn
     detector: Literal["hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"] = "hog"
     # Longest side, in pixels, of the image the detector sees (coordinates map back).
-    detect_max_px: int = Field(1600, ge=320, le=8000)
-    min_face_px: int = Field(40, ge=8)
+    detect_max_px: int = Field(tuning.DETECT_MAX_SIDE, ge=320, le=8000)
+    min_face_px: int = Field(tuning.MIN_FACE_PX, ge=8)
     workers: int = Field(2, ge=1, le=64)
+    # process: one analysis process per worker (dlib holds the GIL); thread: less memory.
+    executor: Literal["process", "thread"] = "process"
     # Photos per analysis task; smaller = finer progress and cancel, larger = less overhead.
     batch_size: int = Field(16, ge=1, le=1000)
-    max_image_pixels: int = Field(200_000_000, ge=1_000_000)
+    max_image_pixels: int = Field(tuning.IMAGE_MAX_PIXELS, ge=1_000_000)
 
 
 class MatchingConfig(_Section):
