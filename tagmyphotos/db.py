@@ -30,6 +30,10 @@ def make_database(db_path: Path, url: str | None = None) -> pw.Database:
         },
         timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
         check_same_thread=False,
+        # A transaction takes the write lock when it begins. A deferred one that read first and
+        # writes second fails at once with "database is locked" (WAL snapshot conflict, no busy
+        # wait) whenever another connection committed in between: API writes during analysis.
+        lock_type="IMMEDIATE",
     )
 
 

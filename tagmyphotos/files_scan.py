@@ -169,46 +169,47 @@ def scan_library(
     known = {row[1]: row for row in cursor.fetchall()}
     seen_paths: set[str] = set()
     fresh: list[tuple[FoundFile, Probe | None, str | None]] = []
+    changed: list[tuple[int, FoundFile, Probe | None, str | None]] = []
     db = m.database
-    pending_writes = 0
-    txn = db.atomic()
-    txn.__enter__()
-    try:
-        for item in walk_library(root, rules):
-            if should_stop and should_stop():
-                break
-            if isinstance(item, WalkProblem):
-                report.errors.append((item.rel, item.message))
-                continue
-            report.seen += 1
-            if progress and report.seen % 500 == 0:
-                progress(report.seen)
-            seen_paths.add(item.rel)
-            row = known.get(item.rel)
-            if row and row[2] == item.size and row[3] == item.mtime and row[4] != m.PHOTO_ERROR:
-                report.unchanged += 1
-                continue
-            report.files_read += 1
-            probe, problem = _probe(item)
-            if row is None:
-                fresh.append((item, probe, problem))
-                continue
-            _update_changed(row[0], item, probe, problem, report)
-            pending_writes += 1
-            if pending_writes >= SCAN_COMMIT_EVERY:
-                txn.__exit__(None, None, None)
-                txn = db.atomic()
-                txn.__enter__()
-                pending_writes = 0
-        stopped = bool(should_stop and should_stop())
+    # Writes go in short transactions (batches of changed files, then the new and gone ones):
+    # a transaction held across the walk would block every other writer (API, analysis) for
+    # the whole scan, and hide the job's heartbeat until the end.
+    for item in walk_library(root, rules):
+        if should_stop and should_stop():
+            break
+        if isinstance(item, WalkProblem):
+            report.errors.append((item.rel, item.message))
+            continue
+        report.seen += 1
+        if progress and report.seen % 500 == 0:
+            progress(report.seen)
+        seen_paths.add(item.rel)
+        row = known.get(item.rel)
+        if row and row[2] == item.size and row[3] == item.mtime and row[4] != m.PHOTO_ERROR:
+            report.unchanged += 1
+            continue
+        report.files_read += 1
+        probe, problem = _probe(item)
+        if row is None:
+            fresh.append((item, probe, problem))
+            continue
+        changed.append((row[0], item, probe, problem))
+        if len(changed) >= SCAN_COMMIT_EVERY:
+            _flush_changed(changed, report)
+    _flush_changed(changed, report)
+    stopped = bool(should_stop and should_stop())
+    with db.atomic():
         _settle_new_and_gone(known, seen_paths, fresh, report, stopped)
-    except BaseException as exc:
-        txn.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    txn.__exit__(None, None, None)
     if progress:
         progress(report.seen)
     return report
+
+
+def _flush_changed(changed: list[tuple[int, FoundFile, Probe | None, str | None]], report: ScanReport) -> None:
+    with m.database.atomic():
+        for photo_id, item, probe, problem in changed:
+            _update_changed(photo_id, item, probe, problem, report)
+    changed.clear()
 
 
 def _probe(item: FoundFile) -> tuple[Probe | None, str | None]:

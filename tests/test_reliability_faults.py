@@ -28,7 +28,7 @@ from tagmyphotos.faces_review import confirm
 from tagmyphotos.pipeline import run_stage
 from tests import badinputs as bi
 from tests import killsupport as ks
-from tests.conftest import FACES, ROOT, copy_tree
+from tests.conftest import FACES, ROOT, copy_tree, make_config
 
 WRITE_PHOTOS = ("img1.jpg", "img2.jpg", "couple.jpg")
 
@@ -260,6 +260,88 @@ def test_database_locked_api(analysed_core: Core, monkeypatch: pytest.MonkeyPatc
             assert again.status_code == 202, again.text
     finally:
         runtime.install(None)
+        core.close()
+
+
+def test_concurrent_write_transactions_wait_instead_of_failing(tmp_path: Path) -> None:
+    """A transaction that reads, then writes while another thread committed in between, must
+    wait for the lock (bench load found API writes failing at once during analysis)."""
+    import threading
+
+    (tmp_path / "library").mkdir()
+    core = Core(make_config(tmp_path / "library", tmp_path / "data"))
+    read_done, errors = threading.Event(), []
+
+    def reader_then_writer() -> None:
+        try:
+            with m.database.atomic():
+                m.Setting.select().count()
+                read_done.set()
+                time.sleep(0.3)  # the other thread commits now (or waits for us)
+                m.Setting.insert(key="a", value=1).execute()
+        except Exception as exc:
+            errors.append(f"reader-then-writer: {exc}")
+        finally:
+            read_done.set()
+
+    def writer() -> None:
+        read_done.wait(10)
+        try:
+            m.Setting.insert(key="b", value=2).execute()
+        except Exception as exc:
+            errors.append(f"writer: {exc}")
+
+    try:
+        threads = [threading.Thread(target=reader_then_writer), threading.Thread(target=writer)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        assert m.Setting.select().where(m.Setting.key.in_(["a", "b"])).count() == 2
+    finally:
+        core.close()
+
+
+def test_a_long_scan_does_not_block_other_writers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers (the API, analysis) keep working during a scan of hundreds of new files, with a
+    1 s busy timeout: the scan must not hold the write lock across its walk."""
+    import threading
+
+    import tagmyphotos.db as tdb
+
+    monkeypatch.setattr(tdb, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_MS)
+    lib = tmp_path / "library"
+    names = sorted(p.name for p in FACES.glob("*.jpg"))
+    for folder in range(12):
+        (lib / f"f{folder}").mkdir(parents=True)
+        for name in names:
+            os.link(FACES / name, lib / f"f{folder}" / name)
+    core = Core(make_config(lib, tmp_path / "data"))
+    errors: list[str] = []
+    writes = 0
+
+    def scan() -> None:
+        try:
+            run_job(core, "scan")
+        except Exception as exc:
+            errors.append(f"scan: {exc}")
+
+    try:
+        thread = threading.Thread(target=scan)
+        thread.start()
+        while thread.is_alive():
+            try:
+                m.Setting.replace(key="probe", value=writes).execute()
+                writes += 1
+            except Exception as exc:
+                errors.append(f"writer: {exc}")
+            time.sleep(0.02)
+        thread.join()
+        assert errors == [] and writes > 20
+        job = m.Job.select().order_by(m.Job.id.desc()).first()
+        assert job.state == m.JOB_DONE and job.result["new"] == 12 * len(names)
+    finally:
         core.close()
 
 
