@@ -231,10 +231,11 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid over `base`, nested mappings merged key by key."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -251,7 +252,7 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     try:
-        data = _merge(data, _env_overrides(environ))
+        data = deep_merge(data, _env_overrides(environ))
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from tagmyphotos import tuning
+from tagmyphotos.geometry import iou
 
 DetectorMode = Literal["hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"]
 DETECTOR_MODES: tuple[str, ...] = ("hog", "hog+mtcnn", "hog|mtcnn", "mtcnn")
@@ -39,11 +40,7 @@ class Detection:
     keypoints: np.ndarray | None = None  # MTCNN's 5 points (eyes, nose, mouth corners), 5 x 2
 
     def iou(self, other: Detection) -> float:
-        ix = max(0.0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
-        iy = max(0.0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
-        inter = ix * iy
-        union = self.w * self.h + other.w * other.h - inter
-        return inter / union if union > 0 else 0.0
+        return iou((self.x, self.y, self.w, self.h), (other.x, other.y, other.w, other.h))
 
 
 def bounded(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

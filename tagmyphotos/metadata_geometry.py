@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .geometry import iou
+
 # Stored normalized point (u, v) -> displayed point, for each EXIF orientation value.
 _POINT_TO_ORIENTED: dict[int, Callable[[float, float], tuple[float, float]]] = {
     1: lambda u, v: (u, v),
@@ -69,13 +71,7 @@ class NormBox:
 
     def iou(self, other: NormBox) -> float:
         """Intersection over union; 0 for disjoint or empty boxes."""
-        ix = min(self.x + self.w, other.x + other.w) - max(self.x, other.x)
-        iy = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
-        if ix <= 0 or iy <= 0:
-            return 0.0
-        inter = ix * iy
-        union = self.area + other.area - inter
-        return inter / union if union > 0 else 0.0
+        return iou(self.astuple(), other.astuple())
 
     def close_to(self, other: NormBox, tol: float = 1e-5) -> bool:
         return all(abs(a - b) <= tol for a, b in zip(self.astuple(), other.astuple(), strict=True))

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from . import models as m
-from .config import Config, _env_overrides
+from .config import Config, _env_overrides, deep_merge
 
 OVERRIDES_SETTING = "config.overrides"
 REPLACED_SETTING = "config.replaced"
@@ -62,13 +62,6 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     return tree
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def all_keys(cfg: Config) -> dict[str, Any]:
@@ -118,7 +111,7 @@ def apply_overrides(cfg: Config, environ: dict[str, str] | None = None) -> Confi
 def _validated(cfg: Config, flat: dict[str, Any]) -> Config:
     base = cfg.model_dump()
     try:
-        return Config.model_validate(_merge(base, _nest(flat)))
+        return Config.model_validate(deep_merge(base, _nest(flat)))
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
