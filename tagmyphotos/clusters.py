@@ -26,7 +26,8 @@ from .faces_cluster import (
 )
 from .review_undo import chunked
 from .suggest import match_settings, model_name, vectors_of
-from .views import ClusterReport, ClusterView, face_views, faces_select
+from .people import NotFound
+from .views import ClusterReport, ClusterView, face_views, faces_select, objs
 
 NEXT_ID_KEY = "clusters.next_id"
 # Faces shown per cluster in a listing (best quality first).
@@ -169,3 +170,22 @@ def cluster_view(cluster_id: int, size: int | None = None, photos: int | None = 
     query = faces_select().where(where).order_by(m.Face.quality.desc(), m.Face.id)
     faces = face_views(query.limit(sample) if sample else query)
     return ClusterView(cluster_id, size, photos, faces)
+
+
+def drop_from_cluster(core: Any, cluster_id: int, face_ids: Sequence[int] | None = None) -> list[int]:
+    """Take faces out of a cluster without naming it: the given ones, or else its outliers.
+
+    They stay unknown (and can be named one by one or join a cluster at a full regroup)."""
+    with m.database.atomic():
+        members = objs(
+            m.Face.select().where(
+                (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED])
+            )
+        )
+        if not members:
+            raise NotFound(f"no cluster {cluster_id} (it may have been named or refreshed)")
+        wanted = set(outlier_ids(core.cfg, members)) if face_ids is None else {int(i) for i in face_ids}
+        out = [int(f.id) for f in members if f.id in wanted]
+        for part in chunked(out):
+            m.Face.update(cluster=None, updated_at=m.utcnow()).where(m.Face.id.in_(part)).execute()
+    return out

@@ -196,3 +196,21 @@ def test_clusters_list_detail_and_name(api: ApiEnv) -> None:
     assert_problem(api.get(f"/clusters/{top['id']}"), 404)
     assert_problem(api.post(f"/clusters/{top['id']}/name", json={"name": "Again"}), 404)
     assert_problem(api.get("/clusters/-1"), 422)
+
+
+def test_drop_faces_and_outliers_from_a_cluster(api: ApiEnv) -> None:
+    clusters.refresh_clusters(api.core)
+    listing = api.ok("GET", "/clusters?sample=3&limit=500")
+    if not listing["items"]:
+        pytest.skip("the matcher formed no cluster on this data")
+    top = listing["items"][0]
+    detail = api.ok("GET", f"/clusters/{top['id']}")
+    outliers = api.ok("POST", f"/clusters/{top['id']}/drop", json={})["dropped"]
+    assert sorted(outliers) == sorted(detail["outlier_ids"])
+    members = [f["id"] for f in api.ok("GET", f"/clusters/{top['id']}?sample=1000")["faces"]]
+    assert not set(outliers) & set(members)
+    one = members[:1]
+    assert api.ok("POST", f"/clusters/{top['id']}/drop", json={"face_ids": one})["dropped"] == one
+    face = api.ok("GET", f"/faces/{one[0]}")
+    assert face["state"] == "unknown" and face["cluster"] is None
+    assert_problem(api.post("/clusters/999999/drop", json={}), 404)

@@ -116,3 +116,23 @@ def name_cluster(cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depe
         core, cluster_id, who, drop=body.drop, drop_outliers=body.drop_outliers, face_ids=body.face_ids
     )
     return ReviewResultOut.of(result)
+
+
+class DropFromCluster(BaseModel):
+    """Faces to take out of the cluster; none given: its outliers."""
+
+    face_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        None, max_length=10_000, description="faces to take out; omitted: the cluster's outliers"
+    )
+
+
+class DroppedOut(BaseModel):
+    dropped: list[int] = Field(description="faces now outside the cluster (still unknown)")
+
+
+@router.post(
+    "/{cluster_id}/drop", response_model=DroppedOut, summary="Take faces (default: the outliers) out of a cluster",
+    responses=problem_responses(404, 422),
+)  # fmt: skip
+def drop_faces(cluster_id: ClusterIdPath, body: DropFromCluster, core: Core = Depends(get_core)) -> DroppedOut:
+    return DroppedOut(dropped=clusters.drop_from_cluster(core, cluster_id, body.face_ids))
