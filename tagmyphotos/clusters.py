@@ -24,9 +24,9 @@ from .faces_cluster import (
     outliers,
     update_clusters,
 )
+from .people import NotFound
 from .review_undo import chunked
 from .suggest import match_settings, model_name, vectors_of
-from .people import NotFound
 from .views import ClusterReport, ClusterView, face_views, faces_select, objs
 
 NEXT_ID_KEY = "clusters.next_id"
