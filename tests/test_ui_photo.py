@@ -67,3 +67,52 @@ async def test_the_image_urls_the_pages_use_load_with_the_ui_session(analysed_co
     assert preview.status_code == 200 and preview.content[:2] == b"\xff\xd8"
     async with simulated_ui(analysed_core, logged_in=False) as anon:
         assert (await anon.http_client.get(thumb_url(face.id))).status_code == 401
+
+
+def _pointer(user, kind: str, x: float, y: float) -> None:
+    user.find(marker="photo-image").trigger("mouse", {"mouse_event_type": kind, "image_x": x, "image_y": y})
+
+
+async def test_mark_a_missed_face_by_dragging_then_by_two_clicks(analysed_core: Core) -> None:
+    from ui.components.face_lists import photo_info
+
+    photo, detected = one_face_photo()
+    box = (detected.x, detected.y, detected.w, detected.h)
+    detected.delete_instance()  # the detector "missed" it
+    info = photo_info(photo.id)
+    assert info is not None
+    scale = min(1.0, PREVIEW_PX / max(info.width, info.height))
+    async with simulated_ui(analysed_core) as user:
+        await user.open(f"/photo/{photo.id}")
+        await user.should_see("No faces found in this photo")
+        user.find(marker="mark-face-start").click()
+        await user.should_see("Drag a box around the face")
+        # a drag from corner to corner of the face, in preview pixels
+        _pointer(user, "pointerdown", (box[0] + box[2]) * scale, (box[1] + box[3]) * scale)
+        _pointer(user, "pointerup", box[0] * scale, box[1] * scale)
+        await user.should_see(marker="mark-face-go")
+        user.find(marker="mark-face").type("Eve")
+        user.find(marker="mark-face-go").click()
+        await user.should_see("Marked a face as Eve", retries=60)
+        face = m.Face.get(m.Face.photo == photo.id)
+        assert (face.source, face.state, face.person.name) == ("manual", m.FACE_CONFIRMED, "Eve")
+        assert all(abs(a - b) <= 2 / scale for a, b in zip((face.x, face.y, face.w, face.h), box, strict=True))
+        assert face.embedding is not None
+        await user.should_see(marker=f"photo-face-{face.id}")
+        # two clicks mark a background box; saved without a name, then its box is deleted
+        user.find(marker="mark-face-start").click()
+        await user.should_see("Drag a box around the face")
+        side = max(analysed_core.cfg.analysis.min_face_px * 2, 120) * scale
+        x0 = 2 if face.x * scale > info.width * scale / 2 else info.width * scale - side - 2
+        for point in ((x0, 2), (x0 + side, 2 + side)):
+            _pointer(user, "pointerdown", *point)
+            _pointer(user, "pointerup", *point)
+        await user.should_see("Save without a name")
+        user.find(marker="mark-face-unnamed").click()
+        await user.should_see("Marked a face: 1 face", retries=60)
+        other = m.Face.select().where((m.Face.photo == photo.id) & (m.Face.id != face.id)).get()
+        assert other.state == m.FACE_UNKNOWN and other.source == "manual"
+        await user.should_see(marker=f"photo-face-{other.id}")
+        user.find(marker=f"delete-face-{other.id}").click()
+        await user.should_see("Box deleted", retries=60)
+    assert m.Face.get_or_none(m.Face.id == other.id) is None

@@ -1,4 +1,5 @@
-"""Photo view: the photo with its face boxes and names; assign, change or remove a name."""
+"""Photo view: the photo with its face boxes and names; assign, change or remove a name; mark a
+face the detector missed (components.face_marker)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tagmyphotos.views import FaceView, ReviewResult
 from .. import frame
 from ..components import face_lists
 from ..components.face_grid import PREVIEW_URL, thumb_url
+from ..components.face_marker import Box, FaceMarker
 from ..components.person_picker import PersonPicker, person_names
 from ..components.safety import UndoButton, report
 
@@ -38,8 +40,10 @@ def describe(face: FaceView) -> str:
     return face.state
 
 
-def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: float) -> str:
-    """Face boxes and names over the preview (its pixels: the box coordinates times `scale`)."""
+def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: float, clickable: bool = True) -> str:
+    """Face boxes and names over the preview (its pixels: the box coordinates times `scale`).
+
+    While a face is being marked the boxes let the pointer through (`clickable` False)."""
     parts = []
     stroke = max(2.0, preview_side / 300)
     font = max(12.0, preview_side / 40)
@@ -48,9 +52,10 @@ def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: f
         color = STATE_COLOR.get(face.state, "#ffffff")
         width = stroke * (1.8 if face.id == chosen else 1)
         dash = ' stroke-dasharray="8 6"' if face.state in ("unknown", "ignored") else ""
+        events = 'pointer-events="all" cursor="pointer"' if clickable else 'pointer-events="none"'
         parts.append(
             f'<rect id="face-{face.id}" x="{x}" y="{y}" width="{w}" height="{h}" fill="transparent" '
-            f'stroke="{color}" stroke-width="{width}"{dash} pointer-events="all" cursor="pointer" />'
+            f'stroke="{color}" stroke-width="{width}"{dash} {events} />'
         )
         label = escape(describe(face))
         size = font
@@ -66,16 +71,24 @@ class PhotoPage:
         self.photo_id = photo_id
         self.chosen = chosen
         self.names: list[str] = []
+        self.info: face_lists.PhotoInfo | None = None
+        self.scale = 1.0
         with ui.row().classes("w-full items-center gap-2"):
             ui.button(icon="arrow_back", on_click=ui.navigate.back).props("flat round aria-label=Back")
             self.title = ui.label().classes("text-lg font-medium break-all")
             ui.space()
+            self.mark_button = frame.tid(
+                ui.button("Mark a missed face", icon="crop_free", on_click=self.toggle_marking), "mark-face-start"
+            ).props("flat dense no-caps")
             self.undo = UndoButton(after=self.reload)
         with ui.row().classes("w-full gap-4 items-start no-wrap max-md:flex-wrap"):
             with ui.column().classes("grow min-w-0 w-full md:w-2/3"):
                 self.image = ui.interactive_image(events=[]).classes("w-full rounded")
                 self.image.on("svg:pointerdown", self.box_clicked)
+                frame.tid(self.image, "photo-image")
+                self.mark_panel = ui.column().classes("w-full")
             self.side = ui.column().classes("w-full md:w-1/3 gap-2")
+        self.marker = FaceMarker(self.image, self.mark_panel, self.add_face, self.draw)
         ui.timer(0, self.reload, once=True)
 
     async def reload(self) -> None:
@@ -87,10 +100,9 @@ class PhotoPage:
             return
         self.names = await person_names()
         self.title.set_text(info.path)
-        long_side = max(info.width, info.height, 1)
-        scale = min(1.0, PREVIEW_PX / long_side)
+        self.info, self.scale = info, min(1.0, PREVIEW_PX / max(info.width, info.height, 1))
         self.image.set_source(PREVIEW_URL.format(id=info.id) + f"?size={PREVIEW_PX}")
-        self.image.set_content(svg(info.faces, scale, self.chosen, long_side * scale))
+        self.draw()
         self.side.clear()
         with self.side:
             if info.error:
@@ -99,10 +111,35 @@ class PhotoPage:
                 frame.empty_state(
                     "face",
                     "No faces found in this photo",
-                    "Faces smaller than the minimum face size are not detected.",
+                    "Faces smaller than the minimum face size are not detected; mark a missed one on the photo.",
                 )
             for face in info.faces:
                 self._face_row(face)
+
+    def draw(self) -> None:
+        """Face boxes, and the box being marked, over the preview."""
+        if self.info is None:
+            return
+        side = max(self.info.width, self.info.height, 1) * self.scale
+        marking = self.marker.active
+        self.image.set_content(
+            svg(self.info.faces, self.scale, self.chosen, side, not marking) + self.marker.overlay(side)
+        )
+
+    def toggle_marking(self) -> None:
+        if self.marker.active:
+            self.marker.stop()
+        elif self.info is not None:
+            self.marker.start(self.scale, self.names)
+
+    async def add_face(self, box: Box, who: str | None) -> bool:
+        """Save the marked box (full-resolution pixels) as a face, named `who` or unnamed."""
+        result = await frame.call(faces_review.add_face, frame.core(), self.photo_id, box, who)
+        if result is None:
+            return False
+        self.chosen = result.changed[0]
+        await self._after(result, f"Marked a face as {who}" if who else "Marked a face")
+        return True
 
     def box_clicked(self, e: GenericEventArguments) -> None:
         element = str(e.args.get("element_id", "")) if isinstance(e.args, dict) else ""
@@ -141,6 +178,9 @@ class PhotoPage:
                     ui.button("Ignore", icon="visibility_off", on_click=call(self.act, "ignore", face)).props(
                         "dense flat color=grey-8"
                     )
+                if face.source == "manual":
+                    delete = ui.button("Delete box", icon="delete", on_click=call(self.act, "remove", face))
+                    frame.tid(delete, f"delete-face-{face.id}").props("dense flat color=negative")
                 if face.state == "ignored":
                     ui.button("Not ignored", icon="visibility", on_click=call(self.act, "unassign", face)).props(
                         "dense flat"
@@ -166,6 +206,7 @@ class PhotoPage:
             "reject": (functools.partial(faces_review.reject, who=face.suggested_person_id), "Rejected"),
             "unassign": (faces_review.unassign, "Name removed"),
             "ignore": (faces_review.ignore, "Ignored"),
+            "remove": (lambda c, ids: faces_review.remove_face(c, ids[0]), "Box deleted"),
         }
         fn, what = calls[action]
         await self._after(await frame.call(fn, core, [face.id]), what)
