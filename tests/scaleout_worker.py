@@ -25,6 +25,8 @@ from tagmyphotos.pipeline import Stage, StageContext
 
 # Photos per claim: small, so two workers interleave on a 64-photo library.
 PROBE_BATCH = 4
+# Seconds of "work" per photo in the claim race (real analysis takes far longer).
+RACE_WORK_S = 0.005
 
 
 def file_hash(path: Any) -> str:
@@ -59,11 +61,16 @@ def stage_probe(core: Core, ctx: StageContext) -> dict[str, Any]:
     return {"processed": processed, "lost": lost}
 
 
-def claim_all(environ: dict[str, str], batch: int) -> tuple[list[int], list[int]]:
-    """One process of the claim race: claim until nothing is left; (claimed, finished) ids."""
+def claim_all(environ: dict[str, str], batch: int, start: Any = None) -> tuple[list[int], list[int]]:
+    """One process of the claim race: claim until nothing is left; (claimed, finished) ids.
+
+    `start`, a shared barrier, lines the processes up so they really race (spawned processes
+    start a second apart: the first one could otherwise take every photo alone)."""
     core = Core(load_config(path="/nonexistent.yaml", environ=environ), upgrade=False)
     claimed: list[int] = []
     finished: list[int] = []
+    if start is not None:
+        start.wait(60)
     try:
         while True:
             claim = claims.claim_photos(batch)
@@ -71,6 +78,7 @@ def claim_all(environ: dict[str, str], batch: int) -> tuple[list[int], list[int]
                 return claimed, finished
             claimed += claim.ids
             for photo_id in list(claim.ids):
+                time.sleep(RACE_WORK_S)  # the work on a photo: without it one process takes the lock back-to-back
                 with core.db.atomic():
                     if claims.finish_photo(claim, photo_id, m.PHOTO_DONE):
                         finished.append(photo_id)

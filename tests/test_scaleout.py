@@ -85,8 +85,9 @@ def _claim_race(env: dict[str, str], processes: int, batch: int) -> tuple[list[l
     from tests.scaleout_worker import claim_all
 
     ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(processes, mp_context=ctx) as pool:
-        results = list(pool.map(claim_all, [env] * processes, [batch] * processes))
+    with ctx.Manager() as manager, concurrent.futures.ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+        start = manager.Barrier(processes)
+        results = list(pool.map(claim_all, [env] * processes, [batch] * processes, [start] * processes))
     return [claimed for claimed, _ in results], [i for _, done in results for i in done]
 
 
