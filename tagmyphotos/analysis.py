@@ -69,7 +69,12 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
     cond = analyze_condition(embedding_id, ctx.params.get("photo_ids"))
     ctx.set_total(m.Photo.select().where(cond).count())
     counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0}
+    claims.register_claimer()
     try:
+        reaped = claims.reap_orphaned_claims()
+        if reaped:
+            ctx.info(f"{reaped} photos claimed by an analysis that was killed are pending again")
+        ctx.total += reaped
         while True:
             ctx.check_cancel()
             claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
@@ -80,6 +85,7 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
             finally:
                 claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
     finally:
+        claims.unregister_claimer()
         tool.close()  # the worker processes (~160 MB each) are not kept while idle
     return {**counts, "model": embedding_id}
 

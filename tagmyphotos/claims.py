@@ -234,3 +234,56 @@ def release_lease(name: str, owner: str) -> bool:
         return False
     query = m.Setting.delete().where((m.Setting.key == key) & (m.Setting.value == row.value))
     return int(query.execute()) == 1
+
+
+# --- orphaned claims of this machine ---------------------------------------------------------
+_ANALYZER_PREFIX = "analyzer:"
+_local = threading.Lock()
+_local_claimers = 0  # threads of this process inside an analysis run
+
+
+def register_claimer() -> None:
+    """Note that this process analyses (so a later run can tell if it died) and count the thread."""
+    global _local_claimers
+    with _local:
+        _local_claimers += 1
+    host, pid = socket.gethostname(), os.getpid()
+    m.put_setting(f"{_ANALYZER_PREFIX}{host}:{pid}", {"host": host, "pid": pid})
+
+
+def unregister_claimer() -> None:
+    global _local_claimers
+    with _local:
+        _local_claimers -= 1
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphaned_claims() -> int:
+    """Photos a killed analysis left claimed go back to pending at once, when no analysis
+    process that could hold them is alive (otherwise the lease, reap_photos, frees them later).
+
+    Only processes of this machine can be checked; a claimer on another machine counts alive."""
+    with _local:
+        if _local_claimers > 1:  # another thread of this process is analysing right now
+            return 0
+    host, me = socket.gethostname(), os.getpid()
+    for row in m.Setting.select().where(m.Setting.key.startswith(_ANALYZER_PREFIX)):
+        owner = row.value or {}
+        if owner.get("host") != host:
+            return 0
+        pid = int(owner.get("pid", 0))
+        if pid == me:
+            continue
+        if _pid_alive(pid):
+            return 0
+        row.delete_instance()
+    return reap_photos(lease_s=0)

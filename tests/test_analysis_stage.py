@@ -58,3 +58,25 @@ def test_failed_photo_is_recorded_and_retried_only_when_changed(tmp_path: Path) 
         scan_and_analyze(core)
         assert m.Photo.get_by_id(row.id).state == m.PHOTO_DONE
     core.close()
+
+
+def test_photos_claimed_by_a_killed_analysis_are_done_by_the_next_run(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    from tagmyphotos import claims
+
+    lib = copy_tree(FACES, tmp_path / "library", "img1*.jpg")
+    core = Core(make_config(lib, tmp_path / "data"))
+    try:
+        scan_and_analyze(core)
+        m.Photo.update(state=m.PHOTO_PENDING).execute()
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # a process id that no longer runs: the analysis that was killed
+        claim = claims.claim_photos(3)  # it had claimed three photos
+        assert len(claim.ids) == 3
+        m.put_setting(f"analyzer:{socket.gethostname()}:{dead.pid}", {"host": socket.gethostname(), "pid": dead.pid})
+        scan_and_analyze(core)  # the rerun, right away (the 10-minute lease has not run out)
+        assert m.Photo.select().where(m.Photo.state != m.PHOTO_DONE).count() == 0
+    finally:
+        core.close()
