@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import os
+import urllib.parse
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import peewee as pw
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from PIL import Image
 from pydantic import BaseModel, Field, model_validator
 
@@ -248,13 +251,26 @@ def photo_preview(
     response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}},
                                             **problem_responses(404)},
 )  # fmt: skip
-def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> FileResponse:
+def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> StreamingResponse:
     photo = _photo(photo_id)
-    real = paths.resolve_inside(core.library, photo.path)
-    if not real.is_file():
-        raise ApiProblem(404, f"{photo.path} is not a file in the library any more")
+    try:
+        # opened with O_NOFOLLOW after the check: a file swapped for a symlink is refused
+        real, fd = paths.open_inside(core.library, photo.path)
+    except paths.PathNotFound as exc:
+        raise ApiProblem(404, f"{photo.path} is not a file in the library any more") from exc
+    size = os.fstat(fd).st_size
+    stream = os.fdopen(fd, "rb")
+
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            while block := stream.read(1 << 20):
+                yield block
+
     media = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
-    return FileResponse(real, media_type=media, filename=real.name, content_disposition_type="inline")
+    disposition = f"inline; filename*=UTF-8''{urllib.parse.quote(real.name)}"
+    return StreamingResponse(
+        chunks(), media_type=media, headers={"Content-Disposition": disposition, "Content-Length": str(size)}
+    )
 
 
 @router.post(
