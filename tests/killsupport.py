@@ -131,6 +131,8 @@ def _reap_group(pgid: int) -> None:
 
 def database_ok(db: Path) -> None:
     """The database opens, passes SQLite's own checks and has no dangling references."""
+    if not db.parent.exists():
+        return  # killed before the data folder was made: nothing was written yet
     con = sqlite3.connect(str(db), timeout=30)
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
