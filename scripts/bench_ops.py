@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchlib import emit, peak_rss_mb, print_table, timer
+from benchlib import best_of, emit, peak_rss_mb, print_table, timer
 
 from tagmyphotos import claims
 from tagmyphotos import models as m
@@ -66,15 +66,6 @@ def fill(n_photos: int, n_jobs: int, n_writes: int, seed: int = 7) -> None:
                 for i in range(start, min(n_writes, start + CHUNK))
             ]
             m.WriteAudit.insert_many(rows).execute()
-
-
-def best_of(n: int, fn: Any) -> float:
-    times = []
-    for _ in range(n):
-        with timer() as t:
-            fn()
-        times.append(t["s"])
-    return min(times)
 
 
 def bench(core: Core, label: str, n_claim: int) -> dict[str, float]:

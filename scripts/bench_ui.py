@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchlib import emit, peak_rss_mb, print_table, timer
+from benchlib import best_of, emit, peak_rss_mb, print_table, timer
 
 from tagmyphotos import models as m
 from tagmyphotos.clusters import list_clusters
@@ -74,15 +74,6 @@ def fill(n_photos: int, seed: int = 7) -> None:
         m.Person.update(face_count=count, cover_face_id=first.id if first else None).where(
             m.Person.id == person.id
         ).execute()
-
-
-def best_of(n: int, fn: Any) -> float:
-    times = []
-    for _ in range(n):
-        with timer() as t:
-            fn()
-        times.append(t["s"])
-    return min(times)
 
 
 PAGES: dict[str, Any] = {

@@ -11,7 +11,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,6 +54,16 @@ def timer() -> Iterator[dict[str, float]]:
         yield out
     finally:
         out["s"] = time.perf_counter() - start
+
+
+def best_of(n: int, fn: Callable[[], object]) -> float:
+    """The fastest of n runs of fn, in seconds (the least disturbed by other load)."""
+    times = []
+    for _ in range(n):
+        with timer() as t:
+            fn()
+        times.append(t["s"])
+    return min(times)
 
 
 def cpu_count() -> int:
