@@ -4,35 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from integrations.immich import FACES_IMPORT_HINT, check_immich, notify_immich
 from tagmyphotos import tuning
-from tagmyphotos.config import IntegrationsConfig
 from tests.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tests.fakes.immich import FakeImmich, like
+from tests.immich_support import MAP, cfg_for
 
-MAP = {"local_prefix": "/library", "remote_prefix": "/mnt/photos"}
+pytest_plugins = ("tests.immich_support",)
 
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
-
-
-@pytest.fixture
-def immich() -> Iterator[FakeImmich]:
-    fake = FakeImmich()
-    with fake:
-        yield fake
-    assert fake.violations == [], fake.violations
-
-
-def cfg_for(fake: FakeImmich, **extra: object) -> IntegrationsConfig:
-    return integrations_cfg(immich={"url": fake.url, "api_key": fake.api_key, "path_map": MAP, **extra})
-
 
 def test_like_semantics_of_the_fake_match_postgres_ilike() -> None:
     assert like("/a/IMG_1.jpg", "/x/a/img_1.JPG")

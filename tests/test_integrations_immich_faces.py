@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from integrations.batch import FaceBox
 from integrations.immich import notify_immich
 from integrations.immich_faces import iou
 from tagmyphotos import tuning
-from tagmyphotos.config import IntegrationsConfig
-from tests.fakes.builders import batch, integrations_cfg, written
+from tests.fakes.builders import batch, written
 from tests.fakes.immich import FakeImmich
+from tests.immich_support import cfg_for
 
-MAP = {"local_prefix": "/library", "remote_prefix": "/mnt/photos"}
-ANN = ("Ann", (0.10, 0.20, 0.10, 0.15))  # normalized x, y, w, h
-BOB = ("Bob", (0.60, 0.25, 0.12, 0.16))
+pytest_plugins = ("tests.immich_support",)
 
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
 
-
-@pytest.fixture
-def immich() -> Iterator[FakeImmich]:
-    fake = FakeImmich()
-    with fake:
-        yield fake
-    assert fake.violations == [], fake.violations
-
-
-def cfg_for(fake: FakeImmich, **extra: object) -> IntegrationsConfig:
-    return integrations_cfg(immich={"url": fake.url, "api_key": fake.api_key, "path_map": MAP, **extra})
+ANN = ("Ann", (0.10, 0.20, 0.10, 0.15))  # normalized x, y, w, h
+BOB = ("Bob", (0.60, 0.25, 0.12, 0.16))
 
 
 def px(box: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[int, int, int, int]:
