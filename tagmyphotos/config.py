@@ -89,6 +89,8 @@ class WriteConfig(_Section):
     # Refuse a bulk write unless this much space stays free on the data volume.
     min_free_mb: int = Field(512, ge=0)
     exiftool: str = ""
+    # Photos written at once, each by its own exiftool (a thread each): one per CPU core.
+    workers: int = Field(2, ge=1, le=16)
 
 
 class PathMap(_Section):

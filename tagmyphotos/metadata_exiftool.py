@@ -15,9 +15,9 @@ be read as an option.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
-import random
 import select
 import shutil
 import subprocess
@@ -38,6 +38,7 @@ MIN_EXIFTOOL_VERSION = (12, 58)
 _FORBIDDEN_IN_ARGS = ("\n", "\r", "\x00")
 # `exiftool -ver` before each start must answer within this (s): a cold Perl start on a busy NAS.
 PREFLIGHT_TIMEOUT_S = 30.0
+_PREFLIGHT_PASSED: set[tuple[str, int, int, int]] = set()  # executables that answered -ver
 
 
 class ExifToolError(RuntimeError):
@@ -88,7 +89,9 @@ def loads_exact(text: str) -> Any:
 
 
 class ExifToolSession:
-    """A running exiftool for one worker. Not thread-safe: one session per thread/process."""
+    """A running exiftool for one worker. Not thread-safe: one caller at a time. The process
+    dies with the THREAD that started it (pyexiftool sets PR_SET_PDEATHSIG on Linux), so
+    start it in a thread that outlives its use."""
 
     def __init__(self, executable: str | Path | None = None, timeout_s: float = tuning.EXIFTOOL_TIMEOUT_S):
         self.executable = str(executable or default_executable())
@@ -96,6 +99,11 @@ class ExifToolSession:
         self._et: exiftool.ExifTool | None = None
         self.version = ""
         self.commands = 0
+        self._counter = itertools.count()
+        self._queued: list[int] = []  # tickets sent and not yet answered, in exiftool's order
+        self._answers: dict[int, RunResult] = {}  # answered, not yet collected
+        self._lost: dict[int, str] = {}  # tickets whose process died: why
+        self._buffers: dict[int, bytearray] = {}  # pipe bytes read past the last answer
 
     def __enter__(self) -> ExifToolSession:
         self.start()
@@ -135,8 +143,13 @@ class ExifToolSession:
             )
 
     def _preflight(self) -> None:
-        """Run `exiftool -ver` once first: pyexiftool's start-up read loops forever when the
-        program dies at once (a crash, a broken Perl), which would hang the whole job."""
+        """Run `exiftool -ver` first: pyexiftool's start-up read loops forever when the program
+        dies at once (a crash, a broken Perl), which would hang the whole job. Once per
+        executable file (as it is on disk) and process: it costs a Perl start (~50 ms)."""
+        st = Path(self.executable).stat()
+        identity = (self.executable, st.st_size, st.st_mtime_ns, st.st_ino)
+        if identity in _PREFLIGHT_PASSED:
+            return
         try:
             done = subprocess.run([self.executable, "-ver"], capture_output=True, timeout=PREFLIGHT_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -146,8 +159,13 @@ class ExifToolSession:
             raise ExifToolError(
                 f"exiftool at {self.executable} does not run ({how}); reinstall it or fix write.exiftool"
             )
+        _PREFLIGHT_PASSED.add(identity)
 
     def close(self) -> None:
+        for n in self._queued:
+            self._lost[n] = "the exiftool session was closed"
+        self._queued.clear()
+        self._buffers = {}
         et, self._et = self._et, None
         if et is None:
             return
@@ -178,8 +196,20 @@ class ExifToolSession:
         return self.run_batch([args])[0]
 
     def run_batch(self, commands: Sequence[Sequence[str]]) -> list[RunResult]:
-        """Send several commands at once and collect their results in order: exiftool runs the
-        next one without waiting for us (a write and its verifying read in one round trip)."""
+        """Send several commands at once and wait for their results, in order."""
+        tickets = self.submit(commands)
+        try:
+            return [self.collect(t) for t in tickets]
+        finally:
+            for t in tickets:
+                self._lost.pop(t, None)
+
+    def submit(self, commands: Sequence[Sequence[str]]) -> list[int]:
+        """Queue commands without waiting; returns one ticket per command for `collect`.
+
+        exiftool runs them in order while the caller does other work (a bulk write backs up
+        the next photo while exiftool writes this one). The caller keeps few commands queued:
+        each answer waits in a pipe until collected."""
         for args in commands:
             for a in args:
                 check_arg(a)
@@ -187,32 +217,65 @@ class ExifToolSession:
         assert self._et is not None
         proc = self._et._process
         if proc is None or proc.poll() is not None:  # died since the last command: start afresh
-            self.close()
+            self._abandon("exiftool had exited")
             self.start()
             assert self._et is not None
             proc = self._et._process
-        seqs = random.sample(range(100000, 1000000), len(commands))
+        # Six digits, so no ticket's end marker is a prefix of another's.
+        tickets = [100000 + next(self._counter) % 900000 for _ in commands]
         lines: list[str] = []
-        for args, n in zip(commands, seqs, strict=True):
+        for args, n in zip(commands, tickets, strict=True):
             lines += [*args, "-echo4", f"=${{status}}=post{n}", f"-execute{n}"]
-        out: list[RunResult] = []
         try:
             proc.stdin.write(("\n".join(lines) + "\n").encode("utf-8"))
             proc.stdin.flush()
-            buffers = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
-            for n in seqs:
-                out.append(self._collect(proc, buffers, n))
-        except (OSError, ExifToolError) as exc:
-            et, self._et = self._et, None
-            self._kill(et)
+        except OSError as exc:
+            self._abandon(f"exiftool failed during a command: {exc}")
             raise ExifToolError(f"exiftool failed during a command: {exc}") from exc
+        self._queued += tickets
         self.commands += len(commands)
-        return out
+        return tickets
+
+    def collect(self, ticket: int) -> RunResult:
+        """The result of a submitted command; answers queued before it are read and kept."""
+        while ticket not in self._answers:
+            if ticket in self._lost:
+                raise ExifToolError(self._lost.pop(ticket))
+            if not self._queued or self._et is None or self._et._process is None:
+                raise ExifToolError(f"no exiftool command {ticket} is waiting for an answer")
+            n = self._queued[0]
+            try:
+                self._answers[n] = self._collect(self._et._process, self._buffers, n)
+            except (OSError, ExifToolError) as exc:
+                self._abandon(f"exiftool failed during a command: {exc}")
+                continue
+            self._queued.pop(0)
+        return self._answers.pop(ticket)
+
+    def drain(self) -> None:
+        """Wait for every queued command and drop the answers (a caller that stops early)."""
+        for n in list(self._queued):
+            with contextlib.suppress(ExifToolError):
+                self.collect(n)
+        self._answers.clear()
+        self._lost.clear()
+
+    def _abandon(self, reason: str) -> None:
+        """The process died or stopped answering: kill it; queued commands get `reason`."""
+        for n in self._queued:
+            self._lost[n] = reason
+        self._queued.clear()
+        self._buffers = {}
+        et, self._et = self._et, None
+        if et is not None:
+            self._kill(et)
 
     def _collect(self, proc: Any, buffers: dict[int, bytearray], n: int) -> RunResult:
         """Read until command `n` ended on both pipes (stdout '{readyN}', stderr '=status=postN')."""
         out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
         markers = {out_fd: f"{{ready{n}}}".encode(), err_fd: f"post{n}".encode()}
+        for fd in markers:
+            buffers.setdefault(fd, bytearray())
         parts: dict[int, bytes] = {}
         deadline = time.monotonic() + self.timeout_s
         while True:

@@ -313,7 +313,7 @@ def read_request(
     files = [path_arg(photo)] + ([path_arg(side)] if side is not None else [])
     jpeg = is_jpeg(photo)
     # -fast: stop a JPEG at its first scan (metadata is all before it); the digest is ours.
-    extra = ["-fast"] if jpeg else (["-ImageDataHash"] if with_hash else [])
+    extra = ["-fast2"] if jpeg else (["-ImageDataHash"] if with_hash else [])
     return ReadRequest(photo, files, ["-j", *_READ_ARGS, *extra, *files], jpeg, with_hash)
 
 

@@ -1,14 +1,17 @@
-"""Write people tags into a photo (or its XMP sidecar): back up, write, verify, restore on failure.
+"""Write people tags into photos (or XMP sidecars): back up, write, verify, restore on failure.
 
 Every write: (1) read the file with exiftool and decide in-file vs sidecar from the CONTENT
-(a WebP named .jpg, a read-only file, a RAW or a format whose image data we cannot hash get a
-sidecar, with a note; so does a photo that already has a sidecar, which viewers read first);
-(2) plan the exact tags (metadata_plan) — nothing to do means no write; (3) check free space;
-(4) back up the first original (backups); (5) write through the worker's persistent exiftool,
-which writes a temporary file and renames it, so a kill at any moment leaves the old file or
-the new one, never a mix; (6) verify, with a read sent along with the write: the file still
-parses, its image data digest is unchanged (an empty digest never counts as equal) and the
-tags read back equal the plan; (7) on any failure, restore the backup and raise `WriteError`.
+(metadata_target); (2) plan the exact tags (metadata_plan) — nothing to do means no write;
+(3) check free space; (4) back up the first original (backups); (5) write through the worker's
+persistent exiftool, which writes a temporary file and renames it, so a kill at any moment
+leaves the old file or the new one, never a mix; (6) verify, with a read queued right behind
+the write: the file still parses, its image data digest is unchanged (an empty digest never
+counts as equal) and the tags read back equal the plan; (7) on any failure, restore the
+backup and report a `WriteError`.
+
+A bulk write (`write_many`) keeps both cores busy: while exiftool writes one photo, Python
+reads, plans and backs up the next. Each photo still goes through every step above, in
+order; only a photo that shares no file with the one being written is read ahead.
 
 mtime (WriteOptions.preserve_mtime): exiftool -P keeps the file's modification time. Immich's
 library scan and PhotoPrism's index only re-read files whose mtime changed, so with mtime
@@ -19,54 +22,45 @@ the change on their next scan by themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import stat
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from tagmyphotos.backups import BackupError, BackupStore, check_free_space, sha256_file
-from tagmyphotos.metadata_exiftool import ExifToolError, ExifToolSession, UnsafeArgument, path_arg
+from tagmyphotos.metadata_exiftool import ExifToolError, ExifToolSession, RunResult, UnsafeArgument, path_arg
 from tagmyphotos.metadata_geometry import oriented_size
-from tagmyphotos.metadata_plan import PersonRegion, TagChange, TagState, WriteOptions, WritePlan, plan_write
+from tagmyphotos.metadata_plan import PersonRegion, TagChange, WriteOptions, WritePlan, plan_write
 from tagmyphotos.metadata_read import (
     PhotoMetadata,
     ReadRequest,
     TagSet,
-    find_sidecar,
     parse_read,
     read_photo,
     read_request,
     sidecar_candidates,
 )
+from tagmyphotos.metadata_target import Target, WriteError, choose_target, verify_written
 
-# exiftool type extension (from content) -> file name extensions it accepts for that content.
-_EXTENSIONS = {
-    "jpg": {"jpg", "jpeg", "jpe", "jfif", "jif"},
-    "tif": {"tif", "tiff"},
-    "heic": {"heic", "heif", "hif"},
-}
-
-
-class WriteError(RuntimeError):
-    """A write that did not happen or was undone; `str()` says why, `restored` whether the
-    backup was put back (None: nothing had been touched yet)."""
-
-    def __init__(self, path: Path, reason: str, restored: bool | None = None):
-        self.path, self.reason, self.restored = path, reason, restored
-        tail = {True: " (original restored from the backup)", False: " (RESTORE FAILED, see the backup)"}
-        super().__init__(f"{path}: {reason}{tail.get(restored, '')}" if restored is not None else f"{path}: {reason}")
+__all__ = ["MetadataWriter", "WriteError", "WriteItem", "WriteResult"]
 
 
 @dataclass(frozen=True)
-class Target:
-    mode: Literal["in-file", "sidecar"]
-    path: Path  # the file that gets written
-    note: str = ""
+class WriteItem:
+    """One photo of a bulk write: the people it should name (oriented boxes), the names this
+    program wrote there before (renamed/removed people are taken out), and its displayed
+    (width, height) at analysis — a mismatch means the file was replaced and is not written."""
+
+    photo: Path
+    wanted: Sequence[PersonRegion]
+    managed: Sequence[str] = ()
+    expected_size: tuple[int, int] | None = None
+    key: Any = field(default=None, compare=False)  # the caller's own reference, handed back
 
 
 @dataclass
@@ -89,57 +83,31 @@ class WriteResult:
     seconds: float = 0.0
 
 
-def _is_read_only(path: Path) -> bool:
-    """Write bits cleared (respected even when running as root, as in Docker) or no access.
-    exiftool also needs the folder: it writes a temporary file there and renames it."""
-    try:
-        st = path.stat()
-    except OSError:
-        return True
-    no_bits = not (st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    return no_bits or not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK)
+Outcome = WriteResult | WriteError
 
 
-def choose_target(meta: PhotoMetadata, options: WriteOptions) -> Target:
-    """In the file or in a sidecar, decided by content; raises WriteError for a damaged photo."""
-    photo = meta.path
-    if meta.error or not meta.width or not meta.height:
-        detail = meta.error or "; ".join(meta.warnings) or "exiftool finds no image in it"
-        raise WriteError(photo, f"looks damaged or is not an image ({meta.file_type or 'unknown'}: {detail})")
-    if meta.type_extension == "jpg" and not meta.image_data_hash:
-        raise WriteError(photo, "looks damaged: the JPEG image data is truncated or malformed")
-    existing = find_sidecar(photo, options.sidecar_naming)
-    side = existing or sidecar_candidates(photo, options.sidecar_naming)[0]
-    if options.mode == "sidecar":
-        return _sidecar(photo, side)
-    if options.mode == "auto" and existing is not None:
-        # Immich, PhotoPrism and digiKam read the sidecar over the photo: tags written into the
-        # photo would stay hidden behind it.
-        return _sidecar(photo, existing, f"sidecar because {existing.name} exists and viewers read it first")
-    ext = photo.suffix.lower().lstrip(".")
-    reasons = []
-    if meta.type_extension not in options.in_file_types:
-        reasons.append(f"{meta.file_type} files get a sidecar")
-    elif ext not in _EXTENSIONS.get(meta.type_extension, {meta.type_extension}):
-        reasons.append(f"the content is {meta.file_type} but the name ends in .{ext} (exiftool refuses it)")
-    if _is_read_only(photo):
-        reasons.append("the file or its folder is read-only")
-    if not meta.image_data_hash:
-        reasons.append(f"the image data of this {meta.file_type} cannot be verified")
-    if not reasons:
-        return Target("in-file", photo)
-    if options.mode == "in-file":
-        raise WriteError(photo, "cannot write in the file: " + "; ".join(reasons))
-    return _sidecar(photo, side, "sidecar because " + "; ".join(reasons))
+@dataclass
+class _Step:
+    """One photo on its way through the write: read -> prepared (backed up) -> written -> done."""
 
+    item: WriteItem
+    photo: Path
+    started: float
+    read_ticket: int | None = None
+    read: ReadRequest | None = None
+    meta: PhotoMetadata | None = None
+    target: Target | None = None
+    plan: WritePlan | None = None
+    result: WriteResult | None = None
+    photo_stat: os.stat_result | None = None
+    verify: ReadRequest | None = None
+    write_tickets: list[int] = field(default_factory=list)
+    json_file: Path | None = None
+    outcome: Outcome | None = None  # set once the photo is done (or failed)
 
-def _sidecar(photo: Path, side: Path, note: str = "") -> Target:
-    """A sidecar target, refused up front (not with exiftool's temp-file error) when the folder
-    cannot be written: a read-only mount or permissions."""
-    if not os.access(side.parent, os.W_OK | os.X_OK):
-        raise WriteError(photo, "the photo's folder is read-only (mount or permissions): neither the photo "
-                                "nor a sidecar next to it can be written")  # fmt: skip
-    return Target("sidecar", side, note)
+    def touches(self, naming: str) -> set[str]:
+        """The files a write of this photo may change (case-folded: SMB shares ignore case)."""
+        return {str(p).casefold() for p in [self.photo, *sidecar_candidates(self.photo, naming)]}
 
 
 class MetadataWriter:
@@ -169,58 +137,210 @@ class MetadataWriter:
         dry_run: bool = False,
         expected_size: tuple[int, int] | None = None,
     ) -> WriteResult:
-        """Make `photo` name exactly `wanted` (oriented boxes) among the people we manage.
+        """Make `photo` name exactly `wanted` among the people we manage (see WriteItem);
+        raises WriteError when it cannot."""
+        item = WriteItem(Path(photo), list(wanted), list(managed_names), expected_size)
+        with contextlib.closing(self.write_many([item], dry_run)) as outcomes:
+            outcome = next(outcomes)[1]
+        if isinstance(outcome, WriteError):
+            raise outcome
+        return outcome
 
-        `managed_names`: names this program wrote before (renamed/removed people are taken out).
-        `expected_size`: the photo's displayed (width, height) at analysis; a mismatch means the
-        file was replaced since and nothing is written.
-        """
-        started = time.perf_counter()
-        photo = Path(os.path.abspath(photo))
-        managed = list(managed_names)
-        meta = self._read(photo)
-        target = choose_target(meta, self.options)
-        if expected_size is not None:
-            now = oriented_size(meta.width, meta.height, meta.orientation)
-            if tuple(expected_size) != now:
-                raise WriteError(photo, f"the photo is {now[0]}x{now[1]} now, {expected_size} at analysis")
-        current = self._current(meta, target)
-        plan = plan_write(current, wanted, managed, meta.orientation, meta.width, meta.height, self.options)
-        result = WriteResult(
-            photo, target.mode, target.path, "unchanged", meta.image_data_hash, meta.image_data_hash, "", ""
-        )
-        result.note = target.note
-        if plan.is_noop or dry_run:
-            result.status = "unchanged" if plan.is_noop else "dry-run"
-            result.changes, result.args, result.json_tags = plan.changes, plan.args, plan.json_tags
-            result.seconds = time.perf_counter() - started
-            return result
-        space = check_free_space(
-            [target.path if target.path.exists() else photo], self.backups, self.options.min_free_bytes
-        )
-        if not space.ok:
-            raise WriteError(photo, space.message)
+    def write_many(
+        self,
+        items: Iterable[WriteItem],
+        dry_run: bool = False,
+        stop: Callable[[], bool] | None = None,
+    ) -> Generator[tuple[WriteItem, Outcome], None, None]:
+        """Write photos one after the other, yielding each one's outcome in order as soon as it
+        is verified. exiftool's queue runs: read next, write this, verify this, read after-next,
+        ... so Python prepares (plans, backs up) photo N+1 while exiftool writes photo N.
+
+        `stop()` is asked before each photo is written: once true, nothing more is written (the
+        photos not written get no outcome). Closing the iterator early does the same."""
+        source = iter(items)
+        cur = self._begin(next(source, None))
+        nxt: _Step | None = None
         try:
-            record, _ = self.backups.ensure(target.path)
-        except (BackupError, OSError) as exc:
-            raise WriteError(photo, f"could not back up {target.path}: {exc}") from exc
-        result.backup = record.backup
-        result.file_sha256_before = record.sha256 if record.absent else sha256_file(target.path)
-        photo_stat = photo.stat()
+            if cur is None:
+                return
+            self._submit_read(cur)
+            nxt = self._read_ahead(cur, next(source, None))
+            self._prepare(cur, dry_run)
+            while cur is not None and not (stop is not None and stop()):
+                self._start_write(cur)
+                # A photo that shares a file with `cur` is read only once cur's write is done
+                # (its sidecar may not even exist before); any other is prepared meanwhile.
+                after, waits = None, nxt is not None and nxt.read_ticket is None
+                if waits:
+                    self._finish_write(cur)
+                if nxt is not None:
+                    self._prepare(nxt, dry_run)
+                    after = self._read_ahead(nxt, next(source, None))
+                if not waits:
+                    self._finish_write(cur)
+                assert cur.outcome is not None
+                yield cur.item, cur.outcome
+                cur, nxt = nxt, after
+        finally:
+            if cur is not None and cur.write_tickets:  # stopped by an error of ours mid-write
+                with contextlib.suppress(Exception):
+                    self._finish_write(cur)
+            self.session.drain()
+
+    def _begin(self, item: WriteItem | None) -> _Step | None:
+        if item is None:
+            return None
+        return _Step(item, Path(os.path.abspath(item.photo)), time.perf_counter())
+
+    def _read_ahead(self, cur: _Step, item: WriteItem | None) -> _Step | None:
+        """Queue the next photo's read now, unless it shares a file with `cur` (two photos
+        with one `photo.xmp`, or the same photo twice): then it is read after cur's write."""
+        step = self._begin(item)
+        if step is not None and not (
+            step.touches(self.options.sidecar_naming) & cur.touches(self.options.sidecar_naming)
+        ):
+            self._submit_read(step)
+        return step
+
+    def _submit_read(self, step: _Step) -> None:
+        try:
+            step.read = read_request(step.photo, naming=self.options.sidecar_naming)
+            step.read_ticket = self.session.submit([step.read.args])[0]
+        except (ExifToolError, UnsafeArgument) as exc:
+            step.outcome = WriteError(step.photo, str(exc))
+
+    def _prepare(self, step: _Step, dry_run: bool) -> None:
+        """Read, choose the target, plan; a no-op or dry run is done here. Otherwise check the
+        free space and back up the target: from here on a failure restores it."""
+        if step.outcome is None and step.read_ticket is None:
+            self._submit_read(step)
+        if step.outcome is not None:
+            return
+        assert step.read is not None and step.read_ticket is not None
+        photo, item = step.photo, step.item
+        try:
+            meta = step.meta = parse_read(step.read, self._collect(photo, step.read_ticket))
+            target = step.target = choose_target(meta, self.options)
+            if item.expected_size is not None:
+                now = oriented_size(meta.width, meta.height, meta.orientation)
+                if tuple(item.expected_size) != now:
+                    raise WriteError(photo, f"the photo is {now[0]}x{now[1]} now, {item.expected_size} at analysis")
+            current = self._current(meta, target)
+            plan = step.plan = plan_write(
+                current, item.wanted, list(item.managed), meta.orientation, meta.width, meta.height, self.options
+            )
+            result = step.result = WriteResult(
+                photo, target.mode, target.path, "unchanged", meta.image_data_hash, meta.image_data_hash, "", ""
+            )
+            result.note = target.note
+            result.changes, result.args, result.json_tags = plan.changes, plan.args, plan.json_tags
+            if plan.is_noop or dry_run:
+                result.status = "unchanged" if plan.is_noop else "dry-run"
+                self._done(step, result)
+                return
+            space = check_free_space(
+                [target.path if target.path.exists() else photo], self.backups, self.options.min_free_bytes
+            )
+            if not space.ok:
+                raise WriteError(photo, space.message)
+            try:
+                record, created = self.backups.ensure(target.path)
+            except (BackupError, OSError) as exc:
+                raise WriteError(photo, f"could not back up {target.path}: {exc}") from exc
+            result.backup = record.backup
+            # A backup made just now was checked to equal the file: no need to hash it again.
+            result.file_sha256_before = record.sha256 if created or record.absent else sha256_file(target.path)
+            step.photo_stat = photo.stat()
+        except WriteError as exc:
+            step.outcome = exc
+        except OSError as exc:
+            step.outcome = WriteError(photo, str(exc))
+
+    def _collect(self, photo: Path, ticket: int) -> RunResult:
+        try:
+            return self.session.collect(ticket)
+        except ExifToolError as exc:
+            raise WriteError(photo, str(exc)) from exc
+
+    def _start_write(self, step: _Step) -> None:
+        """Queue the write and its verifying read (a new sidecar is first seeded, at once)."""
+        if step.outcome is not None:
+            return
+        assert step.target is not None and step.plan is not None and step.meta is not None
+        target = step.target
         try:
             if target.mode == "sidecar" and not target.path.exists():
-                plan = self._seed_sidecar(photo, target.path, meta, wanted, managed)
-            after = self._write_and_verify(photo, target, meta, plan, photo_stat)
+                step.plan = self._seed_sidecar(step, target.path)
+            side = target.path if target.mode == "sidecar" else None
+            step.verify = read_request(step.photo, side, self.options.sidecar_naming)
+            commands = [step.verify.args]
+            if not step.plan.is_noop:  # (a seeded sidecar may already say it all)
+                commands.insert(0, self._write_args(step))
+            Path(str(target.path) + "_exiftool_tmp").unlink(missing_ok=True)  # left by a killed exiftool
+            step.write_tickets = self.session.submit(commands)
         except Exception as exc:
-            restored = self._restore(target.path)
-            reason = exc.reason if isinstance(exc, WriteError) else str(exc)
-            raise WriteError(photo, reason, restored) from exc
-        result.status = "written"
-        result.image_hash_after = after.image_data_hash if target.mode == "in-file" else meta.image_data_hash
-        result.file_sha256_after = sha256_file(target.path)
-        result.changes, result.args, result.json_tags = plan.changes, plan.args, plan.json_tags
-        result.seconds = time.perf_counter() - started
-        return result
+            self._fail(step, exc)
+
+    def _write_args(self, step: _Step) -> list[str]:
+        assert step.plan is not None and step.target is not None
+        plan = step.plan
+        args = ["-overwrite_original", "-n"] + (["-P"] if self.options.preserve_mtime else []) + plan.args
+        if plan.json_tags:
+            fd, name = tempfile.mkstemp(prefix="tagmyphotos-", suffix=".json", dir=self.tmp_dir)
+            step.json_file = Path(name)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump([{"SourceFile": "*", **plan.json_tags}], f, ensure_ascii=False)
+            args.append("-j=" + path_arg(step.json_file))
+        return [*args, path_arg(step.target.path)]
+
+    def _finish_write(self, step: _Step) -> None:
+        """Collect the write and its read, verify, and finish the result (or restore)."""
+        if step.outcome is not None:
+            return
+        assert step.target is not None and step.plan is not None and step.meta is not None
+        assert step.photo_stat is not None and step.result is not None
+        try:
+            after = self._written(step)
+            verify_written(step.target, step.meta, step.plan, step.photo_stat, after)
+            result = step.result
+            result.status = "written"
+            if step.target.mode == "in-file":
+                result.image_hash_after = after.image_data_hash
+            result.file_sha256_after = sha256_file(step.target.path)
+            result.changes, result.args, result.json_tags = step.plan.changes, step.plan.args, step.plan.json_tags
+            self._done(step, result)
+        except Exception as exc:
+            self._fail(step, exc)
+        finally:
+            step.write_tickets = []
+            if step.json_file is not None:
+                step.json_file.unlink(missing_ok=True)
+
+    def _written(self, step: _Step) -> PhotoMetadata:
+        """The file as read back right after the write (the write's own status checked)."""
+        assert step.verify is not None and step.target is not None
+        *writes, read = [self._collect(step.photo, t) for t in step.write_tickets]
+        for res in writes:
+            said = res.stdout + "\n" + res.stderr  # the summary goes to stderr when -j= is used
+            if res.status != 0 or not ("1 image files updated" in said or "1 image files created" in said):
+                raise WriteError(step.target.path, f"exiftool did not write: {res.stderr or res.stdout}")
+        return parse_read(step.verify, read)
+
+    def _fail(self, step: _Step, exc: Exception) -> None:
+        """Undo a started write from the backup and record why."""
+        assert step.target is not None
+        restored = self._restore(step.target.path)
+        reason = exc.reason if isinstance(exc, WriteError) else str(exc)
+        error = WriteError(step.photo, reason, restored)
+        error.__cause__ = exc
+        step.outcome = error
+        step.write_tickets = []
+
+    @staticmethod
+    def _done(step: _Step, result: WriteResult) -> None:
+        result.seconds = time.perf_counter() - step.started
+        step.outcome = result
 
     def _current(self, meta: PhotoMetadata, target: Target) -> TagSet:
         """The tags the write merges with: the photo's, or the sidecar's (a new sidecar starts
@@ -229,82 +349,17 @@ class MetadataWriter:
             return meta.sidecar
         return meta.embedded
 
-    def _seed_sidecar(
-        self,
-        photo: Path,
-        sidecar: Path,
-        meta: PhotoMetadata,
-        wanted: Sequence[PersonRegion],
-        managed: list[str],
-    ) -> WritePlan:
+    def _seed_sidecar(self, step: _Step, sidecar: Path) -> WritePlan:
         """Create the sidecar from the photo's XMP, then plan against what it really holds."""
+        photo, meta, item = step.photo, step.meta, step.item
+        assert meta is not None
         res = self.session.run(["-tagsfromfile", path_arg(photo), "-xmp:all", path_arg(sidecar)])
         if res.status != 0 and "Nothing to write" not in res.stderr:
             raise WriteError(photo, f"could not create the sidecar {sidecar.name}: {res.stderr or res.stdout}")
         seeded = self._read(photo, sidecar).sidecar or TagSet(sidecar)
-        return plan_write(seeded, wanted, managed, meta.orientation, meta.width, meta.height, self.options)
-
-    def _write_and_verify(
-        self, photo: Path, target: Target, meta: PhotoMetadata, plan: WritePlan, photo_stat: os.stat_result
-    ) -> PhotoMetadata:
-        """Write, then verify; the verifying read is sent with the write (one round trip)."""
-        verify = read_request(photo, target.path if target.mode == "sidecar" else None, self.options.sidecar_naming)
-        if plan.is_noop:  # a seeded sidecar that already says it all
-            return self._verify(
-                photo, target, meta, plan, photo_stat, parse_read(verify, self.session.run(verify.args))
-            )
-        after = self._run_write(target.path, plan, verify)
-        return self._verify(photo, target, meta, plan, photo_stat, after)
-
-    def _run_write(self, path: Path, plan: WritePlan, verify: ReadRequest) -> PhotoMetadata:
-        stale = Path(str(path) + "_exiftool_tmp")  # left by an exiftool killed mid-write; ours
-        stale.unlink(missing_ok=True)
-        args = ["-overwrite_original", "-n"] + (["-P"] if self.options.preserve_mtime else []) + plan.args
-        json_file = None
-        try:
-            if plan.json_tags:
-                fd, name = tempfile.mkstemp(prefix="tagmyphotos-", suffix=".json", dir=self.tmp_dir)
-                json_file = Path(name)
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump([{"SourceFile": "*", **plan.json_tags}], f, ensure_ascii=False)
-                args.append("-j=" + path_arg(json_file))
-            res, read = self.session.run_batch([[*args, path_arg(path)], verify.args])
-        except (ExifToolError, UnsafeArgument) as exc:
-            raise WriteError(path, str(exc)) from exc
-        finally:
-            if json_file is not None:
-                json_file.unlink(missing_ok=True)
-        said = res.stdout + "\n" + res.stderr  # the summary goes to stderr when -j= is used
-        written = "1 image files updated" in said or "1 image files created" in said
-        if res.status != 0 or not written:
-            raise WriteError(path, f"exiftool did not write: {res.stderr or res.stdout}")
-        return parse_read(verify, read)
-
-    def _verify(
-        self,
-        photo: Path,
-        target: Target,
-        before: PhotoMetadata,
-        plan: WritePlan,
-        photo_stat: os.stat_result,
-        after: PhotoMetadata,
-    ) -> PhotoMetadata:
-        if after.error or (after.width, after.height) != (before.width, before.height):
-            raise WriteError(photo, f"the written file does not read back as the same image ({after.error})")
-        if target.mode == "in-file":
-            if not before.image_data_hash or after.image_data_hash != before.image_data_hash:
-                raise WriteError(photo, "verification failed: the image data changed")
-            tags = after.embedded
-        else:
-            now = photo.stat()
-            if (now.st_size, now.st_mtime_ns) != (photo_stat.st_size, photo_stat.st_mtime_ns):
-                raise WriteError(photo, "verification failed: the photo changed during a sidecar write")
-            if after.sidecar is None:
-                raise WriteError(photo, f"verification failed: the sidecar {target.path.name} is missing")
-            tags = after.sidecar
-        if TagState.of(tags) != plan.after:
-            raise WriteError(photo, "verification failed: the tags read back differ from those written")
-        return after
+        return plan_write(
+            seeded, item.wanted, list(item.managed), meta.orientation, meta.width, meta.height, self.options
+        )
 
     def check(self, photo: Path, wanted: Sequence[PersonRegion], managed_names: Iterable[str] = ()) -> tuple[bool, str]:
         """Re-verify a photo whose write may have been interrupted (a crash between exiftool's

@@ -21,12 +21,13 @@ from .backups import BackupStore
 from .config import Config
 from .core import Core
 from .files_scan import FileProblem, probe_file
+from .metadata_bulk import write_in_lanes
 from .metadata_exiftool import ExifToolSession
 from .metadata_geometry import NormBox, oriented_size
 from .metadata_plan import PersonRegion, WriteOptions, sanitize_name
-from .metadata_write import MetadataWriter, WriteError, WriteResult
+from .metadata_write import MetadataWriter, WriteError, WriteItem, WriteResult
 from .paths import clean_relative
-from .pipeline import StageContext
+from .pipeline import JobCancelled, JobLost, StageContext
 
 # Decimals of a normalised box that count for "the same region" (1e-4 of the image ≈ 0.4 px at 4k).
 SIGNATURE_DECIMALS = 4
@@ -52,16 +53,16 @@ def backup_store(cfg: Config) -> BackupStore:
     return BackupStore(cfg.backups_dir, cfg.library)
 
 
+def new_writer(cfg: Config) -> MetadataWriter:
+    """A writer with its own exiftool (started on first use; close its session when done)."""
+    (cfg.data / "tmp").mkdir(parents=True, exist_ok=True)
+    session = ExifToolSession(cfg.write.exiftool or None)
+    return MetadataWriter(session, backup_store(cfg), write_options(cfg), tmp_dir=cfg.data / "tmp")
+
+
 def writer(core: Core) -> MetadataWriter:
     """One writer (one persistent exiftool) per worker thread: exiftool serves one caller."""
-    cfg = core.cfg
-
-    def make() -> MetadataWriter:
-        (cfg.data / "tmp").mkdir(parents=True, exist_ok=True)
-        session = ExifToolSession(cfg.write.exiftool or None)
-        return MetadataWriter(session, backup_store(cfg), write_options(cfg), tmp_dir=cfg.data / "tmp")
-
-    return core.tool(f"writer-{threading.get_ident()}", make)  # type: ignore[no-any-return]
+    return core.tool(f"writer-{threading.get_ident()}", lambda: new_writer(core.cfg))  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -82,8 +83,7 @@ class PhotoTags:
 
 def signature(regions: list[PersonRegion], options: WriteOptions) -> str:
     items = sorted(
-        (r.name, *(round(v, SIGNATURE_DECIMALS) for v in (r.box.x, r.box.y, r.box.w, r.box.h)))
-        for r in regions
+        (r.name, *(round(v, SIGNATURE_DECIMALS) for v in (r.box.x, r.box.y, r.box.w, r.box.h))) for r in regions
     )
     opts = asdict(options)
     opts.pop("min_free_bytes", None)
@@ -92,9 +92,7 @@ def signature(regions: list[PersonRegion], options: WriteOptions) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def desired_tags(
-    cfg: Config, photo_ids: list[int] | None = None, paths: list[str] | None = None
-) -> list[PhotoTags]:
+def desired_tags(cfg: Config, photo_ids: list[int] | None = None, paths: list[str] | None = None) -> list[PhotoTags]:
     """Photos with confirmed faces or earlier writes, with the regions they should carry."""
     options = write_options(cfg)
     faces = (
@@ -176,20 +174,32 @@ def stage_write(core: Core, ctx: StageContext) -> dict[str, Any]:
         if pruned:
             ctx.info(f"pruned {len(pruned)} backups older than {cfg.write.backup_retention_days} days")
     counts = {"written": 0, "unchanged": 0, "dry-run": 0, "failed": 0}
-    for tags in pending:
-        ctx.check_cancel()
-        counts[_write_one(core, ctx, tags, managed_names(tags), dry_run)] += 1
-        ctx.advance()
+    ctx.check_cancel()
+    items = (WriteItem(cfg.library / t.path, t.regions, managed_names(t), t.size, key=t) for t in pending)
+    # One lane (thread + exiftool) per configured writer: photos of a 2-core NAS get both cores.
+    writers = [new_writer(cfg) for _ in range(cfg.write.workers)]
+    stop, interrupted = threading.Event(), None
+    try:
+        for item, outcome in write_in_lanes(writers, items, dry_run, stop):
+            counts[_record(core, ctx, item.key, outcome, dry_run)] += 1
+            try:
+                ctx.advance()  # progress; raises on a cancel request or when the job was lost
+            except (JobCancelled, JobLost) as exc:
+                stop.set()  # no further photo is written; those under way are still recorded
+                interrupted = interrupted or exc
+    finally:
+        for w in writers:
+            w.session.close()
+    if interrupted is not None:
+        raise interrupted
     return {"files": len(pending), **counts, "dry_run": dry_run}
 
 
-def _write_one(core: Core, ctx: StageContext, tags: PhotoTags, managed: list[str], dry_run: bool) -> str:
+def _record(core: Core, ctx: StageContext, tags: PhotoTags, result: WriteResult | WriteError, dry_run: bool) -> str:
+    """Store one photo's outcome: the audit entry, and the written signature or the error."""
     photo_path = core.cfg.library / tags.path
-    try:
-        result = writer(core).write(
-            photo_path, tags.regions, managed, dry_run=dry_run, expected_size=tags.size
-        )
-    except WriteError as exc:
+    if isinstance(result, WriteError):
+        exc = result
         _audit(ctx.job_id, tags, None, "failed", error=exc.reason, restored=exc.restored)
         m.Photo.update(write_error=exc.reason[:1000]).where(m.Photo.id == tags.photo_id).execute()
         ctx.item_error(tags.path, exc.reason)

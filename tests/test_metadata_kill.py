@@ -35,15 +35,15 @@ CHILD = textwrap.dedent(
     from tagmyphotos.metadata_exiftool import ExifToolSession
     from tagmyphotos.metadata_geometry import NormBox
     from tagmyphotos.metadata_plan import PersonRegion
-    from tagmyphotos.metadata_write import MetadataWriter
+    from tagmyphotos.metadata_write import MetadataWriter, WriteItem
 
     lib, data = Path(sys.argv[1]), Path(sys.argv[2])
     with ExifToolSession() as session:
         writer = MetadataWriter(session, BackupStore(data, lib))
         print("ready", flush=True)
-        for photo in sorted(lib.glob("*.jpg")):
-            result = writer.write(photo, wanted(photo))
-            print(result.status, photo.name, flush=True)
+        items = (WriteItem(photo, wanted(photo)) for photo in sorted(lib.glob("*.jpg")))
+        for item, result in writer.write_many(items):  # the job's pipelined bulk write
+            print(result.status, item.photo.name, flush=True)
     """
 )
 WANTED = textwrap.dedent(

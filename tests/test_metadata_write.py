@@ -315,16 +315,16 @@ def test_a_failed_verification_restores_the_original(
     after exiftool wrote) is caught by the digest check and undone from the backup."""
     photo = put(lib, FACES / "img6.jpg")
     original = photo.read_bytes()
-    real_write = MetadataWriter._run_write
+    real_written = MetadataWriter._written
 
-    def damaging_write(self, path, plan, verify):
-        real_write(self, path, plan, verify)
-        data = bytearray(path.read_bytes())
+    def damaging_write(self, step):
+        real_written(self, step)
+        data = bytearray(step.photo.read_bytes())
         data[-50] ^= 0x55
-        path.write_bytes(bytes(data))
-        return read_photo(session, path)  # what the verifying read then sees
+        step.photo.write_bytes(bytes(data))
+        return read_photo(session, step.photo)  # what the verifying read then sees
 
-    monkeypatch.setattr(MetadataWriter, "_run_write", damaging_write)
+    monkeypatch.setattr(MetadataWriter, "_written", damaging_write)
     eli = [PersonRegion("Eli", NormBox(0.4, 0.3, 0.2, 0.2))]
     with pytest.raises(WriteError, match="image data changed") as err:
         writer(session, lib).write(photo, eli)

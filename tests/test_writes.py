@@ -7,8 +7,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from jobs.pipeline import STAGES
-from tagmyphotos import jobs_store
+from tagmyphotos import jobs_store, writes
 from tagmyphotos import models as m
 from tagmyphotos.core import Core
 from tagmyphotos.faces_review import confirm
@@ -139,3 +141,35 @@ def test_a_known_persons_region_written_by_another_tool_stays(analysed_core: Cor
     regions = people_in(lib / "img3.jpg")["RegionInfo"]["RegionList"]
     names = sorted(r["Name"] for r in (regions if isinstance(regions, list) else [regions]))
     assert names == ["Angelina Jolie", "Bob"]  # ...whose region on img3 another tool wrote: kept
+
+
+def test_the_write_job_uses_two_lanes_and_a_cancel_loses_nothing(
+    analysed_core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled as soon as the first photo is recorded: the photos under way are finished and
+    audited, no other photo is touched, and the next job writes exactly the rest."""
+    core = analysed_core
+    lib = core.cfg.library
+    assert core.cfg.write.workers == 2
+    photos = [f"img{i}.jpg" for i in range(1, 13)]
+    confirm(core, [face_of(p).id for p in photos], "Ada Lovelace")
+    originals = {p: sha(lib / p) for p in photos}
+    real_record = writes._record
+
+    def record_then_cancel(core, ctx, tags, outcome, dry_run):  # the user presses Cancel now
+        jobs_store.request_cancel(ctx.job_id)
+        return real_record(core, ctx, tags, outcome, dry_run)
+
+    monkeypatch.setattr(writes, "_record", record_then_cancel)
+    job = run(core, "write")
+    assert job.state == m.JOB_CANCELLED
+    done = {a.path for a in m.WriteAudit.select().where(m.WriteAudit.job == job.id, m.WriteAudit.result == "ok")}
+    assert 1 <= len(done) <= 3, done  # the first, and at most one more under way per lane
+    for p in photos:
+        assert ("Ada Lovelace" in str(people_in(lib / p).get("PersonInImage"))) == (p in done)
+        assert (sha(lib / p) == originals[p]) == (p not in done)
+    monkeypatch.undo()
+    rest = run(core, "write")
+    assert rest.state == m.JOB_DONE and rest.result["written"] == len(photos) - len(done), rest.result
+    assert all("Ada Lovelace" in str(people_in(lib / p)["PersonInImage"]) for p in photos)
+    assert m.WriteAudit.select().where(m.WriteAudit.result == "ok").count() == len(photos)  # none twice
