@@ -52,7 +52,8 @@ def write_in_lanes(
     """Write `items` with one lane per writer; yields (item, outcome) as each photo is done.
 
     Setting `stop` (e.g. on cancel) writes no further photo; the photos already under way are
-    finished and still yielded. One writer: exactly `write_many`, in order."""
+    finished and still yielded. A lane's crash stops the others the same way and is raised
+    after their last outcome. One writer: exactly `write_many`, in order."""
     stop = stop or threading.Event()
     if len(writers) == 1:
         yield from writers[0].write_many(items, dry_run, stop.is_set)
@@ -75,10 +76,16 @@ def write_in_lanes(
     held: WriteItem | None = None
     backlog = [0] * len(writers)
     running, feeding = len(threads), True
+    failure: BaseException | None = None  # raised once every lane has ended
     try:
         while running:
             while feeding and not stop.is_set():  # feed each lane up to its backlog
-                held = held or next(source, None)
+                try:
+                    held = held or next(source, None)
+                except Exception as exc:  # the caller's items failed: finish what runs, then raise
+                    failure, held = exc, None
+                    stop.set()
+                    break
                 if held is None:
                     break
                 k = lane_of(held.photo, len(writers))
@@ -95,13 +102,16 @@ def write_in_lanes(
             if got is _END:
                 running -= 1
             elif isinstance(got, BaseException):
-                raise got
+                failure = failure or got
+                stop.set()  # the other lanes stop too; the photos they finish are still yielded
             else:
                 k, pair = got
                 backlog[k] -= 1
                 yield pair
+        if failure is not None:
+            raise failure
     finally:
-        stop.set()  # the caller stopped early or a lane failed: the others stop too
+        stop.set()  # the caller closed us early: the lanes stop (their outcomes are dropped)
         for inbox in inboxes:
             inbox.put(_END)
         for t in threads:

@@ -15,9 +15,9 @@ be read as an option.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
+import secrets
 import select
 import shutil
 import subprocess
@@ -99,7 +99,6 @@ class ExifToolSession:
         self._et: exiftool.ExifTool | None = None
         self.version = ""
         self.commands = 0
-        self._counter = itertools.count()
         self._queued: list[int] = []  # tickets sent and not yet answered, in exiftool's order
         self._answers: dict[int, RunResult] = {}  # answered, not yet collected
         self._lost: dict[int, str] = {}  # tickets whose process died: why
@@ -213,16 +212,15 @@ class ExifToolSession:
         for args in commands:
             for a in args:
                 check_arg(a)
-        self.start()
-        assert self._et is not None
-        proc = self._et._process
-        if proc is None or proc.poll() is not None:  # died since the last command: start afresh
+        proc = None if self._et is None else self._et._process
+        if self._et is not None and (proc is None or proc.poll() is not None):
+            # Died since the last command: what was queued to it is lost, not waited for on
+            # the next process (it would never answer those tickets).
             self._abandon("exiftool had exited")
-            self.start()
-            assert self._et is not None
-            proc = self._et._process
-        # Six digits, so no ticket's end marker is a prefix of another's.
-        tickets = [100000 + next(self._counter) % 900000 for _ in commands]
+        self.start()
+        assert self._et is not None and self._et._process is not None
+        proc = self._et._process
+        tickets = [self._new_ticket() for _ in commands]
         lines: list[str] = []
         for args, n in zip(commands, tickets, strict=True):
             lines += [*args, "-echo4", f"=${{status}}=post{n}", f"-execute{n}"]
@@ -235,6 +233,14 @@ class ExifToolSession:
         self._queued += tickets
         self.commands += len(commands)
         return tickets
+
+    def _new_ticket(self) -> int:
+        """Random (a photo's own text cannot forge the end marker of a command it cannot
+        predict), six digits (no marker is a prefix of another) and not in use."""
+        while True:
+            n = 100000 + secrets.randbelow(900000)
+            if n not in self._queued and n not in self._answers and n not in self._lost:
+                return n
 
     def collect(self, ticket: int) -> RunResult:
         """The result of a submitted command; answers queued before it are read and kept."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from tagmyphotos.metadata_plan import TagState, WriteOptions, WritePlan
-from tagmyphotos.metadata_read import PhotoMetadata, find_sidecar, sidecar_candidates
+from tagmyphotos.metadata_read import PhotoMetadata, TagSet, find_sidecar, sidecar_candidates
 
 # exiftool type extension (from content) -> file name extensions it accepts for that content.
 _EXTENSIONS = {
@@ -93,6 +93,14 @@ def _sidecar(photo: Path, side: Path, note: str = "") -> Target:
         raise WriteError(photo, "the photo's folder is read-only (mount or permissions): neither the photo "
                                 "nor a sidecar next to it can be written")  # fmt: skip
     return Target("sidecar", side, note)
+
+
+def merge_base(meta: PhotoMetadata, target: Target) -> TagSet:
+    """The tags a write merges with: the photo's, or the sidecar's (a new sidecar starts as a
+    copy of the photo's XMP, so other tools' regions stay visible to readers)."""
+    if target.mode == "sidecar" and meta.sidecar is not None and meta.sidecar.path == target.path:
+        return meta.sidecar
+    return meta.embedded
 
 
 def verify_written(

@@ -45,7 +45,7 @@ from tagmyphotos.metadata_read import (
     read_request,
     sidecar_candidates,
 )
-from tagmyphotos.metadata_target import Target, WriteError, choose_target, verify_written
+from tagmyphotos.metadata_target import Target, WriteError, choose_target, merge_base, verify_written
 
 __all__ = ["MetadataWriter", "WriteError", "WriteItem", "WriteResult"]
 
@@ -160,27 +160,31 @@ class MetadataWriter:
         photos not written get no outcome). Closing the iterator early does the same."""
         source = iter(items)
         cur = self._begin(next(source, None))
-        nxt: _Step | None = None
         try:
             if cur is None:
                 return
             self._submit_read(cur)
-            nxt = self._read_ahead(cur, next(source, None))
+            nxt = self._read_ahead(next(source, None), cur)
             self._prepare(cur, dry_run)
             while cur is not None and not (stop is not None and stop()):
+                coming = next(source, None) if nxt is not None else None  # before a write starts
                 self._start_write(cur)
-                # A photo that shares a file with `cur` is read only once cur's write is done
-                # (its sidecar may not even exist before); any other is prepared meanwhile.
-                after, waits = None, nxt is not None and nxt.read_ticket is None
-                if waits:
-                    self._finish_write(cur)
-                if nxt is not None:
-                    self._prepare(nxt, dry_run)
-                    after = self._read_ahead(nxt, next(source, None))
-                if not waits:
-                    self._finish_write(cur)
+                # A photo sharing a file with `cur` is read once cur is done (its sidecar may not
+                # exist before); any other is prepared meanwhile. A crash waits for cur's outcome.
+                after, crash = None, None
+                try:
+                    if nxt is not None:
+                        if nxt.read_ticket is None:
+                            self._finish_write(cur)
+                        self._prepare(nxt, dry_run)
+                        after = self._read_ahead(coming, nxt, cur)
+                except BaseException as exc:
+                    crash = exc
+                self._finish_write(cur)  # (done already if the next photo waited for it)
                 assert cur.outcome is not None
                 yield cur.item, cur.outcome
+                if crash is not None:
+                    raise crash
                 cur, nxt = nxt, after
         finally:
             if cur is not None and cur.write_tickets:  # stopped by an error of ours mid-write
@@ -189,17 +193,17 @@ class MetadataWriter:
             self.session.drain()
 
     def _begin(self, item: WriteItem | None) -> _Step | None:
-        if item is None:
-            return None
-        return _Step(item, Path(os.path.abspath(item.photo)), time.perf_counter())
+        return None if item is None else _Step(item, Path(os.path.abspath(item.photo)), time.perf_counter())
 
-    def _read_ahead(self, cur: _Step, item: WriteItem | None) -> _Step | None:
-        """Queue the next photo's read now, unless it shares a file with `cur` (two photos
-        with one `photo.xmp`, or the same photo twice): then it is read after cur's write."""
+    def _read_ahead(self, item: WriteItem | None, *busy: _Step) -> _Step | None:
+        """Queue a coming photo's read now, unless it shares a file with a photo still being
+        written or restored (two photos with one `photo.xmp`, or the same photo twice): then
+        it is read when its turn comes, after those are done."""
         step = self._begin(item)
-        if step is not None and not (
-            step.touches(self.options.sidecar_naming) & cur.touches(self.options.sidecar_naming)
-        ):
+        if step is None:
+            return None
+        naming = self.options.sidecar_naming
+        if not any(step.touches(naming) & b.touches(naming) for b in busy):
             self._submit_read(step)
         return step
 
@@ -207,7 +211,7 @@ class MetadataWriter:
         try:
             step.read = read_request(step.photo, naming=self.options.sidecar_naming)
             step.read_ticket = self.session.submit([step.read.args])[0]
-        except (ExifToolError, UnsafeArgument) as exc:
+        except Exception as exc:  # one photo's problem (a bad name, a dead exiftool), not the run's
             step.outcome = WriteError(step.photo, str(exc))
 
     def _prepare(self, step: _Step, dry_run: bool) -> None:
@@ -226,7 +230,7 @@ class MetadataWriter:
                 now = oriented_size(meta.width, meta.height, meta.orientation)
                 if tuple(item.expected_size) != now:
                     raise WriteError(photo, f"the photo is {now[0]}x{now[1]} now, {item.expected_size} at analysis")
-            current = self._current(meta, target)
+            current = merge_base(meta, target)
             plan = step.plan = plan_write(
                 current, item.wanted, list(item.managed), meta.orientation, meta.width, meta.height, self.options
             )
@@ -254,8 +258,8 @@ class MetadataWriter:
             step.photo_stat = photo.stat()
         except WriteError as exc:
             step.outcome = exc
-        except OSError as exc:
-            step.outcome = WriteError(photo, str(exc))
+        except Exception as exc:  # unreadable answer, I/O error: this photo fails, the run goes on
+            step.outcome = WriteError(photo, str(exc) or type(exc).__name__)
 
     def _collect(self, photo: Path, ticket: int) -> RunResult:
         try:
@@ -330,6 +334,8 @@ class MetadataWriter:
     def _fail(self, step: _Step, exc: Exception) -> None:
         """Undo a started write from the backup and record why."""
         assert step.target is not None
+        if step.json_file is not None:
+            step.json_file.unlink(missing_ok=True)
         restored = self._restore(step.target.path)
         reason = exc.reason if isinstance(exc, WriteError) else str(exc)
         error = WriteError(step.photo, reason, restored)
@@ -341,13 +347,6 @@ class MetadataWriter:
     def _done(step: _Step, result: WriteResult) -> None:
         result.seconds = time.perf_counter() - step.started
         step.outcome = result
-
-    def _current(self, meta: PhotoMetadata, target: Target) -> TagSet:
-        """The tags the write merges with: the photo's, or the sidecar's (a new sidecar starts
-        as a copy of the photo's XMP, so other tools' regions stay visible to readers)."""
-        if target.mode == "sidecar" and meta.sidecar is not None and meta.sidecar.path == target.path:
-            return meta.sidecar
-        return meta.embedded
 
     def _seed_sidecar(self, step: _Step, sidecar: Path) -> WritePlan:
         """Create the sidecar from the photo's XMP, then plan against what it really holds."""
@@ -372,7 +371,7 @@ class MetadataWriter:
         except WriteError as exc:
             return False, exc.reason
         plan = plan_write(
-            self._current(meta, target),
+            merge_base(meta, target),
             wanted,
             list(managed_names),
             meta.orientation,

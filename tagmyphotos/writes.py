@@ -8,6 +8,7 @@ makes a rerun after a crash safe: a file already written is found unchanged, not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -180,13 +181,14 @@ def stage_write(core: Core, ctx: StageContext) -> dict[str, Any]:
     writers = [new_writer(cfg) for _ in range(cfg.write.workers)]
     stop, interrupted = threading.Event(), None
     try:
-        for item, outcome in write_in_lanes(writers, items, dry_run, stop):
-            counts[_record(core, ctx, item.key, outcome, dry_run)] += 1
-            try:
-                ctx.advance()  # progress; raises on a cancel request or when the job was lost
-            except (JobCancelled, JobLost) as exc:
-                stop.set()  # no further photo is written; those under way are still recorded
-                interrupted = interrupted or exc
+        with contextlib.closing(write_in_lanes(writers, items, dry_run, stop)) as outcomes:  # lanes end first
+            for item, outcome in outcomes:
+                counts[_record(core, ctx, item.key, outcome, dry_run)] += 1
+                try:
+                    ctx.advance()  # progress; raises on a cancel request or when the job was lost
+                except (JobCancelled, JobLost) as exc:
+                    stop.set()  # no further photo is written; those under way are still recorded
+                    interrupted = interrupted or exc
     finally:
         for w in writers:
             w.session.close()

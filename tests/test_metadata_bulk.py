@@ -108,7 +108,7 @@ def test_a_stop_writes_nothing_more_and_reports_what_was_under_way(tmp_path: Pat
             stop.set()
     finally:
         close(ws)
-    assert 1 <= len(done) <= 3  # the first, and at most the one under way in each lane
+    assert 1 <= len(done) <= 4  # the first, and at most two more per lane (one reported, one under way)
     for p in photos:
         if p in done:
             assert ws[0].check(p, [ADA]) == (True, "verified")
@@ -116,20 +116,29 @@ def test_a_stop_writes_nothing_more_and_reports_what_was_under_way(tmp_path: Pat
             assert p.read_bytes() == before[p]  # reported or untouched: nothing in between
 
 
-def test_a_crashing_lane_is_raised_in_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    photos = library(tmp_path, 8)
+class Boom(BaseException):
+    """A crash no per-photo handler catches (as a bug in a lane would be)."""
+
+
+def test_a_crashing_lane_is_raised_after_every_finished_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = library(tmp_path, 12)
+    before = {p: p.read_bytes() for p in photos}
     ws = writers(tmp_path, 2)
     real = MetadataWriter._prepare
 
     def broken(self, step, dry_run):
         if step.photo.name == "p05.jpg":
-            raise MemoryError("simulated")
+            raise Boom("simulated")
         return real(self, step, dry_run)
 
     monkeypatch.setattr(MetadataWriter, "_prepare", broken)
+    reported = set()
     try:
-        with pytest.raises(MemoryError, match="simulated"):
-            list(write_in_lanes(ws, (WriteItem(p, [ADA]) for p in photos)))
+        with pytest.raises(Boom, match="simulated"):
+            for item, _ in write_in_lanes(ws, (WriteItem(p, [ADA]) for p in photos)):
+                reported.add(item.photo)
     finally:
         close(ws)
     assert not [t for t in threading.enumerate() if t.name.startswith("write-lane-")]  # all joined
+    changed = {p for p in photos if p.read_bytes() != before[p]}
+    assert changed == reported  # every photo written was reported before the crash was raised
