@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -53,6 +54,32 @@ def _copy_synced(src: Path, dst: Path) -> None:
         fout.flush()
         os.fsync(fout.fileno())
     shutil.copystat(src, dst)
+
+
+def _put_back(original: Path, copy: Path | None, sha256: str, mtime_ns: int) -> None:
+    """Make `original` the bytes of `copy` (None: no file), atomically: a temporary copy is
+    verified against `sha256`, takes today's owner and permissions, then is renamed over it."""
+    if copy is None:
+        original.unlink(missing_ok=True)
+        _fsync_dir(original.parent)
+        return
+    tmp = original.with_name(f".{original.name}.tagmyphotos-restore-{os.getpid()}")
+    try:
+        _copy_synced(copy, tmp)
+        if sha256_file(tmp) != sha256:
+            raise BackupError(f"the copy of {original} does not match its checksum; not restored")
+        with contextlib.suppress(FileNotFoundError):
+            st = original.stat()
+            os.chmod(tmp, st.st_mode & 0o7777)
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, st.st_uid, st.st_gid)
+        os.utime(tmp, ns=(mtime_ns, mtime_ns))
+        os.replace(tmp, original)
+        _fsync_dir(original.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if sha256_file(original) != sha256:
+        raise BackupError(f"{original} changed during the restore; check it")
 
 
 @dataclass(frozen=True)
@@ -187,28 +214,34 @@ class BackupStore:
         record = self.get(original)
         if record is None:
             raise BackupError(f"no backup of {original}")
-        if record.backup is None:
-            original.unlink(missing_ok=True)
-            _fsync_dir(original.parent)
-            return record
-        tmp = original.with_name(f".{original.name}.tagmyphotos-restore-{os.getpid()}")
-        try:
-            _copy_synced(Path(record.backup), tmp)
-            if sha256_file(tmp) != record.sha256:
-                raise BackupError(f"the backup of {original} does not match its checksum; not restored")
-            with contextlib.suppress(FileNotFoundError):
-                st = original.stat()  # keep today's owner and permissions of the library file
-                os.chmod(tmp, st.st_mode & 0o7777)
-                with contextlib.suppress(PermissionError):
-                    os.chown(tmp, st.st_uid, st.st_gid)
-            os.utime(tmp, ns=(record.mtime_ns, record.mtime_ns))
-            os.replace(tmp, original)
-            _fsync_dir(original.parent)
-        finally:
-            tmp.unlink(missing_ok=True)
-        if sha256_file(original) != record.sha256:
-            raise BackupError(f"{original} changed during the restore; check it")
+        _put_back(original, None if record.backup is None else Path(record.backup), record.sha256, record.mtime_ns)
         return record
+
+    def snapshot(self, original: Path) -> BackupRecord:
+        """A throw-away copy of a file as it is now, to undo ONE write that fails (the backup
+        keeps the first original: undoing from it would also drop what earlier writes added,
+        e.g. another photo's names in a shared sidecar). Not synced: it only serves this run."""
+        original = Path(os.path.abspath(original))
+        if not original.exists():
+            return BackupRecord(str(original), None, "", 0, 0, 0, time.time())
+        folder = self.root / "snapshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=original.name[:40] + ".", dir=folder)
+        os.close(fd)
+        st = original.stat()
+        shutil.copyfile(original, name)
+        return BackupRecord(str(original), name, sha256_file(Path(name)), st.st_size, st.st_mtime_ns,
+                            st.st_mode & 0o7777, time.time())  # fmt: skip
+
+    def restore_snapshot(self, snap: BackupRecord) -> None:
+        """Put a file back as `snapshot` found it (byte-identical, same mtime), then drop it."""
+        _put_back(Path(snap.original), None if snap.backup is None else Path(snap.backup), snap.sha256, snap.mtime_ns)
+        self.drop_snapshot(snap)
+
+    @staticmethod
+    def drop_snapshot(snap: BackupRecord) -> None:
+        if snap.backup is not None:
+            Path(snap.backup).unlink(missing_ok=True)
 
     def discard(self, original: Path) -> None:
         """Forget a backup (after the user accepted the write, or by retention)."""
@@ -226,10 +259,16 @@ class BackupStore:
                 yield BackupRecord(**json.loads(manifest.read_text("utf-8")))
 
     def prune(self, retention_days: int, now: float | None = None) -> list[BackupRecord]:
-        """Delete backups older than `retention_days` (0 keeps them forever); returns them."""
+        """Delete backups older than `retention_days` (0 keeps them forever); returns them.
+        Snapshots a crashed run left behind go after a day, whatever the retention."""
+        now = time.time() if now is None else now
+        for leftover in (self.root / "snapshots").glob("*"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < now - 86400:
+                    leftover.unlink()
         if retention_days <= 0:
             return []
-        cutoff = (time.time() if now is None else now) - retention_days * 86400
+        cutoff = now - retention_days * 86400
         pruned = [r for r in self.records() if r.created_at < cutoff]
         for r in pruned:
             self.discard(Path(r.original))

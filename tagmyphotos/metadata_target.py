@@ -1,5 +1,6 @@
 """Where a photo's people tags go — into the photo or its XMP sidecar, decided by content —
-and the proof that a write there did what was planned and nothing else.
+and the proof that a write there did what was planned and nothing else (right after it, or
+later, after a crash).
 
 A WebP named .jpg, a read-only file, a RAW or a format whose image data we cannot hash get a
 sidecar, with a note saying why; so does a photo that already has a sidecar, which viewers
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tagmyphotos.metadata_plan import TagState, WriteOptions, WritePlan
-from tagmyphotos.metadata_read import PhotoMetadata, TagSet, find_sidecar, sidecar_candidates
+from tagmyphotos.backups import BackupStore
+from tagmyphotos.metadata_exiftool import ExifToolError, ExifToolSession, UnsafeArgument
+from tagmyphotos.metadata_plan import PersonRegion, TagState, WriteOptions, WritePlan, plan_write
+from tagmyphotos.metadata_read import PhotoMetadata, TagSet, find_sidecar, read_photo, sidecar_candidates
 
 # exiftool type extension (from content) -> file name extensions it accepts for that content.
 _EXTENSIONS = {
@@ -125,3 +129,32 @@ def verify_written(
         tags = after.sidecar
     if TagState.of(tags) != plan.after:
         raise WriteError(photo, "verification failed: the tags read back differ from those written")
+
+
+def recheck(
+    session: ExifToolSession,
+    backups: BackupStore,
+    options: WriteOptions,
+    photo: Path,
+    wanted: Sequence[PersonRegion],
+    managed_names: Iterable[str] = (),
+) -> tuple[bool, str]:
+    """Re-verify a photo whose write may have been interrupted (a crash between exiftool's
+    rename and our verification): the tags say exactly `wanted` and the image data equals
+    that of the backed-up original. Returns (ok, reason)."""
+    photo = Path(os.path.abspath(photo))
+    try:
+        meta = read_photo(session, photo, naming=options.sidecar_naming)
+        target = choose_target(meta, options)
+    except (WriteError, ExifToolError, UnsafeArgument) as exc:
+        return False, getattr(exc, "reason", str(exc))
+    frame = (meta.orientation, meta.width, meta.height, options)
+    plan = plan_write(merge_base(meta, target), wanted, list(managed_names), *frame)
+    if not plan.is_noop:
+        return False, "the tags differ from the wanted ones: " + ", ".join(c.tag for c in plan.changes)
+    record = backups.get(photo)
+    if target.mode == "in-file" and record is not None and record.backup is not None:
+        original = read_photo(session, Path(record.backup), naming=options.sidecar_naming)
+        if not original.image_data_hash or original.image_data_hash != meta.image_data_hash:
+            return False, "the image data differs from the backed-up original"
+    return True, "verified"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tagmyphotos.backups import BackupError, BackupStore, check_free_space, sha256_file
+from tagmyphotos.backups import BackupError, BackupRecord, BackupStore, check_free_space, sha256_file
 from tagmyphotos.metadata_exiftool import ExifToolError, ExifToolSession, RunResult, UnsafeArgument, path_arg
 from tagmyphotos.metadata_geometry import oriented_size
 from tagmyphotos.metadata_plan import PersonRegion, TagChange, WriteOptions, WritePlan, plan_write
@@ -45,7 +45,7 @@ from tagmyphotos.metadata_read import (
     read_request,
     sidecar_candidates,
 )
-from tagmyphotos.metadata_target import Target, WriteError, choose_target, merge_base, verify_written
+from tagmyphotos.metadata_target import Target, WriteError, choose_target, merge_base, recheck, verify_written
 
 __all__ = ["MetadataWriter", "WriteError", "WriteItem", "WriteResult"]
 
@@ -103,6 +103,7 @@ class _Step:
     verify: ReadRequest | None = None
     write_tickets: list[int] = field(default_factory=list)
     json_file: Path | None = None
+    snapshot: BackupRecord | None = None  # the target before this write, when not the first one
     outcome: Outcome | None = None  # set once the photo is done (or failed)
 
     def touches(self, naming: str) -> set[str]:
@@ -159,7 +160,7 @@ class MetadataWriter:
         `stop()` is asked before each photo is written: once true, nothing more is written (the
         photos not written get no outcome). Closing the iterator early does the same."""
         source = iter(items)
-        cur = self._begin(next(source, None))
+        cur = nxt = self._begin(next(source, None))
         try:
             if cur is None:
                 return
@@ -190,6 +191,9 @@ class MetadataWriter:
             if cur is not None and cur.write_tickets:  # stopped by an error of ours mid-write
                 with contextlib.suppress(Exception):
                     self._finish_write(cur)
+            for left in (cur, nxt):  # prepared, never written (a stop)
+                if left is not None and left.snapshot is not None:
+                    self.backups.drop_snapshot(left.snapshot)
             self.session.drain()
 
     def _begin(self, item: WriteItem | None) -> _Step | None:
@@ -253,8 +257,11 @@ class MetadataWriter:
             except (BackupError, OSError) as exc:
                 raise WriteError(photo, f"could not back up {target.path}: {exc}") from exc
             result.backup = record.backup
-            # A backup made just now was checked to equal the file: no need to hash it again.
-            result.file_sha256_before = record.sha256 if created or record.absent else sha256_file(target.path)
+            if created:  # checked to equal the file: no need to hash it again
+                result.file_sha256_before = record.sha256
+            else:  # written before: a failure must undo only this write, not the earlier ones
+                step.snapshot = self.backups.snapshot(target.path)
+                result.file_sha256_before = step.snapshot.sha256
             step.photo_stat = photo.stat()
         except WriteError as exc:
             step.outcome = exc
@@ -320,6 +327,8 @@ class MetadataWriter:
             step.write_tickets = []
             if step.json_file is not None:
                 step.json_file.unlink(missing_ok=True)
+            if step.snapshot is not None:
+                self.backups.drop_snapshot(step.snapshot)
 
     def _written(self, step: _Step) -> PhotoMetadata:
         """The file as read back right after the write (the write's own status checked)."""
@@ -336,7 +345,7 @@ class MetadataWriter:
         assert step.target is not None
         if step.json_file is not None:
             step.json_file.unlink(missing_ok=True)
-        restored = self._restore(step.target.path)
+        restored = self._undo(step)
         reason = exc.reason if isinstance(exc, WriteError) else str(exc)
         error = WriteError(step.photo, reason, restored)
         error.__cause__ = exc
@@ -361,36 +370,17 @@ class MetadataWriter:
         )
 
     def check(self, photo: Path, wanted: Sequence[PersonRegion], managed_names: Iterable[str] = ()) -> tuple[bool, str]:
-        """Re-verify a photo whose write may have been interrupted (a crash between exiftool's
-        rename and our verification): the tags say exactly `wanted` and the image data equals
-        that of the backed-up original. Returns (ok, reason)."""
-        photo = Path(os.path.abspath(photo))
-        try:
-            meta = self._read(photo)
-            target = choose_target(meta, self.options)
-        except WriteError as exc:
-            return False, exc.reason
-        plan = plan_write(
-            merge_base(meta, target),
-            wanted,
-            list(managed_names),
-            meta.orientation,
-            meta.width,
-            meta.height,
-            self.options,
-        )
-        if not plan.is_noop:
-            return False, "the tags differ from the wanted ones: " + ", ".join(c.tag for c in plan.changes)
-        record = self.backups.get(photo)
-        if target.mode == "in-file" and record is not None and record.backup is not None:
-            original = read_photo(self.session, Path(record.backup), naming=self.options.sidecar_naming)
-            if not original.image_data_hash or original.image_data_hash != meta.image_data_hash:
-                return False, "the image data differs from the backed-up original"
-        return True, "verified"
+        """Re-verify a photo whose write may have been interrupted (see `recheck`)."""
+        return recheck(self.session, self.backups, self.options, photo, wanted, managed_names)
 
-    def _restore(self, path: Path) -> bool:
+    def _undo(self, step: _Step) -> bool:
+        """Put the target back as it was before this write: its snapshot, or the backup."""
+        assert step.target is not None
         try:
-            self.backups.restore(path)
+            if step.snapshot is not None:
+                self.backups.restore_snapshot(step.snapshot)
+            else:
+                self.backups.restore(step.target.path)
             return True
         except (BackupError, OSError):
             return False

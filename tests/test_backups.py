@@ -111,3 +111,28 @@ def test_free_space_check_counts_backups_and_reserve(lib: Path, tmp_path: Path) 
     assert store.required_bytes([photo]) == photo.stat().st_size
     store.ensure(photo)
     assert store.required_bytes([photo]) == 0
+
+
+def test_snapshots_undo_one_write_and_are_pruned_after_a_day(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    store = BackupStore(tmp_path / "backups", lib)
+    f = lib / "a.xmp"
+    f.write_bytes(b"first")
+    store.ensure(f)
+    f.write_bytes(b"second")
+    snap = store.snapshot(f)
+    f.write_bytes(b"third, failed")
+    store.restore_snapshot(snap)
+    assert f.read_bytes() == b"second" and not Path(str(snap.backup)).exists()
+    gone = lib / "new.xmp"
+    absent = store.snapshot(gone)
+    gone.write_bytes(b"created by a failed write")
+    store.restore_snapshot(absent)
+    assert not gone.exists()
+    left = store.snapshot(f)  # a crash would leave this behind
+    store.prune(0, now=time.time() + 3600)
+    assert Path(str(left.backup)).exists()
+    store.prune(0, now=time.time() + 2 * 86400)
+    assert not Path(str(left.backup)).exists() and store.restore(f).sha256  # the backup itself stays
+    assert f.read_bytes() == b"first"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,16 @@ def test_shared_sidecars_in_two_lanes_keep_every_name(tmp_path: Path) -> None:
         close(ws)
 
 
-def test_a_stop_writes_nothing_more_and_reports_what_was_under_way(tmp_path: Path) -> None:
+def test_a_stop_writes_nothing_more_and_reports_what_was_under_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_start = MetadataWriter._start_write
+
+    def slow_start(self, step):  # each write takes longer than the caller needs to stop
+        time.sleep(0.2)
+        return real_start(self, step)
+
+    monkeypatch.setattr(MetadataWriter, "_start_write", slow_start)
     photos = library(tmp_path, 20)
     before = {p: p.read_bytes() for p in photos}
     ws = writers(tmp_path, 2)

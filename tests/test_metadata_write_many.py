@@ -194,3 +194,33 @@ def test_a_sidecar_sibling_is_read_after_a_failed_write_was_undone(
     assert isinstance(outcomes[first], WriteError) and outcomes[first].restored is True
     assert isinstance(outcomes[sibling], WriteResult) and outcomes[sibling].status == "written"
     assert names_in(session, sibling, first.with_suffix(".xmp"))["regions"] == {"Ada Lovelace"}
+
+
+def test_a_failed_rewrite_undoes_only_itself(
+    session: ExifToolSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second write that fails verification puts back the file as the first write left it
+    (a snapshot), not the first original from the backup: what earlier writes added stays,
+    here Ada in the photo and Ada in the sidecar photo.jpg shares with photo.jpeg."""
+    photo, first, sibling = library(tmp_path, ["renamed.jpg", "photo.jpg", "photo.jpeg"])
+    in_file = writer(session, tmp_path)
+    sidecars = writer(session, tmp_path, mode="sidecar", sidecar_naming="photo.xmp")
+    assert in_file.write(photo, [ADA]).status == "written"
+    assert sidecars.write(first, [ADA], ["Ada Lovelace"]).status == "written"
+    after_first = {p: p.read_bytes() for p in (photo, first.with_suffix(".xmp"))}
+    real_verify = metadata_write.verify_written
+
+    def failing_verify(target, before, plan, photo_stat, after):
+        raise WriteError(before.path, "verification failed: simulated")
+
+    monkeypatch.setattr(metadata_write, "verify_written", failing_verify)
+    with pytest.raises(WriteError) as renamed:
+        in_file.write(photo, [ALAN], ["Ada Lovelace"])
+    with pytest.raises(WriteError) as shared:
+        sidecars.write(sibling, [ALAN], ["Alan Turing"])
+    assert renamed.value.restored is True and shared.value.restored is True
+    assert {p: p.read_bytes() for p in after_first} == after_first
+    assert not list((tmp_path / "backups" / "snapshots").glob("*"))  # dropped after use
+    monkeypatch.setattr(metadata_write, "verify_written", real_verify)
+    original = BackupStore(tmp_path / "backups", tmp_path / "library").restore(photo)
+    assert photo.read_bytes() == (FACES / "img1.jpg").read_bytes() and original.backup is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from tagmyphotos import jobs_store, writes
 from tagmyphotos import models as m
 from tagmyphotos.core import Core
 from tagmyphotos.faces_review import confirm
+from tagmyphotos.metadata_write import MetadataWriter
 from tagmyphotos.people import rename_person
 from tagmyphotos.pipeline import run_stage
 from tagmyphotos.writes import desired_tags, preview
@@ -160,7 +162,14 @@ def test_the_write_job_uses_two_lanes_and_a_cancel_loses_nothing(
         jobs_store.request_cancel(ctx.job_id)
         return real_record(core, ctx, tags, outcome, dry_run)
 
+    real_start = MetadataWriter._start_write
+
+    def slow_start(self, step):  # each write takes longer than the job needs to see the cancel
+        time.sleep(0.2)
+        return real_start(self, step)
+
     monkeypatch.setattr(writes, "_record", record_then_cancel)
+    monkeypatch.setattr(MetadataWriter, "_start_write", slow_start)
     job = run(core, "write")
     assert job.state == m.JOB_CANCELLED
     done = {a.path for a in m.WriteAudit.select().where(m.WriteAudit.job == job.id, m.WriteAudit.result == "ok")}
