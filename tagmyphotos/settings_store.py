@@ -31,6 +31,7 @@ EDITABLE_PATTERNS: tuple[str, ...] = (
     "write.mode", "write.sidecar_naming", "write.person_in_image", "write.subject_keywords",
     "write.hierarchical_keywords", "write.digikam_tags", "write.keyword_prefix",
     "write.microsoft_regions", "write.preserve_mtime", "write.backup_retention_days", "write.min_free_mb",
+    "write.workers",
     "integrations.*",
     "logging.level",
 )  # fmt: skip
