@@ -178,7 +178,7 @@ def stage_write(core: Core, ctx: StageContext) -> dict[str, Any]:
     ctx.check_cancel()
     items = (WriteItem(cfg.library / t.path, t.regions, managed_names(t), t.size, key=t) for t in pending)
     # One lane (thread + exiftool) per configured writer: photos of a 2-core NAS get both cores.
-    writers = [new_writer(cfg) for _ in range(cfg.write.workers)]
+    writers = [new_writer(cfg) for _ in range(max(1, min(cfg.write.workers, len(pending))))]
     stop, interrupted = threading.Event(), None
     try:
         with contextlib.closing(write_in_lanes(writers, items, dry_run, stop)) as outcomes:  # lanes end first
