@@ -84,7 +84,8 @@ class PhotoTags:
 
 def signature(regions: list[PersonRegion], options: WriteOptions) -> str:
     items = sorted(
-        (r.name, *(round(v, SIGNATURE_DECIMALS) for v in (r.box.x, r.box.y, r.box.w, r.box.h))) for r in regions
+        (r.name, *(round(v, SIGNATURE_DECIMALS) for v in (r.box.x, r.box.y, r.box.w, r.box.h)))
+        for r in regions
     )
     opts = asdict(options)
     opts.pop("min_free_bytes", None)
@@ -93,7 +94,9 @@ def signature(regions: list[PersonRegion], options: WriteOptions) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def desired_tags(cfg: Config, photo_ids: list[int] | None = None, paths: list[str] | None = None) -> list[PhotoTags]:
+def desired_tags(
+    cfg: Config, photo_ids: list[int] | None = None, paths: list[str] | None = None
+) -> list[PhotoTags]:
     """Photos with confirmed faces or earlier writes, with the regions they should carry."""
     options = write_options(cfg)
     faces = (
@@ -201,10 +204,9 @@ def _record(core: Core, ctx: StageContext, tags: PhotoTags, result: WriteResult 
     """Store one photo's outcome: the audit entry, and the written signature or the error."""
     photo_path = core.cfg.library / tags.path
     if isinstance(result, WriteError):
-        exc = result
-        _audit(ctx.job_id, tags, None, "failed", error=exc.reason, restored=exc.restored)
-        m.Photo.update(write_error=exc.reason[:1000]).where(m.Photo.id == tags.photo_id).execute()
-        ctx.item_error(tags.path, exc.reason)
+        _audit(ctx.job_id, tags, None, "failed", error=result.reason, restored=result.restored)
+        m.Photo.update(write_error=result.reason[:1000]).where(m.Photo.id == tags.photo_id).execute()
+        ctx.item_error(tags.path, result.reason)
         return "failed"
     if dry_run:
         _audit(ctx.job_id, tags, result, "skipped", mode="dry-run")
