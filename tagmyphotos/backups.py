@@ -56,16 +56,33 @@ def _copy_synced(src: Path, dst: Path) -> None:
     shutil.copystat(src, dst)
 
 
-def _put_back(original: Path, copy: Path | None, sha256: str, mtime_ns: int) -> None:
-    """Make `original` the bytes of `copy` (None: no file), atomically: a temporary copy is
-    verified against `sha256`, takes today's owner and permissions, then is renamed over it."""
-    if copy is None:
+@dataclass(frozen=True)
+class BackupRecord:
+    original: str  # absolute library path
+    backup: str | None  # absolute path of the copy; None: the original did not exist
+    sha256: str  # of the original bytes ("" when absent)
+    size: int
+    mtime_ns: int
+    mode: int
+    created_at: float  # epoch seconds
+
+    @property
+    def absent(self) -> bool:
+        return self.backup is None
+
+
+def _put_back(original: Path, record: BackupRecord) -> None:
+    """Make `original` the bytes of the record's copy (none: no file), atomically: a temporary
+    copy is verified against the checksum, takes today's owner and permissions, then is
+    renamed over the file."""
+    if record.backup is None:
         original.unlink(missing_ok=True)
         _fsync_dir(original.parent)
         return
+    sha256, mtime_ns = record.sha256, record.mtime_ns
     tmp = original.with_name(f".{original.name}.tagmyphotos-restore-{os.getpid()}")
     try:
-        _copy_synced(copy, tmp)
+        _copy_synced(Path(record.backup), tmp)
         if sha256_file(tmp) != sha256:
             raise BackupError(f"the copy of {original} does not match its checksum; not restored")
         with contextlib.suppress(FileNotFoundError):
@@ -80,21 +97,6 @@ def _put_back(original: Path, copy: Path | None, sha256: str, mtime_ns: int) -> 
         tmp.unlink(missing_ok=True)
     if sha256_file(original) != sha256:
         raise BackupError(f"{original} changed during the restore; check it")
-
-
-@dataclass(frozen=True)
-class BackupRecord:
-    original: str  # absolute library path
-    backup: str | None  # absolute path of the copy; None: the original did not exist
-    sha256: str  # of the original bytes ("" when absent)
-    size: int
-    mtime_ns: int
-    mode: int
-    created_at: float  # epoch seconds
-
-    @property
-    def absent(self) -> bool:
-        return self.backup is None
 
 
 class BackupStore:
@@ -214,7 +216,7 @@ class BackupStore:
         record = self.get(original)
         if record is None:
             raise BackupError(f"no backup of {original}")
-        _put_back(original, None if record.backup is None else Path(record.backup), record.sha256, record.mtime_ns)
+        _put_back(original, record)
         return record
 
     def snapshot(self, original: Path) -> BackupRecord:
@@ -235,7 +237,7 @@ class BackupStore:
 
     def restore_snapshot(self, snap: BackupRecord) -> None:
         """Put a file back as `snapshot` found it (byte-identical, same mtime), then drop it."""
-        _put_back(Path(snap.original), None if snap.backup is None else Path(snap.backup), snap.sha256, snap.mtime_ns)
+        _put_back(Path(snap.original), snap)
         self.drop_snapshot(snap)
 
     @staticmethod

@@ -161,10 +161,7 @@ class ExifToolSession:
         _PREFLIGHT_PASSED.add(identity)
 
     def close(self) -> None:
-        for n in self._queued:
-            self._lost[n] = "the exiftool session was closed"
-        self._queued.clear()
-        self._buffers = {}
+        self._forget_queued("the exiftool session was closed")
         et, self._et = self._et, None
         if et is None:
             return
@@ -266,12 +263,16 @@ class ExifToolSession:
         self._answers.clear()
         self._lost.clear()
 
-    def _abandon(self, reason: str) -> None:
-        """The process died or stopped answering: kill it; queued commands get `reason`."""
+    def _forget_queued(self, reason: str) -> None:
+        """Commands queued to a process that is going away fail with `reason` when collected."""
         for n in self._queued:
             self._lost[n] = reason
         self._queued.clear()
         self._buffers = {}
+
+    def _abandon(self, reason: str) -> None:
+        """The process died or stopped answering: kill it; queued commands get `reason`."""
+        self._forget_queued(reason)
         et, self._et = self._et, None
         if et is not None:
             self._kill(et)
