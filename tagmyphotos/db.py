@@ -55,7 +55,20 @@ def close_database() -> None:
 def storage_problem(exc: BaseException) -> str | None:
     """A sentence for a database or disk failure the user can act on (locked by another
     process, disk full, read-only), or None for anything else: callers show it instead of a
-    stack trace. Recognised by message because sqlite3, peewee and huey raise different types."""
+    stack trace. Recognised by message because sqlite3, peewee and huey raise different types,
+    anywhere in the chain: a full disk during COMMIT surfaces as peewee's failed ROLLBACK."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        problem = _storage_problem_of(current)
+        if problem is not None:
+            return problem
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _storage_problem_of(exc: BaseException) -> str | None:
     text = str(exc).lower()
     code = getattr(exc, "errno", None)
     if "database is locked" in text or "database table is locked" in text:

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import claims, jobs_store
 from . import models as m
+from .db import storage_problem
 
 log = logging.getLogger("tagmyphotos.pipeline")
 
@@ -117,7 +118,7 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     except Exception as exc:  # the runner, not the stage, turns failures into job state
         log.exception("job %s (%s) failed", job_id, stage.name)
         jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
-        claims.finish_job(claim, m.JOB_FAILED, error=_summary(exc))
+        claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or _summary(exc))
         return []
     result.setdefault("seconds", round(time.monotonic() - started, 3))
     claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)

@@ -62,9 +62,9 @@ def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bo
         job = jobs_store.JobView.of(m.Job.get_by_id(job_id))
         result = job.result or {}
         text = f"{job_type} job #{job_id} {job.state}: " + ", ".join(f"{k} {v}" for k, v in result.items())
-        if job.error:
-            text += f"\nerror: {job.error}"
         _print(as_json, {"job": job.__dict__}, text)
+        if job.error:  # last, on stderr: what the user reads after any logged stack trace
+            print(f"error: {job.error}", file=sys.stderr)
         return 0 if job.state == m.JOB_DONE else 1
     finally:
         core.close()

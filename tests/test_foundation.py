@@ -180,7 +180,8 @@ def test_cli_status_json_and_exit_codes(library: Path, tmp_path: Path) -> None:
     assert status["faces"]["total"] == 0
     assert [j["type"] for j in status["jobs"]["recent"]][:2] == ["analyze", "scan"]
     missing = run_cli("scan", "--wait", env={**env, "TAGMYPHOTOS_LIBRARY": str(tmp_path / "nope")})
-    assert missing.returncode == 1 and "does not exist" in missing.stdout
+    assert missing.returncode == 1 and "scan job" in missing.stdout and "failed" in missing.stdout
+    assert "does not exist" in missing.stderr.strip().splitlines()[-1]  # errors go last, on stderr
     assert run_cli("--help", env=env).returncode == 0
     assert run_cli("bogus", env=env).returncode == 2
     os.remove(library / "img1.jpg")

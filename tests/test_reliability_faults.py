@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import peewee
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,8 +26,9 @@ from jobs.pipeline import STAGES
 from tagmyphotos import auth, jobs_store
 from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.db import storage_problem
 from tagmyphotos.faces_review import confirm
-from tagmyphotos.pipeline import run_stage
+from tagmyphotos.pipeline import Stage, run_stage
 from tests import badinputs as bi
 from tests import killsupport as ks
 from tests.conftest import FACES, ROOT, copy_tree, make_config
@@ -346,6 +349,24 @@ def test_a_long_scan_does_not_block_other_writers(tmp_path: Path, monkeypatch: p
 
 
 # --- disk full ----------------------------------------------------------------------------
+def test_a_full_disk_anywhere_in_the_exception_chain_is_one_sentence(core: Core) -> None:
+    """SQLite rolls back by itself when the disk fills during COMMIT; peewee's own ROLLBACK
+    then fails with "no transaction is active", the full disk only in its context. The job's
+    error must still be the sentence the user can act on, not the ROLLBACK message."""
+
+    def full_during_commit(core: Core, ctx: object) -> dict:
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError:
+            raise peewee.OperationalError("cannot rollback - no transaction is active")  # noqa: B904
+
+    job_id = jobs_store.create_job("probe", {"no_follow": True})
+    run_stage(core, Stage("probe", full_during_commit), job_id)
+    job = m.Job.get_by_id(job_id)
+    assert job.state == m.JOB_FAILED and job.error.startswith("the disk holding the data folder is full"), job.error
+    assert storage_problem(ValueError("unrelated")) is None
+
+
 def test_disk_full_during_analysis(tmp_path: Path, analysed_template: tuple[Path, Path]) -> None:
     """The data folder on a 4 MB tmpfs that fills up while analysis runs."""
     lib = copy_tree(FACES, tmp_path / "library", "img1[0-9].jpg")
