@@ -148,8 +148,8 @@ def recheck(
         target = choose_target(meta, options)
     except (WriteError, ExifToolError, UnsafeArgument) as exc:
         return False, getattr(exc, "reason", str(exc))
-    frame = (meta.orientation, meta.width, meta.height, options)
-    plan = plan_write(merge_base(meta, target), wanted, list(managed_names), *frame)
+    base = merge_base(meta, target)
+    plan = plan_write(base, wanted, list(managed_names), meta.orientation, meta.width, meta.height, options)
     if not plan.is_noop:
         return False, "the tags differ from the wanted ones: " + ", ".join(c.tag for c in plan.changes)
     record = backups.get(photo)

@@ -341,7 +341,7 @@ class MetadataWriter:
         return parse_read(step.verify, read)
 
     def _fail(self, step: _Step, exc: Exception) -> None:
-        """Undo a started write from the backup and record why."""
+        """Undo a started write (snapshot or backup, see `_undo`) and record why."""
         assert step.target is not None
         if step.json_file is not None:
             step.json_file.unlink(missing_ok=True)
