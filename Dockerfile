@@ -20,7 +20,7 @@ COPY jobs/ jobs/
 COPY ui/ ui/
 COPY integrations/ integrations/
 RUN scripts/install.sh --docker \
- && .venv/bin/python -m tagmyphotos.weights --link \
+ && .venv/bin/python -m tagmyphotos.faces.weights --link \
  && .venv/bin/python -m compileall -q tagmyphotos tagmyphotos_app jobs ui integrations
 
 # --- final stage: the venv and the app, run-time system packages only ---------------------------

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.metadata_geometry import oriented_size
-from tagmyphotos.pipeline import StageContext
+from tagmyphotos.geometry import oriented_size
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import StageContext
 
 from .batch import FaceBox, WriteBatch, WrittenFace, WrittenFile
 from .notify import enabled_targets, notify_all

@@ -7,15 +7,15 @@ write → notify           (after the user accepted names)
 from __future__ import annotations
 
 from integrations.stage_notify import stage_notify
-from tagmyphotos import stages
-from tagmyphotos.analysis import stage_analyze
-from tagmyphotos.pipeline import Stage
-from tagmyphotos.suggest import stage_match
-from tagmyphotos.writes import stage_write
-from tagmyphotos.writes_restore import stage_restore
+from tagmyphotos.stages import scan as scan_stage
+from tagmyphotos.stages.analyze import stage_analyze
+from tagmyphotos.stages.restore import stage_restore
+from tagmyphotos.stages.write import stage_write
+from tagmyphotos.store.runner import Stage
+from tagmyphotos.suggest.refresh import stage_match
 
 PIPELINE: tuple[Stage, ...] = (
-    Stage("scan", stages.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos"),
+    Stage("scan", scan_stage.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos"),
     Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces"),
     Stage("match", stage_match, summary="suggest names from confirmed faces; cluster unknown faces"),
     Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)"),

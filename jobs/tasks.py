@@ -11,10 +11,12 @@ import logging
 
 from huey import crontab
 
-from tagmyphotos import claims, jobs_store, tuning
-from tagmyphotos import models as m
-from tagmyphotos.pipeline import run_stage
-from tagmyphotos.suggest import rebuild_index
+from tagmyphotos import tuning
+from tagmyphotos.store import claims
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import run_stage
+from tagmyphotos.suggest.refresh import rebuild_index
 
 from . import runtime
 from .pipeline import STAGES

@@ -3,7 +3,7 @@
 In one run, on the 61 labelled photos of ../shared/testdata/faces (and 12-MP upscaled copies):
 - naive: `DeepFace.represent(path, model_name="Dlib", detector_backend="dlib")` per file, in its
   own process as a user would run it (onnx engine; on a subset: it takes seconds a photo);
-- the pipeline (tagmyphotos.faces_analyze) in one process, on 2 worker processes and on 2
+- the pipeline (tagmyphotos.faces.analyze) in one process, on 2 worker processes and on 2
   threads, and on the 12-MP copies;
 - the decode floor (PIL full decode), the detector options on the group photos, the chip
   fidelity of reduced decodes (distance to embeddings cut from full-resolution pixels);
@@ -30,11 +30,11 @@ import numpy as np
 from benchlib import FACES_DIR, ROOT, emit, print_table
 from PIL import Image
 
-from tagmyphotos.faces_analyze import AnalysisSettings, FaceAnalyzer
-from tagmyphotos.faces_detect import DETECTOR_MODES
-from tagmyphotos.faces_embed import Aligner, DlibEmbedder
-from tagmyphotos.images import load_image, probe
-from tagmyphotos.weights import link_weights
+from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
+from tagmyphotos.faces.detect import DETECTOR_MODES
+from tagmyphotos.faces.embed import Aligner, DlibEmbedder
+from tagmyphotos.faces.images import load_image, probe
+from tagmyphotos.faces.weights import link_weights
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")

@@ -230,10 +230,10 @@ def main() -> int:
 def _credentials(env: dict[str, str], lib: Path, data: Path) -> tuple[str, str, list[int]]:
     """An API key, a UI session cookie and the photo ids, made on the server's database."""
     sys.path.insert(0, str(ROOT))
-    from tagmyphotos import auth
-    from tagmyphotos import models as m
     from tagmyphotos.config import load_config
     from tagmyphotos.core import Core
+    from tagmyphotos.store import models as m
+    from tagmyphotos.system import auth
 
     core = Core(load_config(path=Path(env["TAGMYPHOTOS_CONFIG"]), environ=env))
     try:

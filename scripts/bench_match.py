@@ -20,10 +20,10 @@ import numpy as np
 from benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
 from match_data import load_testdata_faces, synthetic_faces
 
-from tagmyphotos.faces_assign import assign_per_photo
-from tagmyphotos.faces_cluster import ClusterSettings, cluster_faces, update_clusters
-from tagmyphotos.faces_index import IndexSpec, NeighbourIndex, exact_knn
-from tagmyphotos.faces_match import Matcher, MatchSettings
+from tagmyphotos.matching.assign import assign_per_photo
+from tagmyphotos.matching.cluster import ClusterSettings, cluster_faces, update_clusters
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex, exact_knn
+from tagmyphotos.matching.match import Matcher, MatchSettings
 
 
 def main() -> None:

@@ -20,12 +20,12 @@ from typing import Any
 
 from benchlib import best_of, emit, peak_rss_mb, print_table, timer
 
-from tagmyphotos import claims
-from tagmyphotos import models as m
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.metrics import LibraryCollector, render
-from tagmyphotos.stats import library_stats
+from tagmyphotos.store import claims
+from tagmyphotos.store import models as m
+from tagmyphotos.system.metrics import LibraryCollector, render
+from tagmyphotos.system.stats import library_stats
 
 CHUNK = 5000
 

@@ -18,12 +18,14 @@ import peewee as pw
 from benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
 from match_data import load_testdata_faces, synthetic_faces
 
-from tagmyphotos import clusters, faces_review, suggest
-from tagmyphotos import models as m
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
-from tagmyphotos.faces_assign import assign_per_photo
-from tagmyphotos.faces_match import Matcher
+from tagmyphotos.matching.assign import assign_per_photo
+from tagmyphotos.matching.match import Matcher
+from tagmyphotos.review import confirm
+from tagmyphotos.store import models as m
+from tagmyphotos.suggest import clusters
+from tagmyphotos.suggest import refresh as suggest
 
 
 def populate(n: int, people: int, seed: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +69,7 @@ def populate(n: int, people: int, seed: int) -> tuple[str, np.ndarray, np.ndarra
             m.Photo.insert_many(photo_rows[lo : lo + 5000]).execute()
         for lo in range(0, len(face_rows), 2000):
             m.Face.insert_many(face_rows[lo : lo + 2000]).execute()
-    from tagmyphotos.people import recount
+    from tagmyphotos.review.people import recount
 
     with m.database.atomic():
         recount(pid)
@@ -121,7 +123,7 @@ def main() -> None:
             row = m.Face.get_by_id(face)
             who = row.suggested_person_id or m.Person.select().first().id
             start = time.perf_counter()
-            result = faces_review.confirm(core, [face], int(who))
+            result = confirm.confirm(core, [face], int(who))
             lat.append(time.perf_counter() - start)
         refreshed = result.refreshed
         top = (
@@ -132,13 +134,13 @@ def main() -> None:
             .first()
         )
         with timer() as t_accept:
-            accepted = faces_review.accept_likely(core, int(top.suggested_person_id))
+            accepted = confirm.accept_likely(core, int(top.suggested_person_id))
         with timer() as t_undo:
-            faces_review.undo_last(core)
+            confirm.undo_last(core)
         with timer() as t_all:
-            everyone = faces_review.accept_likely(core)
+            everyone = confirm.accept_likely(core)
         with timer() as t_undo_all:
-            faces_review.undo_last(core)
+            confirm.undo_last(core)
         with timer() as t_clusters:
             cl = clusters.refresh_clusters(core)
         with timer() as t_clusters2:

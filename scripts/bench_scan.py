@@ -21,7 +21,7 @@ from PIL import Image
 
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.files_scan import scan_library, walk_rules
+from tagmyphotos.library.scan import scan_library, walk_rules
 
 DISTINCT = 256  # distinct tiny JPEGs; the rest are hard links to them
 PER_FOLDER = 500

@@ -19,11 +19,11 @@ from typing import Any
 
 from benchlib import best_of, emit, peak_rss_mb, print_table, timer
 
-from tagmyphotos import models as m
-from tagmyphotos.clusters import list_clusters
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.people import list_people
+from tagmyphotos.review.people import list_people
+from tagmyphotos.store import models as m
+from tagmyphotos.suggest.clusters import list_clusters
 from ui.components import face_lists
 from ui.pages import review, unknown
 

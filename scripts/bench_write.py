@@ -33,14 +33,14 @@ from pathlib import Path
 
 from benchlib import FACES_DIR, emit, peak_rss_mb, print_table, timer
 
-from tagmyphotos.backups import BackupStore
 from tagmyphotos.config import WriteConfig
-from tagmyphotos.metadata_bulk import write_in_lanes
-from tagmyphotos.metadata_exiftool import ExifToolSession, default_executable
-from tagmyphotos.metadata_geometry import NormBox
-from tagmyphotos.metadata_plan import PersonRegion, WriteOptions, plan_write
-from tagmyphotos.metadata_read import TagSet, read_request
-from tagmyphotos.metadata_write import MetadataWriter, WriteItem, WriteResult
+from tagmyphotos.geometry import NormBox
+from tagmyphotos.metadata.backups import BackupStore
+from tagmyphotos.metadata.bulk import write_in_lanes
+from tagmyphotos.metadata.exiftool import ExifToolSession, default_executable
+from tagmyphotos.metadata.plan import PersonRegion, WriteOptions, plan_write
+from tagmyphotos.metadata.read import TagSet, read_request
+from tagmyphotos.metadata.write import MetadataWriter, WriteItem, WriteResult
 
 PEOPLE = [
     PersonRegion("Ada Lovelace", NormBox(0.30, 0.20, 0.20, 0.25)),

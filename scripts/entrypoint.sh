@@ -21,7 +21,7 @@ import sys
 from jobs.queue import configure_queue, queue_depth
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.health import readiness
+from tagmyphotos.system.health import readiness
 cfg = load_config()
 core = Core(cfg, upgrade=False)
 try:

@@ -20,8 +20,8 @@ import numpy as np
 from benchlib import emit, print_table
 from match_data import FaceSet, load_testdata_faces
 
-from tagmyphotos.faces_assign import assign_per_photo
-from tagmyphotos.faces_match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.assign import assign_per_photo
+from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
 
 MAX_ROUNDS = 10
 

@@ -89,5 +89,5 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # --- model weights that ship in packages, where deepface looks for them -------------------
-"$PY" -m tagmyphotos.weights --link
+"$PY" -m tagmyphotos.faces.weights --link
 log "done: $VENV (exiftool $("$ET_DIR/exiftool" -ver))"

@@ -1,6 +1,6 @@
 """Embeddings for scripts/evaluate, scripts/bench_match.py and the matching tests.
 
-Real: every face of ../shared/testdata/faces through tagmyphotos.faces_analyze (the product's
+Real: every face of ../shared/testdata/faces through tagmyphotos.faces.analyze (the product's
 own pipeline), cached in .cache/ keyed by the embedding id and the files' sizes and times, so
 only the first run pays the ~10 s of analysis.
 
@@ -44,8 +44,8 @@ class FaceSet:
 
 
 def load_testdata_faces(faces_dir: Path = FACES_DIR, cache_dir: Path = CACHE_DIR) -> FaceSet:
-    from tagmyphotos.faces_analyze import FaceAnalyzer
-    from tagmyphotos.faces_embed import DlibEmbedder
+    from tagmyphotos.faces.analyze import FaceAnalyzer
+    from tagmyphotos.faces.embed import DlibEmbedder
 
     with open(faces_dir / "identities.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from . import tuning
+from tagmyphotos import tuning
 
 ENV_PREFIX = "TAGMYPHOTOS_"
 DEFAULT_CONFIG_FILE = "config.yaml"

@@ -13,9 +13,9 @@ from typing import Any
 
 import peewee as pw
 
-from .config import Config
-from .db import close_database, open_database
-from .settings_store import apply_overrides
+from tagmyphotos.config import Config
+from tagmyphotos.store.db import close_database, open_database
+from tagmyphotos.store.settings import apply_overrides
 
 log = logging.getLogger("tagmyphotos")
 

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_FAILED
     except Exception as exc:  # a locked database or a full disk is a sentence, not a traceback
-        from tagmyphotos.db import storage_problem
+        from tagmyphotos.store.db import storage_problem
 
         problem = storage_problem(exc)
         if problem is None:
@@ -124,7 +124,7 @@ def cmd_config(args: argparse.Namespace, cfg: Config) -> int:
 
 @command("status")
 def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
-    from tagmyphotos.stats import library_stats
+    from tagmyphotos.system.stats import library_stats
 
     core = open_core(cfg)
     try:
@@ -150,7 +150,7 @@ def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
 
 @command("purge")
 def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
-    from tagmyphotos import models as m
+    from tagmyphotos.store import models as m
 
     core = open_core(cfg)
     try:

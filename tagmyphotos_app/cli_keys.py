@@ -32,7 +32,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 @command("apikey")
 def cmd_apikey(args: argparse.Namespace, cfg: Config) -> int:
-    from tagmyphotos import auth
+    from tagmyphotos.system import auth
 
     core = open_core(cfg)
     try:

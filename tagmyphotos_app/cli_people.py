@@ -47,7 +47,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 def _run(action: Callable[[Any, argparse.Namespace], tuple[dict[str, Any], str]]) -> Handler:
     """Open the core, run, print; map the service errors to exit codes."""
-    from tagmyphotos.people import NotFound, PeopleError
+    from tagmyphotos.review.people import NotFound, PeopleError
 
     def handler(args: argparse.Namespace, cfg: Config) -> int:
         core = open_core(cfg)
@@ -68,7 +68,7 @@ def _run(action: Callable[[Any, argparse.Namespace], tuple[dict[str, Any], str]]
 
 
 def _people(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.people import ignored_count, list_people
+    from tagmyphotos.review.people import ignored_count, list_people
 
     views = list_people(include_hidden=args.hidden, search=args.search)
     lines = [f"{'id':>5}  {'faces':>6}  {'likely':>6}  {'maybe':>6}  name"]
@@ -81,7 +81,7 @@ def _people(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def _suggestions(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.faces_query import suggestion_groups
+    from tagmyphotos.review.queries import suggestion_groups
 
     groups = suggestion_groups(args.person, args.band, per_person=args.limit)
     lines = []
@@ -110,21 +110,21 @@ def _summary(result: Any) -> str:
 
 
 def _accept(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.faces_review import accept_likely
+    from tagmyphotos.review.confirm import accept_likely
 
     result = accept_likely(core, args.person)
     return {"result": result.to_dict()}, _summary(result)
 
 
 def _reject(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.faces_review import reject
+    from tagmyphotos.review.confirm import reject
 
     result = reject(core, [args.face_id], args.person)
     return {"result": result.to_dict()}, f"face {args.face_id} is not {args.person}: remembered"
 
 
 def _clusters(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.clusters import list_clusters
+    from tagmyphotos.suggest.clusters import list_clusters
 
     views = list_clusters(limit=args.limit, sample=5)
     lines = [
@@ -134,14 +134,14 @@ def _clusters(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]
 
 
 def _name_cluster(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.faces_review import name_cluster
+    from tagmyphotos.review.confirm import name_cluster
 
     result = name_cluster(core, args.cluster_id, args.name, drop=args.drop, drop_outliers=args.drop_outliers)
     return {"result": result.to_dict()}, _summary(result)
 
 
 def _teach(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.teach import teach_folder
+    from tagmyphotos.stages.teach import teach_folder
 
     report = teach_folder(core, args.folder)
     lines = [f"{name}: {n} faces" + (" (new)" if name in report.created else "") for name, n in report.people.items()]
@@ -154,7 +154,7 @@ def _teach(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def _undo(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.faces_review import undo_last
+    from tagmyphotos.review.confirm import undo_last
 
     result = undo_last(core)
     return {"result": result.to_dict()}, _summary(result)

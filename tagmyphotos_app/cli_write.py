@@ -30,7 +30,7 @@ def add_commands(add: AddFn) -> None:
 @command("write")
 def cmd_write(args: argparse.Namespace, cfg: Config) -> int:
     if args.dry_run:
-        from tagmyphotos.writes import preview
+        from tagmyphotos.stages.write import preview
 
         core = open_core(cfg)
         try:

@@ -8,17 +8,17 @@ import sys
 import time
 from typing import Any
 
-from tagmyphotos import jobs_store
-from tagmyphotos import models as m
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
 
 # Poll a queued job this often while `--wait`ing for a worker to finish it.
 WAIT_POLL_S = 0.5
 
 
 def setup_logging(cfg: Config) -> None:
-    from tagmyphotos.logs import configure_logging
+    from tagmyphotos.system.logs import configure_logging
 
     configure_logging(cfg)
 
@@ -38,7 +38,7 @@ def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bo
     """Queue a job (a running server or worker picks it up), or with wait run it here and now."""
     from jobs.pipeline import STAGES
     from jobs.tasks import run_job, start_job
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store.runner import run_stage
 
     core = boot(cfg)
     try:

@@ -36,7 +36,7 @@ def serve(cfg: Config, host: str, port: int) -> int:
     from nicegui import app, ui
 
     from jobs.consumer import start_consumer, stop_consumer
-    from tagmyphotos.auth import session_secret, sync_configured_password
+    from tagmyphotos.system.auth import session_secret, sync_configured_password
     from ui.pages import register_pages
 
     setup_logging(cfg)

@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tagmyphotos import auth
 from tagmyphotos.core import Core
+from tagmyphotos.system import auth
 
 PREFIX = "/api/v1"
 

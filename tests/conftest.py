@@ -61,8 +61,8 @@ def core(cfg: Config) -> Iterator[Core]:
 def scan_and_analyze(core: Core) -> None:
     """Run the real scan and analyze stages in this process (as `--wait` does)."""
     from jobs.pipeline import STAGES
-    from tagmyphotos import jobs_store
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store import jobs as jobs_store
+    from tagmyphotos.store.runner import run_stage
 
     for stage in ("scan", "analyze"):
         job_id = jobs_store.create_job(stage, {"no_follow": True})

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tagmyphotos import models as m
+from tagmyphotos.store import models as m
 from tests.conftest import FACES
 
 MODEL = "Dlib/dlib5-chip150-p0.25/v1"

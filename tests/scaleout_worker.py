@@ -4,7 +4,7 @@
 
 runs exactly what `tagmyphotos worker` runs (same CLI, same consumer, same stage runner, same
 queue and database from the TAGMYPHOTOS_* environment), and can also run `probe` jobs: a stand-in
-for analysis that claims photos through tagmyphotos.claims, reads and hashes each file (real
+for analysis that claims photos through tagmyphotos.store.claims, reads and hashes each file (real
 work, checkable: the hash must equal the scanner's), and logs one "processed" event per photo
 in the same transaction that finishes the claim. A photo processed twice shows as two events.
 """
@@ -17,11 +17,12 @@ from typing import Any
 
 import xxhash
 
-from tagmyphotos import claims, jobs_store
-from tagmyphotos import models as m
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.pipeline import Stage, StageContext
+from tagmyphotos.store import claims
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import Stage, StageContext
 
 # Photos per claim: small, so two workers interleave on a 64-photo library.
 PROBE_BATCH = 4

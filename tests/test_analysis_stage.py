@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
 from tests.conftest import FACES, copy_tree, make_config, scan_and_analyze
 
 
@@ -64,7 +64,7 @@ def test_photos_claimed_by_a_killed_analysis_are_done_by_the_next_run(tmp_path: 
     import socket
     import subprocess
 
-    from tagmyphotos import claims
+    from tagmyphotos.store import claims
 
     lib = copy_tree(FACES, tmp_path / "library", "img1*.jpg")
     core = Core(make_config(lib, tmp_path / "data"))

@@ -9,7 +9,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from tagmyphotos import auth
+from tagmyphotos.system import auth
 from tests.api_support import ApiEnv, assert_problem
 
 pytest_plugins = ("tests.api_support",)
@@ -75,7 +75,7 @@ def test_bad_revoked_and_bearer_keys(api: ApiEnv) -> None:
 
 
 def test_keys_are_stored_hashed(api: ApiEnv) -> None:
-    from tagmyphotos import models as m
+    from tagmyphotos.store import models as m
 
     rows = list(m.ApiKey.select())
     assert rows and all(api.full_key not in (r.key_hash + r.prefix) for r in rows)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tagmyphotos import jobs_store, settings_store
-from tagmyphotos import models as m
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store import settings as settings_store
 from tests.api_support import ApiEnv, assert_problem
 
 pytest_plugins = ("tests.api_support",)

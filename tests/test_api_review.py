@@ -11,8 +11,8 @@ from collections import defaultdict
 
 import pytest
 
-from tagmyphotos import clusters
-from tagmyphotos import models as m
+from tagmyphotos.store import models as m
+from tagmyphotos.suggest import clusters
 from tests.api_support import ApiEnv, assert_problem
 from tests.conftest import FACES
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from openapi_spec_validator import validate
 
-from tagmyphotos import migrations
+from tagmyphotos.store import migrations
 from tests.api_support import ApiEnv, assert_problem
 
 pytest_plugins = ("tests.api_support",)

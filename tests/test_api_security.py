@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos import auth, paths
-from tagmyphotos import models as m
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.library import paths
+from tagmyphotos.store import models as m
+from tagmyphotos.system import auth
 from tagmyphotos_app.cli import main
 from tests.conftest import make_config
 

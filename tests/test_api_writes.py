@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagmyphotos import models as m
+from tagmyphotos.store import models as m
 from tests.api_support import ApiEnv, assert_problem
 from tests.conftest import EXIFTOOL, FACES
 

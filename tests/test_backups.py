@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos.backups import BackupError, BackupStore, check_free_space, sha256_file
+from tagmyphotos.metadata.backups import BackupError, BackupStore, check_free_space, sha256_file
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "real" / "picasa.jpg"
 

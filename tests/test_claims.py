@@ -7,15 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tagmyphotos import claims, jobs_store
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import claims
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
 
 
 @pytest.fixture
 def scanned(core: Core) -> Iterator[Core]:
     from jobs.pipeline import STAGES
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store.runner import run_stage
 
     run_stage(core, STAGES["scan"], jobs_store.create_job("scan", {"no_follow": True}))
     yield core

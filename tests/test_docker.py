@@ -142,7 +142,7 @@ def test_dockerfile_installs_through_the_readme_script(
     _, (build, final) = dockerfile
     build_runs = " ".join(i.args for i in build.all("RUN"))
     assert "scripts/install.sh --docker" in build_runs
-    assert "-m tagmyphotos.weights --link" in build_runs, "weights put in place at build time"
+    assert "-m tagmyphotos.faces.weights --link" in build_runs, "weights put in place at build time"
     assert "install.sh --docker --system-only" in " ".join(i.args for i in final.all("RUN"))
     options = INSTALL.read_text()
     for option in ("--docker", "--system-only", "--test"):

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
-from tagmyphotos.faces_analyze import AnalysisResult, AnalysisSettings, FaceAnalyzer
-from tagmyphotos.faces_embed import DlibEmbedder
-from tagmyphotos.images import ImageError
+from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, FaceAnalyzer
+from tagmyphotos.faces.embed import DlibEmbedder
+from tagmyphotos.faces.images import ImageError
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
 # What the default detector (HOG at 1024 px) finds on the group selfie: 4 of its 7 faces (the

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tagmyphotos.faces_assign import assign_per_photo
-from tagmyphotos.faces_match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.assign import assign_per_photo
+from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
 from tests.test_faces_match import DIM, A, B, C, v
 
 DLIB = MatchSettings.for_model("Dlib")

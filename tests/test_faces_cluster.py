@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from tagmyphotos.faces_cluster import (
+from tagmyphotos.matching.cluster import (
     ClusterSettings,
     cluster_faces,
     clusterable,

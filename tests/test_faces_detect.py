@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tagmyphotos.faces_analyze import AnalysisSettings, FaceAnalyzer
-from tagmyphotos.faces_detect import FaceDetector, bounded
-from tagmyphotos.images import load_image
+from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
+from tagmyphotos.faces.detect import FaceDetector, bounded
+from tagmyphotos.faces.images import load_image
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
 REAL = FACES.parent / "real"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagmyphotos.faces_index import IndexSpec, NeighbourIndex, exact_knn, remove_index
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex, exact_knn, remove_index
 
 DIM = 16
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tagmyphotos import tuning
-from tagmyphotos.faces_index import IndexSpec, NeighbourIndex
-from tagmyphotos.faces_match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
+from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings
 
 DIM = 128
 DLIB = MatchSettings.for_model("Dlib")

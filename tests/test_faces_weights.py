@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagmyphotos import weights
-from tagmyphotos.faces_analyze import AnalysisSettings, FaceAnalyzer
-from tagmyphotos.faces_detect import FaceDetector
-from tagmyphotos.faces_embed import Aligner, DeepFaceEmbedder, DlibEmbedder
-from tagmyphotos.images import load_image
-from tagmyphotos.weights import WeightsMissingError
+from tagmyphotos.faces import weights
+from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
+from tagmyphotos.faces.detect import FaceDetector
+from tagmyphotos.faces.embed import Aligner, DeepFaceEmbedder, DlibEmbedder
+from tagmyphotos.faces.images import load_image
+from tagmyphotos.faces.weights import WeightsMissingError
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +85,9 @@ def test_deepface_path_runs_offline_and_agrees_with_dlib(monkeypatch: pytest.Mon
 def test_tensorflow_is_never_imported() -> None:
     """Default path and the deepface path (onnx engine) in a fresh interpreter: no TensorFlow."""
     code = (
-        "import sys; from tagmyphotos.faces_analyze import FaceAnalyzer, AnalysisSettings; "
+        "import sys; from tagmyphotos.faces.analyze import FaceAnalyzer, AnalysisSettings; "
         f"r = FaceAnalyzer(AnalysisSettings(detector='hog|mtcnn')).analyze({str(FACES / 'couple.jpg')!r}); "
-        "from tagmyphotos.faces_embed import DeepFaceEmbedder; DeepFaceEmbedder('Dlib'); "
+        "from tagmyphotos.faces.embed import DeepFaceEmbedder; DeepFaceEmbedder('Dlib'); "
         "print(len(r.faces), 'tensorflow' in sys.modules, 'torch' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "DEEPFACE_BACKEND_ENGINE"}

@@ -14,10 +14,10 @@ from pathlib import Path
 import peewee as pw
 import pytest
 
-from tagmyphotos import migrations
-from tagmyphotos import models as m
 from tagmyphotos.config import ConfigError, load_config
 from tagmyphotos.core import Core
+from tagmyphotos.store import migrations
+from tagmyphotos.store import models as m
 from tests.conftest import ROOT
 
 CLI = [sys.executable, "-m", "tagmyphotos_app"]
@@ -98,7 +98,7 @@ def test_migration_from_schema_v1_keeps_data(tmp_path: Path) -> None:
     )
     assert "analyzed_hash" not in [c.name for c in old.get_columns("photo")]
     old.close()
-    from tagmyphotos.db import open_database
+    from tagmyphotos.store.db import open_database
 
     db = open_database(path)
     assert migrations.current_version(db) == migrations.LATEST

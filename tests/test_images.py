@@ -1,4 +1,4 @@
-"""tagmyphotos.images on real files: content sniffing, orientation, modes, draft, limits."""
+"""tagmyphotos.faces.images on real files: content sniffing, orientation, modes, draft, limits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tagmyphotos.images import ImageError, load_image, probe
+from tagmyphotos.faces.images import ImageError, load_image, probe
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 FACES = TESTDATA / "faces"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos.logs import configure_logging, redact
+from tagmyphotos.system.logs import configure_logging, redact
 from tests.conftest import make_config
 
 

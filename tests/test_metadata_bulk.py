@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos.backups import BackupStore
-from tagmyphotos.metadata_bulk import lane_key, lane_of, write_in_lanes
-from tagmyphotos.metadata_exiftool import ExifToolSession
-from tagmyphotos.metadata_geometry import NormBox
-from tagmyphotos.metadata_plan import PersonRegion, WriteOptions
-from tagmyphotos.metadata_read import PERSON_IN_IMAGE, read_photo
-from tagmyphotos.metadata_write import MetadataWriter, WriteItem, WriteResult
+from tagmyphotos.geometry import NormBox
+from tagmyphotos.metadata.backups import BackupStore
+from tagmyphotos.metadata.bulk import lane_key, lane_of, write_in_lanes
+from tagmyphotos.metadata.exiftool import ExifToolSession
+from tagmyphotos.metadata.plan import PersonRegion, WriteOptions
+from tagmyphotos.metadata.read import PERSON_IN_IMAGE, read_photo
+from tagmyphotos.metadata.write import MetadataWriter, WriteItem, WriteResult
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
 ADA = PersonRegion("Ada Lovelace", NormBox(0.3, 0.2, 0.2, 0.25))

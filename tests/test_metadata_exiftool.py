@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos.metadata_exiftool import ExifToolError, ExifToolSession, UnsafeArgument, check_arg, path_arg
+from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, UnsafeArgument, check_arg, path_arg
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces" / "img1.jpg"
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos.backups import BackupStore
-from tagmyphotos.metadata_exiftool import ExifToolSession
-from tagmyphotos.metadata_plan import plan_write
-from tagmyphotos.metadata_read import jpeg_image_digest, read_photo
-from tagmyphotos.metadata_write import MetadataWriter
+from tagmyphotos.metadata.backups import BackupStore
+from tagmyphotos.metadata.exiftool import ExifToolSession
+from tagmyphotos.metadata.plan import plan_write
+from tagmyphotos.metadata.read import jpeg_image_digest, read_photo
+from tagmyphotos.metadata.write import MetadataWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT.parent / "shared" / "testdata" / "faces"
@@ -31,11 +31,11 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from tagmyphotos.backups import BackupStore
-    from tagmyphotos.metadata_exiftool import ExifToolSession
-    from tagmyphotos.metadata_geometry import NormBox
-    from tagmyphotos.metadata_plan import PersonRegion
-    from tagmyphotos.metadata_write import MetadataWriter, WriteItem
+    from tagmyphotos.metadata.backups import BackupStore
+    from tagmyphotos.metadata.exiftool import ExifToolSession
+    from tagmyphotos.geometry import NormBox
+    from tagmyphotos.metadata.plan import PersonRegion
+    from tagmyphotos.metadata.write import MetadataWriter, WriteItem
 
     lib, data = Path(sys.argv[1]), Path(sys.argv[2])
     with ExifToolSession() as session:
@@ -56,7 +56,7 @@ WANTED = textwrap.dedent(
 )
 _ns: dict = {}
 exec(  # the same `wanted` in the test as in the child
-    "from tagmyphotos.metadata_geometry import NormBox\nfrom tagmyphotos.metadata_plan import PersonRegion\n" + WANTED,
+    "from tagmyphotos.geometry import NormBox\nfrom tagmyphotos.metadata.plan import PersonRegion\n" + WANTED,
     _ns,
 )
 wanted = _ns["wanted"]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tagmyphotos import tuning
-from tagmyphotos.metadata_geometry import NormBox, to_oriented
-from tagmyphotos.metadata_plan import (
+from tagmyphotos.geometry import NormBox, to_oriented
+from tagmyphotos.metadata.plan import (
     PersonRegion,
     TagState,
     WriteOptions,
@@ -20,7 +20,7 @@ from tagmyphotos.metadata_plan import (
     plan_write,
     sanitize_name,
 )
-from tagmyphotos.metadata_read import KEYWORD_TAGS, MP_TAG, MWG_TAG, TagSet, parse_mp, parse_mwg
+from tagmyphotos.metadata.read import KEYWORD_TAGS, MP_TAG, MWG_TAG, TagSet, parse_mp, parse_mwg
 
 W, H = 700, 840  # stored pixels (portrait-orientation-6.jpg)
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tagmyphotos.images import _TRANSPOSE
-from tagmyphotos.metadata_exiftool import ExifToolSession
-from tagmyphotos.metadata_geometry import NormBox, oriented_size, to_oriented, to_stored
-from tagmyphotos.metadata_read import (
+from tagmyphotos.faces.images import _TRANSPOSE
+from tagmyphotos.geometry import NormBox, oriented_size, to_oriented, to_stored
+from tagmyphotos.metadata.exiftool import ExifToolSession
+from tagmyphotos.metadata.read import (
     PhotoMetadata,
     TagSet,
     jpeg_image_digest,

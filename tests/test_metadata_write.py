@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tagmyphotos.backups import BackupStore, sha256_file
-from tagmyphotos.metadata_exiftool import ExifToolSession, UnsafeArgument
-from tagmyphotos.metadata_geometry import NormBox
-from tagmyphotos.metadata_plan import PersonRegion, WriteOptions
-from tagmyphotos.metadata_read import KEYWORD_TAGS, MP_TAG, MWG_TAG, as_list, read_photo
-from tagmyphotos.metadata_write import MetadataWriter, WriteError
+from tagmyphotos.geometry import NormBox
+from tagmyphotos.metadata.backups import BackupStore, sha256_file
+from tagmyphotos.metadata.exiftool import ExifToolSession, UnsafeArgument
+from tagmyphotos.metadata.plan import PersonRegion, WriteOptions
+from tagmyphotos.metadata.read import KEYWORD_TAGS, MP_TAG, MWG_TAG, as_list, read_photo
+from tagmyphotos.metadata.write import MetadataWriter, WriteError
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 REAL, FACES = TESTDATA / "real", TESTDATA / "faces"

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos import metadata_write
-from tagmyphotos.backups import BackupStore
-from tagmyphotos.metadata_exiftool import ExifToolSession
-from tagmyphotos.metadata_geometry import NormBox
-from tagmyphotos.metadata_plan import PersonRegion, WriteOptions
-from tagmyphotos.metadata_read import PERSON_IN_IMAGE, read_photo
-from tagmyphotos.metadata_write import MetadataWriter, WriteError, WriteItem, WriteResult
+from tagmyphotos.geometry import NormBox
+from tagmyphotos.metadata import write as metadata_write
+from tagmyphotos.metadata.backups import BackupStore
+from tagmyphotos.metadata.exiftool import ExifToolSession
+from tagmyphotos.metadata.plan import PersonRegion, WriteOptions
+from tagmyphotos.metadata.read import PERSON_IN_IMAGE, read_photo
+from tagmyphotos.metadata.write import MetadataWriter, WriteError, WriteItem, WriteResult
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
 ADA = PersonRegion("Ada Lovelace", NormBox(0.3, 0.2, 0.2, 0.25))

@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tagmyphotos import jobs_store, metrics
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.system import metrics
 from tests.conftest import FACES, make_config
 
 
@@ -54,7 +55,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def _run(core: Core, job_type: str) -> m.Job:
     from jobs.pipeline import STAGES
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store.runner import run_stage
 
     if job_type not in STAGES:
         pytest.skip(f"the {job_type} stage is not in the pipeline yet")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tagmyphotos import faces_review, people, suggest
-from tagmyphotos import models as m
+from tagmyphotos.review import confirm, people
+from tagmyphotos.store import models as m
+from tagmyphotos.suggest import refresh as suggest
 from tests.review_helpers import Synthetic, add_face, add_photo, check_counts, person, reload, single
 
 
 def _confirmed(core, syn: Synthetic, name: str, n: int, quality: float = 0.5) -> list:
     faces = [single(syn.face(name), quality=quality + i / 100) for i in range(n)]
-    faces_review.confirm(core, [f.id for f in faces], name)
+    confirm.confirm(core, [f.id for f in faces], name)
     return [reload(f) for f in faces]
 
 
@@ -43,8 +44,8 @@ def test_rename_keeps_old_name_as_alias_and_undo(core) -> None:
     people.create_person(core, "Carl")
     with pytest.raises(people.Conflict):
         people.rename_person(core, bob.id, "carl")
-    faces_review.undo_last(core)  # undoes "create Carl"
-    faces_review.undo_last(core)  # undoes the rename back to Bob
+    confirm.undo_last(core)  # undoes "create Carl"
+    confirm.undo_last(core)  # undoes the rename back to Bob
     assert people.find_person("Carl") is None
     assert person("Robert").id == bob.id
     assert people.person_view(person("Robert")).aliases == ["Bob"]
@@ -57,7 +58,7 @@ def test_merge_moves_every_face_once_keeps_aliases_and_rejections(core) -> None:
     annie = _confirmed(core, syn, "Annie", 2, quality=0.9)
     people.rename_person(core, person("Annie").id, "Anne")  # Anne has alias Annie
     stranger = single(syn.face("Zed"))
-    faces_review.reject(core, [stranger.id], "Anne")
+    confirm.reject(core, [stranger.id], "Anne")
     total_faces = m.Face.select().count()
     target = person("Anna")
     cover = target.cover_face_id
@@ -80,7 +81,7 @@ def test_merge_moves_every_face_once_keeps_aliases_and_rejections(core) -> None:
     )
     check_counts()
 
-    faces_review.undo_last(core)
+    confirm.undo_last(core)
     anne = person("Anne")
     assert anne.face_count == 2 and people.person_view(anne).aliases == ["Annie"]
     assert {f.id for f in m.Face.select().where(m.Face.person == anne.id)} == {f.id for f in annie}
@@ -94,8 +95,8 @@ def test_merge_reports_photos_with_the_person_twice(core) -> None:
     photo = add_photo()
     a = add_face(photo, syn.face("A"), box=(0, 0, 200, 200))
     b = add_face(photo, syn.face("B"), box=(500, 0, 200, 200))
-    faces_review.confirm(core, [a.id], "A")
-    faces_review.confirm(core, [b.id], "B")
+    confirm.confirm(core, [a.id], "A")
+    confirm.confirm(core, [b.id], "B")
     result = people.merge_people(core, [person("B").id], person("A").id)
     assert result.warnings and "more than once" in result.warnings[0]
     assert person("A").face_count == 2
@@ -106,7 +107,7 @@ def test_delete_sends_faces_back_to_unknown_and_undo(core) -> None:
     faces = _confirmed(core, syn, "Dora", 3)
     other = single(syn.face("Dora"))
     suggest.refresh_suggestions(core)  # as after an analysis: a suggestion for Dora
-    faces_review.reject(core, [single(syn.face("Eve")).id], "Dora")
+    confirm.reject(core, [single(syn.face("Eve")).id], "Dora")
     assert reload(other).suggested_person_id == person("Dora").id
     dora_id = person("Dora").id
     result = people.delete_person(core, dora_id)
@@ -116,7 +117,7 @@ def test_delete_sends_faces_back_to_unknown_and_undo(core) -> None:
         assert row.state == m.FACE_UNKNOWN and row.person_id is None and row.suggested_person_id is None
     assert not m.FaceRejection.select().exists()
 
-    faces_review.undo_last(core)
+    confirm.undo_last(core)
     dora = person("Dora")
     assert dora.id == dora_id and dora.face_count == 3
     assert all(reload(f).state == m.FACE_CONFIRMED for f in faces)
@@ -151,7 +152,7 @@ def test_list_counts_cover_and_search(core) -> None:
     best = max(ivy, key=lambda f: f.quality)
     assert views["Ivy"].cover_face_id == best.id and views["Ivy"].cover_thumb == best.thumb
     # the cover moves when its face stops being Ivy's
-    faces_review.unassign(core, [best.id])
+    confirm.unassign(core, [best.id])
     ivy_row = person("Ivy")
     assert ivy_row.face_count == 2 and ivy_row.cover_face_id != best.id
     people.set_cover(core, ivy_row.id, ivy[0].id)

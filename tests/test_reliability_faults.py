@@ -23,12 +23,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobs.pipeline import STAGES
-from tagmyphotos import auth, jobs_store
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.db import storage_problem
-from tagmyphotos.faces_review import confirm
-from tagmyphotos.pipeline import Stage, run_stage
+from tagmyphotos.review.confirm import confirm
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store.db import storage_problem
+from tagmyphotos.store.runner import Stage, run_stage
+from tagmyphotos.system import auth
 from tests import badinputs as bi
 from tests import killsupport as ks
 from tests.conftest import FACES, ROOT, copy_tree, make_config
@@ -120,7 +121,7 @@ def _with_exiftool(core: Core, program: str) -> None:
 
 
 def test_exiftool_missing_then_back(analysed_core: Core) -> None:
-    from tagmyphotos.health import readiness
+    from tagmyphotos.system.health import readiness
 
     core = analysed_core
     lib = core.cfg.library
@@ -207,7 +208,7 @@ def locked(db: Path) -> Iterator[None]:
 
 
 CLI_SHORT_BUSY = (
-    f"import sys, tagmyphotos.db as d; d.SQLITE_BUSY_TIMEOUT_MS = {SHORT_BUSY_MS}\n"
+    f"import sys, tagmyphotos.store.db as d; d.SQLITE_BUSY_TIMEOUT_MS = {SHORT_BUSY_MS}\n"
     "from tagmyphotos_app.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
@@ -233,7 +234,7 @@ def test_database_locked_by_another_process_cli(tmp_path: Path) -> None:
 def test_database_locked_api(analysed_core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads go on under another process's write lock (WAL); writes get a 503 with Retry-After
     instead of a 500, and work again once the lock is released."""
-    import tagmyphotos.db as tdb
+    import tagmyphotos.store.db as tdb
     from tests.api_support import make_app
 
     monkeypatch.setattr(tdb, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_MS)
@@ -311,7 +312,7 @@ def test_a_long_scan_does_not_block_other_writers(tmp_path: Path, monkeypatch: p
     1 s busy timeout: the scan must not hold the write lock across its walk."""
     import threading
 
-    import tagmyphotos.db as tdb
+    import tagmyphotos.store.db as tdb
 
     monkeypatch.setattr(tdb, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_MS)
     lib = tmp_path / "library"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
 from tests import badinputs as bi
 from tests.conftest import FACES, ROOT, copy_tree, make_config, scan_and_analyze
 
@@ -155,7 +155,7 @@ import sys
 from pathlib import Path
 from tests.conftest import make_config, scan_and_analyze
 from tagmyphotos.core import Core
-from tagmyphotos import models as m
+from tagmyphotos.store import models as m
 
 if __name__ == "__main__":
     core = Core(make_config(Path(sys.argv[1]), Path(sys.argv[2]), TAGMYPHOTOS_ANALYSIS__WORKERS="1"))
@@ -214,8 +214,8 @@ def test_files_changed_between_scan_and_analysis(tmp_path: Path) -> None:
 
 def _change_between_stages(core: Core, lib: Path) -> None:
     from jobs.pipeline import STAGES
-    from tagmyphotos import jobs_store
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store import jobs as jobs_store
+    from tagmyphotos.store.runner import run_stage
 
     run_stage(core, STAGES["scan"], jobs_store.create_job("scan", {"no_follow": True}))
     (lib / "img1.jpg").write_bytes((FACES / "couple.jpg").read_bytes())  # now two faces

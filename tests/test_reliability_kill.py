@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tagmyphotos import claims
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import iou
+from tagmyphotos.store import claims
+from tagmyphotos.store import models as m
 from tests import killsupport as ks
 from tests.conftest import FACES, make_config
 
@@ -152,7 +152,7 @@ def scan_cycle(tmp: Path, rng: random.Random, kills: int, folders: int = 10) -> 
 
 
 def _confirm_people(lib: Path, data: Path) -> None:
-    from tagmyphotos.faces_review import confirm
+    from tagmyphotos.review.confirm import confirm
 
     core = Core(make_config(lib, data))
     try:
@@ -165,9 +165,9 @@ def _confirm_people(lib: Path, data: Path) -> None:
 
 def _written_or_original(lib: Path, data: Path, originals: dict[str, bytes]) -> dict[str, int]:
     """Every photo is its original, or fully written with its name, same pixels, good backup."""
-    from tagmyphotos.backups import BackupStore
-    from tagmyphotos.metadata_exiftool import ExifToolSession
-    from tagmyphotos.metadata_read import jpeg_image_digest, read_photo
+    from tagmyphotos.metadata.backups import BackupStore
+    from tagmyphotos.metadata.exiftool import ExifToolSession
+    from tagmyphotos.metadata.read import jpeg_image_digest, read_photo
 
     seen = {"original": 0, "written": 0}
     store = BackupStore(data / "backups", lib)

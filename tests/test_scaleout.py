@@ -25,10 +25,11 @@ from typing import Any
 import peewee as pw
 import pytest
 
-from tagmyphotos import claims, jobs_store
-from tagmyphotos import models as m
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.store import claims
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
 from tests.conftest import ROOT, make_config
 from tests.servers import Postgres, Redis, ServerUnavailable, new_database, start_postgres, start_redis
 
@@ -70,7 +71,7 @@ def _environ(library: Path, data: Path, tmp: Path, **extra: str) -> dict[str, st
 
 def _scan(core: Core) -> int:
     from jobs.pipeline import STAGES
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store.runner import run_stage
 
     job_id = jobs_store.create_job("scan", {"no_follow": True})
     run_stage(core, STAGES["scan"], job_id)

@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.files_scan import probe_file, scan_library, sniff_format, walk_rules
+from tagmyphotos.library.scan import probe_file, scan_library, sniff_format, walk_rules
+from tagmyphotos.store import models as m
 from tests.conftest import FACES
 
 
@@ -57,7 +57,7 @@ def test_permission_denied_is_recorded(tmp_path: Path) -> None:
     """Run the probe as an unprivileged user (CI runs as root, which reads any file)."""
     import tempfile
 
-    from tagmyphotos.files_scan import FileProblem
+    from tagmyphotos.library.scan import FileProblem
 
     folder = Path(tempfile.mkdtemp(prefix="tmp-perm-"))
     os.chmod(folder, 0o755)

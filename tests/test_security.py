@@ -27,9 +27,9 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from pydantic import SecretStr
 
-from tagmyphotos import auth
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
+from tagmyphotos.system import auth
 from tests import killsupport as ks
 from tests import securitysupport as sec
 from tests.api_support import ApiEnv
@@ -118,7 +118,7 @@ def test_public_routes_carry_no_names_paths_or_secrets(api: ApiEnv) -> None:
         _set(api.core.cfg, key, value)
     confirm_name = "Zebulon Quartermain"
     face = m.Face.select().first()
-    from tagmyphotos.faces_review import confirm
+    from tagmyphotos.review.confirm import confirm
 
     confirm(api.core, [face.id], confirm_name)
     for path in sec.PUBLIC_PATHS:
@@ -220,7 +220,7 @@ def test_api_keys_and_password_are_hashed_at_rest(api: ApiEnv) -> None:
 
 def _capture_logs(cfg: object) -> io.StringIO:
     """The app's own logging set-up, plus a stream with the same formatter."""
-    from tagmyphotos.logs import configure_logging
+    from tagmyphotos.system.logs import configure_logging
 
     configure_logging(cfg)  # type: ignore[arg-type]
     root = logging.getLogger()

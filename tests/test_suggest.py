@@ -7,9 +7,12 @@ from collections import Counter
 import numpy as np
 
 from jobs.pipeline import STAGES
-from tagmyphotos import clusters, faces_review, jobs_store, suggest
-from tagmyphotos import models as m
-from tagmyphotos.pipeline import Stage, run_stage
+from tagmyphotos.review import confirm
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import Stage, run_stage
+from tagmyphotos.suggest import clusters
+from tagmyphotos.suggest import refresh as suggest
 from tests.review_helpers import MODEL, Synthetic, add_face, add_photo, labelled, person, reload, single
 
 
@@ -41,7 +44,7 @@ def test_a_confirmation_changes_the_next_suggestion_at_once(analysed_core) -> No
     vec = np.frombuffer(bytes(probe.embedding), np.float32)
     nearest = min(others, key=lambda f: np.linalg.norm(np.frombuffer(bytes(f.embedding), np.float32) - vec))
 
-    faces_review.confirm(core, [nearest.id], "Anna")  # no refresh call: the confirm does it
+    confirm.confirm(core, [nearest.id], "Anna")  # no refresh call: the confirm does it
     row = reload(probe)
     assert row.state == m.FACE_SUGGESTED and row.suggested_person_id == person("Anna").id
     assert row.band in ("likely", "maybe") and 0 < row.confidence <= 1
@@ -49,8 +52,8 @@ def test_a_confirmation_changes_the_next_suggestion_at_once(analysed_core) -> No
     assert exp["distance"] <= 0.6 and exp["agreeing"] == 1 and exp["k"] == 1
     assert exp["candidate"] == person("Anna").id
 
-    faces_review.reject(core, [probe.id], "Anna")
-    faces_review.confirm(core, [f.id for f in others if f.id != nearest.id], "Anna")
+    confirm.reject(core, [probe.id], "Anna")
+    confirm.confirm(core, [f.id for f in others if f.id != nearest.id], "Anna")
     assert reload(probe).suggested_person_id is None  # rejected: never Anna again
 
 
@@ -63,7 +66,7 @@ def test_two_labelled_photos_per_person_give_precise_likely_suggestions(analysed
         by_person.setdefault(labels[f], []).append(f)
     taught = {f for files in by_person.values() for f in files[:2]}
     for who, files in by_person.items():
-        faces_review.confirm(core, [faces[f].id for f in files[:2]], who)
+        confirm.confirm(core, [faces[f].id for f in files[:2]], who)
     result = _run_match(core)
     rest = [f for f in labels if f not in taught]
     likely = [f for f in rest if reload(faces[f]).band == "likely"]
@@ -76,7 +79,7 @@ def test_two_labelled_photos_per_person_give_precise_likely_suggestions(analysed
 
 def test_one_person_per_photo(core) -> None:
     syn = Synthetic()
-    faces_review.confirm(core, [single(syn.face("Ada")).id for _ in range(3)], "Ada")
+    confirm.confirm(core, [single(syn.face("Ada")).id for _ in range(3)], "Ada")
     photo = add_photo()
     a = add_face(photo, syn.face("Ada"), box=(0, 0, 200, 200))
     b = add_face(photo, syn.face("Ada"), box=(400, 0, 200, 200))
@@ -85,14 +88,14 @@ def test_one_person_per_photo(core) -> None:
     assert len(suggested) == 1
     # confirming the other face moves the suggestion away at once
     other = a if suggested[0].id == b.id else b
-    faces_review.confirm(core, [other.id], "Ada")
+    confirm.confirm(core, [other.id], "Ada")
     assert reload(suggested[0]).suggested_person_id is None
 
 
 def test_embeddings_of_different_models_never_meet(core) -> None:
     syn = Synthetic()
     vec = syn.face("Bea")
-    faces_review.confirm(core, [single(syn.face("Bea")).id for _ in range(3)], "Bea")
+    confirm.confirm(core, [single(syn.face("Bea")).id for _ in range(3)], "Bea")
     same = single(vec)
     other_model = single(vec, model="Dlib/another-pipeline/v9")
     suggest.refresh_suggestions(core)
@@ -104,7 +107,7 @@ def test_re_analysis_in_place_is_picked_up(core) -> None:
     """The analyze stage replaces a face's vector in place (same id, new updated_at)."""
     syn = Synthetic()
     faces = [single(syn.face("Cy")) for _ in range(3)]
-    faces_review.confirm(core, [f.id for f in faces], "Cy")
+    confirm.confirm(core, [f.id for f in faces], "Cy")
     probe = single(syn.face("Dee"))
     suggest.refresh_suggestions(core)
     assert reload(probe).suggested_person_id is None
@@ -118,7 +121,7 @@ def test_index_generations_and_annoy_path_agree_with_exact(core) -> None:
     syn = Synthetic()
     names = [f"P{i}" for i in range(12)]
     for name in names:
-        faces_review.confirm(core, [single(syn.face(name)).id for _ in range(4)], name)
+        confirm.confirm(core, [single(syn.face(name)).id for _ in range(4)], name)
     probes = [single(syn.face(name)) for name in names]
     suggest.refresh_suggestions(core)
     exact = {p.id: reload(p).suggested_person_id for p in probes}
@@ -128,7 +131,7 @@ def test_index_generations_and_annoy_path_agree_with_exact(core) -> None:
     assert (core.cfg.index_dir / "Dlib_dlib5-chip150-p0.25_v1" / "meta.json").exists()
     state = suggest.model_state(core, MODEL)
     state.matcher.index.exact_below = 0  # use Annoy (+ exact for faces confirmed since)
-    faces_review.confirm(core, [single(syn.face("New")).id for _ in range(2)], "New")
+    confirm.confirm(core, [single(syn.face("New")).id for _ in range(2)], "New")
     late = single(syn.face("New"))
     suggest.refresh_suggestions(core)
     assert state.matcher.index.stale
@@ -160,7 +163,7 @@ def test_clusters_group_identities_keep_ids_and_grow(analysed_core) -> None:
     assert views[0].size >= views[-1].size and len(views[0].faces) <= 3
     assert all(f.cluster == views[0].id for f in views[0].faces)
     # naming a cluster confirms it; the next refresh never reuses its id
-    named = faces_review.name_cluster(core, views[0].id, "Named")
+    named = confirm.name_cluster(core, views[0].id, "Named")
     assert len(named.changed) == views[0].size - len(named.skipped)
     clusters.refresh_clusters(core, full=True)
     assert views[0].id not in {v.id for v in clusters.list_clusters()}

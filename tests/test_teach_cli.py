@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tagmyphotos import clusters, faces_review, teach
-from tagmyphotos import models as m
+from tagmyphotos.review import confirm
+from tagmyphotos.stages import teach
+from tagmyphotos.store import models as m
+from tagmyphotos.suggest import clusters
 from tests.conftest import FACES, ROOT, scan_and_analyze
 from tests.review_helpers import labelled, person
 
@@ -52,7 +54,7 @@ def test_teach_folder_outside_the_library(core, tmp_path: Path) -> None:
     assert again.skipped == 5 and again.people == {"Anna": 2, "Bob": 2} and again.created == []
     assert m.Face.select().count() == faces_before and person("Anna").face_count == 2
 
-    faces_review.undo_last(core)  # the second teach changed nothing; undo the first
+    confirm.undo_last(core)  # the second teach changed nothing; undo the first
     assert m.Person.select().count() == 0
     assert m.Face.select().where(m.Face.state == m.FACE_CONFIRMED).count() == 0
 

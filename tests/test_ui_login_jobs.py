@@ -9,9 +9,10 @@ import pytest_asyncio
 from nicegui.testing import User
 from ui_harness import PASSWORD, run_queued, simulated_ui
 
-from tagmyphotos import auth, jobs_store
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.system import auth
 
 pytestmark = pytest.mark.asyncio
 

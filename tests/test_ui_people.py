@@ -10,8 +10,8 @@ from nicegui import ui
 from nicegui.testing import User
 from ui_harness import simulated_ui, teach
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from ui_harness import simulated_ui
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
 from ui.pages.photo import PREVIEW_PX, svg
 
 pytestmark = pytest.mark.asyncio

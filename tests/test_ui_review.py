@@ -10,8 +10,8 @@ from nicegui import ui
 from nicegui.testing import User
 from ui_harness import simulated_ui, teach
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
 
 pytestmark = pytest.mark.asyncio
 
@@ -102,7 +102,7 @@ async def test_keyboard_accepts_the_face_under_the_cursor_and_undo_restores_it(t
 
 
 async def test_name_a_cluster_in_one_action(analysed_core: Core) -> None:
-    from tagmyphotos.clusters import list_clusters, refresh_clusters
+    from tagmyphotos.suggest.clusters import list_clusters, refresh_clusters
 
     refresh_clusters(analysed_core, full=True)
     cluster = list_clusters(limit=1, sample=100)[0]
@@ -120,7 +120,7 @@ async def test_name_a_cluster_in_one_action(analysed_core: Core) -> None:
 
 
 async def test_ignore_a_cluster_of_strangers(analysed_core: Core) -> None:
-    from tagmyphotos.clusters import list_clusters, refresh_clusters
+    from tagmyphotos.suggest.clusters import list_clusters, refresh_clusters
 
     refresh_clusters(analysed_core, full=True)
     cluster = list_clusters(limit=1, sample=100)[0]
@@ -136,7 +136,7 @@ async def test_ignore_a_cluster_of_strangers(analysed_core: Core) -> None:
 async def test_results_of_a_background_job_are_offered_not_forced(taught, monkeypatch) -> None:
     import sys
 
-    from tagmyphotos import faces_review
+    from tagmyphotos.review import confirm
 
     user, core, names = taught
     monkeypatch.setattr(sys.modules["ui.components.job_progress"], "CHECK_EVERY_S", 0.2)
@@ -144,7 +144,7 @@ async def test_results_of_a_background_job_are_offered_not_forced(taught, monkey
     await user.should_see("Not person", retries=20)
     await user.should_not_see(marker="refresh")
     unknown = m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).first()
-    faces_review.ignore(core, [unknown.id])  # as another tab or the API would
+    confirm.ignore(core, [unknown.id])  # as another tab or the API would
     await user.should_see(marker="refresh", retries=30)
     user.find(marker="refresh").click()
     await user.should_not_see(marker="refresh", retries=30)

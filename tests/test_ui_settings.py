@@ -6,9 +6,10 @@ import pytest
 from nicegui import ui
 from ui_harness import simulated_ui
 
-from tagmyphotos import auth, settings_store
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
+from tagmyphotos.store import settings as settings_store
+from tagmyphotos.system import auth
 
 pytestmark = pytest.mark.asyncio
 

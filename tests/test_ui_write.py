@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from ui_harness import run_queued, simulated_ui, teach
 
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
+from tagmyphotos.store import models as m
 
 pytestmark = pytest.mark.asyncio
 

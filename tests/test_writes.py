@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from jobs.pipeline import STAGES
-from tagmyphotos import jobs_store, writes
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.faces_review import confirm
-from tagmyphotos.metadata_write import MetadataWriter
-from tagmyphotos.people import rename_person
-from tagmyphotos.pipeline import run_stage
-from tagmyphotos.writes import desired_tags, preview
+from tagmyphotos.metadata.write import MetadataWriter
+from tagmyphotos.review.confirm import confirm
+from tagmyphotos.review.people import rename_person
+from tagmyphotos.stages import write as writes
+from tagmyphotos.stages.write import desired_tags, preview
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import run_stage
 from tests.conftest import EXIFTOOL, REAL, copy_tree, make_config, scan_and_analyze
 
 

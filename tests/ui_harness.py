@@ -23,8 +23,8 @@ from nicegui.storage import Storage
 from nicegui.testing import User
 from nicegui.testing.general import nicegui_reset_globals, prepare_simulation
 
-from tagmyphotos import auth
 from tagmyphotos.core import Core
+from tagmyphotos.system import auth
 
 PASSWORD = "correct horse battery"
 
@@ -84,8 +84,8 @@ async def login_cookie(core: Core, client: httpx.AsyncClient) -> None:
 def run_queued(core: Core, job_id: int) -> list[int]:
     """Run one queued job here and now (what a worker would do); returns the jobs it hands off to."""
     from jobs.pipeline import STAGES
-    from tagmyphotos import models as m
-    from tagmyphotos.pipeline import run_stage
+    from tagmyphotos.store import models as m
+    from tagmyphotos.store.runner import run_stage
 
     return run_stage(core, STAGES[m.Job.get_by_id(job_id).type], job_id)
 
@@ -103,9 +103,9 @@ def identities() -> dict[str, str]:
 def teach(core: Core, people: int, per_person: int) -> dict[str, list[int]]:
     """Name `per_person` single-face photos of the first `people` identities (as a user would),
     then let the matcher suggest names for every other face. Returns name -> taught face ids."""
-    from tagmyphotos import faces_review
-    from tagmyphotos import models as m
-    from tagmyphotos.suggest import refresh_suggestions
+    from tagmyphotos.review import confirm
+    from tagmyphotos.store import models as m
+    from tagmyphotos.suggest.refresh import refresh_suggestions
 
     by_person: dict[str, list[int]] = {}
     for file, name in sorted(identities().items(), key=lambda kv: (kv[1], kv[0])):
@@ -115,6 +115,6 @@ def teach(core: Core, people: int, per_person: int) -> dict[str, list[int]]:
             if len(chosen) < per_person:
                 chosen.append(int(faces[0].id))
     for name, face_ids in by_person.items():
-        faces_review.confirm(core, face_ids, name)
+        confirm.confirm(core, face_ids, name)
     refresh_suggestions(core)
     return by_person

@@ -1,6 +1,6 @@
 """/clusters: groups of unknown faces that look alike; name one in a single action.
 
-Cluster ids are never reused (tagmyphotos.clusters), and naming takes the face ids the caller
+Cluster ids are never reused (tagmyphotos.suggest.clusters), and naming takes the face ids the caller
 saw, so a refresh running meanwhile cannot make a script confirm strangers.
 """
 
@@ -12,10 +12,11 @@ import peewee as pw
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
-from tagmyphotos import clusters, faces_review
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.views import face_views
+from tagmyphotos.review import confirm
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import face_views
+from tagmyphotos.suggest import clusters
 
 from .deps import MAX_ID, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
@@ -112,7 +113,7 @@ def get_cluster(
 )  # fmt: skip
 def name_cluster(cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depends(get_core)) -> ReviewResultOut:
     who: int | str = body.person_id if body.person_id is not None else str(body.name)
-    result = faces_review.name_cluster(
+    result = confirm.name_cluster(
         core, cluster_id, who, drop=body.drop, drop_outliers=body.drop_outliers, face_ids=body.face_ids
     )
     return ReviewResultOut.of(result)

@@ -14,8 +14,8 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from tagmyphotos import auth
 from tagmyphotos.core import Core
+from tagmyphotos.system import auth
 
 from .errors import ApiProblem
 

@@ -21,12 +21,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.routing import compile_path
 
-from tagmyphotos.auth import AuthError
-from tagmyphotos.db import storage_problem
-from tagmyphotos.paths import PathNotFound, PathRefused
-from tagmyphotos.people import Conflict, NotFound, PeopleError
-from tagmyphotos.review_undo import UndoError
-from tagmyphotos.settings_store import SettingsError
+from tagmyphotos.library.paths import PathNotFound, PathRefused
+from tagmyphotos.review.people import Conflict, NotFound, PeopleError
+from tagmyphotos.review.undo import UndoError
+from tagmyphotos.store.db import storage_problem
+from tagmyphotos.store.settings import SettingsError
+from tagmyphotos.system.auth import AuthError
 
 log = logging.getLogger("tagmyphotos.api")
 

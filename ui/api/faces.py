@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
-from tagmyphotos import faces_review, paths
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.faces_query import rejected_people
-from tagmyphotos.views import face_views
+from tagmyphotos.library import paths
+from tagmyphotos.review import confirm
+from tagmyphotos.review.queries import rejected_people
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import face_views
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
@@ -171,7 +172,7 @@ _ACTION_ERRORS = problem_responses(400, 404, 409, 422)
 )  # fmt: skip
 def confirm_faces(body: AssignFaces, core: Core = Depends(get_core)) -> ReviewResultOut:
     who = body.person_id if body.person_id is not None else str(body.name)
-    return ReviewResultOut.of(faces_review.confirm(core, body.face_ids, who))
+    return ReviewResultOut.of(confirm.confirm(core, body.face_ids, who))
 
 
 @router.post(
@@ -179,7 +180,7 @@ def confirm_faces(body: AssignFaces, core: Core = Depends(get_core)) -> ReviewRe
     responses=_ACTION_ERRORS,
 )  # fmt: skip
 def reject_faces(body: RejectFaces, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.reject(core, body.face_ids, body.who()))
+    return ReviewResultOut.of(confirm.reject(core, body.face_ids, body.who()))
 
 
 @router.post(
@@ -187,7 +188,7 @@ def reject_faces(body: RejectFaces, core: Core = Depends(get_core)) -> ReviewRes
     responses=_ACTION_ERRORS,
 )  # fmt: skip
 def ignore_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.ignore(core, body.face_ids))
+    return ReviewResultOut.of(confirm.ignore(core, body.face_ids))
 
 
 @router.post(
@@ -195,7 +196,7 @@ def ignore_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultO
     responses=_ACTION_ERRORS,
 )  # fmt: skip
 def unassign_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.unassign(core, body.face_ids))
+    return ReviewResultOut.of(confirm.unassign(core, body.face_ids))
 
 
 @router.delete(
@@ -205,4 +206,4 @@ def unassign_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResul
     "with the next analysis: ignore it instead (400). Undo with POST /review/undo.",
 )  # fmt: skip
 def delete_face(face_id: IdPath, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.remove_face(core, face_id))
+    return ReviewResultOut.of(confirm.remove_face(core, face_id))

@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from jobs.pipeline import STAGES
 from jobs.tasks import start_job
-from tagmyphotos import jobs_store, paths
-from tagmyphotos import models as m
+from tagmyphotos.library import paths
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
 
 from .deps import MAX_ID, IdPath, Page, PageParams, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses

@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from tagmyphotos import auth
+from tagmyphotos.system import auth
 
 from .deps import IdPath, Page, PageParams, page_params, require_full
 from .errors import ApiProblem, ProblemRoute, problem_responses

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from jobs.queue import queue_depth
-from tagmyphotos import metrics
-from tagmyphotos.health import readiness
+from tagmyphotos.system import metrics
+from tagmyphotos.system.health import readiness
 
 router = APIRouter(tags=["ops"])
 _lock = threading.Lock()

@@ -1,6 +1,6 @@
 """/people: list with counts and cover face; create, rename, hide, set cover, merge, delete; faces.
 
-All changes go through tagmyphotos.people (one transaction each, with undo, counts and covers
+All changes go through tagmyphotos.review.people (one transaction each, with undo, counts and covers
 kept right); renames keep the old name as an alias so imports still match it.
 """
 
@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from tagmyphotos import people
 from tagmyphotos.core import Core
+from tagmyphotos.review import people
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses

@@ -20,11 +20,12 @@ from fastapi.responses import FileResponse, StreamingResponse
 from PIL import Image
 from pydantic import BaseModel, Field, model_validator
 
-from tagmyphotos import faces_review, paths
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.images import ImageError, load_image
-from tagmyphotos.views import face_views
+from tagmyphotos.faces.images import ImageError, load_image
+from tagmyphotos.library import paths
+from tagmyphotos.review import confirm
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import face_views
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses
@@ -284,4 +285,4 @@ def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> Streamin
 def mark_face(photo_id: IdPath, body: MarkFace, core: Core = Depends(get_core)) -> ReviewResultOut:
     _photo(photo_id)
     box = (body.x, body.y, body.w, body.h)
-    return ReviewResultOut.of(faces_review.add_face(core, photo_id, box, body.who()))
+    return ReviewResultOut.of(confirm.add_face(core, photo_id, box, body.who()))

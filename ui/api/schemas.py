@@ -111,7 +111,7 @@ def faces_query() -> Any:
     The embedding and landmark columns are left out: a list never shows them, and a page of
     512-d embeddings is most of the bytes SQLite would read.
     """
-    from tagmyphotos import models as m
+    from tagmyphotos.store import models as m
 
     columns = [f for f in m.Face._meta.sorted_fields if f.name not in _UNLISTED_FACE_COLUMNS]
     return m.Face.select(*columns, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from integrations.notify import test_connection
-from tagmyphotos import settings_store
 from tagmyphotos.core import Core
+from tagmyphotos.store import settings as settings_store
 
 from .deps import get_core
 from .errors import ApiProblem, ProblemRoute, problem_responses

@@ -11,11 +11,11 @@ import peewee as pw
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from tagmyphotos import faces_review
-from tagmyphotos import models as m
 from tagmyphotos.core import Core
-from tagmyphotos.people import get_person, person_view
-from tagmyphotos.views import face_views
+from tagmyphotos.review import confirm
+from tagmyphotos.review.people import get_person, person_view
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import face_views
 
 from .deps import MAX_ID, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
@@ -107,7 +107,7 @@ def list_suggestions(
     "whose person is already confirmed in the same photo, are skipped with a reason.",
 )  # fmt: skip
 def accept(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.accept_suggestions(core, body.face_ids))
+    return ReviewResultOut.of(confirm.accept_suggestions(core, body.face_ids))
 
 
 @router.post(
@@ -116,7 +116,7 @@ def accept(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
     responses=problem_responses(404),
 )  # fmt: skip
 def accept_likely(body: AcceptLikely, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.accept_likely(core, body.person_id))
+    return ReviewResultOut.of(confirm.accept_likely(core, body.person_id))
 
 
 @router.post(
@@ -125,7 +125,7 @@ def accept_likely(body: AcceptLikely, core: Core = Depends(get_core)) -> ReviewR
     responses=problem_responses(404, 422),
 )  # fmt: skip
 def reject(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.reject(core, body.face_ids))
+    return ReviewResultOut.of(confirm.reject(core, body.face_ids))
 
 
 @router.get(
@@ -133,7 +133,7 @@ def reject(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResultOut:
     responses=problem_responses(404),
 )  # fmt: skip
 def last_undo() -> UndoOut:
-    entry = faces_review.last_undo()
+    entry = confirm.last_undo()
     if entry is None:
         raise ApiProblem(404, "nothing to undo")
     return UndoOut(id=entry.id, kind=entry.kind, label=entry.label, created_at=entry.created_at)
@@ -144,4 +144,4 @@ def last_undo() -> UndoOut:
     responses=problem_responses(400, 409),
 )  # fmt: skip
 def undo(core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(faces_review.undo_last(core))
+    return ReviewResultOut.of(confirm.undo_last(core))

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.queue import queue_depth
-from tagmyphotos import migrations
 from tagmyphotos.core import Core
-from tagmyphotos.stats import library_stats
+from tagmyphotos.store import migrations
+from tagmyphotos.system.stats import library_stats
 
 from .deps import get_core
 from .errors import ProblemRoute

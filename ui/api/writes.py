@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from jobs.tasks import start_job
-from tagmyphotos import models as m
-from tagmyphotos import paths
 from tagmyphotos.core import Core
-from tagmyphotos.writes import preview
+from tagmyphotos.library import paths
+from tagmyphotos.stages.write import preview
+from tagmyphotos.store import models as m
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses

@@ -12,7 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
-from tagmyphotos.views import FaceView
+from tagmyphotos.store.views import FaceView
 
 # Where the REST API serves a face's square thumbnail and a photo's preview.
 THUMB_URL = "/api/v1/faces/{id}/thumb"

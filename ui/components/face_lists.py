@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from tagmyphotos import models as m
-from tagmyphotos.people import get_person, person_view
-from tagmyphotos.views import FaceView, SuggestionGroup, face_views, faces_select
+from tagmyphotos.review.people import get_person, person_view
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import FaceView, SuggestionGroup, face_views, faces_select
 
 # "likely" before "maybe", then the most confident first: what a reviewer accepts fastest.
 _BEST_FIRST = (pw.Case(None, [(m.Face.band == "likely", 0)], 1), m.Face.confidence.desc(), m.Face.id)

@@ -12,8 +12,8 @@ from typing import Any
 
 from nicegui import ui
 
-from tagmyphotos import jobs_store
-from tagmyphotos.jobs_store import JobView
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store.jobs import JobView
 
 from .. import frame
 from .face_lists import header_counts
@@ -166,7 +166,7 @@ class LiveJob:
 
 
 def _load(job_id: int) -> JobView | None:
-    from tagmyphotos import models as m
+    from tagmyphotos.store import models as m
 
     row = m.Job.get_or_none(m.Job.id == job_id)
     return JobView.of(row) if row is not None else None

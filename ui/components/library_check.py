@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 
 from tagmyphotos.config import Config
-from tagmyphotos.files_scan import walk_rules
-from tagmyphotos.files_walk import FoundFile, walk_library
+from tagmyphotos.library.scan import walk_rules
+from tagmyphotos.library.walk import FoundFile, walk_library
 
 # Stop sampling after this many photo files or this many seconds, whichever comes first.
 SAMPLE_FILES = 200

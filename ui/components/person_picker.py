@@ -7,7 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
-from tagmyphotos.people import list_people
+from tagmyphotos.review.people import list_people
 
 from .. import frame
 

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from nicegui import ui
 
-from tagmyphotos import faces_review
-from tagmyphotos.views import ReviewResult
+from tagmyphotos.review import confirm as review_confirm
+from tagmyphotos.store.views import ReviewResult
 
 from .. import frame
 
@@ -43,12 +43,12 @@ class UndoButton:
         ui.timer(0, self.refresh, once=True)
 
     async def refresh(self) -> None:
-        last = await frame.io(faces_review.last_undo)
+        last = await frame.io(review_confirm.last_undo)
         self.button.set_enabled(last is not None)
         self.button.set_text(f"Undo: {last.label}" if last else "Undo")
 
     async def undo(self) -> None:
-        result = await frame.call(faces_review.undo_last, frame.core())
+        result = await frame.call(review_confirm.undo_last, frame.core())
         if result is not None:
             report(result, "Undone")
         await self.refresh()

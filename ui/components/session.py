@@ -3,7 +3,7 @@
 Why a one-time ticket: the login form talks over NiceGUI's websocket, which cannot set an
 HttpOnly cookie. After the password is checked there, the page navigates to /login/complete
 with a random single-use ticket (valid seconds, kept in memory); that plain HTTP response sets
-the signed session cookie from tagmyphotos.auth, the same cookie the REST API accepts (so face
+the signed session cookie from tagmyphotos.system.auth, the same cookie the REST API accepts (so face
 thumbnails load with it).
 """
 
@@ -16,8 +16,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app
 
-from tagmyphotos import auth
 from tagmyphotos.core import Core
+from tagmyphotos.system import auth
 
 # A login ticket must be redeemed within this many seconds (the browser follows it at once).
 TICKET_TTL_S = 30.0

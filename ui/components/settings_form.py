@@ -15,8 +15,8 @@ from typing import Any
 from nicegui import ui
 from pydantic import BaseModel, SecretStr
 
-from tagmyphotos import settings_store
 from tagmyphotos.config import Config
+from tagmyphotos.store import settings as settings_store
 
 from .. import frame
 

@@ -8,7 +8,7 @@ from nicegui import ui
 
 from jobs.pipeline import STAGES
 from jobs.tasks import start_job
-from tagmyphotos import jobs_store
+from tagmyphotos.store import jobs as jobs_store
 
 from .. import frame
 from ..components.job_progress import JobCard

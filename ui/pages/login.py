@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from jobs.tasks import start_job
-from tagmyphotos import auth
 from tagmyphotos.config import Config
+from tagmyphotos.system import auth
 
 from .. import frame
 from ..components import session

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from tagmyphotos import faces_review, people
-from tagmyphotos.views import FaceView, PersonView, ReviewResult
+from tagmyphotos.review import confirm as review_confirm
+from tagmyphotos.review import people
+from tagmyphotos.store.views import FaceView, PersonView, ReviewResult
 
 from .. import frame
 from ..components import face_lists
@@ -245,11 +246,11 @@ class PersonPage:
 
     async def remove(self) -> None:
         if ids := self._chosen():
-            await self._after(await frame.call(faces_review.reject, frame.core(), ids, self.person.id), "Removed")
+            await self._after(await frame.call(review_confirm.reject, frame.core(), ids, self.person.id), "Removed")
 
     async def move(self, to: str) -> None:
         if ids := self._chosen():
-            await self._after(await frame.call(faces_review.move_faces, frame.core(), ids, to), f"Moved to {to}")
+            await self._after(await frame.call(review_confirm.move_faces, frame.core(), ids, to), f"Moved to {to}")
 
     async def cover(self) -> None:
         ids = self._chosen()
@@ -259,7 +260,7 @@ class PersonPage:
             ui.navigate.reload()
 
     async def accept_likely(self) -> None:
-        await self._after(await frame.call(faces_review.accept_likely, frame.core(), self.person.id), "Accepted")
+        await self._after(await frame.call(review_confirm.accept_likely, frame.core(), self.person.id), "Accepted")
 
     async def rename(self) -> None:
         new = (self.rename_input.value or "").strip()

@@ -10,8 +10,8 @@ from html import escape
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from tagmyphotos import faces_review
-from tagmyphotos.views import FaceView, ReviewResult
+from tagmyphotos.review import confirm
+from tagmyphotos.store.views import FaceView, ReviewResult
 
 from .. import frame
 from ..components import face_lists
@@ -134,7 +134,7 @@ class PhotoPage:
 
     async def add_face(self, box: Box, who: str | None) -> bool:
         """Save the marked box (full-resolution pixels) as a face, named `who` or unnamed."""
-        result = await frame.call(faces_review.add_face, frame.core(), self.photo_id, box, who)
+        result = await frame.call(confirm.add_face, frame.core(), self.photo_id, box, who)
         if result is None:
             return False
         self.chosen = result.changed[0]
@@ -196,17 +196,17 @@ class PhotoPage:
             )
 
     async def assign(self, face: FaceView, who: str) -> None:
-        result = await frame.call(faces_review.confirm, frame.core(), [face.id], who)
+        result = await frame.call(confirm.confirm, frame.core(), [face.id], who)
         await self._after(result, f"Named {who}")
 
     async def act(self, action: str, face: FaceView) -> None:
         core = frame.core()
         calls: dict[str, tuple[Callable[..., ReviewResult], str]] = {
-            "accept": (faces_review.accept_suggestions, "Accepted"),
-            "reject": (functools.partial(faces_review.reject, who=face.suggested_person_id), "Rejected"),
-            "unassign": (faces_review.unassign, "Name removed"),
-            "ignore": (faces_review.ignore, "Ignored"),
-            "remove": (lambda c, ids: faces_review.remove_face(c, ids[0]), "Box deleted"),
+            "accept": (confirm.accept_suggestions, "Accepted"),
+            "reject": (functools.partial(confirm.reject, who=face.suggested_person_id), "Rejected"),
+            "unassign": (confirm.unassign, "Name removed"),
+            "ignore": (confirm.ignore, "Ignored"),
+            "remove": (lambda c, ids: confirm.remove_face(c, ids[0]), "Box deleted"),
         }
         fn, what = calls[action]
         await self._after(await frame.call(fn, core, [face.id]), what)

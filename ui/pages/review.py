@@ -12,8 +12,8 @@ import functools
 from nicegui import ui
 from nicegui.events import KeyEventArguments
 
-from tagmyphotos import faces_review
-from tagmyphotos.views import ReviewResult, SuggestionGroup
+from tagmyphotos.review import confirm as review_confirm
+from tagmyphotos.store.views import ReviewResult, SuggestionGroup
 
 from .. import frame
 from ..components import face_lists
@@ -112,7 +112,7 @@ class ReviewPage:
                              "Every face marked likely becomes confirmed. You can undo this afterwards.",
                              ok="Accept all", color="positive"):  # fmt: skip
             return
-        result = await frame.call(faces_review.accept_likely, frame.core())
+        result = await frame.call(review_confirm.accept_likely, frame.core())
         if result is not None:
             report(result, "Accepted")
             await self.reload()
@@ -215,8 +215,8 @@ class GroupCard:
             return
         core = frame.core()
         if action == "accept":
-            result = await frame.call(faces_review.accept_suggestions, core, face_ids)
+            result = await frame.call(review_confirm.accept_suggestions, core, face_ids)
             await self.page.done(result, f"Accepted as {self.person.name}", self)
         else:
-            result = await frame.call(faces_review.reject, core, face_ids, self.person.id)
+            result = await frame.call(review_confirm.reject, core, face_ids, self.person.id)
             await self.page.done(result, f"Rejected for {self.person.name}", self)

@@ -13,7 +13,8 @@ from typing import Any
 from nicegui import ui
 
 from integrations.notify import test_connection
-from tagmyphotos import auth, settings_store
+from tagmyphotos.store import settings as settings_store
+from tagmyphotos.system import auth
 
 from .. import frame
 from ..components.library_check import check_library

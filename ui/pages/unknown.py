@@ -7,9 +7,9 @@ from nicegui import ui
 
 from jobs.pipeline import STAGES
 from jobs.tasks import start_job
-from tagmyphotos import faces_review
-from tagmyphotos.clusters import list_clusters
-from tagmyphotos.views import ClusterView, FaceView, ReviewResult
+from tagmyphotos.review import confirm
+from tagmyphotos.store.views import ClusterView, FaceView, ReviewResult
+from tagmyphotos.suggest.clusters import list_clusters
 
 from .. import frame
 from ..components import face_lists
@@ -129,7 +129,7 @@ class ClusterCard:
         keep = self.grid.selected
         dropped = [f.id for f in self.cluster.faces if f.id not in keep]
         result = await frame.call(
-            faces_review.name_cluster, frame.core(), self.cluster.id, who, drop=dropped,
+            confirm.name_cluster, frame.core(), self.cluster.id, who, drop=dropped,
             drop_outliers=bool(self.outliers.value), face_ids=[f.id for f in self.cluster.faces],
         )  # fmt: skip
         await self.page.done(result, f"Named {who}")
@@ -139,7 +139,7 @@ class ClusterCard:
         if not ids:
             ui.notify("Select the faces to ignore first", type="warning")
             return
-        result = await frame.call(faces_review.ignore, frame.core(), ids)
+        result = await frame.call(confirm.ignore, frame.core(), ids)
         await self.page.done(result, "Ignored")
 
 
@@ -165,10 +165,10 @@ class SinglesCard:
         if not ids:
             ui.notify("Select the faces of this person first", type="warning")
             return
-        result = await frame.call(faces_review.confirm, frame.core(), ids, who)
+        result = await frame.call(confirm.confirm, frame.core(), ids, who)
         await self.page.done(result, f"Named {who}")
 
     async def ignore(self) -> None:
         ids = sorted(self.grid.selected)
         if ids:
-            await self.page.done(await frame.call(faces_review.ignore, frame.core(), ids), "Ignored")
+            await self.page.done(await frame.call(confirm.ignore, frame.core(), ids), "Ignored")

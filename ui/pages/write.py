@@ -9,8 +9,10 @@ from typing import Any
 from nicegui import ui
 
 from jobs.tasks import start_job
-from tagmyphotos import jobs_store, writes, writes_restore
-from tagmyphotos.jobs_store import JobView
+from tagmyphotos.stages import restore
+from tagmyphotos.stages import write as writes
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store.jobs import JobView
 
 from .. import frame
 from ..components.face_grid import Pager
@@ -131,7 +133,7 @@ class WritePage:
     # --- log and restore ------------------------------------------------------------------
     async def fetch_log(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         result = "failed" if self.failed_only.value else None
-        total, rows = await frame.io(writes_restore.audit_log, limit, offset, None, None, result)
+        total, rows = await frame.io(restore.audit_log, limit, offset, None, None, result)
         return rows, total
 
     def render_log(self, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,255 @@
+"""Photo in, faces out: decode, detect, align, embed, thumbnail. No database here.
+
+`FaceAnalyzer(settings).analyze(path)` does one photo in this process; `analyze_many(paths)`
+spreads photos over worker processes (or threads), each loading the models once
+(faces_workers). Every per-photo failure is an `ImageError` whose message the caller stores on
+the photo; `analyze_many` never raises for a photo (only WeightsMissingError, for all of them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tagmyphotos import tuning
+from tagmyphotos.faces.detect import DETECTOR_MODES, Detection, FaceDetector
+from tagmyphotos.faces.embed import DEFAULT_MODEL, Aligner, DlibEmbedder, Embedder, make_embedder
+from tagmyphotos.faces.images import ImageError, LoadedImage, load_image
+from tagmyphotos.faces.thumb import face_thumbnail
+from tagmyphotos.faces.weights import WeightsMissingError, dlib_weights
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What config.yaml may change (section `analysis`); defaults are the calibrated ones."""
+
+    detector: str = "hog"  # hog | hog+mtcnn | hog|mtcnn | mtcnn (faces_detect.DETECTOR_HELP)
+    detect_max_side: int = tuning.DETECT_MAX_SIDE
+    min_face_px: int = tuning.MIN_FACE_PX
+    max_megapixels: float = tuning.IMAGE_MAX_PIXELS / 1e6
+    model: str = DEFAULT_MODEL  # deepface model name; only Dlib's weights ship offline
+    deepface_home: str | None = None  # where other models' weights live (.deepface/weights)
+    workers: int = 2  # analysis workers for analyze_many (one per core)
+    executor: str = "process"  # process | thread (faces_workers: processes scale better)
+    thumb_size: int = tuning.THUMB_SIZE
+
+
+@dataclass(frozen=True)
+class AnalyzedFace:
+    """One face; every coordinate is in the photo as displayed (EXIF orientation applied)."""
+
+    x: int  # box in full-resolution oriented pixels
+    y: int
+    w: int
+    h: int
+    nx: float  # the same box normalised to 0..1 of the oriented width/height
+    ny: float
+    nw: float
+    nh: float
+    score: float  # detector confidence (HOG margin or MTCNN probability)
+    detector: str
+    landmarks: np.ndarray  # 5 x 2 float32, dlib's 5 points, full-resolution oriented pixels
+    size_px: int  # shorter side of the box
+    sharpness: float  # variance of the Laplacian on the grey 150 px chip
+    quality: float  # 0..1 from size and sharpness
+    thumbnail: bytes  # JPEG
+    embedding: np.ndarray  # float32
+    embedding_id: str  # model/pipeline/version: never compare vectors with different ids
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    path: str
+    format: str  # detected from content
+    width: int  # as displayed
+    height: int
+    stored_width: int  # as stored in the file
+    stored_height: int
+    orientation: int  # EXIF 1..8
+    embedding_id: str
+    faces: list[AnalyzedFace] = field(default_factory=list)
+    seconds: float = 0.0
+    decodes: int = 1  # 2 when faces were too small in the reduced decode and it decoded larger
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One photo of analyze_many: a result, or the error message to store on the photo."""
+
+    path: str
+    result: AnalysisResult | None
+    error: str | None
+
+
+def _hog_like(d: Detection) -> tuple[float, float, float, float]:
+    """The box dlib's landmark model expects for this detection."""
+    if d.detector != "mtcnn":
+        return d.x, d.y, d.w, d.h
+    dx, dy, sw, sh = tuning.MTCNN_TO_HOG_BOX
+    cx, cy = d.x + d.w * (0.5 + dx), d.y + d.h * (0.5 + dy)
+    w, h = d.w * sw, d.h * sh
+    return cx - w / 2, cy - h / 2, w, h
+
+
+def sharpness(chip: np.ndarray) -> float:
+    grey = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
+    if grey.shape[0] != tuning.CHIP_SIZE:
+        grey = cv2.resize(grey, (tuning.CHIP_SIZE, tuning.CHIP_SIZE), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def quality_score(size_px: float, sharp: float) -> float:
+    size_f = min(1.0, size_px / tuning.QUALITY_GOOD_FACE_PX)
+    sharp_f = min(1.0, sharp / tuning.QUALITY_GOOD_SHARPNESS)
+    return round(size_f * sharp_f, 4)
+
+
+class FaceAnalyzer:
+    """Models are loaded on first use, once per process; reuse one analyzer for many photos."""
+
+    def __init__(self, settings: AnalysisSettings | None = None) -> None:
+        self.settings = s = settings or AnalysisSettings()
+        if s.executor not in ("process", "thread"):
+            raise ValueError(f"analysis.executor must be 'process' or 'thread', not {s.executor!r}")
+        if s.detector not in DETECTOR_MODES:
+            raise ValueError(f"analysis.detector must be one of {', '.join(DETECTOR_MODES)}, not {s.detector!r}")
+        dlib_weights()  # fail now, with the file and folder named, rather than on every photo
+        self._detector: FaceDetector | None = None
+        self._aligner: Aligner | None = None
+        self._embedder: Embedder | None = None
+        self._pool: object | None = None
+        if s.model != DEFAULT_MODEL:
+            self.load()  # builds the deepface model: a missing weight raises here
+
+    def load(self) -> None:
+        """Load detector, landmark model and embedder (once; analyze() calls it)."""
+        if self._embedder is None:
+            s = self.settings
+            self._detector = FaceDetector(s.detector, s.detect_max_side)
+            self._aligner = Aligner()
+            self._embedder = make_embedder(s.model, s.deepface_home)
+
+    @property
+    def embedding_id(self) -> str:
+        """The id stored with every vector; known without loading the models in this process."""
+        if self._embedder is not None:
+            return self._embedder.spec.id
+        return DlibEmbedder.spec.id
+
+    def analyze(self, path: Path | str) -> AnalysisResult:
+        """Analyse one photo; raises ImageError (only) when this photo cannot be analysed."""
+        try:
+            return self._analyze(path)
+        except (ImageError, WeightsMissingError):
+            raise  # the second is the installation's problem, not this photo's: stop the batch
+        except Exception as exc:  # native code on odd pixels: this photo fails, the batch goes on
+            raise ImageError(f"face analysis failed: {type(exc).__name__}: {exc}") from exc
+
+    def _analyze(self, path: Path | str) -> AnalysisResult:
+        start = time.perf_counter()
+        self.load()
+        assert self._detector and self._aligner and self._embedder
+        s = self.settings
+        max_pixels = int(s.max_megapixels * 1e6)
+        # Decode just big enough to detect on (JPEG: Image.draft at 1/2, 1/4 or 1/8 scale).
+        work = load_image(path, max_side=s.detect_max_side, max_pixels=max_pixels)
+        info = work.info
+        sx = work.pixels.shape[1] / info.width
+        sy = work.pixels.shape[0] / info.height
+        dets = [d for d in self._detector.detect(work.pixels) if min(d.w / sx, d.h / sy) >= s.min_face_px]
+        # The chip must see each face with >= CHIP_SOURCE_MIN_FACE_PX pixels (more than the chip
+        # itself holds, so nothing is lost to the reduced decode); decode larger when it does not.
+        src: LoadedImage = work
+        smallest = min((min(d.w, d.h) for d in dets), default=0.0)
+        if dets and smallest < tuning.CHIP_SOURCE_MIN_FACE_PX and not work.is_full_resolution:
+            need = max(work.pixels.shape[:2]) * tuning.CHIP_SOURCE_MIN_FACE_PX / smallest
+            side = min(int(np.ceil(need)), tuning.CHIP_SOURCE_MAX_SIDE)
+            if side > max(work.pixels.shape[:2]):
+                src = load_image(path, max_side=side, max_pixels=max_pixels)
+        kx = src.pixels.shape[1] / work.pixels.shape[1]
+        ky = src.pixels.shape[0] / work.pixels.shape[0]
+        chips, shapes = [], []
+        for d in dets:
+            bx, by, bw, bh = _hog_like(d)
+            shape = self._aligner.landmarks(src.pixels, (bx * kx, by * ky, bw * kx, bh * ky))
+            shapes.append(shape)
+            chips.append(self._aligner.chip(src.pixels, shape, self._embedder.chip_size, self._embedder.chip_padding))
+        vectors = self._embedder.embed(chips)
+        spec_id = self._embedder.spec.id
+        faces = []
+        to_full = np.array([1 / (sx * kx), 1 / (sy * ky)], dtype=np.float32)
+        for d, shape, chip, vec in zip(dets, shapes, chips, vectors, strict=True):
+            x, y = round(d.x / sx), round(d.y / sy)
+            w = min(round(d.w / sx), info.width - x)
+            h = min(round(d.h / sy), info.height - y)
+            sharp = sharpness(chip)
+            faces.append(
+                AnalyzedFace(
+                    x=x,
+                    y=y,
+                    w=w,
+                    h=h,
+                    nx=x / info.width,
+                    ny=y / info.height,
+                    nw=w / info.width,
+                    nh=h / info.height,
+                    score=round(d.score, 4),
+                    detector=d.detector,
+                    landmarks=self._aligner.points(shape) * to_full,
+                    size_px=min(w, h),
+                    sharpness=round(sharp, 2),
+                    quality=quality_score(min(w, h), sharp),
+                    thumbnail=face_thumbnail(src.pixels, (d.x * kx, d.y * ky, d.w * kx, d.h * ky), s.thumb_size),
+                    embedding=np.ascontiguousarray(vec, dtype=np.float32),
+                    embedding_id=spec_id,
+                )
+            )
+        return AnalysisResult(
+            path=str(path),
+            format=info.format,
+            width=info.width,
+            height=info.height,
+            stored_width=info.stored_width,
+            stored_height=info.stored_height,
+            orientation=info.orientation,
+            embedding_id=spec_id,
+            faces=faces,
+            seconds=round(time.perf_counter() - start, 4),
+            decodes=1 if src is work else 2,
+        )
+
+    def analyze_many(
+        self, paths: Iterable[Path | str], workers: int | None = None, executor: str | None = None
+    ) -> Iterator[BatchItem]:
+        """Yield one BatchItem per path, in completion order; never raises for a photo."""
+        from tagmyphotos.faces.workers import run_batch
+
+        n = self.settings.workers if workers is None else workers
+        if n <= 1:
+            for p in paths:
+                yield self.try_analyze(p)
+            return
+        yield from run_batch(self, paths, n, executor or self.settings.executor)
+
+    def try_analyze(self, path: Path | str) -> BatchItem:
+        try:
+            return BatchItem(str(path), self.analyze(path), None)
+        except ImageError as exc:
+            return BatchItem(str(path), None, str(exc))
+
+    def close(self) -> None:
+        """Stop the worker processes of analyze_many, if any."""
+        from tagmyphotos.faces.workers import shutdown
+
+        shutdown(self)
+
+    def __enter__(self) -> FaceAnalyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

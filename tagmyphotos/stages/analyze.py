@@ -1,0 +1,224 @@
+"""The analyze stage: photos waiting for analysis get their faces, thumbnails and embeddings.
+
+The ML core (faces_analyze) knows nothing about the database; this module plans the work from
+photo states, stores results one photo per transaction (a killed job loses at most the photo
+in flight and a rerun never duplicates faces), and keeps the user's names when a changed file
+is analysed again (a re-detected face that overlaps a named one keeps its name).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagmyphotos.config import Config
+from tagmyphotos.core import Core
+from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, AnalyzedFace, FaceAnalyzer
+from tagmyphotos.faces.thumb import save_thumbnail
+from tagmyphotos.geometry import iou
+from tagmyphotos.stages.import_tags import import_existing
+from tagmyphotos.store import claims
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import StageContext
+
+# A new detection takes over an old face's name when their boxes overlap at least this much.
+KEEP_LABEL_IOU = 0.5
+
+
+def analysis_settings(cfg: Config) -> AnalysisSettings:
+    a = cfg.analysis
+    return AnalysisSettings(
+        detector=a.detector,
+        detect_max_side=a.detect_max_px,
+        min_face_px=a.min_face_px,
+        max_megapixels=a.max_image_pixels / 1e6,
+        model=a.model,
+        deepface_home=os.environ.get("DEEPFACE_HOME"),
+        workers=a.workers,
+        executor=a.executor,
+    )
+
+
+def analyzer(core: Core) -> FaceAnalyzer:
+    """One analyzer (and its worker processes) per process, models loaded once."""
+    return core.tool("analyzer", lambda: FaceAnalyzer(analysis_settings(core.cfg)))  # type: ignore[no-any-return]
+
+
+def analyze_condition(embedding_id: str, photo_ids: list[int] | None = None) -> Any:
+    """Pending photos, and analysed ones whose embeddings come from another model."""
+    cond = (m.Photo.kind == "image") & (
+        (m.Photo.state == m.PHOTO_PENDING)
+        | ((m.Photo.state == m.PHOTO_DONE) & (m.Photo.analysis_model != embedding_id))
+    )
+    if photo_ids:
+        cond &= m.Photo.id.in_(photo_ids)
+    return cond
+
+
+def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
+    """Claim photos in batches (so several workers share a library), analyse, store each."""
+    tool = analyzer(core)
+    embedding_id = tool.embedding_id
+    # RAW files are kept for sidecar tags; their faces come from the JPEG sibling, if any.
+    m.Photo.update(state=m.PHOTO_DONE, analyzed_hash=m.Photo.hash).where(
+        (m.Photo.kind == "raw") & (m.Photo.state == m.PHOTO_PENDING)
+    ).execute()
+    cond = analyze_condition(embedding_id, ctx.params.get("photo_ids"))
+    ctx.set_total(m.Photo.select().where(cond).count())
+    counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0}
+    claims.register_claimer()
+    try:
+        reaped = claims.reap_orphaned_claims()
+        if reaped:
+            ctx.info(f"{reaped} photos claimed by an analysis that was killed are pending again")
+        ctx.total += reaped
+        while True:
+            ctx.check_cancel()
+            claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
+            if not claim.ids:
+                break
+            try:
+                _analyze_claimed(core, ctx, tool, claim, counts)
+            finally:
+                claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
+    finally:
+        claims.unregister_claimer()
+        tool.close()  # the worker processes (~160 MB each) are not kept while idle
+    return {**counts, "model": embedding_id}
+
+
+def _analyze_claimed(
+    core: Core, ctx: StageContext, tool: FaceAnalyzer, claim: claims.PhotoClaim, counts: dict[str, int]
+) -> None:
+    batch = {core.cfg.library / p.path: p for p in m.Photo.select().where(m.Photo.id.in_(list(claim.ids)))}
+    ctx.total = max(ctx.total, ctx.done + len(batch))
+    for item in tool.analyze_many(list(batch)):
+        photo = batch[Path(item.path)]
+        counts["photos"] += 1
+        if item.result is None:
+            counts["failed"] += 1
+            if record_failure(photo, item.error or "analysis failed", claim):
+                ctx.item_error(photo.path, item.error or "analysis failed")
+        elif store_result(core.cfg, photo, item.result, claim) is None:
+            counts["lost"] += 1  # the file changed or another worker took it over meanwhile
+        else:
+            counts["faces"] += len(item.result.faces)
+            if core.cfg.matching.import_existing:
+                counts["imported"] += import_existing(core, photo.id).confirmed
+        claims.renew_photos(claim)
+        ctx.advance()
+
+
+class _ClaimLost(Exception):
+    pass
+
+
+def _finish(photo_id: int, claim: claims.PhotoClaim | None, state: str, **values: Any) -> None:
+    """The photo's final state; with a claim only if this worker still holds the photo."""
+    if claim is None:
+        m.Photo.update(state=state, updated_at=m.utcnow(), **values).where(m.Photo.id == photo_id).execute()
+    elif not claims.finish_photo(claim, photo_id, state, **values):
+        raise _ClaimLost
+
+
+def record_failure(photo: m.Photo, message: str, claim: claims.PhotoClaim | None = None) -> bool:
+    """A failed photo is retried only when the file changes (the scanner resets its state)."""
+    try:
+        with m.database.atomic():
+            _finish(photo.id, claim, m.PHOTO_FAILED, last_error=message[:1000], analyzed_hash=photo.hash)
+    except _ClaimLost:
+        return False
+    return True
+
+
+def store_result(
+    cfg: Config, photo: m.Photo, result: AnalysisResult, claim: claims.PhotoClaim | None = None
+) -> list[int] | None:
+    """Replace the photo's detected faces with the new ones, in one transaction.
+
+    Returns the face ids, or None when the claim on the photo was lost (nothing stored)."""
+    try:
+        with m.database.atomic():
+            _finish(
+                photo.id, claim, m.PHOTO_DONE,
+                last_error=None, analyzed_hash=photo.hash, analysis_model=result.embedding_id,
+                format=result.format, width=result.stored_width, height=result.stored_height,
+                orientation=result.orientation,
+            )  # fmt: skip
+            return _replace_faces(cfg, photo.id, result)
+    except _ClaimLost:
+        return None
+
+
+def _replace_faces(cfg: Config, photo_id: int, result: AnalysisResult) -> list[int]:
+    old = list(m.Face.select().where(m.Face.photo == photo_id))
+    keep_ids: set[int] = set()
+    new_ids = []
+    for face in result.faces:
+        heir = _best_overlap(face, old, keep_ids)
+        row = _save_face(cfg, photo_id, face, heir)
+        keep_ids.add(row.id)
+        new_ids.append(row.id)
+    for stale in old:
+        if stale.id in keep_ids:
+            continue
+        if stale.source == "detected" and stale.state != m.FACE_CONFIRMED:
+            _remove_thumb(cfg, stale)
+            stale.delete_instance()
+        # confirmed or imported/manual faces the detector did not find again stay: a
+        # user's name is never dropped silently
+    return new_ids
+
+
+def _best_overlap(face: AnalyzedFace, old: list[m.Face], taken: set[int]) -> m.Face | None:
+    best, best_iou = None, KEEP_LABEL_IOU
+    for row in old:
+        if row.id in taken:
+            continue
+        overlap = iou((face.x, face.y, face.w, face.h), (row.x, row.y, row.w, row.h))
+        if overlap >= best_iou:
+            best, best_iou = row, overlap
+    return best
+
+
+def _save_face(cfg: Config, photo_id: int, face: AnalyzedFace, heir: m.Face | None) -> m.Face:
+    values = {
+        "x": face.x,
+        "y": face.y,
+        "w": face.w,
+        "h": face.h,
+        "det_score": float(face.score),
+        "quality": float(face.quality),
+        "landmarks": np.asarray(face.landmarks, dtype=float).round(2).tolist(),
+        "embedding": np.asarray(face.embedding, dtype=np.float32).tobytes(),
+        "model": face.embedding_id,
+        "updated_at": m.utcnow(),
+    }
+    if heir is not None:
+        m.Face.update(values).where(m.Face.id == heir.id).execute()
+        row = m.Face.get_by_id(heir.id)
+    else:
+        row = m.Face.create(photo=photo_id, source="detected", state=m.FACE_UNKNOWN, **values)
+    rel = thumb_path(photo_id, row.id)
+    save_thumbnail(face.thumbnail, cfg.data / rel)
+    if row.thumb != rel:
+        m.Face.update(thumb=rel).where(m.Face.id == row.id).execute()
+        row.thumb = rel
+    return row
+
+
+def thumb_path(photo_id: int, face_id: int) -> str:
+    """Thumbnails spread over 256 folders so no folder grows huge."""
+    return f"thumbs/{photo_id % 256:02x}/{face_id}.jpg"
+
+
+def _remove_thumb(cfg: Config, face: m.Face) -> None:
+    if face.thumb:
+        (cfg.data / face.thumb).unlink(missing_ok=True)
+
+
+def face_embedding(face: m.Face) -> np.ndarray:
+    return np.frombuffer(bytes(face.embedding or b""), dtype=np.float32)

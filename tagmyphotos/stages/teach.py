@@ -1,0 +1,147 @@
+"""`teach FOLDER`: a folder per person of reference photos becomes people with confirmed faces.
+
+The layout is face_recognition's k-NN example: FOLDER/<person name>/<photos> (sub-folders of a
+person folder count too). A photo counts when exactly one face is found in it; the others are
+reported with the reason, never guessed.
+
+Where the faces live:
+- a photo inside the library that the scanner knows: its own Photo row (analysed now if needed),
+  so the face is the same one the review pages show;
+- any other photo: a Photo row with kind="reference" and path "@teach/<person>/<file>" (not a
+  library path: the scanner, the analyze stage and the writer must leave kind="reference" rows
+  alone). Its face is a normal confirmed face, so it feeds the suggestions like any other.
+Teaching again is safe: unchanged reference photos are not analysed again, and faces already
+confirmed for the person stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tagmyphotos.review.confirm import confirm_groups
+from tagmyphotos.review.people import PeopleError, clean_name
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import TeachReport
+
+REFERENCE_KIND = "reference"
+REFERENCE_PREFIX = "@teach/"
+
+
+@dataclass(frozen=True)
+class _Item:
+    person: str
+    path: Path
+    ref: str  # the Photo.path of a reference photo: @teach/<person>/<file>
+
+
+def plan(folder: Path, extensions: list[str]) -> tuple[list[_Item], list[dict[str, str]]]:
+    """Image files per person folder; files outside any person folder are reported."""
+    items: list[_Item] = []
+    rejected: list[dict[str, str]] = []
+    exts = {"." + e.lower().lstrip(".") for e in extensions}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file():
+            if entry.suffix.lower() in exts:
+                rejected.append({"path": str(entry), "reason": "not in a person folder (FOLDER/<name>/photo)"})
+            continue
+        if not entry.is_dir():
+            continue
+        try:
+            name = clean_name(entry.name)
+        except PeopleError as exc:
+            rejected.append({"path": str(entry), "reason": f"not a usable name: {exc}"})
+            continue
+        for path in sorted(entry.rglob("*")):
+            hidden = any(part.startswith(".") for part in path.relative_to(entry).parts)
+            if path.is_file() and not hidden and path.suffix.lower() in exts:
+                ref = f"{REFERENCE_PREFIX}{name}/{path.relative_to(entry).as_posix()}"
+                items.append(_Item(name, path, ref))
+    return items, rejected
+
+
+def teach_folder(core: Any, folder: Path, progress: Callable[[int, int], None] | None = None) -> TeachReport:
+    """Analyse the folder's photos and confirm each single face as its folder's person."""
+    from tagmyphotos.stages.analyze import analyzer, record_failure, store_result
+
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise PeopleError(f"{folder} is not a folder")
+    cfg = core.cfg
+    items, rejected = plan(folder, cfg.scan.extensions)
+    tool = analyzer(core)
+    embedding_id = tool.embedding_id
+    photos: dict[Path, Any] = {}
+    todo: list[Path] = []
+    skipped = 0
+    for item in items:
+        photo, fresh = _photo_for(core, item, embedding_id)
+        photos[item.path] = photo
+        if fresh:
+            skipped += 1
+        else:
+            todo.append(item.path)
+    for done, batch_item in enumerate(tool.analyze_many(todo), start=1):
+        path = Path(batch_item.path)
+        if batch_item.result is None:
+            rejected.append({"path": str(path), "reason": f"unreadable: {batch_item.error}"})
+            record_failure(photos.pop(path), batch_item.error or "analysis failed")
+        else:
+            store_result(cfg, photos[path], batch_item.result)
+        if progress is not None:
+            progress(done, len(todo))
+    groups: dict[str, list[int]] = {}
+    for item in items:
+        photo = photos.get(item.path)
+        if photo is None:
+            continue
+        faces = [int(i) for (i,) in m.rows(m.Face.select(m.Face.id).where(_usable(photo.id, embedding_id)))]
+        if len(faces) != 1:
+            reason = "no face found" if not faces else f"{len(faces)} faces found: use photos of this person alone"
+            rejected.append({"path": str(item.path), "reason": reason})
+            continue
+        groups.setdefault(item.person, []).append(faces[0])
+    undo_id: int | None = None
+    created: list[str] = []
+    if groups:
+        confirmed, created = confirm_groups(core, groups, action="teach")
+        undo_id = confirmed.undo_id
+    return TeachReport(
+        people={name: len(ids) for name, ids in sorted(groups.items())},
+        created=sorted(created),
+        rejected=rejected,
+        skipped=skipped,
+        undo_id=undo_id,
+    )
+
+
+def _usable(photo_id: int, embedding_id: str) -> Any:
+    return (m.Face.photo == photo_id) & (m.Face.model == embedding_id) & m.Face.embedding.is_null(False)
+
+
+def _photo_for(core: Any, item: _Item, embedding_id: str) -> tuple[Any, bool]:
+    """(Photo row, already analysed with this model and unchanged)."""
+    library = core.cfg.library.expanduser().resolve()
+    stat = item.path.stat()
+    if item.path.is_relative_to(library):
+        photo = m.Photo.get_or_none(m.Photo.path == item.path.relative_to(library).as_posix())
+        if photo is not None:
+            analysed = photo.state == m.PHOTO_DONE and photo.analysis_model == embedding_id
+            return photo, analysed and (photo.size, photo.mtime) == (stat.st_size, stat.st_mtime)
+    photo = m.Photo.get_or_none(m.Photo.path == item.ref)
+    if photo is None:
+        photo = m.Photo.create(
+            path=item.ref, kind=REFERENCE_KIND, size=stat.st_size, mtime=stat.st_mtime, state=m.PHOTO_PENDING
+        )
+        return photo, False
+    unchanged = (photo.size, photo.mtime) == (stat.st_size, stat.st_mtime)
+    if unchanged and photo.analysis_model == embedding_id and photo.state == m.PHOTO_DONE:
+        return photo, True
+    m.Photo.update(size=stat.st_size, mtime=stat.st_mtime, updated_at=m.utcnow()).where(
+        m.Photo.id == photo.id
+    ).execute()
+    return m.Photo.get_by_id(photo.id), False

@@ -1,0 +1,116 @@
+"""Job records in the database: what ran, how far it got, and what went wrong per file.
+
+The queue (huey) only carries a job id; everything a user or script wants to know about a job
+lives here, so it survives restarts and shows in `status`, the API and the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from tagmyphotos.store import models as m
+
+# A running job whose worker has not reported for this long is treated as dead (killed).
+STALE_JOB_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    type: str
+    state: str
+    done: int
+    total: int
+    errors: int
+    error: str | None
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    parent: int | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, job: m.Job) -> JobView:
+        iso = lambda d: d.isoformat() + "Z" if d else None  # noqa: E731
+        return cls(
+            job.id, job.type, job.state, job.progress_done, job.progress_total, job.errors,
+            job.error, job.params or {}, job.result, job.parent,
+            iso(job.created_at) or "", iso(job.started_at), iso(job.finished_at),
+        )  # fmt: skip
+
+
+def create_job(job_type: str, params: dict[str, Any] | None = None, parent: int | None = None) -> int:
+    return int(m.Job.create(type=job_type, params=params or {}, parent=parent).id)
+
+
+def active_job(job_type: str, states: tuple[str, ...] = (m.JOB_QUEUED, m.JOB_RUNNING)) -> int | None:
+    """An unfinished job of this type, so a second request does not start a twin."""
+    row = (
+        m.Job.select(m.Job.id)
+        .where((m.Job.type == job_type) & (m.Job.state.in_(list(states))))
+        .order_by(m.Job.id)
+        .first()
+    )
+    return int(row.id) if row else None
+
+
+def set_progress(job_id: int, done: int, total: int | None = None, errors: int | None = None) -> None:
+    values: dict[str, Any] = {"progress_done": done, "heartbeat_at": m.utcnow()}
+    if total is not None:
+        values["progress_total"] = total
+    if errors is not None:
+        values["errors"] = errors
+    m.Job.update(values).where(m.Job.id == job_id).execute()
+
+
+def finish(job_id: int, state: str, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    m.Job.update(state=state, result=result, error=error, finished_at=m.utcnow()).where(
+        m.Job.id == job_id
+    ).execute()
+
+
+def log_event(job_id: int, message: str, level: str = "info", path: str | None = None) -> None:
+    m.JobEvent.create(job=job_id, message=message[:2000], level=level, path=path)
+
+
+def request_cancel(job_id: int) -> bool:
+    """Ask a job to stop; a queued job is cancelled at once, a running one at its next check."""
+    job = m.Job.get_or_none(m.Job.id == job_id)
+    if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+        return False
+    if job.state == m.JOB_QUEUED:
+        finish(job_id, m.JOB_CANCELLED)
+    else:
+        m.Job.update(cancel_requested=True).where(m.Job.id == job_id).execute()
+    return True
+
+
+def cancel_requested(job_id: int) -> bool:
+    row = m.Job.select(m.Job.cancel_requested).where(m.Job.id == job_id).first()
+    return bool(row and row.cancel_requested)
+
+
+def stale_running_jobs(now: dt.datetime | None = None) -> list[int]:
+    """Jobs marked running whose worker stopped reporting (it was killed): to be rerun."""
+    limit = (now or m.utcnow()) - dt.timedelta(seconds=STALE_JOB_SECONDS)
+    query = m.Job.select(m.Job.id).where(
+        (m.Job.state == m.JOB_RUNNING) & ((m.Job.heartbeat_at < limit) | m.Job.heartbeat_at.is_null())
+    )
+    return [int(j.id) for j in query]
+
+
+def recent_jobs(limit: int = 10, job_type: str | None = None) -> list[JobView]:
+    query = m.Job.select().order_by(m.Job.id.desc()).limit(limit)
+    if job_type:
+        query = query.where(m.Job.type == job_type)
+    return [JobView.of(j) for j in query]
+
+
+def job_events(job_id: int, limit: int = 200, level: str | None = None) -> list[m.JobEvent]:
+    query = m.JobEvent.select().where(m.JobEvent.job == job_id)
+    if level:
+        query = query.where(m.JobEvent.level == level)
+    return list(query.order_by(m.JobEvent.id.desc()).limit(limit))

@@ -1,0 +1,83 @@
+"""Versioned schema migrations: an existing database is upgraded in place, without loss.
+
+Each entry of MIGRATIONS brings the schema from version N-1 to N and never changes once
+released; a new schema change is a new entry. Version 1 is frozen here as it shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
+
+from tagmyphotos.store import models as m
+
+
+class _PhotoV1(pw.Model):
+    """The photo table as version 1 created it (frozen: later versions add columns)."""
+
+    path = pw.TextField(unique=True)
+    kind = pw.CharField(default="image")
+    size = pw.BigIntegerField()
+    mtime = pw.DoubleField()
+    hash = pw.CharField(null=True, index=True)
+    format = pw.CharField(null=True)
+    width = pw.IntegerField(null=True)
+    height = pw.IntegerField(null=True)
+    orientation = pw.IntegerField(default=1)
+    state = pw.CharField(default="pending", index=True)
+    last_error = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=m.utcnow)
+    updated_at = pw.DateTimeField(default=m.utcnow)
+
+    class Meta:
+        table_name = "photo"
+
+
+def _v1(db: pw.Database) -> None:
+    """First release: photos, jobs and their log."""
+    with db.bind_ctx([_PhotoV1]):
+        db.create_tables([m.SchemaMeta, _PhotoV1, m.Job, m.JobEvent])
+
+
+def _v2(db: pw.Database) -> None:
+    """Faces, people, the learning loop, writes and API keys."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("photo", "analyzed_hash", m.Photo.analyzed_hash),
+        migrator.add_column("photo", "analysis_model", m.Photo.analysis_model),
+        migrator.add_column("photo", "written_signature", m.Photo.written_signature),
+        migrator.add_column("photo", "write_error", m.Photo.write_error),
+    )
+    db.create_tables(
+        [m.Person, m.PersonAlias, m.Face, m.FaceRejection, m.UndoEntry, m.WriteAudit, m.ApiKey, m.Setting]
+    )
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2]
+LATEST = len(MIGRATIONS)
+
+
+def current_version(db: pw.Database) -> int:
+    if not db.table_exists("schema_meta"):
+        return 0
+    row = m.SchemaMeta.get_or_none(m.SchemaMeta.key == "version")
+    return int(row.value) if row else 0
+
+
+def upgrade(db: pw.Database, target: int = LATEST) -> int:
+    """Apply every migration above the current version, each in its own transaction."""
+    version = current_version(db)
+    if version > LATEST:
+        raise RuntimeError(
+            f"the database has schema version {version}, newer than this program ({LATEST}); "
+            "upgrade Tag My Photos"
+        )
+    for number in range(version + 1, target + 1):
+        with db.atomic():
+            MIGRATIONS[number - 1](db)
+            m.SchemaMeta.insert(key="version", value=str(number)).on_conflict(
+                conflict_target=[m.SchemaMeta.key], update={m.SchemaMeta.value: str(number)}
+            ).execute()
+    return max(version, target)

@@ -1,0 +1,138 @@
+"""The stage runner: one place owns progress, cancellation, per-file errors and hand-off.
+
+A stage is a plain function `run(core, ctx) -> result dict` that does its work and reports
+through StageContext; it never touches the job row itself. The ordered list of stages that
+reads like the product is in jobs/pipeline.py (it includes the notify stage, which lives in
+integrations/ and so cannot be named by the core).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tagmyphotos.store import claims
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import models as m
+from tagmyphotos.store.db import storage_problem
+
+log = logging.getLogger("tagmyphotos.pipeline")
+
+# Write progress to the job row at most this often (seconds): cheap enough for live UI bars.
+PROGRESS_EVERY_S = 0.5
+
+
+class JobCancelled(Exception):
+    """Raised inside a stage when the user cancelled its job."""
+
+
+class JobLost(Exception):
+    """Raised inside a stage when another run took the job over (this run was given up on)."""
+
+
+@dataclass
+class StageContext:
+    """What a running stage may do: report progress and per-item errors, check for cancel."""
+
+    job_id: int
+    params: dict[str, Any]
+    claim: claims.JobClaim | None = None
+    total: int = 0
+    done: int = 0
+    errors: int = 0
+    _last_flush: float = field(default=0.0, repr=False)
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        self._flush()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last_flush >= PROGRESS_EVERY_S or self.done >= self.total:
+            self._last_flush = now
+            self._flush()
+            if jobs_store.cancel_requested(self.job_id):
+                raise JobCancelled
+
+    def _flush(self) -> None:
+        """Progress doubles as the heartbeat; a run that lost its job must stop at once."""
+        if self.claim is None:
+            jobs_store.set_progress(self.job_id, self.done, self.total, self.errors)
+        elif not claims.job_heartbeat(self.claim, self.done, self.total, self.errors):
+            raise JobLost
+
+    def item_error(self, path: str | None, message: str) -> None:
+        self.errors += 1
+        jobs_store.log_event(self.job_id, message, level="error", path=path)
+
+    def info(self, message: str) -> None:
+        jobs_store.log_event(self.job_id, message)
+        log.info("job %s: %s", self.job_id, message)
+
+    def cancelled(self) -> bool:
+        return jobs_store.cancel_requested(self.job_id)
+
+    def check_cancel(self) -> None:
+        if jobs_store.cancel_requested(self.job_id):
+            raise JobCancelled
+
+
+StageFn = Callable[[Any, StageContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: StageFn
+    # Job types to start when this stage finishes (the pipeline hand-off).
+    then: tuple[str, ...] = ()
+    summary: str = ""
+
+
+def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
+    """Run one job through its stage; return the ids of follow-up jobs it created."""
+    job = m.Job.get_or_none(m.Job.id == job_id)
+    if job is None or job.state != m.JOB_QUEUED:
+        return []  # finished, or running elsewhere: a duplicate delivery does nothing (safe rerun)
+    if job.cancel_requested:
+        jobs_store.finish(job_id, m.JOB_CANCELLED)
+        return []
+    claim = claims.claim_job(job_id)
+    if claim is None:
+        return []  # another worker claimed it first
+    ctx = StageContext(job_id=job_id, params=job.params or {}, claim=claim)
+    started = time.monotonic()
+    try:
+        result = stage.run(core, ctx) or {}
+    except JobLost:
+        log.warning("job %s (%s) was taken over by another run; this run stops", job_id, stage.name)
+        return []
+    except JobCancelled:
+        claims.finish_job(claim, m.JOB_CANCELLED, {"done": ctx.done, "total": ctx.total})
+        ctx.info("cancelled")
+        return []
+    except Exception as exc:  # the runner, not the stage, turns failures into job state
+        log.exception("job %s (%s) failed", job_id, stage.name)
+        jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
+        claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or _summary(exc))
+        return []
+    result.setdefault("seconds", round(time.monotonic() - started, 3))
+    claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
+    if not claims.finish_job(claim, m.JOB_DONE, result):
+        return []
+    followers = []
+    if not ctx.params.get("no_follow"):
+        for next_type in stage.then:
+            if jobs_store.active_job(next_type, states=(m.JOB_QUEUED,)) is None or next_type == "notify":
+                followers.append(jobs_store.create_job(next_type, {"source_job": job_id}, parent=job_id))
+    return followers
+
+
+def _summary(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]

@@ -1,0 +1,178 @@
+"""Settings edited at run time (UI/API), kept in the Setting table and laid over the config.
+
+Why a whitelist: the API may change how the pipeline behaves, never where files are, who may
+log in, or which program runs (library/data paths, server, auth, queue, database and
+write.exiftool stay file/environment-only). Why environment variables still win: a value
+set in the container's environment is the operator's decision, so it is shown as locked.
+
+Precedence at load: config.yaml < these overrides < TAGMYPHOTOS_* environment.
+"""
+
+from __future__ import annotations
+
+import os
+from fnmatch import fnmatch
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from tagmyphotos.config import Config, _env_overrides, deep_merge
+from tagmyphotos.store import models as m
+
+OVERRIDES_SETTING = "config.overrides"
+REPLACED_SETTING = "config.replaced"
+MASK = "********"
+
+# Dotted keys (fnmatch patterns) that the API/UI may change.
+EDITABLE_PATTERNS: tuple[str, ...] = (
+    "scan.interval_minutes", "scan.exclude", "scan.extensions", "scan.raw_extensions",
+    "analysis.workers", "analysis.batch_size", "analysis.min_face_px", "analysis.detect_max_px",
+    "matching.*",
+    "write.mode", "write.sidecar_naming", "write.person_in_image", "write.subject_keywords",
+    "write.hierarchical_keywords", "write.digikam_tags", "write.keyword_prefix",
+    "write.microsoft_regions", "write.preserve_mtime", "write.backup_retention_days", "write.min_free_mb",
+    "write.workers",
+    "integrations.*",
+    "logging.level",
+)  # fmt: skip
+# Keys read once at start: a change is saved but takes effect after a restart.
+RESTART_PATTERNS: tuple[str, ...] = ("analysis.workers", "logging.*")
+
+
+class SettingsError(ValueError):
+    """A refused change, naming the key and the reason."""
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not dotted.startswith("matching.distance_threshold"):
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = tree
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+def all_keys(cfg: Config) -> dict[str, Any]:
+    """Every leaf setting as dotted key -> value (secrets as SecretStr)."""
+
+    def walk(model: BaseModel, prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            dotted = f"{prefix}{name}"
+            out.update(walk(value, dotted + ".") if isinstance(value, BaseModel) else {dotted: value})
+        return out
+
+    return walk(cfg, "")
+
+
+def is_editable(key: str) -> bool:
+    return any(fnmatch(key, pattern) for pattern in EDITABLE_PATTERNS)
+
+
+def needs_restart(key: str) -> bool:
+    return any(fnmatch(key, pattern) for pattern in RESTART_PATTERNS)
+
+
+def env_locked(environ: dict[str, str] | None = None) -> set[str]:
+    """Dotted keys set by TAGMYPHOTOS_* variables (they beat anything saved here)."""
+    environ = dict(os.environ if environ is None else environ)
+    try:
+        return set(_flatten(_env_overrides(environ)))
+    except OSError:  # an unreadable *_FILE secret: load_config reports it
+        return set()
+
+
+def stored_overrides() -> dict[str, Any]:
+    """The saved overrides as dotted key -> plain value (secrets in clear: never send these)."""
+    row = m.Setting.get_or_none(m.Setting.key == OVERRIDES_SETTING)
+    return dict(row.value) if row and isinstance(row.value, dict) else {}
+
+
+def apply_overrides(cfg: Config, environ: dict[str, str] | None = None) -> Config:
+    """The config with saved overrides laid over it, minus keys the environment fixes."""
+    locked = env_locked(environ)
+    usable = {k: v for k, v in stored_overrides().items() if is_editable(k) and k not in locked}
+    return _validated(cfg, usable)
+
+
+def _validated(cfg: Config, flat: dict[str, Any]) -> Config:
+    base = cfg.model_dump()
+    try:
+        return Config.model_validate(deep_merge(base, _nest(flat)))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise SettingsError(f"{key}: {err['msg']}") from exc
+
+
+def save_changes(
+    cfg: Config,
+    changes: dict[str, Any],
+    reset: list[str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> tuple[Config, list[str]]:
+    """Validate and save changes (dotted key -> value); returns the new config and keys that
+    need a restart. A secret sent back as the mask is left unchanged.
+    """
+    known = all_keys(cfg)
+    locked = env_locked(environ)
+    stored = stored_overrides()
+    for key in list(changes) + list(reset or []):
+        if key not in known:
+            raise SettingsError(f"{key}: no such setting")
+        if not is_editable(key):
+            raise SettingsError(f"{key}: can only be changed in config.yaml or the environment")
+        if key in locked:
+            raise SettingsError(f"{key}: set by an environment variable, which takes precedence")
+    replaced = _replaced()
+    plain = {k: _plain(v) for k, v in known.items()}
+    undo = {key: replaced.pop(key, plain[key]) for key in reset or [] if key in stored}
+    for key in reset or []:
+        stored.pop(key, None)
+    for key, value in changes.items():
+        if isinstance(known[key], SecretStr) and value == MASK:
+            continue
+        if key not in stored:
+            replaced.setdefault(key, plain[key])
+        stored[key] = value
+    new_cfg = _validated(cfg, {**undo, **{k: v for k, v in stored.items() if k not in locked}})
+    effective = all_keys(new_cfg)
+    stored = {k: _plain(effective[k]) for k in stored}  # normalised: "3" -> 3
+    with m.database.atomic():
+        m.put_setting(OVERRIDES_SETTING, stored)
+        m.put_setting(REPLACED_SETTING, replaced)
+    restart = sorted(k for k in list(changes) + list(reset or []) if needs_restart(k))
+    return new_cfg, restart
+
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _replaced() -> dict[str, Any]:
+    """The value each override replaced, so a reset in a running process can restore it."""
+    row = m.Setting.get_or_none(m.Setting.key == REPLACED_SETTING)
+    return dict(row.value) if row and isinstance(row.value, dict) else {}
+
+
+def masked_overrides() -> dict[str, Any]:
+    """Saved overrides safe to show: secret-looking values masked."""
+    return {k: (MASK if _secret_key(k) and v else v) for k, v in stored_overrides().items()}
+
+
+def _secret_key(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in ("api_key", "token", "secret", "password")

@@ -1,0 +1,326 @@
+"""Suggestions from confirmed faces: the database side of faces_match / faces_assign / faces_index.
+
+refresh_suggestions judges unknown/suggested faces (all, or some and their photo-mates) and
+writes suggested person, confidence, band and explanation; refresh_affected does it for what a
+review change can move, so a confirmation counts at once; rebuild_index publishes the Annoy
+index (a debounced job); stage_match is the pipeline stage. The in-memory state per model lives
+in suggest_state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Container, Iterable
+from typing import Any
+
+from tagmyphotos import tuning
+from tagmyphotos.matching.assign import assign_per_photo
+from tagmyphotos.matching.index import IndexMeta
+from tagmyphotos.matching.match import Suggestion
+from tagmyphotos.review.undo import chunked
+from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import StageContext
+from tagmyphotos.store.views import RefreshReport
+from tagmyphotos.suggest.state import (
+    CANDIDATE_STATES,
+    ModelState,
+    fast_rows,
+    match_settings,
+    model_name,
+    model_state,
+    reset_cache,
+    vectors_of,
+)
+
+__all__ = [
+    "CANDIDATE_STATES",
+    "ModelState",
+    "index_status",
+    "match_settings",
+    "model_name",
+    "model_state",
+    "rebuild_index",
+    "refresh_affected",
+    "refresh_suggestions",
+    "reset_cache",
+    "stage_match",
+    "vectors_of",
+]
+
+
+def _models(face_ids: Iterable[int] | None = None) -> list[str]:
+    query = m.Face.select(m.Face.model).where(m.Face.model.is_null(False) & m.Face.embedding.is_null(False))
+    if face_ids is None:
+        return sorted({str(r) for (r,) in m.rows(query.distinct())})
+    found: set[str] = set()
+    for part in chunked(face_ids):
+        found.update(str(r) for (r,) in m.rows(query.where(m.Face.id.in_(part)).distinct()))
+    return sorted(found)
+
+
+# --- refresh ---------------------------------------------------------------------------------
+def refresh_suggestions(
+    core: Any,
+    face_ids: Iterable[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RefreshReport:
+    """Judge unknown/suggested faces again (all of them, or `face_ids` and their photo-mates)."""
+    start = time.monotonic()
+    wanted = None if face_ids is None else sorted({int(i) for i in face_ids})
+    if wanted is not None and not wanted:
+        return RefreshReport()
+    # Never suggest a hidden person, nor one deleted since this process last synced.
+    people = m.rows(m.Person.select(m.Person.id, m.Person.hidden))
+    hidden = {int(i) for i, h in people if h}
+    hidden_or_gone = _HiddenOrGone(hidden, {int(i) for i, _ in people})
+    totals = {"considered": 0, "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
+    models = _models(wanted) if wanted is not None else _models()
+    for model_id in models:
+        state = model_state(core, model_id)
+        if state is None:
+            continue
+        base = m.Face.select(m.Face.id, m.Face.photo).where(
+            m.Face.state.in_(CANDIDATE_STATES) & (m.Face.model == model_id) & m.Face.embedding.is_null(False)
+        )
+        if wanted is None:
+            pairs = [(int(f), int(p)) for f, p in fast_rows(base)]
+        else:  # the wanted faces and their photo-mates (one assignment per photo)
+            photos: set[int] = set()
+            for part in chunked(wanted):
+                photos.update(int(p) for (p,) in fast_rows(m.Face.select(m.Face.photo).where(m.Face.id.in_(part))))
+            pairs = []
+            for part in chunked(sorted(photos)):
+                pairs += [(int(f), int(p)) for f, p in fast_rows(base.where(m.Face.photo.in_(part)))]
+        pairs.sort(key=lambda pair: (pair[1], pair[0]))
+        with state.lock:
+            state.sync(force=wanted is None)
+            if wanted is None:
+                state.sync_candidates()
+            for chunk in _photo_chunks(pairs, tuning.SUGGEST_BATCH):
+                counts = _judge_chunk(state, chunk, hidden_or_gone)
+                for key, n in counts.items():
+                    totals[key] += n
+                if progress is not None:
+                    progress(totals["considered"], len(pairs))
+    return RefreshReport(**totals, models=models, seconds=round(time.monotonic() - start, 3))
+
+
+def refresh_affected(core: Any, face_ids: Iterable[int], person_ids: Iterable[int] = ()) -> RefreshReport:
+    """After a review change: refresh the faces the change can move, not the whole library.
+
+    Affected = the changed faces themselves; faces near a changed face (within the model
+    threshold + SUGGEST_AFFECTED_SCALES logistic scales: farther, a face's vote is < 5%, and
+    within the face's own reach: beyond its farthest fetched neighbour it was not counted); faces
+    suggested for `person_ids` and for people whose look-alike statistics the change moved;
+    and the photo-mates of all of them (one person per photo).
+    """
+    changed = sorted({int(i) for i in face_ids})
+    persons = {int(p) for p in person_ids}
+    affected: set[int] = set(changed)
+    for model_id in _models(changed):
+        state = model_state(core, model_id)
+        if state is None:
+            continue
+        blobs: list[bytes] = []
+        for part in chunked(changed):
+            rows = m.Face.select(m.Face.embedding).where(
+                m.Face.id.in_(part) & (m.Face.model == model_id) & m.Face.embedding.is_null(False)
+            )
+            blobs += [bytes(b) for (b,) in m.rows(rows)]
+        vecs = vectors_of(blobs, state.dim)
+        radius = state.settings.threshold + tuning.SUGGEST_AFFECTED_SCALES * state.settings.scale
+        with state.lock:
+            before = {p: (st.nearest_person, st.gap) for p, st in state.matcher.stats.items()}
+            state.apply(changed)
+            state.sync(force=False)
+            after = {p: (st.nearest_person, st.gap) for p, st in state.matcher.stats.items()}
+            persons |= {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+            state.sync_candidates(force=False)
+            if len(vecs) > tuning.SUGGEST_AFFECTED_FULL_ABOVE:
+                affected.update(state.cand_ids.tolist())  # a bulk change: judge everything
+            else:
+                affected |= state.near(vecs, radius)
+    for part in chunked(sorted(persons)):
+        rows = m.Face.select(m.Face.id).where((m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.in_(part))
+        affected.update(int(i) for (i,) in m.rows(rows))
+    return refresh_suggestions(core, affected)
+
+
+class _HiddenOrGone:
+    """`person in x`: the person is hidden or does not exist (any more)."""
+
+    def __init__(self, hidden: set[int], existing: set[int]) -> None:
+        self.hidden, self.existing = hidden, existing
+
+    def __contains__(self, person: object) -> bool:
+        return person in self.hidden or person not in self.existing
+
+
+def _photo_chunks(pairs: list[tuple[int, int]], size: int) -> Iterable[list[tuple[int, int]]]:
+    """Chunks of (face, photo) pairs that never split a photo (the assignment is per photo)."""
+    chunk: list[tuple[int, int]] = []
+    for pair in pairs:
+        if len(chunk) >= size and chunk[-1][1] != pair[1]:
+            yield chunk
+            chunk = []
+        chunk.append(pair)
+    if chunk:
+        yield chunk
+
+
+def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Container[int]) -> dict[str, int]:
+    ids = [f for f, _ in chunk]
+    photo_of = dict(chunk)
+    rows: dict[int, Any] = {
+        int(f.id): f
+        for f in m.Face.select(
+            m.Face.id, m.Face.embedding, m.Face.state, m.Face.suggested_person, m.Face.band, m.Face.confidence
+        ).where(m.Face.id.in_(ids))
+    }
+    ids = [f for f in ids if f in rows]
+    vecs = vectors_of([bytes(rows[f].embedding) for f in ids], state.dim)
+    rejected: dict[int, set[int]] = {}
+    for f, p in m.rows(
+        m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person).where(m.FaceRejection.face.in_(ids))
+    ):
+        rejected.setdefault(int(f), set()).add(int(p))
+    taken: dict[int, set[int]] = {}
+    photos = sorted(set(photo_of.values()))
+    for ph, p in m.rows(
+        m.Face.select(m.Face.photo, m.Face.person).where(
+            m.Face.photo.in_(photos) & (m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False)
+        )
+    ):
+        taken.setdefault(int(ph), set()).add(int(p))
+    suggestions = state.matcher.suggest(ids, vecs, rejected)
+    fetch = state.settings.fetch
+    for sug in suggestions:
+        full = len(sug.neighbours) >= fetch
+        state.reach[sug.face_id] = sug.neighbours[-1][1] if full else math.inf
+    suggestions = assign_per_photo(suggestions, photo_of, state.matcher, taken)
+    counts = {"considered": len(ids), "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
+    writes = []
+    for s in suggestions:
+        person, band = (s.person_id, s.band) if s.person_id not in hidden else (None, None)
+        counts[band or "unknown"] += 1
+        moved, values = _judgement(rows[s.face_id], s, person, band)
+        counts["changed"] += moved
+        if values is not None:
+            writes.append(values)
+    _write(writes)
+    return counts
+
+
+def _judgement(face: Any, s: Suggestion, person: int | None, band: str | None) -> tuple[bool, tuple | None]:
+    """(suggested person or band changed, the row's new values or None when nothing changed)."""
+    state = m.FACE_SUGGESTED if person is not None else m.FACE_UNKNOWN
+    explanation = None
+    if s.explanation is not None:
+        explanation = json.dumps({**s.explanation.as_dict(), "candidate": s.candidate_id}, sort_keys=True)
+    confidence = round(float(s.confidence), 4)
+    moved = (face.suggested_person_id, face.band) != (person, band) or face.state != state
+    if not moved and face.confidence == confidence:
+        return False, None
+    # clusters hold unknown faces only (clusters.py): a suggested face leaves its cluster
+    return moved, (state, person, band, confidence, explanation, person is not None, face.id)
+
+
+def _write(rows: list[tuple]) -> None:
+    """One prepared UPDATE for many faces: peewee would build the SQL again for every row."""
+    if not rows:
+        return
+    db = m.database.obj
+    q = db.param
+    t, c = m.Face._meta.table_name, m.Face
+    sql = (
+        f'UPDATE "{t}" SET "{c.state.column_name}" = {q}, "{c.suggested_person.column_name}" = {q}, '
+        f'"{c.band.column_name}" = {q}, "{c.confidence.column_name}" = {q}, '
+        f'"{c.explanation.column_name}" = {q}, '
+        f'"{c.cluster.column_name}" = CASE WHEN {q} THEN NULL ELSE "{c.cluster.column_name}" END '
+        f'WHERE "{c.id.column_name}" = {q} AND "{c.state.column_name}" IN ({q}, {q})'
+    )
+    with m.database.atomic():
+        cursor = db.cursor()
+        cursor.executemany(sql, [(*row, *CANDIDATE_STATES) for row in rows])
+
+
+# --- the index -------------------------------------------------------------------------------
+def rebuild_index(core: Any, force: bool = False) -> list[IndexMeta]:
+    """Publish a new Annoy generation per model when the live set changed (the debounced job).
+
+    Skipped below INDEX_EXACT_BELOW confirmed faces (exact search is as fast) unless forced.
+    """
+    built = []
+    for model_id in _models():
+        state = model_state(core, model_id)
+        if state is None:
+            continue
+        with state.lock:
+            state.sync()
+            index = state.matcher.index
+            if len(index) == 0 or not (force or (index.stale and len(index) >= index.exact_below)):
+                continue
+            built.append(index.build())
+    return built
+
+
+def index_status(core: Any) -> list[dict[str, Any]]:
+    """Per model: confirmed faces, the published generation and whether a rebuild is due."""
+    out = []
+    for model_id in _models():
+        state = model_state(core, model_id)
+        if state is None:
+            continue
+        with state.lock:
+            state.sync()
+            index = state.matcher.index
+            meta = index.meta
+            out.append(
+                {
+                    "model": model_id,
+                    "confirmed": len(index),
+                    "generation": meta.generation if meta else None,
+                    "indexed": meta.count if meta else 0,
+                    "stale": index.stale,
+                    "exact": len(index) < index.exact_below,
+                }
+            )
+    return out
+
+
+# --- the pipeline stage ----------------------------------------------------------------------
+def stage_match(core: Any, ctx: StageContext) -> dict[str, Any]:
+    """Refresh every suggestion, then the clusters of unknown faces, then the Annoy index.
+
+    Job params: {"full": true} re-clusters from scratch instead of incrementally.
+    """
+    from tagmyphotos.suggest.clusters import refresh_clusters
+
+    def progress(done: int, total: int) -> None:
+        ctx.total = total
+        ctx.done = done
+        ctx.advance(0)  # flushes progress and raises JobCancelled when asked to stop
+
+    ctx.set_total(0)
+    report = refresh_suggestions(core, None, progress)
+    ctx.check_cancel()
+    clusters = refresh_clusters(core, full=bool(ctx.params.get("full")))
+    ctx.check_cancel()
+    built = rebuild_index(core)
+    ctx.info(
+        f"judged {report.considered} faces: {report.likely} likely, {report.maybe} maybe, "
+        f"{report.unknown} unknown ({report.changed} changed); {clusters.clusters} clusters of "
+        f"{clusters.clustered} faces; index {'rebuilt' if built else 'unchanged'}"
+    )
+    return {
+        "faces": report.considered,
+        "likely": report.likely,
+        "maybe": report.maybe,
+        "unknown": report.unknown,
+        "changed": report.changed,
+        "clusters": clusters.clusters,
+        "clustered": clusters.clustered,
+        "index_generations": [meta.generation for meta in built],
+    }

@@ -1,0 +1,67 @@
+"""Logging: structured (JSON lines) or plain to stdout, optionally a rotating file in /data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import re
+
+from tagmyphotos.config import Config
+
+# Never let a secret reach a log line, whatever code logs it (also inside escaped JSON, as
+# peewee's DEBUG lines show a JSON setting: \\"api_key\\": \\"...\\").
+_SECRET_RE = re.compile(
+    r"(?i)(api[_-]?key|token|password|secret|authorization)([\\\"'=: ]+)((?:bearer|basic|token)\s+)?([^\s\\\"',&]+)"
+)
+# Credentials inside URLs: postgresql://user:PASSWORD@host, redis://:PASSWORD@host
+_URL_CREDENTIALS_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")
+
+
+def redact(text: str) -> str:
+    text = _URL_CREDENTIALS_RE.sub(lambda mt: f"{mt.group(1)}********{mt.group(3)}", text)
+    return _SECRET_RE.sub(lambda mt: f"{mt.group(1)}{mt.group(2)}{mt.group(3) or ''}********", text)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        if record.exc_info:
+            data["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(data)
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(cfg: Config) -> None:
+    fmt: logging.Formatter = (
+        _JsonFormatter()
+        if cfg.logging.json_format
+        else _PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.setLevel(cfg.logging.level)
+    for handler in list(root.handlers):
+        if getattr(handler, "_tagmyphotos", False):
+            root.removeHandler(handler)
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if cfg.logging.file:
+        cfg.data.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                cfg.data / "tagmyphotos.log", maxBytes=10_000_000, backupCount=5
+            )
+        )
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        handler._tagmyphotos = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    logging.getLogger("huey").setLevel(max(logging.WARNING, root.level))
