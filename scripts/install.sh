@@ -41,6 +41,7 @@ if [ "$WITH_TEST" = 1 ]; then
   need chromium chromium
   need chromedriver chromium-driver
   need redis-server redis-server
+  need exiv2 exiv2  # a second, independent reader of the sidecars we write (RAW tests)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_pkgs+=(postgresql)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ] && [ "${TMP_SKIP_APT:-0}" != 1 ]; then

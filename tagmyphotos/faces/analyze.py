@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -75,6 +75,22 @@ class AnalysisResult:
     faces: list[AnalyzedFace] = field(default_factory=list)
     seconds: float = 0.0
     decodes: int = 1  # 2 when faces were too small in the reduced decode and it decoded larger
+
+
+def on_original(result: AnalysisResult, fmt: str, stored: tuple[int, int], orientation: int) -> AnalysisResult:
+    """The faces found in an embedded preview (a RAW's JPEG) placed on the original: boxes and
+    landmarks scaled from the preview's displayed size to the original's (`stored` pixels
+    turned by `orientation`); normalised boxes stay as they are."""
+    width, height = (stored[1], stored[0]) if orientation >= 5 else stored
+    kx, ky = width / result.width, height / result.height
+    faces = []
+    for f in result.faces:
+        x, y = round(f.x * kx), round(f.y * ky)
+        w, h = min(round(f.w * kx), width - x), min(round(f.h * ky), height - y)
+        points = np.asarray(f.landmarks, dtype=np.float32) * np.array([kx, ky], dtype=np.float32)
+        faces.append(replace(f, x=x, y=y, w=w, h=h, landmarks=points, size_px=min(w, h)))
+    return replace(result, format=fmt, width=width, height=height, stored_width=stored[0],
+                   stored_height=stored[1], orientation=orientation, faces=faces)  # fmt: skip
 
 
 @dataclass(frozen=True)

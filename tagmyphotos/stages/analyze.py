@@ -9,6 +9,7 @@ is analysed again (a re-detected face that overlaps a named one keeps its name).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ import numpy as np
 
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
-from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, AnalyzedFace, FaceAnalyzer
+from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, AnalyzedFace, FaceAnalyzer, on_original
 from tagmyphotos.faces.thumb import save_thumbnail
 from tagmyphotos.geometry import iou
+from tagmyphotos.metadata.raw import RawPreviewError
 from tagmyphotos.stages.import_tags import import_existing
+from tagmyphotos.stages.raw import RawSource, preview_folder, raw_source
 from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import StageContext
@@ -49,7 +52,7 @@ def analyzer(core: Core) -> FaceAnalyzer:
 
 def analyze_condition(embedding_id: str, photo_ids: list[int] | None = None) -> Any:
     """Pending photos, and analysed ones whose embeddings come from another model."""
-    cond = (m.Photo.kind == "image") & (
+    cond = m.Photo.kind.in_(("image", "raw")) & (
         (m.Photo.state == m.PHOTO_PENDING)
         | ((m.Photo.state == m.PHOTO_DONE) & (m.Photo.analysis_model != embedding_id))
     )
@@ -62,13 +65,9 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
     """Claim photos in batches (so several workers share a library), analyse, store each."""
     tool = analyzer(core)
     embedding_id = tool.embedding_id
-    # RAW files are kept for sidecar tags; their faces come from the JPEG sibling, if any.
-    m.Photo.update(state=m.PHOTO_DONE, analyzed_hash=m.Photo.hash).where(
-        (m.Photo.kind == "raw") & (m.Photo.state == m.PHOTO_PENDING)
-    ).execute()
     cond = analyze_condition(embedding_id, ctx.params.get("photo_ids"))
     ctx.set_total(m.Photo.select().where(cond).count())
-    counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0}
+    counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0, "raw_paired": 0, "raw_previews": 0}
     claims.register_claimer()
     try:
         reaped = claims.reap_orphaned_claims()
@@ -93,23 +92,75 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
 def _analyze_claimed(
     core: Core, ctx: StageContext, tool: FaceAnalyzer, claim: claims.PhotoClaim, counts: dict[str, int]
 ) -> None:
-    batch = {core.cfg.library / p.path: p for p in m.Photo.select().where(m.Photo.id.in_(list(claim.ids)))}
-    ctx.total = max(ctx.total, ctx.done + len(batch))
-    for item in tool.analyze_many(list(batch)):
-        photo = batch[Path(item.path)]
-        counts["photos"] += 1
-        if item.result is None:
-            counts["failed"] += 1
-            if record_failure(photo, item.error or "analysis failed", claim):
-                ctx.item_error(photo.path, item.error or "analysis failed")
-        elif store_result(core.cfg, photo, item.result, claim) is None:
-            counts["lost"] += 1  # the file changed or another worker took it over meanwhile
-        else:
-            counts["faces"] += len(item.result.faces)
-            if core.cfg.matching.import_existing:
-                counts["imported"] += import_existing(core, photo.id).confirmed
-        claims.renew_photos(claim)
-        ctx.advance()
+    photos = list(m.Photo.select().where(m.Photo.id.in_(list(claim.ids))))
+    ctx.total = max(ctx.total, ctx.done + len(photos))
+    batch = {core.cfg.library / p.path: p for p in photos if p.kind != "raw"}
+    raws: dict[Path, RawSource] = {}
+    for photo in (p for p in photos if p.kind == "raw"):
+        source = _raw_source(core, ctx, photo, claim, counts)
+        if source is not None and source.preview is not None:
+            batch[source.preview], raws[source.preview] = photo, source
+    try:
+        for item in tool.analyze_many(list(batch)):
+            photo, result = batch[Path(item.path)], item.result
+            source = raws.get(Path(item.path))
+            if result is not None and source is not None:
+                result = on_original(result, source.format, source.stored, source.orientation)
+                counts["raw_previews"] += 1
+            _store_one(core, ctx, photo, result, item.error, claim, counts)
+    finally:
+        for source in raws.values():
+            shutil.rmtree(preview_folder(core, source.photo_id), ignore_errors=True)
+
+
+def _store_one(
+    core: Core,
+    ctx: StageContext,
+    photo: m.Photo,
+    result: AnalysisResult | None,
+    error: str | None,
+    claim: claims.PhotoClaim,
+    counts: dict[str, int],
+) -> None:
+    counts["photos"] += 1
+    if result is None:
+        counts["failed"] += 1
+        if record_failure(photo, error or "analysis failed", claim):
+            ctx.item_error(photo.path, error or "analysis failed")
+    elif store_result(core.cfg, photo, result, claim) is None:
+        counts["lost"] += 1  # the file changed or another worker took it over meanwhile
+    else:
+        counts["faces"] += len(result.faces)
+        if core.cfg.matching.import_existing:
+            counts["imported"] += import_existing(core, photo.id).confirmed
+    claims.renew_photos(claim)
+    ctx.advance()
+
+
+def _raw_source(
+    core: Core, ctx: StageContext, photo: m.Photo, claim: claims.PhotoClaim, counts: dict[str, int]
+) -> RawSource | None:
+    """A RAW with a JPEG twin is done here (it shares the twin's faces); one without gets its
+    preview to analyse; one with neither fails with the reason."""
+    try:
+        source = raw_source(core, photo)
+    except RawPreviewError as exc:
+        _store_one(core, ctx, photo, None, str(exc), claim, counts)
+        return None
+    if source.sibling_id is None:
+        return source
+    try:
+        with m.database.atomic():
+            _finish(photo.id, claim, m.PHOTO_DONE, last_error=None, analyzed_hash=photo.hash,
+                    analysis_model=analyzer(core).embedding_id, format=source.format, width=source.stored[0],
+                    height=source.stored[1], orientation=source.orientation, faces_from=source.sibling_id)  # fmt: skip
+        counts["raw_paired"] += 1
+    except _ClaimLost:
+        counts["lost"] += 1
+    counts["photos"] += 1
+    claims.renew_photos(claim)
+    ctx.advance()
+    return None
 
 
 class _ClaimLost(Exception):
@@ -146,7 +197,7 @@ def store_result(
                 photo.id, claim, m.PHOTO_DONE,
                 last_error=None, analyzed_hash=photo.hash, analysis_model=result.embedding_id,
                 format=result.format, width=result.stored_width, height=result.stored_height,
-                orientation=result.orientation,
+                orientation=result.orientation, faces_from=None,
             )  # fmt: skip
             return _replace_faces(cfg, photo.id, result)
     except _ClaimLost:

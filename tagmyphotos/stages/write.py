@@ -107,29 +107,44 @@ def desired_tags(
     by_photo: dict[int, list[Any]] = defaultdict(list)
     for face in m.rows_as_objects(faces):
         by_photo[face.photo_id].append(face)
+    with_faces = list(by_photo)
     query = m.Photo.select().where(
         (m.Photo.state == m.PHOTO_DONE)
         & (m.Photo.kind != "reference")  # taught from outside the library: never written
-        & (m.Photo.id.in_(list(by_photo)) | m.Photo.written_signature.is_null(False))
+        & (
+            m.Photo.id.in_(with_faces)
+            | m.Photo.faces_from.in_(with_faces)  # the RAW of a RAW+JPEG pair: the JPEG's faces
+            | m.Photo.written_signature.is_null(False)
+        )
     )
     if photo_ids is not None:
         query = query.where(m.Photo.id.in_(photo_ids))
     if paths:
         query = query.where(m.Photo.path.in_(paths))
+    photos = list(query.order_by(m.Photo.path))
+    twins = {p.id: p for p in m.Photo.select().where(m.Photo.id.in_([p.faces_from for p in photos if p.faces_from]))}
     out = []
-    for photo in query.order_by(m.Photo.path):
+    for photo in photos:
         size = oriented_size(photo.width or 0, photo.height or 0, photo.orientation or 1)
-        regions = [
-            PersonRegion(
-                sanitize_name(face.person.name),
-                NormBox(face.x / size[0], face.y / size[1], face.w / size[0], face.h / size[1]).clamped(),
-            )
-            for face in by_photo.get(photo.id, [])
-            if size[0] and size[1]
-        ]
+        source = twins.get(photo.faces_from or 0, photo)  # boxes are relative to the photo they were found on
+        regions = _regions(by_photo.get(source.id, []), oriented_size(source.width or 0, source.height or 0,
+                                                                      source.orientation or 1))  # fmt: skip
         out.append(PhotoTags(photo.id, photo.path, regions, signature(regions, options),
                              photo.written_signature, size))  # fmt: skip
     return out
+
+
+def _regions(faces: list[Any], size: tuple[int, int]) -> list[PersonRegion]:
+    """Confirmed faces as named boxes normalised to the displayed photo."""
+    if not size[0] or not size[1]:
+        return []
+    return [
+        PersonRegion(
+            sanitize_name(face.person.name),
+            NormBox(face.x / size[0], face.y / size[1], face.w / size[0], face.h / size[1]).clamped(),
+        )
+        for face in faces
+    ]
 
 
 def managed_names(tags: PhotoTags) -> list[str]:

@@ -55,7 +55,13 @@ def _v2(db: pw.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2]
+def _v3(db: pw.Database) -> None:
+    """RAW+JPEG pairs: a RAW shares the faces of its JPEG."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("photo", "faces_from", m.Photo.faces_from))  # indexed by the field
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 
 

@@ -77,6 +77,8 @@ class Photo(IdModel):
     analysis_model = pw.CharField(null=True)
     written_signature = pw.CharField(null=True)  # what we last wrote (see writes.py)
     write_error = pw.TextField(null=True)
+    # A RAW of a RAW+JPEG pair: the photo (its JPEG) whose faces it shares and is tagged with.
+    faces_from = pw.IntegerField(null=True, index=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
 

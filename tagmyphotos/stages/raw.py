@@ -1,0 +1,74 @@
+"""Where a RAW file's faces come from: its JPEG twin, or the JPEG embedded in it.
+
+Photographers keep RAW+JPEG pairs (IMG_0001.CR2 beside IMG_0001.JPG) or RAW files only. A RAW
+with a JPEG of the same stem in its folder shares that JPEG's faces (one set of faces, so a
+name given once tags both files; the RAW gets them in its XMP sidecar). A RAW alone is analysed
+on its embedded preview, and the faces are placed on the RAW's own pixel size and orientation,
+which is what its sidecar's regions and AppliedToDimensions describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tagmyphotos.core import Core
+from tagmyphotos.metadata.exiftool import ExifToolError, UnsafeArgument
+from tagmyphotos.metadata.raw import RawPreviewError, extract_preview
+from tagmyphotos.metadata.read import read_photo
+from tagmyphotos.stages.write import writer
+from tagmyphotos.store import models as m
+
+_SIBLING_STATES = (m.PHOTO_PENDING, m.PHOTO_ANALYZING, m.PHOTO_DONE)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """A RAW's own size and orientation, and where its faces come from (one of the two)."""
+
+    photo_id: int
+    format: str  # exiftool's file type: DNG, CR2, NEF, ...
+    stored: tuple[int, int]  # the RAW's pixels as exiftool reports them (width, height)
+    orientation: int
+    sibling_id: int | None = None  # the JPEG of a RAW+JPEG pair
+    preview: Path | None = None  # the embedded JPEG, extracted to analyse
+
+
+def jpeg_sibling(photo: m.Photo) -> m.Photo | None:
+    """The image file of the same folder and stem (IMG_1.CR2 -> IMG_1.JPG / img_1.jpeg / .HEIC)."""
+    folder, _, name = photo.path.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    prefix = f"{folder}/{stem}." if folder else f"{stem}."
+    query = m.Photo.select().where(
+        (m.Photo.kind == "image") & m.Photo.path.startswith(prefix) & m.Photo.state.in_(_SIBLING_STATES)
+    )
+    for row in query.order_by(m.Photo.path):
+        rest = row.path[len(prefix) :]
+        if row.path[: len(prefix)].casefold() == prefix.casefold() and rest and not {".", "/"} & set(rest):
+            return row
+    return None
+
+
+def preview_folder(core: Core, photo_id: int) -> Path:
+    return core.cfg.data / "tmp" / "raw-previews" / str(photo_id)
+
+
+def raw_source(core: Core, photo: m.Photo) -> RawSource:
+    """Read the RAW's size and orientation; pair it or extract its preview (RawPreviewError)."""
+    path = core.cfg.library / photo.path
+    session = writer(core).session
+    try:
+        meta = read_photo(session, path, naming=core.cfg.write.sidecar_naming, with_hash=False)
+    except (ExifToolError, UnsafeArgument) as exc:
+        raise RawPreviewError(f"exiftool cannot read this RAW file: {exc}") from exc
+    if meta.error or not meta.width or not meta.height:
+        raise RawPreviewError(f"exiftool cannot read this RAW file: {meta.error or 'no image size in it'}")
+    base = RawSource(photo.id, meta.file_type, (meta.width, meta.height), meta.orientation)
+    sibling = jpeg_sibling(photo)
+    if sibling is not None:
+        return replace(base, sibling_id=sibling.id)
+    try:
+        preview = extract_preview(session, path, preview_folder(core, photo.id), meta.orientation, base.stored)
+    except (ExifToolError, UnsafeArgument, OSError) as exc:
+        raise RawPreviewError(f"could not take the preview out of this RAW file: {exc}") from exc
+    return replace(base, preview=preview.path)
