@@ -39,17 +39,37 @@ def run_job(job_id: int) -> None:
         run_job(follower)
 
 
-def start_job(job_type: str, params: dict | None = None, reuse_active: bool = True) -> int:
-    """Create a job row and queue it; an identical job already queued or running is reused."""
+def start_job(job_type: str, params: dict | None = None, reuse_active: bool = True, delay_s: float = 0) -> int:
+    """Create a job row and queue it; an identical job already queued or running is reused.
+
+    `delay_s` holds a new job back that long (not in immediate mode), so requests that follow
+    within it join it (the scan hook's debounce)."""
     if job_type not in STAGES:
         raise ValueError(f"unknown job type {job_type!r}; one of {', '.join(STAGES)}")
-    if reuse_active and not params:
+    if job_type == "scan" and reuse_active:
+        existing = _coalesced_scan(params)
+        if existing is not None:
+            return existing
+    elif reuse_active and not params:
         existing = jobs_store.active_job(job_type)
         if existing is not None:
             return existing
     job_id = jobs_store.create_job(job_type, params)
-    run_job(job_id)
+    if delay_s > 0 and not huey.immediate:
+        run_job.schedule(args=(job_id,), delay=delay_s)
+    else:
+        run_job(job_id)
     return job_id
+
+
+def _coalesced_scan(params: dict | None) -> int | None:
+    """Scans are coalesced: a scan of everything reuses an active scan of everything; any other
+    request joins the queued scan (20 uploader calls in a second: the running scan plus one)."""
+    if jobs_store.scope_of(params) is None:
+        existing = jobs_store.active_job("scan")
+        if existing is not None and jobs_store.scope_of(m.Job.get_by_id(existing).params) is None:
+            return existing
+    return jobs_store.coalesce_queued("scan", params)
 
 
 @huey.periodic_task(crontab(minute="*"))

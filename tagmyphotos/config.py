@@ -121,10 +121,17 @@ class WebhookConfig(_Section):
     secret: SecretStr | None = None
 
 
+class HookConfig(_Section):
+    # Shared secret of the inbound scan hook (POST /api/v1/hooks/scan, HMAC-SHA256 of the body
+    # in X-TagMyPhotos-Signature); without it the hook takes a full-scope API key only.
+    secret: SecretStr | None = None
+
+
 class IntegrationsConfig(_Section):
     immich: ImmichConfig = ImmichConfig()
     photoprism: PhotoPrismConfig = PhotoPrismConfig()
     webhook: WebhookConfig = WebhookConfig()
+    hook: HookConfig = HookConfig()
     timeout_s: float = Field(10.0, gt=0, le=300)
     retries: int = Field(3, ge=0, le=10)
 

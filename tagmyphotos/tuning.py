@@ -14,6 +14,14 @@ HASH_CHUNK_BYTES = 1 << 20
 # Commit the scan's changes every this many changed files, so a killed scan keeps its work
 # and readers (UI, API) are never blocked for long.
 SCAN_COMMIT_EVERY = 500
+# A scan of given paths lists at most this many of them in its result (the job row stays small;
+# the count of files looked at is always there as `seen`).
+SCAN_SCOPE_SHOWN = 50
+# A scan asked for by the inbound hook waits this long before it starts; calls in that window join
+# it. Uploaders call once per file (an Immich or PhotoPrism upload of 20 photos arrives within
+# a second or two; Syncthing's watcher already batches for 10 s), so 2 s folds a burst into one
+# scan while a new photo is still analysed within seconds. Calls while it runs queue one more.
+SCAN_HOOK_DEBOUNCE_S = 2.0
 
 # --- analysis (faces_detect / faces_embed / faces_thumb) -------------------------------------
 

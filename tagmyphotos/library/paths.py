@@ -11,8 +11,10 @@ instead of being half-understood.
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -104,3 +106,34 @@ def open_inside(root: Path, raw: str) -> tuple[Path, int]:
         os.close(fd)
         raise PathRefused("the path is not a regular file")
     return real, fd
+
+
+def relative_from_outside(root: Path, raw: str, aliases: Mapping[str, str] | None = None) -> str:
+    """A path an uploader, sync tool or script sent, as a clean path relative to the library.
+
+    Relative paths are taken as relative to the library. An absolute path must start with the
+    library folder (as configured or after links) or with one of `aliases`: another app's
+    prefix for a folder of ours (e.g. Immich's /mnt/photos -> ""). The text rules of
+    clean_relative apply to every segment, and the result is refused if a link leads it out.
+    """
+    if not isinstance(raw, str):
+        raise PathRefused("the path must be text")
+    if not raw.startswith("/"):
+        rel = clean_relative(raw, allow_empty=True)
+    else:
+        clean_relative(raw.lstrip("/"), allow_empty=True)  # the segment rules, before any matching
+        absolute = "/" + "/".join(p for p in raw.split("/") if p)
+        prefixes = {os.path.realpath(root): "", Path(root).absolute().as_posix(): ""}
+        prefixes.update({k.rstrip("/") or "/": v for k, v in (aliases or {}).items() if k.strip()})
+        for prefix in sorted(prefixes, key=len, reverse=True):
+            if absolute == prefix or absolute.startswith(prefix.rstrip("/") + "/"):
+                rest = absolute[len(prefix.rstrip("/")) :].lstrip("/")
+                rel = clean_relative(posixpath.join(prefixes[prefix], rest), allow_empty=True)
+                break
+        else:
+            raise PathRefused(
+                "an absolute path must start with the library folder or a mapped prefix "
+                "(integrations.immich.path_map.remote_prefix)"
+            )
+    resolve_inside(root, rel, must_exist=False)
+    return rel

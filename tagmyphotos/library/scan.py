@@ -16,7 +16,7 @@ import xxhash
 from PIL import Image, UnidentifiedImageError
 
 from tagmyphotos.store import models as m
-from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library
+from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library, walk_paths
 from tagmyphotos.tuning import HASH_CHUNK_BYTES, SCAN_COMMIT_EVERY
 
 try:  # HEIC/HEIF headers
@@ -152,13 +152,23 @@ def _exif_orientation(im: Image.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
+def in_scope(path: str, scope: list[str] | None) -> bool:
+    """Whether a library path is one of the scanned paths or inside one of the scanned folders."""
+    if scope is None:
+        return True
+    return any(not s or path == s or path.startswith(s + "/") for s in scope)
+
+
 def scan_library(
     root: Path,
     rules: WalkRules,
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    scope: list[str] | None = None,
 ) -> ScanReport:
-    """Scan the library into the photo table. Safe to rerun and to kill half-way."""
+    """Scan the library (or only the files and folders in `scope`, clean relative paths) into the
+    photo table. Safe to rerun and to kill half-way. Outside the scope nothing is looked at, and
+    nothing is marked missing."""
     report = ScanReport()
     # A raw cursor: for 100k photos the ORM's per-row conversion costs more than the walk.
     cursor = m.database.execute_sql(
@@ -166,7 +176,7 @@ def scan_library(
         f"{m.database.param}",
         (m.PHOTO_MISSING, REFERENCE_KIND),
     )
-    known = {row[1]: row for row in cursor.fetchall()}
+    known = {row[1]: row for row in cursor.fetchall() if in_scope(row[1], scope)}
     seen_paths: set[str] = set()
     fresh: list[tuple[FoundFile, Probe | None, str | None]] = []
     changed: list[tuple[int, FoundFile, Probe | None, str | None]] = []
@@ -174,12 +184,15 @@ def scan_library(
     # Writes go in short transactions (batches of changed files, then the new and gone ones):
     # a transaction held across the walk would block every other writer (API, analysis) for
     # the whole scan, and hide the job's heartbeat until the end.
-    for item in walk_library(root, rules):
+    walk = walk_library(root, rules) if scope is None else walk_paths(root, rules, scope)
+    for item in walk:
         if should_stop and should_stop():
             break
         if isinstance(item, WalkProblem):
             report.errors.append((item.rel, item.message))
             continue
+        if item.rel in seen_paths:
+            continue  # named twice (a folder and a file in it)
         report.seen += 1
         if progress and report.seen % 500 == 0:
             progress(report.seen)

@@ -39,14 +39,16 @@ class WalkRules:
     skip_dirs: tuple[str, ...] = ()  # absolute real paths never entered (our data/backups)
 
 
-def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProblem]:
-    """Yield every photo (and RAW) file under root, and a WalkProblem for what can't be read."""
+def walk_library(root: Path, rules: WalkRules, start: str = "") -> Iterator[FoundFile | WalkProblem]:
+    """Yield every photo (and RAW) file under root (or its folder `start`), and a WalkProblem
+    for what can't be read. `start` is a clean relative path (library.paths.clean_relative)."""
     real_root = os.path.realpath(root)
     skip = {os.path.realpath(d) for d in rules.skip_dirs}
     excluded = _compile_excludes(rules.exclude)
     extensions, raw_extensions = rules.extensions, rules.raw_extensions
     seen_dirs: set[tuple[int, int]] = set()
-    stack: list[tuple[str, str]] = [(real_root, "")]
+    first = os.path.join(real_root, *start.split("/")) if start else real_root
+    stack: list[tuple[str, str]] = [(first, start)]
     while stack:
         dirpath, rel_dir = stack.pop()
         try:
@@ -105,6 +107,47 @@ def walk_library(root: Path, rules: WalkRules) -> Iterator[FoundFile | WalkProbl
                 continue
             yield FoundFile(rel, entry.path, fst.st_size, fst.st_mtime, kind)
         stack.extend(reversed(subdirs))
+
+
+def walk_paths(root: Path, rules: WalkRules, targets: list[str]) -> Iterator[FoundFile | WalkProblem]:
+    """Only the given files and folders (clean relative paths): what a scan of given paths looks at.
+
+    The same rules as the full walk apply (extensions, excludes, hidden names, our data folder,
+    no link out of the library, regular files only); a path that names nothing yields nothing,
+    so the scan can mark a photo that was there as missing.
+    """
+    real_root = os.path.realpath(root)
+    excluded = _compile_excludes(rules.exclude)
+    skip = [os.path.realpath(d) for d in rules.skip_dirs]
+    for rel in dict.fromkeys(targets):
+        if not rel:
+            yield from walk_library(root, rules)
+            continue
+        if any(part.startswith(".") for part in rel.split("/")):
+            continue
+        abspath = os.path.join(real_root, *rel.split("/"))
+        real = os.path.realpath(abspath)
+        if not _inside(real, real_root) or any(_inside(real, s) for s in skip):
+            continue
+        if os.path.isdir(abspath):
+            if excluded is None or not excluded(rel + "/"):
+                yield from walk_library(root, rules, start=rel)
+            continue
+        ext = rel.rsplit(".", 1)[-1].lower() if "." in rel.rsplit("/", 1)[-1] else ""
+        kind = "image" if ext in rules.extensions else "raw" if ext in rules.raw_extensions else ""
+        if not kind or (excluded is not None and excluded(rel)):
+            continue
+        try:
+            fst = os.stat(abspath)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            yield WalkProblem(rel, f"cannot read file information: {exc.strerror}")
+            continue
+        if not stat.S_ISREG(fst.st_mode):
+            yield WalkProblem(rel, "not a regular file (a named pipe, device or socket): skipped")
+            continue
+        yield FoundFile(rel, abspath, fst.st_size, fst.st_mtime, kind)
 
 
 def _compile_excludes(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None] | None:

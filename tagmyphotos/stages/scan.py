@@ -7,13 +7,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from tagmyphotos import tuning
 from tagmyphotos.core import Core
+from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import scan_library, walk_rules
 from tagmyphotos.store.runner import StageContext
 
 
+def scan_scope(params: dict[str, Any]) -> list[str] | None:
+    """The files and folders a scan job looks at (params `paths` and `folder`); None = everything.
+
+    An empty folder ("" or "/") means the whole library. Each path is checked again here (the API
+    checks them too), so a job queued by any caller can never name a file outside the library.
+    """
+    raw = list(params.get("paths") or [])
+    if params.get("folder") is not None:
+        raw.append(params["folder"])
+    if not raw:
+        return None
+    scope = [clean_relative(str(p), allow_empty=True) for p in raw]
+    return None if "" in scope else sorted(set(scope))
+
+
 def stage_scan(core: Core, ctx: StageContext) -> dict[str, Any]:
-    """Scan the library: new and changed photos become 'pending' for the analyze stage."""
+    """Scan the library (or the given paths): new and changed photos become 'pending' for the
+    analyze stage."""
     cfg = core.cfg
     if not cfg.library.is_dir():
         raise FileNotFoundError(f"library folder {cfg.library} does not exist or is not a folder")
@@ -25,15 +43,20 @@ def stage_scan(core: Core, ctx: StageContext) -> dict[str, Any]:
         ctx.total = max(ctx.total, seen)
         ctx.advance(0)
 
-    report = scan_library(cfg.library, rules, progress=progress, should_stop=ctx.cancelled)
+    scope = scan_scope(ctx.params)
+    report = scan_library(cfg.library, rules, progress=progress, should_stop=ctx.cancelled, scope=scope)
     for rel, message in report.errors[:1000]:
         ctx.item_error(rel, message)
     ctx.errors = len(report.errors)
     ctx.total = ctx.done = report.seen
-    summary = report.as_dict()
+    summary: dict[str, Any] = report.as_dict()
+    where = "" if scope is None else f" in {len(scope)} given paths"
     ctx.info(
-        "scanned {seen} files: {new} new, {changed} changed, {moved} moved, {missing} missing, "
-        "{errors} errors".format(**summary)
+        "scanned {seen} files{where}: {new} new, {changed} changed, {moved} moved, {missing} missing, "
+        "{errors} errors".format(where=where, **summary)
     )
+    summary["scope"] = "library" if scope is None else "paths"
+    if scope is not None:
+        summary["paths"] = scope[: tuning.SCAN_SCOPE_SHOWN]
     ctx.check_cancel()
     return summary

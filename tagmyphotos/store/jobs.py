@@ -57,6 +57,51 @@ def active_job(job_type: str, states: tuple[str, ...] = (m.JOB_QUEUED, m.JOB_RUN
     return int(row.id) if row else None
 
 
+SCOPE_KEYS = ("paths", "folder")
+
+
+def scope_of(params: dict[str, Any] | None) -> list[str] | None:
+    """The paths a scan's params name (folder included), or None for the whole library."""
+    params = params or {}
+    raw = [str(p) for p in params.get("paths") or []]
+    if params.get("folder") is not None:
+        raw.append(str(params["folder"]))
+    if not raw or any(p.strip("/") == "" for p in raw):
+        return None
+    return raw
+
+
+def coalesce_queued(job_type: str, params: dict[str, Any] | None) -> int | None:
+    """Fold a request into the queued (not yet running) job of that type; its id, or None.
+
+    Paths are united; a request for everything makes the queued job a full one. The update is
+    conditional on the job still being queued, and the runner reads params after it claims the
+    job, so a request is either in the job that runs or answered with None (queue a new one).
+    """
+    for _ in range(3):
+        row = (
+            m.Job.select(m.Job.id, m.Job.params)
+            .where((m.Job.type == job_type) & (m.Job.state == m.JOB_QUEUED) & (m.Job.cancel_requested == False))  # noqa: E712
+            .order_by(m.Job.id)
+            .first()
+        )
+        if row is None:
+            return None
+        old = dict(row.params or {})
+        have, want = scope_of(old), scope_of(params)
+        merged = {k: v for k, v in old.items() if k not in SCOPE_KEYS}
+        if have is not None and want is not None:
+            merged["paths"] = sorted(set(have) | set(want))
+        if merged == old:
+            return int(row.id)
+        query = m.Job.update(params=merged).where(
+            (m.Job.id == row.id) & (m.Job.state == m.JOB_QUEUED) & (m.Job.params == old)
+        )
+        if query.execute() == 1:
+            return int(row.id)
+    return None
+
+
 def set_progress(job_id: int, done: int, total: int | None = None, errors: int | None = None) -> None:
     values: dict[str, Any] = {"progress_done": done, "heartbeat_at": m.utcnow()}
     if total is not None:

@@ -105,7 +105,10 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     claim = claims.claim_job(job_id)
     if claim is None:
         return []  # another worker claimed it first
-    ctx = StageContext(job_id=job_id, params=job.params or {}, claim=claim)
+    # read again after the claim: a request coalesced into this queued job (scan paths) may
+    # have widened its params until the moment it was claimed
+    params = m.Job.select(m.Job.params).where(m.Job.id == job_id).scalar() or {}
+    ctx = StageContext(job_id=job_id, params=params, claim=claim)
     started = time.monotonic()
     try:
         result = stage.run(core, ctx) or {}

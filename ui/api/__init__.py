@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 
-from . import clusters, faces, jobs, keys, people, photos, settings, suggestions, system, writes
+from . import clusters, faces, hooks, jobs, keys, people, photos, settings, suggestions, system, writes
 from .deps import authenticate
 from .docs import DOCS_HTML
 from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
@@ -40,7 +40,7 @@ Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
          -d '{"type": "write"}' "$H/api/v1/jobs"
     curl -s -H "X-API-Key: $K" "$H/api/v1/jobs/<id>"
 """
-RESOURCES = (photos, faces, suggestions, people, clusters, jobs, writes, settings, system, keys)
+RESOURCES = (photos, faces, suggestions, people, clusters, jobs, writes, settings, system, keys, hooks)
 
 
 def api_routes(app: Any) -> list[Any]:
@@ -64,15 +64,20 @@ def openapi_schema(app: Any) -> dict[str, Any]:
 
 
 def build_router() -> APIRouter:
-    """The /api/v1 router: every resource, the schema, the docs page and the 404/405 catch-all."""
+    """The /api/v1 router: every resource, the schema, the docs page and the 404/405 catch-all.
+
+    The inbound hooks check their own signature (or an API key) and so sit outside the
+    router-wide auth dependency; they are included first, before the catch-all."""
+    outer = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute,
+                      responses=problem_responses(401, 403, 413, 422, 500))  # fmt: skip
+    outer.include_router(hooks.router)
     router = APIRouter(
-        prefix=API_PREFIX,
         dependencies=[Depends(authenticate)],
         route_class=ProblemRoute,
-        responses=problem_responses(401, 403, 413, 422, 500),
     )
     for module in RESOURCES:
-        router.include_router(module.router)
+        if module is not hooks:
+            router.include_router(module.router)
 
     @router.get("/openapi.json", include_in_schema=False)
     def openapi(request: Request) -> JSONResponse:
@@ -89,4 +94,5 @@ def build_router() -> APIRouter:
     def not_found(request: Request, rest: str) -> Response:
         return not_found_or_not_allowed(request, API_PREFIX)
 
-    return router
+    outer.include_router(router)
+    return outer

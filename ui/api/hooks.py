@@ -1,0 +1,108 @@
+"""/hooks/scan: uploaders, sync tools and scripts say "these files just arrived" and a scan of
+only those paths is queued (then analysed and matched).
+
+Why signed like the outbound webhook: a sync tool or an Immich/PhotoPrism upload script should
+not need a full API key in its configuration; it shares a secret (integrations.hook.secret)
+and sends HMAC-SHA256 of the raw body in X-TagMyPhotos-Signature ("sha256=<hex>"). Without a
+signature the caller needs a full-scope API key. Calls are cheap: a request while a scan is
+queued joins that scan, so a burst of calls gives the running scan plus one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field, ValidationError
+
+from integrations.webhook import SIGNATURE_HEADER, verify
+from jobs.tasks import start_job
+from tagmyphotos import tuning
+from tagmyphotos.config import Config
+from tagmyphotos.library import paths
+from tagmyphotos.store import models as m
+from tagmyphotos.system import auth
+
+from .deps import authenticate, get_core
+from .errors import ApiProblem, ProblemRoute, problem_responses
+
+router = APIRouter(prefix="/hooks", tags=["hooks"], route_class=ProblemRoute)
+
+MAX_HOOK_PATHS = 10_000
+
+
+class ScanHook(BaseModel):
+    """Files or folders that changed; absolute paths may use the library's or Immich's prefix."""
+
+    paths: list[str] = Field(default_factory=list, max_length=MAX_HOOK_PATHS,
+                             examples=[["2024/IMG_0001.jpg", "/photos/2024/IMG_0002.jpg"]])  # fmt: skip
+    folder: str | None = Field(None, description="a folder to scan; '' or '/' = the whole library")
+
+
+class ScanHookOut(BaseModel):
+    job_id: int
+    state: str
+    paths: int = Field(description="paths this call named (after resolving them in the library)")
+    scope: list[str] | None = Field(description="what the queued scan will look at; null = everything")
+
+
+def aliases(cfg: Config) -> dict[str, str]:
+    """Other apps' absolute prefixes for our folders (Immich's path map), remote -> library-relative."""
+    pm = cfg.integrations.immich.path_map
+    if not pm.remote_prefix.strip():
+        return {}
+    local = pm.local_prefix.strip() or cfg.library.as_posix()
+    try:
+        rel = paths.relative_from_outside(cfg.library, local) if local.startswith("/") else local
+    except paths.PathRefused:
+        return {}
+    return {pm.remote_prefix.strip(): rel}
+
+
+async def _caller_may_scan(request: Request, body: bytes, cfg: Config) -> None:
+    """A valid signature, or else a full-scope API key (the same rules as every API route)."""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    secret = cfg.integrations.hook.secret.get_secret_value() if cfg.integrations.hook.secret else ""
+    if signature is not None:
+        if not secret:
+            raise ApiProblem(401, "signed hooks are off: set integrations.hook.secret (or send an API key)")
+        if not verify(secret, body, signature):
+            raise ApiProblem(401, f"the {SIGNATURE_HEADER} does not match the body", "bad-signature")
+        return
+    key = request.headers.get("x-api-key")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials) if credentials else None
+    authenticate(request, key, bearer, request.cookies.get(auth.SESSION_COOKIE))
+
+
+@router.post(
+    "/scan", response_model=ScanHookOut, status_code=202, summary="Scan the given files now (signed hook)",
+    responses=problem_responses(400, 401, 403, 422),
+    openapi_extra={"security": [{"HookSignature": []}, {"APIKeyHeader": []}]},
+    description="Queues a scan of only the given paths (files or folders), then analysis and "
+    "matching. Sign the raw body: `X-TagMyPhotos-Signature: sha256=<hex of HMAC-SHA256(secret, "
+    "body)>` with `integrations.hook.secret`, or send a full-scope API key. A call while a scan is "
+    "queued joins it. An empty body scans the whole library.",
+)  # fmt: skip
+async def scan_hook(request: Request) -> ScanHookOut:
+    core = get_core(request)
+    body = await request.body()
+    await _caller_may_scan(request, body, core.cfg)
+    try:
+        hook = ScanHook.model_validate(json.loads(body) if body.strip() else {})
+    except (ValueError, ValidationError) as exc:
+        raise ApiProblem(422, f'the body must be JSON like {{"paths": ["a/b.jpg"]}}: {exc}') from exc
+    mapped = aliases(core.cfg)
+    named = [paths.relative_from_outside(core.cfg.library, p, mapped) for p in hook.paths]
+    params: dict[str, Any] = {"trigger": "hook"}
+    if hook.folder is not None:
+        folder = hook.folder if hook.folder.strip("/") else ""
+        named.append(paths.relative_from_outside(core.cfg.library, folder, mapped) if folder else "")
+    if named and "" not in named:
+        params["paths"] = sorted(set(named))
+    job_id = start_job("scan", params, delay_s=tuning.SCAN_HOOK_DEBOUNCE_S)
+    job = m.Job.get_by_id(job_id)
+    scope = (job.params or {}).get("paths")
+    return ScanHookOut(job_id=job_id, state=job.state, paths=len(named), scope=scope)
