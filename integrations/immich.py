@@ -16,6 +16,7 @@ from typing import Any
 
 from integrations.batch import Status, TargetResult, WriteBatch, WrittenFile, limited
 from integrations.http import ApiClient, IntegrationError
+from integrations.immich_faces import sync_faces
 from integrations.pathmap import PathMapError, to_remote_absolute
 from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
@@ -201,8 +202,6 @@ def config_problem(cfg: ImmichConfig) -> str:
 
 def notify_immich(cfg: IntegrationsConfig, batch: WriteBatch) -> TargetResult:
     """Refresh the written photos in Immich (one round per write job); never raises IntegrationError."""
-    from integrations.immich_faces import sync_faces  # local: immich_faces imports this module
-
     icfg = cfg.immich
     problem = config_problem(icfg)
     if problem:

@@ -9,12 +9,14 @@ of ours is soft-deleted, but only when ours is sure to exist in Immich (pushed, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations.batch import FaceBox, WrittenFace, WrittenFile
-from integrations.immich import ImmichClient
 from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig
+
+if TYPE_CHECKING:
+    from integrations.immich import ImmichClient
 
 Corners = tuple[float, float, float, float]
 

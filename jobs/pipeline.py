@@ -9,10 +9,10 @@ from __future__ import annotations
 from integrations.stage_notify import stage_notify
 from tagmyphotos.stages import scan as scan_stage
 from tagmyphotos.stages.analyze import stage_analyze
+from tagmyphotos.stages.match import stage_match
 from tagmyphotos.stages.restore import stage_restore
 from tagmyphotos.stages.write import stage_write
 from tagmyphotos.store.runner import Stage
-from tagmyphotos.suggest.refresh import stage_match
 
 PIPELINE: tuple[Stage, ...] = (
     Stage("scan", scan_stage.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos"),

@@ -212,7 +212,7 @@ def _mask(data: Any, model: Any) -> Any:
     return data
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     """TAGMYPHOTOS_ANALYSIS__WORKERS=3 -> {"analysis": {"workers": "3"}}; short forms too."""
     aliases = {
         "HOST": "SERVER__HOST",
@@ -261,7 +261,7 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     try:
-        data = deep_merge(data, _env_overrides(environ))
+        data = deep_merge(data, env_overrides(environ))
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -234,6 +234,18 @@ SUGGEST_SYNC_CHECK_S = 30
 MANUAL_FACE_CONTEXT = 0.5
 MANUAL_FACE_MIN_IOU = 0.25
 
+# A face marked by hand over a face the photo already has (at IoU >= this) is refused as a duplicate
+# ("name that one instead"). Same evidence as FACE_SAME_IOU below (testdata: boxes of the same head
+# by two detectors overlap >= 0.55, different heads 0.0): 0.5 refuses a second box on a detected
+# head while a loose hand-drawn box around a neighbour's head is still accepted.
+MANUAL_SAME_FACE_IOU = 0.5
+
+# Re-analysis of a changed file: a new detection inherits an old face's name (confirmed, imported)
+# when their boxes overlap at least this much. The same head re-detected after an edit or re-save
+# overlaps its old box far above this (two different detectors already agree at >= 0.55 on the
+# testdata), different heads at 0.0, so a name never jumps to a neighbour.
+KEEP_LABEL_IOU = 0.5
+
 # Ids per SQL "IN (...)": below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
 SQL_IN_MAX = 10_000
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tagmyphotos.core import Core
-from tagmyphotos.review import confirm, people
+from tagmyphotos.review import confirm, mark, people
 from tagmyphotos.stages.analyze import face_embedding
 from tagmyphotos.store import models as m
 from tests.test_writes import people_in, run
@@ -34,7 +34,7 @@ def test_a_missed_face_is_embedded_named_kept_by_reanalysis_and_written(analysed
     # the detector "missed" it: the row goes, the user boxes the face (a bit loosely) and names it
     detected.delete_instance()
     pad = detected.w // 5
-    result = confirm.add_face(
+    result = mark.add_face(
         core, photo.id, (box[0] - pad, box[1] - pad, box[2] + 2 * pad, box[3] + 2 * pad), "Ann"
     )
     face = m.Face.get_by_id(result.changed[0])
@@ -43,7 +43,7 @@ def test_a_missed_face_is_embedded_named_kept_by_reanalysis_and_written(analysed
     assert float(np.linalg.norm(face_embedding(face) - vector)) < 0.2  # the same face, as analysis saw it
     assert face.model == detected.model and (core.cfg.data / face.thumb).read_bytes()[:2] == b"\xff\xd8"
     # a box on the background is kept without an embedding: it names the photo, teaches nothing
-    corner = confirm.add_face(core, photo.id, empty_corner(photo, face, 200), "Poster")
+    corner = mark.add_face(core, photo.id, empty_corner(photo, face, 200), "Poster")
     poster = m.Face.get_by_id(corner.changed[0])
     assert poster.embedding is None and poster.model is None and corner.warnings
     assert poster.state == m.FACE_CONFIRMED and (core.cfg.data / poster.thumb).is_file()
@@ -68,18 +68,18 @@ def test_box_checks_one_person_per_photo_remove_and_undo(analysed_core: Core) ->
     confirm.confirm(core, [detected.id], "Bo")
     corner = empty_corner(photo, detected, 120)
     with pytest.raises(people.PeopleError, match="at least"):
-        confirm.add_face(core, photo.id, (*corner[:2], 10, 10))
+        mark.add_face(core, photo.id, (*corner[:2], 10, 10))
     with pytest.raises(people.PeopleError, match="outside"):
-        confirm.add_face(core, photo.id, (-500, -500, 200, 200))
+        mark.add_face(core, photo.id, (-500, -500, 200, 200))
     with pytest.raises(people.Conflict):
-        confirm.add_face(core, photo.id, (detected.x + 2, detected.y, detected.w, detected.h))
+        mark.add_face(core, photo.id, (detected.x + 2, detected.y, detected.w, detected.h))
     with pytest.raises(people.NotFound):
-        confirm.add_face(core, 999999, corner)
+        mark.add_face(core, 999999, corner)
     with pytest.raises(people.PeopleError, match="ignore it instead"):
-        confirm.remove_face(core, detected.id)
+        mark.remove_face(core, detected.id)
     # a box hanging over the edge is clamped; naming it Bo takes the name from the detected face
     hanging = (corner[0] + 60 if corner[0] else -60, corner[1] - 60, 120, 120)
-    result = confirm.add_face(core, photo.id, hanging, "Bo")
+    result = mark.add_face(core, photo.id, hanging, "Bo")
     manual = m.Face.get_by_id(result.changed[0])
     assert result.displaced == [detected.id] and m.Face.get_by_id(detected.id).state == m.FACE_UNKNOWN
     assert manual.w == 60 and manual.h == 120 and m.Person.get(m.Person.name == "Bo").face_count == 1
@@ -89,12 +89,12 @@ def test_box_checks_one_person_per_photo_remove_and_undo(analysed_core: Core) ->
     assert m.Face.get_or_none(m.Face.id == manual.id) is None and not thumb.exists()
     assert m.Face.get_by_id(detected.id).person.name == "Bo"
 
-    unnamed = confirm.add_face(core, photo.id, corner)
+    unnamed = mark.add_face(core, photo.id, corner)
     face = m.Face.get_by_id(unnamed.changed[0])
     assert face.state == m.FACE_UNKNOWN and unnamed.person is None
     confirm.confirm(core, [face.id], "Cy")
     m.FaceRejection.create(face=face.id, person=m.Person.get(m.Person.name == "Bo").id)
-    removed = confirm.remove_face(core, face.id)
+    removed = mark.remove_face(core, face.id)
     assert removed.changed == [face.id] and m.Face.get_or_none(m.Face.id == face.id) is None
     assert m.Person.get(m.Person.name == "Cy").face_count == 0 and not (core.cfg.data / face.thumb).exists()
     confirm.undo_last(core)  # the row, its name, rejection and thumbnail come back

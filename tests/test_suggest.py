@@ -8,6 +8,7 @@ import numpy as np
 
 from jobs.pipeline import STAGES
 from tagmyphotos.review import confirm
+from tagmyphotos.stages.match import stage_match
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import Stage, run_stage
@@ -25,7 +26,7 @@ def _faces_by_file() -> dict[str, m.Face]:
 
 
 def _run_match(core) -> dict:
-    stage = STAGES.get("match") or Stage("match", suggest.stage_match)
+    stage = STAGES.get("match") or Stage("match", stage_match)
     job_id = jobs_store.create_job("match", {"no_follow": True})
     run_stage(core, stage, job_id)
     job = m.Job.get_by_id(job_id)

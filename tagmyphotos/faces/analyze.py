@@ -8,6 +8,7 @@ the photo; `analyze_many` never raises for a photo (only WeightsMissingError, fo
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 
 from tagmyphotos import tuning
+from tagmyphotos.config import Config
 from tagmyphotos.faces.detect import DETECTOR_MODES, Detection, FaceDetector
 from tagmyphotos.faces.embed import DEFAULT_MODEL, Aligner, DlibEmbedder, Embedder, make_embedder
 from tagmyphotos.faces.images import ImageError, LoadedImage, load_image
@@ -37,6 +39,21 @@ class AnalysisSettings:
     workers: int = 2  # analysis workers for analyze_many (one per core)
     executor: str = "process"  # process | thread (faces_workers: processes scale better)
     thumb_size: int = tuning.THUMB_SIZE
+
+
+def settings_from_config(cfg: Config) -> AnalysisSettings:
+    """The analysis settings of an installation (config.yaml, environment, settings edited in the UI)."""
+    a = cfg.analysis
+    return AnalysisSettings(
+        detector=a.detector,
+        detect_max_side=a.detect_max_px,
+        min_face_px=a.min_face_px,
+        max_megapixels=a.max_image_pixels / 1e6,
+        model=a.model,
+        deepface_home=os.environ.get("DEEPFACE_HOME"),
+        workers=a.workers,
+        executor=a.executor,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,7 @@ class BatchItem:
     error: str | None
 
 
-def _hog_like(d: Detection) -> tuple[float, float, float, float]:
+def hog_like(d: Detection) -> tuple[float, float, float, float]:
     """The box dlib's landmark model expects for this detection."""
     if d.detector != "mtcnn":
         return d.x, d.y, d.w, d.h
@@ -191,7 +208,7 @@ class FaceAnalyzer:
         ky = src.pixels.shape[0] / work.pixels.shape[0]
         chips, shapes = [], []
         for d in dets:
-            bx, by, bw, bh = _hog_like(d)
+            bx, by, bw, bh = hog_like(d)
             shape = self._aligner.landmarks(src.pixels, (bx * kx, by * ky, bw * kx, bh * ky))
             shapes.append(shape)
             chips.append(self._aligner.chip(src.pixels, shape, self._embedder.chip_size, self._embedder.chip_padding))

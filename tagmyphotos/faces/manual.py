@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.faces.analyze import AnalysisSettings, _hog_like, quality_score, sharpness
+from tagmyphotos.faces.analyze import AnalysisSettings, hog_like, quality_score, sharpness
 from tagmyphotos.faces.detect import Detection, FaceDetector
 from tagmyphotos.faces.embed import Aligner, Embedder, make_embedder
 from tagmyphotos.faces.images import load_image, probe
@@ -97,7 +97,7 @@ class BoxEmbedder:
             ux, uy, uw, uh = (round(v) for v in user)
             quality = quality_score(min(w, h), sharpness(np.ascontiguousarray(crop[uy : uy + uh, ux : ux + uw])))
             return BoxFace(found, info.width, info.height, thumb, quality, 0.0, None, None, None, None)
-        shape = self._aligner.landmarks(crop, _hog_like(best))
+        shape = self._aligner.landmarks(crop, hog_like(best))
         chip = self._aligner.chip(crop, shape, self._embedder.chip_size, self._embedder.chip_padding)
         vector = self._embedder.embed([chip])[0]
         offset = np.array([cx0, cy0], dtype=np.float32)

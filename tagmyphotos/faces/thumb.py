@@ -78,3 +78,8 @@ def save_thumbnail(data: bytes, path: Path | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def thumb_path(photo_id: int, face_id: int) -> str:
+    """Thumbnails spread over 256 folders so no folder grows huge."""
+    return f"thumbs/{photo_id % 256:02x}/{face_id}.jpg"

@@ -1,1 +1,12 @@
-"""library."""
+"""Files on disk: walk the library, scan it into the photo table, resolve client paths safely.
+
+Why apart from metadata: the scan reads as little as possible (one stat per unchanged file);
+metadata reads tags only when a photo is analysed or written.
+
+Modules:
+- walk: which files are photos, never leaving the library
+- scan: bring the photo table in line with the library
+- paths: resolve a client's path inside its root, never outside
+"""
+
+__all__ = ["paths", "scan", "walk"]

@@ -159,6 +159,17 @@ def in_scope(path: str, scope: list[str] | None) -> bool:
     return any(not s or path == s or path.startswith(s + "/") for s in scope)
 
 
+@dataclass(frozen=True, slots=True)
+class KnownPhoto:
+    """A photo row as the scan compares it with the file on disk (read with one raw query)."""
+
+    id: int
+    path: str
+    size: int
+    mtime: float
+    state: str
+
+
 def scan_library(
     root: Path,
     rules: WalkRules,
@@ -176,7 +187,7 @@ def scan_library(
         f"{m.database.param}",
         (m.PHOTO_MISSING, REFERENCE_KIND),
     )
-    known = {row[1]: row for row in cursor.fetchall() if in_scope(row[1], scope)}
+    known = {row[1]: KnownPhoto(*row) for row in cursor.fetchall() if in_scope(row[1], scope)}
     seen_paths: set[str] = set()
     fresh: list[tuple[FoundFile, Probe | None, str | None]] = []
     changed: list[tuple[int, FoundFile, Probe | None, str | None]] = []
@@ -198,7 +209,7 @@ def scan_library(
             progress(report.seen)
         seen_paths.add(item.rel)
         row = known.get(item.rel)
-        if row and row[2] == item.size and row[3] == item.mtime and row[4] != m.PHOTO_ERROR:
+        if row and row.size == item.size and row.mtime == item.mtime and row.state != m.PHOTO_ERROR:
             report.unchanged += 1
             continue
         report.files_read += 1
@@ -206,7 +217,7 @@ def scan_library(
         if row is None:
             fresh.append((item, probe, problem))
             continue
-        changed.append((row[0], item, probe, problem))
+        changed.append((row.id, item, probe, problem))
         if len(changed) >= SCAN_COMMIT_EVERY:
             _flush_changed(changed, report)
     _flush_changed(changed, report)
@@ -268,7 +279,7 @@ def _update_changed(
 
 
 def _settle_new_and_gone(
-    known: dict[str, tuple],
+    known: dict[str, KnownPhoto],
     seen_paths: set[str],
     fresh: list[tuple[FoundFile, Probe | None, str | None]],
     report: ScanReport,
@@ -280,7 +291,7 @@ def _settle_new_and_gone(
     if gone:
         for _pid, path, photo_hash in m.rows(
             m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(
-                m.Photo.id.in_([r[0] for r in gone.values()])
+                m.Photo.id.in_([r.id for r in gone.values()])
             )
         ):
             if photo_hash:
@@ -302,7 +313,7 @@ def _settle_new_and_gone(
         old_path = None
         if probe is not None and gone_by_hash.get(probe.hash):
             old_path = gone_by_hash[probe.hash].pop()
-            photo_id = gone.pop(old_path)[0]
+            photo_id = gone.pop(old_path).id
         elif item.rel in missing_rows:  # came back at its old path
             photo_id = missing_rows[item.rel][0]
             values.setdefault("state", m.PHOTO_PENDING)
@@ -321,7 +332,7 @@ def _settle_new_and_gone(
             report.moved.append((old_path, item.rel))  # same content: keeps faces and names
     if gone:
         m.Photo.update(state=m.PHOTO_MISSING, updated_at=m.utcnow()).where(
-            m.Photo.id.in_([row[0] for row in gone.values()])
+            m.Photo.id.in_([row.id for row in gone.values()])
         ).execute()
         report.missing.extend(sorted(gone))
 

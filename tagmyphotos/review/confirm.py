@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tagmyphotos.errors import NotFound, PeopleError
+from tagmyphotos.faces.thumb import save_thumbnail
 from tagmyphotos.review import undo
-from tagmyphotos.review.people import NotFound, PeopleError, get_person, person_view, recount, resolve_person
-from tagmyphotos.review.undo import Journal, chunked
+from tagmyphotos.review.people import find_person, get_person, person_view, recount, refresh_after, resolve_person
+from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import ReviewResult, Skipped, UndoView, iso, objs
+from tagmyphotos.suggest.clusters import outlier_ids
+from tagmyphotos.suggest.state import forget_vectors
+
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
 
 _CLEAR_SUGGESTION: dict[str, Any] = {
     "suggested_person": None,
@@ -45,16 +53,25 @@ def _set(faces: Sequence[Any], **values: Any) -> None:
         m.Face.update(**values).where(m.Face.id.in_(part)).execute()
 
 
-def _confirm(
+@dataclasses.dataclass(frozen=True)
+class Confirmed:
+    """What a confirmation did: faces now named, faces it left alone (and why), faces it displaced."""
+
+    changed: list[int]
+    skipped: list[Skipped]
+    displaced: list[int]
+
+
+def confirm_faces(
     journal: Journal, faces: Sequence[Any], person: m.Person, displace: bool, respect_rejections: bool
-) -> tuple[list[int], list[Skipped], list[int]]:
-    """Confirm `faces` as `person` (inside a transaction); returns (changed, skipped, displaced)."""
+) -> Confirmed:
+    """Confirm `faces` as `person` inside the caller's transaction (the building block of every naming action)."""
     return _confirm_many(journal, [(f, person) for f in faces], displace, respect_rejections)
 
 
 def _confirm_many(
     journal: Journal, pairs: Sequence[tuple[Any, m.Person]], displace: bool, respect_rejections: bool
-) -> tuple[list[int], list[Skipped], list[int]]:
+) -> Confirmed:
     """Confirm each face as its person, in a few statements however many people are involved.
 
     Within a photo a person is named once: the first face wins, later ones are skipped; a face
@@ -100,7 +117,7 @@ def _confirm_many(
         m.FaceRejection.delete().where((m.FaceRejection.face == fid) & (m.FaceRejection.person == pid)).execute()
     journal.rejections_removed += gone
     recount({int(p.id) for _, p in changed} | {f.person_id for f, _ in changed} | {f.person_id for f in displaced})
-    return [int(f.id) for f, _ in changed], skipped, [int(f.id) for f in displaced]
+    return Confirmed([int(f.id) for f, _ in changed], skipped, [int(f.id) for f in displaced])
 
 
 def _write_confirmed(rows: list[tuple[int, int]]) -> None:
@@ -120,29 +137,24 @@ def _write_confirmed(rows: list[tuple[int, int]]) -> None:
     db.cursor().executemany(sql, [(m.FACE_CONFIRMED, pid, now, fid) for fid, pid in rows])
 
 
-def _refresh(core: Any, face_ids: Iterable[int], person_ids: Iterable[int | None] = ()) -> int:
-    from tagmyphotos.suggest.refresh import refresh_affected
-
-    return refresh_affected(core, face_ids, [p for p in person_ids if p is not None]).considered
-
-
-def confirm(core: Any, face_ids: Iterable[int], who: int | str, *, action: str = "confirm") -> ReviewResult:
+def confirm(core: Core, face_ids: Iterable[int], who: int | str, *, action: str = "confirm") -> ReviewResult:
     """Assign faces to a person (an id, or a name: found by name/alias, created when new)."""
     with core.db.atomic():
         faces = _faces(face_ids)
         journal = Journal(action)
         person, created = resolve_person(who, journal)
-        changed, skipped, displaced = _confirm(journal, faces, person, displace=True, respect_rejections=False)
+        done = confirm_faces(journal, faces, person, displace=True, respect_rejections=False)
+        changed, skipped, displaced = done.changed, done.skipped, done.displaced
         journal.label = f"{action}: {len(changed)} faces as {person.name}"
         undo_id = journal.save()
-    refreshed = _refresh(core, [*changed, *displaced])
+    refreshed = refresh_after(core, [*changed, *displaced])
     return ReviewResult(
         action, changed, skipped, displaced, person_view(get_person(person.id)), created, undo_id, refreshed
     )
 
 
 def confirm_groups(
-    core: Any, groups: dict[str, list[int]], *, action: str = "confirm-groups"
+    core: Core, groups: dict[str, list[int]], *, action: str = "confirm-groups"
 ) -> tuple[ReviewResult, list[str]]:
     """Confirm faces for several people (by name, created when new) in ONE transaction.
 
@@ -157,21 +169,22 @@ def confirm_groups(
         for name, face_ids in groups.items():
             faces = _faces(face_ids)
             person, new = resolve_person(name, journal)
-            c, s, d = _confirm(journal, faces, person, displace=True, respect_rejections=False)
+            done = confirm_faces(journal, faces, person, displace=True, respect_rejections=False)
+            c, s, d = done.changed, done.skipped, done.displaced
             changed, skipped, displaced = changed + c, skipped + s, displaced + d
             created += [person.name] if new else []
         journal.label = f"{action}: {len(changed)} faces of {len(groups)} people"
         undo_id = journal.save()
-    refreshed = _refresh(core, [*changed, *displaced])
+    refreshed = refresh_after(core, [*changed, *displaced])
     return ReviewResult(action, changed, skipped, displaced, None, bool(created), undo_id, refreshed), created
 
 
-def move_faces(core: Any, face_ids: Iterable[int], to: int | str) -> ReviewResult:
+def move_faces(core: Core, face_ids: Iterable[int], to: int | str) -> ReviewResult:
     """Confirmed faces of one person belong to another (the same as confirming them as `to`)."""
     return confirm(core, face_ids, to, action="move")
 
 
-def reject(core: Any, face_ids: Iterable[int], who: int | str | None = None) -> ReviewResult:
+def reject(core: Core, face_ids: Iterable[int], who: int | str | None = None) -> ReviewResult:
     """Not this person, ever: remembered per face; without `who`, the face's current person."""
     with core.db.atomic():
         faces = _faces(face_ids)
@@ -198,12 +211,12 @@ def reject(core: Any, face_ids: Iterable[int], who: int | str | None = None) -> 
         label = person.name if person is not None else f"{len(persons)} people"
         journal.label = f"rejected {len(faces) - len(skipped)} faces for {label}"
         undo_id = journal.save()
-    refreshed = _refresh(core, [f.id for f in faces])
+    refreshed = refresh_after(core, [f.id for f in faces])
     view = person_view(get_person(person.id)) if person is not None else None
     return ReviewResult("reject", changed, skipped, [], view, False, undo_id, refreshed)
 
 
-def _to_state(core: Any, face_ids: Iterable[int], state: str, action: str, label: str) -> ReviewResult:
+def _to_state(core: Core, face_ids: Iterable[int], state: str, action: str, label: str) -> ReviewResult:
     with core.db.atomic():
         faces = [f for f in _faces(face_ids) if f.state != state]
         journal = Journal(action, f"{label} {len(faces)} faces")
@@ -212,21 +225,21 @@ def _to_state(core: Any, face_ids: Iterable[int], state: str, action: str, label
         persons = {f.person_id for f in faces}
         recount(persons)
         undo_id = journal.save()
-    refreshed = _refresh(core, [f.id for f in faces])
+    refreshed = refresh_after(core, [f.id for f in faces])
     return ReviewResult(action, [f.id for f in faces], undo_id=undo_id, refreshed=refreshed)
 
 
-def ignore(core: Any, face_ids: Iterable[int]) -> ReviewResult:
+def ignore(core: Core, face_ids: Iterable[int]) -> ReviewResult:
     """Strangers and background faces: the built-in "ignored" bucket (never suggested)."""
     return _to_state(core, face_ids, m.FACE_IGNORED, "ignore", "ignored")
 
 
-def unassign(core: Any, face_ids: Iterable[int]) -> ReviewResult:
+def unassign(core: Core, face_ids: Iterable[int]) -> ReviewResult:
     """Back to unknown (from confirmed or ignored); unlike reject, nothing is remembered."""
     return _to_state(core, face_ids, m.FACE_UNKNOWN, "unassign", "unassigned")
 
 
-def accept_suggestions(core: Any, face_ids: Iterable[int], action: str = "accept") -> ReviewResult:
+def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accept") -> ReviewResult:
     """Confirm faces as their suggested person (several people at once); conflicts are skipped."""
     with core.db.atomic():
         faces = [f for f in _faces(face_ids)]
@@ -237,16 +250,17 @@ def accept_suggestions(core: Any, face_ids: Iterable[int], action: str = "accept
         for face in sorted(faces, key=lambda f: -(f.confidence or 0.0)):
             if face.state == m.FACE_SUGGESTED and face.suggested_person_id in people:
                 pairs.append((face, people[face.suggested_person_id]))
-        changed, more, _ = _confirm_many(journal, pairs, displace=False, respect_rejections=True)
+        done = _confirm_many(journal, pairs, displace=False, respect_rejections=True)
+        changed, more = done.changed, done.skipped
         skipped += more
         by_person = {p.id for _, p in pairs}
         journal.label = f"accepted {len(changed)} suggestions for {len(by_person)} people"
         undo_id = journal.save()
-    refreshed = _refresh(core, changed)
+    refreshed = refresh_after(core, changed)
     return ReviewResult(action, changed, skipped, undo_id=undo_id, refreshed=refreshed)
 
 
-def accept_likely(core: Any, who: int | str | None = None) -> ReviewResult:
+def accept_likely(core: Core, who: int | str | None = None) -> ReviewResult:
     """Accept every "likely" suggestion (of one person, or of everybody)."""
     query = m.Face.select(m.Face.id).where((m.Face.state == m.FACE_SUGGESTED) & (m.Face.band == "likely"))
     view = None
@@ -261,7 +275,7 @@ def accept_likely(core: Any, who: int | str | None = None) -> ReviewResult:
 
 
 def name_cluster(
-    core: Any,
+    core: Core,
     cluster_id: int,
     who: int | str,
     *,
@@ -273,8 +287,6 @@ def name_cluster(
 
     `face_ids` limits the action to the faces the user saw (clusters are refreshed meanwhile).
     """
-    from tagmyphotos.suggest.clusters import outlier_ids
-
     with core.db.atomic():
         query = m.Face.select().where(
             (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED])
@@ -291,37 +303,21 @@ def name_cluster(
         keep = [f for f in faces if f.id not in dropped]
         journal = Journal("name-cluster")
         person, created = resolve_person(who, journal)
-        changed, skipped, _ = _confirm(journal, keep, person, displace=False, respect_rejections=True)
+        done = confirm_faces(journal, keep, person, displace=False, respect_rejections=True)
+        changed, skipped = done.changed, done.skipped
         out = [f for f in faces if f.id in dropped]
         journal.touch(out)
         _set(out, cluster=None)
         skipped += [Skipped(f.id, "dropped from the cluster") for f in out]
         journal.label = f"named cluster {cluster_id} {person.name} ({len(changed)} faces)"
         undo_id = journal.save()
-    refreshed = _refresh(core, changed)
+    refreshed = refresh_after(core, changed)
     return ReviewResult(
         "name-cluster", changed, skipped, [], person_view(get_person(person.id)), created, undo_id, refreshed
     )
 
 
-def add_face(core: Any, photo_id: int, box: Sequence[float], who: int | str | None = None) -> ReviewResult:
-    """Mark a face the detector missed: box (x, y, w, h) in oriented full-resolution pixels;
-    confirmed as `who` (an id, or a name: created when new) or left unknown (faces_mark)."""
-    from tagmyphotos.review.mark import add_face as add
-
-    return add(core, photo_id, box, who)
-
-
-def remove_face(core: Any, face_id: int) -> ReviewResult:
-    """Delete a face marked by hand, with undo (faces_mark)."""
-    from tagmyphotos.review.mark import remove_face as remove
-
-    return remove(core, face_id)
-
-
 def _named(name: str) -> m.Person:
-    from tagmyphotos.review.people import find_person
-
     person = find_person(name)
     if person is None:
         raise NotFound(f"no person named {name!r}")
@@ -336,7 +332,7 @@ def last_undo() -> UndoView | None:
     return UndoView(entry.id, entry.kind, str(entry.payload.get("label", "")), iso(entry.created_at))
 
 
-def undo_last(core: Any) -> ReviewResult:
+def undo_last(core: Core) -> ReviewResult:
     """Undo the last action (bulk or not); faces changed by something else since stay as they are."""
     with core.db.atomic():
         entry = undo.last_entry()
@@ -345,7 +341,7 @@ def undo_last(core: Any) -> ReviewResult:
         undone = undo.apply(entry)
         recount(undone.people)
     _undo_files(core, undone)
-    refreshed = _refresh(core, [*undone.faces, *_mates(undone.removed_faces)], undone.people)
+    refreshed = refresh_after(core, [*undone.faces, *_mates(undone.removed_faces)], undone.people)
     warnings = [f"{len(undone.skipped_faces)} faces changed since and were left as they are"] * bool(
         undone.skipped_faces
     )
@@ -355,11 +351,8 @@ def undo_last(core: Any) -> ReviewResult:
     )  # fmt: skip
 
 
-def _undo_files(core: Any, undone: undo.Undone) -> None:
+def _undo_files(core: Core, undone: undo.Undone) -> None:
     """Thumbnails follow the faces an undo deleted or put back; deleted vectors leave the matcher."""
-    from tagmyphotos.faces.thumb import save_thumbnail
-    from tagmyphotos.review.mark import forget_vectors
-
     for _, _, _, thumb in undone.removed_faces:
         if thumb:
             (core.cfg.data / thumb).unlink(missing_ok=True)

@@ -3,21 +3,25 @@
 A manual face is an ordinary Face row (source "manual"): it names the photo, is written into
 the file like any confirmed face, survives re-analysis (analysis only replaces detected
 faces), and teaches the matcher only when a detector confirmed a face in the box
-(faces_manual). Like every review action it is one transaction with an undo entry, keeps one
+(faces/manual.py). Like every review action it is one transaction with an undo entry, keeps one
 person per photo and refreshes the suggestions it can change. Public entry points are
-faces_review.add_face / remove_face.
+add_face / remove_face.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tagmyphotos import tuning
+from tagmyphotos.faces.analyze import settings_from_config
 from tagmyphotos.faces.images import ImageError
+from tagmyphotos.faces.manual import BoxEmbedder, clamp_box
+from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
 from tagmyphotos.geometry import iou, oriented_size
-from tagmyphotos.review.confirm import _confirm, _refresh
+from tagmyphotos.review.confirm import confirm_faces
 from tagmyphotos.review.people import (
     Conflict,
     NotFound,
@@ -26,28 +30,24 @@ from tagmyphotos.review.people import (
     get_person,
     person_view,
     recount,
+    refresh_after,
     resolve_person,
 )
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import ReviewResult
+from tagmyphotos.suggest.state import forget_vectors
 
-# A new box overlapping an existing face of the photo this much marks the same face again.
-SAME_FACE_IOU = 0.5
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
 
-
-def _embedder(core: Any) -> Any:
+def _embedder(core: Core) -> Any:
     """One box embedder per process (models loaded on the first manual face, not at start)."""
-    from tagmyphotos.faces.manual import BoxEmbedder
-    from tagmyphotos.stages.analyze import analysis_settings
-
-    return core.tool("box_embedder", lambda: BoxEmbedder(analysis_settings(core.cfg)))
+    return core.tool("box_embedder", lambda: BoxEmbedder(settings_from_config(core.cfg)))
 
 
 def check_box(box: Iterable[float], width: int, height: int, min_px: int) -> tuple[int, int, int, int]:
     """The box clamped to the photo; PeopleError when nothing of it is inside or it is too small."""
-    from tagmyphotos.faces.manual import clamp_box
-
     x, y, w, h = (float(v) for v in box)
     if w <= 0 or h <= 0:
         raise PeopleError("a face box needs a positive width and height")
@@ -59,7 +59,7 @@ def check_box(box: Iterable[float], width: int, height: int, min_px: int) -> tup
     return clamped
 
 
-def add_face(core: Any, photo_id: int, box: Iterable[float], who: int | str | None = None) -> ReviewResult:
+def add_face(core: Core, photo_id: int, box: Iterable[float], who: int | str | None = None) -> ReviewResult:
     """Mark a face the detector missed (box in oriented full-resolution pixels), named or not."""
     photo = m.Photo.get_or_none(m.Photo.id == photo_id)
     if photo is None:
@@ -69,7 +69,7 @@ def add_face(core: Any, photo_id: int, box: Iterable[float], who: int | str | No
     width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
     x, y, w, h = check_box(box, width, height, core.cfg.analysis.min_face_px)
     for other in m.Face.select().where(m.Face.photo == photo.id):
-        if iou((x, y, w, h), (other.x, other.y, other.w, other.h)) >= SAME_FACE_IOU:
+        if iou((x, y, w, h), (other.x, other.y, other.w, other.h)) >= tuning.MANUAL_SAME_FACE_IOU:
             raise Conflict(f"face {other.id} already marks this face; name that one instead")
     if isinstance(who, int):
         get_person(who)  # fail before the slow part
@@ -79,9 +79,6 @@ def add_face(core: Any, photo_id: int, box: Iterable[float], who: int | str | No
         found = _embedder(core).embed_box(core.cfg.library / photo.path, (x, y, w, h))
     except ImageError as exc:
         raise PeopleError(f"cannot read {photo.path}: {exc}") from exc
-    from tagmyphotos.faces.thumb import save_thumbnail
-    from tagmyphotos.stages.analyze import thumb_path
-
     thumb = None
     try:
         with core.db.atomic():
@@ -100,7 +97,7 @@ def add_face(core: Any, photo_id: int, box: Iterable[float], who: int | str | No
             created, displaced = False, list[int]()
             if who is not None:
                 person, created = resolve_person(who, journal)
-                _, _, displaced = _confirm(journal, [face], person, displace=True, respect_rejections=False)
+                displaced = confirm_faces(journal, [face], person, displace=True, respect_rejections=False).displaced
             named = f" as {person.name}" if person is not None else ""
             journal.label = f"marked a face{named} in {photo.path}"
             undo_id = journal.save()
@@ -108,14 +105,14 @@ def add_face(core: Any, photo_id: int, box: Iterable[float], who: int | str | No
         if thumb is not None:
             thumb.unlink(missing_ok=True)
         raise
-    refreshed = _refresh(core, [face.id, *displaced])
+    refreshed = refresh_after(core, [face.id, *displaced])
     warnings = [] if found.embedding is not None else ["no face found in the box: it names the photo but "
                                                        "does not teach the matcher"]  # fmt: skip
     view = person_view(get_person(person.id)) if person is not None else None
     return ReviewResult("add-face", [int(face.id)], [], displaced, view, created, undo_id, refreshed, warnings)
 
 
-def remove_face(core: Any, face_id: int) -> ReviewResult:
+def remove_face(core: Core, face_id: int) -> ReviewResult:
     """Delete a face marked by hand (a detected one is ignored instead: analysis would find it again)."""
     with core.db.atomic():
         face: Any = m.Face.get_or_none(m.Face.id == face_id)
@@ -135,20 +132,5 @@ def remove_face(core: Any, face_id: int) -> ReviewResult:
         thumb.unlink(missing_ok=True)
     forget_vectors(core, [(int(face.id), face.model)])
     mates = [int(i) for (i,) in m.rows(m.Face.select(m.Face.id).where(m.Face.photo == face.photo_id))]
-    refreshed = _refresh(core, mates, [face.person_id])
+    refreshed = refresh_after(core, mates, [face.person_id])
     return ReviewResult("remove-face", [int(face_id)], undo_id=undo_id, refreshed=refreshed)
-
-
-def forget_vectors(core: Any, faces: Iterable[tuple[int, str | None]]) -> None:
-    """Deleted faces leave this process's matcher now (other processes notice on their next sync)."""
-    from tagmyphotos.suggest.refresh import model_state
-
-    by_model: dict[str, list[int]] = {}
-    for fid, model in faces:
-        if model:
-            by_model.setdefault(model, []).append(fid)
-    for model, ids in by_model.items():
-        state = model_state(core, model)
-        if state is not None:
-            with state.lock:
-                state.apply(ids)

@@ -11,26 +11,20 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
 from tagmyphotos import tuning
-from tagmyphotos.review.undo import Journal, chunked
+from tagmyphotos.errors import Conflict, NotFound, PeopleError
+from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import PersonView, ReviewResult, iso, objs
+from tagmyphotos.suggest.refresh import refresh_affected
 
-
-class PeopleError(ValueError):
-    """A request that cannot be done as asked (bad name, ...): the API answers 400."""
-
-
-class NotFound(PeopleError):
-    """No such person or face: the API answers 404, the CLI exits 3."""
-
-
-class Conflict(PeopleError):
-    """The name belongs to someone else (rename): the API answers 409."""
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -112,7 +106,7 @@ def recount(person_ids: Iterable[int | None]) -> None:
                 m.Person.update(face_count=count, cover_face_id=cover).where(m.Person.id == pid).execute()
 
 
-def set_cover(core: Any, person_id: int, face_id: int) -> PersonView:
+def set_cover(core: Core, person_id: int, face_id: int) -> PersonView:
     with core.db.atomic():
         person = get_person(person_id)
         face = m.Face.get_or_none((m.Face.id == face_id) & (m.Face.person == person.id))
@@ -194,7 +188,7 @@ def ignored_count() -> int:
 
 
 # --- changes ---------------------------------------------------------------------------------
-def create_person(core: Any, name: str) -> PersonView:
+def create_person(core: Core, name: str) -> PersonView:
     with core.db.atomic():
         cleaned = clean_name(name)
         existing = find_person(cleaned)
@@ -207,7 +201,7 @@ def create_person(core: Any, name: str) -> PersonView:
     return person_view(person)
 
 
-def rename_person(core: Any, person_id: int, new_name: str) -> PersonView:
+def rename_person(core: Core, person_id: int, new_name: str) -> PersonView:
     """Rename; the old name is kept as an alias (imports and searches still find it)."""
     with core.db.atomic():
         person = get_person(person_id)
@@ -231,7 +225,7 @@ def rename_person(core: Any, person_id: int, new_name: str) -> PersonView:
     return person_view(get_person(person_id))
 
 
-def set_hidden(core: Any, person_id: int, hidden: bool) -> PersonView:
+def set_hidden(core: Core, person_id: int, hidden: bool) -> PersonView:
     """Hidden people keep their faces and names in files but get no new suggestions."""
     with core.db.atomic():
         person = get_person(person_id)
@@ -241,11 +235,11 @@ def set_hidden(core: Any, person_id: int, hidden: bool) -> PersonView:
         journal.touch_person(person)
         m.Person.update(hidden=hidden).where(m.Person.id == person.id).execute()
         journal.save()
-    _refresh(core, _confirmed_ids([person_id]), [person_id])
+    refresh_after(core, _confirmed_ids([person_id]), [person_id])
     return person_view(get_person(person_id))
 
 
-def merge_people(core: Any, source_ids: Iterable[int], target_id: int) -> ReviewResult:
+def merge_people(core: Core, source_ids: Iterable[int], target_id: int) -> ReviewResult:
     """Move every face of the sources to the target; their names become the target's aliases."""
     sources = sorted({int(s) for s in source_ids} - {int(target_id)})
     with core.db.atomic():
@@ -291,14 +285,14 @@ def merge_people(core: Any, source_ids: Iterable[int], target_id: int) -> Review
         recount([target.id])
         undo_id = journal.save()
         warnings = _same_photo_warnings(target)
-    refreshed = _refresh(core, moved, [target.id, *sources])
+    refreshed = refresh_after(core, moved, [target.id, *sources])
     return ReviewResult(
         "merge", moved, person=person_view(get_person(target_id)), undo_id=undo_id,
         refreshed=refreshed, warnings=warnings,
     )  # fmt: skip
 
 
-def delete_person(core: Any, person_id: int) -> ReviewResult:
+def delete_person(core: Core, person_id: int) -> ReviewResult:
     """Delete a person; their confirmed faces go back to unknown (never silently lost)."""
     with core.db.atomic():
         person = get_person(person_id)
@@ -316,7 +310,7 @@ def delete_person(core: Any, person_id: int) -> ReviewResult:
         m.Person.delete().where(m.Person.id == person.id).execute()
         undo_id = journal.save()
     changed = [int(f.id) for f in confirmed]
-    refreshed = _refresh(core, ids, [person_id])
+    refreshed = refresh_after(core, ids, [person_id])
     return ReviewResult("delete", changed, undo_id=undo_id, refreshed=refreshed)
 
 
@@ -339,8 +333,6 @@ def _same_photo_warnings(person: m.Person) -> list[str]:
     return [f"{len(photos)} photos now have {person.name} more than once (photo ids {photos[:20]}): review them"]
 
 
-def _refresh(core: Any, face_ids: Iterable[int], person_ids: Iterable[int]) -> int:
-    """Recompute suggestions that the change can affect (after the commit)."""
-    from tagmyphotos.suggest.refresh import refresh_affected
-
-    return refresh_affected(core, face_ids, person_ids).considered
+def refresh_after(core: Core, face_ids: Iterable[int], person_ids: Iterable[int | None] = ()) -> int:
+    """Recompute suggestions that a review change can affect (after its commit); how many were looked at."""
+    return refresh_affected(core, face_ids, [p for p in person_ids if p is not None]).considered

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tagmyphotos import tuning
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import chunked
 
 # Face columns an action may change. Undo puts back state, person and cluster; suggestions are
 # derived data, recomputed by the refresh that follows every undo.
@@ -24,13 +25,6 @@ FACE_FIELDS = ("state", "person_id", "suggested_person_id", "confidence", "band"
 
 class UndoError(ValueError):
     """Nothing to undo, or the entry can no longer be applied (a name was taken since)."""
-
-
-def chunked(items: Iterable[int], size: int = tuning.SQL_IN_MAX) -> Iterator[list[int]]:
-    """Ids in slices small enough for one SQL IN (...) on SQLite and PostgreSQL."""
-    seq = list(items)
-    for lo in range(0, len(seq), size):
-        yield seq[lo : lo + size]
 
 
 def _face_state(face: m.Face) -> dict[str, Any]:

@@ -8,17 +8,17 @@ is analysed again (a re-detected face that overlaps a named one keeps its name).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
-from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, AnalyzedFace, FaceAnalyzer, on_original
-from tagmyphotos.faces.thumb import save_thumbnail
+from tagmyphotos.faces.analyze import AnalysisResult, AnalyzedFace, FaceAnalyzer, on_original, settings_from_config
+from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
 from tagmyphotos.geometry import iou
 from tagmyphotos.metadata.raw import RawPreviewError
 from tagmyphotos.stages.import_tags import import_existing
@@ -27,27 +27,10 @@ from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import StageContext
 
-# A new detection takes over an old face's name when their boxes overlap at least this much.
-KEEP_LABEL_IOU = 0.5
-
-
-def analysis_settings(cfg: Config) -> AnalysisSettings:
-    a = cfg.analysis
-    return AnalysisSettings(
-        detector=a.detector,
-        detect_max_side=a.detect_max_px,
-        min_face_px=a.min_face_px,
-        max_megapixels=a.max_image_pixels / 1e6,
-        model=a.model,
-        deepface_home=os.environ.get("DEEPFACE_HOME"),
-        workers=a.workers,
-        executor=a.executor,
-    )
-
 
 def analyzer(core: Core) -> FaceAnalyzer:
     """One analyzer (and its worker processes) per process, models loaded once."""
-    return core.tool("analyzer", lambda: FaceAnalyzer(analysis_settings(core.cfg)))  # type: ignore[no-any-return]
+    return core.tool("analyzer", lambda: FaceAnalyzer(settings_from_config(core.cfg)))  # type: ignore[no-any-return]
 
 
 def analyze_condition(embedding_id: str, photo_ids: list[int] | None = None) -> Any:
@@ -225,7 +208,7 @@ def _replace_faces(cfg: Config, photo_id: int, result: AnalysisResult) -> list[i
 
 
 def _best_overlap(face: AnalyzedFace, old: list[m.Face], taken: set[int]) -> m.Face | None:
-    best, best_iou = None, KEEP_LABEL_IOU
+    best, best_iou = None, tuning.KEEP_LABEL_IOU
     for row in old:
         if row.id in taken:
             continue
@@ -259,11 +242,6 @@ def _save_face(cfg: Config, photo_id: int, face: AnalyzedFace, heir: m.Face | No
         m.Face.update(thumb=rel).where(m.Face.id == row.id).execute()
         row.thumb = rel
     return row
-
-
-def thumb_path(photo_id: int, face_id: int) -> str:
-    """Thumbnails spread over 256 folders so no folder grows huge."""
-    return f"thumbs/{photo_id % 256:02x}/{face_id}.jpg"
 
 
 def _remove_thumb(cfg: Config, face: m.Face) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.metadata.backups import BackupError, BackupRecord
-from tagmyphotos.stages.write import _file_identity, backup_store
+from tagmyphotos.stages.write import backup_store, file_identity
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import StageContext
 
@@ -73,7 +73,7 @@ def restore(core: Core, records: list[BackupRecord], ctx: StageContext | None = 
             if photo is not None:
                 values: dict[str, Any] = {"written_signature": None, "write_error": None}
                 if photo.path == rel:
-                    values.update(_file_identity(target))
+                    values.update(file_identity(target))
                 m.Photo.update(values).where(m.Photo.id == photo.id).execute()
             m.WriteAudit.create(job=ctx.job_id if ctx else None, photo=photo, path=rel, mode="restore",
                                 target=str(target), hash_after=record.sha256 or None, result="restored",

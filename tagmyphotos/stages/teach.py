@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tagmyphotos.review.confirm import confirm_groups
 from tagmyphotos.review.people import PeopleError, clean_name
+from tagmyphotos.stages.analyze import analyzer, record_failure, store_result
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import TeachReport
+
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
 
 REFERENCE_KIND = "reference"
 REFERENCE_PREFIX = "@teach/"
@@ -64,10 +68,8 @@ def plan(folder: Path, extensions: list[str]) -> tuple[list[_Item], list[dict[st
     return items, rejected
 
 
-def teach_folder(core: Any, folder: Path, progress: Callable[[int, int], None] | None = None) -> TeachReport:
+def teach_folder(core: Core, folder: Path, progress: Callable[[int, int], None] | None = None) -> TeachReport:
     """Analyse the folder's photos and confirm each single face as its folder's person."""
-    from tagmyphotos.stages.analyze import analyzer, record_failure, store_result
-
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise PeopleError(f"{folder} is not a folder")
@@ -123,7 +125,7 @@ def _usable(photo_id: int, embedding_id: str) -> Any:
     return (m.Face.photo == photo_id) & (m.Face.model == embedding_id) & m.Face.embedding.is_null(False)
 
 
-def _photo_for(core: Any, item: _Item, embedding_id: str) -> tuple[Any, bool]:
+def _photo_for(core: Core, item: _Item, embedding_id: str) -> tuple[Any, bool]:
     """(Photo row, already analysed with this model and unchanged)."""
     library = core.cfg.library.expanduser().resolve()
     stat = item.path.stat()

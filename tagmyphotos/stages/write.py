@@ -229,13 +229,13 @@ def _record(core: Core, ctx: StageContext, tags: PhotoTags, result: WriteResult 
     with m.database.atomic():
         values: dict[str, Any] = {"written_signature": tags.signature, "write_error": None}
         if result.status == "written" and result.mode == "in-file":
-            values.update(_file_identity(photo_path))  # our own write must not look like an edit
+            values.update(file_identity(photo_path))  # our own write must not look like an edit
         m.Photo.update(values).where(m.Photo.id == tags.photo_id).execute()
         _audit(ctx.job_id, tags, result, "ok" if result.status == "written" else "skipped")
     return result.status
 
 
-def _file_identity(path: Path) -> dict[str, Any]:
+def file_identity(path: Path) -> dict[str, Any]:
     try:
         probe = probe_file(str(path), "image")
     except FileProblem:

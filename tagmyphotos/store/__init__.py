@@ -1,1 +1,17 @@
-"""store."""
+"""The database: models, migrations, jobs, claims, run-time settings, views, and the stage runner.
+
+Why one package: every SQL statement of the core lives here or in the packages above that act on
+the database (review, suggest, stages); nothing below (faces, matching, metadata) touches it.
+
+Modules:
+- db: open the database (SQLite default, PostgreSQL for scale-out); `chunked` ids for IN (...)
+- models: the peewee models and state names
+- migrations: versioned schema upgrades
+- jobs: job rows: progress, per-file errors, results
+- claims: photos and jobs claimed by one worker at a time (leases)
+- settings: settings edited at run time, laid over config.yaml
+- views: JSON-friendly views of people, faces, suggestions, review results
+- runner: the stage runner (`run_stage`, `StageContext`): progress, cancel, hand-off
+"""
+
+__all__ = ["claims", "db", "jobs", "migrations", "models", "runner", "settings", "views"]

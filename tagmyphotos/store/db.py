@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import peewee as pw
 from playhouse.db_url import connect
 
+from tagmyphotos import tuning
 from tagmyphotos.store import migrations
 from tagmyphotos.store.models import database
 
@@ -83,3 +85,10 @@ def _storage_problem_of(exc: BaseException) -> str | None:
     if "disk i/o error" in text:
         return "the disk holding the data folder failed a read or write (full or failing?); check it and retry"
     return None
+
+
+def chunked(items: Iterable[int], size: int = tuning.SQL_IN_MAX) -> Iterator[list[int]]:
+    """Ids in slices small enough for one SQL IN (...) on SQLite and PostgreSQL."""
+    seq = list(items)
+    for lo in range(0, len(seq), size):
+        yield seq[lo : lo + size]

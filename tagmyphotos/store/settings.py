@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from tagmyphotos.config import Config, _env_overrides, deep_merge
+from tagmyphotos.config import Config, deep_merge, env_overrides
 from tagmyphotos.store import models as m
 
 OVERRIDES_SETTING = "config.overrides"
@@ -91,7 +91,7 @@ def env_locked(environ: dict[str, str] | None = None) -> set[str]:
     """Dotted keys set by TAGMYPHOTOS_* variables (they beat anything saved here)."""
     environ = dict(os.environ if environ is None else environ)
     try:
-        return set(_flatten(_env_overrides(environ)))
+        return set(_flatten(env_overrides(environ)))
     except OSError:  # an unreadable *_FILE secret: load_config reports it
         return set()
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import peewee as pw
 
+from tagmyphotos.errors import NotFound
 from tagmyphotos.matching.cluster import (
     Cluster,
     ClusterSettings,
@@ -23,11 +24,13 @@ from tagmyphotos.matching.cluster import (
     outliers,
     update_clusters,
 )
-from tagmyphotos.review.people import NotFound
-from tagmyphotos.review.undo import chunked
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import ClusterReport, ClusterView, face_views, faces_select, objs
-from tagmyphotos.suggest.refresh import match_settings, model_name, vectors_of
+from tagmyphotos.suggest.state import match_settings, model_name, vectors_of
+
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
 
 NEXT_ID_KEY = "clusters.next_id"
 # Faces shown per cluster in a listing (best quality first).
@@ -42,7 +45,7 @@ def _eligible(face: Any) -> bool:
     return clusterable(min(face.w, face.h), face.det_score, face.quality)
 
 
-def refresh_clusters(core: Any, full: bool = False) -> ClusterReport:
+def refresh_clusters(core: Core, full: bool = False) -> ClusterReport:
     """Unclustered unknown faces join a cluster or form new ones; `full` re-clusters everything."""
     start = time.monotonic()
     totals = {"eligible": 0, "clustered": 0, "clusters": 0}
@@ -61,7 +64,7 @@ def refresh_clusters(core: Any, full: bool = False) -> ClusterReport:
     return ClusterReport(**totals, seconds=round(time.monotonic() - start, 3))
 
 
-def _refresh_model(core: Any, model_id: str, full: bool) -> dict[str, int]:
+def _refresh_model(core: Core, model_id: str, full: bool) -> dict[str, int]:
     settings = cluster_settings(core.cfg, model_id)
     query = m.Face.select(
         m.Face.id, m.Face.w, m.Face.h, m.Face.det_score, m.Face.quality, m.Face.cluster, m.Face.embedding
@@ -172,7 +175,7 @@ def cluster_view(cluster_id: int, size: int | None = None, photos: int | None = 
     return ClusterView(cluster_id, size, photos, faces)
 
 
-def drop_from_cluster(core: Any, cluster_id: int, face_ids: Sequence[int] | None = None) -> list[int]:
+def drop_from_cluster(core: Core, cluster_id: int, face_ids: Sequence[int] | None = None) -> list[int]:
     """Take faces out of a cluster without naming it: the given ones, or else its outliers.
 
     They stay unknown (and can be named one by one or join a cluster at a full regroup)."""

@@ -1,10 +1,10 @@
-"""Suggestions from confirmed faces: the database side of faces_match / faces_assign / faces_index.
+"""Suggestions from confirmed faces: the database side of matching (match, assign, index).
 
 refresh_suggestions judges unknown/suggested faces (all, or some and their photo-mates) and
 writes suggested person, confidence, band and explanation; refresh_affected does it for what a
 review change can move, so a confirmation counts at once; rebuild_index publishes the Annoy
-index (a debounced job); stage_match is the pipeline stage. The in-memory state per model lives
-in suggest_state.
+index (a debounced job). The pipeline stage that runs them all is stages/match.py; the in-memory
+state per model lives in suggest/state.py.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import json
 import math
 import time
 from collections.abc import Callable, Container, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.index import IndexMeta
 from tagmyphotos.matching.match import Suggestion
-from tagmyphotos.review.undo import chunked
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import RefreshReport
 from tagmyphotos.suggest.state import (
     CANDIDATE_STATES,
@@ -34,6 +34,9 @@ from tagmyphotos.suggest.state import (
     vectors_of,
 )
 
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
+
 __all__ = [
     "CANDIDATE_STATES",
     "ModelState",
@@ -45,7 +48,6 @@ __all__ = [
     "refresh_affected",
     "refresh_suggestions",
     "reset_cache",
-    "stage_match",
     "vectors_of",
 ]
 
@@ -62,7 +64,7 @@ def _models(face_ids: Iterable[int] | None = None) -> list[str]:
 
 # --- refresh ---------------------------------------------------------------------------------
 def refresh_suggestions(
-    core: Any,
+    core: Core,
     face_ids: Iterable[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RefreshReport:
@@ -107,7 +109,7 @@ def refresh_suggestions(
     return RefreshReport(**totals, models=models, seconds=round(time.monotonic() - start, 3))
 
 
-def refresh_affected(core: Any, face_ids: Iterable[int], person_ids: Iterable[int] = ()) -> RefreshReport:
+def refresh_affected(core: Core, face_ids: Iterable[int], person_ids: Iterable[int] = ()) -> RefreshReport:
     """After a review change: refresh the faces the change can move, not the whole library.
 
     Affected = the changed faces themselves; faces near a changed face (within the model
@@ -205,16 +207,34 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Contai
     for s in suggestions:
         person, band = (s.person_id, s.band) if s.person_id not in hidden else (None, None)
         counts[band or "unknown"] += 1
-        moved, values = _judgement(rows[s.face_id], s, person, band)
-        counts["changed"] += moved
-        if values is not None:
-            writes.append(values)
+        judged = _judgement(rows[s.face_id], s, person, band)
+        if judged is not None:
+            counts["changed"] += judged.moved
+            writes.append(judged)
     _write(writes)
     return counts
 
 
-def _judgement(face: Any, s: Suggestion, person: int | None, band: str | None) -> tuple[bool, tuple | None]:
-    """(suggested person or band changed, the row's new values or None when nothing changed)."""
+@dataclass(frozen=True)
+class Judgement:
+    """A face's new suggestion, as one row of the prepared UPDATE in `_write`."""
+
+    face_id: int
+    state: str
+    person: int | None
+    band: str | None
+    confidence: float
+    explanation: str | None
+    moved: bool  # the suggested person, band or state changed (not only the confidence)
+
+    def row(self) -> tuple[Any, ...]:
+        # a suggested face leaves its cluster: clusters hold unknown faces only (clusters.py)
+        leaves_cluster = self.person is not None
+        return (self.state, self.person, self.band, self.confidence, self.explanation, leaves_cluster, self.face_id)
+
+
+def _judgement(face: Any, s: Suggestion, person: int | None, band: str | None) -> Judgement | None:
+    """The face's new values, or None when nothing about it changed."""
     state = m.FACE_SUGGESTED if person is not None else m.FACE_UNKNOWN
     explanation = None
     if s.explanation is not None:
@@ -222,14 +242,13 @@ def _judgement(face: Any, s: Suggestion, person: int | None, band: str | None) -
     confidence = round(float(s.confidence), 4)
     moved = (face.suggested_person_id, face.band) != (person, band) or face.state != state
     if not moved and face.confidence == confidence:
-        return False, None
-    # clusters hold unknown faces only (clusters.py): a suggested face leaves its cluster
-    return moved, (state, person, band, confidence, explanation, person is not None, face.id)
+        return None
+    return Judgement(int(face.id), state, person, band, confidence, explanation, moved)
 
 
-def _write(rows: list[tuple]) -> None:
+def _write(judged: list[Judgement]) -> None:
     """One prepared UPDATE for many faces: peewee would build the SQL again for every row."""
-    if not rows:
+    if not judged:
         return
     db = m.database.obj
     q = db.param
@@ -243,11 +262,11 @@ def _write(rows: list[tuple]) -> None:
     )
     with m.database.atomic():
         cursor = db.cursor()
-        cursor.executemany(sql, [(*row, *CANDIDATE_STATES) for row in rows])
+        cursor.executemany(sql, [(*j.row(), *CANDIDATE_STATES) for j in judged])
 
 
 # --- the index -------------------------------------------------------------------------------
-def rebuild_index(core: Any, force: bool = False) -> list[IndexMeta]:
+def rebuild_index(core: Core, force: bool = False) -> list[IndexMeta]:
     """Publish a new Annoy generation per model when the live set changed (the debounced job).
 
     Skipped below INDEX_EXACT_BELOW confirmed faces (exact search is as fast) unless forced.
@@ -266,7 +285,7 @@ def rebuild_index(core: Any, force: bool = False) -> list[IndexMeta]:
     return built
 
 
-def index_status(core: Any) -> list[dict[str, Any]]:
+def index_status(core: Core) -> list[dict[str, Any]]:
     """Per model: confirmed faces, the published generation and whether a rebuild is due."""
     out = []
     for model_id in _models():
@@ -288,39 +307,3 @@ def index_status(core: Any) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-# --- the pipeline stage ----------------------------------------------------------------------
-def stage_match(core: Any, ctx: StageContext) -> dict[str, Any]:
-    """Refresh every suggestion, then the clusters of unknown faces, then the Annoy index.
-
-    Job params: {"full": true} re-clusters from scratch instead of incrementally.
-    """
-    from tagmyphotos.suggest.clusters import refresh_clusters
-
-    def progress(done: int, total: int) -> None:
-        ctx.total = total
-        ctx.done = done
-        ctx.advance(0)  # flushes progress and raises JobCancelled when asked to stop
-
-    ctx.set_total(0)
-    report = refresh_suggestions(core, None, progress)
-    ctx.check_cancel()
-    clusters = refresh_clusters(core, full=bool(ctx.params.get("full")))
-    ctx.check_cancel()
-    built = rebuild_index(core)
-    ctx.info(
-        f"judged {report.considered} faces: {report.likely} likely, {report.maybe} maybe, "
-        f"{report.unknown} unknown ({report.changed} changed); {clusters.clusters} clusters of "
-        f"{clusters.clustered} faces; index {'rebuilt' if built else 'unchanged'}"
-    )
-    return {
-        "faces": report.considered,
-        "likely": report.likely,
-        "maybe": report.maybe,
-        "unknown": report.unknown,
-        "changed": report.changed,
-        "clusters": clusters.clusters,
-        "clustered": clusters.clustered,
-        "index_generations": [meta.generation for meta in built],
-    }

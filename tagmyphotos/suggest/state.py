@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import peewee as pw
@@ -23,8 +23,11 @@ from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
 from tagmyphotos.matching.match import Matcher, MatchSettings
-from tagmyphotos.review.undo import chunked
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import chunked
+
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
 
 CANDIDATE_STATES = (m.FACE_UNKNOWN, m.FACE_SUGGESTED)
 
@@ -207,7 +210,7 @@ class ModelState:
         return vectors_of([bytes(blobs[i]) for i in ids], self.dim)
 
 
-def model_state(core: Any, model_id: str) -> ModelState | None:
+def model_state(core: Core, model_id: str) -> ModelState | None:
     """The cached state of one embedding model (None when no face of it has an embedding)."""
     query = m.Face.select(m.Face.embedding).where((m.Face.model == model_id) & m.Face.embedding.is_null(False))
     row = query.first()
@@ -218,8 +221,21 @@ def model_state(core: Any, model_id: str) -> ModelState | None:
     return state
 
 
-def reset_cache(core: Any) -> None:
+def reset_cache(core: Core) -> None:
     """Forget the per-process states (tests; after a re-embedding in place)."""
     with core._lock:
         for key in [k for k in core._tools if k.startswith("match:")]:
             del core._tools[key]
+
+
+def forget_vectors(core: Core, faces: Iterable[tuple[int, str | None]]) -> None:
+    """Deleted faces leave this process's matcher now (other processes notice on their next sync)."""
+    by_model: dict[str, list[int]] = {}
+    for fid, model in faces:
+        if model:
+            by_model.setdefault(model, []).append(fid)
+    for model, ids in by_model.items():
+        state = model_state(core, model)
+        if state is not None:
+            with state.lock:
+                state.apply(ids)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from tagmyphotos.core import Core
 from tagmyphotos.library import paths
-from tagmyphotos.review import confirm
+from tagmyphotos.review import confirm, mark
 from tagmyphotos.review.queries import rejected_people
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import face_views
@@ -206,4 +206,4 @@ def unassign_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResul
     "with the next analysis: ignore it instead (400). Undo with POST /review/undo.",
 )  # fmt: skip
 def delete_face(face_id: IdPath, core: Core = Depends(get_core)) -> ReviewResultOut:
-    return ReviewResultOut.of(confirm.remove_face(core, face_id))
+    return ReviewResultOut.of(mark.remove_face(core, face_id))

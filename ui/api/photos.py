@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, model_validator
 from tagmyphotos.core import Core
 from tagmyphotos.faces.images import ImageError, load_image
 from tagmyphotos.library import paths
-from tagmyphotos.review import confirm
+from tagmyphotos.review import mark
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import face_views
 
@@ -285,4 +285,4 @@ def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> Streamin
 def mark_face(photo_id: IdPath, body: MarkFace, core: Core = Depends(get_core)) -> ReviewResultOut:
     _photo(photo_id)
     box = (body.x, body.y, body.w, body.h)
-    return ReviewResultOut.of(confirm.add_face(core, photo_id, box, body.who()))
+    return ReviewResultOut.of(mark.add_face(core, photo_id, box, body.who()))

@@ -10,7 +10,7 @@ from html import escape
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from tagmyphotos.review import confirm
+from tagmyphotos.review import confirm, mark
 from tagmyphotos.store.views import FaceView, ReviewResult
 
 from .. import frame
@@ -134,7 +134,7 @@ class PhotoPage:
 
     async def add_face(self, box: Box, who: str | None) -> bool:
         """Save the marked box (full-resolution pixels) as a face, named `who` or unnamed."""
-        result = await frame.call(confirm.add_face, frame.core(), self.photo_id, box, who)
+        result = await frame.call(mark.add_face, frame.core(), self.photo_id, box, who)
         if result is None:
             return False
         self.chosen = result.changed[0]
@@ -206,7 +206,7 @@ class PhotoPage:
             "reject": (functools.partial(confirm.reject, who=face.suggested_person_id), "Rejected"),
             "unassign": (confirm.unassign, "Name removed"),
             "ignore": (confirm.ignore, "Ignored"),
-            "remove": (lambda c, ids: confirm.remove_face(c, ids[0]), "Box deleted"),
+            "remove": (lambda c, ids: mark.remove_face(c, ids[0]), "Box deleted"),
         }
         fn, what = calls[action]
         await self._after(await frame.call(fn, core, [face.id]), what)

@@ -1,0 +1,51 @@
+"""The match stage: suggestions for every unknown face, clusters of the rest, a fresh Annoy index.
+
+Why a stage module of its own: suggestions (suggest/refresh.py) and clusters (suggest/clusters.py)
+are services the review actions call one face at a time; the stage is the one place that runs
+both over the whole library in product order, reports progress and obeys a cancel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tagmyphotos.suggest.clusters import refresh_clusters
+from tagmyphotos.suggest.refresh import rebuild_index, refresh_suggestions
+
+if TYPE_CHECKING:
+    from tagmyphotos.core import Core
+    from tagmyphotos.store.runner import StageContext
+
+
+def stage_match(core: Core, ctx: StageContext) -> dict[str, Any]:
+    """Refresh every suggestion, then the clusters of unknown faces, then the Annoy index.
+
+    Job params: {"full": true} re-clusters from scratch instead of incrementally.
+    """
+
+    def progress(done: int, total: int) -> None:
+        ctx.total = total
+        ctx.done = done
+        ctx.advance(0)  # flushes progress and raises JobCancelled when asked to stop
+
+    ctx.set_total(0)
+    report = refresh_suggestions(core, None, progress)
+    ctx.check_cancel()
+    clusters = refresh_clusters(core, full=bool(ctx.params.get("full")))
+    ctx.check_cancel()
+    built = rebuild_index(core)
+    ctx.info(
+        f"judged {report.considered} faces: {report.likely} likely, {report.maybe} maybe, "
+        f"{report.unknown} unknown ({report.changed} changed); {clusters.clusters} clusters of "
+        f"{clusters.clustered} faces; index {'rebuilt' if built else 'unchanged'}"
+    )
+    return {
+        "faces": report.considered,
+        "likely": report.likely,
+        "maybe": report.maybe,
+        "unknown": report.unknown,
+        "changed": report.changed,
+        "clusters": clusters.clusters,
+        "clustered": clusters.clustered,
+        "index_generations": [meta.generation for meta in built],
+    }
