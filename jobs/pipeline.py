@@ -11,6 +11,7 @@ from tagmyphotos.stages import scan as scan_stage
 from tagmyphotos.stages.analyze import stage_analyze
 from tagmyphotos.stages.match import stage_match
 from tagmyphotos.stages.restore import stage_restore
+from tagmyphotos.stages.teach_job import stage_teach
 from tagmyphotos.stages.write import stage_write
 from tagmyphotos.store.runner import Stage
 
@@ -21,6 +22,7 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)"),
     Stage("notify", stage_notify, summary="ask Immich / PhotoPrism / a webhook to re-read the files"),
     Stage("restore", stage_restore, summary="put back the original files from their backups"),
+    Stage("teach", stage_teach, summary="learn people from reference photos (a folder per person, or uploads)"),
 )
 
 STAGES: dict[str, Stage] = {stage.name: stage for stage in PIPELINE}

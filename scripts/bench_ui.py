@@ -22,12 +22,14 @@ from benchlib import best_of, emit, peak_rss_mb, print_table, timer
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.review.people import list_people
+from tagmyphotos.review.queries import PhotoFilter, find_photos
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest.clusters import list_clusters
 from ui.components import face_lists
 from ui.pages import review, unknown
 
 CHUNK = 5000
+PHOTOS_PER_PAGE = 60  # the Photos page's grid
 PEOPLE = 300
 # (state, band) of the faces, in proportion; clusters hold a third of the unknown faces.
 MIX = (
@@ -44,7 +46,7 @@ def fill(n_photos: int, seed: int = 7) -> None:
         for start in range(0, n_photos, CHUNK):
             m.Photo.insert_many(
                 [
-                    {"path": f"{i // 500:04d}/IMG_{i:07d}.jpg", "size": 3_000_000, "mtime": 1.7e9,
+                    {"path": f"{i // 500:04d}/IMG_{i:07d}.jpg", "size": 3_000_000, "mtime": 1.6e9 + i * 600,
                      "state": m.PHOTO_DONE, "width": 4000, "height": 3000}
                     for i in range(start, min(n_photos, start + CHUNK))
                 ]
@@ -86,6 +88,15 @@ PAGES: dict[str, Any] = {
     "people": lambda: list_people(True, None),
     "person": lambda: (face_lists.confirmed_of(1, 0, 96), face_lists.suggested_for(1, 0, 96)),
     "photo": lambda: face_lists.photo_info(1),
+    "photos: A and B": lambda: find_photos(PhotoFilter(people=(1, 2), mode="all"), 0, PHOTOS_PER_PAGE),
+    "photos: A or B": lambda: find_photos(PhotoFilter(people=(1, 2), mode="any"), 0, PHOTOS_PER_PAGE),
+    "photos: only A": lambda: find_photos(PhotoFilter(people=(1,), mode="only"), 0, PHOTOS_PER_PAGE),
+    "photos: unnamed faces, newest": lambda: find_photos(
+        PhotoFilter(has_unnamed_faces=True, order="-date"), 0, PHOTOS_PER_PAGE
+    ),
+    "photos: a month, folder": lambda: find_photos(
+        PhotoFilter(date_from=1.6e9, date_to=1.6e9 + 30 * 86400, folder="0000"), 0, PHOTOS_PER_PAGE
+    ),
 }  # fmt: skip
 
 

@@ -172,6 +172,20 @@ CLUSTER_MIN_FACE_PX = 64
 CLUSTER_MIN_DET_SCORE = 0.3
 CLUSTER_MIN_QUALITY = 0.35
 
+# Merge suggestions (review.merges): two people whose confirmed faces' centroids are closer than
+# this ratio of the model threshold are shown as "maybe one person" (dlib: 0.55). Calibrated by
+# scripts/evaluate_merge.py on the labelled testdata: every person with 2+ faces split in two
+# at random (20 draws, 260 splits) vs every pair of different people (1,560 pairs): the
+# centroid distance of a split person is at most 0.487 (95% under 0.41, median 0.29); two
+# different people are at least 0.503 apart (5% under 0.68, median 0.86). 0.55 finds every
+# split (0.50 would too, with no margin) and puts 9 of the 1,560 different pairs (0.6%, all the
+# known look-alike pair) on the list, where "different people" removes them for good.
+MERGE_DISTANCE_RATIO = 0.55 / 0.6
+# Faces of each person shown as evidence of a merge suggestion (best quality first).
+MERGE_EVIDENCE_FACES = 4
+# At most this many merge suggestions are listed (closest first).
+MERGE_MAX_SUGGESTIONS = 50
+
 # Annoy index: below this many confirmed faces exact numpy search is as fast and exact.
 INDEX_EXACT_BELOW = 1000
 # Annoy trees (more = better recall, bigger file, slower build) and the number of tree nodes a

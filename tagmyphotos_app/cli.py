@@ -150,22 +150,18 @@ def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
 
 @command("purge")
 def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
-    from tagmyphotos.store import models as m
+    from tagmyphotos.stages.purge import purge_missing
 
     core = open_core(cfg)
     try:
-        gone = (m.Photo.state == m.PHOTO_MISSING) & (m.Photo.kind != "reference")
-        count = m.Photo.select().where(gone).count()
-        if args.yes and count:
-            with core.db.atomic():
-                m.Photo.delete().where(gone).execute()
+        report = purge_missing(core, dry_run=not args.yes)
     finally:
         core.close()
-    done = bool(args.yes)
+    verb = "purged" if args.yes else "would purge (add --yes)"
     emit(
         args,
-        {"missing": count, "purged": count if done else 0},
-        f"{'purged' if done else 'would purge (add --yes)'} {count} missing photos",
+        {"missing": report.missing, "purged": report.purged, "faces": report.faces, "named_faces": report.named_faces},
+        f"{verb} {report.missing} missing photos ({report.faces} faces, {report.named_faces} of them named)",
     )
     return EXIT_OK
 

@@ -135,3 +135,17 @@ def test_request_size_limit(api: ApiEnv, size: int) -> None:
 
     resp = api.post("/jobs", content=chunks(), headers={"Content-Type": "application/json"})
     assert_problem(resp, 413)
+
+
+def test_teach_purge_search_and_merge_routes_are_behind_auth(api: ApiEnv) -> None:
+    """The routes of issue 19 (part B) are in the enumeration above, and refuse as every route does."""
+    routes = set(_routes(api))
+    new = {("GET", "/api/v1/photos"), ("POST", "/api/v1/photos/purge"), ("POST", "/api/v1/teach/folder"),
+           ("POST", "/api/v1/teach/upload"), ("GET", "/api/v1/people/merge-suggestions"),
+           ("POST", "/api/v1/people/merge-suggestions/merge"), ("POST", "/api/v1/people/merge-suggestions/different"),
+           ("DELETE", "/api/v1/people/merge-suggestions/different/1/1")}  # fmt: skip
+    assert new <= routes
+    for method, url in sorted(new):
+        assert_problem(api.client.request(method, url), 401)
+        if method not in READ:
+            assert_problem(api.client.request(method, url, headers=api.read, json={}), 403)

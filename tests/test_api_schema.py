@@ -42,6 +42,27 @@ def test_openapi_schema_is_valid_and_covers_every_route(api: ApiEnv) -> None:
             assert param.get("schema"), f"{method} {path}: parameter {param['name']} has no schema"
 
 
+NEW_IN_19B = {
+    ("/api/v1/photos", "get"), ("/api/v1/photos/purge", "post"), ("/api/v1/teach/folder", "post"),
+    ("/api/v1/teach/upload", "post"), ("/api/v1/people/merge-suggestions", "get"),
+    ("/api/v1/people/merge-suggestions/merge", "post"), ("/api/v1/people/merge-suggestions/different", "get"),
+    ("/api/v1/people/merge-suggestions/different", "post"),
+    ("/api/v1/people/merge-suggestions/different/{person_id}/{other_id}", "delete"),
+}  # fmt: skip
+
+
+def test_teach_purge_photo_search_and_merge_routes_are_documented(api: ApiEnv) -> None:
+    schema = api.ok("GET", "/openapi.json")
+    documented = {(path, method) for path, ops in schema["paths"].items() for method in ops}
+    assert documented >= NEW_IN_19B
+    photos = {p["name"] for p in schema["paths"]["/api/v1/photos"]["get"]["parameters"]}
+    assert {"people", "mode", "date_from", "date_to", "has_unnamed_faces", "folder", "limit", "offset"} <= photos
+    upload = schema["paths"]["/api/v1/teach/upload"]["post"]["requestBody"]["content"]
+    assert list(upload) == ["multipart/form-data"]
+    teach_types = {t["type"] for t in api.ok("GET", "/jobs/types")}
+    assert "teach" in teach_types
+
+
 def test_every_list_is_paginated_with_a_limit(api: ApiEnv) -> None:
     schema = api.ok("GET", "/openapi.json")
     lists = [p for p, ops in schema["paths"].items() if "get" in ops and any(

@@ -187,4 +187,4 @@ def test_cli_status_json_and_exit_codes(library: Path, tmp_path: Path) -> None:
     os.remove(library / "img1.jpg")
     run_cli("scan", "--wait", env=env)
     purge = json.loads(run_cli("purge", "--yes", "--json", env=env).stdout)
-    assert purge == {"missing": 1, "purged": 1}
+    assert (purge["missing"], purge["purged"]) == (1, 1) and purge["faces"] >= purge["named_faces"] == 0

@@ -7,6 +7,7 @@ Modules:
 - match: k-NN vote: who is this face, how sure, why
 - assign: one person at most once per photo
 - cluster: group unknown faces that look alike
+- merge: people whose face centroids are close (merge suggestions)
 """
 
-__all__ = ["assign", "cluster", "index", "match"]
+__all__ = ["assign", "cluster", "index", "match", "merge"]

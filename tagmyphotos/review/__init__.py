@@ -8,7 +8,8 @@ Modules:
 - confirm: confirm, reject, ignore, accept, name a group, undo
 - mark: faces the detector missed, marked by hand
 - undo: the undo journal
-- queries: faces, suggestions and rejections to show
+- merges: people who are probably one person (merge suggestions), "different people" remembered
+- queries: faces, suggestions, rejections and photos by people to show
 """
 
-__all__ = ["confirm", "mark", "people", "queries", "undo"]
+__all__ = ["confirm", "mark", "merges", "people", "queries", "undo"]

@@ -1,4 +1,4 @@
-"""Read side of the review: faces, suggestions grouped per person, rejections (views only).
+"""Read side of the review: faces, suggestions grouped per person, rejections, photos by people.
 
 Why apart from faces_review: the API and UI page through these many times per action; they
 never write, so they need no transaction, journal or refresh.
@@ -6,10 +6,15 @@ never write, so they need no transaction, journal or refresh.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import peewee as pw
 
+from tagmyphotos.library.paths import clean_relative
+from tagmyphotos.library.scan import REFERENCE_KIND
 from tagmyphotos.review.people import NotFound, find_person, get_person, person_view
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import FaceView, SuggestionGroup, face_views, faces_select
@@ -123,3 +128,192 @@ def _order(order: str) -> tuple[Any, ...]:
     if order == "photo":
         return (m.Photo.path, m.Face.x)
     raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+
+
+# --- photos by people ----------------------------------------------------------------------------
+PEOPLE_MODES = ("all", "any", "only")
+PHOTO_ORDERS = ("path", "date", "size", "id")  # each also descending with a leading '-'
+UNNAMED_STATES = (m.FACE_UNKNOWN, m.FACE_SUGGESTED)  # no confirmed name, not ignored
+_FAILED = (m.PHOTO_FAILED, m.PHOTO_ERROR)
+
+
+@dataclass(frozen=True)
+class PhotoFilter:
+    """What the Photos page, GET /photos and scripts filter by (None: no condition).
+
+    people + mode: "all" = every one of them is in the photo; "any" = at least one; "only" =
+    all of them and no other named person (unnamed faces allowed; add has_unnamed_faces=False
+    for "nobody else at all"). Dates are the file's modification time (the photo table stores
+    no EXIF taken date), as Unix seconds: date_from inclusive, date_to exclusive.
+    """
+
+    people: tuple[int, ...] = ()
+    mode: str = "all"
+    folder: str | None = None
+    recursive: bool = True
+    date_from: float | None = None
+    date_to: float | None = None
+    has_unnamed_faces: bool | None = None  # faces with no confirmed name (unknown or suggested)
+    has_unknown_faces: bool | None = None  # faces with neither a name nor a suggestion
+    state: str | None = None
+    has_error: bool | None = None
+    written: bool | None = None
+    text: str | None = None  # the path contains it
+    order: str = "path"
+
+
+@dataclass(frozen=True)
+class PersonTag:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class PhotoCard:
+    """A photo as a list shows it: counts of its faces and the people named in it."""
+
+    id: int
+    path: str
+    kind: str
+    format: str | None
+    size: int
+    width: int | None  # as displayed (after EXIF orientation)
+    height: int | None
+    orientation: int
+    state: str
+    error: str | None
+    mtime: float
+    faces: int
+    unknown_faces: int
+    unnamed_faces: int
+    confirmed_faces: int
+    written: bool
+    write_error: str | None
+    people: list[PersonTag]  # confirmed people, by name
+
+
+@dataclass(frozen=True)
+class PhotoPage:
+    items: list[PhotoCard]
+    total: int
+
+
+def day_bounds(first: dt.date | None, last: dt.date | None) -> tuple[float | None, float | None]:
+    """Two calendar days (inclusive, the server's local time) as a [from, to) range of seconds."""
+    start = time.mktime(first.timetuple()) if first else None
+    end = time.mktime((last + dt.timedelta(days=1)).timetuple()) if last else None
+    return start, end
+
+
+def find_photos(flt: PhotoFilter, offset: int = 0, limit: int = 50) -> PhotoPage:
+    """One page of library photos matching `flt`, with the total; a few indexed queries."""
+    query = _photo_query(flt).order_by(*_photo_order(flt.order))
+    total = query.count()
+    photos = m.rows_as_objects(query.offset(offset).limit(limit))
+    ids = [int(p.id) for p in photos]
+    counts, people = _face_counts(ids), _people_in(ids)
+    return PhotoPage([_card(p, counts.get(p.id, {}), people.get(p.id, [])) for p in photos], total)
+
+
+def _photo_query(flt: PhotoFilter) -> Any:
+    if flt.mode not in PEOPLE_MODES:
+        raise ValueError(f"mode must be one of {', '.join(PEOPLE_MODES)}")
+    if flt.state is not None and flt.state not in m.PHOTO_STATES:
+        raise ValueError(f"state must be one of {', '.join(m.PHOTO_STATES)}")
+    query = m.Photo.select().where(m.Photo.kind != REFERENCE_KIND)
+    if flt.people:
+        query = query.where(_people_condition(sorted({_person_id(p) for p in flt.people}), flt.mode))
+    if flt.folder is not None:
+        query = query.where(_folder_condition(flt.folder, flt.recursive))
+    if flt.date_from is not None:
+        query = query.where(m.Photo.mtime >= flt.date_from)
+    if flt.date_to is not None:
+        query = query.where(m.Photo.mtime < flt.date_to)
+    for wanted, states in ((flt.has_unnamed_faces, UNNAMED_STATES), (flt.has_unknown_faces, (m.FACE_UNKNOWN,))):
+        if wanted is not None:
+            having = m.Photo.id.in_(m.Face.select(m.Face.photo).where(m.Face.state.in_(list(states))))
+            query = query.where(having if wanted else ~having)
+    if flt.state is not None:
+        query = query.where(m.Photo.state == flt.state)
+    if flt.has_error is not None:
+        bad = m.Photo.state.in_(_FAILED) | m.Photo.write_error.is_null(False)
+        query = query.where(bad if flt.has_error else ~bad)
+    if flt.written is not None:
+        query = query.where(m.Photo.written_signature.is_null(not flt.written))
+    if flt.text:
+        query = query.where(m.Photo.path.contains(flt.text))
+    return query
+
+
+def _people_condition(ids: list[int], mode: str) -> Any:
+    named = m.Face.select(m.Face.photo).where(m.Face.person.in_(ids))
+    if mode == "any" or len(ids) == 1 and mode == "all":
+        return m.Photo.id.in_(named)
+    together = named.group_by(m.Face.photo).having(pw.fn.COUNT(m.Face.person.distinct()) == len(ids))
+    condition = m.Photo.id.in_(together)
+    if mode == "only":
+        other = m.Face.alias()
+        someone_else = other.select(other.id).where(
+            (other.photo == m.Photo.id) & other.person.is_null(False) & other.person.not_in(ids)
+        )
+        condition &= ~pw.fn.EXISTS(someone_else)
+    return condition
+
+
+def _folder_condition(folder: str, recursive: bool) -> Any:
+    """Photos in a library folder (and its sub-folders); "" is the library's top folder."""
+    prefix = clean_relative(folder, allow_empty=True)
+    if not prefix:
+        return pw.SQL("1 = 1") if recursive else ~m.Photo.path.contains("/")
+    prefix += "/"
+    inside = pw.fn.SUBSTR(m.Photo.path, 1, len(prefix)) == prefix
+    return inside if recursive else inside & ~pw.fn.SUBSTR(m.Photo.path, len(prefix) + 1).contains("/")
+
+
+def _photo_order(order: str) -> tuple[Any, ...]:
+    fields: dict[str, Any] = {"path": m.Photo.path, "date": m.Photo.mtime, "size": m.Photo.size, "id": m.Photo.id}
+    key = order.lstrip("-")
+    if key not in fields:
+        raise ValueError(f"order must be one of {', '.join(PHOTO_ORDERS)}, optionally with '-'")
+    field = fields[key]
+    return (field.desc() if order.startswith("-") else field.asc(), m.Photo.id)
+
+
+def _face_counts(photo_ids: list[int]) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = {}
+    if photo_ids:
+        query = (
+            m.Face.select(m.Face.photo, m.Face.state, pw.fn.COUNT(m.Face.id))
+            .where(m.Face.photo.in_(photo_ids))
+            .group_by(m.Face.photo, m.Face.state)
+        )
+        for pid, state, n in m.rows(query):
+            out.setdefault(int(pid), {})[str(state)] = int(n)
+    return out
+
+
+def _people_in(photo_ids: list[int]) -> dict[int, list[PersonTag]]:
+    out: dict[int, list[PersonTag]] = {}
+    if photo_ids:
+        query = (
+            m.Face.select(m.Face.photo, m.Person.id, m.Person.name)
+            .join(m.Person, on=m.Face.person == m.Person.id)
+            .where(m.Face.photo.in_(photo_ids) & (m.Face.state == m.FACE_CONFIRMED))
+            .distinct()
+        )
+        for pid, person, name in m.rows(query):
+            out.setdefault(int(pid), []).append(PersonTag(int(person), str(name)))
+    return {pid: sorted(tags, key=lambda t: (t.name.casefold(), t.id)) for pid, tags in out.items()}
+
+
+def _card(p: Any, counts: dict[str, int], people: list[PersonTag]) -> PhotoCard:
+    swap = (p.orientation or 1) >= 5
+    return PhotoCard(
+        id=p.id, path=p.path, kind=p.kind, format=p.format, size=p.size,
+        width=p.height if swap else p.width, height=p.width if swap else p.height,
+        orientation=p.orientation or 1, state=p.state, error=p.last_error, mtime=p.mtime,
+        faces=sum(counts.values()), unknown_faces=counts.get(m.FACE_UNKNOWN, 0),
+        unnamed_faces=sum(counts.get(s, 0) for s in UNNAMED_STATES),
+        confirmed_faces=counts.get(m.FACE_CONFIRMED, 0), written=bool(p.written_signature),
+        write_error=p.write_error, people=people,
+    )  # fmt: skip

@@ -10,7 +10,9 @@ Modules:
 - write: confirmed names into the files
 - restore: originals back from the backups
 - teach: a folder per person becomes confirmed faces
+- teach_job: teach from the API and UI: a client's folder (library or data), uploads, the job
+- purge: forget photos marked missing, after a dry-run count
 - import_tags: people other tools already wrote into the files
 """
 
-__all__ = ["analyze", "import_tags", "match", "restore", "scan", "teach", "write"]
+__all__ = ["analyze", "import_tags", "match", "purge", "restore", "scan", "teach", "teach_job", "write"]

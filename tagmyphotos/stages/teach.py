@@ -41,13 +41,17 @@ class _Item:
     ref: str  # the Photo.path of a reference photo: @teach/<person>/<file>
 
 
-def plan(folder: Path, extensions: list[str]) -> tuple[list[_Item], list[dict[str, str]]]:
-    """Image files per person folder; files outside any person folder are reported."""
+def plan(
+    folder: Path, extensions: list[str], person: str | None = None
+) -> tuple[list[_Item], list[dict[str, str]]]:
+    """Image files per person folder (only `person`'s, when given); files outside any person
+    folder are reported."""
     items: list[_Item] = []
     rejected: list[dict[str, str]] = []
     exts = {"." + e.lower().lstrip(".") for e in extensions}
+    only = clean_name(person).casefold() if person is not None else None
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or (only is not None and " ".join(entry.name.split()).casefold() != only):
             continue
         if entry.is_file():
             if entry.suffix.lower() in exts:
@@ -68,13 +72,16 @@ def plan(folder: Path, extensions: list[str]) -> tuple[list[_Item], list[dict[st
     return items, rejected
 
 
-def teach_folder(core: Core, folder: Path, progress: Callable[[int, int], None] | None = None) -> TeachReport:
-    """Analyse the folder's photos and confirm each single face as its folder's person."""
+def teach_folder(
+    core: Core, folder: Path, progress: Callable[[int, int], None] | None = None, person: str | None = None
+) -> TeachReport:
+    """Analyse the folder's photos and confirm each single face as its folder's person (all
+    person folders, or only `person`'s)."""
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise PeopleError(f"{folder} is not a folder")
     cfg = core.cfg
-    items, rejected = plan(folder, cfg.scan.extensions)
+    items, rejected = plan(folder, cfg.scan.extensions, person)
     tool = analyzer(core)
     embedding_id = tool.embedding_id
     photos: dict[Path, Any] = {}

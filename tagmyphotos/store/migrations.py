@@ -61,7 +61,13 @@ def _v3(db: pw.Database) -> None:
     migrate(migrator.add_column("photo", "faces_from", m.Photo.faces_from))  # indexed by the field
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: pw.Database) -> None:
+    """Merge suggestions remember "different people"; photos are filtered and sorted by date."""
+    db.create_tables([m.DistinctPeople])
+    db.execute_sql("CREATE INDEX IF NOT EXISTS photo_mtime ON photo (mtime)")
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4]
 LATEST = len(MIGRATIONS)
 
 

@@ -155,6 +155,20 @@ class FaceRejection(IdModel):
         indexes = ((("face", "person"), True),)
 
 
+class DistinctPeople(IdModel):
+    """Two people the user said are different: never suggested for a merge again.
+
+    Stored once per pair, the lower person id first (review.merges keeps that order)."""
+
+    person_a = pw.ForeignKeyField(Person, on_delete="CASCADE")
+    person_b = pw.ForeignKeyField(Person, on_delete="CASCADE")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "distinct_people"
+        indexes = ((("person_a", "person_b"), True),)
+
+
 class UndoEntry(IdModel):
     """The inverse of a bulk action, so the last one can be undone."""
 
@@ -274,6 +288,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     PersonAlias,
     Face,
     FaceRejection,
+    DistinctPeople,
     UndoEntry,
     Job,
     JobEvent,

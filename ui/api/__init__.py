@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 
-from . import clusters, faces, hooks, jobs, keys, people, photos, settings, suggestions, system, writes
+from . import clusters, faces, hooks, jobs, keys, merges, people, photos, settings, suggestions, system, teach, writes
 from .deps import authenticate
 from .docs import DOCS_HTML
 from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
@@ -40,7 +40,10 @@ Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
          -d '{"type": "write"}' "$H/api/v1/jobs"
     curl -s -H "X-API-Key: $K" "$H/api/v1/jobs/<id>"
 """
-RESOURCES = (photos, faces, suggestions, people, clusters, jobs, writes, settings, system, keys, hooks)
+# merges before people: its /people/merge-suggestions paths must win over /people/{person_id}
+RESOURCES = (
+    photos, faces, suggestions, merges, people, clusters, teach, jobs, writes, settings, system, keys, hooks,
+)  # fmt: skip
 
 
 def api_routes(app: Any) -> list[Any]:

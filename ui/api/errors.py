@@ -33,6 +33,9 @@ log = logging.getLogger("tagmyphotos.api")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Largest accepted request body (bytes): bulk actions on 10k ids fit in well under this.
 MAX_BODY_BYTES = 1 << 20
+# Largest upload (bytes) on an UploadRoute (reference photos): the parts are spooled to disk by
+# the multipart parser, never held whole in memory; 200 MB is ~30 phone photos.
+MAX_UPLOAD_BYTES = 200 << 20
 PROBLEM_BASE = "https://tagmyphotos.invalid/problems/"
 
 _TITLES = {
@@ -42,6 +45,7 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    411: "Length required",
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid request",
@@ -117,16 +121,20 @@ def _validation_detail(items: list[dict[str, Any]]) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-async def _enforce_body_limit(request: Request) -> Response | None:
-    """Refuse oversized bodies before parsing: by Content-Length, then by counting a stream."""
+async def _enforce_body_limit(request: Request, limit: int = MAX_BODY_BYTES, stream: bool = False) -> Response | None:
+    """Refuse oversized bodies before parsing: by Content-Length, then by counting a stream.
+
+    A streamed route (uploads) must declare its length and is not buffered here."""
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return None
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():
             return problem_response(request, 400, "the Content-Length header is not a number")
-        if int(length) > MAX_BODY_BYTES:
-            return problem_response(request, 413, f"the request body is over {MAX_BODY_BYTES} bytes")
+        if int(length) > limit:
+            return problem_response(request, 413, f"the request body is over {limit} bytes")
+    if stream:
+        return None if length is not None else problem_response(request, 411, "send a Content-Length header")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -140,12 +148,15 @@ async def _enforce_body_limit(request: Request) -> Response | None:
 class ProblemRoute(APIRoute):
     """An APIRoute whose every failure becomes a problem+json response."""
 
+    body_limit = MAX_BODY_BYTES
+    stream_body = False
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             try:
-                refused = await _enforce_body_limit(request)
+                refused = await _enforce_body_limit(request, self.body_limit, self.stream_body)
                 if refused is not None:
                     return refused
                 return await original(request)
@@ -182,6 +193,13 @@ class ProblemRoute(APIRoute):
                 return problem_response(request, 500, "something went wrong on the server; the log has the details")
 
         return handler
+
+
+class UploadRoute(ProblemRoute):
+    """A ProblemRoute for file uploads: a larger limit, and the body is streamed, not buffered."""
+
+    body_limit = MAX_UPLOAD_BYTES
+    stream_body = True
 
 
 def allowed_methods(request: Request, prefix: str) -> set[str]:

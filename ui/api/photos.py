@@ -7,14 +7,14 @@ nothing is stored on the NAS's disk for them.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import mimetypes
 import os
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-import peewee as pw
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from PIL import Image
@@ -23,11 +23,12 @@ from pydantic import BaseModel, Field, model_validator
 from tagmyphotos.core import Core
 from tagmyphotos.faces.images import ImageError, load_image
 from tagmyphotos.library import paths
-from tagmyphotos.review import mark
+from tagmyphotos.review import mark, queries
+from tagmyphotos.stages import purge
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import face_views
 
-from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
+from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import Who
 from .schemas import API_PREFIX, FaceOut, ReviewResultOut, faces_query
@@ -39,7 +40,6 @@ router = APIRouter(prefix="/photos", tags=["photos"], route_class=ProblemRoute)
 PREVIEW_MIN_PX, PREVIEW_MAX_PX, PREVIEW_DEFAULT_PX = 64, 2048, 1024
 PREVIEW_JPEG_QUALITY = 82
 PREVIEW_CACHE = "private, max-age=86400"
-_FAILED = (m.PHOTO_FAILED, m.PHOTO_ERROR)
 # Largest coordinate a face box may give (px): beyond any photo analysis accepts.
 MAX_BOX_PX = 1_000_000
 
@@ -89,19 +89,6 @@ class MarkFace(Who):
         return self
 
 
-def _counts(photo_ids: list[int]) -> dict[int, dict[str, int]]:
-    out: dict[int, dict[str, int]] = {pid: {} for pid in photo_ids}
-    if photo_ids:
-        query = (
-            m.Face.select(m.Face.photo, m.Face.state, pw.fn.COUNT(m.Face.id))
-            .where(m.Face.photo.in_(photo_ids))
-            .group_by(m.Face.photo, m.Face.state)
-        )
-        for pid, state, n in m.rows(query):
-            out[int(pid)][str(state)] = int(n)
-    return out
-
-
 def _photo_fields(p: m.Photo, counts: dict[str, int]) -> dict:
     swap = (p.orientation or 1) >= 5
     return {
@@ -115,58 +102,86 @@ def _photo_fields(p: m.Photo, counts: dict[str, int]) -> dict:
     }  # fmt: skip
 
 
-def _folder_filter(query: Any, folder: str, recursive: bool) -> Any:
-    prefix = paths.clean_relative(folder, allow_empty=True)
-    if not prefix:
-        return query if recursive else query.where(~m.Photo.path.contains("/"))
-    prefix += "/"
-    query = query.where(pw.fn.SUBSTR(m.Photo.path, 1, len(prefix)) == prefix)
-    if not recursive:
-        query = query.where(~pw.fn.SUBSTR(m.Photo.path, len(prefix) + 1).contains("/"))
-    return query
+class PersonTagOut(BaseModel):
+    id: int
+    name: str
+
+
+class PhotoListItem(PhotoOut):
+    """A photo in a list: with the people named in it."""
+
+    unnamed_faces: int = Field(0, description="faces without a confirmed name (unknown or suggested)")
+    people: list[PersonTagOut] = Field(description="people confirmed in this photo, by name")
+
+    @classmethod
+    def of(cls, card: queries.PhotoCard) -> PhotoListItem:
+        data = {k: v for k, v in card.__dict__.items() if k != "people"}
+        return cls(**data, people=[PersonTagOut(id=t.id, name=t.name) for t in card.people],
+                   preview_url=f"{API_PREFIX}/photos/{card.id}/preview")  # fmt: skip
 
 
 @router.get(
-    "", response_model=Page[PhotoOut], summary="List photos",
-    responses=problem_responses(400),
-    description="Filter by state, person, folder, unknown faces or errors; order by a field "
-    "(prefix '-' for descending).",
+    "", response_model=Page[PhotoListItem], summary="List photos; find photos by people",
+    responses=problem_responses(400, 404),
+    description="Photos with several people (`people=1&people=2`, `mode` all / any / only), in a folder, "
+    "in a date range, with unnamed faces, ... `only` = all of them and no other named person (add "
+    "`has_unnamed_faces=false` for nobody else at all). Dates are the files' modification dates (the "
+    "server's local days; no EXIF taken date is stored). Order by a field, '-' for descending.",
 )  # fmt: skip
 def list_photos(
     page: PageParams = Depends(page_params),
+    people: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Query(
+        [], max_length=50, description="person ids (repeat the parameter)"
+    ),
+    mode: Literal["all", "any", "only"] = Query("all", description="how `people` combine"),
+    person_id: int | None = Query(None, ge=1, le=MAX_ID, description="one person (same as people=ID)"),
+    date_from: dt.date | None = Query(None, description="first day (file modification date), YYYY-MM-DD"),
+    date_to: dt.date | None = Query(None, description="last day, inclusive"),
+    has_unnamed_faces: bool | None = Query(None, description="photos with (or without) faces not yet named"),
     state: Literal["pending", "done", "failed", "error", "missing"] | None = Query(None),
-    person_id: int | None = Query(None, ge=1, le=MAX_ID, description="photos with a confirmed face of this person"),
     folder: str | None = Query(None, max_length=4096, description="library-relative folder"),
     recursive: bool = Query(True, description="include sub-folders of `folder`"),
-    has_unknown_faces: bool | None = Query(None, description="photos with (or without) unnamed faces"),
+    has_unknown_faces: bool | None = Query(None, description="photos with (or without) faces with no name "
+                                           "and no suggestion"),  # fmt: skip
     has_error: bool | None = Query(None, description="analysis/read failed or the last write failed"),
     written: bool | None = Query(None, description="names written into the file (or not)"),
     q: str | None = Query(None, max_length=200, description="text the path contains"),
-    order: Literal["path", "-path", "mtime", "-mtime", "size", "-size", "id", "-id"] = "path",
+    order: Literal["path", "-path", "date", "-date", "mtime", "-mtime", "size", "-size", "id", "-id"] = "path",
 ) -> dict:
-    query = m.Photo.select()
-    if state:
-        query = query.where(m.Photo.state == state)
-    if person_id is not None:
-        query = query.where(m.Photo.id.in_(m.Face.select(m.Face.photo).where(m.Face.person == person_id)))
-    if folder is not None:
-        query = _folder_filter(query, folder, recursive)
-    if has_unknown_faces is not None:
-        unknown = m.Photo.id.in_(m.Face.select(m.Face.photo).where(m.Face.state == m.FACE_UNKNOWN))
-        query = query.where(unknown if has_unknown_faces else ~unknown)
-    if has_error is not None:
-        bad = m.Photo.state.in_(_FAILED) | m.Photo.write_error.is_null(False)
-        query = query.where(bad if has_error else ~bad)
-    if written is not None:
-        query = query.where(m.Photo.written_signature.is_null(not written))
-    if q:
-        query = query.where(m.Photo.path.contains(q))
-    fields = {"path": m.Photo.path, "mtime": m.Photo.mtime, "size": m.Photo.size, "id": m.Photo.id}
-    query = query.order_by(*order_by(m.Photo, order, fields))
-    result = paginate(query, page, lambda p: p)
-    counts = _counts([p.id for p in result["items"]])
-    result["items"] = [PhotoOut(**_photo_fields(p, counts[p.id])) for p in result["items"]]
-    return result
+    if date_from and date_to and date_from > date_to:
+        raise ApiProblem(400, "date_from is after date_to")
+    start, end = queries.day_bounds(date_from, date_to)
+    chosen = tuple(people) + ((person_id,) if person_id is not None else ())
+    flt = queries.PhotoFilter(
+        people=chosen, mode=mode, folder=folder, recursive=recursive, date_from=start, date_to=end,
+        has_unnamed_faces=has_unnamed_faces, has_unknown_faces=has_unknown_faces, state=state,
+        has_error=has_error, written=written, text=q or None, order=order.replace("mtime", "date"),
+    )  # fmt: skip
+    found = queries.find_photos(flt, page.offset, page.limit)
+    items = [PhotoListItem.of(card) for card in found.items]
+    return {"items": items, "total": found.total, "limit": page.limit, "offset": page.offset}
+
+
+class PurgeIn(BaseModel):
+    dry_run: bool = Field(True, description="only count (the default); false forgets them")
+
+
+class PurgeOut(BaseModel):
+    missing: int = Field(description="photos marked missing by the last scans")
+    purged: int = Field(description="photos forgotten (0 in a dry run)")
+    faces: int = Field(description="their faces (forgotten with them)")
+    named_faces: int = Field(description="of those, faces with a confirmed name")
+    dry_run: bool
+
+
+@router.post(
+    "/purge", response_model=PurgeOut, summary="Forget photos marked missing (a dry-run count by default)",
+    description="A photo gone from the library is marked missing and keeps its faces and names (it may be on "
+    "a disk that is not mounted). Purging forgets those photos, their faces and names; no file is touched. "
+    "Send `{\"dry_run\": false}` to purge; the default only counts.",
+)  # fmt: skip
+def purge_missing(body: PurgeIn, core: Core = Depends(get_core)) -> PurgeOut:
+    return PurgeOut(**purge.purge_missing(core, dry_run=body.dry_run).to_dict())
 
 
 def _detail(photo: m.Photo) -> PhotoDetail:

@@ -1,0 +1,95 @@
+"""/teach: learn people from reference photos — a folder on the server, or uploaded photos.
+
+Both queue a `teach` job (tagmyphotos.stages.teach_job) and answer 202 with it: analysing
+reference photos takes a second or more each on a NAS. The folder is named relative to the
+library or the data folder and resolved with library.paths; uploads are kept in the data folder.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from jobs.tasks import start_job
+from tagmyphotos.core import Core
+from tagmyphotos.library import paths
+from tagmyphotos.stages import teach_job
+from tagmyphotos.store import models as m
+
+from .deps import get_core
+from .errors import ApiProblem, ProblemRoute, UploadRoute, problem_responses
+from .jobs import JobOut, job_out
+
+router = APIRouter(prefix="/teach", tags=["teach"], route_class=ProblemRoute)
+uploads = APIRouter(route_class=UploadRoute)
+
+# At most this many photos in one upload, and this many bytes each.
+MAX_UPLOAD_FILES = 50
+MAX_UPLOAD_FILE_BYTES = 50 << 20
+
+
+class TeachFolder(BaseModel):
+    """A reference folder on the server: one sub-folder of photos per person (named after them)."""
+
+    root: Literal["library", "data"] = Field("library", description="what `folder` is relative to")
+    folder: str = Field("", max_length=4096, description="e.g. 'people' for <library>/people/<Name>/*.jpg")
+    person: str | None = Field(None, min_length=1, max_length=200, description="only this person's sub-folder")
+
+
+class TeachUploadOut(BaseModel):
+    job: JobOut
+    saved: list[str] = Field(description="the stored file names (by content: the same photo is kept once)")
+
+
+@router.post(
+    "/folder", response_model=JobOut, status_code=202, summary="Teach from a reference folder on the server",
+    responses=problem_responses(400, 404),
+    description="The folder holds one sub-folder per person (`people/Anna/*.jpg`, `people/Bob/*.jpg`); "
+    "every photo with exactly one face becomes a confirmed face of that person (new people are created). "
+    "Photos with no face or several faces are listed in the job's result and events, never guessed. "
+    "Teaching again only analyses new or changed photos. Undo with POST /review/undo.",
+)  # fmt: skip
+def teach_folder(body: TeachFolder, core: Core = Depends(get_core)) -> JobOut:
+    folder = paths.clean_relative(body.folder, allow_empty=True)
+    teach_job.teach_root(core.cfg, body.root, folder)  # 400/404 now, not in the job
+    params = {"root": body.root, "folder": folder}
+    if body.person is not None:
+        params["person"] = body.person
+    return job_out(m.Job.get_by_id(start_job("teach", params, reuse_active=False)))
+
+
+@uploads.post(
+    "/upload", response_model=TeachUploadOut, status_code=202, summary="Teach from uploaded photos of one person",
+    responses=problem_responses(400, 411, 413),
+    description=f"multipart/form-data: `person` (a name; created when new) and `files` (up to "
+    f"{MAX_UPLOAD_FILES} photos, each up to {MAX_UPLOAD_FILE_BYTES >> 20} MB). The photos are kept in the data "
+    "folder (teach/<person>/) and taught like a reference folder; photos with no face or several faces are "
+    "reported in the job.",
+)  # fmt: skip
+async def teach_upload(
+    person: str = Form(..., min_length=1, max_length=200, description="who is in the photos"),
+    files: list[UploadFile] = File(..., description="photos of this person alone"),
+    core: Core = Depends(get_core),
+) -> TeachUploadOut:
+    if len(files) > MAX_UPLOAD_FILES:
+        raise ApiProblem(400, f"at most {MAX_UPLOAD_FILES} photos per upload")
+    params = teach_job.upload_params(person)  # a bad name or file type is refused before anything is stored
+    for upload in files:
+        teach_job.upload_extension(core.cfg, upload.filename or "")
+        if upload.size is not None and upload.size > MAX_UPLOAD_FILE_BYTES:
+            raise ApiProblem(413, f"{upload.filename}: over {MAX_UPLOAD_FILE_BYTES >> 20} MB")
+    saved = []
+    for upload in files:
+        content = await upload.read(MAX_UPLOAD_FILE_BYTES + 1)
+        if len(content) > MAX_UPLOAD_FILE_BYTES:
+            raise ApiProblem(413, f"{upload.filename}: over {MAX_UPLOAD_FILE_BYTES >> 20} MB")
+        name = upload.filename or ""
+        saved.append(await run_in_threadpool(teach_job.save_upload, core.cfg, person, name, content))
+    job_id = await run_in_threadpool(start_job, "teach", params, False)
+    return TeachUploadOut(job=job_out(m.Job.get_by_id(job_id)), saved=saved)
+
+
+router.include_router(uploads)
