@@ -2,10 +2,12 @@
 
 scan → analyze → match   (automatic, after a scan or on a schedule)
 write → notify           (after the user accepted names)
+import-names             (names given in Immich / PhotoPrism; then write puts them in the files)
 """
 
 from __future__ import annotations
 
+from integrations.stage_import import stage_import_names
 from integrations.stage_notify import stage_notify
 from tagmyphotos.stages import scan as scan_stage
 from tagmyphotos.stages.analyze import stage_analyze
@@ -23,6 +25,7 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("notify", stage_notify, summary="ask Immich / PhotoPrism / a webhook to re-read the files"),
     Stage("restore", stage_restore, summary="put back the original files from their backups"),
     Stage("teach", stage_teach, summary="learn people from reference photos (a folder per person, or uploads)"),
+    Stage("import-names", stage_import_names, summary="take the names people gave in Immich / PhotoPrism"),
 )
 
 STAGES: dict[str, Stage] = {stage.name: stage for stage in PIPELINE}

@@ -106,6 +106,8 @@ class ImmichConfig(_Section):
     path_map: PathMap = PathMap()
     push_faces: bool = False
     remove_duplicate_ml_faces: bool = False
+    # A person renamed here is renamed in Immich at the next name import (PUT /api/people/{id}).
+    push_renames: bool = False
 
 
 class PhotoPrismConfig(_Section):

@@ -310,6 +310,21 @@ IMMICH_FOLDER_SEARCH_MIN_FILES = 3
 # 5th percentile 0.62, median 0.69 (68 heads); boxes of different heads 0.0 (18 pairs).
 # 0.4 leaves room for detectors with looser boxes while staying far above neighbours' overlap.
 FACE_SAME_IOU = 0.4
+# A face named in Immich or PhotoPrism is the same as one of ours at IoU >= this, matched
+# one-to-one (Hungarian assignment, as for file regions). Their boxes come from CNN detectors
+# (Immich's RetinaFace) or hands (manual faces, PhotoPrism markers): a CNN box of the same head
+# overlaps our dlib box by >= 0.55 (the FACE_SAME_IOU measurement above), a head box drawn by hand
+# 1.5x / 1.8x the face's side by 0.44 / 0.31; different heads of the testdata overlap 0.0. So 0.3
+# keeps loose hand boxes while a neighbour never wins (the one-to-one assignment prefers the
+# better overlap anyway). Below it the name becomes a hand-marked face instead.
+FOREIGN_FACE_MIN_IOU = 0.3
+# An import result lists at most this many conflicts and unmatched names (the counts are whole;
+# every conflict stays listed in GET /api/v1/imports/conflicts).
+FOREIGN_LISTED_MAX = 200
+# Assets per page of Immich's POST /api/search/metadata during a name import (Immich's maximum).
+IMMICH_IMPORT_PAGE_SIZE = 1000
+# Photos per page of PhotoPrism's GET /api/v1/photos and subjects per page during a name import.
+PHOTOPRISM_IMPORT_PAGE_SIZE = 500
 # HTTP retries: backoff base * 2^attempt seconds, capped (also caps a server's Retry-After).
 HTTP_BACKOFF_BASE_S = 0.5
 HTTP_BACKOFF_MAX_S = 8.0

@@ -67,7 +67,12 @@ def _v4(db: pw.Database) -> None:
     db.execute_sql("CREATE INDEX IF NOT EXISTS photo_mtime ON photo (mtime)")
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: pw.Database) -> None:
+    """Names imported from Immich and PhotoPrism: their people and faces, linked to ours."""
+    db.create_tables([m.ForeignPerson, m.ForeignFace])
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
 
 

@@ -273,6 +273,52 @@ def put_setting(key: str, value: Any) -> None:
     ).execute()
 
 
+# What a name import from another app did with one of its faces (ForeignFace.outcome).
+FOREIGN_IMPORTED = "imported"  # our overlapping face confirmed with that name
+FOREIGN_MARKED = "marked"  # no face of ours there: a hand-marked face made with that name
+FOREIGN_ALREADY = "already"  # the name was already on our face (or in the photo)
+FOREIGN_CONFLICT = "conflict"  # our face is confirmed (or rejected) otherwise: listed to decide
+FOREIGN_UNMATCHED = "unmatched"  # the photo is not (yet) analysed here, or the box fits nowhere
+
+
+class ForeignPerson(IdModel):
+    """A person of another app (Immich, PhotoPrism) linked to one of ours by a name import.
+
+    The names on both sides at the last import or push tell which side renamed since."""
+
+    source = pw.CharField()  # immich | photoprism
+    external_id = pw.CharField()
+    person = pw.ForeignKeyField(Person, backref="foreign", on_delete="CASCADE")
+    name_there = pw.TextField()
+    name_here = pw.TextField()
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "foreign_person"
+        indexes = ((("source", "external_id"), True),)
+
+
+class ForeignFace(IdModel):
+    """One face named in another app and what the import did with it (the recorded source)."""
+
+    source = pw.CharField()
+    external_id = pw.CharField()  # the face (Immich) or marker (PhotoPrism) id there
+    photo = pw.ForeignKeyField(Photo, on_delete="CASCADE")
+    face = pw.ForeignKeyField(Face, null=True, backref="foreign", on_delete="SET NULL")
+    external_person = pw.CharField()
+    name_there = pw.TextField()
+    person_here = pw.ForeignKeyField(Person, null=True, on_delete="SET NULL")  # a conflict's name here
+    outcome = pw.CharField(index=True)  # FOREIGN_*
+    decision = pw.CharField(null=True)  # a conflict decided: theirs | ours
+    note = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "foreign_face"
+        indexes = ((("source", "external_id"), True),)
+
+
 class SchemaMeta(BaseModel):
     key = pw.CharField(primary_key=True)
     value = pw.TextField()
@@ -295,4 +341,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WriteAudit,
     ApiKey,
     Setting,
+    ForeignPerson,
+    ForeignFace,
 )

@@ -120,6 +120,20 @@ class FakeImmich(FakeServer):
     def live_faces(self, asset_id: str) -> list[dict[str, Any]]:
         return [f for f in self.faces.values() if f["assetId"] == asset_id and not f["deleted"]]
 
+    def people_with_faces(self, asset_id: str) -> dict[str, Any]:
+        """What Immich's mapAsset adds with withPeople: people with their faces' boxes, and the
+        faces of no one (server/src/dtos/asset-response.dto.ts, peopleWithFaces)."""
+        people: dict[str, dict[str, Any]] = {}
+        unassigned = []
+        for face in self.live_faces(asset_id):
+            shown = {k: v for k, v in face.items() if k not in ("assetId", "personId", "deleted")}
+            if face["personId"] is None:
+                unassigned.append(shown)
+                continue
+            person = people.setdefault(face["personId"], {**self.people[face["personId"]], "faces": []})
+            person["faces"].append(shown)
+        return {"people": list(people.values()), "unassignedFaces": unassigned}
+
     def refreshed_ids(self) -> list[str]:
         return [i for name, ids in self.job_runs if name == "refresh-metadata" for i in ids]
 
@@ -189,6 +203,8 @@ class FakeImmich(FakeServer):
         hits = [a for i, a in self.assets.items() if regex.search(self._plain_paths[i])]
         page, size = dto.get("page", 1), dto.get("size", 250)
         items = hits[(page - 1) * size : page * size]
+        if dto.get("withPeople"):
+            items = [{**a, **self.people_with_faces(a["id"])} for a in items]
         more = page * size < len(hits)
         albums = {"count": 0, "facets": [], "items": [], "total": 0}
         assets = {"count": len(items), "facets": [], "items": items, "total": len(hits)}
@@ -211,6 +227,25 @@ class FakeImmich(FakeServer):
         words = re.compile(r"(^|\s)" + re.escape(name), re.IGNORECASE)
         hits = [p for p in self.people.values() if words.search(p["name"]) and (hidden or not p["isHidden"])]
         return 200, hits
+
+    def op_getAllPeople(self, rec: Recorded, _: dict[str, str]) -> Reply:
+        page = int(rec.query.get("page", ["1"])[0])
+        size = int(rec.query.get("size", ["500"])[0])
+        hidden = rec.query.get("withHidden", ["false"])[0] == "true"
+        shown = [p for p in self.people.values() if hidden or not p["isHidden"]]
+        items = shown[(page - 1) * size : page * size]
+        hidden_count = sum(1 for p in self.people.values() if p["isHidden"])
+        body = {"people": items, "total": len(shown), "hidden": hidden_count, "hasNextPage": page * size < len(shown)}
+        return 200, body
+
+    def op_updatePerson(self, rec: Recorded, params: dict[str, str]) -> Reply:
+        person = self.people.get(params["id"])
+        if person is None:
+            return 400, self.error_body(400, "Not found or no person.update access")
+        for key in ("name", "isHidden", "isFavorite", "birthDate", "color"):
+            if key in rec.json:
+                person[key] = rec.json[key]
+        return 200, person
 
     def op_createPerson(self, rec: Recorded, _: dict[str, str]) -> Reply:
         person_id = self.add_person(rec.json.get("name", ""), hidden=rec.json.get("isHidden", False))

@@ -1,0 +1,100 @@
+"""Read the names people gave in PhotoPrism: subjects, and the face markers of our photos.
+
+Why this way: PhotoPrism lists subjects (people) with `GET /api/v1/subjects` and photos with
+faces with `GET /api/v1/photos?q=faces:yes` (both paged by count/offset), and a photo's markers
+come with its files in `GET /api/v1/photos/{uid}`: one request per page and one per photo with
+faces. Markers hold boxes normalized to the photo as displayed (X, Y top-left, W, H). A marker
+counts when it is a valid face marker of a named subject that is not hidden. Photos are matched
+by their path below originals, through the PhotoPrism path map.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from integrations.pathmap import PathMapError, to_remote_relative
+from tagmyphotos import tuning
+from tagmyphotos.config import PhotoPrismConfig
+from tagmyphotos.geometry import NormBox
+from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
+from tagmyphotos.review.foreign_people import ForeignPersonInfo
+
+if TYPE_CHECKING:
+    from integrations.photoprism import PhotoPrismClient
+
+
+@dataclass
+class Fetched:
+    photos: list[ForeignPhoto] = field(default_factory=list)
+    people: list[ForeignPersonInfo] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+
+
+def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    size, offset = tuning.PHOTOPRISM_IMPORT_PAGE_SIZE, 0
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.api.request("GET", path, params={**params, "count": size, "offset": offset}).json() or []
+        items += page
+        if len(page) < size:
+            return items
+        offset += size
+
+
+def subjects(client: PhotoPrismClient) -> list[ForeignPersonInfo]:
+    rows = _paged(client, "/api/v1/subjects", {"hidden": "yes"})
+    return [
+        ForeignPersonInfo(str(s["UID"]), str(s.get("Name") or ""), bool(s.get("Hidden")))
+        for s in rows
+        if s.get("Type", "person") == "person"
+    ]
+
+
+def marker_name(
+    marker: dict[str, Any], people: dict[str, ForeignPersonInfo], skipped: Counter[str]
+) -> ForeignName | None:
+    if marker.get("Type") != "face" or marker.get("Invalid"):
+        return None
+    subject = people.get(str(marker.get("SubjUID") or ""))
+    name = str(marker.get("Name") or (subject.name if subject else "")).strip()
+    if subject is None or not name:
+        skipped["unnamed"] += 1
+        return None
+    if subject.hidden:
+        skipped["hidden"] += 1
+        return None
+    x, y = max(0.0, float(marker["X"])), max(0.0, float(marker["Y"]))
+    w, h = min(1.0 - x, float(marker["W"])), min(1.0 - y, float(marker["H"]))
+    if w <= 0 or h <= 0:
+        skipped["no_size"] += 1
+        return None
+    return ForeignName(str(marker["UID"]), subject.external_id, name, NormBox(x, y, w, h))
+
+
+def fetch_names(client: PhotoPrismClient, cfg: PhotoPrismConfig, library_root: Path, photos: dict[str, int]) -> Fetched:
+    out = Fetched()
+    ours: dict[str, int] = {}
+    for rel, photo_id in photos.items():
+        try:
+            ours[to_remote_relative(cfg.path_map, library_root, rel)] = photo_id
+        except PathMapError:
+            continue
+    out.people = subjects(client)
+    people = {p.external_id: p for p in out.people}
+    for found in _paged(client, "/api/v1/photos", {"quality": 0, "merged": "true", "q": "faces:yes"}):
+        ours_id = ours.get(str(found.get("FileName") or ""))
+        if ours_id is None:
+            out.skipped["not_ours"] += 1
+            continue
+        detail = client.api.request("GET", f"/api/v1/photos/{found['UID']}").json()
+        files = detail.get("Files") or detail.get("files") or []
+        primary = [f for f in files if f.get("Primary")] or files[:1]
+        names = [n for f in primary for mk in f.get("Markers") or [] if (n := marker_name(mk, people, out.skipped))]
+        if names:
+            out.photos.append(ForeignPhoto(ours_id, tuple(names)))
+    out.requests = client.api.requests
+    return out

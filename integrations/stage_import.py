@@ -1,0 +1,84 @@
+"""The import-names stage: bring the names people gave in Immich or PhotoPrism onto our faces.
+
+A job with params {"source": "immich" | "photoprism", "dry_run": bool}. The integration reads
+(a few paged requests); the core decides and applies (review.foreign: conflicts listed, never
+applied; idempotent), then people are kept in step (renames there taken here; ours pushed to
+Immich when push_renames is on). Safe to rerun: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations import immich, immich_names, photoprism, photoprism_names
+from integrations.http import IntegrationError
+from tagmyphotos.core import Core
+from tagmyphotos.review.foreign import ImportOutcome, import_names, known_photos
+from tagmyphotos.review.foreign_people import PeopleSync, remember, sync_people
+from tagmyphotos.store.runner import StageContext
+
+SOURCES = ("immich", "photoprism")
+
+
+def run_import(core: Core, source: str, dry_run: bool = False) -> dict[str, Any]:
+    """Fetch, apply and report one import; raises IntegrationError or ValueError with a sentence."""
+    cfg = core.cfg.integrations
+    if source == "immich":
+        problem = immich.config_problem(cfg.immich)
+        if problem:
+            raise ValueError(problem)
+        with immich.ImmichClient(cfg.immich, cfg.timeout_s, cfg.retries) as client:
+            fetched = immich_names.fetch_names(client, cfg.immich, core.cfg.library, known_photos())
+            outcome = import_names(core, source, fetched.photos, dry_run)
+            people = sync_people(core, source, fetched.people, dry_run)
+            pushed = []
+            if cfg.immich.push_renames and not dry_run:
+                for push in people.to_push:
+                    immich_names.push_rename(client, push.external_id, push.name)
+                    remember(source, push.external_id, push.name, push.name)
+                    pushed.append(push.name)
+            requests = client.api.requests
+    elif source == "photoprism":
+        problem = photoprism.config_problem(cfg.photoprism)
+        if problem:
+            raise ValueError(problem)
+        with photoprism.PhotoPrismClient(cfg.photoprism, cfg.timeout_s, cfg.retries) as pclient:
+            pfetched = photoprism_names.fetch_names(pclient, cfg.photoprism, core.cfg.library, known_photos())
+            outcome = import_names(core, source, pfetched.photos, dry_run)
+            people = sync_people(core, source, pfetched.people, dry_run)
+            pushed = []
+            requests = pclient.api.requests
+            fetched_skipped = pfetched.skipped
+    else:
+        raise ValueError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
+    skipped = fetched.skipped if source == "immich" else fetched_skipped
+    return report(outcome, people, pushed, dict(skipped), requests)
+
+
+def report(outcome: ImportOutcome, people: PeopleSync, pushed: list[str], skipped: dict[str, int],
+           requests: int) -> dict[str, Any]:  # fmt: skip
+    out = outcome.to_dict()
+    out["skipped"] = skipped
+    out["renamed_here"] = people.renamed_here
+    out["renames_to_push"] = [p.name for p in people.to_push if p.name not in pushed]
+    out["pushed"] = pushed
+    out["notes"] += people.notes
+    out["requests"] = requests
+    return out
+
+
+def stage_import_names(core: Core, ctx: StageContext) -> dict[str, Any]:
+    source = str(ctx.params.get("source") or "")
+    dry_run = bool(ctx.params.get("dry_run"))
+    try:
+        result = run_import(core, source, dry_run)
+    except IntegrationError as exc:
+        raise RuntimeError(str(exc)) from exc
+    ctx.total = ctx.done = result["photos"]
+    ctx.info(
+        "{verb} from {source}: {imported} names on our faces, {marked} hand-marked, {already} already there, "
+        "{conflicts} conflicts, {unmatched} unmatched".format(
+            verb="would import" if dry_run else "imported", **result
+        )
+    )
+    return result

@@ -1,0 +1,348 @@
+"""Names people already gave in another app (Immich, PhotoPrism) become names on our faces.
+
+Why here and not in integrations/: what an import does to the database is a review action like
+any other (one transaction, one undo entry, rejections respected, one person per photo), and
+the integrations only fetch. Each foreign face is matched one-to-one to our faces by IoU
+(tuning.FOREIGN_FACE_MIN_IOU); an overlap that is still open here is confirmed; no overlap
+becomes a hand-marked face (mark.add_face: checked by the detector, embedded when it holds a
+face). A face already confirmed (or rejected) otherwise here is never changed: it is recorded as
+a conflict, listed to decide. Every foreign face gets a ForeignFace row (its source), so a
+second import changes nothing and a decided conflict is not raised again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tagmyphotos import tuning
+from tagmyphotos.geometry import NormBox, oriented_size, to_oriented
+from tagmyphotos.metadata.read import match_regions_to_faces
+from tagmyphotos.review.confirm import confirm, confirm_faces
+from tagmyphotos.review.mark import add_face
+from tagmyphotos.review.people import (
+    NotFound,
+    PeopleError,
+    clean_name,
+    find_person,
+    refresh_after,
+    resolve_person,
+)
+from tagmyphotos.review.undo import Journal
+from tagmyphotos.store import models as m
+from tagmyphotos.store.views import iso
+
+
+@dataclass(frozen=True)
+class ForeignName:
+    """One named face of another app, its box normalized on the photo as displayed."""
+
+    external_id: str
+    person_id: str  # the person's id there
+    name: str
+    box: NormBox
+    # The pixel size of the image the box was measured on, when known: tells the displayed frame
+    # from the stored one (see oriented_box); None = the photo as displayed.
+    frame: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ForeignPhoto:
+    photo_id: int
+    names: tuple[ForeignName, ...]
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did (or would do, in a dry run); `to_dict()` is the CLI/API JSON."""
+
+    source: str
+    dry_run: bool
+    photos: int = 0
+    imported: int = 0  # our faces confirmed with the other app's name
+    marked: int = 0  # faces made by hand-marking the other app's box
+    already: int = 0  # nothing to do: the name is on the face (or in the photo) here
+    conflicts: int = 0
+    unmatched: int = 0
+    people_created: list[str] = field(default_factory=list)
+    conflict_items: list[dict[str, Any]] = field(default_factory=list)
+    unmatched_items: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # filled by the integration
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["conflict_items"] = out["conflict_items"][: tuning.FOREIGN_LISTED_MAX]
+        out["unmatched_items"] = out["unmatched_items"][: tuning.FOREIGN_LISTED_MAX]
+        return out
+
+
+@dataclass
+class _Plan:
+    """Decisions for one photo before any change."""
+
+    confirm: list[tuple[Any, str, ForeignName]] = field(default_factory=list)  # (face, name, fn)
+    mark: list[ForeignName] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # ForeignFace values
+
+
+def _link_of(source: str, external_id: str) -> Any:
+    where = (m.ForeignPerson.source == source) & (m.ForeignPerson.external_id == external_id)
+    return m.ForeignPerson.get_or_none(where)
+
+
+def _person_of(source: str, fn: ForeignName) -> m.Person | None:
+    """Our person for their person: the linked one first (renames on either side), else by name."""
+    link = _link_of(source, fn.person_id)
+    return link.person if link is not None else find_person(fn.name)
+
+
+def oriented_box(fn: ForeignName, photo: Any) -> NormBox:
+    """The foreign box on the photo as displayed (our faces' frame).
+
+    Immich and PhotoPrism measure faces on their oriented previews, so boxes are normally in the
+    displayed frame already. Older Immich releases imported file regions without applying the
+    EXIF orientation: for a photo turned sideways (orientation 5-8) a frame whose aspect is the
+    stored one, not the displayed one, marks such a box, and it is turned here.
+    """
+    orientation = photo.orientation or 1
+    if fn.frame is None or orientation < 5 or photo.width == photo.height:
+        return fn.box
+    frame_landscape = fn.frame[0] > fn.frame[1]
+    if frame_landscape == (photo.width > photo.height) and fn.frame[0] != fn.frame[1]:
+        return to_oriented(fn.box, orientation)
+    return fn.box
+
+
+def _face_box(face: Any, width: int, height: int) -> NormBox:
+    return NormBox(face.x / width, face.y / height, face.w / width, face.h / height)
+
+
+def _row(source: str, photo_id: int, fn: ForeignName, outcome: str, face: Any = None,
+         here: Any = None, note: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"source": source, "external_id": fn.external_id, "photo": photo_id,
+            "face": face.id if face is not None else None, "external_person": fn.person_id,
+            "name_there": fn.name, "person_here": here, "outcome": outcome, "note": note}  # fmt: skip
+
+
+def _plan_photo(source: str, fp: ForeignPhoto) -> _Plan:
+    plan = _Plan()
+    photo: Any = m.Photo.get_or_none(m.Photo.id == fp.photo_id)
+    decided: dict[str, Any] = {
+        r.external_id: r
+        for r in m.ForeignFace.select().where(
+            (m.ForeignFace.source == source) & m.ForeignFace.external_id.in_([n.external_id for n in fp.names])
+        )
+    }
+    if photo is None or photo.state != m.PHOTO_DONE or not photo.width or not photo.height:
+        why = "the photo is not analysed here yet" if photo is not None else "the photo is gone"
+        plan.rows += [_row(source, fp.photo_id, fn, m.FOREIGN_UNMATCHED, note=why) for fn in fp.names]
+        return plan
+    width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
+    faces: list[Any] = m.rows_as_objects(m.Face.select().where(m.Face.photo == photo.id).order_by(m.Face.id))
+    matches = {
+        mt.region_index: faces[mt.face_index]
+        for mt in match_regions_to_faces(
+            [oriented_box(n, photo) for n in fp.names],
+            [_face_box(f, width, height) for f in faces],
+            min_iou=tuning.FOREIGN_FACE_MIN_IOU,
+        )  # fmt: skip
+    }
+    named_here = {f.person_id: f for f in faces if f.state == m.FACE_CONFIRMED}
+    query = m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person)
+    rejected = set(m.rows(query.where(m.FaceRejection.face.in_([f.id for f in faces]))))
+    taken: set[str] = set()
+    for index, fn in enumerate(fp.names):
+        prior = decided.get(fn.external_id)
+        if prior is not None and prior.decision is not None:
+            continue  # a conflict the user decided: not raised again
+        person = _person_of(source, fn)
+        key = person.name.casefold() if person is not None else fn.name.casefold()
+        face = matches.get(index)
+        holder = named_here.get(person.id) if person is not None else None
+        if key in taken:
+            plan.rows.append(
+                _row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, note="named twice in that photo there")
+            )
+            continue
+        taken.add(key)
+        if face is None:
+            if holder is not None:
+                plan.rows.append(_row(source, photo.id, fn, m.FOREIGN_ALREADY, holder))
+            else:
+                plan.mark.append(fn)
+            continue
+        if face.state == m.FACE_CONFIRMED:
+            same = person is not None and face.person_id == person.id
+            outcome = m.FOREIGN_ALREADY if same else m.FOREIGN_CONFLICT
+            plan.rows.append(_row(source, photo.id, fn, outcome, face, None if same else face.person_id))
+        elif person is not None and (face.id, person.id) in rejected:
+            plan.rows.append(
+                _row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, note=f"rejected for {person.name} here")
+            )
+        elif face.state == m.FACE_IGNORED:
+            plan.rows.append(_row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, note="ignored here (not a face?)"))
+        elif holder is not None:
+            plan.rows.append(_row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, holder.person_id,
+                                  note=f"{holder.person.name} is on another face of this photo here"))  # fmt: skip
+        else:
+            plan.confirm.append((face, fn.name if person is None else person.name, fn))
+    return plan
+
+
+def _record(rows: Iterable[dict[str, Any]]) -> None:
+    """Upsert ForeignFace rows (by source and external id): the import's memory."""
+    now = m.utcnow()
+    for values in rows:
+        existing = m.ForeignFace.get_or_none(
+            (m.ForeignFace.source == values["source"]) & (m.ForeignFace.external_id == values["external_id"])
+        )
+        if existing is None:
+            m.ForeignFace.create(**values, updated_at=now)
+        elif any(getattr(existing, k + ("_id" if k in ("photo", "face", "person_here") else "")) != v
+                 for k, v in values.items()):  # fmt: skip
+            m.ForeignFace.update(**values, updated_at=now).where(m.ForeignFace.id == existing.id).execute()
+
+
+def _link(source: str, fn: ForeignName, person: m.Person) -> None:
+    if _link_of(source, fn.person_id) is None:
+        m.ForeignPerson.create(source=source, external_id=fn.person_id, person=person.id,
+                               name_there=fn.name, name_here=person.name)  # fmt: skip
+
+
+def _tally(out: ImportOutcome, rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        if r["outcome"] == m.FOREIGN_ALREADY:
+            out.already += 1
+        elif r["outcome"] == m.FOREIGN_CONFLICT:
+            out.conflicts += 1
+            here = m.Person.get_or_none(m.Person.id == r["person_here"]) if r["person_here"] else None
+            out.conflict_items.append({"photo_id": r["photo"], "face_id": r["face"], "name_there": r["name_there"],
+                                       "name_here": here.name if here else None, "note": r["note"]})  # fmt: skip
+        elif r["outcome"] == m.FOREIGN_UNMATCHED:
+            out.unmatched += 1
+            out.unmatched_items.append({"photo_id": r["photo"], "name_there": r["name_there"], "why": r["note"]})
+
+
+def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run: bool = False) -> ImportOutcome:
+    """Apply (or, dry, only count) the names of one import round. Safe to rerun: idempotent."""
+    out = ImportOutcome(source, dry_run, photos=len(photos))
+    plans = [(fp, _plan_photo(source, fp)) for fp in photos]
+    new_names = {fn.name.casefold(): fn.name for _, p in plans for fn in [*(c[2] for c in p.confirm), *p.mark]
+                 if _person_of(source, fn) is None}  # fmt: skip
+    out.people_created = sorted(new_names.values())
+    for _, plan in plans:
+        _tally(out, plan.rows)
+    out.imported = sum(len(p.confirm) for _, p in plans)
+    out.marked = sum(len(p.mark) for _, p in plans)
+    if dry_run:
+        return out
+    changed: list[int] = []
+    with core.db.atomic():
+        journal = Journal("import-names", f"names imported from {source}")
+        pairs = []
+        for fp, plan in plans:
+            for face, name, fn in plan.confirm:
+                person, _ = resolve_person(clean_name(name), journal)
+                _link(source, fn, person)
+                pairs.append((face, person))
+                plan.rows.append(_row(source, fp.photo_id, fn, m.FOREIGN_IMPORTED, face))
+        by_person: dict[int, tuple[m.Person, list[Any]]] = {}
+        for face, person in pairs:
+            by_person.setdefault(int(person.id), (person, []))[1].append(face)
+        for person, faces in by_person.values():
+            done = confirm_faces(journal, faces, person, displace=False, respect_rejections=True)
+            changed += done.changed
+            out.notes += [f"face {s.face_id}: {s.reason}" for s in done.skipped]
+        out.imported = len(changed)
+        journal.save()
+        for _, plan in plans:
+            _record(plan.rows)
+    refresh_after(core, changed)
+    for fp, plan in plans:
+        for fn in plan.mark:
+            if not _mark(core, source, fp.photo_id, fn, out):
+                out.marked -= 1
+    return out
+
+
+def _mark(core: Any, source: str, photo_id: int, fn: ForeignName, out: ImportOutcome) -> bool:
+    """A face we did not detect: mark the other app's box by hand with its name (embedded when
+    the detector confirms a face in it). False, recorded as unmatched, when that is refused."""
+    photo: Any = m.Photo.get_by_id(photo_id)
+    width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
+    nb = oriented_box(fn, photo)
+    box = (nb.x * width, nb.y * height, nb.w * width, nb.h * height)
+    person = _person_of(source, fn)
+    try:
+        result = add_face(core, photo_id, box, who=person.id if person is not None else fn.name)
+    except PeopleError as exc:
+        out.unmatched += 1
+        out.unmatched_items.append({"photo_id": photo_id, "name_there": fn.name, "why": str(exc)})
+        _record([_row(source, photo_id, fn, m.FOREIGN_UNMATCHED, note=str(exc))])
+        return False
+    face: Any = m.Face.get_by_id(result.changed[0])
+    with core.db.atomic():
+        _link(source, fn, m.Person.get_by_id(face.person_id))
+        _record([_row(source, photo_id, fn, m.FOREIGN_MARKED, face, note="; ".join(result.warnings) or None)])
+    return True
+
+
+# --- conflicts: listed, then decided by the user -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForeignConflict:
+    id: int
+    source: str
+    photo_id: int
+    photo_path: str
+    face_id: int | None
+    name_there: str
+    name_here: str | None
+    note: str | None
+    updated_at: str | None
+
+
+def list_conflicts(source: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[ForeignConflict], int]:
+    query = (
+        m.ForeignFace.select(m.ForeignFace, m.Photo.path)
+        .join(m.Photo)
+        .where((m.ForeignFace.outcome == m.FOREIGN_CONFLICT) & m.ForeignFace.decision.is_null())
+    )
+    if source:
+        query = query.where(m.ForeignFace.source == source)
+    total = query.count()
+    items = []
+    for r in m.rows_as_objects(query.order_by(m.ForeignFace.id).limit(limit).offset(offset)):
+        here = m.Person.get_or_none(m.Person.id == r.person_here_id) if r.person_here_id else None
+        items.append(ForeignConflict(r.id, r.source, r.photo_id, r.photo.path, r.face_id, r.name_there,
+                                     here.name if here else None, r.note, iso(r.updated_at)))  # fmt: skip
+    return items, total
+
+
+def decide_conflict(core: Any, conflict_id: int, take: str) -> ForeignConflict:
+    """'theirs' confirms the face with the other app's name (an explicit confirm: it moves the
+    name); 'ours' keeps ours, and the import never raises it again."""
+    where = (m.ForeignFace.id == conflict_id) & (m.ForeignFace.outcome == m.FOREIGN_CONFLICT)
+    row: Any = m.ForeignFace.get_or_none(where)
+    if row is None:
+        raise NotFound(f"no import conflict with id {conflict_id}")
+    if take not in ("theirs", "ours"):
+        raise PeopleError("take must be 'theirs' or 'ours'")
+    if take == "theirs":
+        if row.face_id is None:
+            raise PeopleError("that face is gone here; nothing to name")
+        confirm(core, [row.face_id], row.name_there, action="import-decide")
+    m.ForeignFace.update(decision=take, updated_at=m.utcnow()).where(m.ForeignFace.id == row.id).execute()
+    item = [c for c in list_conflicts(limit=1, offset=0)[0] if c.id == conflict_id]
+    photo = m.Photo.get_by_id(row.photo_id)
+    return item[0] if item else ForeignConflict(row.id, row.source, row.photo_id, photo.path, row.face_id,
+                                                row.name_there, None, take, iso(m.utcnow()))  # fmt: skip
+
+
+def known_photos() -> dict[str, int]:
+    """Library-relative path -> photo id of every photo an import can name (not missing)."""
+    query = m.Photo.select(m.Photo.id, m.Photo.path).where(m.Photo.state != m.PHOTO_MISSING)
+    return {path: int(pid) for pid, path in m.rows(query)}
