@@ -1,4 +1,6 @@
-"""Shared fixtures: real temp copies of the testdata, a real Config, a real Core on SQLite."""
+"""Shared fixtures: real temp copies of the testdata, a real Config, a real Core on SQLite, or
+with `--db=postgres` on a real PostgreSQL server (tests/dbtarget.py: one database per data
+folder, so every fixture and test that opens a Core runs on it unchanged)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,60 @@ import pytest
 
 from tagmyphotos.config import Config, load_config
 from tagmyphotos.core import Core
+from tests import dbtarget
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))
 FACES = SHARED / "testdata" / "faces"
 REAL = SHARED / "testdata" / "real"
 EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db", choices=("sqlite", "postgres"), default="sqlite",
+        help="database of every Core the tests open: SQLite in the data folder (default) or a fresh "
+        "database per data folder on a real PostgreSQL server started for the run",
+    )  # fmt: skip
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if session.config.getoption("--db") != "postgres":
+        return
+    from tests.servers import ServerUnavailable, start_postgres
+
+    try:
+        dbtarget.use(start_postgres())
+    except ServerUnavailable as exc:
+        pytest.exit(f"--db=postgres: PostgreSQL cannot be started here: {exc}", returncode=2)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    server = dbtarget._server
+    if server is not None:
+        dbtarget.use(None)
+        server.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object]) -> Iterator[None]:
+    """Databases made by module- or session-scoped fixtures outlive the test (dbtarget). Session
+    fixtures never pass here (a conftest's hooks see only the nodes below it): "session" is the
+    default scope."""
+    with dbtarget.scope(fixturedef.scope):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call() -> Iterator[None]:
+    with dbtarget.scope("function"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    dbtarget.drop_test_databases()
 
 
 def copy_tree(src: Path, dst: Path, pattern: str = "*") -> Path:
@@ -38,6 +88,8 @@ def library(tmp_path: Path) -> Path:
 def make_config(library: Path, data: Path, **env: str) -> Config:
     environ = {"TAGMYPHOTOS_LIBRARY": str(library), "TAGMYPHOTOS_DATA": str(data)}
     environ["TAGMYPHOTOS_SCAN__INTERVAL_MINUTES"] = "0"
+    if dbtarget.ENV_KEY not in env:
+        environ.update(dbtarget.database_env(data))
     if EXIFTOOL.exists():
         environ["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(EXIFTOOL)
     environ.update(env)
@@ -88,7 +140,7 @@ def analysed_core(analysed_template: tuple[Path, Path], tmp_path: Path) -> Itera
     """A fresh copy of the analysed library and its data folder, opened."""
     lib, data = analysed_template
     shutil.copytree(lib, tmp_path / "library")
-    shutil.copytree(data, tmp_path / "data")
+    dbtarget.copy_data(data, tmp_path / "data")
     c = Core(make_config(tmp_path / "library", tmp_path / "data"))
     try:
         yield c

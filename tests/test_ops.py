@@ -20,6 +20,7 @@ from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.system import metrics
+from tests import dbtarget
 from tests.conftest import FACES, make_config
 
 
@@ -253,18 +254,22 @@ def test_unready_when_exiftool_is_broken(library: Path, tmp_path: Path) -> None:
 def test_unready_when_the_database_is_gone(core: Core) -> None:
     client = app_for(core)
     assert _ready(client)[0] == 200
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{core.cfg.db_path}{suffix}").unlink(missing_ok=True)
+    if dbtarget.on_postgres():
+        dbtarget.drop(core.cfg.data)  # the server ends every connection to it
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{core.cfg.db_path}{suffix}").unlink(missing_ok=True)
     status, body = _ready(client)
     assert status == 503
-    assert body["reasons"][0].startswith("database:") and "is gone" in body["reasons"][0]
+    gone = "does not exist" if dbtarget.on_postgres() else "is gone"
+    assert body["reasons"][0].startswith("database:") and gone in body["reasons"][0], body
     assert client.get("/healthz").status_code == 200, "liveness does not depend on the database"
 
 
 def test_metrics_answer_when_the_database_fails(core: Core) -> None:
     client = app_for(core)
     core.db.execute_sql("DROP TABLE job_event")  # a broken schema: queries fail
-    core.db.execute_sql("DROP TABLE job")
+    core.db.execute_sql("DROP TABLE job" + (" CASCADE" if dbtarget.on_postgres() else ""))
     samples, _ = scrape(client)
     assert value(samples, "tagmyphotos_database_up") == 0
     assert not any(name == "tagmyphotos_photos" for name, _ in samples)

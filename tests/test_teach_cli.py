@@ -13,6 +13,7 @@ from tagmyphotos.review import confirm
 from tagmyphotos.stages import teach
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest import clusters
+from tests import dbtarget
 from tests.conftest import FACES, ROOT, scan_and_analyze
 from tests.review_helpers import labelled, person
 
@@ -93,6 +94,7 @@ def test_cli_people_review_commands(analysed_core, tmp_path: Path) -> None:
         "TAGMYPHOTOS_LIBRARY": str(cfg.library),
         "TAGMYPHOTOS_DATA": str(cfg.data),
         "TAGMYPHOTOS_CONFIG": str(cfg.data / "absent.yaml"),
+        **dbtarget.database_env(cfg.data),
     }
     folder = _teach_dir(tmp_path / "teach", {"Dan": _files_of("person10")[:2], "Eva": _files_of("person01")[:2]})
     code, out = _cli("teach", str(folder), env=env)

@@ -35,10 +35,33 @@ class _PhotoV1(pw.Model):
         table_name = "photo"
 
 
+class _JobV1(pw.Model):
+    """The job table as version 1 created it (version 6 adds the worker columns)."""
+
+    type = pw.CharField(index=True)
+    state = pw.CharField(default="queued", index=True)
+    params = m.JSONField(default=dict)
+    progress_done = pw.IntegerField(default=0)
+    progress_total = pw.IntegerField(default=0)
+    errors = pw.IntegerField(default=0)
+    error = pw.TextField(null=True)
+    result = m.JSONField(null=True)
+    cancel_requested = pw.BooleanField(default=False)
+    parent = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=m.utcnow)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    heartbeat_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "job"
+
+
 def _v1(db: pw.Database) -> None:
     """First release: photos, jobs and their log."""
-    with db.bind_ctx([_PhotoV1]):
-        db.create_tables([m.SchemaMeta, _PhotoV1, m.Job, m.JobEvent])
+    with db.bind_ctx([_PhotoV1, _JobV1]):
+        db.create_tables([m.SchemaMeta, _PhotoV1, _JobV1])
+    db.create_tables([m.JobEvent])
 
 
 def _v2(db: pw.Database) -> None:
@@ -72,7 +95,16 @@ def _v5(db: pw.Database) -> None:
     db.create_tables([m.ForeignPerson, m.ForeignFace])
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: pw.Database) -> None:
+    """Jobs record the worker that ran them (host and process id): per-worker throughput."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("job", "worker_host", m.Job.worker_host),
+        migrator.add_column("job", "worker_pid", m.Job.worker_pid),
+    )
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)
 
 
@@ -94,7 +126,5 @@ def upgrade(db: pw.Database, target: int = LATEST) -> int:
     for number in range(version + 1, target + 1):
         with db.atomic():
             MIGRATIONS[number - 1](db)
-            m.SchemaMeta.insert(key="version", value=str(number)).on_conflict(
-                conflict_target=[m.SchemaMeta.key], update={m.SchemaMeta.value: str(number)}
-            ).execute()
+            m.upsert(m.SchemaMeta, m.SchemaMeta.key, {"key": "version", "value": str(number)})
     return max(version, target)

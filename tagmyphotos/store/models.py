@@ -204,6 +204,8 @@ class Job(IdModel):
     started_at = pw.DateTimeField(null=True)
     finished_at = pw.DateTimeField(null=True)
     heartbeat_at = pw.DateTimeField(null=True)
+    worker_host = pw.CharField(null=True)  # who ran it last (scale-out: which machine and process)
+    worker_pid = pw.IntegerField(null=True)
 
     class Meta:
         table_name = "job"
@@ -266,11 +268,17 @@ class Setting(BaseModel):
         table_name = "setting"
 
 
+def upsert(model: type[BaseModel], conflict: pw.Field, values: dict[str, Any]) -> None:
+    """Insert a row, or update the row with the same `key`: the one upsert both SQLite and
+    PostgreSQL accept (INSERT ... ON CONFLICT (conflict) DO UPDATE SET col = EXCLUDED.col). peewee's
+    Model.replace() is SQLite/MySQL only and raises ValueError on PostgreSQL."""
+    keep = [model._meta.fields[name] for name in values if model._meta.fields[name] is not conflict]
+    model.insert(**values).on_conflict(conflict_target=[conflict], preserve=keep).execute()
+
+
 def put_setting(key: str, value: Any) -> None:
-    """Insert or update one setting (an upsert both SQLite and PostgreSQL accept)."""
-    Setting.insert(key=key, value=value).on_conflict(
-        conflict_target=[Setting.key], update={Setting.value: value}
-    ).execute()
+    """Insert or update one setting."""
+    upsert(Setting, Setting.key, {"key": key, "value": value})
 
 
 # What a name import from another app did with one of its faces (ForeignFace.outcome).

@@ -119,7 +119,7 @@ def _stable_ids(clusters: Sequence[Cluster], created: set[int], old: dict[int, i
             mapping[c.cluster_id] = next_id
             next_id += 1
         used.add(mapping[c.cluster_id])
-    m.Setting.replace(key=NEXT_ID_KEY, value=next_id).execute()
+    m.put_setting(NEXT_ID_KEY, next_id)
     return mapping
 
 
