@@ -19,7 +19,8 @@ from tagmyphotos.store.runner import Stage
 
 PIPELINE: tuple[Stage, ...] = (
     Stage("scan", scan_stage.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos"),
-    Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces"),
+    Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces",
+          shared=True),
     Stage("match", stage_match, summary="suggest names from confirmed faces; cluster unknown faces"),
     Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)"),
     Stage("notify", stage_notify, summary="ask Immich / PhotoPrism / a webhook to re-read the files"),

@@ -12,7 +12,7 @@ import logging
 from huey import crontab
 
 from tagmyphotos import tuning
-from tagmyphotos.store import claims
+from tagmyphotos.store import claims, workers
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
@@ -35,8 +35,39 @@ def run_job(job_id: int) -> None:
     if stage is None:
         jobs_store.finish(job_id, m.JOB_FAILED, error=f"unknown job type {job.type!r}")
         return
+    if stage.shared:
+        if _pass_on(job):
+            return
+        for helper in _helpers(job):
+            run_job(helper)
     for follower in run_stage(runtime.core(), stage, job_id):
         run_job(follower)
+
+
+def _helpers(job: m.Job) -> list[int]:
+    """One more job of a shared stage (analyze) per other live worker process, when the queue
+    is shared by processes (Redis): they claim photos from the same pool, so N workers analyse
+    one library about N times as fast. Created once, by the first delivery of the lead job."""
+    if huey.immediate or runtime.core().cfg.queue.backend != "redis" or job.params.get("helper_of"):
+        return []
+    if job.state != m.JOB_QUEUED or m.Job.select().where((m.Job.parent == job.id) & (m.Job.type == job.type)).exists():
+        return []
+    others = len(workers.live_workers()) - 1
+    params = {**(job.params or {}), "helper_of": job.id}
+    return [jobs_store.create_job(job.type, params, parent=job.id) for _ in range(max(0, others))]
+
+
+def _pass_on(job: m.Job) -> bool:
+    """A helper job that lands in a process already analysing goes back to the queue for
+    another process while its lead job runs (True: not run here)."""
+    lead_id = job.params.get("helper_of") if job.params else None
+    if lead_id is None or job.state != m.JOB_QUEUED or not claims.analysing_here():
+        return False
+    lead = m.Job.get_or_none(m.Job.id == int(lead_id))
+    if lead is None or lead.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+        return False
+    run_job.schedule(args=(job.id,), delay=tuning.ANALYZE_HELPER_RETRY_S)
+    return True
 
 
 def start_job(job_type: str, params: dict | None = None, reuse_active: bool = True, delay_s: float = 0) -> int:

@@ -343,6 +343,16 @@ PHOTO_CLAIM_LEASE_S = 600
 # one-minute tick, so the next tick always finds it free.
 HOUSEKEEPING_LEASE_S = 50
 
+# Worker processes refresh their presence row this often, and a row older than WORKER_SEEN_S
+# counts as gone (store/workers.py). Three missed refreshes: a busy database or a long GC pause
+# does not make a live worker disappear, a killed one is forgotten within 1.5 minutes.
+WORKER_ANNOUNCE_S = 30
+WORKER_SEEN_S = 90
+
+# An extra analyze job that lands in a process already analysing goes back to the queue after
+# this many seconds, for another process (the one running the analysis uses all its cores).
+ANALYZE_HELPER_RETRY_S = 2.0
+
 # /readyz runs `exiftool -ver` at most this often (seconds): a Docker healthcheck every 30 s
 # would otherwise start Perl each time; a removed exiftool shows within this delay.
 READY_EXIFTOOL_CACHE_S = 120

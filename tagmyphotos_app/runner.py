@@ -112,13 +112,16 @@ def run_worker(cfg: Config, workers: int) -> int:
     """A standalone consumer (its own signal handling): `tagmyphotos worker`."""
     from huey.consumer import Consumer
 
+    from jobs.consumer import Presence
     from jobs.queue import huey
 
     setup_logging(cfg)
     core = boot(cfg)
+    presence = Presence(workers).start()
     try:
         Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
     finally:
+        presence.stop()
         core.close()
     return 0
 

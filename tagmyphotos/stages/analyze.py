@@ -67,8 +67,8 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
             finally:
                 claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
     finally:
-        claims.unregister_claimer()
-        tool.close()  # the worker processes (~160 MB each) are not kept while idle
+        if claims.unregister_claimer() == 0:
+            tool.close()  # the worker processes (~160 MB each) are not kept while idle
     return {**counts, "model": embedding_id}
 
 

@@ -154,7 +154,10 @@ def claim_job(job_id: int, now: dt.datetime | None = None) -> JobClaim | None:
     """queued -> running for exactly one caller; None if another run has it, or it is over."""
     token = now or m.utcnow()
     n = (
-        m.Job.update(state=m.JOB_RUNNING, started_at=token, heartbeat_at=token, error=None)
+        m.Job.update(
+            state=m.JOB_RUNNING, started_at=token, heartbeat_at=token, error=None,
+            worker_host=socket.gethostname()[:255], worker_pid=os.getpid(),
+        )  # fmt: skip
         .where((m.Job.id == job_id) & (m.Job.state == m.JOB_QUEUED) & (m.Job.cancel_requested == False))  # noqa: E712
         .execute()
     )
@@ -251,10 +254,18 @@ def register_claimer() -> None:
     m.put_setting(f"{_ANALYZER_PREFIX}{host}:{pid}", {"host": host, "pid": pid})
 
 
-def unregister_claimer() -> None:
+def unregister_claimer() -> int:
+    """Count this thread out; returns how many threads of this process still analyse."""
     global _local_claimers
     with _local:
         _local_claimers -= 1
+        return _local_claimers
+
+
+def analysing_here() -> bool:
+    """Whether a thread of this process is inside an analysis run now."""
+    with _local:
+        return _local_claimers > 0
 
 
 def _pid_alive(pid: int) -> bool:

@@ -31,6 +31,7 @@ class JobView:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    worker: str | None  # "host:pid" of the process that ran it (last run)
 
     @classmethod
     def of(cls, job: m.Job) -> JobView:
@@ -39,6 +40,7 @@ class JobView:
             job.id, job.type, job.state, job.progress_done, job.progress_total, job.errors,
             job.error, job.params or {}, job.result, job.parent,
             iso(job.created_at) or "", iso(job.started_at), iso(job.finished_at),
+            f"{job.worker_host}:{job.worker_pid}" if job.worker_host else None,
         )  # fmt: skip
 
 

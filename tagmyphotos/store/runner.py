@@ -92,6 +92,9 @@ class Stage:
     # Job types to start when this stage finishes (the pipeline hand-off).
     then: tuple[str, ...] = ()
     summary: str = ""
+    # Several jobs of this stage may run at once and share the work through claims (analyze):
+    # in scale-out every worker process gets one (jobs/tasks.py).
+    shared: bool = False
 
 
 def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:

@@ -45,6 +45,7 @@ class JobOut(BaseModel):
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
+    worker: str | None = Field(None, description="host:pid of the worker process that ran it (last run)")
     progress: float = Field(description="0..1 (0 while the total is unknown)")
     cancel_requested: bool = False
 

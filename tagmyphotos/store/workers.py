@@ -1,0 +1,65 @@
+"""Worker processes announce themselves in the database: who is there, and who did what.
+
+Why: in scale-out the queue (Redis) carries only job ids and does not say how many processes
+consume it. The pipeline needs that number to give every worker process its own share of an
+analysis (an analyze job per process, sharing the photos through claims), and an operator
+wants to see per worker what it did (job rows record host and pid; /metrics sums them).
+A process refreshes its row every WORKER_ANNOUNCE_S; a row not refreshed for WORKER_SEEN_S
+belongs to a process that is gone (killed machines leave no goodbye).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass
+
+from tagmyphotos import tuning
+from tagmyphotos.store import models as m
+
+_PREFIX = "worker:"
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    host: str
+    pid: int
+    threads: int
+    seen: dt.datetime
+
+    @property
+    def name(self) -> str:
+        return f"{self.host}:{self.pid}"
+
+
+def this_worker() -> str:
+    """host:pid of this process, as job rows record it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def announce(threads: int, now: dt.datetime | None = None) -> None:
+    """This process consumes the queue with `threads` threads (call again to stay alive)."""
+    when = (now or m.utcnow()).isoformat()
+    value = {"host": socket.gethostname(), "pid": os.getpid(), "threads": threads, "seen": when}
+    m.put_setting(_PREFIX + this_worker(), value)
+
+
+def retire() -> None:
+    """This process stops consuming (clean shutdown)."""
+    m.Setting.delete().where(m.Setting.key == _PREFIX + this_worker()).execute()
+
+
+def live_workers(now: dt.datetime | None = None) -> list[WorkerInfo]:
+    """Processes that announced themselves within WORKER_SEEN_S, by name."""
+    cutoff = (now or m.utcnow()) - dt.timedelta(seconds=tuning.WORKER_SEEN_S)
+    found = []
+    for row in m.Setting.select().where(m.Setting.key.startswith(_PREFIX)):
+        v = row.value or {}
+        try:
+            info = WorkerInfo(str(v["host"]), int(v["pid"]), int(v["threads"]), dt.datetime.fromisoformat(v["seen"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if info.seen >= cutoff:
+            found.append(info)
+    return sorted(found, key=lambda w: w.name)
