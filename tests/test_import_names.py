@@ -249,3 +249,56 @@ def test_photoprism_markers_land_on_our_faces_and_a_conflict_is_listed(
     assert m.Face.get_by_id(clash.id).person.name == "Frank Here"
     second = run(library, "import-names", source="photoprism")
     assert (second["imported"], second["already"], second["conflicts"]) == (0, 2, 1)
+
+
+def _conflict_setup(core: Core, immich: FakeImmich) -> int:
+    face = faces_of("img1.jpg")[0]
+    confirm(core, [face.id], "Bob Here")
+    box, frame = immich_box(face, m.Photo.get(m.Photo.path == "img1.jpg"))
+    immich.add_face(immich.add_asset("/mnt/photos/img1.jpg"), box, frame, immich.add_person("Carol There"))
+    return int(face.id)
+
+
+def test_the_api_imports_lists_and_decides(library: Core, immich: FakeImmich) -> None:
+    from fastapi.testclient import TestClient
+
+    from tagmyphotos.system import auth
+    from tests.api_support import make_app
+
+    face_id = _conflict_setup(library, immich)
+    _, key = auth.create_api_key("import test", auth.SCOPE_FULL)
+    headers = {"X-API-Key": key}
+    with TestClient(make_app(library)) as client:
+        job = client.post("/api/v1/imports/names", json={"source": "immich"}, headers=headers).json()
+        assert job["type"] == "import-names" and job["state"] == "done"
+        assert job["result"]["conflicts"] == 1 and job["result"]["imported"] == 0
+        listed = client.get("/api/v1/imports/conflicts?source=immich", headers=headers).json()
+        assert listed["total"] == 1 and listed["items"][0]["name_here"] == "Bob Here"
+        decided = client.post(f"/api/v1/imports/conflicts/{listed['items'][0]['id']}", json={"take": "theirs"},
+                              headers=headers)  # fmt: skip
+        assert decided.status_code == 200, decided.text
+        assert client.get("/api/v1/imports/conflicts", headers=headers).json()["total"] == 0
+    assert m.Face.get_by_id(face_id).person.name == "Carol There"
+
+
+def test_the_cli_prints_json_with_imported_conflicts_unmatched(
+    library: Core, immich: FakeImmich, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tagmyphotos_app.cli import main
+
+    _conflict_setup(library, immich)
+    env = {"TAGMYPHOTOS_LIBRARY": str(library.cfg.library), "TAGMYPHOTOS_DATA": str(library.cfg.data),
+           "TAGMYPHOTOS_INTEGRATIONS__IMMICH__URL": immich.url,
+           "TAGMYPHOTOS_INTEGRATIONS__IMMICH__API_KEY": immich.api_key,
+           "TAGMYPHOTOS_INTEGRATIONS__IMMICH__PATH_MAP__LOCAL_PREFIX": str(library.cfg.library),
+           "TAGMYPHOTOS_INTEGRATIONS__IMMICH__PATH_MAP__REMOTE_PREFIX": "/mnt/photos"}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(library.cfg.data)
+    assert main(["import-names", "--from", "immich", "--dry-run", "--json"]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert (dry["imported"], dry["conflicts"], dry["unmatched"], dry["dry_run"]) == (0, 1, 0, True)
+    assert main(["import-names", "--from", "immich", "--conflicts", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 0  # a dry run records nothing
+    assert main(["import-names", "--from", "immich"]) == 0
+    assert "1 conflicts" in capsys.readouterr().out

@@ -307,7 +307,7 @@ class ForeignConflict:
 
 def list_conflicts(source: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[ForeignConflict], int]:
     query = (
-        m.ForeignFace.select(m.ForeignFace, m.Photo.path)
+        m.ForeignFace.select(m.ForeignFace, m.Photo.id, m.Photo.path)
         .join(m.Photo)
         .where((m.ForeignFace.outcome == m.FOREIGN_CONFLICT) & m.ForeignFace.decision.is_null())
     )
@@ -317,7 +317,7 @@ def list_conflicts(source: str | None = None, limit: int = 100, offset: int = 0)
     items = []
     for r in m.rows_as_objects(query.order_by(m.ForeignFace.id).limit(limit).offset(offset)):
         here = m.Person.get_or_none(m.Person.id == r.person_here_id) if r.person_here_id else None
-        items.append(ForeignConflict(r.id, r.source, r.photo_id, r.photo.path, r.face_id, r.name_there,
+        items.append(ForeignConflict(r.id, r.source, r.photo.id, r.photo.path, r.face_id, r.name_there,
                                      here.name if here else None, r.note, iso(r.updated_at)))  # fmt: skip
     return items, total
 

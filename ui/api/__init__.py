@@ -14,7 +14,22 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 
-from . import clusters, faces, hooks, jobs, keys, merges, people, photos, settings, suggestions, system, teach, writes
+from . import (
+    clusters,
+    faces,
+    hooks,
+    imports,
+    jobs,
+    keys,
+    merges,
+    people,
+    photos,
+    settings,
+    suggestions,
+    system,
+    teach,
+    writes,
+)
 from .deps import authenticate
 from .docs import DOCS_HTML
 from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
@@ -42,7 +57,8 @@ Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
 """
 # merges before people: its /people/merge-suggestions paths must win over /people/{person_id}
 RESOURCES = (
-    photos, faces, suggestions, merges, people, clusters, teach, jobs, writes, settings, system, keys, hooks,
+    photos, faces, suggestions, merges, people, clusters, teach, jobs, writes, settings, system, keys, imports,
+    hooks,
 )  # fmt: skip
 
 

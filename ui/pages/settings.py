@@ -18,6 +18,7 @@ from tagmyphotos.system import auth
 
 from .. import frame
 from ..components.library_check import check_library
+from ..components.name_import import NameImport
 from ..components.safety import confirm
 from ..components.settings_form import SettingsForm
 
@@ -61,6 +62,7 @@ def register() -> None:
                             on_click=functools.partial(_test, target, outcome),
                         )
                         frame.tid(button, f"test-{target}").props("flat dense")
+        NameImport()
         ApiKeys()
         _password(cfg)
 

@@ -1,0 +1,74 @@
+"""`tagmyphotos import-names`: take the names people already gave in Immich or PhotoPrism.
+
+It runs the import-names job here and now (the names are in the database when it returns) and
+prints what it did; --dry-run only counts. The JSON has imported, marked, already, conflicts,
+unmatched (and their items), people_created and requests. --conflicts lists the open ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tagmyphotos.config import Config
+
+from .cli import EXIT_FAILED, EXIT_OK, command, emit, open_core
+
+AddFn = Callable[..., argparse.ArgumentParser]
+
+
+def add_commands(add: AddFn) -> None:
+    p = add("import-names", "take the names people gave in Immich or PhotoPrism onto our faces")
+    p.add_argument("--from", dest="source", choices=["immich", "photoprism"], required=True)
+    p.add_argument("--dry-run", action="store_true", help="only count what would change")
+    p.add_argument("--conflicts", action="store_true", help="list the open conflicts of that source and stop")
+
+
+def _text(result: dict[str, Any]) -> str:
+    verb = "would import" if result["dry_run"] else "imported"
+    lines = [
+        f"{verb} from {result['source']}: {result['imported']} names on our faces, {result['marked']} hand-marked "
+        f"faces, {result['already']} already there, {result['conflicts']} conflicts, {result['unmatched']} unmatched "
+        f"({result.get('requests', 0)} requests)"
+    ]
+    lines += [f"  conflict: photo {c['photo_id']}: there {c['name_there']!r}, here {c['name_here']!r}"
+              + (f" ({c['note']})" if c["note"] else "") for c in result["conflict_items"][:20]]  # fmt: skip
+    lines += [
+        f"  unmatched: photo {u['photo_id']} {u['name_there']!r}: {u['why']}" for u in result["unmatched_items"][:20]
+    ]
+    if result["conflicts"]:
+        lines.append("decide conflicts in Settings > Immich/PhotoPrism names, or POST /api/v1/imports/conflicts/{id}")
+    return "\n".join(lines)
+
+
+@command("import-names")
+def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
+    from jobs.pipeline import STAGES
+    from tagmyphotos.review.foreign import list_conflicts
+    from tagmyphotos.store import jobs as jobs_store
+    from tagmyphotos.store import models as m
+    from tagmyphotos.store.runner import run_stage
+
+    core = open_core(cfg)
+    try:
+        if args.conflicts:
+            items, total = list_conflicts(args.source, limit=500)
+            rows = [c.__dict__ for c in items]
+            text = "\n".join(f"#{c['id']} {c['photo_path']}: there {c['name_there']!r}, here {c['name_here']!r}"
+                             for c in rows) or "no open conflicts"  # fmt: skip
+            emit(args, {"total": total, "items": rows}, text)
+            return EXIT_OK
+        job_id = jobs_store.create_job("import-names", {"source": args.source, "dry_run": args.dry_run})
+        run_stage(core, STAGES["import-names"], job_id)
+        job = m.Job.get_by_id(job_id)
+        if job.state != m.JOB_DONE:
+            emit(args, {"job_id": job_id, "state": job.state, "error": job.error}, "import-names failed")
+            print(f"error: {job.error}", file=sys.stderr)
+            return EXIT_FAILED
+        result = {"job_id": job_id, **(job.result or {})}
+        emit(args, result, _text(result))
+        return EXIT_OK
+    finally:
+        core.close()

@@ -1,0 +1,88 @@
+"""Settings > Names from Immich and PhotoPrism: start an import (or a dry run), read its outcome,
+and decide each conflict (their name, or ours). The work is the import-names job; the page only
+starts it, follows its row and lists what review.foreign says is open."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from nicegui import ui
+
+from jobs.tasks import start_job
+from tagmyphotos.review import foreign
+from tagmyphotos.store import models as m
+
+from .. import frame
+
+SOURCES = (("immich", "Immich"), ("photoprism", "PhotoPrism"))
+# Conflicts shown at once (the API pages through all of them).
+CONFLICTS_SHOWN = 50
+POLL_S = 1.0
+
+
+def outcome_text(result: dict) -> str:
+    verb = "Would import" if result.get("dry_run") else "Imported"
+    return (
+        f"{verb} from {result.get('source')}: {result.get('imported', 0)} names on our faces, "
+        f"{result.get('marked', 0)} hand-marked faces, {result.get('already', 0)} already here, "
+        f"{result.get('conflicts', 0)} conflicts, {result.get('unmatched', 0)} unmatched"
+    )
+
+
+class NameImport:
+    def __init__(self) -> None:
+        with ui.card().classes("w-full gap-2").props("flat bordered"):
+            ui.label("Names from Immich and PhotoPrism").classes("font-medium")
+            ui.label(
+                "Take the names people already gave there onto the same faces here (then Write puts them "
+                "into the files). A face confirmed otherwise here is never changed: it is listed below to decide."
+            ).classes("text-sm")
+            with ui.row().classes("items-center gap-2"):
+                self.dry = frame.tid(ui.checkbox("Dry run (only count)"), "import-dry-run")
+                for source, label in SOURCES:
+                    button = ui.button(f"Import from {label}", icon="download",
+                                       on_click=functools.partial(self.start, source))  # fmt: skip
+                    frame.tid(button, f"import-{source}").props("flat dense")
+            self.outcome = frame.tid(ui.label().classes("text-sm whitespace-pre-wrap"), "import-outcome")
+            self.conflicts = ui.column().classes("w-full gap-1")
+        ui.timer(0.1, self.refresh, once=True)
+
+    async def start(self, source: str) -> None:
+        job_id = await frame.call(start_job, "import-names", {"source": source, "dry_run": bool(self.dry.value)})
+        if job_id is None:
+            return
+        self.outcome.set_text("Importing…")
+        while True:
+            job = await frame.call(m.Job.get_by_id, job_id)
+            if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+                break
+            await asyncio.sleep(POLL_S)
+        if job is not None and job.state == m.JOB_DONE:
+            self.outcome.set_text(outcome_text(job.result or {}))
+        elif job is not None:
+            self.outcome.set_text(f"The import failed: {job.error}")
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        found = await frame.call(foreign.list_conflicts, None, CONFLICTS_SHOWN)
+        self.conflicts.clear()
+        if not found:
+            return
+        items, total = found
+        with self.conflicts:
+            if total:
+                ui.label(f"{total} conflicts to decide").classes("text-sm font-medium")
+            for c in items:
+                with frame.tid(ui.row().classes("items-center gap-2 text-sm"), f"conflict-{c.id}"):
+                    here = c.name_here or "no name (rejected or ignored here)"
+                    ui.link(c.photo_path, f"/photo/{c.photo_id}")
+                    ui.label(f"{c.source}: {c.name_there!r} · here: {here!r}" + (f" · {c.note}" if c.note else ""))
+                    ui.button("Take theirs", on_click=functools.partial(self.decide, c.id, "theirs")).props(
+                        "flat dense"
+                    )
+                    ui.button("Keep ours", on_click=functools.partial(self.decide, c.id, "ours")).props("flat dense")
+
+    async def decide(self, conflict_id: int, take: str) -> None:
+        if await frame.succeeded(foreign.decide_conflict, frame.core(), conflict_id, take, done="decided"):
+            await self.refresh()
