@@ -1,5 +1,8 @@
 """Benchmark: what each UI page reads from the database, on a small and a NAS-sized library.
 
+The Photos page rows ("photos: ...") are the photos-by-people query of review.queries (the one
+GET /api/v1/photos uses): one page of 60 photos with its total, its face counts and its people.
+
     scripts/bench ui [--photos 100000] [--small 1000]
 
 Rows are synthetic (this measures the page queries, not analysis): two faces per photo in a mix
@@ -27,9 +30,10 @@ from tagmyphotos.store import models as m
 from tagmyphotos.suggest.clusters import list_clusters
 from ui.components import face_lists
 from ui.pages import review, unknown
+from ui.pages.photos import PHOTOS_PER_PAGE
 
 CHUNK = 5000
-PHOTOS_PER_PAGE = 60  # the Photos page's grid
+
 PEOPLE = 300
 # (state, band) of the faces, in proportion; clusters hold a third of the unknown faces.
 MIX = (

@@ -31,6 +31,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("Review", "/", "fact_check"),
     ("Unknown faces", "/unknown", "face_retouching_off"),
     ("People", "/people", "groups"),
+    ("Photos", "/photos", "photo_library"),
+    ("Teach", "/teach", "school"),
     ("Write", "/write", "save_as"),
     ("Jobs", "/jobs", "work_history"),
     ("Settings", "/settings", "settings"),

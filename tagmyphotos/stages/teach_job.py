@@ -84,6 +84,8 @@ def upload_params(person: str) -> dict[str, Any]:
 def stage_teach(core: Core, ctx: StageContext) -> dict[str, Any]:
     """The teach job: params root ("library" | "data"), folder (relative), person (optional)."""
     params = ctx.params
+    if "folder" not in params:  # never the whole library by accident
+        raise PeopleError("a teach job needs a folder (params root and folder)")
     root = str(params.get("root") or "library")
     folder = teach_root(core.cfg, root, str(params.get("folder") or ""))
     base = Path(core.cfg.library if root == "library" else core.cfg.data).resolve()

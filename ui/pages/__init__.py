@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register_pages() -> None:
     """Register every page family (each module's `register()` declares its routes)."""
-    from . import jobs, login, people, photo, review, settings, unknown, write
+    from . import jobs, login, people, photo, photos, review, settings, teach, unknown, write
 
-    for module in (login, review, unknown, people, photo, write, jobs, settings):
+    for module in (login, review, unknown, people, photos, photo, teach, write, jobs, settings):
         module.register()

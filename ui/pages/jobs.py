@@ -18,7 +18,7 @@ JOBS_SHOWN = 30
 # Seconds between checks for changed jobs (the list re-renders only when something changed).
 JOBS_REFRESH_S = 1.0
 # Stages started from their own pages with parameters (a write needs a preview first).
-STARTED_ELSEWHERE = ("write", "restore")
+STARTED_ELSEWHERE = ("write", "restore", "teach")
 
 
 def register() -> None:

@@ -12,6 +12,7 @@ from tagmyphotos.store.views import FaceView, PersonView, ReviewResult
 from .. import frame
 from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager, thumb_url
+from ..components.merge_suggestions import MergeSuggestions
 from ..components.person_picker import PersonPicker
 from ..components.safety import UndoButton, confirm, report
 
@@ -45,6 +46,7 @@ class PeopleList:
             self.merge_button = frame.tid(ui.button("Merge", icon="call_merge", on_click=self.merge), "merge").props(
                 "unelevated color=primary"
             )
+        self.suggestions = MergeSuggestions(after=self.reload)
         self.pager = Pager(self.fetch, self.render, PEOPLE_PER_PAGE)
         self.update()
         ui.timer(0, self.reload, once=True)
