@@ -290,6 +290,10 @@ REGION_KEEP_MIN_IOU = 0.45
 # one-to-one (Hungarian assignment). Tool-drawn boxes include hair/forehead and overlap a
 # detector's box of the same head by ~0.5 (see above); different heads overlap ~0.
 IMPORT_MATCH_MIN_IOU = 0.3
+# Names without a box read from one photo's keywords (PersonInImage, People|Name, ...): at most
+# this many become people. A group photo names a few dozen at most; a hostile or broken file
+# with thousands would otherwise create thousands of people (the rest are logged, not lost).
+IMPORT_MAX_KEYWORD_NAMES = 50
 
 # Free space: a write needs room for exiftool's temporary copy of the file next to it and for
 # the backup on the data volume; on top of that this reserve (config write.min_free_mb

@@ -53,6 +53,27 @@ def assign_per_photo(
     return out
 
 
+def limit_to_names(
+    suggestions: Sequence[Suggestion],
+    photo_of: Mapping[int, int],
+    names: Mapping[int, Collection[int]],
+    matcher: Matcher,
+    taken: Mapping[int, Collection[int]] = NOTHING_TAKEN,
+) -> list[Suggestion]:
+    """Faces of a photo whose own tags name people (not saying which face is whom) are judged
+    among those people only; `names` maps photo id -> persons named, `taken` those already on a
+    face there. With every named person taken, a face is judged as usual."""
+    out = []
+    for s in suggestions:
+        photo = photo_of[s.face_id]
+        allowed = set(names.get(photo, ())) - set(taken.get(photo, ()))
+        if not allowed:
+            out.append(s)
+            continue
+        out.append(matcher.judge(s.face_id, tuple(n for n in s.neighbours if n[0] in allowed)))
+    return out
+
+
 def _mentions(s: Suggestion, persons: set[int]) -> bool:
     return any(p in persons for p, _ in s.neighbours)
 

@@ -5,6 +5,11 @@ faces by overlap; a match confirms the face for that person (created when new), 
 past work is training data on day one. A region no detected face matches is kept as a manual
 face (no embedding: it names the photo, it does not teach the matcher). A face the user already
 decided about is never touched.
+
+Names without a box (PersonInImage, `People|Name` keywords: metadata/names.py) are used too:
+the one name left for the one face left confirms it; otherwise the names stay photo-level
+(PhotoName rows), suggestions for the photo's faces are limited to them, and a write never
+removes them. Every name is recorded with the tags it came from.
 """
 
 from __future__ import annotations
@@ -12,15 +17,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import NormBox, oriented_size
 from tagmyphotos.metadata.exiftool import ExifToolError, UnsafeArgument
-from tagmyphotos.metadata.read import match_regions_to_faces, read_photo
-from tagmyphotos.review.people import recount, resolve_person
+from tagmyphotos.metadata.names import keyword_people
+from tagmyphotos.metadata.read import MP_TAG, MWG_TAG, SUBJECT, PhotoMetadata, match_regions_to_faces, read_photo
+from tagmyphotos.review.people import find_person, recount, resolve_person
 from tagmyphotos.stages.write import desired_tags, writer
 from tagmyphotos.store import models as m
 
 log = logging.getLogger("tagmyphotos.import")
+
+_REGION_TAG = {"mwg": MWG_TAG, "mp": MP_TAG}
 
 
 @dataclass
@@ -28,10 +37,11 @@ class ImportReport:
     confirmed: int = 0
     manual: int = 0
     people_created: int = 0
+    photo_level: int = 0  # names kept on the photo, on no face
 
 
 def import_existing(core: Core, photo_id: int) -> ImportReport:
-    """Turn the named face regions in one photo (or its sidecar) into confirmed faces."""
+    """Turn the people named in one photo (or its sidecar) into confirmed faces and photo names."""
     report = ImportReport()
     photo = m.Photo.get_by_id(photo_id)
     try:
@@ -41,7 +51,8 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
         log.warning("could not read existing tags of %s: %s", photo.path, exc)
         return report
     regions = [r for r in meta.named_faces() if r.box is not None]
-    if not regions:
+    keywords = _keyword_names(core, meta)
+    if not regions and not keywords:
         return report
     width, height = oriented_size(meta.width or photo.width or 0, meta.height or photo.height or 0,
                                   meta.orientation or photo.orientation or 1)  # fmt: skip
@@ -53,40 +64,118 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
         mt.region_index: mt.face_index for mt in match_regions_to_faces([r.box for r in regions], boxes)
     }
     touched: set[int] = set()
+    on_faces = {str(r.name) for r in regions}
     with m.database.atomic():
         for index, region in enumerate(regions):
             person, created = resolve_person(str(region.name))
             report.people_created += int(created)
             touched.add(person.id)
+            face_id = None
             if index in matches:
                 face = faces[matches[index]]
+                face_id = face.id
                 if face.state in (m.FACE_UNKNOWN, m.FACE_SUGGESTED) and not _rejected(face.id, person.id):
-                    values = {"state": m.FACE_CONFIRMED, "person": person, "suggested_person": None,
-                              "confidence": None, "band": None, "explanation": None, "updated_at": m.utcnow()}
-                    m.Face.update(values).where(m.Face.id == face.id).execute()
+                    _confirm(face.id, person.id)
                     report.confirmed += 1
-                continue
-            box = region.box
-            assert box is not None
-            exists = (
-                m.Face.select()
-                .where(
-                    (m.Face.photo == photo_id) & (m.Face.source == "imported") & (m.Face.person == person.id)
-                )
-                .exists()
-            )
-            if not exists:
-                m.Face.create(photo=photo_id, source="imported", state=m.FACE_CONFIRMED, person=person,
-                              x=round(box.x * width), y=round(box.y * height), w=max(1, round(box.w * width)),
-                              h=max(1, round(box.h * height)), det_score=0.0)  # fmt: skip
-                report.manual += 1
+            else:
+                face_id = _manual_face(photo_id, person, region.box, width, height, report)
+            record_name(photo_id, person.id, [_REGION_TAG[region.source]], face_id)
+        taken = {faces[i].id for i in matches.values()}
+        named = _import_keyword_names(photo_id, faces, taken, keywords, report, touched)
+        on_faces |= named
         recount(touched)
         # remembered, so that removing such a face later takes its name out of the file too
         m.WriteAudit.create(photo=photo_id, path=photo.path, mode="import", result="skipped",
-                            tags={"people": sorted({str(r.name) for r in regions})},
+                            tags={"people": sorted(on_faces)},
                             note="people read from the file's existing tags")  # fmt: skip
         _mark_already_written(core, photo_id, {str(r.name) for r in regions})
     return report
+
+
+def _keyword_names(core: Core, meta: PhotoMetadata) -> dict[str, list[str]]:
+    tags = meta.effective
+    known = {v for v in tags.keywords.get(SUBJECT, []) if find_person(v) is not None}
+    prefixes = {core.cfg.write.keyword_prefix.strip() or "People", "People"}
+    names = keyword_people(tags, prefixes, known)
+    if len(names) > tuning.IMPORT_MAX_KEYWORD_NAMES:
+        log.warning("%s names %d people in its keywords; the first %d are used", meta.path, len(names),
+                    tuning.IMPORT_MAX_KEYWORD_NAMES)  # fmt: skip
+        names = dict(list(names.items())[: tuning.IMPORT_MAX_KEYWORD_NAMES])
+    return names
+
+
+def _import_keyword_names(
+    photo_id: int,
+    faces: list[m.Face],
+    taken: set[int],
+    keywords: dict[str, list[str]],
+    report: ImportReport,
+    touched: set[int],
+) -> set[str]:
+    """Record the names without a box; the one name left for the one face left confirms it.
+    Returns the names put on a face this way."""
+    persons = []
+    for name, sources in keywords.items():
+        try:
+            person, created = resolve_person(name)
+        except ValueError:  # nothing left of the name once sanitised
+            continue
+        report.people_created += int(created)
+        persons.append((person, sources))
+    confirmed = {int(p) for (p,) in m.rows(m.Face.select(m.Face.person).where(
+        (m.Face.photo == photo_id) & (m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False)))}  # fmt: skip
+    pending = [(p, s) for p, s in persons if p.id not in confirmed]
+    undecided = [f for f in faces if f.id not in taken and f.source == "detected"
+                 and f.state in (m.FACE_UNKNOWN, m.FACE_SUGGESTED)]  # fmt: skip
+    named: set[str] = set()
+    for person, sources in persons:
+        face_id = None
+        if len(pending) == 1 and len(undecided) == 1 and pending[0][0].id == person.id:
+            face = undecided[0]
+            if not _rejected(face.id, person.id):
+                _confirm(face.id, person.id)
+                face_id = face.id
+                report.confirmed += 1
+                touched.add(person.id)
+                named.add(person.name)
+        if face_id is None and person.id not in confirmed:
+            report.photo_level += 1
+        record_name(photo_id, person.id, sources, face_id)
+    return named
+
+
+def record_name(photo_id: int, person_id: int, sources: list[str], face_id: int | None) -> None:
+    """Remember that the photo's tags name this person (sources merged; a face, once known, kept)."""
+    row = m.PhotoName.get_or_none((m.PhotoName.photo == photo_id) & (m.PhotoName.person == person_id))
+    if row is None:
+        m.PhotoName.create(photo=photo_id, person=person_id, sources=list(sources), face=face_id)
+        return
+    merged = list(dict.fromkeys([*(row.sources or []), *sources]))
+    face = face_id if face_id is not None else row.face_id  # type: ignore[attr-defined]
+    m.PhotoName.update(sources=merged, face=face).where(m.PhotoName.id == row.id).execute()
+
+
+def _confirm(face_id: int, person_id: int) -> None:
+    values = {"state": m.FACE_CONFIRMED, "person": person_id, "suggested_person": None,
+              "confidence": None, "band": None, "explanation": None, "updated_at": m.utcnow()}  # fmt: skip
+    m.Face.update(values).where(m.Face.id == face_id).execute()
+
+
+def _manual_face(
+    photo_id: int, person: m.Person, box: NormBox | None, width: int, height: int, report: ImportReport
+) -> int | None:
+    """A region no detected face matches: kept as an imported face (once)."""
+    assert box is not None
+    existing = m.Face.get_or_none(
+        (m.Face.photo == photo_id) & (m.Face.source == "imported") & (m.Face.person == person.id)
+    )
+    if existing is not None:
+        return int(existing.id)
+    face = m.Face.create(photo=photo_id, source="imported", state=m.FACE_CONFIRMED, person=person,
+                         x=round(box.x * width), y=round(box.y * height), w=max(1, round(box.w * width)),
+                         h=max(1, round(box.h * height)), det_score=0.0)  # fmt: skip
+    report.manual += 1
+    return int(face.id)
 
 
 def _rejected(face_id: int, person_id: int) -> bool:

@@ -156,7 +156,12 @@ def managed_names(tags: PhotoTags) -> list[str]:
     )
     for audit in audits:
         names.update((audit.tags or {}).get("people", []))
-    return sorted(sanitize_name(n) for n in names)
+    # people the file itself names on no face stay as they are (import_tags: photo-level names)
+    photo_level = m.PhotoName.select(m.Person.name).join(m.Person).where(
+        (m.PhotoName.photo == tags.photo_id) & m.PhotoName.face.is_null()
+    )
+    keep = {sanitize_name(str(n)) for (n,) in m.rows(photo_level)} - {r.name for r in tags.regions}
+    return sorted({sanitize_name(n) for n in names} - keep)
 
 
 @dataclass

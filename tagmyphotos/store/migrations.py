@@ -106,7 +106,12 @@ def _v6(db: pw.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: pw.Database) -> None:
+    """Names a photo's own tags give without a face region, and where each name came from."""
+    db.create_tables([m.PhotoName])
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 LATEST = len(MIGRATIONS)
 
 

@@ -169,6 +169,24 @@ class DistinctPeople(IdModel):
         indexes = ((("person_a", "person_b"), True),)
 
 
+class PhotoName(IdModel):
+    """A person a photo's own tags name (other tools wrote it), with where the name was found.
+
+    `face` is the face the name was put on at import (a region, or the only name on the only
+    face); without one the person is in the photo but on no face we know: a photo-level name,
+    which faces of the photo are limited to in suggestions and which a write never removes."""
+
+    photo = pw.ForeignKeyField(Photo, backref="names", on_delete="CASCADE")
+    person = pw.ForeignKeyField(Person, on_delete="CASCADE")
+    sources = JSONField(default=list)  # exiftool tag names: XMP-iptcExt:PersonInImage, ...
+    face = pw.ForeignKeyField(Face, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "photo_name"
+        indexes = ((("photo", "person"), True),)
+
+
 class UndoEntry(IdModel):
     """The inverse of a bulk action, so the last one can be undone."""
 
@@ -343,6 +361,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Face,
     FaceRejection,
     DistinctPeople,
+    PhotoName,
     UndoEntry,
     Job,
     JobEvent,

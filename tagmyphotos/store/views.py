@@ -50,6 +50,19 @@ class FaceView(_View):
 
 
 @dataclass(frozen=True)
+class PhotoNameView(_View):
+    """A person named on a photo and where the name came from."""
+
+    person_id: int
+    name: str
+    # exiftool tags of the file that name the person (XMP-iptcExt:PersonInImage, XMP-mwg-rs:
+    # RegionInfo, ...); "review" for a name given in Tag My Photos
+    sources: list[str]
+    face_id: int | None  # the face confirmed for the person, if any
+    status: str  # face (on a confirmed face) | suggested (a face here is suggested) | photo (on no face)
+
+
+@dataclass(frozen=True)
 class PersonView(_View):
     id: int
     name: str
@@ -198,3 +211,22 @@ def face_views(query: Any) -> list[FaceView]:
     faces = list(query)
     names = person_names() if faces else {}
     return [face_view(f, names) for f in faces]
+
+
+def photo_names(photo_id: int) -> list[PhotoNameView]:
+    """Everyone named on a photo: by its own tags (with the tags) or in review, file names first."""
+    names = person_names()
+    faces = objs(m.Face.select(m.Face.id, m.Face.state, m.Face.person, m.Face.suggested_person)
+                 .where(m.Face.photo == photo_id).order_by(m.Face.x, m.Face.id))  # fmt: skip
+    on_face = {f.person_id: f.id for f in faces if f.state == m.FACE_CONFIRMED and f.person_id is not None}
+    suggested = {f.suggested_person_id for f in faces if f.state == m.FACE_SUGGESTED}
+    out, seen = [], set()
+    for row in objs(m.PhotoName.select().where(m.PhotoName.photo == photo_id).order_by(m.PhotoName.id)):
+        pid = row.person_id
+        status = "face" if pid in on_face else "suggested" if pid in suggested else "photo"
+        out.append(PhotoNameView(pid, names.get(pid, ""), list(row.sources or []), on_face.get(pid), status))
+        seen.add(pid)
+    for pid, face_id in on_face.items():
+        if pid not in seen:
+            out.append(PhotoNameView(pid, names.get(pid, ""), ["review"], face_id, "face"))
+    return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tagmyphotos import tuning
-from tagmyphotos.matching.assign import assign_per_photo
+from tagmyphotos.matching.assign import assign_per_photo, limit_to_names
 from tagmyphotos.matching.index import IndexMeta
 from tagmyphotos.matching.match import Suggestion
 from tagmyphotos.store import models as m
@@ -201,6 +201,9 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Contai
     for sug in suggestions:
         full = len(sug.neighbours) >= fetch
         state.reach[sug.face_id] = sug.neighbours[-1][1] if full else math.inf
+    names = _photo_level_names(photos)
+    if names:
+        suggestions = limit_to_names(suggestions, photo_of, names, state.matcher, taken)
     suggestions = assign_per_photo(suggestions, photo_of, state.matcher, taken)
     counts = {"considered": len(ids), "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
     writes = []
@@ -213,6 +216,18 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Contai
             writes.append(judged)
     _write(writes)
     return counts
+
+
+def _photo_level_names(photos: list[int]) -> dict[int, set[int]]:
+    """Photo id -> the persons its own tags name on no face (import_tags)."""
+    out: dict[int, set[int]] = {}
+    for part in chunked(photos):
+        query = m.PhotoName.select(m.PhotoName.photo, m.PhotoName.person).where(
+            m.PhotoName.photo.in_(part) & m.PhotoName.face.is_null()
+        )
+        for ph, p in m.rows(query):
+            out.setdefault(int(ph), set()).add(int(p))
+    return out
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from tagmyphotos.library import paths
 from tagmyphotos.review import mark, queries
 from tagmyphotos.stages import purge
 from tagmyphotos.store import models as m
-from tagmyphotos.store.views import face_views
+from tagmyphotos.store.views import face_views, photo_names
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
@@ -66,8 +66,24 @@ class PhotoOut(BaseModel):
     preview_url: str
 
 
+class PhotoNameOut(BaseModel):
+    """A person named on the photo, and where the name came from."""
+
+    person_id: int
+    name: str
+    sources: list[str] = Field(
+        description="the file's tags that name the person (XMP-iptcExt:PersonInImage, XMP-lr:HierarchicalSubject, "
+        "XMP-digiKam:TagsList, XMP-dc:Subject, XMP-mwg-rs:RegionInfo, XMP-MP:RegionInfoMP), or 'review' for a name "
+        "given in Tag My Photos"
+    )
+    face_id: int | None = Field(None, description="the face confirmed for this person")
+    status: str = Field(description="face: on a confirmed face; suggested: a face here is suggested for the person; "
+                                    "photo: named by the file on no face (kept as is when writing)")  # fmt: skip
+
+
 class PhotoDetail(PhotoOut):
     face_list: list[FaceOut] = Field(description="faces in this photo, left to right")
+    names: list[PhotoNameOut] = Field(description="people named on this photo, with where each name came from")
     written_signature: str | None = Field(None, description="fingerprint of what we last wrote")
     writes: list[WriteAuditOut] = Field(description="the latest write attempts, newest first")
     original_url: str
@@ -193,6 +209,7 @@ def _detail(photo: m.Photo) -> PhotoDetail:
     return PhotoDetail(
         **_photo_fields(photo, counts),
         face_list=[FaceOut.of(f) for f in faces],
+        names=[PhotoNameOut(**n.to_dict()) for n in photo_names(photo.id)],
         written_signature=photo.written_signature,
         writes=[audit_out(a) for a in audits.limit(10)],
         original_url=f"{API_PREFIX}/photos/{photo.id}/original",

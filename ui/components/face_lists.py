@@ -12,7 +12,7 @@ import peewee as pw
 
 from tagmyphotos.review.people import get_person, person_view
 from tagmyphotos.store import models as m
-from tagmyphotos.store.views import FaceView, SuggestionGroup, face_views, faces_select
+from tagmyphotos.store.views import FaceView, PhotoNameView, SuggestionGroup, face_views, faces_select, photo_names
 
 # "likely" before "maybe", then the most confident first: what a reviewer accepts fastest.
 _BEST_FIRST = (pw.Case(None, [(m.Face.band == "likely", 0)], 1), m.Face.confidence.desc(), m.Face.id)
@@ -99,6 +99,7 @@ class PhotoInfo:
     state: str
     error: str | None
     faces: list[FaceView]
+    names: list[PhotoNameView]  # who is named on the photo, and where each name came from
 
 
 def photo_info(photo_id: int) -> PhotoInfo | None:
@@ -109,4 +110,4 @@ def photo_info(photo_id: int) -> PhotoInfo | None:
     width, height = (photo.height, photo.width) if swap else (photo.width, photo.height)
     faces = face_views(faces_select().where(m.Face.photo == photo_id).order_by(m.Face.x, m.Face.id))
     return PhotoInfo(photo.id, photo.path, int(width or 0), int(height or 0), photo.state,
-                     photo.last_error, faces)  # fmt: skip
+                     photo.last_error, faces, photo_names(photo_id))  # fmt: skip

@@ -11,7 +11,7 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from tagmyphotos.review import confirm, mark
-from tagmyphotos.store.views import FaceView, ReviewResult
+from tagmyphotos.store.views import FaceView, PhotoNameView, ReviewResult
 
 from .. import frame
 from ..components import face_lists
@@ -115,6 +115,8 @@ class PhotoPage:
                 )
             for face in info.faces:
                 self._face_row(face)
+            if info.names:
+                _names_card(info.names)
 
     def draw(self) -> None:
         """Face boxes, and the box being marked, over the preview."""
@@ -216,6 +218,30 @@ class PhotoPage:
             report(result, what)
             await self.reload()
             await self.undo.refresh()
+
+
+# Where a name came from, in the words of the tools that write those tags.
+SOURCE_LABELS = {
+    "XMP-mwg-rs:RegionInfo": "face region (MWG)",
+    "XMP-MP:RegionInfoMP": "face region (Microsoft)",
+    "XMP-iptcExt:PersonInImage": "PersonInImage",
+    "XMP-lr:HierarchicalSubject": "Lightroom keywords",
+    "XMP-digiKam:TagsList": "digiKam tags",
+    "XMP-dc:Subject": "keywords",
+    "review": "named here",
+}
+STATUS_LABELS = {"face": "on a face", "suggested": "suggested for a face", "photo": "in the photo, on no face"}
+
+
+def _names_card(names: list[PhotoNameView]) -> None:
+    """Who is named on the photo and where each name came from (the file's tags or review)."""
+    with frame.tid(ui.card(), "photo-names").classes("w-full gap-1 p-2").props("flat bordered"):
+        ui.label("Names").classes("font-medium")
+        for n in names:
+            sources = ", ".join(SOURCE_LABELS.get(s, s) for s in n.sources)
+            with frame.tid(ui.row(), f"photo-name-{n.person_id}").classes("w-full items-baseline gap-2 no-wrap"):
+                ui.label(n.name).classes("font-medium break-all")
+                ui.label(f"{STATUS_LABELS.get(n.status, n.status)} · from {sources}").classes("text-xs text-grey-7")
 
 
 def _why(face: FaceView) -> str:
