@@ -66,7 +66,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
 
 
-def _post(cfg: WebhookConfig, doc: dict[str, Any], timeout_s: float, retries: int) -> int:
+def post(cfg: WebhookConfig, doc: dict[str, Any], timeout_s: float, retries: int) -> int:
     """Send the document; returns the number of HTTP requests made."""
     secret = cfg.secret.get_secret_value() if cfg.secret else ""
     body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
@@ -106,7 +106,7 @@ def notify_webhook(cfg: IntegrationsConfig, batch: WriteBatch) -> TargetResult:
         return TargetResult("webhook", "failed", problem)
     t0 = time.monotonic()
     try:
-        requests = _post(cfg.webhook, payload(batch), cfg.timeout_s, cfg.retries)
+        requests = post(cfg.webhook, payload(batch), cfg.timeout_s, cfg.retries)
     except IntegrationError as exc:
         return TargetResult("webhook", "failed", str(exc), {"files": len(batch.files)})
     counts = {"files": len(batch.files), "people": len(batch.people), "requests": requests}
@@ -122,7 +122,7 @@ def check_webhook(cfg: IntegrationsConfig) -> TargetResult:
         return TargetResult("webhook", "failed", problem)
     doc = {"version": PAYLOAD_VERSION, "event": "test", "sent_at": datetime.now(UTC).isoformat(), "files": []}
     try:
-        _post(cfg.webhook, doc, cfg.timeout_s, min(cfg.retries, 1))
+        post(cfg.webhook, doc, cfg.timeout_s, min(cfg.retries, 1))
     except IntegrationError as exc:
         return TargetResult("webhook", "failed", str(exc))
     if not cfg.webhook.secret:

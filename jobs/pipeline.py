@@ -7,6 +7,7 @@ import-names             (names given in Immich / PhotoPrism; then write puts th
 
 from __future__ import annotations
 
+from integrations.job_events import announce_job
 from integrations.stage_import import stage_import_names
 from integrations.stage_notify import stage_notify
 from tagmyphotos.stages import scan as scan_stage
@@ -17,12 +18,16 @@ from tagmyphotos.stages.teach_job import stage_teach
 from tagmyphotos.stages.write import stage_write
 from tagmyphotos.store.runner import Stage
 
+ANNOUNCE = (announce_job,)  # job.done / job.failed to the webhook (integrations.webhook.job_events)
+
 PIPELINE: tuple[Stage, ...] = (
-    Stage("scan", scan_stage.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos"),
+    Stage("scan", scan_stage.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos",
+          after=ANNOUNCE),  # fmt: skip
     Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces",
-          shared=True),
-    Stage("match", stage_match, summary="suggest names from confirmed faces; cluster unknown faces"),
-    Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)"),
+          shared=True, after=ANNOUNCE),  # fmt: skip
+    Stage("match", stage_match, summary="suggest names from confirmed faces; cluster unknown faces", after=ANNOUNCE),
+    Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)",
+          after=ANNOUNCE),  # fmt: skip
     Stage("notify", stage_notify, summary="ask Immich / PhotoPrism / a webhook to re-read the files"),
     Stage("restore", stage_restore, summary="put back the original files from their backups"),
     Stage("teach", stage_teach, summary="learn people from reference photos (a folder per person, or uploads)"),

@@ -121,6 +121,7 @@ class WebhookConfig(_Section):
     enabled: bool = False
     url: str = ""
     secret: SecretStr | None = None
+    job_events: bool = False  # also job.done / job.failed of scan, analyze, match and write jobs
 
 
 class HookConfig(_Section):

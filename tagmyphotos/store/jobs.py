@@ -44,6 +44,41 @@ class JobView:
         )  # fmt: skip
 
 
+# Jobs whose end is announced (webhook `job_events`, the Jobs page): the pipeline's own steps.
+ANNOUNCED_TYPES = ("scan", "analyze", "match", "write")
+ANNOUNCED_STATES = {m.JOB_DONE: "job.done", m.JOB_FAILED: "job.failed"}
+
+
+@dataclass(frozen=True)
+class JobAnnouncement:
+    """That a job ended, with its counts: what the webhook sends and the Jobs page shows."""
+
+    event: str  # job.done | job.failed
+    job: JobView
+    counts: dict[str, int | float]  # the result's figures (photos, faces, written, ...)
+
+    def message(self) -> str:
+        figures = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in self.counts.items() if v)
+        tail = f": {self.job.error}" if self.event == "job.failed" and self.job.error else ""
+        return f"{self.event} · {self.job.type} #{self.job.id}" + (f" · {figures}" if figures else "") + tail
+
+    def to_dict(self) -> dict[str, Any]:
+        j = self.job
+        return {"event": self.event, "job": {"id": j.id, "type": j.type, "state": j.state, "errors": j.errors,
+                "error": j.error, "created_at": j.created_at, "started_at": j.started_at,
+                "finished_at": j.finished_at, "counts": self.counts}}  # fmt: skip
+
+
+def announcement(job: JobView) -> JobAnnouncement | None:
+    """The announcement of a finished job of an announced type, else None."""
+    event = ANNOUNCED_STATES.get(job.state)
+    if event is None or job.type not in ANNOUNCED_TYPES:
+        return None
+    counts = {k: v for k, v in (job.result or {}).items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    counts.setdefault("errors", job.errors)
+    return JobAnnouncement(event, job, counts)
+
+
 def create_job(job_type: str, params: dict[str, Any] | None = None, parent: int | None = None) -> int:
     return int(m.Job.create(type=job_type, params=params or {}, parent=parent).id)
 
@@ -147,6 +182,11 @@ def stale_running_jobs(now: dt.datetime | None = None) -> list[int]:
         (m.Job.state == m.JOB_RUNNING) & ((m.Job.heartbeat_at < limit) | m.Job.heartbeat_at.is_null())
     )
     return [int(j.id) for j in query]
+
+
+def job_view(job_id: int) -> JobView | None:
+    job = m.Job.get_or_none(m.Job.id == job_id)
+    return None if job is None else JobView.of(job)
 
 
 def recent_jobs(limit: int = 10, job_type: str | None = None) -> list[JobView]:

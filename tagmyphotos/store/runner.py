@@ -85,6 +85,10 @@ class StageContext:
 StageFn = Callable[[Any, StageContext], dict[str, Any]]
 
 
+# Called with (core, job id) once a job has ended done or failed (not cancelled, not lost).
+AfterFn = Callable[[Any, int], None]
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -95,6 +99,8 @@ class Stage:
     # Several jobs of this stage may run at once and share the work through claims (analyze):
     # in scale-out every worker process gets one (jobs/tasks.py).
     shared: bool = False
+    # What to do once a job ended (announcements); a failure here never changes the job.
+    after: tuple[AfterFn, ...] = ()
 
 
 def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
@@ -125,7 +131,8 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     except Exception as exc:  # the runner, not the stage, turns failures into job state
         log.exception("job %s (%s) failed", job_id, stage.name)
         jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
-        claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or _summary(exc))
+        if claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or _summary(exc)):
+            _after(core, stage, job_id)
         return []
     result.setdefault("seconds", round(time.monotonic() - started, 3))
     claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
@@ -136,7 +143,16 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
         for next_type in stage.then:
             if jobs_store.active_job(next_type, states=(m.JOB_QUEUED,)) is None or next_type == "notify":
                 followers.append(jobs_store.create_job(next_type, {"source_job": job_id}, parent=job_id))
+    _after(core, stage, job_id)
     return followers
+
+
+def _after(core: Any, stage: Stage, job_id: int) -> None:
+    for fn in stage.after:
+        try:
+            fn(core, job_id)
+        except Exception:  # an announcement that fails must not fail the job nor its follow-ups
+            log.exception("job %s (%s): %s failed", job_id, stage.name, getattr(fn, "__name__", fn))
 
 
 def _summary(exc: Exception) -> str:

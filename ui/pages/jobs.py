@@ -11,7 +11,7 @@ from jobs.tasks import start_job
 from tagmyphotos.store import jobs as jobs_store
 
 from .. import frame
-from ..components.job_progress import JobCard
+from ..components.job_progress import ACTIVE, JobCard
 
 # Jobs listed on the page (newest first); older ones are in `tagmyphotos status --json`.
 JOBS_SHOWN = 30
@@ -48,6 +48,7 @@ class JobList:
     def __init__(self) -> None:
         self.cards: dict[int, JobCard] = {}
         self.signature: tuple | None = None
+        self.states: dict[int, str] = {}  # job id -> state at the last refresh
         self.container = ui.column().classes("w-full gap-2")
         ui.timer(JOBS_REFRESH_S, self.refresh, immediate=True)
 
@@ -57,6 +58,7 @@ class JobList:
         if signature == self.signature:
             return
         self.signature = signature
+        self._announce(jobs)
         if not jobs:
             self.container.clear()
             with self.container:
@@ -80,3 +82,13 @@ class JobList:
                 card.card.move(target_index=index)
             else:
                 card.update(job)
+
+    def _announce(self, jobs: list[jobs_store.JobView]) -> None:
+        """job.done / job.failed with the counts, for a job seen running that has now ended."""
+        for job in jobs:
+            before = self.states.get(job.id)
+            news = jobs_store.announcement(job) if before in ACTIVE else None
+            if news is not None:
+                ui.notify(news.message(), type="positive" if news.event == "job.done" else "negative",
+                          multi_line=True, timeout=8000)  # fmt: skip
+        self.states = {j.id: j.state for j in jobs}
