@@ -88,9 +88,11 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
+        from rich.console import Console
         from rich.progress import Progress
 
-        self._progress = Progress(transient=True)
+        # on stderr, the terminal checked above: stdout keeps only the result (`> log.txt`)
+        self._progress = Progress(transient=True, console=Console(stderr=True))
         self._progress.start()
         task = self._progress.add_task(self.label, total=None)
 

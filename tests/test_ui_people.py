@@ -91,3 +91,28 @@ async def test_remove_a_wrong_face_from_a_person(taught) -> None:
     face = m.Face.get_by_id(wrong)
     assert face.person_id is None and face.state == m.FACE_UNKNOWN
     assert m.FaceRejection.select().where((m.FaceRejection.face == wrong) & (m.FaceRejection.person == pid)).exists()
+
+
+async def test_use_a_face_as_the_cover(taught) -> None:
+    user, core, names = taught
+    name = sorted(names)[0]
+    pid = person(name).id
+    first, second = names[name][:2]
+    cover = person(name).cover_face_id
+    chosen = second if cover == first else first
+    await user.open(f"/people/{pid}")
+    await user.should_see("Click faces to select them", retries=20)
+    user.find("Use as cover").click()
+    await user.should_see("Select faces first")  # nothing selected: nothing changes
+    user.find(marker=f"face-{first}").click()
+    user.find(marker=f"face-{second}").click()
+    await user.should_see("2 selected")
+    user.find("Use as cover").click()
+    await user.should_see("Select exactly one face for the cover")
+    assert person(name).cover_face_id == cover
+    other = second if chosen == first else first
+    user.find(marker=f"face-{other}").click()  # deselect it: only the chosen one stays
+    await user.should_see("1 selected")
+    user.find("Use as cover").click()
+    await user.should_see("Cover set", retries=30)
+    assert person(name).cover_face_id == chosen
