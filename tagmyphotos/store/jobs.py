@@ -72,8 +72,8 @@ class JobAnnouncement:
 def announcement(job: JobView) -> JobAnnouncement | None:
     """The announcement of a finished job of an announced type, else None."""
     event = ANNOUNCED_STATES.get(job.state)
-    if event is None or job.type not in ANNOUNCED_TYPES:
-        return None
+    if event is None or job.type not in ANNOUNCED_TYPES or job.params.get("helper_of"):
+        return None  # a helper of a shared analysis (scale-out) is part of its lead job
     counts = {k: v for k, v in (job.result or {}).items() if isinstance(v, int | float) and not isinstance(v, bool)}
     counts.setdefault("errors", job.errors)
     return JobAnnouncement(event, job, counts)
