@@ -22,6 +22,7 @@ from tagmyphotos.review import confirm
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
+from tagmyphotos.store.views import photo_names
 from tagmyphotos.system import auth
 from tests.conftest import EXIFTOOL, FACES, copy_tree, make_config, scan_and_analyze
 
@@ -179,3 +180,12 @@ def test_a_file_naming_too_many_people_creates_at_most_the_cap(tmp_path: Path) -
         assert _face("img3.jpg").state == m.FACE_UNKNOWN
     finally:
         core.close()
+
+
+def test_names_given_here_or_imported_from_immich_say_so(named_core: Core) -> None:
+    face = _face("img6.jpg")
+    confirm.confirm(named_core, [face.id], "Ann")
+    assert [(n.name, n.sources, n.status) for n in photo_names(face.photo_id)] == [("Ann", ["review"], "face")]
+    m.ForeignFace.create(source="immich", external_id="face-1", photo=face.photo_id, face=face.id,
+                         external_person="person-1", name_there="Ann", outcome=m.FOREIGN_IMPORTED)  # fmt: skip
+    assert [n.sources for n in photo_names(face.photo_id)] == [["immich"]]

@@ -56,7 +56,7 @@ class PhotoNameView(_View):
     person_id: int
     name: str
     # exiftool tags of the file that name the person (XMP-iptcExt:PersonInImage, XMP-mwg-rs:
-    # RegionInfo, ...); "review" for a name given in Tag My Photos
+    # RegionInfo, ...); immich / photoprism (name import); "review" for a name given here
     sources: list[str]
     face_id: int | None  # the face confirmed for the person, if any
     status: str  # face (on a confirmed face) | suggested (a face here is suggested) | photo (on no face)
@@ -214,7 +214,8 @@ def face_views(query: Any) -> list[FaceView]:
 
 
 def photo_names(photo_id: int) -> list[PhotoNameView]:
-    """Everyone named on a photo: by its own tags (with the tags) or in review, file names first."""
+    """Everyone named on a photo: by its own tags (with the tags), in Immich or PhotoPrism (name
+    import), or in review; file names first."""
     names = person_names()
     faces = objs(m.Face.select(m.Face.id, m.Face.state, m.Face.person, m.Face.suggested_person)
                  .where(m.Face.photo == photo_id).order_by(m.Face.x, m.Face.id))  # fmt: skip
@@ -226,7 +227,9 @@ def photo_names(photo_id: int) -> list[PhotoNameView]:
         status = "face" if pid in on_face else "suggested" if pid in suggested else "photo"
         out.append(PhotoNameView(pid, names.get(pid, ""), list(row.sources or []), on_face.get(pid), status))
         seen.add(pid)
+    imported = {int(f): str(s) for f, s in m.rows(m.ForeignFace.select(m.ForeignFace.face, m.ForeignFace.source)
+                .where((m.ForeignFace.photo == photo_id) & m.ForeignFace.face.is_null(False)))}  # fmt: skip
     for pid, face_id in on_face.items():
         if pid not in seen:
-            out.append(PhotoNameView(pid, names.get(pid, ""), ["review"], face_id, "face"))
+            out.append(PhotoNameView(pid, names.get(pid, ""), [imported.get(face_id, "review")], face_id, "face"))
     return out

@@ -73,8 +73,8 @@ class PhotoNameOut(BaseModel):
     name: str
     sources: list[str] = Field(
         description="the file's tags that name the person (XMP-iptcExt:PersonInImage, XMP-lr:HierarchicalSubject, "
-        "XMP-digiKam:TagsList, XMP-dc:Subject, XMP-mwg-rs:RegionInfo, XMP-MP:RegionInfoMP), or 'review' for a name "
-        "given in Tag My Photos"
+        "XMP-digiKam:TagsList, XMP-dc:Subject, XMP-mwg-rs:RegionInfo, XMP-MP:RegionInfoMP), 'immich' or "
+        "'photoprism' (imported from there), or 'review' for a name given in Tag My Photos"
     )
     face_id: int | None = Field(None, description="the face confirmed for this person")
     status: str = Field(description="face: on a confirmed face; suggested: a face here is suggested for the person; "

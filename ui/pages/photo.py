@@ -228,6 +228,8 @@ SOURCE_LABELS = {
     "XMP-lr:HierarchicalSubject": "Lightroom keywords",
     "XMP-digiKam:TagsList": "digiKam tags",
     "XMP-dc:Subject": "keywords",
+    "immich": "Immich",
+    "photoprism": "PhotoPrism",
     "review": "named here",
 }
 STATUS_LABELS = {"face": "on a face", "suggested": "suggested for a face", "photo": "in the photo, on no face"}
