@@ -4,6 +4,7 @@ set of faces, and the sidecar read back by exiftool and by Debian's exiv2."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -168,4 +169,39 @@ def test_raw_without_a_usable_preview_fails_with_a_clear_error(tmp_path: Path, c
         assert photo.state == m.PHOTO_FAILED and reason in photo.last_error
         assert m.Face.select().count() == 0
     finally:
+        core.close()
+
+
+def test_raw_previews_come_from_the_embedded_jpeg_or_the_twin(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from jobs import runtime
+    from tagmyphotos.system import auth
+    from tests.api_support import make_app
+
+    lib = tmp_path / "library"
+    make_dng(FACES / "couple.jpg", lib / "lone.dng", orientation=6, preview_max=900)  # stored sideways
+    shutil.copyfile(FACES / "img2.jpg", lib / "pair.jpg")
+    make_dng(FACES / "img2.jpg", lib / "pair.dng", preview_max=300)
+    (lib / "broken.cr2").write_bytes(b"II*\0\x08\0\0\0CR\x02\0" + b"\0" * 64)
+    core = _core(tmp_path)
+    try:
+        scan_and_analyze(core)
+        app = make_app(core)
+        _, key = auth.create_api_key("raw", auth.SCOPE_READ)
+        ids = {p.path: p.id for p in m.Photo.select()}
+        with TestClient(app) as client:
+            def preview(path: str) -> Image.Image:
+                resp = client.get(f"/api/v1/photos/{ids[path]}/preview?size=400", headers={"X-API-Key": key})
+                assert resp.status_code == 200, resp.text
+                return Image.open(io.BytesIO(resp.content))
+
+            lone = preview("lone.dng")
+            assert lone.width == 400 and abs(lone.width / lone.height - 2280 / 1588) < 0.01  # the 900 px JPEG, upright
+            assert preview("pair.dng").size == preview("pair.jpg").size  # the twin, not the 300 px preview
+            broken = client.get(f"/api/v1/photos/{ids['broken.cr2']}/preview", headers={"X-API-Key": key})
+            assert broken.status_code in (404, 422)
+    finally:
+        runtime.install(None)
         core.close()

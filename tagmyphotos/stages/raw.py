@@ -9,11 +9,16 @@ which is what its sidecar's regions and AppliedToDimensions describe.
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tagmyphotos.core import Core
-from tagmyphotos.metadata.exiftool import ExifToolError, UnsafeArgument
+from tagmyphotos.library.paths import resolve_inside
+from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, UnsafeArgument
 from tagmyphotos.metadata.raw import RawPreviewError, extract_preview
 from tagmyphotos.metadata.read import read_photo
 from tagmyphotos.stages.write import writer
@@ -72,3 +77,27 @@ def raw_source(core: Core, photo: m.Photo) -> RawSource:
     except (ExifToolError, UnsafeArgument, OSError) as exc:
         raise RawPreviewError(f"could not take the preview out of this RAW file: {exc}") from exc
     return replace(base, preview=preview.path)
+
+
+@contextmanager
+def shown_from(core: Core, photo: m.Photo, real: Path) -> Iterator[Path]:
+    """The image a photo is shown from (`real`: its resolved path): itself; a RAW its JPEG twin,
+    or else its embedded JPEG, taken out for the duration (raises RawPreviewError without one).
+    A browser shows none of the RAW formats, and the twin is what the faces were found on."""
+    if photo.kind != "raw":
+        yield real
+        return
+    twin = m.Photo.get_or_none(m.Photo.id == photo.faces_from) if photo.faces_from else None
+    if twin is not None:
+        yield resolve_inside(core.cfg.library, twin.path)
+        return
+    folder = core.cfg.data / "tmp" / "raw-shown" / uuid.uuid4().hex
+    try:
+        with ExifToolSession(core.cfg.write.exiftool or None) as session:  # the calling thread's own
+            preview = extract_preview(session, real, folder, photo.orientation or 1, (photo.width or 0,
+                                                                                     photo.height or 0))  # fmt: skip
+        yield preview.path
+    except (ExifToolError, UnsafeArgument, OSError) as exc:
+        raise RawPreviewError(f"could not take the preview out of this RAW file: {exc}") from exc
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

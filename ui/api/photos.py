@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field, model_validator
 from tagmyphotos.core import Core
 from tagmyphotos.faces.images import ImageError, load_image
 from tagmyphotos.library import paths
+from tagmyphotos.metadata.raw import RawPreviewError
 from tagmyphotos.review import mark, queries
-from tagmyphotos.stages import purge
+from tagmyphotos.stages import purge, raw
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import face_views, photo_names
 
@@ -269,8 +270,9 @@ def photo_preview(
         return Response(status_code=304, headers=headers)
     real = paths.resolve_inside(core.library, photo.path)
     try:
-        loaded = load_image(real, max_side=size, max_pixels=core.cfg.analysis.max_image_pixels)
-    except ImageError as exc:
+        with raw.shown_from(core, photo, real) as source:  # a RAW: its JPEG twin or embedded JPEG
+            loaded = load_image(source, max_side=size, max_pixels=core.cfg.analysis.max_image_pixels)
+    except (ImageError, RawPreviewError) as exc:
         raise ApiProblem(422, f"no preview: {exc}", "no-preview") from exc
     image = Image.fromarray(loaded.pixels)
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
