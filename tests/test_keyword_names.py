@@ -189,3 +189,25 @@ def test_names_given_here_or_imported_from_immich_say_so(named_core: Core) -> No
     m.ForeignFace.create(source="immich", external_id="face-1", photo=face.photo_id, face=face.id,
                          external_person="person-1", name_there="Ann", outcome=m.FOREIGN_IMPORTED)  # fmt: skip
     assert [n.sources for n in photo_names(face.photo_id)] == [["immich"]]
+
+
+def test_real_files_names_come_with_all_their_sources_and_keywords_are_not_people(tmp_path: Path) -> None:
+    from tagmyphotos.metadata.read import MWG_TAG
+    from tests.conftest import REAL
+
+    lib = copy_tree(REAL, tmp_path / "library", "p*.jpg")  # portrait (names), prairie_falcon (keywords only)
+    copy_tree(REAL, lib, "picasa.jpg")  # IPTC keywords Frost, Yard
+    core = Core(make_config(lib, tmp_path / "data"))
+    try:
+        scan_and_analyze(core)
+        assert sorted(p.name for p in m.Person.select()) == ["Marie Curie", "Pierre Curie"]  # no "raptors"
+        for path in ("portrait.jpg", "portrait-orientation-6.jpg"):
+            names = _names(path)
+            assert set(names) == {"Marie Curie", "Pierre Curie"}
+            for row in names.values():
+                assert row.sources[0] == MWG_TAG and {HIERARCHICAL, DIGIKAM_TAGS, SUBJECT} <= set(row.sources)
+                assert row.face_id is not None  # on the face its region named
+        others = m.Photo.path.in_(["prairie_falcon.jpg", "picasa.jpg"])
+        assert m.PhotoName.select().join(m.Photo).where(others).count() == 0
+    finally:
+        core.close()
