@@ -25,7 +25,6 @@ from tagmyphotos.review.people import (
     NotFound,
     PeopleError,
     clean_name,
-    find_person,
     refresh_after,
     resolve_person,
 )
@@ -87,15 +86,69 @@ class _Plan:
     rows: list[dict[str, Any]] = field(default_factory=list)  # ForeignFace values
 
 
-def _link_of(source: str, external_id: str) -> Any:
-    where = (m.ForeignPerson.source == source) & (m.ForeignPerson.external_id == external_id)
-    return m.ForeignPerson.get_or_none(where)
+class _Directory:
+    """Our people and the links of one source, read once per import (not one query per name)."""
 
+    def __init__(self, source: str) -> None:
+        self.source = source
+        query = m.ForeignPerson.select(m.ForeignPerson.external_id, m.ForeignPerson.person)
+        self.links: dict[str, int] = dict(m.rows(query.where(m.ForeignPerson.source == source)))
+        self.people: dict[int, Any] = {int(p.id): p for p in m.Person.select()}
+        self.by_name: dict[str, Any] = {p.name.casefold(): p for p in self.people.values()}
+        for alias in m.rows_as_objects(m.PersonAlias.select()):
+            if alias.person_id in self.people:
+                self.by_name.setdefault(alias.name.casefold(), self.people[alias.person_id])
+        self.records: dict[str, dict[str, Any]] = {}  # external face id -> what was recorded
+        fields = ("external_id", "photo", "face", "external_person", "name_there", "person_here", "outcome",
+                  "decision", "note")  # fmt: skip
+        recorded = m.ForeignFace.select(*(getattr(m.ForeignFace, f) for f in fields), m.ForeignFace.id)
+        for row in m.rows(recorded.where(m.ForeignFace.source == source)):
+            self.records[row[0]] = dict(zip((*fields, "id"), row, strict=True))
 
-def _person_of(source: str, fn: ForeignName) -> m.Person | None:
-    """Our person for their person: the linked one first (renames on either side), else by name."""
-    link = _link_of(source, fn.person_id)
-    return link.person if link is not None else find_person(fn.name)
+    def load(self, photo_ids: Sequence[int]) -> None:
+        """The photos, their faces and rejections, in a few queries per 500 photos."""
+        self.photos: dict[int, Any] = {}
+        self.faces: dict[int, list[Any]] = {}
+        self.rejected: set[tuple[int, int]] = set()
+        for start in range(0, len(photo_ids), tuning.SQL_IN_MAX):
+            part = list(photo_ids[start : start + tuning.SQL_IN_MAX])
+            self.photos.update({int(p.id): p for p in m.Photo.select().where(m.Photo.id.in_(part))})
+            faces = m.rows_as_objects(m.Face.select().where(m.Face.photo.in_(part)).order_by(m.Face.id))
+            for face in faces:
+                self.faces.setdefault(int(face.photo_id), []).append(face)
+            query = m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person).join(m.Face)
+            self.rejected.update(m.rows(query.where(m.Face.photo.in_(part))))
+
+    def person(self, fn: ForeignName) -> Any:
+        """Our person for their person: the linked one first (renames on either side), else by name."""
+        linked = self.links.get(fn.person_id)
+        if linked is not None and linked in self.people:
+            return self.people[linked]
+        return self.by_name.get(" ".join(fn.name.split()).casefold())
+
+    def add(self, person: Any) -> None:
+        self.people[int(person.id)] = person
+        self.by_name.setdefault(person.name.casefold(), person)
+
+    def link(self, fn: ForeignName, person: Any) -> None:
+        if fn.person_id not in self.links:
+            m.ForeignPerson.create(source=self.source, external_id=fn.person_id, person=person.id,
+                                   name_there=fn.name, name_here=person.name)  # fmt: skip
+            self.links[fn.person_id] = int(person.id)
+
+    def record(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Upsert ForeignFace rows (by source and external id): the import's memory."""
+        now = m.utcnow()
+        fresh = []
+        for values in rows:
+            known = self.records.get(values["external_id"])
+            if known is None:
+                fresh.append({**values, "updated_at": now})
+            elif any(known.get(k) != v for k, v in values.items() if k != "source"):
+                m.ForeignFace.update(**values, updated_at=now).where(m.ForeignFace.id == known["id"]).execute()
+            self.records[values["external_id"]] = {**(known or {}), **values}
+        for start in range(0, len(fresh), 200):
+            m.ForeignFace.insert_many(fresh[start : start + 200]).execute()
 
 
 def oriented_box(fn: ForeignName, photo: Any) -> NormBox:
@@ -126,21 +179,15 @@ def _row(source: str, photo_id: int, fn: ForeignName, outcome: str, face: Any = 
             "name_there": fn.name, "person_here": here, "outcome": outcome, "note": note}  # fmt: skip
 
 
-def _plan_photo(source: str, fp: ForeignPhoto) -> _Plan:
-    plan = _Plan()
-    photo: Any = m.Photo.get_or_none(m.Photo.id == fp.photo_id)
-    decided: dict[str, Any] = {
-        r.external_id: r
-        for r in m.ForeignFace.select().where(
-            (m.ForeignFace.source == source) & m.ForeignFace.external_id.in_([n.external_id for n in fp.names])
-        )
-    }
+def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
+    plan, source = _Plan(), people.source
+    photo: Any = people.photos.get(fp.photo_id)
     if photo is None or photo.state != m.PHOTO_DONE or not photo.width or not photo.height:
         why = "the photo is not analysed here yet" if photo is not None else "the photo is gone"
         plan.rows += [_row(source, fp.photo_id, fn, m.FOREIGN_UNMATCHED, note=why) for fn in fp.names]
         return plan
     width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
-    faces: list[Any] = m.rows_as_objects(m.Face.select().where(m.Face.photo == photo.id).order_by(m.Face.id))
+    faces: list[Any] = people.faces.get(int(photo.id), [])
     matches = {
         mt.region_index: faces[mt.face_index]
         for mt in match_regions_to_faces(
@@ -150,14 +197,13 @@ def _plan_photo(source: str, fp: ForeignPhoto) -> _Plan:
         )  # fmt: skip
     }
     named_here = {f.person_id: f for f in faces if f.state == m.FACE_CONFIRMED}
-    query = m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person)
-    rejected = set(m.rows(query.where(m.FaceRejection.face.in_([f.id for f in faces]))))
+    rejected = people.rejected
     taken: set[str] = set()
     for index, fn in enumerate(fp.names):
-        prior = decided.get(fn.external_id)
-        if prior is not None and prior.decision is not None:
+        prior = people.records.get(fn.external_id)
+        if prior is not None and prior.get("decision") is not None:
             continue  # a conflict the user decided: not raised again
-        person = _person_of(source, fn)
+        person = people.person(fn)
         key = person.name.casefold() if person is not None else fn.name.casefold()
         face = matches.get(index)
         holder = named_here.get(person.id) if person is not None else None
@@ -191,26 +237,6 @@ def _plan_photo(source: str, fp: ForeignPhoto) -> _Plan:
     return plan
 
 
-def _record(rows: Iterable[dict[str, Any]]) -> None:
-    """Upsert ForeignFace rows (by source and external id): the import's memory."""
-    now = m.utcnow()
-    for values in rows:
-        existing = m.ForeignFace.get_or_none(
-            (m.ForeignFace.source == values["source"]) & (m.ForeignFace.external_id == values["external_id"])
-        )
-        if existing is None:
-            m.ForeignFace.create(**values, updated_at=now)
-        elif any(getattr(existing, k + ("_id" if k in ("photo", "face", "person_here") else "")) != v
-                 for k, v in values.items()):  # fmt: skip
-            m.ForeignFace.update(**values, updated_at=now).where(m.ForeignFace.id == existing.id).execute()
-
-
-def _link(source: str, fn: ForeignName, person: m.Person) -> None:
-    if _link_of(source, fn.person_id) is None:
-        m.ForeignPerson.create(source=source, external_id=fn.person_id, person=person.id,
-                               name_there=fn.name, name_here=person.name)  # fmt: skip
-
-
 def _tally(out: ImportOutcome, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         if r["outcome"] == m.FOREIGN_ALREADY:
@@ -228,9 +254,11 @@ def _tally(out: ImportOutcome, rows: list[dict[str, Any]]) -> None:
 def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run: bool = False) -> ImportOutcome:
     """Apply (or, dry, only count) the names of one import round. Safe to rerun: idempotent."""
     out = ImportOutcome(source, dry_run, photos=len(photos))
-    plans = [(fp, _plan_photo(source, fp)) for fp in photos]
+    people = _Directory(source)
+    people.load([fp.photo_id for fp in photos])
+    plans = [(fp, _plan_photo(people, fp)) for fp in photos]
     new_names = {fn.name.casefold(): fn.name for _, p in plans for fn in [*(c[2] for c in p.confirm), *p.mark]
-                 if _person_of(source, fn) is None}  # fmt: skip
+                 if people.person(fn) is None}  # fmt: skip
     out.people_created = sorted(new_names.values())
     for _, plan in plans:
         _tally(out, plan.rows)
@@ -241,51 +269,53 @@ def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run
     changed: list[int] = []
     with core.db.atomic():
         journal = Journal("import-names", f"names imported from {source}")
-        pairs = []
+        by_person: dict[int, tuple[m.Person, list[Any]]] = {}
         for fp, plan in plans:
             for face, name, fn in plan.confirm:
-                person, _ = resolve_person(clean_name(name), journal)
-                _link(source, fn, person)
-                pairs.append((face, person))
+                person = people.person(fn)
+                if person is None:
+                    person, _ = resolve_person(clean_name(name), journal)
+                    people.add(person)
+                people.link(fn, person)
+                by_person.setdefault(int(person.id), (person, []))[1].append(face)
                 plan.rows.append(_row(source, fp.photo_id, fn, m.FOREIGN_IMPORTED, face))
-        by_person: dict[int, tuple[m.Person, list[Any]]] = {}
-        for face, person in pairs:
-            by_person.setdefault(int(person.id), (person, []))[1].append(face)
         for person, faces in by_person.values():
             done = confirm_faces(journal, faces, person, displace=False, respect_rejections=True)
             changed += done.changed
             out.notes += [f"face {s.face_id}: {s.reason}" for s in done.skipped]
         out.imported = len(changed)
         journal.save()
-        for _, plan in plans:
-            _record(plan.rows)
+        people.record(row for _, plan in plans for row in plan.rows)
     refresh_after(core, changed)
     for fp, plan in plans:
         for fn in plan.mark:
-            if not _mark(core, source, fp.photo_id, fn, out):
+            if not _mark(core, people, fp.photo_id, fn, out):
                 out.marked -= 1
     return out
 
 
-def _mark(core: Any, source: str, photo_id: int, fn: ForeignName, out: ImportOutcome) -> bool:
+def _mark(core: Any, people: _Directory, photo_id: int, fn: ForeignName, out: ImportOutcome) -> bool:
     """A face we did not detect: mark the other app's box by hand with its name (embedded when
     the detector confirms a face in it). False, recorded as unmatched, when that is refused."""
     photo: Any = m.Photo.get_by_id(photo_id)
     width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
     nb = oriented_box(fn, photo)
     box = (nb.x * width, nb.y * height, nb.w * width, nb.h * height)
-    person = _person_of(source, fn)
+    person = people.person(fn)
+    source = people.source
     try:
         result = add_face(core, photo_id, box, who=person.id if person is not None else fn.name)
     except PeopleError as exc:
         out.unmatched += 1
         out.unmatched_items.append({"photo_id": photo_id, "name_there": fn.name, "why": str(exc)})
-        _record([_row(source, photo_id, fn, m.FOREIGN_UNMATCHED, note=str(exc))])
+        people.record([_row(source, photo_id, fn, m.FOREIGN_UNMATCHED, note=str(exc))])
         return False
     face: Any = m.Face.get_by_id(result.changed[0])
     with core.db.atomic():
-        _link(source, fn, m.Person.get_by_id(face.person_id))
-        _record([_row(source, photo_id, fn, m.FOREIGN_MARKED, face, note="; ".join(result.warnings) or None)])
+        named = m.Person.get_by_id(face.person_id)
+        people.add(named)
+        people.link(fn, named)
+        people.record([_row(source, photo_id, fn, m.FOREIGN_MARKED, face, note="; ".join(result.warnings) or None)])
     return True
 
 

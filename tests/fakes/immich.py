@@ -51,6 +51,7 @@ class FakeImmich(FakeServer):
         is_admin: bool = True,
         faces_import: bool = False,
         validate_responses: bool = True,
+        faces_in_search: bool = True,
     ) -> None:
         super().__init__(name="immich")
         self.spec = immich_spec()
@@ -58,6 +59,8 @@ class FakeImmich(FakeServer):
         self.permissions = list(permissions)
         self.is_admin = is_admin
         self.validate_responses = validate_responses
+        # False: people come without their faces, as the OpenAPI document declares (older servers)
+        self.faces_in_search = faces_in_search
         self.owner_id = str(uuid.uuid4())
         self.assets: dict[str, dict[str, Any]] = {}
         self._plain_paths: dict[str, str] = {}
@@ -205,6 +208,9 @@ class FakeImmich(FakeServer):
         items = hits[(page - 1) * size : page * size]
         if dto.get("withPeople"):
             items = [{**a, **self.people_with_faces(a["id"])} for a in items]
+            if not self.faces_in_search:
+                items = [{**a, "people": [{k: v for k, v in p.items() if k != "faces"} for p in a["people"]]}
+                         for a in items]  # fmt: skip
         more = page * size < len(hits)
         albums = {"count": 0, "facets": [], "items": [], "total": 0}
         assets = {"count": len(items), "facets": [], "items": items, "total": len(hits)}
