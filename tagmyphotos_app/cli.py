@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("match", "refresh name suggestions and clusters")):  # fmt: skip
         p = add(name, what)
         p.add_argument("--wait", action="store_true", help="run now in this process and wait")
+        if name == "scan":
+            p.add_argument("paths", nargs="*", metavar="PATH", help="only these files or folders (in the library)")
     add("status", "counts of photos, faces, people and recent jobs")
     p = add("purge", "forget photos marked missing (their faces and names too)")
     p.add_argument("--yes", action="store_true", help="do it (otherwise only count)")
@@ -186,7 +188,8 @@ def _stage_command(job_type: str) -> Handler:
     def handler(args: argparse.Namespace, cfg: Config) -> int:
         from .runner import run_job_command
 
-        return run_job_command(cfg, job_type, {}, wait=args.wait, as_json=args.json)
+        params = {"paths": list(args.paths)} if getattr(args, "paths", None) else {}
+        return run_job_command(cfg, job_type, params, wait=args.wait, as_json=args.json)
 
     return handler
 
