@@ -1,25 +1,32 @@
-# syntax=docker/dockerfile:1
 # Tag My Photos: one container beside Immich/PhotoPrism. Offline at run time: ExifTool and the
 # model weights are put in place here, at build time, by the same scripts/install.sh as the README.
 #   docker build -t tagmyphotos .
 #   docker run -p 8765:8765 -v /path/to/photos:/photos -v tmp-data:/data tagmyphotos
+# With deepface's TensorFlow models and full API (+1.3 GB; amd64 only, see README):
+#   docker build --build-arg EXTRAS=scaleout,deepface -t tagmyphotos:deepface .
+# The same file builds linux/arm64 (README: "Docker on arm64"). Native code is compiled for the
+# architecture's baseline (no -march=native), so an image built on any x86-64 runs on a NAS CPU.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- build stage: venv, ExifTool, weights (npm and pip caches stay here) -----------------------
 FROM ${PYTHON_IMAGE} AS build
+ARG EXTRAS=scaleout
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DEEPFACE_HOME=/app/models
 WORKDIR /app
+# Dependencies first, in their own layer: a change to the source alone reuses it.
 COPY pyproject.toml ./
+COPY scripts/install.sh scripts/install.sh
+RUN TMP_EXTRAS="$EXTRAS" scripts/install.sh --docker --deps-only
 COPY scripts/ scripts/
 COPY tagmyphotos/ tagmyphotos/
 COPY tagmyphotos_app/ tagmyphotos_app/
 COPY jobs/ jobs/
 COPY ui/ ui/
 COPY integrations/ integrations/
-RUN scripts/install.sh --docker \
+RUN TMP_EXTRAS="$EXTRAS" scripts/install.sh --docker \
  && .venv/bin/python -m tagmyphotos.faces.weights --link \
  && .venv/bin/python -m compileall -q tagmyphotos tagmyphotos_app jobs ui integrations
 

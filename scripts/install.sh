@@ -4,9 +4,14 @@
 #   scripts/install.sh --test     also test needs (Chromium, Redis, PostgreSQL + driver, linters)
 #   scripts/install.sh --docker   the image's build stage: the app + PostgreSQL driver, no test
 #                                 tools, no Debian exiftool, no pip cache, apt lists removed
+#   scripts/install.sh --docker --deps-only
+#                                 the build stage's first, cached layer: ExifTool and the app's
+#                                 dependencies, before the source is copied
 #   scripts/install.sh --docker --system-only
 #                                 the image's final stage: only the run-time system packages
-# Environment: TMP_VENV (default ./.venv), TMP_SKIP_APT=1 to skip apt (e.g. non-root).
+# Environment: TMP_VENV (default ./.venv), TMP_SKIP_APT=1 to skip apt (e.g. non-root),
+#   TMP_EXTRAS (pip extras; default "test,scaleout,deepface" with --test, "scaleout" with --docker),
+#   ANNOY_COMPILER_ARGS (default: portable flags; annoy has no wheels and would build for this CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -14,11 +19,13 @@ VENV=${TMP_VENV:-$ROOT/.venv}
 WITH_TEST=0
 DOCKER=0
 SYSTEM_ONLY=0
+DEPS_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --test) WITH_TEST=1 ;;
     --docker) DOCKER=1 ;;
     --system-only) SYSTEM_ONLY=1 ;;
+    --deps-only) DEPS_ONLY=1 ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -32,9 +39,12 @@ if [ "$DOCKER" = 1 ]; then
   [ -d /usr/share/zoneinfo/Europe ] || apt_pkgs+=(tzdata)  # TZ=Europe/Berlin etc.
   need tini tini                                             # PID 1: signals and zombies
   [ "$SYSTEM_ONLY" = 1 ] || need npm npm                     # build stage: fetches ExifTool
+  [ "$SYSTEM_ONLY" = 1 ] || need g++ g++                     # build stage: annoy has no wheels
 else
   need exiftool libimage-exiftool-perl
   need npm npm
+  need g++ g++  # annoy has no wheels: it compiles at install time
+  [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] || apt_pkgs+=(python3-dev)
 fi
 python3 -c 'import venv, ensurepip' 2>/dev/null || [ "$SYSTEM_ONLY" = 1 ] || apt_pkgs+=(python3-venv)
 if [ "$WITH_TEST" = 1 ]; then
@@ -49,7 +59,7 @@ if [ ${#apt_pkgs[@]} -gt 0 ] && [ "${TMP_SKIP_APT:-0}" != 1 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
-  if [ "$DOCKER" = 1 ]; then $SUDO rm -rf /var/lib/apt/lists/*; fi
+  if [ "$DOCKER" = 1 ]; then $SUDO apt-get clean; $SUDO rm -rf /var/lib/apt/lists/*; fi
 fi
 if [ "$SYSTEM_ONLY" = 1 ]; then
   log "done: system packages"
@@ -74,21 +84,64 @@ fi
 # --- the virtualenv --------------------------------------------------------------------
 [ -x "$VENV/bin/python" ] || { log "creating $VENV"; python3 -m venv "$VENV"; }
 PY="$VENV/bin/python"
-stamp="$VENV/.installed-$(cat pyproject.toml scripts/install.sh | sha256sum | cut -c1-16)-$WITH_TEST$DOCKER"
+if [ -n "${TMP_EXTRAS+x}" ]; then extras=$TMP_EXTRAS
+elif [ "$WITH_TEST" = 1 ]; then extras="test,scaleout,deepface"
+elif [ "$DOCKER" = 1 ]; then extras="scaleout"
+else extras=""
+fi
+pip_opts=(-q)
+if [ "$DOCKER" = 1 ]; then pip_opts+=(--no-cache-dir); fi
+
+# annoy publishes no wheels and its setup.py adds -march=native: an index built on an AVX-512 build
+# server would die with SIGILL on a NAS CPU. Its own flags minus -march (x86-64 baseline, armv8-a).
+export ANNOY_COMPILER_ARGS=${ANNOY_COMPILER_ARGS:--D_CRT_SECURE_NO_WARNINGS,-fpermissive,-O3,-ffast-math,-fno-associative-math,-DANNOYLIB_MULTITHREADED_BUILD,-std=c++14}
+annoy_req=$(grep -o '"annoy[^"]*"' pyproject.toml | tr -d '"')
+annoy_stamp="$VENV/.annoy-$(printf '%s %s' "$annoy_req" "$ANNOY_COMPILER_ARGS" | sha256sum | cut -c1-16)"
+if [ ! -f "$annoy_stamp" ]; then
+  log "building $annoy_req with portable flags ($ANNOY_COMPILER_ARGS)"
+  # no wheel cache: a cached wheel may carry a build for another CPU
+  "$PY" -m pip install -q --no-cache-dir --force-reinstall --no-deps --no-binary annoy --use-pep517 "$annoy_req"
+  rm -f "$VENV"/.annoy-*
+  touch "$annoy_stamp"
+fi
+
+stamp="$VENV/.installed-$(cat pyproject.toml scripts/install.sh | sha256sum | cut -c1-16)-$DOCKER$DEPS_ONLY-${extras//,/+}"
 if [ ! -f "$stamp" ]; then
-  pip_opts=(-q)
-  extras=""
-  if [ "$WITH_TEST" = 1 ]; then extras="test,scaleout"; fi
-  if [ "$DOCKER" = 1 ]; then pip_opts+=(--no-cache-dir); extras=${extras:-scaleout}; fi
   "$PY" -m pip install "${pip_opts[@]}" --upgrade pip
-  log "pip install -e .${extras:+[$extras]}"
-  "$PY" -m pip install "${pip_opts[@]}" -e ".${extras:+[$extras]}"
+  if [ "$DEPS_ONLY" = 1 ]; then
+    # pyproject's dependencies (and the extras'), without the app: its source is not there yet
+    mapfile -t reqs < <("$PY" - "$extras" <<'PY'
+import sys
+import tomllib
+
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+reqs = list(project["dependencies"])
+for extra in filter(None, sys.argv[1].split(",")):
+    reqs += project["optional-dependencies"][extra]
+print("\n".join(reqs))
+PY
+)
+    log "pip install the dependencies of .${extras:+[$extras]}"
+    "$PY" -m pip install "${pip_opts[@]}" "${reqs[@]}"
+  else
+    log "pip install -e .${extras:+[$extras]}"
+    "$PY" -m pip install "${pip_opts[@]}" -e ".${extras:+[$extras]}"
+  fi
   # deepface's declared deps would add a second OpenCV/TensorFlow; its real needs are in pyproject.
   "$PY" -m pip install "${pip_opts[@]}" --no-deps "deepface==0.0.103" "retina-face==0.0.19"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
 
+if [ "$DEPS_ONLY" = 1 ]; then
+  log "done: dependencies in $VENV"
+  exit 0
+fi
+
 # --- model weights that ship in packages, where deepface looks for them -------------------
 "$PY" -m tagmyphotos.faces.weights --link
+if [ "$DOCKER" = 1 ]; then
+  # face-recognition-models also ships dlib's 68-point landmark model (99 MB) that nothing reads.
+  find "$VENV"/lib/python3*/site-packages/face_recognition_models -name shape_predictor_68_face_landmarks.dat -delete
+fi
 log "done: $VENV (exiftool $("$ET_DIR/exiftool" -ver))"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -31,8 +32,22 @@ class _Section(BaseModel):
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
-    # Base URL path when served behind a reverse proxy sub-path ("" = root).
+    # The address users open when it is not http://host:port/, e.g. behind a reverse proxy under a
+    # sub-path: https://example.com/tagmyphotos/ (the proxy sends X-Forwarded-Prefix). The UI's
+    # websocket and cookie-authenticated API writes accept this origin besides their own.
+    public_url: str = ""
     storage_secret: SecretStr | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            return ""
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// address, e.g. https://example.com/tagmyphotos/")
+        return v.rstrip("/") + "/"
 
 
 class ScanConfig(_Section):

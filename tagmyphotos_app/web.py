@@ -14,6 +14,8 @@ from typing import Any
 
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.store.runner import release_running_jobs
+from tagmyphotos.system.origins import origin_allowed
 
 from .runner import boot, setup_logging
 
@@ -30,12 +32,23 @@ def mount(app: Any, core: Core) -> None:
     app.include_router(ops_router)
 
 
+def guard_websocket_origin(sio: Any, cfg: Config) -> None:
+    """NiceGUI accepts a websocket from any origin; ours accepts only our own (and public_url's)."""
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        return origin_allowed(cfg, origin, environ.get("HTTP_HOST"), environ.get("HTTP_X_FORWARDED_HOST"))
+
+    sio.eio.cors_allowed_origins = allowed
+
+
 def serve(cfg: Config, host: str, port: int) -> int:
     # NiceGUI keeps per-user UI state (dark mode) on disk: in the data volume, not the cwd
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(cfg.data / "ui-storage"))
     from nicegui import app, ui
+    from nicegui import core as nicegui_core
 
     from jobs.consumer import start_consumer, stop_consumer
+    from jobs.tasks import run_job
     from tagmyphotos.system.auth import session_secret, sync_configured_password
     from ui.pages import register_pages
 
@@ -43,6 +56,7 @@ def serve(cfg: Config, host: str, port: int) -> int:
     core = boot(cfg)
     sync_configured_password(core.cfg)
     mount(app, core)
+    guard_websocket_origin(nicegui_core.sio, core.cfg)
     register_pages()
     holder: dict[str, Any] = {}
 
@@ -54,6 +68,9 @@ def serve(cfg: Config, host: str, port: int) -> int:
         consumer = holder.pop("consumer", None)
         if consumer is not None:
             stop_consumer(consumer, graceful=False)
+        for job_id in release_running_jobs():  # persisted in the queue: the next start resumes it
+            log.info("job %s interrupted by the stop; queued again", job_id)
+            run_job(job_id)
         core.close()
 
     app.on_startup(on_startup)

@@ -190,6 +190,11 @@ def finish_job(
     return int(n) == 1
 
 
+def requeue_own_job(claim: JobClaim) -> bool:
+    """running -> queued for a job this run still owns (it is stopping before the job is done)."""
+    return int(m.Job.update(state=m.JOB_QUEUED).where(_owns(claim)).execute()) == 1
+
+
 def requeue_stale_job(job_id: int, stale_before: dt.datetime) -> bool:
     """running -> queued when its heartbeat is older than `stale_before`; True for one caller
     only, so two housekeeping ticks on two machines never send the job twice."""

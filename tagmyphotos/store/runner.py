@@ -9,6 +9,7 @@ integrations/ and so cannot be named by the core).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -24,6 +25,10 @@ log = logging.getLogger("tagmyphotos.pipeline")
 
 # Write progress to the job row at most this often (seconds): cheap enough for live UI bars.
 PROGRESS_EVERY_S = 0.5
+
+# Jobs this process is running now, so a graceful stop can hand them back (release_running_jobs).
+_running: set[claims.JobClaim] = set()
+_running_lock = threading.Lock()
 
 
 class JobCancelled(Exception):
@@ -119,6 +124,8 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     params = m.Job.select(m.Job.params).where(m.Job.id == job_id).scalar() or {}
     ctx = StageContext(job_id=job_id, params=params, claim=claim)
     started = time.monotonic()
+    with _running_lock:
+        _running.add(claim)
     try:
         result = stage.run(core, ctx) or {}
     except JobLost:
@@ -134,6 +141,9 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
         if claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or _summary(exc)):
             _after(core, stage, job_id)
         return []
+    finally:
+        with _running_lock:
+            _running.discard(claim)
     result.setdefault("seconds", round(time.monotonic() - started, 3))
     claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
     if not claims.finish_job(claim, m.JOB_DONE, result):
@@ -153,6 +163,16 @@ def _after(core: Any, stage: Stage, job_id: int) -> None:
             fn(core, job_id)
         except Exception:  # an announcement that fails must not fail the job nor its follow-ups
             log.exception("job %s (%s): %s failed", job_id, stage.name, getattr(fn, "__name__", fn))
+
+
+def release_running_jobs() -> list[int]:
+    """A graceful stop (docker stop): this process's running jobs go back to queued, so the next
+    start resumes them at once instead of after STALE_JOB_SECONDS. Their stage threads lose the
+    claim and stop at their next progress report; work is planned from the database, so the
+    rerun continues where this one was."""
+    with _running_lock:
+        held = list(_running)
+    return [c.job_id for c in held if claims.requeue_own_job(c)]
 
 
 def _summary(exc: Exception) -> str:

@@ -8,7 +8,6 @@ cannot forget that either.
 from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from tagmyphotos.core import Core
 from tagmyphotos.system import auth
+from tagmyphotos.system.origins import origin_allowed
 
 from .errors import ApiProblem
 
@@ -46,7 +46,8 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin") or request.headers.get("referer")
     if not origin:
         return True  # not a browser cross-site request (browsers send Origin on cross-site writes)
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    headers = request.headers
+    return origin_allowed(get_core(request).cfg, origin, headers.get("host"), headers.get("x-forwarded-host"))
 
 
 def authenticate(

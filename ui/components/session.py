@@ -73,9 +73,14 @@ def complete_login(request: Request, ticket: str, next_path: str | None) -> Redi
     response = RedirectResponse(safe_next(next_path), status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE, auth.make_session(_core().cfg, entry[1]), max_age=auth.SESSION_MAX_AGE_S,
-        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
+        httponly=True, samesite="lax", secure=_https(request), path="/",
     )  # fmt: skip
     return response
+
+
+def _https(request: Request) -> bool:
+    """The browser is on https: directly, through a trusted proxy's header, or per server.public_url."""
+    return request.url.scheme == "https" or _core().cfg.server.public_url.startswith("https:")
 
 
 def logout_response() -> RedirectResponse:
