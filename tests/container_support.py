@@ -113,10 +113,10 @@ class Container:
 
     def processes(self) -> list[tuple[int, int, str]]:
         """(uid, gid, command) of every process in the container, as the host sees them."""
-        out = docker("top", self.name, "-eo", "uid,gid,args").stdout.splitlines()[1:]
+        out = docker("top", self.name, "-eo", "pid,uid,gid,args").stdout.splitlines()[1:]
         rows = []
         for line in out:
-            uid, gid, args = line.split(None, 2)
+            _pid, uid, gid, args = line.split(None, 3)
             rows.append((int(uid), int(gid), args))
         return rows
 

@@ -134,7 +134,7 @@ def test_container_life(box: Container, photos: Path) -> None:
     box.wait_healthy()
     box.wait_job(analyze["id"], PIPELINE_TIMEOUT_S)
     box.wait_idle(PIPELINE_TIMEOUT_S)
-    stats = box.api("GET", "/system/stats")
+    stats = box.api("GET", "/stats")
     assert stats["photos"]["total"] == len(before) and stats["photos"]["pending"] == 0, stats
 
     # teach two people with three photos each, accept what is likely, write
