@@ -53,6 +53,8 @@ if [ "$WITH_TEST" = 1 ]; then
   need redis-server redis-server
   need exiv2 exiv2  # a second, independent reader of the sidecars we write (RAW tests)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_pkgs+=(postgresql)
+  need nginx nginx-light    # the reverse-proxy (sub-path) browser test
+  need openssl openssl
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ] && [ "${TMP_SKIP_APT:-0}" != 1 ]; then
   log "apt-get install ${apt_pkgs[*]}"

@@ -180,3 +180,61 @@ def running_container(name: str, run_args: list[str]) -> Iterator[Container]:
         yield box
     finally:
         box.remove()
+
+
+# --- the image's Python on another CPU: QEMU user mode -------------------------------------------
+
+QEMU_X86 = "/usr/bin/qemu-x86_64-static"
+# Analysis in one emulated process: a worker process would be exec'd natively, outside QEMU.
+ANALYZE_SCRIPT = """
+import contextlib, io, json, time
+from tagmyphotos_app.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    assert main(["scan", "--wait"]) == 0
+start = time.monotonic()
+with contextlib.redirect_stdout(io.StringIO()):
+    assert main(["analyze", "--wait"]) == 0
+seconds = time.monotonic() - start
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    main(["status", "--json"])
+status = json.loads(out.getvalue())
+print(json.dumps({"analysed": status["photos"]["analysed"], "faces": status["faces"]["total"], "seconds": seconds}))
+"""
+
+
+@dataclass(frozen=True)
+class Emulated:
+    """How to run the image's Python on another CPU: docker run options and a command prefix."""
+
+    options: tuple[str, ...]
+    prefix: tuple[str, ...]
+
+
+def no_avx_cpu(model: str = "Denverton-v2") -> Emulated:
+    """x86-64 without AVX (an Atom C3000, a NAS CPU): Debian's static qemu mounted into the
+    container. --init: as PID 1 QEMU would ignore the SIGILL it raises and hang; seccomp=unconfined:
+    QEMU user mode needs system calls Docker's default profile refuses."""
+    return Emulated(
+        ("--init", "--security-opt", "seccomp=unconfined", "-v", f"{QEMU_X86}:{QEMU_X86}:ro", "--entrypoint", QEMU_X86),
+        ("-cpu", model, "/app/.venv/bin/python"),
+    )  # fmt: skip
+
+
+def foreign_arch(platform: str) -> Emulated:
+    """An image of another architecture, run through the host's binfmt_misc QEMU."""
+    return Emulated(("--platform", platform, "--entrypoint", "/app/.venv/bin/python"), ())
+
+
+def run_python(image: str, how: Emulated, args: list[str], mounts: tuple[str, ...] = (),
+               timeout: float = 1800) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    env = ("-e", "TAGMYPHOTOS_DATA=/tmp/data", "-e", "TAGMYPHOTOS_ANALYSIS__WORKERS=1",
+           "-e", "TAGMYPHOTOS_ANALYSIS__EXECUTOR=thread", "-e", "TAGMYPHOTOS_SCAN__INTERVAL_MINUTES=0")  # fmt: skip
+    cmd = ["run", "--rm", *how.options, *env, *[a for m in mounts for a in ("-v", m)], image, *how.prefix, *args]
+    return docker(*cmd, timeout=timeout, check=False)
+
+
+def last_json(out: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    assert out.returncode == 0 and lines, f"exit {out.returncode}:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
+    return json.loads(lines[-1])  # type: ignore[no-any-return]

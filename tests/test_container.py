@@ -25,17 +25,23 @@ import pytest
 
 from tests.conftest import EXIFTOOL, FACES, ROOT, copy_tree
 from tests.container_support import (
+    ANALYZE_SCRIPT,
     API_KEY,
     IMAGE,
     Container,
     build_image,
     docker,
+    foreign_arch,
     image_size_mb,
+    last_json,
+    no_avx_cpu,
     owners,
+    run_python,
     setup_docker,
 )
 
-pytestmark = pytest.mark.container
+# The first test builds the image (minutes on a fresh machine), hence the long timeout.
+pytestmark = [pytest.mark.container, pytest.mark.timeout(3600)]
 
 PUID, PGID = 1234, 1234
 GRACE_S = 20
@@ -205,3 +211,53 @@ def test_compose_file_is_valid_for_docker_compose(name: str) -> None:
     out = subprocess.run(["docker-compose", *args, "config", "-q"], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=60, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
+
+
+@pytest.fixture(scope="module")
+def three_photos() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="tmp-three-"))
+    lib = base / "photos"
+    lib.mkdir()
+    for name in ("img1.jpg", "couple.jpg", "img2.jpg"):
+        shutil.copyfile(FACES / name, lib / name)
+    os.chmod(base, 0o755)
+    try:
+        yield lib
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _has_dlib_bin(image: str) -> bool:
+    script = "import importlib.util; print(importlib.util.find_spec('_dlib_pybind11') is not None)"
+    return docker("run", "--rm", "--entrypoint", "python", image, "-c", script).stdout.strip() == "True"
+
+
+def test_native_code_runs_on_a_cpu_without_avx(image: str, three_photos: Path) -> None:
+    """Every compiled module imports, Annoy builds and answers, 3 photos are analysed: under
+    qemu-x86_64 -cpu Denverton-v2. dlib-bin (the current face engine) is built with AVX; until the
+    ONNX engine replaces it, everything but dlib is proven and the analysis is an expected failure."""
+    how = no_avx_cpu()
+    dlib = _has_dlib_bin(image)
+    check = ["/app/scripts/check_native.py", "--json", *(["--skip", "_dlib_pybind11"] if dlib else [])]
+    report = last_json(run_python(image, how, check))
+    assert report["annoy_self_hits"] == 100 and report["modules"] > 100, report
+    if dlib:
+        died = run_python(image, how, ["-c", "import dlib"])
+        assert died.returncode == 132 and "Illegal instruction" in died.stderr, died.stderr[-500:]
+        pytest.xfail("dlib-bin dies with SIGILL without AVX (the ONNX face engine replaces it)")
+    result = last_json(run_python(image, how, ["-c", ANALYZE_SCRIPT], (f"{three_photos}:/photos:ro",)))
+    assert result["analysed"] == 3 and result["faces"] >= 3, result
+    print(f"\nno-AVX analysis under QEMU: {result['seconds'] / 3:.1f} s/photo")
+
+
+@pytest.mark.skipif(os.environ.get("TMP_TEST_ARM64") != "1", reason="arm64 under emulation is slow: TMP_TEST_ARM64=1")
+def test_arm64_image_builds_and_analyses(three_photos: Path) -> None:
+    _, base = setup_docker("arm64")
+    seconds = build_image(base, f"{IMAGE}-arm64", "--platform", "linux/arm64")
+    how = foreign_arch("linux/arm64")
+    report = last_json(run_python(f"{IMAGE}-arm64", how, ["/app/scripts/check_native.py", "--json"]))
+    assert report["annoy_self_hits"] == 100, report
+    result = last_json(run_python(f"{IMAGE}-arm64", how, ["-c", ANALYZE_SCRIPT], (f"{three_photos}:/photos:ro",)))
+    assert result["analysed"] == 3 and result["faces"] >= 3, result
+    size = image_size_mb(f"{IMAGE}-arm64")
+    print(f"\narm64 image: built in {seconds / 60:.0f} min, {size:.0f} MB, {result['seconds'] / 3:.1f} s/photo")

@@ -87,6 +87,7 @@ def test_min_face_size_in_full_resolution_pixels(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_numpy_mtcnn_matches_the_tensorflow_package() -> None:
     """Same weights, same pipeline: boxes agree with mtcnn's own (TensorFlow) implementation."""
+    pytest.importorskip("tensorflow", reason="TensorFlow is the optional [deepface] extra")
     from mtcnn import MTCNN
 
     reference = MTCNN()
