@@ -120,6 +120,7 @@ def housekeeping() -> None:
     # the persisted Annoy index follows review actions at most a minute late (debounced);
     # until then searches stay exact for the new confirmations
     rebuild_index(runtime.core())
+    start_due_imports()
     interval = runtime.core().cfg.scan.interval_minutes
     if interval <= 0:
         return
@@ -127,3 +128,17 @@ def housekeeping() -> None:
     due = last is None or last.created_at < m.utcnow() - dt.timedelta(minutes=interval)
     if due and jobs_store.active_job("scan") is None:
         start_job("scan", {"trigger": "schedule"})
+
+
+def start_due_imports() -> None:
+    """The optional name-import schedule (integrations.<app>.import_every_hours; 0 = off)."""
+    integrations = runtime.core().cfg.integrations
+    for source, hours in (("immich", integrations.immich.import_every_hours),
+                          ("photoprism", integrations.photoprism.import_every_hours)):  # fmt: skip
+        if hours <= 0 or jobs_store.active_job("import-names") is not None:
+            continue
+        recent = m.Job.select(m.Job.params, m.Job.created_at).where(m.Job.type == "import-names")
+        last = next((j for j in recent.order_by(m.Job.id.desc()).limit(50) if (j.params or {}).get("source") == source),
+                    None)  # fmt: skip
+        if last is None or last.created_at < m.utcnow() - dt.timedelta(hours=hours):
+            start_job("import-names", {"source": source, "trigger": "schedule"})

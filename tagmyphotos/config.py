@@ -123,6 +123,8 @@ class ImmichConfig(_Section):
     remove_duplicate_ml_faces: bool = False
     # A person renamed here is renamed in Immich at the next name import (PUT /api/people/{id}).
     push_renames: bool = False
+    # Import the names given in Immich every this many hours (0 = only when asked).
+    import_every_hours: int = Field(0, ge=0, le=24 * 365)
 
 
 class PhotoPrismConfig(_Section):
@@ -130,6 +132,8 @@ class PhotoPrismConfig(_Section):
     url: str = ""
     token: SecretStr | None = None
     path_map: PathMap = PathMap()
+    # Import the names given in PhotoPrism every this many hours (0 = only when asked).
+    import_every_hours: int = Field(0, ge=0, le=24 * 365)
 
 
 class WebhookConfig(_Section):

@@ -302,3 +302,20 @@ def test_the_cli_prints_json_with_imported_conflicts_unmatched(
     assert json.loads(capsys.readouterr().out)["total"] == 0  # a dry run records nothing
     assert main(["import-names", "--from", "immich"]) == 0
     assert "1 conflicts" in capsys.readouterr().out
+
+
+def test_the_import_schedule_starts_one_import_when_due(core: Core) -> None:
+    from jobs import runtime
+    from jobs.tasks import start_due_imports
+
+    runtime.install(core)
+    try:
+        start_due_imports()
+        assert m.Job.select().where(m.Job.type == "import-names").count() == 0  # off by default
+        core.cfg.integrations.immich.import_every_hours = 6
+        start_due_imports()
+        start_due_imports()  # the one just made is recent: not due again
+        jobs = list(m.Job.select().where(m.Job.type == "import-names"))
+        assert len(jobs) == 1 and jobs[0].params["source"] == "immich"
+    finally:
+        runtime.install(None)

@@ -78,10 +78,9 @@ class NameImport:
                     here = c.name_here or "no name (rejected or ignored here)"
                     ui.link(c.photo_path, f"/photo/{c.photo_id}")
                     ui.label(f"{c.source}: {c.name_there!r} · here: {here!r}" + (f" · {c.note}" if c.note else ""))
-                    ui.button("Take theirs", on_click=functools.partial(self.decide, c.id, "theirs")).props(
-                        "flat dense"
-                    )
-                    ui.button("Keep ours", on_click=functools.partial(self.decide, c.id, "ours")).props("flat dense")
+                    for take, label in (("theirs", "Take theirs"), ("ours", "Keep ours")):
+                        button = ui.button(label, on_click=functools.partial(self.decide, c.id, take))
+                        frame.tid(button, f"{take}-{c.id}").props("flat dense")
 
     async def decide(self, conflict_id: int, take: str) -> None:
         if await frame.succeeded(foreign.decide_conflict, frame.core(), conflict_id, take, done="decided"):
