@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 from huey import crontab
 
@@ -15,7 +16,7 @@ from tagmyphotos import tuning
 from tagmyphotos.store import claims, workers
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
+from tagmyphotos.store.runner import Stage, run_stage
 from tagmyphotos.suggest.refresh import rebuild_index
 
 from . import runtime
@@ -23,6 +24,8 @@ from .pipeline import STAGES
 from .queue import huey
 
 log = logging.getLogger("tagmyphotos.jobs")
+# One job of a shared stage (analyze) at a time per process.
+_shared_locks: dict[str, threading.Lock] = {}
 
 
 @huey.task()
@@ -35,11 +38,24 @@ def run_job(job_id: int) -> None:
     if stage is None:
         jobs_store.finish(job_id, m.JOB_FAILED, error=f"unknown job type {job.type!r}")
         return
-    if stage.shared:
-        if _pass_on(job):
-            return
+    if not stage.shared:
+        _run(job_id, stage)
+        return
+    busy = _shared_locks.setdefault(stage.name, threading.Lock())
+    if not busy.acquire(blocking=False):
+        # this process already runs one (its analyzer uses the cores): another process, or this
+        # one later, takes it; two analyses in one process would share one model in two threads
+        run_job.schedule(args=(job_id,), delay=tuning.SHARED_JOB_RETRY_S)
+        return
+    try:
         for helper in _helpers(job):
             run_job(helper)
+        _run(job_id, stage)
+    finally:
+        busy.release()
+
+
+def _run(job_id: int, stage: Stage) -> None:
     for follower in run_stage(runtime.core(), stage, job_id):
         run_job(follower)
 
@@ -55,19 +71,6 @@ def _helpers(job: m.Job) -> list[int]:
     others = len(workers.live_workers()) - 1
     params = {**(job.params or {}), "helper_of": job.id}
     return [jobs_store.create_job(job.type, params, parent=job.id) for _ in range(max(0, others))]
-
-
-def _pass_on(job: m.Job) -> bool:
-    """A helper job that lands in a process already analysing goes back to the queue for
-    another process while its lead job runs (True: not run here)."""
-    lead_id = job.params.get("helper_of") if job.params else None
-    if lead_id is None or job.state != m.JOB_QUEUED or not claims.analysing_here():
-        return False
-    lead = m.Job.get_or_none(m.Job.id == int(lead_id))
-    if lead is None or lead.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
-        return False
-    run_job.schedule(args=(job.id,), delay=tuning.ANALYZE_HELPER_RETRY_S)
-    return True
 
 
 def start_job(job_type: str, params: dict | None = None, reuse_active: bool = True, delay_s: float = 0) -> int:

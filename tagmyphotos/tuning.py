@@ -353,9 +353,9 @@ HOUSEKEEPING_LEASE_S = 50
 WORKER_ANNOUNCE_S = 30
 WORKER_SEEN_S = 90
 
-# An extra analyze job that lands in a process already analysing goes back to the queue after
-# this many seconds, for another process (the one running the analysis uses all its cores).
-ANALYZE_HELPER_RETRY_S = 2.0
+# An analyze job that lands in a process already analysing goes back to the queue for this
+# many seconds (another process takes it, or this one when its analysis is over).
+SHARED_JOB_RETRY_S = 2.0
 
 # /readyz runs `exiftool -ver` at most this often (seconds): a Docker healthcheck every 30 s
 # would otherwise start Perl each time; a removed exiftool shows within this delay.

@@ -267,12 +267,6 @@ def unregister_claimer() -> int:
         return _local_claimers
 
 
-def analysing_here() -> bool:
-    """Whether a thread of this process is inside an analysis run now."""
-    with _local:
-        return _local_claimers > 0
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
