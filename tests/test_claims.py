@@ -130,3 +130,29 @@ def test_leases(scanned: Core) -> None:
     assert claims.release_lease("housekeeping", "b")
     assert claims.acquire_lease("housekeeping", "a", 50, now)
     assert claims.acquire_lease("other", "b", 50, now), "leases are independent"
+
+
+def test_worker_presence_ages_out_and_attributes_jobs(core: Core) -> None:
+    from tagmyphotos import tuning
+    from tagmyphotos.store import workers
+
+    t0 = m.utcnow()
+    workers.announce(threads=3, now=t0)
+    seen = workers.live_workers(now=t0 + dt.timedelta(seconds=1))
+    assert [(w.name, w.threads) for w in seen] == [(workers.this_worker(), 3)]
+    later = t0 + dt.timedelta(seconds=tuning.WORKER_SEEN_S + 1)
+    assert workers.live_workers(now=later) == [], "a worker that stopped announcing is gone"
+    workers.announce(threads=3, now=later)
+    assert len(workers.live_workers(now=later)) == 1, "announcing again refreshes the one row"
+    workers.retire()
+    assert workers.live_workers(now=later) == []
+    # a claimed job names its worker, and its photos count for that worker
+    job_id = jobs_store.create_job("analyze")
+    claim = claims.claim_job(job_id, now=t0)
+    assert claim is not None
+    claims.job_heartbeat(claim, 10, 10)
+    claims.finish_job(claim, m.JOB_DONE)
+    m.Job.update(finished_at=t0 + dt.timedelta(seconds=4)).where(m.Job.id == job_id).execute()
+    (mine,) = workers.analysis_by_worker(3600, now=t0 + dt.timedelta(seconds=5))
+    assert (mine.worker, mine.photos, mine.per_second) == (workers.this_worker(), 10, 2.5)
+    assert jobs_store.JobView.of(m.Job.get_by_id(job_id)).worker == workers.this_worker()

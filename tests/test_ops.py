@@ -7,6 +7,8 @@ collector, then compared with what Prometheus' own text parser finds in the expo
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,14 @@ def test_metrics_after_a_real_pipeline_run(analysed: tuple[Core, TestClient, m.J
     assert value(samples, "tagmyphotos_analysis_photos_per_second") == pytest.approx(
         analyze.progress_done / _seconds(analyze), rel=1e-6
     )
+    # per worker process (this one ran the analysis): an operator sees what each worker adds
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    assert analyze.worker_host == socket.gethostname() and analyze.worker_pid == os.getpid()
+    assert value(samples, "tagmyphotos_worker_analysis_photos_total", worker=me) == analyze.progress_done
+    assert value(samples, "tagmyphotos_worker_analysis_photos_per_second", worker=me) == pytest.approx(
+        analyze.progress_done / _seconds(analyze), rel=1e-6
+    )
+    assert value(samples, "tagmyphotos_workers") == 0, "no queue consumer runs in this test"
     assert value(samples, "tagmyphotos_job_last_success_timestamp_seconds", type="analyze") == pytest.approx(
         analyze.finished_at.replace(tzinfo=dt.UTC).timestamp()
     )

@@ -63,3 +63,34 @@ def live_workers(now: dt.datetime | None = None) -> list[WorkerInfo]:
         if info.seen >= cutoff:
             found.append(info)
     return sorted(found, key=lambda w: w.name)
+
+
+@dataclass(frozen=True)
+class WorkerThroughput:
+    """What one worker process did in analyze jobs: all photos, and photos per second over the
+    jobs it ran (running or finished) within the window."""
+
+    worker: str
+    photos: int
+    per_second: float
+
+
+def analysis_by_worker(window_s: float, now: dt.datetime | None = None) -> list[WorkerThroughput]:
+    """Per worker process (host:pid, from the job rows), by name."""
+    now = now or m.utcnow()
+    since = now - dt.timedelta(seconds=window_s)
+    rows = m.Job.select(
+        m.Job.worker_host, m.Job.worker_pid, m.Job.state, m.Job.progress_done, m.Job.started_at, m.Job.finished_at
+    ).where((m.Job.type == "analyze") & m.Job.worker_host.is_null(False))
+    totals: dict[str, list[float]] = {}  # worker -> [photos, recent photos, recent seconds]
+    for job in rows:
+        t = totals.setdefault(f"{job.worker_host}:{job.worker_pid}", [0, 0, 0.0])
+        t[0] += job.progress_done
+        end = job.finished_at or (now if job.state == m.JOB_RUNNING else None)
+        if job.started_at and end and end >= since:
+            t[1] += job.progress_done
+            t[2] += max(0.0, (end - job.started_at).total_seconds())
+    return [
+        WorkerThroughput(name, int(p), recent / seconds if seconds > 0 else 0.0)
+        for name, (p, recent, seconds) in sorted(totals.items())
+    ]

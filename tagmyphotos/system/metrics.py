@@ -41,6 +41,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from tagmyphotos.store import models as m
+from tagmyphotos.store import workers
 
 log = logging.getLogger("tagmyphotos.metrics")
 
@@ -223,6 +224,7 @@ class LibraryCollector:
         yield people
         yield self._jobs_gauge()
         yield from self._job_history()
+        yield from _workers()
         yield self._writes()
 
     def _jobs_gauge(self) -> Metric:
@@ -318,6 +320,27 @@ class LibraryCollector:
         for (result, mode), n in sorted(rows.items()):
             c.add_metric([result, mode], n)
         return c
+
+
+def _workers() -> Iterator[Metric]:
+    """Scale-out: how many worker processes are there, and what each one analysed."""
+    live = GaugeMetricFamily("tagmyphotos_workers", "Worker processes consuming the job queue (seen in the last 90 s)")
+    live.add_metric([], len(workers.live_workers()))
+    yield live
+    done = CounterMetricFamily(
+        "tagmyphotos_worker_analysis_photos", "Photos processed by analyze jobs, by worker process (host:pid)",
+        labels=["worker"],
+    )  # fmt: skip
+    rate = GaugeMetricFamily(
+        "tagmyphotos_worker_analysis_photos_per_second",
+        f"Analysis throughput per worker process over its analyze jobs of the last {THROUGHPUT_WINDOW_S} s",
+        labels=["worker"],
+    )
+    for w in workers.analysis_by_worker(THROUGHPUT_WINDOW_S):
+        done.add_metric([w.worker], w.photos)
+        rate.add_metric([w.worker], w.per_second)
+    yield done
+    yield rate
 
 
 def _le(bound: float) -> str:
