@@ -95,10 +95,10 @@ PAGES: dict[str, Any] = {
     "photos: A and B": lambda: find_photos(PhotoFilter(people=(1, 2), mode="all"), 0, PHOTOS_PER_PAGE),
     "photos: A or B": lambda: find_photos(PhotoFilter(people=(1, 2), mode="any"), 0, PHOTOS_PER_PAGE),
     "photos: only A": lambda: find_photos(PhotoFilter(people=(1,), mode="only"), 0, PHOTOS_PER_PAGE),
-    "photos: unnamed faces, newest": lambda: find_photos(
+    "photos: unnamed faces newest": lambda: find_photos(
         PhotoFilter(has_unnamed_faces=True, order="-date"), 0, PHOTOS_PER_PAGE
     ),
-    "photos: a month, folder": lambda: find_photos(
+    "photos: a month in a folder": lambda: find_photos(
         PhotoFilter(date_from=1.6e9, date_to=1.6e9 + 30 * 86400, folder="0000"), 0, PHOTOS_PER_PAGE
     ),
 }  # fmt: skip

@@ -88,8 +88,6 @@ def _v4(db: pw.Database) -> None:
     """Merge suggestions remember "different people"; photos are filtered and sorted by date."""
     db.create_tables([m.DistinctPeople])
     db.execute_sql("CREATE INDEX IF NOT EXISTS photo_mtime ON photo (mtime)")
-    # photos with unnamed faces, face counts of a page of photos: read from the index alone
-    db.execute_sql("CREATE INDEX IF NOT EXISTS face_photo_state ON face (photo_id, state)")
 
 
 def _v5(db: pw.Database) -> None:
@@ -111,7 +109,12 @@ def _v7(db: pw.Database) -> None:
     db.create_tables([m.PhotoName])
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: pw.Database) -> None:
+    """Photos with unnamed faces, and a page of photos' face counts, read from one index alone."""
+    db.execute_sql("CREATE INDEX IF NOT EXISTS face_photo_state ON face (photo_id, state)")
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 LATEST = len(MIGRATIONS)
 
 

@@ -15,12 +15,12 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import EXIFTOOL, ROOT, make_config
-from ui_harness import teach
+from ui_harness import identities, teach
 
 from tagmyphotos.core import Core
 
@@ -44,13 +44,20 @@ def free_port() -> int:
 @pytest.fixture
 def site(analysed_template: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The analysed test library with two people named, served by a real `tagmyphotos serve`."""
-    lib, data = analysed_template
+    yield from served(analysed_template, tmp_path, lambda core: teach(core, people=2, per_person=2))
+
+
+def served(
+    template: tuple[Path, Path], tmp_path: Path, prepare: Callable[[Core], object]
+) -> Iterator[tuple[str, Path]]:
+    """A copy of the analysed library, `prepare`d (as the user left it), under `tagmyphotos serve`."""
+    lib, data = template
     shutil.copytree(lib, tmp_path / "library")
     shutil.copytree(data, tmp_path / "data")
     cfg = make_config(tmp_path / "library", tmp_path / "data")
     core = Core(cfg)
     try:
-        teach(core, people=2, per_person=2)  # the user named two people earlier (two photos each)
+        prepare(core)
     finally:
         core.close()
     port = free_port()
@@ -217,3 +224,102 @@ def test_first_run_review_name_write(site: tuple[str, Path], browser) -> None:
     d.get(base + "/")
     see("suggestions for")
     shot("review-phone")
+
+
+def _split_person(core: Core) -> None:
+    """Two people named before, one of them a second time under another name (two photos each)."""
+    from tagmyphotos.review import confirm
+    from tagmyphotos.store import models as m
+    from tagmyphotos.system import auth
+
+    names = teach(core, people=2, per_person=2)
+    first = sorted(names)[0]
+    taught = set(names[first])
+    more = []
+    for file, who in sorted(identities().items()):
+        faces = list(m.Face.select().join(m.Photo).where(m.Photo.path == file))
+        if who == first and len(faces) == 1 and faces[0].id not in taught and len(more) < 2:
+            more.append(int(faces[0].id))
+    confirm.confirm(core, more, f"{first} again")
+    auth.set_password(core.cfg, PASSWORD)
+
+
+@pytest.fixture
+def split_site(analysed_template: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    yield from served(analysed_template, tmp_path, _split_person)
+
+
+def test_photos_filters_and_a_merge_suggestion(split_site: tuple[str, Path], browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, db = split_site
+    d = browser
+    wait = WebDriverWait(d, WAIT_S)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def see(text: str) -> None:
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//*[contains(normalize-space(.), '{text}')]")))
+
+    def click(xpath: str) -> None:
+        wait.until(ec.element_to_be_clickable((By.XPATH, xpath))).click()
+
+    def testid(name: str, prefix: bool = False):
+        css = f"[data-testid^='{name}']" if prefix else f"[data-testid='{name}']"
+        return wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
+
+    d.get(base + "/login")
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid='password']"))).send_keys(
+        PASSWORD + Keys.ENTER
+    )
+    see("Review suggestions")
+
+    # Photos: pick people in the filter, combine them (all / any of them), then unnamed faces
+    first, second = sorted(set(identities().values()))[:2]
+    pid = count(db, f"SELECT id FROM person WHERE name = '{first}'")
+    photos_of = lambda name: count(db, "SELECT COUNT(DISTINCT photo_id) FROM face JOIN person ON "  # noqa: E731
+                                   f"person.id = face.person_id WHERE person.name = '{name}'")  # fmt: skip
+    d.get(base + "/photos")
+    see("64 photos")
+    for name in (first, second):
+        testid("photos-people").click()
+        click(f"//div[contains(@class, 'q-menu')]//div[contains(@class, 'q-item') and normalize-space(.) = '{name}']")
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        if name == first:
+            see(f"{photos_of(first)} photos")
+    see("No photos match")  # the two are never together
+    click("//button[contains(., 'Any of them')]")
+    see(f"{photos_of(first) + photos_of(second)} photos")
+    photo_id = count(db, f"SELECT MIN(photo_id) FROM face WHERE person_id = {pid}")
+    testid(f"photo-{photo_id}")
+    time.sleep(1.5)  # lazy previews
+    d.save_screenshot(str(SHOTS / "photos.png"))
+    testid("photos-unnamed").click()
+    click("//div[contains(@class, 'q-menu')]//div[contains(@class, 'q-item') and contains(., 'With unnamed faces')]")
+    see("No photos match")  # their photos show them alone, named
+    with_person = photos_of(first)
+    d.get(base + f"/photos?person={pid}")  # a person's photos, from a link
+    see(f"{with_person} photos")
+    testid(f"photo-{photo_id}").click()
+    wait.until(lambda _: d.current_url.endswith(f"/photo/{photo_id}"))
+    see("quality")
+
+    # People: the person named twice is suggested with the evidence; "different", then merge
+    d.get(base + "/people")
+    see("Maybe the same person?")
+    see(f"{first} again")
+    time.sleep(1.0)
+    d.save_screenshot(str(SHOTS / "merge-suggestion.png"))
+    testid("different-", prefix=True).click()
+    see("are different people")
+    assert count(db, "SELECT COUNT(*) FROM distinct_people") == 1
+    with sqlite3.connect(db, timeout=15) as conn:
+        conn.execute("DELETE FROM distinct_people")
+    d.get(base + "/people")
+    people_before = count(db, "SELECT COUNT(*) FROM person")
+    testid("merge-pair-", prefix=True).click()
+    see("Merged")
+    wait.until(lambda _: count(db, "SELECT COUNT(*) FROM person") == people_before - 1)
+    assert count(db, f"SELECT face_count FROM person WHERE name = '{first}'") == 4
