@@ -73,11 +73,14 @@ def test_merge_in_one_action_and_hidden_people_are_left_out(api: ApiEnv) -> None
     assert api.ok("GET", "/people/merge-suggestions")["total"] == 0
     api.ok("PATCH", f"/people/{ids['Anna B.']}", json={"hidden": False})
     before = m.Face.select().where(m.Face.person.in_([ids["Anna"], ids["Anna B."]])).count()
+    tagged = m.Photo.get(m.Photo.path == "couple.jpg")  # a photo-level name (tags, no face) follows the merge
+    m.PhotoName.create(photo=tagged.id, person=ids["Anna B."], sources=["XMP-iptcExt:PersonInImage"])
     body = {"person_ids": [ids["Anna"], ids["Anna B."]], "into": ids["Anna"]}
     result = api.ok("POST", "/people/merge-suggestions/merge", json=body)
     assert result["action"] == "merge" and result["person"]["name"] == "Anna" and result["undo_id"]
     assert "Anna B." in result["person"]["aliases"] and result["person"]["face_count"] == before
     assert m.Person.get_or_none(m.Person.id == ids["Anna B."]) is None
+    assert [n.person_id for n in m.PhotoName.select().where(m.PhotoName.photo == tagged.id)] == [ids["Anna"]]
     assert api.ok("GET", "/people/merge-suggestions")["total"] == 0
     assert_problem(api.post("/people/merge-suggestions/merge", json={"person_ids": [ids["Dora"], ids["Carl"]],
                                                                    "into": ids["Anna"]}), 400)  # fmt: skip

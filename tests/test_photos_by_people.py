@@ -100,3 +100,20 @@ def test_reference_photos_are_not_library_photos(api: ApiEnv) -> None:
     assert find_photos(PhotoFilter(), 0, 500).total == 64
     page = find_photos(PhotoFilter(order="-id"), 0, 5)
     assert all(not card.path.startswith("@teach/") for card in page.items)
+
+
+def test_a_photo_level_name_counts_for_its_person(api: ApiEnv) -> None:
+    """A name the photo's own tags give on no face (names without boxes) finds the photo too."""
+    ids = _name(api)
+    photo = m.Photo.get(m.Photo.path == "img2.jpg")
+    m.PhotoName.create(photo=photo.id, person=ids["Bob"], sources=["XMP-iptcExt:PersonInImage"])
+    ann_bob = f"people={ids['Ann']}&people={ids['Bob']}"
+    assert _paths(api, f"people={ids['Bob']}") == {"couple.jpg", "selfie-many-people.jpg", "img2.jpg"}
+    assert "img2.jpg" not in _paths(api, f"{ann_bob}&mode=all")
+    m.PhotoName.create(photo=photo.id, person=ids["Ann"], sources=["XMP-dc:Subject"])
+    assert "img2.jpg" in _paths(api, f"{ann_bob}&mode=all")
+    assert "img2.jpg" in _paths(api, f"{ann_bob}&mode=only")
+    m.PhotoName.create(photo=photo.id, person=ids["Cid"], sources=["XMP-dc:Subject"])
+    assert "img2.jpg" not in _paths(api, f"{ann_bob}&mode=only")  # Cid is named in it too
+    item = next(p for p in api.ok("GET", f"/photos?people={ids['Cid']}&limit=500")["items"] if p["path"] == "img2.jpg")
+    assert [(t["name"], t["on_face"]) for t in item["people"]] == [("Ann", False), ("Bob", False), ("Cid", False)]

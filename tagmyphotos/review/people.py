@@ -272,6 +272,7 @@ def merge_people(core: Core, source_ids: Iterable[int], target_id: int) -> Revie
                     m.PersonAlias.create(person=target.id, name=name)
                     journal.aliases_added.append((int(target.id), name))
                     known_aliases.add(name)
+            _move_photo_names(int(src.id), int(target.id))
             m.Person.delete().where(m.Person.id == src.id).execute()
         for part in chunked(moved):  # rejections of the target by faces that are now its own
             query = m.FaceRejection.select(m.FaceRejection.face).where(
@@ -315,6 +316,17 @@ def delete_person(core: Core, person_id: int) -> ReviewResult:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def _move_photo_names(source: int, target: int) -> None:
+    """A merged person's photo-level names (stages.import_tags) become the target's; where the
+    target is named in that photo already, its own row stays."""
+    have = {int(p) for (p,) in m.rows(m.PhotoName.select(m.PhotoName.photo).where(m.PhotoName.person == target))}
+    for row in m.rows_as_objects(m.PhotoName.select().where(m.PhotoName.person == source)):
+        if int(row.photo_id) in have:
+            m.PhotoName.delete().where(m.PhotoName.id == row.id).execute()
+        else:
+            m.PhotoName.update(person=target).where(m.PhotoName.id == row.id).execute()
+
+
 def _confirmed_ids(person_ids: Iterable[int]) -> list[int]:
     query = m.Face.select(m.Face.id).where(m.Face.person.in_(list(person_ids)))
     return [int(i) for (i,) in m.rows(query)]

@@ -141,9 +141,10 @@ _FAILED = (m.PHOTO_FAILED, m.PHOTO_ERROR)
 class PhotoFilter:
     """What the Photos page, GET /photos and scripts filter by (None: no condition).
 
-    people + mode: "all" = every one of them is in the photo; "any" = at least one; "only" =
-    all of them and no other named person (unnamed faces allowed; add has_unnamed_faces=False
-    for "nobody else at all"). Dates are the file's modification time (the photo table stores
+    A person is in a photo by a confirmed face or by a photo-level name (its own tags name them
+    on no face we know). people + mode: "all" = every one of them is in the photo; "any" = at
+    least one; "only" = all of them and no other named person (unnamed faces allowed; add
+    has_unnamed_faces=False for "nobody else at all"). Dates are the file's modification time (the photo table stores
     no EXIF taken date), as Unix seconds: date_from inclusive, date_to exclusive.
     """
 
@@ -166,6 +167,7 @@ class PhotoFilter:
 class PersonTag:
     id: int
     name: str
+    on_face: bool = True  # False: a photo-level name (the photo's tags name them on no face we know)
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class PhotoCard:
     confirmed_faces: int
     written: bool
     write_error: str | None
-    people: list[PersonTag]  # confirmed people, by name
+    people: list[PersonTag]  # confirmed people and photo-level names, by name
 
 
 @dataclass(frozen=True)
@@ -249,17 +251,27 @@ def _photo_query(flt: PhotoFilter) -> Any:
 
 
 def _people_condition(ids: list[int], mode: str) -> Any:
-    named = m.Face.select(m.Face.photo).where(m.Face.person.in_(ids))
+    """A person is in a photo by a confirmed face, or by a photo-level name (the photo's own tags
+    name them on no face we know: PhotoName without a face)."""
+    on_face = m.Face.select(m.Face.photo.alias("photo_id"), m.Face.person.alias("person_id")).where(
+        m.Face.person.in_(ids)
+    )
+    by_tag = m.PhotoName.select(m.PhotoName.photo.alias("photo_id"), m.PhotoName.person.alias("person_id")).where(
+        m.PhotoName.person.in_(ids) & m.PhotoName.face.is_null()
+    )
+    named = (on_face | by_tag).alias("named")
+    photos = pw.Select([named], [named.c.photo_id])
     if mode == "any" or len(ids) == 1 and mode == "all":
-        return m.Photo.id.in_(named)
-    together = named.group_by(m.Face.photo).having(pw.fn.COUNT(m.Face.person.distinct()) == len(ids))
+        return m.Photo.id.in_(photos)
+    together = photos.group_by(named.c.photo_id).having(pw.fn.COUNT(pw.SQL('DISTINCT "named"."person_id"')) == len(ids))
     condition = m.Photo.id.in_(together)
     if mode == "only":
-        other = m.Face.alias()
-        someone_else = other.select(other.id).where(
-            (other.photo == m.Photo.id) & other.person.is_null(False) & other.person.not_in(ids)
+        face, tag = m.Face.alias(), m.PhotoName.alias()
+        other_face = face.select(face.id).where(
+            (face.photo == m.Photo.id) & face.person.is_null(False) & face.person.not_in(ids)
         )
-        condition &= ~pw.fn.EXISTS(someone_else)
+        other_tag = tag.select(tag.id).where((tag.photo == m.Photo.id) & tag.face.is_null() & tag.person.not_in(ids))
+        condition &= ~pw.fn.EXISTS(other_face) & ~pw.fn.EXISTS(other_tag)
     return condition
 
 
@@ -286,19 +298,27 @@ def _faces_of(photo_ids: list[int]) -> tuple[dict[int, dict[str, int]], dict[int
     """Face counts by state and the confirmed people of a page of photos, in two indexed reads
     (by photo id: the state or person index would read every named face of the library)."""
     counts: dict[int, dict[str, int]] = {}
-    named: dict[int, set[int]] = {}
+    named: dict[int, dict[int, bool]] = {}  # photo -> person -> on a face
     if photo_ids:
         query = m.Face.select(m.Face.photo, m.Face.state, m.Face.person).where(m.Face.photo.in_(photo_ids))
         for pid, state, person in m.rows(query):
             by_state = counts.setdefault(int(pid), {})
             by_state[str(state)] = by_state.get(str(state), 0) + 1
             if state == m.FACE_CONFIRMED and person is not None:
-                named.setdefault(int(pid), set()).add(int(person))
-    everyone = sorted({p for ids in named.values() for p in ids})
+                named.setdefault(int(pid), {})[int(person)] = True
+        tags = m.PhotoName.select(m.PhotoName.photo, m.PhotoName.person).where(
+            m.PhotoName.photo.in_(photo_ids) & m.PhotoName.face.is_null()
+        )
+        for pid, person in m.rows(tags):
+            named.setdefault(int(pid), {}).setdefault(int(person), False)
+    everyone = sorted({p for by_person in named.values() for p in by_person})
     names = dict(m.rows(m.Person.select(m.Person.id, m.Person.name).where(m.Person.id.in_(everyone or [0]))))
     people = {
-        pid: sorted((PersonTag(p, str(names[p])) for p in ids if p in names), key=lambda t: (t.name.casefold(), t.id))
-        for pid, ids in named.items()
+        pid: sorted(
+            (PersonTag(p, str(names[p]), on_face) for p, on_face in by_person.items() if p in names),
+            key=lambda t: (t.name.casefold(), t.id),
+        )
+        for pid, by_person in named.items()
     }
     return counts, people
 

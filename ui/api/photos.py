@@ -122,18 +122,19 @@ def _photo_fields(p: m.Photo, counts: dict[str, int]) -> dict:
 class PersonTagOut(BaseModel):
     id: int
     name: str
+    on_face: bool = Field(True, description="false: named by the photo's own tags on no face we know")
 
 
 class PhotoListItem(PhotoOut):
     """A photo in a list: with the people named in it."""
 
     unnamed_faces: int = Field(0, description="faces without a confirmed name (unknown or suggested)")
-    people: list[PersonTagOut] = Field(description="people confirmed in this photo, by name")
+    people: list[PersonTagOut] = Field(description="people confirmed in this photo (and photo-level names)")
 
     @classmethod
     def of(cls, card: queries.PhotoCard) -> PhotoListItem:
         data = {k: v for k, v in card.__dict__.items() if k != "people"}
-        return cls(**data, people=[PersonTagOut(id=t.id, name=t.name) for t in card.people],
+        return cls(**data, people=[PersonTagOut(id=t.id, name=t.name, on_face=t.on_face) for t in card.people],
                    preview_url=f"{API_PREFIX}/photos/{card.id}/preview")  # fmt: skip
 
 

@@ -115,6 +115,9 @@ def _tile(card: PhotoCard) -> None:
         ui.label(name).classes("text-xs text-grey-7 dark:text-grey-5 truncate w-full").tooltip(card.path)
         with ui.row().classes("gap-1"):
             for tag in card.people:
-                frame.tid(ui.badge(tag.name, color="primary"), f"photo-{card.id}-person").classes("text-[11px]")
+                badge = ui.badge(tag.name, color="primary", outline=not tag.on_face).classes("text-[11px]")
+                frame.tid(badge, f"photo-{card.id}-person")
+                if not tag.on_face:
+                    badge.tooltip("Named in the photo's tags, on no face found")
             if card.unnamed_faces:
                 ui.badge(f"{card.unnamed_faces} unnamed", color="grey-6").classes("text-[11px]")
