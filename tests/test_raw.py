@@ -205,3 +205,24 @@ def test_raw_previews_come_from_the_embedded_jpeg_or_the_twin(tmp_path: Path) ->
     finally:
         runtime.install(None)
         core.close()
+
+
+@pytest.mark.asyncio
+async def test_photo_page_of_a_paired_raw_points_to_its_jpeg(tmp_path: Path) -> None:
+    from ui_harness import simulated_ui
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    shutil.copyfile(FACES / "img2.jpg", lib / "IMG_0009.jpg")
+    make_dng(FACES / "img2.jpg", lib / "IMG_0009.dng", preview_max=300)
+    core = _core(tmp_path)
+    try:
+        scan_and_analyze(core)
+        raw = m.Photo.get(m.Photo.path == "IMG_0009.dng")
+        async with simulated_ui(core) as user:
+            await user.open(f"/photo/{raw.id}")
+            await user.should_see(marker="photo-twin", retries=20)
+            await user.should_see("IMG_0009.jpg")
+            await user.should_not_see("No faces found in this photo")
+    finally:
+        core.close()

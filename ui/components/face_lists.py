@@ -100,6 +100,7 @@ class PhotoInfo:
     error: str | None
     faces: list[FaceView]
     names: list[PhotoNameView]  # who is named on the photo, and where each name came from
+    twin: tuple[int, str] | None = None  # a RAW's JPEG twin (id, path): its faces are that photo's
 
 
 def photo_info(photo_id: int) -> PhotoInfo | None:
@@ -109,5 +110,7 @@ def photo_info(photo_id: int) -> PhotoInfo | None:
     swap = (photo.orientation or 1) >= 5
     width, height = (photo.height, photo.width) if swap else (photo.width, photo.height)
     faces = face_views(faces_select().where(m.Face.photo == photo_id).order_by(m.Face.x, m.Face.id))
+    twin = m.Photo.get_or_none(m.Photo.id == photo.faces_from) if photo.faces_from else None
     return PhotoInfo(photo.id, photo.path, int(width or 0), int(height or 0), photo.state,
-                     photo.last_error, faces, photo_names(photo_id))  # fmt: skip
+                     photo.last_error, faces, photo_names(photo_id),
+                     (int(twin.id), str(twin.path)) if twin is not None else None)  # fmt: skip

@@ -107,7 +107,12 @@ class PhotoPage:
         with self.side:
             if info.error:
                 ui.label(info.error).classes("text-negative text-sm")
-            if not info.faces:
+            if info.twin is not None:
+                with frame.tid(ui.row(), "photo-twin").classes("items-baseline gap-1 text-sm"):
+                    ui.label("A RAW file: its faces are those of")
+                    ui.link(info.twin[1], f"/photo/{info.twin[0]}")
+                    ui.label("(naming them there tags both files).")
+            elif not info.faces:
                 frame.empty_state(
                     "face",
                     "No faces found in this photo",
