@@ -34,7 +34,7 @@ def test_packaged_weights_are_found() -> None:
 
 
 def test_link_command_is_idempotent(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "tagmyphotos.weights", "--link", "--home", str(tmp_path)]
+    cmd = [sys.executable, "-m", "tagmyphotos.faces.weights", "--link", "--home", str(tmp_path)]
     for _ in range(2):
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
         assert "linked" in out.stdout

@@ -118,7 +118,7 @@ def link_weights(home: Path | str | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagmyphotos.weights", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tagmyphotos.faces.weights", description=__doc__)
     parser.add_argument("--link", action="store_true", help="link packaged weights for deepface")
     parser.add_argument("--home", help="DEEPFACE_HOME to link into (default: $DEEPFACE_HOME or ~)")
     args = parser.parse_args(argv)
