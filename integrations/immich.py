@@ -24,6 +24,8 @@ from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 BASE_PERMISSIONS = ("asset.read", "job.create")
 PUSH_PERMISSIONS = ("person.read", "person.create", "face.read", "face.create")
 DEDUPE_PERMISSIONS = ("face.read", "face.delete")
+# What `import-names` needs (names and boxes come with the assets; people for renames).
+IMPORT_PERMISSIONS = ("asset.read", "person.read")
 
 FACES_IMPORT_HINT = (
     "Immich shows the people written into the files only when its face import is on: as an Immich "
@@ -186,6 +188,8 @@ def needed_permissions(cfg: ImmichConfig) -> tuple[str, ...]:
         need += PUSH_PERMISSIONS
     if cfg.remove_duplicate_ml_faces:
         need += DEDUPE_PERMISSIONS
+    if cfg.push_renames or cfg.import_every_hours:
+        need += IMPORT_PERMISSIONS + (("person.update",) if cfg.push_renames else ())
     return tuple(dict.fromkeys(need))
 
 

@@ -136,3 +136,18 @@ def test_twenty_hook_calls_in_a_second_give_at_most_two_scans(queued_api: ApiEnv
     assert 1 <= len(scans) <= 2
     assert sum(s.result["seen"] for s in scans) == 20
     assert m.Photo.select().where(m.Photo.path.startswith("burst/")).count() == 20
+
+
+def test_the_scan_command_takes_paths(
+    core: object, cfg: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tagmyphotos_app.cli import main
+
+    library, data = cfg.library, cfg.data  # type: ignore[attr-defined]
+    monkeypatch.setenv("TAGMYPHOTOS_LIBRARY", str(library))
+    monkeypatch.setenv("TAGMYPHOTOS_DATA", str(data))
+    monkeypatch.setenv("TAGMYPHOTOS_SCAN__INTERVAL_MINUTES", "0")
+    monkeypatch.chdir(data)
+    assert main(["scan", "--wait", "--json", "img1.jpg", "img2.jpg"]) == 0
+    job = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["job"]
+    assert job["result"]["seen"] == 2 and job["result"]["scope"] == "paths"

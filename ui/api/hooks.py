@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, ValidationError
 
 from integrations.webhook import SIGNATURE_HEADER, verify
@@ -31,6 +31,10 @@ from .errors import ApiProblem, ProblemRoute, problem_responses
 router = APIRouter(prefix="/hooks", tags=["hooks"], route_class=ProblemRoute)
 
 MAX_HOOK_PATHS = 10_000
+# Declared for the OpenAPI document (the checks are in _caller_may_scan, on the raw body).
+_signature = APIKeyHeader(name=SIGNATURE_HEADER, scheme_name="HookSignature", auto_error=False,
+                          description="sha256=<hex of HMAC-SHA256(integrations.hook.secret, raw body)>")  # fmt: skip
+_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="a full-scope API key")
 
 
 class ScanHook(BaseModel):
@@ -80,13 +84,14 @@ async def _caller_may_scan(request: Request, body: bytes, cfg: Config) -> None:
 @router.post(
     "/scan", response_model=ScanHookOut, status_code=202, summary="Scan the given files now (signed hook)",
     responses=problem_responses(400, 401, 403, 422),
-    openapi_extra={"security": [{"HookSignature": []}, {"APIKeyHeader": []}]},
     description="Queues a scan of only the given paths (files or folders), then analysis and "
     "matching. Sign the raw body: `X-TagMyPhotos-Signature: sha256=<hex of HMAC-SHA256(secret, "
     "body)>` with `integrations.hook.secret`, or send a full-scope API key. A call while a scan is "
     "queued joins it. An empty body scans the whole library.",
 )  # fmt: skip
-async def scan_hook(request: Request) -> ScanHookOut:
+async def scan_hook(
+    request: Request, _sig: str | None = Depends(_signature), _api_key: str | None = Depends(_key)
+) -> ScanHookOut:
     core = get_core(request)
     body = await request.body()
     await _caller_may_scan(request, body, core.cfg)
