@@ -4,6 +4,7 @@ Contract with the outer rooms:
 - ui.api.build_router() -> APIRouter mounted at /api/v1 (reads the Core from app.state.core)
 - ui.api.ops.router -> /metrics, /healthz, /readyz
 - ui.pages.register_pages() -> registers the NiceGUI pages
+- ui.headers.SecurityHeaders -> Content-Security-Policy and security headers on every answer
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def mount(app: Any, core: Core) -> None:
     """Attach the core, the API, the ops endpoints and the pages to a NiceGUI/FastAPI app."""
     from ui.api import build_router
     from ui.api.ops import router as ops_router
+    from ui.headers import SecurityHeaders
 
     app.state.core = core
+    app.add_middleware(SecurityHeaders)  # CSP and friends on every answer, pages and API
     app.include_router(build_router())
     app.include_router(ops_router)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
@@ -114,10 +114,9 @@ def _frame(title: str, path: str) -> None:
     with drawer, ui.list().classes("w-full"):
         for label, target, icon in NAV:
             active = target == path or (target != "/" and path.startswith(target))
-            with (
-                ui.item(on_click=functools.partial(ui.navigate.to, target))
-                .classes("rounded" + (" bg-blue-1 text-primary dark:bg-blue-10" if active else ""))
-                .props(f"clickable aria-label='{label}'")
+            item = ui.item(on_click=functools.partial(ui.navigate.to, target)).props("clickable")
+            with attrs(item, {"aria-label": label}).classes(
+                "rounded" + (" bg-blue-1 text-primary dark:bg-blue-10" if active else "")
             ):
                 with ui.item_section().props("avatar"):
                     ui.icon(icon)
@@ -212,7 +211,17 @@ E = TypeVar("E", bound=ui.element)
 def tid(element: E, name: str) -> E:
     """Name an element for tests: a NiceGUI marker (simulated user) and data-testid (browser)."""
     element.mark(name)
-    element.props(f"data-testid={name}")
+    return attrs(element, {"data-testid": name})
+
+
+def attrs(element: E, values: Mapping[str, object]) -> E:
+    """Set props to values as they are. Never build a `.props()`/`.classes()`/`.style()` string
+    from data: NiceGUI parses it, and a `:name=` prop in it is evaluated as JavaScript (a file
+    named `a :x="…" .jpg` was code in the admin's browser). Keys are ours, values are data."""
+    for key, value in values.items():
+        if not key or key.startswith((":", "@", "v-")):
+            raise ValueError(f"{key!r} is not a plain attribute name")
+        element.props[key] = value
     return element
 
 

@@ -14,11 +14,16 @@ from nicegui import ui
 
 from tagmyphotos.store.views import FaceView
 
+from .. import frame
+
 # Where the REST API serves a face's square thumbnail and a photo's preview.
 THUMB_URL = "/api/v1/faces/{id}/thumb"
 PREVIEW_URL = "/api/v1/photos/{id}/preview"
 # Tile size on screen (px); thumbnails are made at 160 px, so this stays sharp on 2x screens.
 TILE_PX = 96
+TILE_STYLE = f"width:{TILE_PX}px;height:{TILE_PX}px"
+LINK_STYLE = f"top:{TILE_PX - 26}px"
+CAPTION_STYLE = f"max-width:{TILE_PX}px"
 
 BAND_COLOR = {"likely": "positive", "maybe": "warning"}
 
@@ -37,12 +42,12 @@ class FaceTile:
     def __init__(self, face: FaceView, grid: FaceGrid, caption: str | None) -> None:
         self.face = face
         self.grid = grid
-        with ui.element("div").classes("relative").props(f"data-face={face.id}") as self.box:
+        with frame.attrs(ui.element("div"), {"data-face": face.id}).classes("relative") as self.box:
             with ui.element("div").classes("cursor-pointer rounded-lg p-0.5") as self.frame:
-                ui.element("img").props(
-                    f'src="{thumb_url(face.id)}" loading=lazy decoding=async alt="face {face.id}" '
-                    f"width={TILE_PX} height={TILE_PX}"
-                ).classes("rounded-md block bg-grey-3").style(f"width:{TILE_PX}px;height:{TILE_PX}px")
+                img = {"src": thumb_url(face.id), "alt": f"face {face.id}", "width": TILE_PX, "height": TILE_PX}
+                frame.attrs(ui.element("img"), img).props("loading=lazy decoding=async").classes(
+                    "rounded-md block bg-grey-3"
+                ).style(TILE_STYLE)
                 if face.confidence is not None and face.band:
                     ui.badge(f"{face.confidence:.0%}", color=BAND_COLOR.get(face.band, "grey")).classes(
                         "absolute top-1 left-1 text-[10px]"
@@ -52,9 +57,9 @@ class FaceTile:
                 )
             ui.button(icon="open_in_new", on_click=lambda: ui.navigate.to(photo_link(face))).props(
                 "round dense flat size=xs color=white aria-label='Show in photo'"
-            ).classes("absolute right-1 bg-black/40").style(f"top:{TILE_PX - 26}px")
+            ).classes("absolute right-1 bg-black/40").style(LINK_STYLE)
             if caption:
-                ui.label(caption).classes("text-[11px] leading-tight truncate").style(f"max-width:{TILE_PX}px")
+                ui.label(caption).classes("text-[11px] leading-tight truncate").style(CAPTION_STYLE)
         self.frame.mark(f"face-{face.id}")
         self.frame.on("click", lambda: grid.clicked(self))
         self.paint()

@@ -60,7 +60,7 @@ class JobCard:
     def __init__(self, job: JobView, on_change: Callable[[], Any] | None = None) -> None:
         self.job = job
         self.on_change = on_change
-        with ui.card().classes("w-full gap-1").props(f"flat bordered data-job={job.id}") as self.card:
+        with frame.attrs(ui.card(), {"data-job": job.id}).classes("w-full gap-1").props("flat bordered") as self.card:
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
                 self.badge = ui.badge(job.state)
                 ui.label(f"{job.type} #{job.id}").classes("font-medium")
@@ -77,11 +77,11 @@ class JobCard:
         self.job = job
         color = STATE_COLOR.get(job.state, "primary")
         self.badge.set_text(job.state)
-        self.badge.props(f"color={color}")
+        frame.attrs(self.badge, {"color": color})
         self.when.set_text(_when(job))
         self.cancel.set_visibility(job.state in ACTIVE)
         self.bar.set_value(fraction(job))
-        self.bar.props(f"color={color}")
+        frame.attrs(self.bar, {"color": color})
         if job.state == "running" and not job.total:
             self.bar.props("indeterminate")
         else:

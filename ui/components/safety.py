@@ -25,9 +25,8 @@ async def confirm(title: str, message: str, ok: str = "Delete", color: str = "ne
         ui.label(message).classes("text-sm")
         with ui.row().classes("w-full justify-end gap-2"):
             frame.tid(ui.button("Cancel", on_click=lambda: dialog.submit(False)), "confirm-cancel").props("flat")
-            frame.tid(ui.button(ok, on_click=lambda: dialog.submit(True)), "confirm-ok").props(
-                f"unelevated color={color}"
-            )
+            ok_button = frame.tid(ui.button(ok, on_click=lambda: dialog.submit(True)), "confirm-ok")
+            frame.attrs(ok_button, {"color": color}).props("unelevated")
     result = await dialog
     dialog.delete()
     return bool(result)

@@ -94,9 +94,9 @@ class PeopleList:
                     ui.icon("visibility_off").classes("text-grey-6").tooltip("Hidden: gets no suggestions")
             with ui.link(target=f"/people/{person.id}").classes("no-underline text-inherit flex flex-col items-center"):
                 if person.cover_face_id:
-                    ui.element("img").props(f'src="{thumb_url(person.cover_face_id)}" loading=lazy alt=""').classes(
-                        "w-24 h-24 rounded-full object-cover"
-                    )
+                    frame.attrs(ui.element("img"), {"src": thumb_url(person.cover_face_id), "alt": ""}).props(
+                        "loading=lazy"
+                    ).classes("w-24 h-24 rounded-full object-cover")
                 else:
                     ui.icon("person", size="6rem").classes("text-grey-5")
                 ui.label(person.name).classes("font-medium text-center break-all")
@@ -150,7 +150,7 @@ class PersonPage:
         self.person = person
         with ui.row().classes("w-full items-center gap-3"):
             if person.cover_face_id:
-                ui.element("img").props(f'src="{thumb_url(person.cover_face_id)}" alt=""').classes(
+                frame.attrs(ui.element("img"), {"src": thumb_url(person.cover_face_id), "alt": ""}).classes(
                     "w-16 h-16 rounded-full"
                 )
             with ui.column().classes("gap-0"):

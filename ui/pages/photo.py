@@ -162,7 +162,9 @@ class PhotoPage:
             .props("flat bordered")
         ):
             with ui.row().classes("w-full items-center no-wrap gap-2"):
-                ui.element("img").props(f'src="{thumb_url(face.id)}" alt="" loading=lazy').classes("w-14 h-14 rounded")
+                frame.attrs(ui.element("img"), {"src": thumb_url(face.id), "alt": ""}).props("loading=lazy").classes(
+                    "w-14 h-14 rounded"
+                )
                 with ui.column().classes("gap-0 min-w-0"):
                     ui.label(describe(face)).classes("font-medium break-all")
                     ui.label(f"{face.source} · quality {face.quality:.2f}").classes("text-xs text-grey-7")

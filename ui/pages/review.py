@@ -166,9 +166,9 @@ class GroupCard:
         with frame.tid(ui.card(), f"group-{group.person.id}").classes("w-full gap-2").props("flat bordered"):
             with ui.row().classes("w-full items-center gap-2"):
                 if group.person.cover_face_id:
-                    ui.element("img").props(f'src="{thumb_url(group.person.cover_face_id)}" loading=lazy').classes(
-                        "w-10 h-10 rounded-full"
-                    )
+                    frame.attrs(ui.element("img"), {"src": thumb_url(group.person.cover_face_id)}).props(
+                        "loading=lazy"
+                    ).classes("w-10 h-10 rounded-full")
                 ui.link(group.person.name, f"/people/{group.person.id}").classes("text-lg font-medium")
                 ui.label(f"{group.likely} likely · {group.maybe} maybe").classes("text-sm text-grey-7")
                 ui.space()
