@@ -30,6 +30,11 @@ class BackupError(RuntimeError):
     """A backup or restore that could not be done safely; the message says what and why."""
 
 
+class OutsideLibrary(BackupError):
+    """A library path that leads out of the library through a link (a folder or file swapped
+    for a symlink after the scan): nothing is read, backed up, written or restored there."""
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -106,6 +111,18 @@ class BackupStore:
         self.root = Path(root).absolute()
         self.library_root = Path(library_root).absolute() if library_root else None
 
+    def check_inside(self, path: Path) -> None:
+        """Refuse a path that, followed now, leaves the library (any component may have become
+        a link to elsewhere since the scan). Links that stay inside the library are fine.
+        Called right before each read, backup, write, sidecar creation and restore, and again
+        after a write; the window left between a check and exiftool's open is milliseconds."""
+        if self.library_root is None:
+            return
+        root = os.path.realpath(self.library_root)
+        real = os.path.realpath(path)
+        if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
+            raise OutsideLibrary(f"{path} leads outside the library through a link; nothing was written there")
+
     def _relative(self, original: Path) -> Path:
         p = Path(os.path.abspath(original))
         if self.library_root is not None and p.is_relative_to(self.library_root):
@@ -175,6 +192,7 @@ class BackupStore:
         if existing is not None:
             return existing, False
         original = Path(os.path.abspath(original))
+        self.check_inside(original)
         if not original.exists():
             record = BackupRecord(str(original), None, "", 0, 0, 0, time.time())
         else:
@@ -216,6 +234,7 @@ class BackupStore:
         record = self.get(original)
         if record is None:
             raise BackupError(f"no backup of {original}")
+        self.check_inside(original)
         _put_back(original, record)
         return record
 
@@ -224,6 +243,7 @@ class BackupStore:
         keeps the first original: undoing from it would also drop what earlier writes added,
         e.g. another photo's names in a shared sidecar). Not synced: it only serves this run."""
         original = Path(os.path.abspath(original))
+        self.check_inside(original)
         if not original.exists():
             return BackupRecord(str(original), None, "", 0, 0, 0, time.time())
         folder = self.root / "snapshots"
@@ -237,6 +257,7 @@ class BackupStore:
 
     def restore_snapshot(self, snap: BackupRecord) -> None:
         """Put a file back as `snapshot` found it (byte-identical, same mtime), then drop it."""
+        self.check_inside(Path(snap.original))
         _put_back(Path(snap.original), snap)
         self.drop_snapshot(snap)
 

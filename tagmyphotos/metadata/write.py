@@ -213,8 +213,11 @@ class MetadataWriter:
 
     def _submit_read(self, step: _Step) -> None:
         try:
+            self._confine(step.photo)
             step.read = read_request(step.photo, naming=self.options.sidecar_naming)
             step.read_ticket = self.session.submit([step.read.args])[0]
+        except WriteError as exc:
+            step.outcome = exc
         except Exception as exc:  # one photo's problem (a bad name, a dead exiftool), not the run's
             step.outcome = WriteError(step.photo, str(exc))
 
@@ -230,6 +233,7 @@ class MetadataWriter:
         try:
             meta = step.meta = parse_read(step.read, self._collect(photo, step.read_ticket))
             target = step.target = choose_target(meta, self.options)
+            self._confine(photo, target.path)
             if item.expected_size is not None:
                 now = oriented_size(meta.width, meta.height, meta.orientation)
                 if tuple(item.expected_size) != now:
@@ -281,6 +285,7 @@ class MetadataWriter:
         assert step.target is not None and step.plan is not None and step.meta is not None
         target = step.target
         try:
+            self._confine(step.photo, target.path)  # a folder swapped for a link meanwhile
             if target.mode == "sidecar" and not target.path.exists():
                 step.plan = self._seed_sidecar(step, target.path)
             side = target.path if target.mode == "sidecar" else None
@@ -292,6 +297,15 @@ class MetadataWriter:
             step.write_tickets = self.session.submit(commands)
         except Exception as exc:
             self._fail(step, exc)
+
+    def _confine(self, *paths: Path) -> None:
+        """WriteError unless every path, followed now, stays in the library (BackupStore)."""
+        for path in paths:
+            try:
+                self.backups.check_inside(path)
+            except BackupError as exc:
+                raise WriteError(path, "leads outside the library through a link (a folder or file replaced "
+                                       "by a symlink?); nothing was read or written there") from exc  # fmt: skip
 
     def _write_args(self, step: _Step) -> list[str]:
         assert step.plan is not None and step.target is not None
@@ -313,6 +327,7 @@ class MetadataWriter:
         assert step.photo_stat is not None and step.result is not None
         try:
             after = self._written(step)
+            self._confine(step.photo, step.target.path)
             verify_written(step.target, step.meta, step.plan, step.photo_stat, after)
             result = step.result
             result.status = "written"
