@@ -73,6 +73,11 @@ def _helpers(job: m.Job) -> list[int]:
     return [jobs_store.create_job(job.type, params, parent=job.id) for _ in range(max(0, others))]
 
 
+# Params that only say why a job was started: with nothing else, it is the same work as an
+# active twin (a scan's follow-up analysis carries source_job), which is reused instead.
+BOOKKEEPING_PARAMS = frozenset({"source_job", "trigger"})
+
+
 def start_job(job_type: str, params: dict | None = None, reuse_active: bool = True, delay_s: float = 0) -> int:
     """Create a job row and queue it; an identical job already queued or running is reused.
 
@@ -84,7 +89,7 @@ def start_job(job_type: str, params: dict | None = None, reuse_active: bool = Tr
         existing = _coalesced_scan(params)
         if existing is not None:
             return existing
-    elif reuse_active and not params:
+    elif reuse_active and not set(params or {}) - BOOKKEEPING_PARAMS:
         existing = jobs_store.active_job(job_type)
         if existing is not None:
             return existing

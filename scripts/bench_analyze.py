@@ -30,6 +30,7 @@ import numpy as np
 from benchlib import FACES_DIR, ROOT, emit, print_table
 from PIL import Image
 
+from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
 from tagmyphotos.faces.detect import DETECTOR_MODES
 from tagmyphotos.faces.embed import Aligner, DlibEmbedder
@@ -148,17 +149,17 @@ def child(spec_json: str) -> None:
     paths = [Path(p) for p in spec["paths"]]
     analyzer = FaceAnalyzer(AnalysisSettings(detector=spec["detector"], workers=spec["workers"]))
     # Start the pool and load the models before the clock starts: once per run of the app.
-    list(analyzer.analyze_many(paths[:4], executor=spec["kind"]))
-    print("READY", flush=True)
-    faces: dict[str, list] = {}
-    start = time.perf_counter()
-    for item in analyzer.analyze_many(paths, executor=spec["kind"]):
-        r = item.result
-        assert r is not None, item.error
-        big = max(r.faces, key=lambda f: f.size_px).embedding.tolist() if r.faces else None
-        faces[Path(item.path).name] = [len(r.faces), r.decodes, big]
-    secs = time.perf_counter() - start
-    analyzer.close()
+    with workers.lease(analyzer, executor=spec["kind"]) as pool:
+        list(pool.analyze_many(paths[:4]))
+        print("READY", flush=True)
+        faces: dict[str, list] = {}
+        start = time.perf_counter()
+        for item in pool.analyze_many(paths):
+            r = item.result
+            assert r is not None, item.error
+            big = max(r.faces, key=lambda f: f.size_px).embedding.tolist() if r.faces else None
+            faces[Path(item.path).name] = [len(r.faces), r.decodes, big]
+        secs = time.perf_counter() - start
     print(json.dumps({"n": len(paths), "s": secs / len(paths), "faces": faces}))
 
 

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
+from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, FaceAnalyzer
 from tagmyphotos.faces.embed import DlibEmbedder
 from tagmyphotos.faces.images import ImageError
@@ -42,7 +43,8 @@ def labels() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[FaceAnalyzer]:
-    with FaceAnalyzer(AnalysisSettings(workers=2)) as a:
+    a = FaceAnalyzer(AnalysisSettings(workers=2))
+    with workers.lease(a):  # one pool for the module's tests
         yield a
 
 
@@ -50,7 +52,7 @@ def analyzer() -> Iterator[FaceAnalyzer]:
 def results(analyzer: FaceAnalyzer, photos: Path) -> dict[str, AnalysisResult]:
     """Every photo once, through the 2-process batch path the product uses."""
     out = {}
-    for item in analyzer.analyze_many(sorted(photos.glob("*.jpg")), workers=2):
+    for item in workers.analyze_many(analyzer, sorted(photos.glob("*.jpg")), workers=2):
         assert item.error is None, item
         assert item.result is not None
         out[Path(item.path).name] = item.result
@@ -127,7 +129,8 @@ def test_photo_without_faces_and_broken_photos(analyzer: FaceAnalyzer, tmp_path:
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(ImageError):
         analyzer.analyze(tmp_path / "broken.jpg")
-    items = list(analyzer.analyze_many([tmp_path / "broken.jpg", FACES / "img2.jpg", tmp_path / "gone.jpg"], workers=2))
+    paths = [tmp_path / "broken.jpg", FACES / "img2.jpg", tmp_path / "gone.jpg"]
+    items = list(workers.analyze_many(analyzer, paths, workers=2))
     by_name = {Path(i.path).name: i for i in items}
     assert by_name["img2.jpg"].result is not None and len(by_name["img2.jpg"].result.faces) == 1
     assert by_name["broken.jpg"].result is None and by_name["broken.jpg"].error
@@ -136,8 +139,7 @@ def test_photo_without_faces_and_broken_photos(analyzer: FaceAnalyzer, tmp_path:
 
 def test_threads_give_the_same_faces(analyzer: FaceAnalyzer, results: dict[str, AnalysisResult]) -> None:
     names = ["couple.jpg", "img3.jpg", "img8.jpg"]
-    items = list(analyzer.analyze_many([FACES / n for n in names], workers=2, executor="thread"))
-    analyzer.close()  # back to processes for the other tests
+    items = list(workers.analyze_many(analyzer, [FACES / n for n in names], workers=2, executor="thread"))
     for it in items:
         assert it.result is not None
         ref = results[Path(it.path).name]
@@ -160,11 +162,12 @@ def test_offline_network_changes_nothing(monkeypatch: pytest.MonkeyPatch, result
 def test_a_killed_worker_costs_no_photo(photos: Path) -> None:
     """A worker dying mid-batch (OOM killer, native crash): its photos are retried, none lost."""
     paths = sorted(photos.glob("img*.jpg"))[:10]
-    with FaceAnalyzer(AnalysisSettings(workers=2)) as own:
-        items = own.analyze_many(paths, workers=2)
+    own = FaceAnalyzer(AnalysisSettings(workers=2, thumb_size=96))  # settings of its own: its own pool
+    with workers.lease(own) as held:
+        items = held.analyze_many(paths)
         got = [next(items)]
-        pool = own._pool
-        victim = next(iter(pool.executor._processes))  # type: ignore[union-attr]
+        assert held.pool is not None
+        victim = next(iter(held.pool.executor._processes))  # type: ignore[attr-defined]
         os.kill(victim, signal.SIGKILL)
         got += list(items)
     assert sorted(Path(i.path).name for i in got) == sorted(p.name for p in paths)

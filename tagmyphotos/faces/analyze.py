@@ -1,16 +1,15 @@
 """Photo in, faces out: decode, detect, align, embed, thumbnail. No database here.
 
-`FaceAnalyzer(settings).analyze(path)` does one photo in this process; `analyze_many(paths)`
-spreads photos over worker processes (or threads), each loading the models once
-(faces_workers). Every per-photo failure is an `ImageError` whose message the caller stores on
-the photo; `analyze_many` never raises for a photo (only WeightsMissingError, for all of them).
+`FaceAnalyzer(settings).analyze(path)` does one photo in this process; faces.workers spreads
+photos over worker processes (or threads), each loading the models once. Every per-photo
+failure is an `ImageError` whose message the caller stores on the photo; a batch never
+raises for a photo (only WeightsMissingError, for all of them).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -155,7 +154,6 @@ class FaceAnalyzer:
         self._detector: FaceDetector | None = None
         self._aligner: Aligner | None = None
         self._embedder: Embedder | None = None
-        self._pool: object | None = None
         if s.model != DEFAULT_MODEL:
             self.load()  # builds the deepface model: a missing weight raises here
 
@@ -256,33 +254,8 @@ class FaceAnalyzer:
             decodes=1 if src is work else 2,
         )
 
-    def analyze_many(
-        self, paths: Iterable[Path | str], workers: int | None = None, executor: str | None = None
-    ) -> Iterator[BatchItem]:
-        """Yield one BatchItem per path, in completion order; never raises for a photo."""
-        from tagmyphotos.faces.workers import run_batch
-
-        n = self.settings.workers if workers is None else workers
-        if n <= 1:
-            for p in paths:
-                yield self.try_analyze(p)
-            return
-        yield from run_batch(self, paths, n, executor or self.settings.executor)
-
     def try_analyze(self, path: Path | str) -> BatchItem:
         try:
             return BatchItem(str(path), self.analyze(path), None)
         except ImageError as exc:
             return BatchItem(str(path), None, str(exc))
-
-    def close(self) -> None:
-        """Stop the worker processes of analyze_many, if any."""
-        from tagmyphotos.faces.workers import shutdown
-
-        shutdown(self)
-
-    def __enter__(self) -> FaceAnalyzer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

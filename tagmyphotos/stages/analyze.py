@@ -17,6 +17,7 @@ import numpy as np
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisResult, AnalyzedFace, FaceAnalyzer, on_original, settings_from_config
 from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
 from tagmyphotos.geometry import iou
@@ -29,7 +30,7 @@ from tagmyphotos.store.runner import StageContext
 
 
 def analyzer(core: Core) -> FaceAnalyzer:
-    """One analyzer (and its worker processes) per process, models loaded once."""
+    """One analyzer per process, models loaded once; its worker pool is faces.workers'."""
     return core.tool("analyzer", lambda: FaceAnalyzer(settings_from_config(core.cfg)))  # type: ignore[no-any-return]
 
 
@@ -52,28 +53,33 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
     ctx.set_total(m.Photo.select().where(cond).count())
     counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0, "raw_paired": 0, "raw_previews": 0}
     claims.register_claimer()
-    try:
-        reaped = claims.reap_orphaned_claims()
-        if reaped:
-            ctx.info(f"{reaped} photos claimed by an analysis that was killed are pending again")
-        ctx.total += reaped
-        while True:
-            ctx.check_cancel()
-            claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
-            if not claim.ids:
-                break
-            try:
-                _analyze_claimed(core, ctx, tool, claim, counts)
-            finally:
-                claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
-    finally:
-        if claims.unregister_claimer() == 0:
-            tool.close()  # the worker processes (~160 MB each) are not kept while idle
+    # the pool is shared with any other analysis in this process and ends with its last user
+    with workers.lease(tool) as pool:
+        try:
+            _claim_and_analyze(core, ctx, pool, cond, counts)
+        finally:
+            claims.unregister_claimer()
     return {**counts, "model": embedding_id}
 
 
+def _claim_and_analyze(core: Core, ctx: StageContext, pool: workers.Lease, cond: Any, counts: dict[str, int]) -> None:
+    reaped = claims.reap_orphaned_claims()
+    if reaped:
+        ctx.info(f"{reaped} photos claimed by an analysis that was killed are pending again")
+    ctx.total += reaped
+    while True:
+        ctx.check_cancel()
+        claim = claims.claim_photos(core.cfg.analysis.batch_size, where=cond)
+        if not claim.ids:
+            break
+        try:
+            _analyze_claimed(core, ctx, pool, claim, counts)
+        finally:
+            claims.release_photos(claim)  # whatever is still held (cancel, crash) goes back
+
+
 def _analyze_claimed(
-    core: Core, ctx: StageContext, tool: FaceAnalyzer, claim: claims.PhotoClaim, counts: dict[str, int]
+    core: Core, ctx: StageContext, pool: workers.Lease, claim: claims.PhotoClaim, counts: dict[str, int]
 ) -> None:
     photos = list(m.Photo.select().where(m.Photo.id.in_(list(claim.ids))))
     ctx.total = max(ctx.total, ctx.done + len(photos))
@@ -84,7 +90,7 @@ def _analyze_claimed(
         if source is not None and source.preview is not None:
             batch[source.preview], raws[source.preview] = photo, source
     try:
-        for item in tool.analyze_many(list(batch)):
+        for item in pool.analyze_many(list(batch)):
             photo, result = batch[Path(item.path)], item.result
             source = raws.get(Path(item.path))
             if result is not None and source is not None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tagmyphotos.faces import workers
 from tagmyphotos.review.confirm import confirm_groups
 from tagmyphotos.review.people import PeopleError, clean_name
 from tagmyphotos.stages.analyze import analyzer, record_failure, store_result
@@ -94,7 +95,7 @@ def teach_folder(
             skipped += 1
         else:
             todo.append(item.path)
-    for done, batch_item in enumerate(tool.analyze_many(todo), start=1):
+    for done, batch_item in enumerate(workers.analyze_many(tool, todo), start=1):
         path = Path(batch_item.path)
         if batch_item.result is None:
             rejected.append({"path": str(path), "reason": f"unreadable: {batch_item.error}"})

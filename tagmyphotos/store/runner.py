@@ -138,7 +138,7 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     except Exception as exc:  # the runner, not the stage, turns failures into job state
         log.exception("job %s (%s) failed", job_id, stage.name)
         jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
-        if claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or _summary(exc)):
+        if claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or failure_sentence(stage.name, exc)):
             _after(core, stage, job_id)
         return []
     finally:
@@ -175,6 +175,12 @@ def release_running_jobs() -> list[int]:
     return [c.job_id for c in held if claims.requeue_own_job(c)]
 
 
-def _summary(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+def failure_sentence(stage: str, exc: Exception) -> str:
+    """A failed job's error, for a person: our own exceptions are written as sentences; a
+    library's or Python's text ("cannot schedule new futures after shutdown") is not, and goes
+    to the log and the job's events instead."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if type(exc).__module__.startswith("tagmyphotos") and text:
+        return text[:500]
+    return (f"The {stage} job stopped on an unexpected error ({type(exc).__name__}); the server log has "
+            "the details. Nothing is lost: running it again continues where it stopped.")  # fmt: skip
