@@ -27,6 +27,8 @@ for _name in ("httpx", "httpcore"):
         logging.getLogger(_name).setLevel(logging.WARNING)
 
 _NOT_ACTED_STATUSES = frozenset({502, 503, 504})
+# An error message taken from a target's JSON answer is cut to this many characters.
+SERVER_MESSAGE_CHARS = 120
 
 
 class IntegrationError(Exception):
@@ -39,16 +41,21 @@ class IntegrationError(Exception):
 
 
 def server_message(resp: httpx.Response) -> str:
-    """The error text the server put in its JSON body (Immich/PhotoPrism style), short."""
+    """The error text the server put in its JSON body (Immich/PhotoPrism style), short.
+
+    Never the body itself: the URL may point anywhere, and echoing its answer would turn the
+    connection test into a way to read other servers of the network."""
+    if "json" not in resp.headers.get("content-type", ""):
+        return ""
     try:
         body = resp.json()
     except ValueError:
-        return resp.text.strip()[:200]
+        return ""
     if isinstance(body, dict):
         msg = body.get("message") or body.get("error") or ""
         if isinstance(msg, list):
             msg = "; ".join(str(m) for m in msg)
-        return str(msg)[:200]
+        return msg[:SERVER_MESSAGE_CHARS] if isinstance(msg, str) else ""
     return ""
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from tagmyphotos import tuning
 
@@ -114,9 +114,22 @@ class PathMap(_Section):
     remote_prefix: str = ""
 
 
+def http_url(value: str) -> str:
+    """An integration's URL: empty, or http(s) with a host (no file:, gopher:, ... schemes)."""
+    value = value.strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host name")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(http_url)]
+
+
 class ImmichConfig(_Section):
     enabled: bool = False
-    url: str = ""
+    url: HttpUrl = ""
     api_key: SecretStr | None = None
     path_map: PathMap = PathMap()
     push_faces: bool = False
@@ -129,7 +142,7 @@ class ImmichConfig(_Section):
 
 class PhotoPrismConfig(_Section):
     enabled: bool = False
-    url: str = ""
+    url: HttpUrl = ""
     token: SecretStr | None = None
     path_map: PathMap = PathMap()
     # Import the names given in PhotoPrism every this many hours (0 = only when asked).
@@ -138,7 +151,7 @@ class PhotoPrismConfig(_Section):
 
 class WebhookConfig(_Section):
     enabled: bool = False
-    url: str = ""
+    url: HttpUrl = ""
     secret: SecretStr | None = None
     job_events: bool = False  # also job.done / job.failed of scan, analyze, match and write jobs
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from fnmatch import fnmatch
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -37,6 +38,14 @@ EDITABLE_PATTERNS: tuple[str, ...] = (
 )  # fmt: skip
 # Keys read once at start: a change is saved but takes effect after a restart.
 RESTART_PATTERNS: tuple[str, ...] = ("analysis.workers", "logging.*")
+# A stored secret belongs to the site it was given for: when its URL moves to another origin
+# (scheme, host or port), it is cleared unless sent again in the same change. Otherwise one
+# PATCH of the URL sent the saved Immich key to any listener.
+SECRET_OF_URL: dict[str, str] = {
+    "integrations.immich.url": "integrations.immich.api_key",
+    "integrations.photoprism.url": "integrations.photoprism.token",
+    "integrations.webhook.url": "integrations.webhook.secret",
+}
 
 
 class SettingsError(ValueError):
@@ -143,7 +152,7 @@ def save_changes(
     undo = {key: replaced.pop(key, plain[key]) for key in reset or [] if key in stored}
     for key in reset or []:
         stored.pop(key, None)
-    for key, value in changes.items():
+    for key, value in {**changes, **_secrets_left_behind(changes, plain, locked)}.items():
         if isinstance(known[key], SecretStr) and value == MASK:
             continue
         if key not in stored:
@@ -157,6 +166,32 @@ def save_changes(
         m.put_setting(REPLACED_SETTING, replaced)
     restart = sorted(k for k in list(changes) + list(reset or []) if needs_restart(k))
     return new_cfg, restart
+
+
+def origin(url: Any) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the default port filled in; the part a secret is bound to."""
+    parts = urlsplit(str(url or "").strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _secrets_left_behind(changes: dict[str, Any], plain: dict[str, Any], locked: set[str]) -> dict[str, str]:
+    """Secrets to clear because their URL now points at another origin (see SECRET_OF_URL)."""
+    cleared: dict[str, str] = {}
+    for url_key, secret_key in SECRET_OF_URL.items():
+        if url_key not in changes or origin(changes[url_key]) == origin(plain.get(url_key)):
+            continue
+        if changes.get(secret_key) not in (None, MASK) or not plain.get(secret_key):
+            continue  # sent again with the new URL, or nothing to protect
+        if secret_key in locked:
+            raise SettingsError(f"{url_key}: {secret_key} is set by an environment variable for the current "
+                                "site; change the URL there, or unset that variable first")  # fmt: skip
+        cleared[secret_key] = ""
+    return cleared
 
 
 def _plain(value: Any) -> Any:
