@@ -57,3 +57,22 @@ def test_two_scans_three_seconds_apart(tmp_path: Path, workers: str) -> None:
     with sqlite3.connect(tmp_path / "data" / "tagmyphotos.db") as db:
         states = dict(db.execute("SELECT state, COUNT(*) FROM photo GROUP BY state").fetchall())
     assert states == {"done": count}
+
+
+def test_a_job_error_is_a_sentence_not_a_libraries_text() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tagmyphotos.store.runner import failure_sentence
+
+    pool = ThreadPoolExecutor(1)
+    pool.shutdown()
+    try:
+        pool.submit(print)
+    except RuntimeError as exc:
+        text = failure_sentence("analyze", exc)
+    assert text.startswith("The analyze job stopped on an unexpected error (RuntimeError)")
+    assert "futures" not in text
+    try:
+        raise FileNotFoundError("library folder /x does not exist or is not a folder")  # ours: kept
+    except FileNotFoundError as exc:
+        assert failure_sentence("scan", exc) == "library folder /x does not exist or is not a folder"

@@ -107,4 +107,5 @@ def test_check_sends_a_signed_test_event(hook: FakeWebhook) -> None:
 def test_check_failures() -> None:
     res = check_webhook(integrations_cfg(webhook={"url": closed_port_url() + "/hook"}))
     assert res.status == "failed" and "cannot connect" in res.message
-    assert "no valid URL" in check_webhook(integrations_cfg(webhook={"url": "ftp://x"})).message
+    with pytest.raises(ValueError, match="http"):  # refused when set (issue 14, item 7)
+        integrations_cfg(webhook={"url": "ftp://x"})

@@ -116,8 +116,8 @@ class BackupStore:
         a link to elsewhere since the scan). Links that stay inside the library are fine.
         Called right before each read, backup, write, sidecar creation and restore, and again
         after a write; the window left between a check and exiftool's open is milliseconds."""
-        if self.library_root is None:
-            return
+        if self.library_root is None or not Path(os.path.abspath(path)).is_relative_to(self.library_root):
+            return  # a file named outside the library on purpose (kept under _outside_library)
         root = os.path.realpath(self.library_root)
         real = os.path.realpath(path)
         if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):

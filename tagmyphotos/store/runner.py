@@ -9,6 +9,7 @@ integrations/ and so cannot be named by the core).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -23,6 +24,8 @@ from tagmyphotos.store.db import storage_problem
 
 log = logging.getLogger("tagmyphotos.pipeline")
 
+# Our code (the core and its outer rooms) lives beside the tagmyphotos package.
+_PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Write progress to the job row at most this often (seconds): cheap enough for live UI bars.
 PROGRESS_EVERY_S = 0.5
 
@@ -176,11 +179,19 @@ def release_running_jobs() -> list[int]:
 
 
 def failure_sentence(stage: str, exc: Exception) -> str:
-    """A failed job's error, for a person: our own exceptions are written as sentences; a
-    library's or Python's text ("cannot schedule new futures after shutdown") is not, and goes
-    to the log and the job's events instead."""
+    """A failed job's error, for a person: what our own code raised is written as a sentence;
+    a library's or Python's text ("cannot schedule new futures after shutdown", "[Errno 9] Bad
+    file descriptor") is not, and goes to the log and the job's events instead."""
     text = (str(exc).strip().splitlines() or [""])[0]
-    if type(exc).__module__.startswith("tagmyphotos") and text:
+    if text and _raised_by_us(exc):
         return text[:500]
     return (f"The {stage} job stopped on an unexpected error ({type(exc).__name__}); the server log has "
             "the details. Nothing is lost: running it again continues where it stopped.")  # fmt: skip
+
+
+def _raised_by_us(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return False
+    where = os.path.abspath(frames[-1].filename)
+    return where.startswith(_PROJECT + os.sep) and f"{os.sep}site-packages{os.sep}" not in where
