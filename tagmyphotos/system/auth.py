@@ -3,7 +3,9 @@
 Why these choices: an API key is 32 random bytes, so a fast SHA-256 of it is as safe to store
 as a slow hash and costs nothing per request; a short, non-secret prefix finds its row. The UI
 password is a human secret and gets scrypt. Sessions are itsdangerous-signed cookies carrying
-a fingerprint of the password hash, so changing the password logs every session out. Proxy
+a fingerprint of the password hash, so changing the password logs every session out, and a
+random session id that must still be on record (a `session:<id>` setting): logging out deletes
+it, so a copied cookie dies with the logout instead of living its 30 days. Proxy
 header auth trusts a header only from configured proxy addresses, and is off by default.
 """
 
@@ -15,7 +17,9 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tagmyphotos.config import Config
 from tagmyphotos.store import models as m
+from tagmyphotos.system.throttle import THROTTLE, LoginThrottle
 
 log = logging.getLogger("tagmyphotos.auth")
 
@@ -40,6 +45,7 @@ KEY_TOUCH_EVERY_S = 60
 DOCKER_SECRET_FILES = (Path("/run/secrets/tagmyphotos_api_key"),)
 
 PASSWORD_SETTING = "auth.password_hash"
+SESSION_RECORD_PREFIX = "session:"
 SESSION_SECRET_SETTING = "session_secret"
 SESSION_COOKIE = "tagmyphotos_session"
 SESSION_MAX_AGE_S = 30 * 24 * 3600
@@ -217,6 +223,36 @@ def check_password(cfg: Config, password: str) -> bool:
     return stored is not None and verify_password(password, stored)
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    ok: bool
+    message: str = ""  # why not, for the person at the login form
+
+
+def attempt_login(cfg: Config, password: str, client: str, throttle: LoginThrottle = THROTTLE) -> LoginAttempt:
+    """Check a UI password within the client's failure budget (see system.throttle)."""
+    with throttle.checking:  # one check at a time: 40 sockets at once cannot all slip under it
+        wait = throttle.wait_s(client)
+        if wait > 0:
+            throttle.refused(client, wait)
+            return LoginAttempt(False, f"Too many failed logins. Try again in {math.ceil(wait)} s.")
+        if check_password(cfg, password):
+            throttle.succeeded(client)
+            return LoginAttempt(True)
+        throttle.failed(client)
+    return LoginAttempt(False, "Wrong password.")
+
+
+def client_address(cfg: Config, peer: str | None, forwarded_for: str | None) -> str:
+    """The address a login counts against: the peer, or the last X-Forwarded-For hop when the
+    peer is a trusted proxy (auth.proxy_trusted_ips)."""
+    if forwarded_for and _trusted(peer, cfg.auth.proxy_trusted_ips):
+        hop = forwarded_for.split(",")[-1].strip()
+        if hop:
+            return hop[:64]
+    return peer or "unknown"
+
+
 def set_password(cfg: Config, new: str, current: str | None = None) -> None:
     """First-run choice (no current needed) or a change (the current password is required)."""
     if cfg.auth.password and cfg.auth.password.get_secret_value():
@@ -251,7 +287,29 @@ def _password_fingerprint() -> str:
 
 def make_session(cfg: Config, user: str = "admin") -> str:
     """The value of the SESSION_COOKIE after a successful login (set it HttpOnly, SameSite=Lax)."""
-    return str(_serializer(cfg).dumps({"u": user, "p": _password_fingerprint()}))
+    _forget_expired_sessions()
+    sid = secrets.token_urlsafe(18)
+    m.put_setting(SESSION_RECORD_PREFIX + sid, {"u": user, "t": time.time()})
+    return str(_serializer(cfg).dumps({"u": user, "p": _password_fingerprint(), "s": sid}))
+
+
+def end_session(cfg: Config, token: str) -> bool:
+    """Log a session out on the server (the cookie, wherever copied, stops working)."""
+    try:
+        data = _serializer(cfg).loads(token, max_age=SESSION_MAX_AGE_S)
+    except BadSignature:
+        return False
+    sid = data.get("s") if isinstance(data, dict) else None
+    if not isinstance(sid, str):
+        return False
+    return bool(m.Setting.delete().where(m.Setting.key == SESSION_RECORD_PREFIX + sid).execute())
+
+
+def _forget_expired_sessions() -> None:
+    cutoff = time.time() - SESSION_MAX_AGE_S
+    for row in m.Setting.select().where(m.Setting.key.startswith(SESSION_RECORD_PREFIX)):
+        if not isinstance(row.value, dict) or float(row.value.get("t") or 0) < cutoff:
+            row.delete_instance()
 
 
 def read_session(cfg: Config, token: str, max_age_s: int = SESSION_MAX_AGE_S) -> Principal | None:
@@ -264,6 +322,9 @@ def read_session(cfg: Config, token: str, max_age_s: int = SESSION_MAX_AGE_S) ->
         return None
     if _stored_hash() is None:
         return None
+    sid = data.get("s")
+    if not isinstance(sid, str) or m.Setting.get_or_none(m.Setting.key == SESSION_RECORD_PREFIX + sid) is None:
+        return None  # logged out (or a cookie from before server-side sessions)
     return Principal("session", str(data.get("u") or "admin"), SCOPE_FULL)
 
 

@@ -83,7 +83,10 @@ def _https(request: Request) -> bool:
     return request.url.scheme == "https" or _core().cfg.server.public_url.startswith("https:")
 
 
-def logout_response() -> RedirectResponse:
+def logout_response(request: Request) -> RedirectResponse:
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if token:
+        auth.end_session(_core().cfg, token)  # the session ends on the server, not only here
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
