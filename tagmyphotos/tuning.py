@@ -360,3 +360,18 @@ SHARED_JOB_RETRY_S = 2.0
 # /readyz runs `exiftool -ver` at most this often (seconds): a Docker healthcheck every 30 s
 # would otherwise start Perl each time; a removed exiftool shows within this delay.
 READY_EXIFTOOL_CACHE_S = 120
+
+# --- login throttle (system/throttle.py) --------------------------------------------------------
+
+# Failed UI logins are counted over this window (seconds). An outside test guessed 15.9
+# passwords/s with 40 socket.io clients (the old 1 s delay was per socket), so the limits are
+# per client address and for the whole app, not per connection.
+LOGIN_WINDOW_S = 900
+# Failures one address may make in the window before it must wait; each further failure
+# doubles the wait (2, 4, 8 ... s), up to LOGIN_LOCKOUT_MAX_S. A person mistyping stays far
+# below 5; a guesser gets about 60 tries an hour instead of 57,000.
+LOGIN_FAILURES_PER_CLIENT = 5
+LOGIN_LOCKOUT_MAX_S = 900
+# Failures from all addresses together in the window before every address must wait between
+# attempts (the same doubling): a botnet of addresses is slowed as one client.
+LOGIN_FAILURES_OVERALL = 30

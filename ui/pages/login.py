@@ -50,11 +50,14 @@ def register() -> None:
             password.props("autofocus outlined").classes("w-full")
             error = ui.label().classes("text-negative text-sm")
 
+            client = auth.client_address(cfg, request.client.host if request.client else None,
+                                         request.headers.get("x-forwarded-for"))  # fmt: skip
+
             async def submit() -> None:
-                ok = await frame.io(auth.check_password, cfg, password.value or "")
-                if not ok:
+                attempt = await frame.io(auth.attempt_login, cfg, password.value or "", client)
+                if not attempt.ok:
                     await asyncio.sleep(FAILED_LOGIN_DELAY_S)
-                    error.set_text("Wrong password.")
+                    error.set_text(attempt.message)
                     password.set_value("")
                     return
                 _finish_login(next)
@@ -136,5 +139,5 @@ def _complete(request: Request, ticket: str = "", next: str = "/") -> RedirectRe
     return session.complete_login(request, ticket, next)
 
 
-def _logout() -> RedirectResponse:
-    return session.logout_response()
+def _logout(request: Request) -> RedirectResponse:
+    return session.logout_response(request)

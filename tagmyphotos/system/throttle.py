@@ -1,0 +1,98 @@
+"""A failure budget for UI logins: per client address and for the whole app, with backoff.
+
+Why not a delay per request: the login form talks over a websocket, and an attacker simply
+opens more of them (40 sockets made 15.9 guesses/s). Here failures are counted per address
+and overall in a sliding window; past the budget, an address (or, past the overall budget,
+everyone) must wait a doubling time before the password is even checked. Every failure is a
+WARNING line and counts in the `tagmyphotos_login_failures` metric. In memory: one web
+process serves the UI, and a restart forgetting old failures costs an attacker a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter
+
+from tagmyphotos import tuning
+from tagmyphotos.system.metrics import PROCESS_REGISTRY
+
+log = logging.getLogger("tagmyphotos.auth")
+
+LOGIN_FAILURES = Counter(
+    "tagmyphotos_login_failures",
+    "Failed UI logins: a wrong password, or an attempt refused because of earlier failures",
+    ["reason"],
+    registry=PROCESS_REGISTRY,
+)
+for _reason in ("wrong_password", "throttled"):
+    LOGIN_FAILURES.labels(_reason)
+
+
+@dataclass
+class _Failures:
+    times: deque[float] = field(default_factory=deque)
+    last: float = 0.0
+
+    def prune(self, now: float) -> int:
+        while self.times and self.times[0] < now - tuning.LOGIN_WINDOW_S:
+            self.times.popleft()
+        return len(self.times)
+
+
+def _backoff_s(failures: int, budget: int) -> float:
+    over = failures - budget
+    return 0.0 if over < 0 else float(min(tuning.LOGIN_LOCKOUT_MAX_S, 2 ** (over + 1)))
+
+
+class LoginThrottle:
+    """Tell whether an address may try a password now; record failures and successes."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.checking = threading.Lock()  # held from the budget check to the recorded outcome
+        self._lock = threading.Lock()
+        self._by_client: dict[str, _Failures] = {}
+        self._overall = _Failures()
+
+    def wait_s(self, client: str) -> float:
+        """Seconds this address must still wait before its next attempt (0: it may try)."""
+        now = self._clock()
+        with self._lock:
+            mine = self._by_client.get(client)
+            waits = [0.0]
+            if mine is not None:
+                waits.append(mine.last + _backoff_s(mine.prune(now), tuning.LOGIN_FAILURES_PER_CLIENT) - now)
+            overall = self._overall.prune(now)
+            waits.append(self._overall.last + _backoff_s(overall, tuning.LOGIN_FAILURES_OVERALL) - now)
+        return max(waits)
+
+    def refused(self, client: str, wait_s: float) -> None:
+        LOGIN_FAILURES.labels("throttled").inc()
+        log.warning("login from %s refused: too many failed logins, %.0f s to wait", client, wait_s)
+
+    def failed(self, client: str) -> None:
+        now = self._clock()
+        with self._lock:
+            mine = self._by_client.setdefault(client, _Failures())
+            for record in (mine, self._overall):
+                record.prune(now)
+                record.times.append(now)
+                record.last = now
+            count = len(mine.times)
+            if len(self._by_client) > 10_000:  # a flood of addresses: keep the overall count only
+                self._by_client = {client: mine}
+        LOGIN_FAILURES.labels("wrong_password").inc()
+        log.warning("failed login from %s (%d in the last %d min)", client, count, tuning.LOGIN_WINDOW_S // 60)
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._by_client.pop(client, None)
+
+
+THROTTLE = LoginThrottle()
