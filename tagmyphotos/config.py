@@ -8,6 +8,7 @@ line that names the key and what is allowed.
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -106,6 +107,14 @@ class WriteConfig(_Section):
     exiftool: str = ""
     # Photos written at once, each by its own exiftool (a thread each): one per CPU core.
     workers: int = Field(2, ge=1, le=16)
+
+    @field_validator("keyword_prefix")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        """exiftool reads its arguments line by line: a newline here broke every later write."""
+        if any(unicodedata.category(c).startswith("C") for c in v) or len(v) > 100:
+            raise ValueError("must be one line of at most 100 characters, without control characters")
+        return v
 
 
 class PathMap(_Section):

@@ -364,3 +364,17 @@ def test_a_replaced_photo_is_not_written(session: ExifToolSession, lib: Path) ->
         w.write(photo, CURIES, expected_size=(700, 840))  # stored size, not the displayed one
     assert photo.read_bytes() == original
     assert w.write(photo, CURIES, expected_size=(840, 700)).status == "written"
+
+
+def test_names_that_look_like_exiftool_base64_are_written_as_they_are(session: ExifToolSession, lib: Path) -> None:
+    """exiftool's JSON import decodes values starting with "base64:" (issue 14, item 10)."""
+    photo = put(lib, FACES / "img5.jpg")
+    names = ["base64:QWxpY2U=", "base64:", "Base64:Bob"]
+    boxes = [NormBox(0.1 + 0.25 * i, 0.1, 0.15, 0.15) for i in range(3)]
+    result = writer(session, lib).write(photo, [PersonRegion(n, b) for n, b in zip(names, boxes, strict=True)])
+    assert result.status == "written"
+    assert set(faces_of(session, photo)) == set(names)
+    assert (
+        writer(session, lib).write(photo, [PersonRegion(n, b) for n, b in zip(names, boxes, strict=True)]).status
+        == "unchanged"
+    )

@@ -100,3 +100,29 @@ def test_a_stored_secret_never_follows_its_url_to_another_site(client: TestClien
 def test_only_http_urls(client: TestClient, url: str) -> None:
     answer = patch(client, {"integrations.immich.url": url})
     assert answer.status_code == 400 and "http" in answer.json()["detail"]
+
+
+# --- item 10: small gaps ---------------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_a_clear_400(client: TestClient) -> None:
+    for body in ("[" * 1000 + "]" * 1000, '{"changes": ' + '{"a": ' * 1000 + "1" + "}" * 1001):
+        answer = client.patch(PREFIX + "/settings", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 400 and "nested deeper" in answer.json()["detail"], answer.text
+    brackets_in_text = {"changes": {"write.keyword_prefix": "[[[[" * 20}}  # inside a string: not depth
+    assert client.patch(PREFIX + "/settings", json=brackets_in_text).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params", [{"paths": "a.jpg"}, {"paths": [1, 2]}, {"photo_ids": "7"}, {"photo_ids": [True]}, {"folder": ["a"]}]
+)
+def test_job_params_of_the_wrong_shape_are_a_422(client: TestClient, params: dict) -> None:
+    answer = client.post(PREFIX + "/jobs", json={"type": "write", "params": params})
+    assert answer.status_code == 422, answer.text
+    assert client.get(PREFIX + "/jobs").json()["items"] == []  # no job that would fail later
+
+
+@pytest.mark.parametrize("prefix", ["People\nExtra", "People\r", "Peo\x00ple", "x" * 101])
+def test_a_keyword_prefix_must_be_one_line(client: TestClient, prefix: str) -> None:
+    answer = patch(client, {"write.keyword_prefix": prefix})
+    assert answer.status_code == 400 and "write.keyword_prefix" in answer.json()["detail"]

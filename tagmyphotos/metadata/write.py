@@ -22,6 +22,7 @@ the change on their next scan by themselves.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -109,6 +110,18 @@ class _Step:
     def touches(self, naming: str) -> set[str]:
         """The files a write of this photo may change (case-folded: SMB shares ignore case)."""
         return {str(p).casefold() for p in [self.photo, *sidecar_candidates(self.photo, naming)]}
+
+
+def json_literal(value: Any) -> Any:
+    """Values for exiftool's JSON import, meant literally: it decodes a string that starts with
+    "base64:", so such a string (a person named "base64:…") is sent base64-encoded itself."""
+    if isinstance(value, str) and value.startswith("base64:"):
+        return "base64:" + base64.b64encode(value.encode("utf-8")).decode("ascii")
+    if isinstance(value, dict):
+        return {k: json_literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_literal(v) for v in value]
+    return value
 
 
 class MetadataWriter:
@@ -315,7 +328,7 @@ class MetadataWriter:
             fd, name = tempfile.mkstemp(prefix="tagmyphotos-", suffix=".json", dir=self.tmp_dir)
             step.json_file = Path(name)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump([{"SourceFile": "*", **plan.json_tags}], f, ensure_ascii=False)
+                json.dump([{"SourceFile": "*", **json_literal(plan.json_tags)}], f, ensure_ascii=False)
             args.append("-j=" + path_arg(step.json_file))
         return [*args, path_arg(step.target.path)]
 

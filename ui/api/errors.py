@@ -36,6 +36,11 @@ MAX_BODY_BYTES = 1 << 20
 # Largest upload (bytes) on an UploadRoute (reference photos): the parts are spooled to disk by
 # the multipart parser, never held whole in memory; 200 MB is ~30 phone photos.
 MAX_UPLOAD_BYTES = 200 << 20
+# Deepest accepted JSON nesting: our bodies are 3 levels deep; Python's parser recurses, so a
+# body nested ~1,000 deep was a RecursionError (500) instead of a clear 400.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 PROBLEM_BASE = "https://tagmyphotos.invalid/problems/"
 
 _TITLES = {
@@ -141,8 +146,21 @@ async def _enforce_body_limit(request: Request, limit: int = MAX_BODY_BYTES, str
         if size > MAX_BODY_BYTES:
             return problem_response(request, 413, f"the request body is over {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    request._body = b"".join(chunks)  # the handler reads the cached body
+    request._body = body = b"".join(chunks)  # the handler reads the cached body
+    if "json" in request.headers.get("content-type", "") and json_depth(body) > MAX_JSON_DEPTH:
+        return problem_response(request, 400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     return None
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings skipped), without parsing."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be too deep: the common case costs two counts
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 class ProblemRoute(APIRoute):

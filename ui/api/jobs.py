@@ -27,6 +27,9 @@ MAX_PARAM_KEYS = 20
 MAX_PARAM_LIST = 100_000
 # Params whose values are library paths: checked like any client path before a job sees them.
 PATH_PARAMS = ("path", "paths", "folder")
+# Params that are lists of that type; one value given bare (`"paths": "a.jpg"`) is refused
+# rather than read letter by letter by the job.
+LIST_PARAMS: dict[str, type] = {"paths": str, "photo_ids": int}
 
 
 class JobOut(BaseModel):
@@ -72,8 +75,16 @@ class JobStart(BaseModel):
                 raise ValueError(f"{key}: at most {MAX_PARAM_LIST} items")
             if isinstance(item, dict):
                 raise ValueError(f"{key}: nested objects are not accepted")
+        for key, kind in LIST_PARAMS.items():
+            raw = value.get(key)
+            if raw is not None and not (
+                isinstance(raw, list) and all(isinstance(v, kind) and not isinstance(v, bool) for v in raw)
+            ):
+                raise ValueError(f"{key}: must be a list of {'paths' if kind is str else 'ids'}")
         for key in PATH_PARAMS:
             raw = value.get(key)
+            if isinstance(raw, list) and key != "paths":
+                raise ValueError(f"{key}: must be one path (use `paths` for several)")
             if isinstance(raw, list):
                 value[key] = [paths.clean_relative(str(p)) for p in raw]
             elif raw is not None:
