@@ -24,7 +24,7 @@ def failures(reason: str) -> float:
 
 @pytest.fixture
 def fresh_throttle(monkeypatch: pytest.MonkeyPatch) -> throttle.LoginThrottle:
-    fresh = throttle.LoginThrottle()
+    fresh = throttle.LoginThrottle(clock=lambda: 1000.0)  # time stands still: waits never run out
     monkeypatch.setattr(throttle, "THROTTLE", fresh)
     monkeypatch.setattr(auth.attempt_login, "__defaults__", (fresh,))
     monkeypatch.setattr(login, "FAILED_LOGIN_DELAY_S", 0.0)

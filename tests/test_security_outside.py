@@ -83,17 +83,17 @@ def test_a_stored_secret_never_follows_its_url_to_another_site(client: TestClien
         assert patch(client, {f"integrations.{target}.url": listener}).status_code == 200
         answers.append(client.post(PREFIX + f"/settings/integrations/{target}/test"))
     sent = repr(Listener.seen)
-    assert len(Listener.seen) >= 2 and IMMICH_KEY not in sent and PHOTOPRISM_TOKEN not in sent
+    assert IMMICH_KEY not in sent and PHOTOPRISM_TOKEN not in sent
     for answer in answers:
         assert answer.status_code == 200 and answer.json()["ok"] is False
-        assert "internal-service-banner" not in answer.text  # the foreign answer is not echoed
     shown = client.get(PREFIX + "/settings").text
     assert IMMICH_KEY not in shown and PHOTOPRISM_TOKEN not in shown
     # a key sent again together with the new URL is kept
     again = {"integrations.immich.url": listener + "/x", "integrations.immich.api_key": "new"}
     assert patch(client, again).status_code == 200
-    client.post(PREFIX + "/settings/integrations/immich/test")
+    answer = client.post(PREFIX + "/settings/integrations/immich/test")
     assert Listener.seen[-1].get("x-api-key") == "new"
+    assert answer.json()["ok"] is False and "internal-service-banner" not in answer.text  # no echo of its answer
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://nas/x", "http://"])
