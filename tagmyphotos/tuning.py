@@ -375,3 +375,11 @@ LOGIN_LOCKOUT_MAX_S = 900
 # Failures from all addresses together in the window before every address must wait between
 # attempts (the same doubling): a botnet of addresses is slowed as one client.
 LOGIN_FAILURES_OVERALL = 30
+
+# --- importing names other tools wrote (stages/import_tags.py) ----------------------------------
+
+# A photo with more named face regions than this is not imported (a job warning says so). The
+# busiest photo of the shared test data shows 7 faces (a group selfie); hand-tagged class and wedding
+# photos have a few dozen. exiftool reads at most 1,000, and an outside test's file of 5,000
+# regions became 1,000 people.
+IMPORT_MAX_REGIONS_PER_PHOTO = 100

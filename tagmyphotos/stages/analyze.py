@@ -121,7 +121,10 @@ def _store_one(
     else:
         counts["faces"] += len(result.faces)
         if core.cfg.matching.import_existing:
-            counts["imported"] += import_existing(core, photo.id).confirmed
+            imported = import_existing(core, photo.id)
+            counts["imported"] += imported.confirmed
+            if imported.warning:
+                ctx.warning(photo.path, imported.warning)
     claims.renew_photos(claim)
     ctx.advance()
 

@@ -10,6 +10,14 @@ Names without a box (PersonInImage, `People|Name` keywords: metadata/names.py) a
 the one name left for the one face left confirms it; otherwise the names stay photo-level
 (PhotoName rows), suggestions for the photo's faces are limited to them, and a write never
 removes them. Every name is recorded with the tags it came from.
+
+Bounds, because anyone who can drop a file in the library writes these tags (an outside test
+made 1,000 people from one file): a photo with more than IMPORT_MAX_REGIONS_PER_PHOTO named
+regions is not imported at all (a job warning says so), and a name new to the library is taken
+only where a detected face is under its region, so a file creates at most as many people as it
+shows faces. Names already known keep today's behaviour (also on hand-drawn regions). Why not
+make new names suggestions: a digiKam user importing years of careful tagging expects those
+people known and learnt from on day one, which is what the import is for.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ class ImportReport:
     manual: int = 0
     people_created: int = 0
     photo_level: int = 0  # names kept on the photo, on no face
+    new_without_face: int = 0  # regions with a new name and no detected face: not imported
+    warning: str | None = None  # for the job's events: why the file's names were not imported
 
 
 def import_existing(core: Core, photo_id: int) -> ImportReport:
@@ -54,6 +64,10 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
     keywords = _keyword_names(core, meta)
     if not regions and not keywords:
         return report
+    if len(regions) > tuning.IMPORT_MAX_REGIONS_PER_PHOTO:
+        report.warning = (f"{len(regions):,} named face regions (more than {tuning.IMPORT_MAX_REGIONS_PER_PHOTO}): "
+                          "none imported; a photo this crowded is more likely generated than tagged")  # fmt: skip
+        return report
     width, height = oriented_size(meta.width or photo.width or 0, meta.height or photo.height or 0,
                                   meta.orientation or photo.orientation or 1)  # fmt: skip
     if not width or not height:
@@ -64,9 +78,13 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
         mt.region_index: mt.face_index for mt in match_regions_to_faces([r.box for r in regions], boxes)
     }
     touched: set[int] = set()
-    on_faces = {str(r.name) for r in regions}
+    on_faces: set[str] = set()  # the names taken from regions (a skipped name stays the file's alone)
     with m.database.atomic():
         for index, region in enumerate(regions):
+            if index not in matches and find_person(str(region.name)) is None:
+                report.new_without_face += 1  # a new name needs a face under it
+                continue
+            on_faces.add(str(region.name))
             person, created = resolve_person(str(region.name))
             report.people_created += int(created)
             touched.add(person.id)

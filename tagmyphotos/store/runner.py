@@ -78,6 +78,11 @@ class StageContext:
         self.errors += 1
         jobs_store.log_event(self.job_id, message, level="error", path=path)
 
+    def warning(self, path: str | None, message: str) -> None:
+        """Something about one item the user should know; the item itself did not fail."""
+        jobs_store.log_event(self.job_id, message, level="warning", path=path)
+        log.warning("job %s: %s: %s", self.job_id, path, message)
+
     def info(self, message: str) -> None:
         jobs_store.log_event(self.job_id, message)
         log.info("job %s: %s", self.job_id, message)
