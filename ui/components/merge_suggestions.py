@@ -86,6 +86,7 @@ def _side(person: PersonView, faces: list[FaceView]) -> None:
             ui.label(f"{person.name} · {person.face_count} faces").classes("font-medium break-all")
         with ui.row().classes("gap-1 no-wrap"):
             for face in faces:
-                ui.element("img").props(f'src="{thumb_url(face.id)}" loading=lazy alt="" width=64 height=64').classes(
+                img = {"src": thumb_url(face.id), "alt": "", "width": 64, "height": 64}
+                frame.attrs(ui.element("img"), img).props("loading=lazy").classes(
                     "w-16 h-16 rounded object-cover bg-grey-3"
                 )

@@ -109,9 +109,10 @@ def _tile(card: PhotoCard) -> None:
     name = card.path.rsplit("/", 1)[-1]
     link = frame.tid(ui.link(target=f"/photo/{card.id}"), f"photo-{card.id}").classes("no-underline text-inherit")
     with link, ui.card().classes("gap-1 p-1 w-full h-full").props("flat bordered"):
-        ui.element("img").props(
-            f'src="{PREVIEW_URL.format(id=card.id)}?size={TILE_PREVIEW_PX}" loading=lazy decoding=async alt=""'
-        ).classes("w-full h-36 object-cover rounded bg-grey-3")
+        preview = {"src": f"{PREVIEW_URL.format(id=card.id)}?size={TILE_PREVIEW_PX}", "alt": ""}
+        frame.attrs(ui.element("img"), preview).props("loading=lazy decoding=async").classes(
+            "w-full h-36 object-cover rounded bg-grey-3"
+        )
         ui.label(name).classes("text-xs text-grey-7 dark:text-grey-5 truncate w-full").tooltip(card.path)
         with ui.row().classes("gap-1"):
             for tag in card.people:
