@@ -46,7 +46,6 @@ class _Candidate:
     pair: PersonPair
     model: str
     threshold: float
-    closest: tuple[int, int, float]  # face id in a, face id in b, distance
 
 
 def merge_suggestions(core: Core, offset: int = 0, limit: int = tuning.MERGE_MAX_SUGGESTIONS,
@@ -55,7 +54,7 @@ def merge_suggestions(core: Core, offset: int = 0, limit: int = tuning.MERGE_MAX
     found = _candidates(core)
     out = []
     for cand in found[offset : offset + limit]:
-        view = _view(cand, sample)
+        view = _view(core, cand, sample)
         if view is not None:
             out.append(view)
     return out, len(found)
@@ -83,29 +82,36 @@ def _model_candidates(state: ModelState, hidden: set[int]) -> list[_Candidate]:
         members = {p: sorted(ids) for p, ids in state.matcher.members.items() if ids and p not in hidden}
         vectors = {p: state.matcher.index.vectors(ids) for p, ids in members.items()}
     pairs = close_pairs({p: centroid(v, metric) for p, v in vectors.items()}, threshold)
-    out = []
-    for pair in pairs[: tuning.MERGE_MAX_SUGGESTIONS * 4]:
-        ra, rb, dist = closest_faces(vectors[pair.a], vectors[pair.b], metric)
-        closest = (members[pair.a][ra], members[pair.b][rb], dist)
-        out.append(_Candidate(pair, state.model_id, round(threshold, 4), closest))
-    return out
+    return [_Candidate(pair, state.model_id, round(threshold, 4)) for pair in pairs]
+
+
+def _closest(core: Core, cand: _Candidate) -> tuple[int, int, float]:
+    """(face of a, face of b, distance) of their two nearest faces, for the page shown only."""
+    state = model_state(core, cand.model)
+    if state is None:
+        raise NotFound("no faces of that model any more")
+    with state.lock:
+        members = {p: sorted(state.matcher.members.get(p, ())) for p in (cand.pair.a, cand.pair.b)}
+        if not all(members.values()):
+            raise NotFound("one of them has no confirmed faces any more")
+        vectors = {p: state.matcher.index.vectors(ids) for p, ids in members.items()}
+    ra, rb, dist = closest_faces(vectors[cand.pair.a], vectors[cand.pair.b], state.settings.metric)
+    return members[cand.pair.a][ra], members[cand.pair.b][rb], dist
 
 
 def _models() -> list[str]:
-    query = (
-        m.Face.select(m.Face.model)
-        .where((m.Face.state == m.FACE_CONFIRMED) & m.Face.model.is_null(False) & m.Face.embedding.is_null(False))
-        .distinct()
-    )
+    """Embedding models with faces (read from the model index alone; a model without confirmed
+    faces has no people to compare and yields no pairs)."""
+    query = m.Face.select(m.Face.model).where(m.Face.model.is_null(False)).distinct()
     return sorted(str(model) for (model,) in m.rows(query))
 
 
-def _view(cand: _Candidate, sample: int) -> MergeSuggestion | None:
+def _view(core: Core, cand: _Candidate, sample: int) -> MergeSuggestion | None:
     try:
         a, b = person_view(get_person(cand.pair.a)), person_view(get_person(cand.pair.b))
+        near_a, near_b, closest = _closest(core, cand)
     except NotFound:  # merged or deleted since the matcher's last sync
         return None
-    near_a, near_b, closest = cand.closest
     faces_a, faces_b = _evidence(a.id, near_a, sample), _evidence(b.id, near_b, sample)
     if (b.face_count, -b.id) > (a.face_count, -a.id):
         a, b, faces_a, faces_b = b, a, faces_b, faces_a
