@@ -319,3 +319,15 @@ def test_the_import_schedule_starts_one_import_when_due(core: Core) -> None:
         assert len(jobs) == 1 and jobs[0].params["source"] == "immich"
     finally:
         runtime.install(None)
+
+
+def test_a_raw_and_its_jpeg_named_alike_there_are_one_photo_here(library: Core, immich: FakeImmich) -> None:
+    jpeg = m.Photo.get(m.Photo.path == "img1.jpg")
+    m.Photo.create(path="img1.dng", kind="raw", size=1, mtime=0.0, state=m.PHOTO_DONE, faces_from=jpeg.id)
+    ann = immich.add_person("Ann There")
+    box, frame = immich_box(faces_of("img1.jpg")[0], jpeg)
+    for path in ("img1.jpg", "img1.dng"):
+        immich.add_face(immich.add_asset(f"/mnt/photos/{path}"), box, frame, ann)
+    result = run(library, "import-names", source="immich")
+    assert (result["photos"], result["imported"], result["already"], result["conflicts"]) == (1, 1, 1, 0)
+    assert run(library, "import-names", source="immich")["imported"] == 0

@@ -198,7 +198,7 @@ def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
     }
     named_here = {f.person_id: f for f in faces if f.state == m.FACE_CONFIRMED}
     rejected = people.rejected
-    taken: set[str] = set()
+    taken: dict[str, NormBox] = {}
     for index, fn in enumerate(fp.names):
         prior = people.records.get(fn.external_id)
         if prior is not None and prior.get("decision") is not None:
@@ -207,12 +207,14 @@ def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
         key = person.name.casefold() if person is not None else fn.name.casefold()
         face = matches.get(index)
         holder = named_here.get(person.id) if person is not None else None
-        if key in taken:
-            plan.rows.append(
-                _row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, note="named twice in that photo there")
+        if key in taken:  # the same head on the RAW and the JPEG of a pair is the same name once
+            same = taken[key].iou(oriented_box(fn, photo)) >= tuning.FOREIGN_FACE_MIN_IOU
+            outcome, note = (
+                (m.FOREIGN_ALREADY, None) if same else (m.FOREIGN_CONFLICT, "named twice in that photo there")
             )
+            plan.rows.append(_row(source, photo.id, fn, outcome, face, note=note))
             continue
-        taken.add(key)
+        taken[key] = oriented_box(fn, photo)
         if face is None:
             if holder is not None:
                 plan.rows.append(_row(source, photo.id, fn, m.FOREIGN_ALREADY, holder))
@@ -253,8 +255,12 @@ def _tally(out: ImportOutcome, rows: list[dict[str, Any]]) -> None:
 
 def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run: bool = False) -> ImportOutcome:
     """Apply (or, dry, only count) the names of one import round. Safe to rerun: idempotent."""
-    out = ImportOutcome(source, dry_run, photos=len(photos))
     people = _Directory(source)
+    merged: dict[int, list[ForeignName]] = {}
+    for fp in photos:  # a RAW and its JPEG are one photo here (known_photos)
+        merged.setdefault(fp.photo_id, []).extend(fp.names)
+    photos = [ForeignPhoto(pid, tuple(names)) for pid, names in merged.items()]
+    out = ImportOutcome(source, dry_run, photos=len(photos))
     people.load([fp.photo_id for fp in photos])
     plans = [(fp, _plan_photo(people, fp)) for fp in photos]
     new_names = {fn.name.casefold(): fn.name for _, p in plans for fn in [*(c[2] for c in p.confirm), *p.mark]
@@ -373,6 +379,8 @@ def decide_conflict(core: Any, conflict_id: int, take: str) -> ForeignConflict:
 
 
 def known_photos() -> dict[str, int]:
-    """Library-relative path -> photo id of every photo an import can name (not missing)."""
-    query = m.Photo.select(m.Photo.id, m.Photo.path).where(m.Photo.state != m.PHOTO_MISSING)
-    return {path: int(pid) for pid, path in m.rows(query)}
+    """Library-relative path -> the photo id that holds its faces, for every photo an import can
+    name (not missing). A RAW that shares the faces of its JPEG (faces_from) maps to the JPEG, so
+    a name given on either file lands on the one set of faces."""
+    query = m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.faces_from).where(m.Photo.state != m.PHOTO_MISSING)
+    return {path: int(twin or pid) for pid, path, twin in m.rows(query)}
