@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from integrations.webhook import SIGNATURE_HEADER, sign
 from jobs.consumer import start_consumer, stop_consumer
 from jobs.queue import configure_queue
+from tagmyphotos import tuning
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tests.api_support import ApiEnv, assert_problem
@@ -127,7 +128,8 @@ def test_twenty_hook_calls_in_a_second_give_at_most_two_scans(queued_api: ApiEnv
     t0 = time.monotonic()
     for path in added:
         assert _signed(queued_api, {"paths": [path]}).status_code == 202
-    assert time.monotonic() - t0 < 1.0
+    # about 0.3 s here; a loaded CI machine may be slower, and the 2 s debounce covers that too
+    assert time.monotonic() - t0 < tuning.SCAN_HOOK_DEBOUNCE_S
     deadline = time.monotonic() + 120
     while jobs_store.active_job("scan") is not None or jobs_store.active_job("analyze") is not None:
         assert time.monotonic() < deadline, "the scans did not finish"
