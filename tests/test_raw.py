@@ -226,3 +226,25 @@ async def test_photo_page_of_a_paired_raw_points_to_its_jpeg(tmp_path: Path) -> 
             await user.should_not_see("No faces found in this photo")
     finally:
         core.close()
+
+
+def test_a_jpeg_added_after_its_raw_takes_the_raw_over_unless_faces_were_named(tmp_path: Path) -> None:
+    lib = tmp_path / "library"
+    make_dng(FACES / "img2.jpg", lib / "a.dng", preview_max=600)
+    make_dng(FACES / "img3.jpg", lib / "b.dng", preview_max=600)
+    core = _core(tmp_path)
+    try:
+        scan_and_analyze(core)
+        a, b = (m.Photo.get(m.Photo.path == p) for p in ("a.dng", "b.dng"))
+        assert m.Face.select().where(m.Face.photo.in_([a.id, b.id])).count() == 2  # found in their previews
+        _name_all("b.dng", "Named On The Raw")
+        shutil.copyfile(FACES / "img2.jpg", lib / "a.jpg")  # exported later, beside the RAW
+        shutil.copyfile(FACES / "img3.jpg", lib / "b.jpg")
+        scan_and_analyze(core)
+        jpeg_a = m.Photo.get(m.Photo.path == "a.jpg")
+        assert m.Photo.get_by_id(a.id).faces_from == jpeg_a.id  # one set of faces now: the JPEG's
+        assert m.Face.select().where(m.Face.photo == a.id).count() == 0
+        assert m.Photo.get_by_id(b.id).faces_from is None  # a name on the RAW is never dropped
+        assert m.Face.get(m.Face.photo == b.id).person.name == "Named On The Raw"
+    finally:
+        core.close()

@@ -23,7 +23,7 @@ from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
 from tagmyphotos.geometry import iou
 from tagmyphotos.metadata.raw import RawPreviewError
 from tagmyphotos.stages.import_tags import import_existing
-from tagmyphotos.stages.raw import RawSource, preview_folder, raw_source
+from tagmyphotos.stages.raw import RawSource, adopt_raw_twins, preview_folder, raw_source
 from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import StageContext
@@ -125,6 +125,8 @@ def _store_one(
             counts["imported"] += imported.confirmed
             if imported.warning:
                 ctx.warning(photo.path, imported.warning)
+        if photo.kind != "raw":
+            counts["raw_paired"] += adopt_raw_twins(core, photo)
     claims.renew_photos(claim)
     ctx.advance()
 

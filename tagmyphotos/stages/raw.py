@@ -54,6 +54,35 @@ def jpeg_sibling(photo: m.Photo) -> m.Photo | None:
     return None
 
 
+def adopt_raw_twins(core: Core, photo: m.Photo) -> int:
+    """A JPEG analysed after its RAW (exported later, or copied in later): the RAW, analysed
+    alone from its preview, now shares the JPEG's faces, unless the user named faces on it
+    (a name is never dropped silently). Returns the RAWs linked."""
+    folder, _, name = photo.path.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    prefix = f"{folder}/{stem}." if folder else f"{stem}."
+    linked = 0
+    query = m.Photo.select().where(
+        (m.Photo.kind == "raw") & m.Photo.path.startswith(prefix) & m.Photo.faces_from.is_null()
+        & (m.Photo.state == m.PHOTO_DONE)
+    )  # fmt: skip
+    for raw in query:
+        rest = raw.path[len(prefix) :]
+        if raw.path[: len(prefix)].casefold() != prefix.casefold() or not rest or {".", "/"} & set(rest):
+            continue
+        faces = list(m.Face.select().where(m.Face.photo == raw.id))
+        if any(f.state == m.FACE_CONFIRMED for f in faces):
+            continue
+        with m.database.atomic():
+            m.Face.delete().where(m.Face.photo == raw.id).execute()
+            m.Photo.update(faces_from=photo.id).where(m.Photo.id == raw.id).execute()
+        for face in faces:
+            if face.thumb:
+                (core.cfg.data / face.thumb).unlink(missing_ok=True)
+        linked += 1
+    return linked
+
+
 def preview_folder(core: Core, photo_id: int) -> Path:
     return core.cfg.data / "tmp" / "raw-previews" / str(photo_id)
 
