@@ -55,6 +55,7 @@ if [ "$WITH_TEST" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_pkgs+=(postgresql)
   need nginx nginx-light    # the reverse-proxy (sub-path) browser test
   need openssl openssl
+  need qemu-x86_64 qemu-user  # the face engine's check on a CPU without AVX (Denverton)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ] && [ "${TMP_SKIP_APT:-0}" != 1 ]; then
   log "apt-get install ${apt_pkgs[*]}"
@@ -87,7 +88,7 @@ fi
 [ -x "$VENV/bin/python" ] || { log "creating $VENV"; python3 -m venv "$VENV"; }
 PY="$VENV/bin/python"
 if [ -n "${TMP_EXTRAS+x}" ]; then extras=$TMP_EXTRAS
-elif [ "$WITH_TEST" = 1 ]; then extras="test,scaleout,deepface"
+elif [ "$WITH_TEST" = 1 ]; then extras="test,scaleout,deepface,dlib"  # dlib: the reference engine
 elif [ "$DOCKER" = 1 ]; then extras="scaleout"
 else extras=""
 fi
@@ -141,7 +142,7 @@ if [ "$DEPS_ONLY" = 1 ]; then
 fi
 
 # --- model weights that ship in packages, where deepface looks for them -------------------
-"$PY" -m tagmyphotos.faces.weights --link
+"$PY" -m tagmyphotos.faces.weights --link --convert  # dlib's landmark model for the onnx engine
 if [ "$DOCKER" = 1 ]; then
   # face-recognition-models also ships dlib's 68-point landmark model (99 MB) that nothing reads.
   find "$VENV"/lib/python3*/site-packages/face_recognition_models -name shape_predictor_68_face_landmarks.dat -delete

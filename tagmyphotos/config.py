@@ -14,7 +14,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tagmyphotos import tuning
 
@@ -68,8 +77,12 @@ class AnalysisConfig(_Section):
     model: Literal[
         "Dlib", "Facenet", "Facenet512", "ArcFace", "VGG-Face", "OpenFace", "SFace", "GhostFaceNet"
     ] = "Dlib"
-    # hog | hog+mtcnn (MTCNN where HOG finds none) | hog|mtcnn (both, merged) | mtcnn
-    detector: Literal["hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"] = "hog"
+    # onnx: MTCNN + dlib's landmarks and ResNet on ONNX Runtime, any x86-64/arm64 CPU (default);
+    # dlib: the previous engine on dlib-bin (HOG), CPUs with AVX only. Switching re-analyses.
+    engine: Literal["onnx", "dlib"] = "onnx"
+    # auto (the engine's: onnx mtcnn, dlib hog) | mtcnn | and with engine dlib: hog |
+    # hog+mtcnn (MTCNN where HOG finds none) | hog|mtcnn (both, merged)
+    detector: Literal["auto", "hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"] = "auto"
     # Longest side, in pixels, of the image the detector sees (coordinates map back).
     detect_max_px: int = Field(tuning.DETECT_MAX_SIDE, ge=320, le=8000)
     min_face_px: int = Field(tuning.MIN_FACE_PX, ge=8)
@@ -79,6 +92,15 @@ class AnalysisConfig(_Section):
     # Photos per analysis task; smaller = finer progress and cancel, larger = less overhead.
     batch_size: int = Field(16, ge=1, le=1000)
     max_image_pixels: int = Field(tuning.IMAGE_MAX_PIXELS, ge=1_000_000)
+
+    @model_validator(mode="after")
+    def _detector_of_engine(self) -> AnalysisConfig:
+        if self.engine == "onnx" and self.detector not in ("auto", "mtcnn"):
+            raise ValueError(
+                f"detector {self.detector!r} needs dlib's HOG detector (analysis.engine: dlib, CPUs with AVX); "
+                "the onnx engine detects with mtcnn (analysis.detector: auto or mtcnn)"
+            )
+        return self
 
 
 class MatchingConfig(_Section):

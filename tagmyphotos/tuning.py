@@ -45,6 +45,12 @@ HOG_MIN_SCORE = 0.0
 # stages' probability thresholds (the mtcnn package's defaults, except a stricter last stage
 # that removes background texture taken for faces on the labelled single-face photos).
 MTCNN_MIN_FACE_PX = 24
+# The onnx engine's only detector is MTCNN: it looks for faces of at least this many pixels in
+# the detection image (1024 px), 2.5x smaller than the smallest face HOG finds there (~80 px).
+# On the 64 testdata photos: 24 px costs 1.5x the CPU of 32 (PNet's first pyramid level is the
+# costly one) and finds no more labelled faces; 40 px lost img28 (a large face whose pyramid
+# levels fell badly: ONet 0.87 vs threshold 0.85) in one of two runs; 32 found all 61 in both.
+ENGINE_MTCNN_MIN_FACE_PX = 32
 MTCNN_SCALE_FACTOR = 0.709
 MTCNN_THRESHOLDS = (0.6, 0.7, 0.85)
 

@@ -1,4 +1,4 @@
-"""FaceAnalyzer end to end on a temp copy of the real testdata (real dlib, real weights)."""
+"""FaceAnalyzer end to end on a temp copy of the real testdata (the default engine, real weights)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from sklearn.metrics import roc_auc_score
 
 from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisResult, AnalysisSettings, FaceAnalyzer
-from tagmyphotos.faces.embed import DlibEmbedder
+from tagmyphotos.faces.engine_onnx import SPEC
 from tagmyphotos.faces.images import ImageError
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
-# What the default detector (HOG at 1024 px) finds on the group selfie: 4 of its 7 faces (the
+# What the default engine (MTCNN at 1024 px) finds on the group selfie: 4 of its 7 faces (the
 # other three are cut by the frame or half hidden); see README "Face analysis" for each option.
 SELFIE_FACES_DEFAULT = 4
 
@@ -87,7 +87,7 @@ def test_face_record_is_complete(results: dict[str, AnalysisResult]) -> None:
         assert f.x >= 0 and f.x + f.w <= res.width and f.y >= 0 and f.y + f.h <= res.height
         assert f.nx == pytest.approx(f.x / res.width) and f.nw == pytest.approx(f.w / res.width)
         assert f.embedding.dtype == np.float32 and f.embedding.shape == (128,)
-        assert f.embedding_id == res.embedding_id == DlibEmbedder.spec.id
+        assert f.embedding_id == res.embedding_id == SPEC.id
         assert f.landmarks.shape == (5, 2)
         inside = (f.landmarks[:, 0] >= f.x - f.w * 0.2) & (f.landmarks[:, 0] <= f.x + f.w * 1.2)
         assert inside.all()

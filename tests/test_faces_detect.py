@@ -77,15 +77,15 @@ def test_boxes_map_back_from_the_bounded_image(detectors: dict[str, FaceDetector
 
 def test_min_face_size_in_full_resolution_pixels(tmp_path: Path) -> None:
     small = _small_couple(tmp_path)
-    keep = FaceAnalyzer(AnalysisSettings(detector="hog+mtcnn", min_face_px=20, workers=1)).analyze(small)
+    keep = FaceAnalyzer(AnalysisSettings(engine="dlib", detector="hog+mtcnn", min_face_px=20, workers=1)).analyze(small)
     assert len(keep.faces) == 2
     assert all(f.embedding.shape == (128,) and f.detector == "mtcnn" for f in keep.faces)
-    drop = FaceAnalyzer(AnalysisSettings(detector="hog+mtcnn", min_face_px=60, workers=1)).analyze(small)
+    drop = FaceAnalyzer(AnalysisSettings(engine="dlib", detector="hog+mtcnn", min_face_px=60, workers=1)).analyze(small)
     assert drop.faces == []
 
 
 @pytest.mark.slow
-def test_numpy_mtcnn_matches_the_tensorflow_package() -> None:
+def test_onnx_mtcnn_matches_the_tensorflow_package() -> None:
     """Same weights, same pipeline: boxes agree with mtcnn's own (TensorFlow) implementation."""
     pytest.importorskip("tensorflow", reason="TensorFlow is the optional [deepface] extra")
     from mtcnn import MTCNN

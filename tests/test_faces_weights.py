@@ -83,14 +83,17 @@ def test_deepface_path_runs_offline_and_agrees_with_dlib(monkeypatch: pytest.Mon
 
 
 def test_tensorflow_is_never_imported() -> None:
-    """Default path and the deepface path (onnx engine) in a fresh interpreter: no TensorFlow."""
+    """Default path and the deepface path (onnx engine) in a fresh interpreter: no TensorFlow.
+
+    The default engine does not import dlib either (dlib-bin dies with SIGILL without AVX)."""
     code = (
         "import sys; from tagmyphotos.faces.analyze import FaceAnalyzer, AnalysisSettings; "
-        f"r = FaceAnalyzer(AnalysisSettings(detector='hog|mtcnn')).analyze({str(FACES / 'couple.jpg')!r}); "
+        f"r = FaceAnalyzer(AnalysisSettings()).analyze({str(FACES / 'couple.jpg')!r}); "
+        "no_dlib = 'dlib' not in sys.modules; "
         "from tagmyphotos.faces.embed import DeepFaceEmbedder; DeepFaceEmbedder('Dlib'); "
-        "print(len(r.faces), 'tensorflow' in sys.modules, 'torch' in sys.modules)"
+        "print(len(r.faces), 'tensorflow' in sys.modules, 'torch' in sys.modules, no_dlib)"
     )
     env = {k: v for k, v in os.environ.items() if k != "DEEPFACE_BACKEND_ENGINE"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["2", "False", "False"]
+    assert out.stdout.split() == ["2", "False", "False", "True"]

@@ -18,8 +18,11 @@ import numpy as np
 
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
-from tagmyphotos.faces.detect import DETECTOR_MODES, Detection, FaceDetector
-from tagmyphotos.faces.embed import DEFAULT_MODEL, Aligner, DlibEmbedder, Embedder, make_embedder
+from tagmyphotos.faces.detect import Detection
+from tagmyphotos.faces.embed import DEFAULT_MODEL, EmbeddingSpec
+from tagmyphotos.faces.engine import DEFAULT_ENGINE, FaceEngine, detector_for
+from tagmyphotos.faces.engine_dlib import DlibEngine, require_dlib
+from tagmyphotos.faces.engine_onnx import OnnxEngine
 from tagmyphotos.faces.images import ImageError, LoadedImage, load_image
 from tagmyphotos.faces.thumb import face_thumbnail
 from tagmyphotos.faces.weights import WeightsMissingError, dlib_weights
@@ -29,7 +32,8 @@ from tagmyphotos.faces.weights import WeightsMissingError, dlib_weights
 class AnalysisSettings:
     """What config.yaml may change (section `analysis`); defaults are the calibrated ones."""
 
-    detector: str = "hog"  # hog | hog+mtcnn | hog|mtcnn | mtcnn (faces_detect.DETECTOR_HELP)
+    engine: str = DEFAULT_ENGINE  # onnx | dlib (faces_engine.ENGINE_HELP)
+    detector: str = "auto"  # auto (the engine's) | hog | hog+mtcnn | hog|mtcnn | mtcnn (faces_detect)
     detect_max_side: int = tuning.DETECT_MAX_SIDE
     min_face_px: int = tuning.MIN_FACE_PX
     max_megapixels: float = tuning.IMAGE_MAX_PIXELS / 1e6
@@ -44,6 +48,7 @@ def settings_from_config(cfg: Config) -> AnalysisSettings:
     """The analysis settings of an installation (config.yaml, environment, settings edited in the UI)."""
     a = cfg.analysis
     return AnalysisSettings(
+        engine=a.engine,
         detector=a.detector,
         detect_max_side=a.detect_max_px,
         min_face_px=a.min_face_px,
@@ -141,6 +146,19 @@ def quality_score(size_px: float, sharp: float) -> float:
     return round(size_f * sharp_f, 4)
 
 
+_ENGINES: dict[str, type[OnnxEngine] | type[DlibEngine]] = {"onnx": OnnxEngine, "dlib": DlibEngine}
+
+
+def load_engine(s: AnalysisSettings) -> FaceEngine:
+    """The configured engine with its models loaded (only that engine's libraries are imported)."""
+    return _ENGINES[s.engine](s.detector, s.detect_max_side, s.model, s.deepface_home)
+
+
+def engine_spec(s: AnalysisSettings) -> EmbeddingSpec | None:
+    """The embedding id the configured engine stores, when known without loading models."""
+    return _ENGINES[s.engine].spec_for(s.model)
+
+
 class FaceAnalyzer:
     """Models are loaded on first use, once per process; reuse one analyzer for many photos."""
 
@@ -148,29 +166,27 @@ class FaceAnalyzer:
         self.settings = s = settings or AnalysisSettings()
         if s.executor not in ("process", "thread"):
             raise ValueError(f"analysis.executor must be 'process' or 'thread', not {s.executor!r}")
-        if s.detector not in DETECTOR_MODES:
-            raise ValueError(f"analysis.detector must be one of {', '.join(DETECTOR_MODES)}, not {s.detector!r}")
+        detector_for(s.engine, s.detector)  # a bad combination fails here, not on every photo
         dlib_weights()  # fail now, with the file and folder named, rather than on every photo
-        self._detector: FaceDetector | None = None
-        self._aligner: Aligner | None = None
-        self._embedder: Embedder | None = None
-        if s.model != DEFAULT_MODEL:
+        self._engine: FaceEngine | None = None
+        if s.engine == "dlib":
+            require_dlib()  # no AVX or no dlib-bin: say so now, not with a SIGILL in a worker
+        if engine_spec(s) is None:
             self.load()  # builds the deepface model: a missing weight raises here
 
     def load(self) -> None:
-        """Load detector, landmark model and embedder (once; analyze() calls it)."""
-        if self._embedder is None:
-            s = self.settings
-            self._detector = FaceDetector(s.detector, s.detect_max_side)
-            self._aligner = Aligner()
-            self._embedder = make_embedder(s.model, s.deepface_home)
+        """Load the engine's models (once; analyze() calls it)."""
+        if self._engine is None:
+            self._engine = load_engine(self.settings)
 
     @property
     def embedding_id(self) -> str:
         """The id stored with every vector; known without loading the models in this process."""
-        if self._embedder is not None:
-            return self._embedder.spec.id
-        return DlibEmbedder.spec.id
+        if self._engine is not None:
+            return self._engine.spec.id
+        spec = engine_spec(self.settings)
+        assert spec is not None  # __init__ loaded the engine otherwise
+        return spec.id
 
     def analyze(self, path: Path | str) -> AnalysisResult:
         """Analyse one photo; raises ImageError (only) when this photo cannot be analysed."""
@@ -184,7 +200,8 @@ class FaceAnalyzer:
     def _analyze(self, path: Path | str) -> AnalysisResult:
         start = time.perf_counter()
         self.load()
-        assert self._detector and self._aligner and self._embedder
+        engine = self._engine
+        assert engine is not None
         s = self.settings
         max_pixels = int(s.max_megapixels * 1e6)
         # Decode just big enough to detect on (JPEG: Image.draft at 1/2, 1/4 or 1/8 scale).
@@ -192,7 +209,7 @@ class FaceAnalyzer:
         info = work.info
         sx = work.pixels.shape[1] / info.width
         sy = work.pixels.shape[0] / info.height
-        dets = [d for d in self._detector.detect(work.pixels) if min(d.w / sx, d.h / sy) >= s.min_face_px]
+        dets = [d for d in engine.detect(work.pixels) if min(d.w / sx, d.h / sy) >= s.min_face_px]
         # The chip must see each face with >= CHIP_SOURCE_MIN_FACE_PX pixels (more than the chip
         # itself holds, so nothing is lost to the reduced decode); decode larger when it does not.
         src: LoadedImage = work
@@ -207,11 +224,11 @@ class FaceAnalyzer:
         chips, shapes = [], []
         for d in dets:
             bx, by, bw, bh = hog_like(d)
-            shape = self._aligner.landmarks(src.pixels, (bx * kx, by * ky, bw * kx, bh * ky))
-            shapes.append(shape)
-            chips.append(self._aligner.chip(src.pixels, shape, self._embedder.chip_size, self._embedder.chip_padding))
-        vectors = self._embedder.embed(chips)
-        spec_id = self._embedder.spec.id
+            points = engine.landmarks(src.pixels, (bx * kx, by * ky, bw * kx, bh * ky))
+            shapes.append(points)
+            chips.append(engine.chip(src.pixels, points))
+        vectors = engine.embed(chips)
+        spec_id = engine.spec.id
         faces = []
         to_full = np.array([1 / (sx * kx), 1 / (sy * ky)], dtype=np.float32)
         for d, shape, chip, vec in zip(dets, shapes, chips, vectors, strict=True):
@@ -231,7 +248,7 @@ class FaceAnalyzer:
                     nh=h / info.height,
                     score=round(d.score, 4),
                     detector=d.detector,
-                    landmarks=self._aligner.points(shape) * to_full,
+                    landmarks=np.asarray(shape, dtype=np.float32) * to_full,
                     size_px=min(w, h),
                     sharpness=round(sharp, 2),
                     quality=quality_score(min(w, h), sharp),

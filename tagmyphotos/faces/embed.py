@@ -1,6 +1,6 @@
-"""Landmarks, aligned face chips and embeddings.
+"""Landmarks, aligned face chips and embeddings on dlib-bin (engine_dlib), and deepface models.
 
-Default path: dlib's 5-point landmarks, its canonical 150 px chip and its ResNet descriptor,
+The dlib engine: dlib's 5-point landmarks, its canonical 150 px chip and its ResNet descriptor,
 called directly. deepface's `Dlib` client wraps the very same `compute_face_descriptor` call
 (identical vectors) but costs an import for nothing, so other deepface models are built
 through deepface only when selected. Embeddings from different models or alignment
@@ -70,6 +70,17 @@ class Aligner:
     def chip(self, rgb: np.ndarray, shape: Any, size: int, padding: float) -> np.ndarray:
         """The aligned face, size x size RGB uint8 (dlib antialiases when it shrinks)."""
         return np.asarray(self._dlib.get_face_chip(rgb, shape, size=size, padding=padding))
+
+    def chip_from_points(self, rgb: np.ndarray, points: np.ndarray, size: int, padding: float) -> np.ndarray:
+        """`chip` for 5 landmarks given as a 5 x 2 array (integer pixel positions)."""
+        d = self._dlib
+        parts = d.points()
+        for x, y in np.asarray(points):
+            parts.append(d.point(int(round(float(x))), int(round(float(y)))))
+        x0, y0 = np.asarray(points).min(axis=0)
+        x1, y1 = np.asarray(points).max(axis=0)
+        shape = d.full_object_detection(d.rectangle(int(x0), int(y0), int(x1), int(y1)), parts)
+        return self.chip(rgb, shape, size, padding)
 
 
 class DlibEmbedder:

@@ -3,25 +3,25 @@
 Why the detector runs again: dlib's landmark model returns five points for any box, face or
 not, so embedding the user's box blindly could teach the matcher a sleeve or a poster. The
 box and its surroundings are decoded large enough for the face to be found (the analysis
-missed it mostly because it was small in the reduced decode), HOG then MTCNN look at that
-crop, and only a detection that agrees with the user's box is aligned and embedded the way
-analysis does it (same chip, same model: the vector is comparable). No such detection: the
-face keeps no embedding (it still names the photo; it does not teach the matcher).
+missed it mostly because it was small in the reduced decode), the engine's detectors (HOG then
+MTCNN for the dlib engine, MTCNN for the onnx engine) look at that crop, and only a detection
+that agrees with the user's box is aligned and embedded the way analysis does it (same chip,
+same model: the vector is comparable). No such detection: the face keeps no embedding (it
+still names the photo; it does not teach the matcher).
 No database here: boxes are full-resolution oriented pixels, as stored on Face rows.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.faces.analyze import AnalysisSettings, hog_like, quality_score, sharpness
-from tagmyphotos.faces.detect import Detection, FaceDetector
-from tagmyphotos.faces.embed import Aligner, Embedder, make_embedder
+from tagmyphotos.faces.analyze import AnalysisSettings, hog_like, load_engine, quality_score, sharpness
+from tagmyphotos.faces.detect import Detection
 from tagmyphotos.faces.images import load_image, probe
 from tagmyphotos.faces.thumb import face_thumbnail
 from tagmyphotos.geometry import iou
@@ -56,17 +56,16 @@ def clamp_box(box: tuple[float, float, float, float], width: int, height: int) -
 
 
 class BoxEmbedder:
-    """Detector (HOG, MTCNN as fallback), landmarks and embedder, loaded once per process."""
+    """The analysis engine (its most tolerant detector), loaded once per process."""
 
     def __init__(self, settings: AnalysisSettings) -> None:
         self.settings = settings
-        self._detector = FaceDetector("hog+mtcnn", settings.detect_max_side)
-        self._aligner = Aligner()
-        self._embedder: Embedder = make_embedder(settings.model, settings.deepface_home)
+        detector = "hog+mtcnn" if settings.engine == "dlib" else "mtcnn"
+        self._engine = load_engine(replace(settings, detector=detector))
 
     @property
     def embedding_id(self) -> str:
-        return self._embedder.spec.id
+        return self._engine.spec.id
 
     def embed_box(self, path: Path | str, box: Box) -> BoxFace:
         """Decode around `box`, look for the face in it, thumbnail (and embed) it.
@@ -92,20 +91,20 @@ class BoxEmbedder:
         crop = np.ascontiguousarray(img.pixels[cy0:cy1, cx0:cx1])
         user = (x * k - cx0, y * k - cy0, w * k, h * k)
         thumb = face_thumbnail(img.pixels, (x * k, y * k, w * k, h * k), s.thumb_size)
-        best = _agreeing(self._detector.detect(crop), user)
+        best = _agreeing(self._engine.detect(crop), user)
         if best is None:
             ux, uy, uw, uh = (round(v) for v in user)
             quality = quality_score(min(w, h), sharpness(np.ascontiguousarray(crop[uy : uy + uh, ux : ux + uw])))
             return BoxFace(found, info.width, info.height, thumb, quality, 0.0, None, None, None, None)
-        shape = self._aligner.landmarks(crop, hog_like(best))
-        chip = self._aligner.chip(crop, shape, self._embedder.chip_size, self._embedder.chip_padding)
-        vector = self._embedder.embed([chip])[0]
+        points = self._engine.landmarks(crop, hog_like(best))
+        chip = self._engine.chip(crop, points)
+        vector = self._engine.embed([chip])[0]
         offset = np.array([cx0, cy0], dtype=np.float32)
-        landmarks = (self._aligner.points(shape) + offset) / k
+        landmarks = (points + offset) / k
         return BoxFace(
             found, info.width, info.height, thumb, quality_score(min(w, h), sharpness(chip)),
             round(float(best.score), 4), best.detector, landmarks.astype(np.float32),
-            np.ascontiguousarray(vector, dtype=np.float32), self._embedder.spec.id,
+            np.ascontiguousarray(vector, dtype=np.float32), self._engine.spec.id,
         )  # fmt: skip
 
 

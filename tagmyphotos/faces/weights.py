@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagmyphotos.faces.dlibfile import cached_shape_predictor
+
 # dlib's ResNet descriptor and its 5-point landmark model, as shipped by face-recognition-models.
 DLIB_RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -78,6 +80,13 @@ def mtcnn_weights() -> dict[str, Path]:
     return {name.split(".")[0]: _require(folder, name, "mtcnn") for name in MTCNN_FILES}
 
 
+def converted_dir() -> Path:
+    """Where models converted from packaged weights are kept (install.sh fills it; see dlibfile).
+
+    $TAGMYPHOTOS_MODEL_CACHE, else inside the environment that holds the weights' package."""
+    return Path(os.environ.get("TAGMYPHOTOS_MODEL_CACHE") or Path(sys.prefix) / "share" / "tagmyphotos" / "models")
+
+
 def default_deepface_home() -> Path:
     """deepface's own rule: $DEEPFACE_HOME, else the user's home folder."""
     return Path(os.environ.get("DEEPFACE_HOME") or Path.home())
@@ -121,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagmyphotos.faces.weights", description=__doc__)
     parser.add_argument("--link", action="store_true", help="link packaged weights for deepface")
     parser.add_argument("--home", help="DEEPFACE_HOME to link into (default: $DEEPFACE_HOME or ~)")
+    parser.add_argument("--convert", action="store_true", help="convert dlib's landmark model for the onnx engine")
     args = parser.parse_args(argv)
     try:
         dlib = dlib_weights()
@@ -130,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.link:
             for path in link_weights(args.home):
                 print(f"linked {path}")
+        if args.convert:
+            cached_shape_predictor(dlib.landmarks, converted_dir())
+            print(f"converted {dlib.landmarks.name} into {converted_dir()}")
     except WeightsMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ Modules:
 - assign: one person at most once per photo
 - cluster: group unknown faces that look alike
 - merge: people whose face centroids are close (merge suggestions)
+- whispers: dlib's chinese whispers graph clustering, without dlib
 """
 
-__all__ = ["assign", "cluster", "index", "match", "merge"]
+__all__ = ["assign", "cluster", "index", "match", "merge", "whispers"]

@@ -1,6 +1,7 @@
 """Group unknown faces that look alike, so a user names forty photos in one action.
 
-Why dlib's chinese whispers on a k-nearest-neighbour graph: it is the algorithm dlib's own
+Why dlib's chinese whispers (ported to Python in matching_whispers: dlib is not imported on
+the default path) on a k-nearest-neighbour graph: it is the algorithm dlib's own
 face-clustering example uses with this very embedding, needs no cluster count, and on the
 labelled testdata reproduces the 13 identities exactly at dlib's edge distance 0.5. Building
 the graph from k neighbours (NeighbourIndex: exact when small, Annoy when large) instead of all
@@ -17,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-import dlib
 import numpy as np
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex, exact_knn
+from tagmyphotos.matching.whispers import chinese_whispers
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def cluster_faces(
         if j >= 0 and j != i and d < settings.edge
     }
     edges = [(i, i) for i in range(len(ids))] + sorted(linked)  # self-loops: every face a vertex
-    labels = dlib.chinese_whispers(edges)
+    labels = chinese_whispers(edges)
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         groups.setdefault(label, []).append(i)

@@ -143,7 +143,7 @@ def check_weights(cfg: Config, loaded_model: str | None = None) -> Check:
         try:
             weights = dlib_weights()
             found += [weights.landmarks.name, weights.resnet.name]
-            if "mtcnn" in cfg.analysis.detector:
+            if cfg.analysis.engine == "onnx" or "mtcnn" in cfg.analysis.detector:
                 found += [p.name for p in mtcnn_weights().values()]
         except WeightsMissingError as exc:
             raise FileNotFoundError(str(exc)) from None

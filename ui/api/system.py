@@ -32,6 +32,7 @@ class VersionOut(BaseModel):
     python: str
     analysis_model: str = Field(description="face embedding model (config analysis.model)")
     detector: str
+    engine: str = Field(description="face engine (config analysis.engine): onnx | dlib")
 
 
 class _Open(BaseModel):
@@ -91,6 +92,7 @@ def version(core: Core = Depends(get_core)) -> VersionOut:
         python=platform.python_version(),
         analysis_model=core.cfg.analysis.model,
         detector=core.cfg.analysis.detector,
+        engine=core.cfg.analysis.engine,
     )
 
 

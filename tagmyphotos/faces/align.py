@@ -1,0 +1,208 @@
+"""dlib's 5-point landmarks and its canonical face chip, re-implemented in numpy.
+
+The ResNet descriptor was trained on chips cut by dlib's `get_face_chip` from the points of
+dlib's 5-point shape predictor, so this module follows dlib's code step by step rather than
+approximating it: the regression-tree cascade (shape_predictor.h: similarity transform of the
+reference shape, feature pixels rounded to the grid, grey = (r+g+b)/3, integer landmarks),
+the chip geometry (interpolation.h: get_face_chip_details' template and padding,
+chip_details' rotated rectangle) and the extraction (a pyramid_down<2> 1-4-6-4-1 pyramid
+when the chip shrinks the face, then bilinear sampling truncated to uint8, black outside).
+The landmarks are identical to dlib's and the chips within a grey level on the testdata
+(README "Face engines").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tagmyphotos.faces.dlibfile import ShapePredictorModel
+
+# get_face_chip_details: the 5 points of the chip template (0..1 of the unpadded face square).
+CHIP_TEMPLATE_5 = np.array(
+    [
+        (0.8595674595992, 0.2134981538014),
+        (0.6460604764104, 0.2289674387677),
+        (0.1205750620789, 0.2137274526848),
+        (0.3340850613712, 0.2290642403242),
+        (0.4901123135679, 0.6277975316475),
+    ]
+)
+
+Rect = tuple[float, float, float, float]  # dlib rectangle: left, top, right, bottom (inclusive)
+
+
+def dlib_rect(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """The dlib rectangle the old engine built from an (x, y, w, h) box."""
+    x, y, w, h = box
+    return round(x), round(y), round(x + w) - 1, round(y + h) - 1
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """dlib's find_similarity_transform (Umeyama): 2x2 matrix M and offset t, dst ~ M @ src + t."""
+    src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
+    mean_src, mean_dst = src.mean(0), dst.mean(0)
+    a, b = src - mean_src, dst - mean_dst
+    sigma = float((a * a).sum(1).mean())
+    cov = b.T @ a / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    s = np.eye(2)
+    det = np.linalg.det(cov)
+    if det < 0 or (det == 0 and np.linalg.det(u) * np.linalg.det(vt) < 0):
+        s[1, 1] = -1
+    rot = u @ s @ vt
+    c = float(np.trace(np.diag(d) @ s)) / sigma if sigma != 0 else 1.0
+    m = c * rot
+    return m, mean_dst - m @ mean_src
+
+
+def _round(p: np.ndarray) -> np.ndarray:
+    """dlib's conversion of a float point to an integer one."""
+    return np.floor(p + 0.5).astype(np.int64)
+
+
+class ShapePredictor:
+    """dlib.shape_predictor, vectorised over the trees of each cascade level."""
+
+    def __init__(self, model: ShapePredictorModel) -> None:
+        self.m = model
+        depth = int(round(math.log2(model.split_idx[0].shape[1] + 1)))
+        self._depth = depth
+        self._trees = np.arange(model.split_idx[0].shape[0])
+
+    def __call__(self, rgb: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+        """The 5 landmarks (integer pixel coordinates as float64, 5 x 2) in the face `rect`.
+
+        dlib reads the grey level (r + g + b) // 3 of each feature pixel; only those are read."""
+        left, top, right, bottom = rect
+        origin = np.array([left, top], dtype=np.float64)
+        span = np.array([right - left, bottom - top], dtype=np.float64)
+        h, w = rgb.shape[:2]
+        m = self.m
+        shape = m.initial.astype(np.float32).copy()
+        for level in range(len(m.leaves)):
+            mat, _ = similarity(m.initial, shape)
+            ref = (m.deltas[level] @ mat.astype(np.float32).T + shape[m.anchor[level]]).astype(np.float64)
+            px = _round(origin + ref * span)
+            inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+            feats = np.zeros(len(px), dtype=np.float32)
+            feats[inside] = rgb[px[inside, 1], px[inside, 0]].astype(np.uint16).sum(axis=1) // 3
+            shape = self._forest(level, feats, shape.reshape(-1)).reshape(-1, 2)
+        return _round(origin + shape.astype(np.float64) * span).astype(np.float64)
+
+    def _forest(self, level: int, feats: np.ndarray, shape: np.ndarray) -> np.ndarray:
+        idx, thresh, leaves = self.m.split_idx[level], self.m.split_thresh[level], self.m.leaves[level]
+        node = np.zeros(len(self._trees), dtype=np.intp)
+        for _ in range(self._depth):
+            pair = idx[self._trees, node]
+            left = feats[pair[:, 0]] - feats[pair[:, 1]] > thresh[self._trees, node]
+            node = np.where(left, 2 * node + 1, 2 * node + 2)
+        picked = leaves[self._trees, node - idx.shape[1]]
+        # dlib adds tree after tree to the shape in float32; a reduction over the rows of a
+        # C-ordered array runs in that order, so the sums (and the rounded landmarks) agree.
+        return np.vstack([shape[None], picked]).sum(axis=0, dtype=np.float32)
+
+
+# --- chips --------------------------------------------------------------------------------------
+
+
+def _rotate(center: np.ndarray, p: np.ndarray, angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    d = p - center
+    return center + np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]])
+
+
+def _affine3(src: list[np.ndarray], dst: list[np.ndarray]) -> np.ndarray:
+    """The 2x3 affine map taking three points onto three points."""
+    a = np.array([[p[0], p[1], 1.0] for p in src])
+    return np.linalg.solve(a, np.array(dst)).T
+
+
+def _rect_down(r: Rect) -> Rect:
+    """pyramid_down<2>::rect_down."""
+    return (r[0] / 2 - 1.25, r[1] / 2 - 0.75, r[2] / 2 - 1.25, r[3] / 2 - 0.75)
+
+
+def _area(r: Rect) -> float:
+    if r[0] > r[2] or r[1] > r[3]:
+        return 0.0
+    return (r[2] - r[0] + 1) * (r[3] - r[1] + 1)
+
+
+def pyramid_down(img: np.ndarray) -> np.ndarray:
+    """dlib's pyramid_down<2> on an RGB image: 1-4-6-4-1 both ways, every other pixel, /256."""
+    h, w = img.shape[:2]
+    if h <= 8 or w <= 8:
+        return np.zeros((0, 0, 3), dtype=np.uint8)
+    x = img.astype(np.uint16)  # 16 * 16 * 255 = 65280 fits
+    cols, out_rows = (w - 3) // 2, (h - 3) // 2
+    end = 2 * cols
+
+    def tap(i: int) -> np.ndarray:
+        return x[:, i : i + end : 2]
+
+    rows = tap(0) + 4 * tap(1) + 6 * tap(2) + 4 * tap(3) + tap(4)
+    n = len(range(2, h - 2, 2))  # dlib's loop stops 2 rows before the end: last rows stay black
+
+    def band(i: int) -> np.ndarray:
+        return rows[i : i + 2 * n : 2]
+
+    out = np.zeros((out_rows, cols, 3), dtype=np.uint8)
+    out[:n] = ((band(0) + 4 * band(1) + 6 * band(2) + 4 * band(3) + band(4)) >> 8).astype(np.uint8)
+    return out
+
+
+def _bilinear(img: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """interpolate_bilinear + transform_image: truncated to uint8, black where out of range."""
+    h, w = img.shape[:2]
+    left, top = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
+    ok = (left >= 0) & (top >= 0) & (left + 1 < w) & (top + 1 < h)
+    lf, tf = (xs - left)[ok, None], (ys - top)[ok, None]
+    lo, to = left[ok], top[ok]
+    src = img.astype(np.float64)
+    tl, tr = src[to, lo], src[to, lo + 1]
+    bl, br = src[to + 1, lo], src[to + 1, lo + 1]
+    val = (1 - tf) * ((1 - lf) * tl + lf * tr) + tf * ((1 - lf) * bl + lf * br)
+    out = np.zeros((*xs.shape, 3), dtype=np.uint8)
+    out[ok] = val.astype(np.uint8)
+    return out
+
+
+def face_chip(rgb: np.ndarray, points: np.ndarray, size: int, padding: float) -> np.ndarray:
+    """dlib.get_face_chip(rgb, shape, size, padding) for a 5-point shape: size x size RGB uint8."""
+    template = (padding + CHIP_TEMPLATE_5) / (2 * padding + 1) * size
+    mat, off = similarity(template, points)
+    p = mat @ np.array([1.0, 0.0])
+    angle, scale = math.atan2(p[1], p[0]), float(np.hypot(p[0], p[1]))
+    center = mat @ np.array([size / 2.0, size / 2.0]) + off
+    half = (size * scale - 1) / 2
+    rect: Rect = (center[0] - half, center[1] - half, center[0] + half, center[1] + half)
+    # extract_image_chips: how deep a pyramid, and the pixels it is built from
+    depth, grow, down = 0, 2.0, _rect_down(rect)
+    while _area(down) > size * size:
+        down, depth, grow = _rect_down(down), depth + 1, grow * 2 + 2
+    c = np.array([(rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2])
+    corners = [np.array(q) for q in ((rect[0], rect[1]), (rect[2], rect[1]), (rect[0], rect[3]), (rect[2], rect[3]))]
+    rot = np.array([_rotate(c, q, angle) for q in corners])
+    h, w = rgb.shape[:2]
+    box = (
+        max(rot[:, 0].min() - grow, 0.0),
+        max(rot[:, 1].min() - grow, 0.0),
+        min(rot[:, 0].max() + grow, w - 1.0),
+        min(rot[:, 1].max() + grow, h - 1.0),
+    )
+    bl, bt, br, bb = (int(np.round(v)) for v in box)  # std::lround of non-negative values
+    if bl > br or bt > bb:
+        return np.zeros((size, size, 3), dtype=np.uint8)
+    img = rgb[bt : bb + 1, bl : br + 1]
+    r: Rect = (rect[0] - bl, rect[1] - bt, rect[2] - bl, rect[3] - bt)
+    while _area(_rect_down(r)) > size * size:
+        img, r = pyramid_down(img), _rect_down(r)
+    cr = np.array([(r[0] + r[2]) / 2, (r[1] + r[3]) / 2])
+    to = [_rotate(cr, np.array(q), angle) for q in ((r[0], r[1]), (r[2], r[1]), (r[0], r[3]))]
+    trns = _affine3([np.array([0.0, 0.0]), np.array([size - 1.0, 0.0]), np.array([0.0, size - 1.0])], to)
+    gy, gx = np.mgrid[0:size, 0:size].astype(np.float64)
+    xs = trns[0, 0] * gx + trns[0, 1] * gy + trns[0, 2]
+    ys = trns[1, 0] * gx + trns[1, 1] * gy + trns[1, 2]
+    return _bilinear(img, xs, ys)
