@@ -3,8 +3,9 @@
 In one run, on the 61 labelled photos of ../shared/testdata/faces (and 12-MP upscaled copies):
 - naive: `DeepFace.represent(path, model_name="Dlib", detector_backend="dlib")` per file, in its
   own process as a user would run it (onnx engine; on a subset: it takes seconds a photo);
-- the pipeline (tagmyphotos.faces.analyze) in one process, on 2 worker processes and on 2
-  threads, and on the 12-MP copies;
+- the pipeline (tagmyphotos.faces.analyze, default onnx engine) in one process, on 2 worker
+  processes and on 2 threads, and on the 12-MP copies; the previous engine (dlib-bin) on the
+  same subset as the naive loop, when this CPU can run it;
 - the decode floor (PIL full decode), the detector options on the group photos, the chip
   fidelity of reduced decodes (distance to embeddings cut from full-resolution pixels);
 - peak RSS of the whole process tree (sampled from /proc), CPU seconds per photo, and the
@@ -32,8 +33,8 @@ from PIL import Image
 
 from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
-from tagmyphotos.faces.detect import DETECTOR_MODES
-from tagmyphotos.faces.embed import Aligner, DlibEmbedder
+from tagmyphotos.faces.engine_dlib import EngineUnavailableError, require_dlib
+from tagmyphotos.faces.engine_onnx import OnnxEngine
 from tagmyphotos.faces.images import load_image, probe
 from tagmyphotos.faces.weights import link_weights
 
@@ -134,20 +135,23 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     return out
 
 
-def pipeline(paths: list[Path], workers: int, kind: str = "process", detector: str = "hog") -> dict:
+def pipeline(
+    paths: list[Path], workers: int, kind: str = "process", detector: str = "auto", engine: str = "onnx"
+) -> dict:
     """The product's analysis in a fresh interpreter (as the app runs it), measured from outside."""
-    spec = json.dumps({"paths": [str(p) for p in paths], "workers": workers, "kind": kind, "detector": detector})
+    spec = {"paths": [str(p) for p in paths], "workers": workers, "kind": kind, "detector": detector, "engine": engine}
     # `-c`, not this file: spawned workers re-import the parent's __main__ file, and this one
     # imports the benchmark's tools; the app's entry point is a small module.
     code = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]; "
     code += "from bench_analyze import child; child(sys.argv[1])"
-    return run_measured([sys.executable, "-c", code, spec])
+    return run_measured([sys.executable, "-c", code, json.dumps(spec)])
 
 
 def child(spec_json: str) -> None:
     spec = json.loads(spec_json)
     paths = [Path(p) for p in spec["paths"]]
-    analyzer = FaceAnalyzer(AnalysisSettings(detector=spec["detector"], workers=spec["workers"]))
+    settings = AnalysisSettings(engine=spec["engine"], detector=spec["detector"], workers=spec["workers"])
+    analyzer = FaceAnalyzer(settings)
     # Start the pool and load the models before the clock starts: once per run of the app.
     with workers.lease(analyzer, executor=spec["kind"]) as pool:
         list(pool.analyze_many(paths[:4]))
@@ -199,16 +203,19 @@ def chip_fidelity(paths: list[Path], originals: Path) -> dict[str, float]:
     embeddings of the 12-MP copy and of the original photo.
     """
     analyzer = FaceAnalyzer(AnalysisSettings(workers=1))
-    aligner, embedder = Aligner(), DlibEmbedder()
+    engine = OnnxEngine()
+
+    def embedding(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        return engine.embed([engine.chip(rgb, engine.landmarks(rgb, box))])[0]
+
     reduced, rendition = [], []
     for p in paths:
         full = load_image(p).pixels
         orig = load_image(originals / p.name).pixels
         k = orig.shape[1] / full.shape[1]
         for f in analyzer.analyze(p).faces:
-            ref = embedder.embed([aligner.chip(full, aligner.landmarks(full, (f.x, f.y, f.w, f.h)), 150, 0.25)])[0]
-            box = (f.x * k, f.y * k, f.w * k, f.h * k)
-            other = embedder.embed([aligner.chip(orig, aligner.landmarks(orig, box), 150, 0.25)])[0]
+            ref = embedding(full, (f.x, f.y, f.w, f.h))
+            other = embedding(orig, (f.x * k, f.y * k, f.w * k, f.h * k))
             reduced.append(float(np.linalg.norm(ref - f.embedding)))
             rendition.append(float(np.linalg.norm(ref - other)))
     return {
@@ -252,16 +259,28 @@ def main() -> None:
     naive_auc = auc(naive["vectors"], [ident[p.name] for p in subset])
 
     floor = decode_floor(paths)
+    try:
+        require_dlib()
+        old = pipeline(subset, 2, engine="dlib")
+    except EngineUnavailableError as exc:
+        print(f"previous engine not measured: {exc}")
+        old = None
     sub = pipeline(subset, 2)
     procs = pipeline(paths, 2)
     threads = pipeline(paths, 2, "thread")
     single = pipeline(paths, 1)
     ids = [ident[p.name] for p in paths]
     pipe_auc = auc(vectors(procs, paths), ids)
-    sub_auc = auc(vectors(sub, subset), [ident[p.name] for p in subset])
+    sub_ids = [ident[p.name] for p in subset]
+    sub_auc = auc(vectors(sub, subset), sub_ids)
     rows_out = [
         row("naive deepface (subset, 1 process)", len(subset), naive, naive_auc),
         row("pipeline, same subset, 2 processes", len(subset), sub, sub_auc),
+        *(
+            [row("previous engine (dlib), same subset, 2 proc.", len(subset), old, auc(vectors(old, subset), sub_ids))]
+            if old
+            else []
+        ),
         row("pipeline, 1 process", len(paths), single, auc(vectors(single, paths), ids)),
         row("pipeline, 2 processes", len(paths), procs, pipe_auc),
         row("pipeline, 2 threads", len(paths), threads, auc(vectors(threads, paths), ids)),
@@ -295,18 +314,24 @@ def main() -> None:
     # detector options: the group photos and the labelled set, one process each
     det_rows = []
     groups = [FACES_DIR / "couple.jpg", FACES_DIR / "selfie-many-people.jpg"]
-    for mode in DETECTOR_MODES:
-        run = pipeline(paths + groups, 1, detector=mode)
+    options = [("onnx", "mtcnn")] + ([("dlib", m) for m in ("hog", "hog+mtcnn", "hog|mtcnn", "mtcnn")] if old else [])
+    for engine, mode in options:
+        run = pipeline(paths + groups, 1, detector=mode, engine=engine)
         counts = [run["faces"][g.name][0] for g in groups]
         found = sum(run["faces"][p.name][0] > 0 for p in paths)
-        det_rows.append([mode, *counts, f"{found}/{len(paths)}", run["s"], run["rss"]])
-        figures[f"selfie_faces_{mode}"] = counts[1]
-        figures[f"couple_faces_{mode}"] = counts[0]
+        det_rows.append([engine, mode, *counts, f"{found}/{len(paths)}", run["s"], run["rss"]])
+        figures[f"selfie_faces_{engine}_{mode}"] = counts[1]
+        figures[f"couple_faces_{engine}_{mode}"] = counts[0]
+        figures[f"labelled_found_{engine}_{mode}"] = found
     print()
-    print_table(["detector", "couple.jpg", "selfie-many-people.jpg", "labelled found", "s/photo", "RSS MB"], det_rows)
+    head = ["engine", "detector", "couple.jpg", "selfie-many-people.jpg", "labelled found", "s/photo", "RSS MB"]
+    print_table(head, det_rows)
     print(f"\nnaive imported TensorFlow: {naive['tf']}; load average at end: {os.getloadavg()[0]:.1f}")
     figures |= {
         "speedup_vs_naive": round(naive["s"] / sub["s"], 1),
+        "speedup_vs_naive_previous_engine": round(naive["s"] / old["s"], 1) if old else None,
+        "previous_engine_auc_same_subset": round(auc(vectors(old, subset), sub_ids), 5) if old else None,
+        "previous_engine_peak_rss_mb": round(old["rss"], 1) if old else None,
         "speedup_vs_naive_61": round(naive["s"] / procs["s"], 1),
         "speedup_vs_naive_cpu_per_core": round(naive["cpu"] / sub["cpu"], 1),
         # What an idle 2-core box gives: the naive loop runs on one core, the workers on both.

@@ -5,8 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
+from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
+from tagmyphotos.faces import engine_dlib
+from tagmyphotos.faces.engine_onnx import SPEC
+from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
+from tagmyphotos.store.runner import run_stage
 from tests.conftest import FACES, copy_tree, make_config, scan_and_analyze
 
 
@@ -80,3 +87,39 @@ def test_photos_claimed_by_a_killed_analysis_are_done_by_the_next_run(tmp_path: 
         assert m.Photo.select().where(m.Photo.state != m.PHOTO_DONE).count() == 0
     finally:
         core.close()
+
+
+@pytest.mark.skipif(not engine_dlib.cpu_has_avx(), reason="the previous engine (dlib-bin) needs AVX")
+def test_upgrade_from_the_dlib_engine_reembeds_keeps_names_and_refreshes_suggestions(tmp_path: Path) -> None:
+    """A library analysed by the previous engine: the next analysis re-embeds every photo with the
+    onnx engine (a job with progress), confirmed names stay on their faces, and the match stage
+    that follows suggests from the new vectors."""
+    lib = copy_tree(FACES, tmp_path / "library", "img[1-5].jpg")
+    old = Core(make_config(lib, tmp_path / "data", TAGMYPHOTOS_ANALYSIS__ENGINE="dlib"))
+    scan_and_analyze(old)
+    old_id = m.Face.select().first().model
+    ada = m.Person.create(name="Ada")
+    confirmed = m.Face.select().join(m.Photo).where(m.Photo.path == "img1.jpg").get()
+    m.Face.update(state=m.FACE_CONFIRMED, person=ada).where(m.Face.id == confirmed.id).execute()
+    faces_before = m.Face.select().count()
+    old.close()
+
+    new = Core(make_config(lib, tmp_path / "data"))
+    try:
+        job_id = jobs_store.create_job("analyze", {})
+        run_stage(new, STAGES["analyze"], job_id)  # then the match stage, as after a scan
+        job = m.Job.get_by_id(job_id)
+        assert job.state == m.JOB_DONE and job.progress_done == job.progress_total == 5
+        assert old_id != SPEC.id
+        assert {f.model for f in m.Face.select()} == {SPEC.id}
+        assert {p.analysis_model for p in m.Photo.select()} == {SPEC.id}
+        assert m.Face.select().count() == faces_before
+        kept = m.Face.get_by_id(confirmed.id)
+        assert kept.person_id == ada.id and kept.state == m.FACE_CONFIRMED
+        if not m.Job.select().where((m.Job.type == "match") & (m.Job.state == m.JOB_DONE)).exists():
+            run_stage(new, STAGES["match"], jobs_store.create_job("match", {}))  # queued, no consumer here
+        # img2, img4, img5 are the same person as img1 in identities.csv
+        same = m.Face.select().join(m.Photo).where(m.Photo.path.in_(["img2.jpg", "img4.jpg", "img5.jpg"]))
+        assert {f.suggested_person_id for f in same} == {ada.id}
+    finally:
+        new.close()
