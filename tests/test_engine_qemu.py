@@ -30,6 +30,7 @@ VECTOR_TOLERANCE = 0.1
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(2700),  # emulation: ~3 min on an idle 2-core box, far more on a busy one
     pytest.mark.skipif(shutil.which("qemu-x86_64") is None, reason="Debian qemu-user is not installed"),
 ]
 
