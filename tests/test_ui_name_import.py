@@ -48,4 +48,5 @@ async def test_an_import_without_immich_set_up_says_why(core: Core) -> None:
             await asyncio.sleep(0.1)
         assert queued is not None and queued.params == {"source": "immich", "dry_run": False}
         run_queued(core, queued.id)
-        await user.should_see("The import failed: ValueError: Immich: no URL set", retries=40)
+        await user.should_see("Immich: no URL set", retries=40)
+        await user.should_see("The import failed", retries=5)

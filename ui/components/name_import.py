@@ -75,9 +75,9 @@ class NameImport:
                 ui.label(f"{total} conflicts to decide").classes("text-sm font-medium")
             for c in items:
                 with frame.tid(ui.row().classes("items-center gap-2 text-sm"), f"conflict-{c.id}"):
-                    here = c.name_here or "no name (rejected or ignored here)"
+                    here = repr(c.name_here) if c.name_here else "no name (rejected or ignored)"
                     ui.link(c.photo_path, f"/photo/{c.photo_id}")
-                    ui.label(f"{c.source}: {c.name_there!r} · here: {here!r}" + (f" · {c.note}" if c.note else ""))
+                    ui.label(f"{c.source}: {c.name_there!r} · here: {here}" + (f" · {c.note}" if c.note else ""))
                     for take, label in (("theirs", "Take theirs"), ("ours", "Keep ours")):
                         button = ui.button(label, on_click=functools.partial(self.decide, c.id, take))
                         frame.tid(button, f"{take}-{c.id}").props("flat dense")
