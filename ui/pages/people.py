@@ -37,7 +37,7 @@ class PeopleList:
         with ui.row().classes("w-full items-center gap-2"):
             frame.section("People", "Select two or more to merge them; open one to check their faces.")
             ui.space()
-            self.undo = UndoButton(after=self.reload)
+            self.undo = UndoButton(after=self.changed)
         with ui.row().classes("w-full items-center gap-3"):
             self.search = ui.input("Search", on_change=self.reload).props("dense outlined clearable debounce=300")
             self.hidden = ui.switch("Show hidden", value=True, on_change=self.reload)
@@ -58,6 +58,11 @@ class PeopleList:
     async def reload(self) -> None:
         await self.pager.go(1)
         await self.undo.refresh()
+
+    async def changed(self) -> None:
+        """People were merged or an action undone: the merge suggestions may have changed too."""
+        await self.reload()
+        await self.suggestions.reload()
 
     def render(self, persons: list[PersonView]) -> None:
         self.shown = {p.id: p for p in persons}
@@ -140,7 +145,7 @@ class PeopleList:
         if result is not None:
             report(result, "Merged")
             self.selected.clear()
-            await self.reload()
+            await self.changed()
 
 
 class PersonPage:
