@@ -21,7 +21,7 @@ from tagmyphotos.review import undo
 from tagmyphotos.review.people import find_person, get_person, person_view, recount, refresh_after, resolve_person
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
-from tagmyphotos.store.db import chunked
+from tagmyphotos.store.db import chunked, serialized
 from tagmyphotos.store.views import ReviewResult, Skipped, UndoView, iso, objs
 from tagmyphotos.suggest.clusters import outlier_ids
 from tagmyphotos.suggest.state import forget_vectors
@@ -139,7 +139,7 @@ def _write_confirmed(rows: list[tuple[int, int]]) -> None:
 
 def confirm(core: Core, face_ids: Iterable[int], who: int | str, *, action: str = "confirm") -> ReviewResult:
     """Assign faces to a person (an id, or a name: found by name/alias, created when new)."""
-    with core.db.atomic():
+    with serialized(core.db):
         faces = _faces(face_ids)
         journal = Journal(action)
         person, created = resolve_person(who, journal)
@@ -160,7 +160,7 @@ def confirm_groups(
 
     Returns the result and the names of the people created (teach uses this).
     """
-    with core.db.atomic():
+    with serialized(core.db):
         journal = Journal(action)
         changed: list[int] = []
         skipped: list[Skipped] = []
@@ -186,7 +186,7 @@ def move_faces(core: Core, face_ids: Iterable[int], to: int | str) -> ReviewResu
 
 def reject(core: Core, face_ids: Iterable[int], who: int | str | None = None) -> ReviewResult:
     """Not this person, ever: remembered per face; without `who`, the face's current person."""
-    with core.db.atomic():
+    with serialized(core.db):
         faces = _faces(face_ids)
         person = None if who is None else get_person(who) if isinstance(who, int) else _named(who)
         journal = Journal("reject")
@@ -217,7 +217,7 @@ def reject(core: Core, face_ids: Iterable[int], who: int | str | None = None) ->
 
 
 def _to_state(core: Core, face_ids: Iterable[int], state: str, action: str, label: str) -> ReviewResult:
-    with core.db.atomic():
+    with serialized(core.db):
         faces = [f for f in _faces(face_ids) if f.state != state]
         journal = Journal(action, f"{label} {len(faces)} faces")
         journal.touch(faces)
@@ -241,7 +241,7 @@ def unassign(core: Core, face_ids: Iterable[int]) -> ReviewResult:
 
 def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accept") -> ReviewResult:
     """Confirm faces as their suggested person (several people at once); conflicts are skipped."""
-    with core.db.atomic():
+    with serialized(core.db):
         faces = [f for f in _faces(face_ids)]
         journal = Journal(action)
         skipped = [Skipped(f.id, "no suggestion") for f in faces if f.state != m.FACE_SUGGESTED]
@@ -287,7 +287,7 @@ def name_cluster(
 
     `face_ids` limits the action to the faces the user saw (clusters are refreshed meanwhile).
     """
-    with core.db.atomic():
+    with serialized(core.db):
         query = m.Face.select().where(
             (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED])
         )
@@ -334,7 +334,7 @@ def last_undo() -> UndoView | None:
 
 def undo_last(core: Core) -> ReviewResult:
     """Undo the last action (bulk or not); faces changed by something else since stay as they are."""
-    with core.db.atomic():
+    with serialized(core.db):
         entry = undo.last_entry()
         if entry is None:
             raise PeopleError("nothing to undo")

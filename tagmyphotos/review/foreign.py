@@ -30,6 +30,7 @@ from tagmyphotos.review.people import (
 )
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import serialized
 from tagmyphotos.store.views import iso
 
 
@@ -273,7 +274,7 @@ def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run
     if dry_run:
         return out
     changed: list[int] = []
-    with core.db.atomic():
+    with serialized(core.db):
         journal = Journal("import-names", f"names imported from {source}")
         by_person: dict[int, tuple[m.Person, list[Any]]] = {}
         for fp, plan in plans:
@@ -317,7 +318,7 @@ def _mark(core: Any, people: _Directory, photo_id: int, fn: ForeignName, out: Im
         people.record([_row(source, photo_id, fn, m.FOREIGN_UNMATCHED, note=str(exc))])
         return False
     face: Any = m.Face.get_by_id(result.changed[0])
-    with core.db.atomic():
+    with serialized(core.db):
         named = m.Person.get_by_id(face.person_id)
         people.add(named)
         people.link(fn, named)

@@ -35,6 +35,7 @@ from tagmyphotos.review.people import (
 )
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import serialized
 from tagmyphotos.store.views import ReviewResult
 from tagmyphotos.suggest.state import forget_vectors
 
@@ -81,7 +82,7 @@ def add_face(core: Core, photo_id: int, box: Iterable[float], who: int | str | N
         raise PeopleError(f"cannot read {photo.path}: {exc}") from exc
     thumb = None
     try:
-        with core.db.atomic():
+        with serialized(core.db):
             face = m.Face.create(
                 photo=photo.id, source="manual", state=m.FACE_UNKNOWN, x=x, y=y, w=w, h=h,
                 det_score=found.score, quality=found.quality,
@@ -114,7 +115,7 @@ def add_face(core: Core, photo_id: int, box: Iterable[float], who: int | str | N
 
 def remove_face(core: Core, face_id: int) -> ReviewResult:
     """Delete a face marked by hand (a detected one is ignored instead: analysis would find it again)."""
-    with core.db.atomic():
+    with serialized(core.db):
         face: Any = m.Face.get_or_none(m.Face.id == face_id)
         if face is None:
             raise NotFound(f"no face with id {face_id}")

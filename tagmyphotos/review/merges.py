@@ -16,6 +16,7 @@ from tagmyphotos import tuning
 from tagmyphotos.matching.merge import PersonPair, centroid, close_pairs, closest_faces, merge_distance
 from tagmyphotos.review.people import NotFound, PeopleError, get_person, merge_people, person_view
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import serialized
 from tagmyphotos.store.views import FaceView, PersonView, ReviewResult, face_views, faces_select
 from tagmyphotos.suggest.state import model_state
 
@@ -136,7 +137,7 @@ def _ordered(person_id: int, other_id: int) -> tuple[int, int]:
 def mark_different(core: Core, person_id: int, other_id: int) -> tuple[int, int]:
     """Remember that two people are different: their pair is never suggested again."""
     a, b = _ordered(person_id, other_id)
-    with core.db.atomic():
+    with serialized(core.db):
         get_person(a), get_person(b)
         m.DistinctPeople.insert(person_a=a, person_b=b).on_conflict_ignore().execute()
     return a, b
@@ -145,7 +146,7 @@ def mark_different(core: Core, person_id: int, other_id: int) -> tuple[int, int]
 def forget_different(core: Core, person_id: int, other_id: int) -> bool:
     """Undo `mark_different` (the pair may be suggested again); False when it was not stored."""
     a, b = _ordered(person_id, other_id)
-    with core.db.atomic():
+    with serialized(core.db):
         gone = m.DistinctPeople.delete().where((m.DistinctPeople.person_a == a) & (m.DistinctPeople.person_b == b))
         return bool(gone.execute())
 

@@ -19,7 +19,7 @@ from tagmyphotos import tuning
 from tagmyphotos.errors import Conflict, NotFound, PeopleError
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
-from tagmyphotos.store.db import chunked
+from tagmyphotos.store.db import chunked, serialized
 from tagmyphotos.store.views import PersonView, ReviewResult, iso, objs
 from tagmyphotos.suggest.refresh import refresh_affected
 
@@ -107,7 +107,7 @@ def recount(person_ids: Iterable[int | None]) -> None:
 
 
 def set_cover(core: Core, person_id: int, face_id: int) -> PersonView:
-    with core.db.atomic():
+    with serialized(core.db):
         person = get_person(person_id)
         face = m.Face.get_or_none((m.Face.id == face_id) & (m.Face.person == person.id))
         if face is None or face.state != m.FACE_CONFIRMED:
@@ -189,7 +189,7 @@ def ignored_count() -> int:
 
 # --- changes ---------------------------------------------------------------------------------
 def create_person(core: Core, name: str) -> PersonView:
-    with core.db.atomic():
+    with serialized(core.db):
         cleaned = clean_name(name)
         existing = find_person(cleaned)
         if existing is not None and existing.name.casefold() == cleaned.casefold():
@@ -203,7 +203,7 @@ def create_person(core: Core, name: str) -> PersonView:
 
 def rename_person(core: Core, person_id: int, new_name: str) -> PersonView:
     """Rename; the old name is kept as an alias (imports and searches still find it)."""
-    with core.db.atomic():
+    with serialized(core.db):
         person = get_person(person_id)
         cleaned = clean_name(new_name)
         if cleaned == person.name:
@@ -227,7 +227,7 @@ def rename_person(core: Core, person_id: int, new_name: str) -> PersonView:
 
 def set_hidden(core: Core, person_id: int, hidden: bool) -> PersonView:
     """Hidden people keep their faces and names in files but get no new suggestions."""
-    with core.db.atomic():
+    with serialized(core.db):
         person = get_person(person_id)
         if bool(person.hidden) == hidden:
             return person_view(person)
@@ -242,7 +242,7 @@ def set_hidden(core: Core, person_id: int, hidden: bool) -> PersonView:
 def merge_people(core: Core, source_ids: Iterable[int], target_id: int) -> ReviewResult:
     """Move every face of the sources to the target; their names become the target's aliases."""
     sources = sorted({int(s) for s in source_ids} - {int(target_id)})
-    with core.db.atomic():
+    with serialized(core.db):
         target = get_person(target_id)
         people = [get_person(s) for s in sources]
         journal = Journal("merge", f"merged {', '.join(p.name for p in people)} into {target.name}")
@@ -295,7 +295,7 @@ def merge_people(core: Core, source_ids: Iterable[int], target_id: int) -> Revie
 
 def delete_person(core: Core, person_id: int) -> ReviewResult:
     """Delete a person; their confirmed faces go back to unknown (never silently lost)."""
-    with core.db.atomic():
+    with serialized(core.db):
         person = get_person(person_id)
         journal = Journal("delete", f"deleted {person.name}")
         journal.delete_person_snapshot(person)

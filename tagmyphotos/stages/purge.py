@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tagmyphotos.library.scan import REFERENCE_KIND
 from tagmyphotos.review.people import recount
 from tagmyphotos.store import models as m
-from tagmyphotos.store.db import chunked
+from tagmyphotos.store.db import chunked, serialized
 from tagmyphotos.suggest.state import forget_vectors
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def _gone() -> Any:
 
 def purge_missing(core: Core, dry_run: bool = True) -> PurgeReport:
     """Count (dry run) or forget every photo marked missing, in one transaction."""
-    with core.db.atomic():
+    with serialized(core.db):
         ids = [int(i) for (i,) in m.rows(m.Photo.select(m.Photo.id).where(_gone()))]
         faces: list[tuple[int, int | None, str | None, str | None]] = []
         for part in chunked(ids):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import peewee as pw
@@ -85,6 +86,24 @@ def _storage_problem_of(exc: BaseException) -> str | None:
     if "disk i/o error" in text:
         return "the disk holding the data folder failed a read or write (full or failing?); check it and retry"
     return None
+
+
+# Key of the PostgreSQL advisory lock that serialises review transactions (any fixed number).
+REVIEW_LOCK_KEY = 0x746D70
+
+
+@contextmanager
+def serialized(db: pw.Database) -> Iterator[None]:
+    """A transaction that runs alone among the serialised ones, on both databases.
+
+    Review actions read, count and write (one person per photo, face_count, covers, undo): on
+    SQLite every write transaction takes the one write lock at BEGIN (IMMEDIATE), so they never
+    interleave. PostgreSQL runs transactions side by side (READ COMMITTED) and two of them could
+    write stale counts; a transaction-level advisory lock gives them SQLite's order back."""
+    with db.atomic():
+        if isinstance(db, pw.PostgresqlDatabase):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (REVIEW_LOCK_KEY,))
+        yield
 
 
 def chunked(items: Iterable[int], size: int = tuning.SQL_IN_MAX) -> Iterator[list[int]]:
