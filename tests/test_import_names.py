@@ -25,6 +25,7 @@ from tagmyphotos.review.people import rename_person
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
+from tests import dbtarget
 from tests.conftest import EXIFTOOL, REAL
 from tests.fakes.immich import FakeImmich
 from tests.fakes.photoprism import FakePhotoPrism
@@ -291,7 +292,8 @@ def test_the_cli_prints_json_with_imported_conflicts_unmatched(
            "TAGMYPHOTOS_INTEGRATIONS__IMMICH__URL": immich.url,
            "TAGMYPHOTOS_INTEGRATIONS__IMMICH__API_KEY": immich.api_key,
            "TAGMYPHOTOS_INTEGRATIONS__IMMICH__PATH_MAP__LOCAL_PREFIX": str(library.cfg.library),
-           "TAGMYPHOTOS_INTEGRATIONS__IMMICH__PATH_MAP__REMOTE_PREFIX": "/mnt/photos"}  # fmt: skip
+           "TAGMYPHOTOS_INTEGRATIONS__IMMICH__PATH_MAP__REMOTE_PREFIX": "/mnt/photos",
+           **dbtarget.database_env(library.cfg.data)}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(library.cfg.data)
