@@ -26,7 +26,7 @@ from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
 from tests import dbtarget
-from tests.conftest import EXIFTOOL, REAL
+from tests.conftest import EXIFTOOL, REAL, make_config
 from tests.fakes.immich import FakeImmich
 from tests.fakes.photoprism import FakePhotoPrism
 
@@ -41,17 +41,38 @@ def run(core: Core, stage: str, **params: Any) -> dict[str, Any]:
     return dict(job.result)
 
 
-@pytest.fixture
-def library(analysed_core: Core) -> Core:
+@pytest.fixture(scope="module")
+def rotated_template(
+    analysed_template: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
     """The analysed testdata plus an EXIF-rotated portrait (orientation 6, its own XMP names
-    taken out so that only the import names it), analysed too."""
-    rotated = analysed_core.cfg.library / "rotated.jpg"
+    taken out so that only the import names it), analysed once for this module."""
+    base = tmp_path_factory.mktemp("rotated")
+    shutil.copytree(analysed_template[0], base / "library")
+    dbtarget.copy_data(analysed_template[1], base / "data")
+    rotated = base / "library" / "rotated.jpg"
     shutil.copyfile(REAL / "portrait-orientation-6.jpg", rotated)
     rotated.chmod(0o644)
     subprocess.run([str(EXIFTOOL), "-q", "-XMP:all=", "-overwrite_original", str(rotated)], check=True)
-    run(analysed_core, "scan")
-    run(analysed_core, "analyze")
-    return analysed_core
+    core = Core(make_config(base / "library", base / "data"))
+    try:
+        run(core, "scan")
+        run(core, "analyze")
+    finally:
+        core.close()
+    return base / "library", base / "data"
+
+
+@pytest.fixture
+def library(rotated_template: tuple[Path, Path], tmp_path: Path) -> Iterator[Core]:
+    """A fresh copy of the rotated template, opened."""
+    shutil.copytree(rotated_template[0], tmp_path / "library")
+    dbtarget.copy_data(rotated_template[1], tmp_path / "data")
+    core = Core(make_config(tmp_path / "library", tmp_path / "data"))
+    try:
+        yield core
+    finally:
+        core.close()
 
 
 def faces_of(path: str) -> list[Any]:
