@@ -18,6 +18,7 @@ from jobs.queue import configure_queue
 from tagmyphotos import tuning
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
+from tests import dbtarget
 from tests.api_support import ApiEnv, assert_problem
 
 pytest_plugins = ("tests.api_support",)
@@ -149,6 +150,8 @@ def test_the_scan_command_takes_paths(
     monkeypatch.setenv("TAGMYPHOTOS_LIBRARY", str(library))
     monkeypatch.setenv("TAGMYPHOTOS_DATA", str(data))
     monkeypatch.setenv("TAGMYPHOTOS_SCAN__INTERVAL_MINUTES", "0")
+    for name, value in dbtarget.database_env(data).items():  # the test's database (--db=postgres)
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(data)
     assert main(["scan", "--wait", "--json", "img1.jpg", "img2.jpg"]) == 0
     job = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["job"]
