@@ -71,7 +71,7 @@ def _command_modules() -> list[Any]:
     return [importlib.import_module(f"{__package__}.{name}") for name in EXTRA_COMMAND_MODULES]
 
 
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ("cli_keys", "cli_people", "cli_write", "cli_import")
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ("cli_keys", "cli_people", "cli_photos", "cli_write", "cli_import")
 
 
 def main(argv: list[str] | None = None) -> int:

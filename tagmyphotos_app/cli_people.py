@@ -45,7 +45,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     add("undo", "undo the last review action (accept, reject, name-cluster, teach, merge, ...)")
 
 
-def _run(action: Callable[[Any, argparse.Namespace], tuple[dict[str, Any], str]]) -> Handler:
+def run_action(action: Callable[[Any, argparse.Namespace], tuple[dict[str, Any], str]]) -> Handler:
     """Open the core, run, print; map the service errors to exit codes."""
     from tagmyphotos.review.people import NotFound, PeopleError
 
@@ -170,4 +170,4 @@ for _name, _action in (
     ("teach", _teach),
     ("undo", _undo),
 ):
-    command(_name)(_run(_action))
+    command(_name)(run_action(_action))

@@ -91,3 +91,34 @@ def test_without_a_split_nobody_is_suggested(api: ApiEnv) -> None:
         confirm.confirm(api.core, _single_faces(f"person{number:02d}"), f"Person {number}")
     found, total = merges.merge_suggestions(api.core)
     assert total == 0 and found == []
+
+
+def test_cli_photos_and_merge_suggestions(api: ApiEnv) -> None:
+    """`tagmyphotos photos` and `merge-suggestions` read the same model as the API (--json)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    _name_people(api)
+    cfg = api.core.cfg
+    env = {**os.environ, "TAGMYPHOTOS_LIBRARY": str(cfg.library), "TAGMYPHOTOS_DATA": str(cfg.data),
+           "TAGMYPHOTOS_CONFIG": str(cfg.data / "absent.yaml")}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "tagmyphotos_app", *args]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+    out = cli("photos", "--person", "anna", "--person", "Dora", "--mode", "any", "--json")
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    api_total = api.ok("GET", "/photos", params={"people": [p.id for p in m.Person.select().where(
+        m.Person.name.in_(["Anna", "Dora"]))], "mode": "any"})["total"]  # fmt: skip
+    assert found["total"] == api_total == len(found["photos"]) > 0
+    assert all({t["name"] for t in p["people"]} & {"Anna", "Dora"} for p in found["photos"])
+    assert cli("photos", "--person", "Nobody", "--json").returncode == 3
+    text = cli("merge-suggestions").stdout
+    assert "Anna" in text and "Anna B." in text and "1 suggestions" in text
+    assert json.loads(cli("merge-suggestions", "--json").stdout)["total"] == 1
