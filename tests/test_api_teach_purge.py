@@ -58,11 +58,15 @@ def test_teach_folder_paths_are_resolved_safely(api: ApiEnv, tmp_path: Path) -> 
     assert_problem(api.post("/teach/folder", json={"root": "library", "folder": "nope"}), 404)
     assert_problem(api.post("/teach/folder", json={"root": "library", "folder": "img1.jpg"}), 400)
     assert_problem(api.post("/teach/folder", json={"root": "home", "folder": "x"}), 422)
+    assert_problem(api.post("/teach/folder", json={"root": "data"}), 422)
     assert_problem(api.post("/jobs", json={"type": "teach", "params": {"folder": "../outside"}}), 422)
     assert m.Job.select().count() == jobs_before
     job = api.ok("POST", "/jobs", json={"type": "teach", "params": {"folder": "link-out"}})  # checked in the job
     failed = api.ok("GET", f"/jobs/{job['id']}")
     assert failed["state"] == "failed" and "outside the library" in failed["error"]
+    job = api.ok("POST", "/jobs", json={"type": "teach", "params": {"root": "library", "folder": ""}})
+    failed = api.ok("GET", f"/jobs/{job['id']}")  # its sub-folders would all become people
+    assert failed["state"] == "failed" and "not the library folder itself" in failed["error"]
     assert m.Person.select().count() == 0
     assert_problem(api.post("/teach/folder", json={"folder": "x"}, key="read"), 403)
 

@@ -34,6 +34,8 @@ def teach_root(cfg: Config, root: str, folder: str) -> Path:
     """The reference folder a client named, inside the library or the data folder."""
     if root not in TEACH_ROOTS:
         raise PeopleError(f"root must be one of {', '.join(TEACH_ROOTS)}")
+    if not folder.strip("/"):  # its sub-folders would all become people ("2019", "thumbs", ...)
+        raise PeopleError(f"name a folder inside the {root} folder, not the {root} folder itself")
     path = resolve_inside(cfg.library if root == "library" else cfg.data, folder)
     if not path.is_dir():
         raise PeopleError(f"{folder or '/'} is not a folder")

@@ -35,7 +35,7 @@ class TeachFolder(BaseModel):
     """A reference folder on the server: one sub-folder of photos per person (named after them)."""
 
     root: Literal["library", "data"] = Field("library", description="what `folder` is relative to")
-    folder: str = Field("", max_length=4096, description="e.g. 'people' for <library>/people/<Name>/*.jpg")
+    folder: str = Field(min_length=1, max_length=4096, description="e.g. 'people' for <library>/people/<Name>/*.jpg")
     person: str | None = Field(None, min_length=1, max_length=200, description="only this person's sub-folder")
 
 
