@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from PIL import Image
+
 Box = tuple[float, float, float, float]  # x, y, w, h (top-left origin), any consistent unit
 
 
@@ -107,3 +109,24 @@ def to_stored(box: NormBox, orientation: int) -> NormBox:
     """A box on the photo as displayed -> the same box on the stored pixels (MWG's frame)."""
     o = valid_orientation(orientation)
     return _map_box(box, _INVERSE.get(o, o))
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """EXIF orientation 1..8 of an opened image; anything else (0, 9, text, broken EXIF) is 1.
+
+    A PNG's eXIf chunk is read only when it comes before the pixels: Pillow's getexif() decodes
+    the whole image to look for one after them (475 MB for a 119 MP RGBA, on every scan)."""
+    try:
+        if im.format == "PNG":
+            exif = Image.Exif()
+            if im.info.get("exif"):
+                exif.load(im.info["exif"])
+        else:
+            exif = im.getexif()
+        value = int(exif.get(EXIF_ORIENTATION_TAG, 1) or 1)
+    except Exception:  # a broken EXIF block must not cost the photo its analysis
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+EXIF_ORIENTATION_TAG = 0x0112

@@ -28,6 +28,14 @@ SCAN_HOOK_DEBOUNCE_S = 2.0
 # Decompression-bomb guard: photos over this many pixels are refused with a clear error
 # (108-MP phone sensors exist; config analysis.max_image_pixels overrides it).
 IMAGE_MAX_PIXELS = 120_000_000
+# Decodes of more pixels than this (after a JPEG's reduced decode) run one at a time on the
+# machine (faces/images.decode_slot). 50 MP of RGBA is 200 MB decoded; every photo a phone or a
+# camera makes (<= ~60 MP JPEG, decoded at 1/2..1/8 for analysis) stays under it, so only big
+# PNG/TIFF/WebP scans and panoramas wait for each other.
+DECODE_ALONE_PIXELS = 50_000_000
+# Allocations from this size up are mmapped by glibc and so returned to the system when freed
+# (faces/images._give_big_blocks_back); Pillow's 16 MB pixel blocks are above it.
+MALLOC_MMAP_THRESHOLD_BYTES = 1 << 20
 
 # Detection runs on the photo bounded to this long side (config analysis.detect_max_px).
 # HOG costs ~ pixels: 24 ms at 800 px, 61 ms at 1600; it finds faces >= ~80 px in that image,

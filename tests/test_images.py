@@ -61,7 +61,9 @@ def test_real_portrait_stored_rotated_displays_like_the_upright_one() -> None:
 def test_heic_decodes() -> None:
     loaded = load_image(REAL / "IMG_2682.heic", max_side=1024)
     assert loaded.info.format == "HEIF"
-    assert loaded.pixels.shape[2] == 3 and max(loaded.pixels.shape[:2]) == 4032
+    # decoded whole (HEIF has no reduced decode), then reduced by an integer factor, never below the request
+    assert loaded.pixels.shape[2] == 3 and 1024 <= max(loaded.pixels.shape[:2]) < 2048
+    assert loaded.scale == pytest.approx(loaded.pixels.shape[1] / loaded.info.width)
     assert loaded.pixels.std() > 10  # a real photo, not a blank buffer
 
 
@@ -126,3 +128,15 @@ def test_bad_files_raise_image_error(tmp_path: Path) -> None:
         with pytest.raises(ImageError) as exc:
             load_image(tmp_path / name)
         assert name in str(exc.value) or "not found" in str(exc.value)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "I;16", "LA", "1", "CMYK"])
+def test_other_formats_are_reduced_before_conversion(tmp_path: Path, mode: str) -> None:
+    """A big PNG/TIFF is reduced right after its decode (issue 14, item 4), in every pixel mode."""
+    base = Image.fromarray(_pattern()).resize((3000, 2000))
+    image = base.convert(mode) if mode != "I;16" else base.convert("L").point(lambda v: v * 256, "I").convert("I;16")
+    path = tmp_path / ("big.tif" if mode == "CMYK" else "big.png")
+    image.save(path)
+    loaded = load_image(path, max_side=700)
+    assert 700 <= max(loaded.pixels.shape[:2]) < 1400 and loaded.pixels.shape[2] == 3
+    assert loaded.pixels.std() > 10  # the picture survived, not a blank or clipped buffer

@@ -5,11 +5,24 @@ JPEGs are decoded at a reduced scale with `Image.draft` when the caller only nee
 image: a 12 MP photo decodes several times faster at half size. EXIF orientation is applied so that every
 coordinate the pipeline produces is in the photo *as displayed*, and it is reported so region
 maths can map back to stored pixels. Every failure is an `ImageError` with a human message.
+
+Other formats (PNG, TIFF, WebP, HEIC) have no reduced decode: the whole image is decoded, then
+reduced by an integer factor before any conversion, so only the decode itself is full size
+(a 10900x10900 RGBA PNG under the pixel limit was 1.6 GB per preview, four at once 5.4 GB).
+Decodes of more than DECODE_ALONE_PIXELS run one at a time on the machine (a lock file every
+process shares: web server, analysis workers), so the peak is one such decode, not N.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import fcntl
+import os
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +30,23 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from tagmyphotos import tuning
+from tagmyphotos.geometry import exif_orientation
+
+
+def _give_big_blocks_back() -> None:
+    """Make glibc return freed image memory to the system. Pillow holds pixels in 16 MB blocks;
+    after the first such block is freed, glibc raises its mmap threshold and keeps later ones
+    in per-thread heaps, so four previews on four server threads stayed 1.9 GB resident after
+    they were done. A fixed threshold keeps every block mmapped: freed means returned."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, tuning.MALLOC_MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): their allocators differ
+        pass
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_give_big_blocks_back()
 
 try:  # HEIC/HEIF (iPhone photos); pillow-heif is a declared dependency
     from pillow_heif import register_heif_opener
@@ -35,7 +65,8 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_EXIF_ORIENTATION = 0x0112
+# Output rows per strip when a decoded image is reduced (faces/images._reduced): small copies.
+REDUCE_STRIP_ROWS = 64
 
 
 class ImageError(Exception):
@@ -78,11 +109,7 @@ def _orientation(im: Image.Image) -> int:
     if im.format == "HEIF" or im.format == "AVIF":
         # pillow-heif applies the HEIF transforms itself while decoding and resets EXIF to 1.
         return 1
-    try:
-        value = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-    except Exception:  # a broken EXIF block must not cost us the photo
-        return 1
-    return value if 1 <= value <= 8 else 1
+    return exif_orientation(im)
 
 
 def _open(path: Path | str, max_pixels: int) -> tuple[Image.Image, ImageInfo]:
@@ -116,6 +143,41 @@ def probe(path: Path | str, max_pixels: int = tuning.IMAGE_MAX_PIXELS) -> ImageI
     im, info = _open(path, max_pixels)
     im.close()
     return info
+
+
+@contextmanager
+def decode_slot(pixels: int) -> Iterator[None]:
+    """Hold the machine's one slot for big decodes (blocking) when `pixels` is over the bound."""
+    if pixels <= tuning.DECODE_ALONE_PIXELS:
+        yield
+        return
+    path = os.path.join(tempfile.gettempdir(), "tagmyphotos-big-decode.lock")
+    with open(path, "a") as lock:  # a file of its own per caller: flock excludes threads too
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _reduced(im: Image.Image, max_side: int | None) -> Image.Image:
+    """The decoded image shrunk by the largest integer factor that keeps it >= max_side."""
+    if max_side is None:
+        return im
+    factor = max(im.size) // max_side
+    if factor < 2:
+        return im
+    if im.mode.startswith("I;16"):
+        im = im.convert("I")  # values kept: _to_rgb scales 16-bit to 8-bit afterwards
+    elif im.mode in ("1", "P"):
+        im = im.convert("RGBA" if "transparency" in im.info else ("L" if im.mode == "1" else "RGB"))
+    # In strips: Pillow reduces RGBA through a full-size premultiplied copy (+475 MB at 119 MP).
+    w, h = im.size
+    out = Image.new(im.mode, ((w + factor - 1) // factor, (h + factor - 1) // factor))
+    step = factor * REDUCE_STRIP_ROWS
+    for top in range(0, h, step):
+        out.paste(im.crop((0, top, w, min(h, top + step))).reduce(factor), (0, top // factor))
+    return out
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -163,8 +225,12 @@ def load_image(
                 factor = max(w, h) / max_side
                 if factor >= 2:
                     im.draft("RGB", (int(w / factor) + 1, int(h / factor) + 1))
-            im.load()
-            rgb = _to_rgb(im)
+            with decode_slot(im.size[0] * im.size[1]):
+                im.load()
+                small = _reduced(im, max_side)
+                if small is not im:
+                    im.close()  # the full-size pixels go now, before any conversion
+                rgb = _to_rgb(small)
             transpose = _TRANSPOSE.get(info.orientation)
             if transpose is not None:
                 rgb = rgb.transpose(transpose)

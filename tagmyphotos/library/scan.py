@@ -15,6 +15,7 @@ from pathlib import Path
 import xxhash
 from PIL import Image, UnidentifiedImageError
 
+from tagmyphotos.geometry import exif_orientation
 from tagmyphotos.store import models as m
 from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library, walk_paths
 from tagmyphotos.tuning import HASH_CHUNK_BYTES, SCAN_COMMIT_EVERY
@@ -123,7 +124,7 @@ def probe_file(abspath: str, kind: str) -> Probe:
     try:
         with Image.open(abspath) as im:
             width, height = im.size
-            orientation = _exif_orientation(im)
+            orientation = exif_orientation(im)
             if fmt == "JPEG":
                 # A reduced decode reads every entropy-coded byte: a truncated JPEG fails here.
                 im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
@@ -140,16 +141,6 @@ def probe_file(abspath: str, kind: str) -> Probe:
     if orientation not in range(1, 9):
         orientation = 1
     return Probe(digest, fmt, width, height, orientation)
-
-
-def _exif_orientation(im: Image.Image) -> int:
-    """EXIF orientation 1..8; anything else (0, 9, text, broken EXIF) is 1: a bad tag must not
-    cost the photo its analysis."""
-    try:
-        value = int(im.getexif().get(0x0112, 1) or 1)
-    except Exception:
-        return 1
-    return value if 1 <= value <= 8 else 1
 
 
 def in_scope(path: str, scope: list[str] | None) -> bool:
