@@ -17,8 +17,11 @@ import zlib
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.appserver import serve
+
+pytestmark = pytest.mark.slow  # a real server decoding a 119 MP image several times: ~1-2 min
 
 SIDE = 10900
 MB = 1 << 20
