@@ -323,3 +323,39 @@ def test_photos_filters_and_a_merge_suggestion(split_site: tuple[str, Path], bro
     see("Merged")
     wait.until(lambda _: count(db, "SELECT COUNT(*) FROM person") == people_before - 1)
     assert count(db, f"SELECT face_count FROM person WHERE name = '{first}'") == 4
+
+
+def test_teach_page_uploads_photos_of_one_person(split_site: tuple[str, Path], browser) -> None:
+    from conftest import FACES
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, db = split_site
+    d = browser
+    wait = WebDriverWait(d, WAIT_S)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def see(text: str) -> None:
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//*[contains(normalize-space(.), '{text}')]")))
+
+    d.get(base + "/login")
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid='password']"))).send_keys(
+        PASSWORD + Keys.ENTER
+    )
+    see("Review suggestions")
+    d.get(base + "/teach")
+    see("Upload photos of one person")
+    person = "Uploaded Person"
+    css = "input[data-testid='teach-person'], [data-testid='teach-person'] input"
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, css))).send_keys(person)
+    files = sorted(f for f, who in identities().items() if who == "person05")[:2]
+    file_input = (By.CSS_SELECTOR, "[data-testid='teach-upload'] input[type=file]")
+    chooser = wait.until(ec.presence_of_element_located(file_input))
+    chooser.send_keys("\n".join(str(FACES / f) for f in files))
+    see(f"Teaching {person} from 2 photos")
+    see(f"Taught: {person} (2)")  # the server's own worker ran the job
+    time.sleep(1.0)
+    d.save_screenshot(str(SHOTS / "teach.png"))
+    assert count(db, f"SELECT face_count FROM person WHERE name = '{person}'") == 2
