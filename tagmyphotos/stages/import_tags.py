@@ -15,7 +15,9 @@ Bounds, because anyone who can drop a file in the library writes these tags (an 
 made 1,000 people from one file): a photo with more than IMPORT_MAX_REGIONS_PER_PHOTO named
 regions is not imported at all (a job warning says so), and a name new to the library is taken
 only where a detected face is under its region, so a file creates at most as many people as it
-shows faces. Names already known keep today's behaviour (also on hand-drawn regions). Why not
+shows faces (plus the keyword names, IMPORT_MAX_KEYWORD_NAMES at most, which become people on
+the photo anyway, so their hand-drawn regions are kept too). Names already known keep today's
+behaviour (also on hand-drawn regions). Why not
 make new names suggestions: a digiKam user importing years of careful tagging expects those
 people known and learnt from on day one, which is what the import is for.
 """
@@ -81,7 +83,8 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
     on_faces: set[str] = set()  # the names taken from regions (a skipped name stays the file's alone)
     with m.database.atomic():
         for index, region in enumerate(regions):
-            if index not in matches and find_person(str(region.name)) is None:
+            named_in_keywords = " ".join(str(region.name).split()) in keywords  # a photo-level person anyway
+            if index not in matches and find_person(str(region.name)) is None and not named_in_keywords:
                 report.new_without_face += 1  # a new name needs a face under it
                 continue
             on_faces.add(str(region.name))
