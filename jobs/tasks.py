@@ -24,8 +24,9 @@ from .pipeline import STAGES
 from .queue import huey
 
 log = logging.getLogger("tagmyphotos.jobs")
-# One job of a shared stage (analyze) at a time per process.
-_shared_locks: dict[str, threading.Lock] = {}
+# Jobs of each shared stage (analyze) running in this process now.
+_running: dict[str, int] = {}
+_shared_lock = threading.Lock()
 
 
 @huey.task()
@@ -41,18 +42,33 @@ def run_job(job_id: int) -> None:
     if not stage.shared:
         _run(job_id, stage)
         return
-    busy = _shared_locks.setdefault(stage.name, threading.Lock())
-    if not busy.acquire(blocking=False):
-        # this process already runs one (its analyzer uses the cores): another process, or this
-        # one later, takes it; two analyses in one process would share one model in two threads
-        run_job.schedule(args=(job_id,), delay=tuning.SHARED_JOB_RETRY_S)
+    if _pass_on(job, stage):
         return
+    for helper in _helpers(job):
+        run_job(helper)
+    with _shared_lock:
+        _running[stage.name] = _running.get(stage.name, 0) + 1
     try:
-        for helper in _helpers(job):
-            run_job(helper)
         _run(job_id, stage)
     finally:
-        busy.release()
+        with _shared_lock:
+            _running[stage.name] -= 1
+
+
+def _pass_on(job: m.Job, stage: Stage) -> bool:
+    """A helper job that reaches a process already running its stage goes back to the queue
+    while its lead job is unfinished (True: not run here), so it lands in an idle process: two
+    analyses in one process share its cores, while another worker would sit idle."""
+    lead_id = (job.params or {}).get("helper_of")
+    with _shared_lock:
+        busy = _running.get(stage.name, 0) > 0
+    if lead_id is None or not busy or job.state != m.JOB_QUEUED:
+        return False
+    lead = m.Job.get_or_none(m.Job.id == int(lead_id))
+    if lead is None or lead.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+        return False
+    run_job.schedule(args=(job.id,), delay=tuning.SHARED_JOB_RETRY_S)
+    return True
 
 
 def _run(job_id: int, stage: Stage) -> None:

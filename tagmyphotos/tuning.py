@@ -367,8 +367,8 @@ HOUSEKEEPING_LEASE_S = 50
 WORKER_ANNOUNCE_S = 30
 WORKER_SEEN_S = 90
 
-# An analyze job that lands in a process already analysing goes back to the queue for this
-# many seconds (another process takes it, or this one when its analysis is over).
+# A helper analyze job (scale-out) that lands in a process already analysing goes back to the
+# queue for this many seconds, for an idle worker process (or this one when it is free).
 SHARED_JOB_RETRY_S = 2.0
 
 # /readyz runs `exiftool -ver` at most this often (seconds): a Docker healthcheck every 30 s
