@@ -123,3 +123,31 @@ def test_upgrade_from_the_dlib_engine_reembeds_keeps_names_and_refreshes_suggest
         assert {f.suggested_person_id for f in same} == {ada.id}
     finally:
         new.close()
+
+
+def test_faces_imported_from_the_files_tags_get_a_thumbnail(tmp_path: Path) -> None:
+    """portrait.jpg carries MWG regions (Marie and Pierre Curie): a region no detected face
+    matches becomes an imported face, and it needs a thumbnail like any other face."""
+    from PIL import Image
+
+    from tests.conftest import REAL
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    shutil.copyfile(REAL / "portrait.jpg", lib / "portrait.jpg")
+    core = Core(make_config(lib, tmp_path / "data"))
+    try:
+        scan_and_analyze(core)
+        named = list(m.Face.select().where(m.Face.state == m.FACE_CONFIRMED))
+        assert {f.person.name for f in named} == {"Marie Curie", "Pierre Curie"}
+        imported = [f for f in named if f.source == "imported"]
+        assert imported, "the test needs a region the detector does not find (it found both heads)"
+        for face in named:
+            assert face.thumb, f"{face.person.name} has no thumbnail"
+            with Image.open(core.cfg.data / face.thumb) as thumb:
+                assert thumb.format == "JPEG" and thumb.size == (160, 160)
+                # the thumbnail shows the photo (not a blank square): its pixels vary
+                low, high = thumb.convert("L").getextrema()
+                assert high - low > 40
+    finally:
+        core.close()

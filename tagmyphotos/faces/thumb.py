@@ -8,6 +8,7 @@ user sees hair and chin, and padded with grey where the face touches the photo's
 from __future__ import annotations
 
 import io
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from tagmyphotos import tuning
+from tagmyphotos.faces.images import load_image, probe
 
 _EDGE_GREY = (128, 128, 128)
 
@@ -65,6 +67,27 @@ def face_thumbnail(
     return buf.getvalue()
 
 
+def box_thumbnail(
+    path: Path | str, box: tuple[float, float, float, float], max_pixels: int = tuning.IMAGE_MAX_PIXELS
+) -> bytes:
+    """A thumbnail of `box` (full-resolution oriented pixels) cut from the photo at `path`.
+
+    For faces that come without a detection (regions another tool wrote into the file): the
+    photo is decoded just large enough for the box to fill the thumbnail, never whole for a
+    small face. Raises images.ImageError when the photo cannot be decoded."""
+    info = probe(path, max_pixels)
+    long_side = max(info.width, info.height)
+    need = math.ceil(long_side * tuning.THUMB_SIZE / max(1.0, min(box[2], box[3])))
+    img = load_image(path, max_side=min(long_side, need, tuning.CHIP_SOURCE_MAX_SIDE), max_pixels=max_pixels)
+    k = img.pixels.shape[1] / info.width
+    return face_thumbnail(img.pixels, (box[0] * k, box[1] * k, box[2] * k, box[3] * k))
+
+
+def thumb_path(photo_id: int, face_id: int) -> str:
+    """Where a face's thumbnail lives under the data folder: 256 folders, so none grows huge."""
+    return f"thumbs/{photo_id % 256:02x}/{face_id}.jpg"
+
+
 def save_thumbnail(data: bytes, path: Path | str) -> Path:
     """Write thumbnail bytes atomically (temp file + rename), creating the folder."""
     target = Path(path)
@@ -78,8 +101,3 @@ def save_thumbnail(data: bytes, path: Path | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-
-
-def thumb_path(photo_id: int, face_id: int) -> str:
-    """Thumbnails spread over 256 folders so no folder grows huge."""
-    return f"thumbs/{photo_id % 256:02x}/{face_id}.jpg"

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 from tagmyphotos import tuning
 from tagmyphotos.core import Core
+from tagmyphotos.faces.images import ImageError
+from tagmyphotos.faces.thumb import box_thumbnail, save_thumbnail, thumb_path
 from tagmyphotos.geometry import NormBox, oriented_size
 from tagmyphotos.metadata.exiftool import ExifToolError, UnsafeArgument
 from tagmyphotos.metadata.names import keyword_people
@@ -110,6 +112,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
                             tags={"people": sorted(on_faces)},
                             note="people read from the file's existing tags")  # fmt: skip
         _mark_already_written(core, photo_id, {str(r.name) for r in regions})
+    thumbnail_imported(core, photo_id)
     return report
 
 
@@ -197,6 +200,31 @@ def _manual_face(
                          h=max(1, round(box.h * height)), det_score=0.0)  # fmt: skip
     report.manual += 1
     return int(face.id)
+
+
+def thumbnail_imported(core: Core, photo_id: int) -> int:
+    """Thumbnails for the photo's imported faces that have none (no detection made one for them).
+
+    Safe to rerun: a face that has its thumbnail is skipped. Returns how many were made."""
+    faces = list(
+        m.Face.select().where((m.Face.photo == photo_id) & (m.Face.source == "imported") & m.Face.thumb.is_null())
+    )
+    if not faces:
+        return 0
+    photo = m.Photo.get_by_id(photo_id)
+    made = 0
+    for face in faces:
+        try:
+            data = box_thumbnail(core.cfg.library / photo.path, (face.x, face.y, face.w, face.h),
+                                 core.cfg.analysis.max_image_pixels)  # fmt: skip
+        except (ImageError, OSError) as exc:
+            log.warning("no thumbnail for the imported face %s in %s: %s", face.id, photo.path, exc)
+            return made
+        rel = thumb_path(photo_id, face.id)
+        save_thumbnail(data, core.cfg.data / rel)
+        m.Face.update(thumb=rel).where(m.Face.id == face.id).execute()
+        made += 1
+    return made
 
 
 def _rejected(face_id: int, person_id: int) -> bool:
