@@ -140,6 +140,12 @@ MATCH_MODELS: dict[str, tuple[str, float, float, float]] = {
 # On the labelled testdata (scripts/evaluate, k=2) likely is 100% right and names 99% of faces.
 MATCH_LIKELY_CONFIDENCE = 0.80
 MATCH_MAYBE_CONFIDENCE = 0.50
+# How sure a suggestion is, as the user sees it (matching.match.certainty): "sure", "likely"
+# (the likely band below sure) or "check" (the maybe band). Confidence is a calibrated
+# probability (P(d) is the logistic fitted to same/different pairs above), so "sure" at 0.99
+# means an expected 1 wrong name in 100 such suggestions. A percentage hides this: every
+# likely suggestion shows 97-100%, while the error rates behind 97% and 99.9% differ 30-fold.
+MATCH_SURE_CONFIDENCE = 0.99
 
 # k of the k-NN vote (config matching.k), and how many more neighbours are fetched to find the
 # nearest conflicting person and to survive rejected persons being filtered out.
@@ -231,6 +237,16 @@ INDEX_BUILD_JOBS = 2
 
 # Undo keeps this many recent actions (each entry holds the before/after of the faces it touched).
 UNDO_KEEP = 20
+
+# A new name this similar to an existing name or alias (difflib ratio of the case-folded names)
+# is offered as "did you mean ...?" before a second person is created. 0.85 is one typo in a
+# name of 7+ letters ("Katherine"/"Catherine" 0.89, "Jon"/"John" 0.86, "Tom Smyth" 0.89) and
+# stays below different people with a shared part ("Anna"/"Anne" 0.75, "Marie Curie"/
+# "Pierre Curie" 0.70). A name that is the first word(s) of an existing one ("Scarlett" for
+# "Scarlett Johansson") is offered too, whatever its ratio.
+NAME_SIMILAR_RATIO = 0.85
+# At most this many existing people are offered.
+NAME_SIMILAR_SHOWN = 3
 
 # Faces judged per database round trip in a suggestion refresh (whole photos per batch): big
 # enough to amortise the queries, small enough to keep one write transaction short.

@@ -30,6 +30,8 @@ async def user(core: Core) -> AsyncIterator[User]:
 
 
 async def test_first_run_checks_library_and_sets_password(anon: User, core: Core) -> None:
+    first = jobs_store.create_job("scan", {"trigger": "schedule"})  # the server's own scan at start
+    jobs_store.finish(first, m.JOB_DONE, {"seen": 64, "new": 64})
     await anon.open("/jobs")  # redirected: no password yet
     await anon.should_see("Welcome to Tag My Photos")
     await anon.should_see("64 photos found")  # the 64 test photos, sampled under the limit
@@ -40,11 +42,11 @@ async def test_first_run_checks_library_and_sets_password(anon: User, core: Core
     assert not auth.password_is_set(core.cfg)
     anon.find(marker="new-password").clear().type(PASSWORD)
     anon.find(marker="repeat-password").clear().type(PASSWORD)
-    anon.find("Start the first scan now").click()  # untick: this test does not scan
+    await anon.should_see("Already finished")  # the first scan is not offered a second time
     anon.find("Save and start").click()
-    await anon.should_see("Jobs", retries=20)  # logged in through /login/complete
+    await anon.should_see("Looking for new and changed photos", retries=20)  # on Jobs, logged in
     assert auth.check_password(core.cfg, PASSWORD)
-    assert m.Job.select().count() == 0
+    assert m.Job.select().count() == 1
 
 
 async def test_login_rejects_wrong_password_then_accepts(anon: User, core: Core) -> None:
@@ -68,7 +70,7 @@ async def test_expired_ticket_is_refused(anon: User, core: Core) -> None:
 
 async def test_logout_clears_the_session(user: User) -> None:
     await user.open("/jobs")
-    await user.should_see("Start scan")
+    await user.should_see("Scan the library")
     await user.open("/logout")
     await user.should_see(marker="password")
 
@@ -77,24 +79,25 @@ async def test_jobs_page_starts_scan_and_shows_result(user: User, core: Core) ->
     await user.open("/jobs")
     await user.should_see("No jobs yet")
     user.find(marker="start-scan").click()
-    await user.should_see("scan #1", retries=30)
-    await user.should_see("queued")
+    await user.should_see("Looking for new and changed photos", retries=30)
+    await user.should_see("Waiting for its turn.")
     job = jobs_store.recent_jobs(1)[0]
     assert (job.type, job.state) == ("scan", "queued")
     followers = run_queued(core, job.id)  # the worker's part
-    await user.should_see("done", retries=30)
-    await user.should_see(f"analyze #{followers[0]}", retries=30)  # the pipeline's hand-off
+    await user.should_see("64 photos in the library, 64 new.", retries=30)
+    assert followers
+    await user.should_see("Finding faces", retries=30)  # the pipeline's hand-off
     assert m.Photo.select().count() == 64
 
 
 async def test_cancel_a_queued_job_after_confirming(user: User) -> None:
     job_id = jobs_store.create_job("scan")  # queued, never sent: stays queued
     await user.open("/jobs")
-    await user.should_see(f"scan #{job_id}")
+    await user.should_see("Looking for new and changed photos")
     user.find("Cancel").click()
-    await user.should_see("Stop scan job")
+    await user.should_see("Stop this job?")
     user.find(marker="confirm-ok").click()
-    await user.should_see("cancelled", retries=30)
+    await user.should_see("stopped", retries=30)
     assert m.Job.get_by_id(job_id).state == m.JOB_CANCELLED
 
 

@@ -21,8 +21,8 @@ async def test_change_a_setting_applies_to_the_running_core(core: Core) -> None:
         await user.should_see(marker="setting-matching.k")
         field = user.find(marker="setting-matching.k").elements.pop()
         field.set_value(9)
-        user.find(marker="save-suggestions").click()
-        await user.should_see("Saved matching.k", retries=30)
+        user.find(marker="save-settings").click()
+        await user.should_see("Saved: matching.k", retries=30)
     assert core.cfg.matching.k == 9
     assert settings_store.stored_overrides()["matching.k"] == 9
 
@@ -32,7 +32,7 @@ async def test_a_bad_value_is_refused_with_the_reason(core: Core) -> None:
         await user.open("/settings")
         await user.should_see(marker="setting-matching.likely_confidence")
         user.find(marker="setting-matching.likely_confidence").elements.pop().set_value(7)
-        user.find(marker="save-suggestions").click()
+        user.find(marker="save-settings").click()
         await user.should_see("likely_confidence", retries=30)
     assert core.cfg.matching.likely_confidence <= 1
     assert "matching.likely_confidence" not in settings_store.stored_overrides()

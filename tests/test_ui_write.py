@@ -38,10 +38,10 @@ async def test_preview_write_then_restore_one_file(analysed_core: Core) -> None:
         user.find(marker="start-write").click()
         await user.should_see(marker="confirm-ok")
         user.find(marker="confirm-ok").click()
-        await user.should_see("queued", retries=30)
+        await user.should_see("Writing names into photos", retries=30)  # the live card, on top
         job = m.Job.select().where(m.Job.type == "write").get()
         run_queued(core, job.id)  # the worker's part
-        await user.should_see("Write finished: 2 written", retries=50)
+        await user.should_see("Write finished: 2 photos written", retries=50)
         await user.should_see("Everything is written", retries=30)
         for path, digest in before.items():
             assert sha(core.cfg.library / path) != digest or (core.cfg.library / (path + ".xmp")).exists()
@@ -50,10 +50,10 @@ async def test_preview_write_then_restore_one_file(analysed_core: Core) -> None:
         user.find(marker=f"restore-{path}").click()
         await user.should_see(marker="confirm-ok")
         user.find(marker="confirm-ok").click()
-        await user.should_see("restore #", retries=30)
+        await user.should_see("Putting back original files", retries=30)
         job = m.Job.select().where(m.Job.type == "restore").get()
         assert job.params == {"paths": [path]}
         run_queued(core, job.id)
-        await user.should_see("restored", retries=50)
+        await user.should_see("Restore finished: 1 file put back", retries=50)
     assert sha(core.cfg.library / path) == before[path]  # byte for byte
     assert m.Photo.get(m.Photo.path == path).written_signature is None  # it will be written again

@@ -24,6 +24,18 @@ from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
 
 BAND_LIKELY = "likely"
 BAND_MAYBE = "maybe"
+CERTAINTY_LEVELS = ("sure", "likely", "check")
+
+
+def certainty(confidence: float, band: str | None) -> str:
+    """A suggestion's confidence on the user's scale: "sure", "likely" or "check".
+
+    Why words: the confidence is a probability that saturates (97-100% for every likely
+    face), so a percentage does not draw the eye to the face worth a look; the expected error
+    rate does (tuning.MATCH_SURE_CONFIDENCE)."""
+    if band == BAND_LIKELY:
+        return "sure" if confidence >= tuning.MATCH_SURE_CONFIDENCE else "likely"
+    return "check"
 NO_REJECTIONS: Mapping[int, Collection[int]] = {}
 
 

@@ -137,6 +137,11 @@ def _write_confirmed(rows: list[tuple[int, int]]) -> None:
     db.cursor().executemany(sql, [(m.FACE_CONFIRMED, pid, now, fid) for fid, pid in rows])
 
 
+def _faces_n(n: int) -> str:
+    """'1 face', '3 faces': undo labels are read by the user."""
+    return f"{n} face" + ("s" if n != 1 else "")
+
+
 def confirm(core: Core, face_ids: Iterable[int], who: int | str, *, action: str = "confirm") -> ReviewResult:
     """Assign faces to a person (an id, or a name: found by name/alias, created when new)."""
     with serialized(core.db):
@@ -145,7 +150,8 @@ def confirm(core: Core, face_ids: Iterable[int], who: int | str, *, action: str 
         person, created = resolve_person(who, journal)
         done = confirm_faces(journal, faces, person, displace=True, respect_rejections=False)
         changed, skipped, displaced = done.changed, done.skipped, done.displaced
-        journal.label = f"{action}: {len(changed)} faces as {person.name}"
+        verb = "moved" if action == "move" else "named"
+        journal.label = f"{verb} {_faces_n(len(changed))} {person.name}"
         undo_id = journal.save()
     refreshed = refresh_after(core, [*changed, *displaced])
     return ReviewResult(
@@ -173,7 +179,7 @@ def confirm_groups(
             c, s, d = done.changed, done.skipped, done.displaced
             changed, skipped, displaced = changed + c, skipped + s, displaced + d
             created += [person.name] if new else []
-        journal.label = f"{action}: {len(changed)} faces of {len(groups)} people"
+        journal.label = f"named {_faces_n(len(changed))} of {len(groups)} {'person' if len(groups) == 1 else 'people'}"
         undo_id = journal.save()
     refreshed = refresh_after(core, [*changed, *displaced])
     return ReviewResult(action, changed, skipped, displaced, None, bool(created), undo_id, refreshed), created
@@ -208,8 +214,8 @@ def reject(core: Core, face_ids: Iterable[int], who: int | str | None = None) ->
                 _set([face], state=m.FACE_UNKNOWN, person=None, **_CLEAR_SUGGESTION)
                 changed.append(face.id)
         recount(persons)
-        label = person.name if person is not None else f"{len(persons)} people"
-        journal.label = f"rejected {len(faces) - len(skipped)} faces for {label}"
+        label = person.name if person is not None else "their people"
+        journal.label = f"not {label}: {_faces_n(len(faces) - len(skipped))}"
         undo_id = journal.save()
     refreshed = refresh_after(core, [f.id for f in faces])
     view = person_view(get_person(person.id)) if person is not None else None
@@ -219,7 +225,7 @@ def reject(core: Core, face_ids: Iterable[int], who: int | str | None = None) ->
 def _to_state(core: Core, face_ids: Iterable[int], state: str, action: str, label: str) -> ReviewResult:
     with serialized(core.db):
         faces = [f for f in _faces(face_ids) if f.state != state]
-        journal = Journal(action, f"{label} {len(faces)} faces")
+        journal = Journal(action, f"{label} {_faces_n(len(faces))}")
         journal.touch(faces)
         _set(faces, state=state, person=None, cluster=None, **_CLEAR_SUGGESTION)
         persons = {f.person_id for f in faces}
@@ -254,7 +260,8 @@ def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accep
         changed, more = done.changed, done.skipped
         skipped += more
         by_person = {p.id for _, p in pairs}
-        journal.label = f"accepted {len(changed)} suggestions for {len(by_person)} people"
+        people_n = f"{len(by_person)} {'person' if len(by_person) == 1 else 'people'}"
+        journal.label = f"accepted {len(changed)} suggestion{'s' * (len(changed) != 1)} for {people_n}"
         undo_id = journal.save()
     refreshed = refresh_after(core, changed)
     return ReviewResult(action, changed, skipped, undo_id=undo_id, refreshed=refreshed)
@@ -308,8 +315,8 @@ def name_cluster(
         out = [f for f in faces if f.id in dropped]
         journal.touch(out)
         _set(out, cluster=None)
-        skipped += [Skipped(f.id, "dropped from the cluster") for f in out]
-        journal.label = f"named cluster {cluster_id} {person.name} ({len(changed)} faces)"
+        skipped += [Skipped(f.id, "left out of the group, still unknown") for f in out]
+        journal.label = f"named {_faces_n(len(changed))} {person.name}"
         undo_id = journal.save()
     refreshed = refresh_after(core, changed)
     return ReviewResult(
@@ -325,17 +332,18 @@ def _named(name: str) -> m.Person:
 
 
 # --- undo ------------------------------------------------------------------------------------
-def last_undo() -> UndoView | None:
-    entry = undo.last_entry()
+def last_undo(scope: undo.UndoScope | None = None) -> UndoView | None:
+    """The action an undo would take back (the newest one touching `scope`, if given)."""
+    entry = undo.last_entry(scope)
     if entry is None:
         return None
     return UndoView(entry.id, entry.kind, str(entry.payload.get("label", "")), iso(entry.created_at))
 
 
-def undo_last(core: Core) -> ReviewResult:
+def undo_last(core: Core, scope: undo.UndoScope | None = None) -> ReviewResult:
     """Undo the last action (bulk or not); faces changed by something else since stay as they are."""
     with serialized(core.db):
-        entry = undo.last_entry()
+        entry = undo.last_entry(scope)
         if entry is None:
             raise PeopleError("nothing to undo")
         undone = undo.apply(entry)

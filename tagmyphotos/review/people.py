@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
 import peewee as pw
@@ -54,6 +55,33 @@ def find_person(name: str) -> m.Person | None:
     if alias is None:
         alias = next((a for a in m.PersonAlias.select() if a.name.casefold() == folded), None)
     return m.Person.get_by_id(alias.person_id) if alias is not None else None
+
+
+def name_similarity(a: str, b: str) -> float:
+    """How alike two names are, 0..1, ignoring case and spacing; 1.0 when one is the first
+    word(s) of the other ("Scarlett" and "Scarlett Johansson")."""
+    x, y = (" ".join(str(n).split()).casefold() for n in (a, b))
+    if not x or not y:
+        return 0.0
+    short, long = sorted((x.split(), y.split()), key=len)
+    if long[: len(short)] == short:
+        return 1.0
+    return SequenceMatcher(None, x, y).ratio()
+
+
+def similar_people(name: str) -> list[PersonView]:
+    """People whose name or alias is close to `name`, best first; none when `name` is taken
+    (then it simply names that person). For "did you mean ...?" before creating a person."""
+    if not " ".join(str(name).split()) or find_person(name) is not None:
+        return []
+    aliases = _aliases(None)
+    scored = []
+    for person in m.Person.select():
+        best = max(name_similarity(name, n) for n in [person.name, *aliases.get(person.id, [])])
+        if best >= tuning.NAME_SIMILAR_RATIO:
+            scored.append((-best, person.name.casefold(), person))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return _views([p for _, _, p in scored[: tuning.NAME_SIMILAR_SHOWN]])
 
 
 def get_person(person_id: int) -> m.Person:
@@ -119,10 +147,10 @@ def set_cover(core: Core, person_id: int, face_id: int) -> PersonView:
 # --- views -----------------------------------------------------------------------------------
 def list_people(include_hidden: bool = True, search: str | None = None) -> list[PersonView]:
     """All people by name, with counts of their pending suggestions and their cover thumb."""
-    query = m.Person.select().order_by(m.Person.name)
+    query = m.Person.select()
     if not include_hidden:
         query = query.where(~m.Person.hidden)
-    people = list(query)
+    people = sorted(query, key=lambda p: (p.name.casefold(), p.id))
     if search:
         folded = search.casefold()
         aliases = _aliases(None)

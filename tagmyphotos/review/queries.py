@@ -17,7 +17,8 @@ from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import REFERENCE_KIND
 from tagmyphotos.review.people import NotFound, find_person, get_person, person_view
 from tagmyphotos.store import models as m
-from tagmyphotos.store.views import FaceView, SuggestionGroup, face_views, faces_select
+from tagmyphotos.store.views import ClusterView, FaceView, SuggestionGroup, face_views, faces_select
+from tagmyphotos.suggest.clusters import list_clusters, outliers_among
 
 BANDS = ("likely", "maybe")
 ORDERS = ("quality", "confidence", "newest", "photo")
@@ -334,3 +335,18 @@ def _card(p: Any, counts: dict[str, int], people: list[PersonTag]) -> PhotoCard:
         confirmed_faces=counts.get(m.FACE_CONFIRMED, 0), written=bool(p.written_signature),
         write_error=p.write_error, people=people,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClusterChoice:
+    """A group of unknown faces as the page offers it: the faces shown, and which of them look
+    different from the rest (offered unselected, so the user sees what will be named)."""
+
+    cluster: ClusterView
+    outliers: frozenset[int]
+
+
+def clusters_to_name(cfg: Any, limit: int, offset: int, sample: int) -> list[ClusterChoice]:
+    """A page of groups, largest first, each with its best `sample` faces and their outliers."""
+    found = list_clusters(limit, offset, sample)
+    return [ClusterChoice(c, frozenset(outliers_among(cfg, [f.id for f in c.faces]))) for c in found]

@@ -274,5 +274,69 @@ def _put_back(
     return thumbs
 
 
-def last_entry() -> m.UndoEntry | None:
-    return m.UndoEntry.select().order_by(m.UndoEntry.id.desc()).first()
+def last_entry(scope: UndoScope | None = None) -> m.UndoEntry | None:
+    """The newest entry, or the newest that touches what `scope` names."""
+    newest_first = m.UndoEntry.select().order_by(m.UndoEntry.id.desc())
+    if scope is None or scope.everything:
+        return newest_first.first()
+    return next((e for e in newest_first if touches(e.payload, scope)), None)
+
+
+@dataclass(frozen=True)
+class UndoScope:
+    """What a page shows: one person, one photo, or (neither) the whole review.
+
+    Why: an "Undo" button on a person's page must not undo something done to somebody else
+    on another page; it offers the newest action that touched what the user is looking at."""
+
+    person_id: int | None = None
+    photo_id: int | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.person_id is None and self.photo_id is None
+
+
+def touches(payload: dict[str, Any], scope: UndoScope) -> bool:
+    """Whether a journal payload changed the scope's person (their faces, name, aliases) or a
+    face of the scope's photo."""
+    people, face_ids, photos = _touched(payload)
+    if scope.person_id is not None and scope.person_id in people:
+        return True
+    if scope.photo_id is not None:
+        if scope.photo_id in photos:
+            return True
+        for part in chunked(sorted(face_ids)):
+            query = m.Face.select().where(m.Face.id.in_(part) & (m.Face.photo == scope.photo_id))
+            if query.exists():
+                return True
+    return False
+
+
+def _touched(p: dict[str, Any]) -> tuple[set[int], set[int], set[int]]:
+    """(people, face ids, photo ids) a payload names."""
+    people: set[int] = set()
+    faces: set[int] = set()
+    photos: set[int] = set()
+    for fid, before, after in p.get("faces", []):
+        faces.add(int(fid))
+        people.update(int(v) for v in (before.get("person_id"), before.get("suggested_person_id")) if v)
+        if after and after[1]:
+            people.add(int(after[1]))
+    for fid, after in p.get("faces_created", []):
+        faces.add(int(fid))
+        if after and after[1]:
+            people.add(int(after[1]))
+    for snap in p.get("faces_deleted", []):
+        row = snap.get("row", {})
+        photos.update(int(v) for v in (row.get("photo"), row.get("photo_id")) if v)
+        people.update(int(v) for v in (row.get("person"), row.get("person_id")) if v)
+    for fid, pid in [*p.get("rejections_added", []), *p.get("rejections_removed", [])]:
+        faces.add(int(fid))
+        people.add(int(pid))
+    for pid, _ in [*p.get("aliases_added", []), *p.get("aliases_removed", [])]:
+        people.add(int(pid))
+    people.update(int(i) for i in p.get("people_created", []))
+    people.update(int(d["id"]) for d in p.get("people_deleted", []))
+    people.update(int(k) for k in p.get("people_changed", {}))
+    return people, faces, photos

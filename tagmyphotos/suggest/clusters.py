@@ -151,6 +151,14 @@ def outlier_ids(cfg: Any, faces: Sequence[Any]) -> list[int]:
     return out
 
 
+def outliers_among(cfg: Any, face_ids: Sequence[int]) -> list[int]:
+    """Which of these faces (the ones a page shows of a cluster) are far from the others.
+
+    The page leaves them unselected before the user names the group, so what gets named is
+    exactly what the user saw selected."""
+    return outlier_ids(cfg, objs(m.Face.select().where(m.Face.id.in_(list(face_ids)))))
+
+
 def list_clusters(limit: int = 50, offset: int = 0, sample: int = VIEW_SAMPLE) -> list[ClusterView]:
     """Clusters of unknown faces, largest first, each with its best faces as a sample."""
     size = pw.fn.COUNT(m.Face.id)

@@ -12,6 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
+from tagmyphotos.matching.match import certainty
 from tagmyphotos.store.views import FaceView
 
 from .. import frame
@@ -20,12 +21,19 @@ from .. import frame
 THUMB_URL = "/api/v1/faces/{id}/thumb"
 PREVIEW_URL = "/api/v1/photos/{id}/preview"
 # Tile size on screen (px); thumbnails are made at 160 px, so this stays sharp on 2x screens.
+# Tiles stretch to fill each row (at least TILE_MIN_PX: three per row on a 390 px phone).
 TILE_PX = 96
-TILE_STYLE = f"width:{TILE_PX}px;height:{TILE_PX}px"
-LINK_STYLE = f"top:{TILE_PX - 26}px"
-CAPTION_STYLE = f"max-width:{TILE_PX}px"
+TILE_MIN_PX = 88
+GRID_STYLE = f"grid-template-columns: repeat(auto-fill, minmax({TILE_MIN_PX}px, {TILE_PX + 24}px))"
 
-BAND_COLOR = {"likely": "positive", "maybe": "warning"}
+# How sure a suggestion is, in words and colours (tagmyphotos.matching.match.certainty).
+CERTAINTY_COLOR = {"sure": "positive", "likely": "teal-9", "check": "warning"}
+CERTAINTY_TEXT_COLOR = {"check": "black"}
+CERTAINTY_HELP = {
+    "sure": "sure: fewer than 1 in 100 such suggestions are wrong",
+    "likely": "likely: most such suggestions are right; a glance is enough",
+    "check": "check: about as often wrong as right; look at this one",
+}
 
 
 def thumb_url(face_id: int) -> str:
@@ -36,41 +44,67 @@ def photo_link(face: FaceView) -> str:
     return f"/photo/{face.photo_id}?face={face.id}"
 
 
+def tile_label(face: FaceView) -> str:
+    """What a screen reader says for a face tile: who it is (or may be) and in which photo."""
+    photo = face.photo_path.rsplit("/", 1)[-1]
+    if face.state == "confirmed" and face.person_name:
+        who = face.person_name
+    elif face.state == "suggested" and face.suggested_person_name:
+        level = certainty(face.confidence or 0.0, face.band)
+        who = f"maybe {face.suggested_person_name} ({level})"
+    else:
+        who = "unknown face" if face.state != "ignored" else "ignored face"
+    return f"{who}, in {photo}"
+
+
 class FaceTile:
-    """One face: thumbnail, selection ring, keyboard focus ring, confidence and name."""
+    """One face: thumbnail, selection ring, keyboard focus ring, how sure, and name.
+
+    A tile is a checkbox to assistive technology: Tab reaches it, Enter or Space toggles it,
+    and its name says who the face is and in which photo."""
 
     def __init__(self, face: FaceView, grid: FaceGrid, caption: str | None) -> None:
         self.face = face
         self.grid = grid
+        label = tile_label(face)
         with frame.attrs(ui.element("div"), {"data-face": face.id}).classes("relative") as self.box:
-            with ui.element("div").classes("cursor-pointer rounded-lg p-0.5") as self.frame:
-                img = {"src": thumb_url(face.id), "alt": f"face {face.id}", "width": TILE_PX, "height": TILE_PX}
+            with ui.element("div").classes("face-tile cursor-pointer rounded-lg p-0.5") as self.frame:
+                img = {"src": thumb_url(face.id), "alt": label, "width": TILE_PX, "height": TILE_PX}
                 frame.attrs(ui.element("img"), img).props("loading=lazy decoding=async").classes(
-                    "rounded-md block bg-grey-3"
-                ).style(TILE_STYLE)
+                    "rounded-md block bg-grey-3 w-full h-auto aspect-square"
+                )
                 if face.confidence is not None and face.band:
-                    ui.badge(f"{face.confidence:.0%}", color=BAND_COLOR.get(face.band, "grey")).classes(
-                        "absolute top-1 left-1 text-[10px]"
-                    )
+                    level = certainty(face.confidence, face.band)
+                    badge = ui.badge(level, color=CERTAINTY_COLOR[level],
+                                     text_color=CERTAINTY_TEXT_COLOR.get(level)).classes(
+                        "absolute top-1 left-1 text-[10px]")  # fmt: skip
+                    frame.attrs(badge, {"aria-hidden": "true"})
+                    badge.tooltip(f"{CERTAINTY_HELP[level]} (match probability {face.confidence:.1%})")
                 self.check = ui.icon("check_circle", size="1.2rem").classes(
-                    "absolute top-1 right-1 text-blue-600 bg-white rounded-full"
+                    "absolute top-1 right-1 text-blue-800 bg-white rounded-full"
                 )
             ui.button(icon="open_in_new", on_click=lambda: ui.navigate.to(photo_link(face))).props(
                 "round dense flat size=xs color=white aria-label='Show in photo'"
-            ).classes("absolute right-1 bg-black/40").style(LINK_STYLE)
+            ).classes("absolute right-1.5 bottom-1.5 bg-black/40")
             if caption:
-                ui.label(caption).classes("text-[11px] leading-tight truncate").style(CAPTION_STYLE)
+                ui.label(caption).classes("text-[11px] leading-tight truncate w-full")
+        frame.attrs(self.frame, {"tabindex": 0, "role": "checkbox", "aria-label": label})
         self.frame.mark(f"face-{face.id}")
         self.frame.on("click", lambda: grid.clicked(self))
+        self.frame.on("focus", lambda: grid.focused(self))
+        if grid.ring is None:  # the review page's keyboard handler toggles the face under its cursor
+            self.frame.on("keydown.enter.prevent", lambda: grid.toggle(face.id))
+            self.frame.on("keydown.space.prevent", lambda: grid.toggle(face.id))
         self.paint()
 
     def paint(self) -> None:
         selected = self.face.id in self.grid.selected
         focused = self.grid.focus_tile is self
         self.check.set_visibility(selected)
-        ring = "ring-4 ring-blue-600" if selected else "ring-1 ring-gray-300"
-        focus = " outline outline-4 outline-offset-2 outline-orange-500" if focused else ""
-        self.frame.classes(replace=f"cursor-pointer rounded-lg p-0.5 {ring}{focus}")
+        frame.attrs(self.frame, {"aria-checked": "true" if selected else "false"})
+        ring = "ring-4 ring-blue-800" if selected else "ring-1 ring-gray-400"
+        focus = " outline outline-4 outline-offset-2 outline-orange-700" if focused else ""
+        self.frame.classes(replace=f"face-tile cursor-pointer rounded-lg p-0.5 {ring}{focus}")
 
 
 class FaceGrid:
@@ -91,11 +125,17 @@ class FaceGrid:
         self.ring = focus
         self.focus_tile: FaceTile | None = None
         self.tiles: list[FaceTile] = []
-        with ui.element("div").classes("flex flex-wrap gap-2") as self.container:
+        # a grid of equal columns: as many tiles per row as fit, no empty strip on a phone
+        with ui.element("div").classes("w-full grid gap-2").style(GRID_STYLE) as self.container:
             for face in self.faces:
                 self.tiles.append(FaceTile(face, self, caption(face) if caption else None))
         if focus is not None:
             focus.add(self)
+
+    def focused(self, tile: FaceTile) -> None:
+        """Tab reached a tile: the review cursor follows, so its keys act on that face."""
+        if self.ring is not None and self.ring.current is not tile:
+            self.ring.move_to(tile)
 
     def clicked(self, tile: FaceTile) -> None:
         self.toggle(tile.face.id)

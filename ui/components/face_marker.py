@@ -129,6 +129,8 @@ class FaceMarker:
             frame.tid(ui.button("Cancel", icon="close", on_click=self.stop), "mark-face-cancel").props(
                 "dense flat color=grey-8"
             )
+        # the panel is what changed: bring it into view (below the photo on a phone)
+        self.panel.run_method("scrollIntoView", {"block": "nearest", "behavior": "smooth"})
 
     async def save(self, who: str | None) -> None:
         box = self.full_box()

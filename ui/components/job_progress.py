@@ -16,6 +16,7 @@ from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store.jobs import JobView
 
 from .. import frame
+from . import job_words
 from .face_lists import header_counts
 from .safety import confirm
 
@@ -27,6 +28,8 @@ CHECK_EVERY_S = 10.0
 EVENTS_SHOWN = 200
 
 ACTIVE = ("queued", "running")
+STATE_WORDS = {"queued": "waiting", "running": "running", "done": "done", "failed": "failed",
+               "cancelled": "stopped"}  # fmt: skip
 STATE_COLOR = {"queued": "grey", "running": "primary", "done": "positive", "failed": "negative",
                "cancelled": "warning"}  # fmt: skip
 
@@ -38,20 +41,17 @@ def fraction(job: JobView) -> float:
 
 
 def summary(job: JobView) -> str:
-    """One line: '120 / 640 · 3 errors' or the result of a finished job."""
-    parts = [f"{job.done:,} / {job.total:,}" if job.total else ("waiting" if job.state == "queued" else "")]
+    """One line: '120 of 640 done · 3 problems' while it runs, what it did once it finished."""
+    if job.state == "queued":
+        return "Waiting for its turn."
+    parts = []
+    if job.state == "running":
+        parts.append(f"{job.done:,} of {job.total:,} done" if job.total else "Getting started…")
+    else:
+        parts.append(job_words.outcome(job))
     if job.errors:
-        parts.append(f"{job.errors:,} error" + ("s" if job.errors != 1 else ""))
-    if job.result and job.state not in ACTIVE:
-        parts.append(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in job.result.items() if _plain(v)))
+        parts.append(frame.plural(job.errors, "problem") + " (listed below)")
     return " · ".join(p for p in parts if p)
-
-
-def _plain(value: Any) -> bool:
-    """Result figures worth a glance: non-zero numbers and short texts (no flags, lists or zeros)."""
-    if isinstance(value, bool) or not value:
-        return False
-    return isinstance(value, (int, float)) or (isinstance(value, str) and len(value) < 60)
 
 
 class JobCard:
@@ -62,21 +62,22 @@ class JobCard:
         self.on_change = on_change
         with frame.attrs(ui.card(), {"data-job": job.id}).classes("w-full gap-1").props("flat bordered") as self.card:
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
-                self.badge = ui.badge(job.state)
-                ui.label(f"{job.type} #{job.id}").classes("font-medium")
+                self.badge = ui.badge(STATE_WORDS.get(job.state, job.state))
+                ui.label(job_words.title(job)).classes("font-medium")
                 self.when = ui.label().classes("text-xs text-grey-7 dark:text-grey-5 gt-xs")
                 ui.space()
                 self.cancel = ui.button("Cancel", icon="stop", on_click=self._cancel).props("flat dense color=warning")
             self.bar = ui.linear_progress(value=0, show_value=False).props("rounded size=10px instant-feedback")
             self.line = ui.label().classes("text-sm")
             self.error = ui.label().classes("text-sm text-negative whitespace-pre-wrap")
+            self.next = ui.row().classes("items-center gap-2")
             self.events = ui.column().classes("w-full gap-0")
         self.update(job)
 
     def update(self, job: JobView) -> None:
         self.job = job
         color = STATE_COLOR.get(job.state, "primary")
-        self.badge.set_text(job.state)
+        self.badge.set_text(STATE_WORDS.get(job.state, job.state))
         frame.attrs(self.badge, {"color": color})
         self.when.set_text(_when(job))
         self.cancel.set_visibility(job.state in ACTIVE)
@@ -89,17 +90,25 @@ class JobCard:
         self.line.set_text(summary(job))
         self.error.set_text(job.error or "")
         self.error.set_visibility(bool(job.error))
+        self._next_step(job)
         if job.errors and not self.events.default_slot.children:
             with self.events:
                 _events(job.id)
 
+    def _next_step(self, job: JobView) -> None:
+        step = job_words.next_step(job)
+        if step is None or self.next.default_slot.children:
+            return
+        with self.next:
+            ui.link(step.text + " →", step.target).classes("text-sm font-medium")
+
     async def _cancel(self) -> None:
         job = self.job
-        if not await confirm("Cancel job?", f"Stop {job.type} job #{job.id}? Work done so far is kept.",
+        if not await confirm("Stop this job?", f"{job_words.title(job)}: work done so far is kept.",
                              ok="Stop job", color="warning"):  # fmt: skip
             return
         await frame.io(jobs_store.request_cancel, job.id)
-        ui.notify(f"Asked {job.type} job #{job.id} to stop")
+        ui.notify("Asked the job to stop")
         if self.on_change is not None:
             result = self.on_change()
             if inspect.isawaitable(result):

@@ -1,4 +1,9 @@
-"""Pick a person by name: autocomplete over existing people (and their aliases); new names allowed."""
+"""Pick a person by name: autocomplete over existing people (and their aliases); new names allowed.
+
+A new name close to an existing one ("Scarlett" when "Scarlett Johansson" exists, a typo)
+asks "did you mean ...?" first: a second person for the same someone splits their faces and
+their suggestions, and merging them later is work the user should not have to discover.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
-from tagmyphotos.review.people import list_people
+from tagmyphotos.review.people import list_people, similar_people
 
 from .. import frame
 
@@ -34,9 +39,9 @@ class PersonPicker:
         testid: str | None = None,
     ) -> None:
         self.on_pick = on_pick
-        with ui.row().classes("items-center gap-2 no-wrap"):
+        with ui.row().classes("items-center gap-2 max-w-full"):  # wraps on a phone
             self.input = (
-                ui.input(label, autocomplete=names or []).props("dense outlined clearable").classes("min-w-[200px]")
+                ui.input(label, autocomplete=names or []).props("dense outlined clearable").classes("min-w-[180px]")
             )
             self.button = ui.button(button, icon=icon, on_click=self.pick).props("unelevated color=primary no-wrap")
         if testid:
@@ -54,6 +59,32 @@ class PersonPicker:
         if not name:
             ui.notify("Type a name first", type="warning")
             return
-        result = self.on_pick(name)
+        chosen = await did_you_mean(name)
+        if chosen is None:
+            return
+        result = self.on_pick(chosen)
         if hasattr(result, "__await__"):
             await result
+
+
+async def did_you_mean(name: str) -> str | None:
+    """The name to use: `name`, or an existing person's close name the user picked instead;
+    None when the user cancelled."""
+    close = await frame.io(similar_people, name)
+    if not close:
+        return name
+    with ui.dialog() as dialog, frame.tid(ui.card(), "did-you-mean").classes("max-w-md gap-2"):
+        ui.label(f"Did you mean {close[0].name}?").classes("text-lg font-medium")
+        ui.label(f"Nobody is called “{name}” yet, but these names are close. Add the faces to one of "
+                 "them, or create a new person.").classes("text-sm")  # fmt: skip
+        for index, person in enumerate(close):
+            button = ui.button(f"Use {person.name}", icon="call_merge",
+                               on_click=lambda p=person: dialog.submit(p.name))  # fmt: skip
+            frame.tid(button, f"use-similar-{index}").props("unelevated color=primary no-caps").classes("w-full")
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+            frame.tid(ui.button(f"Create “{name}”", on_click=lambda: dialog.submit(name)),
+                      "create-new-person").props("flat no-caps")  # fmt: skip
+    chosen = await dialog
+    dialog.delete()
+    return chosen if isinstance(chosen, str) else None

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from nicegui import ui
 
 from tagmyphotos.review import confirm as review_confirm
+from tagmyphotos.review.undo import UndoScope
 from tagmyphotos.store.views import ReviewResult
 
 from .. import frame
@@ -32,22 +33,35 @@ async def confirm(title: str, message: str, ok: str = "Delete", color: str = "ne
     return bool(result)
 
 
-class UndoButton:
-    """'Undo <last action>'; disabled when there is nothing to undo. `after()` runs after an undo."""
+# Undo labels longer than this are cut on the button (the tooltip has all of it).
+UNDO_LABEL_CHARS = 36
 
-    def __init__(self, after: Callable[[], Any] | None = None) -> None:
+
+class UndoButton:
+    """'Undo <last action>' for what the page shows (`scope`: one person, one photo, or all);
+    disabled when there is nothing to undo there. `after()` runs after an undo."""
+
+    def __init__(self, after: Callable[[], Any] | None = None, scope: UndoScope | None = None) -> None:
         self.after = after
-        self.button = frame.tid(ui.button("Undo", icon="undo", on_click=self.undo), "undo").props("flat dense no-caps")
+        self.scope = scope
+        self.button = frame.tid(ui.button("Undo", icon="undo", on_click=self.undo), "undo").props(
+            "flat dense no-caps no-wrap"
+        )
+        with self.button:
+            self.tip = ui.tooltip("Nothing to undo here")
         self.button.set_enabled(False)
         ui.timer(0, self.refresh, once=True)
 
     async def refresh(self) -> None:
-        last = await frame.io(review_confirm.last_undo)
+        last = await frame.io(review_confirm.last_undo, self.scope)
         self.button.set_enabled(last is not None)
-        self.button.set_text(f"Undo: {last.label}" if last else "Undo")
+        label = last.label if last else ""
+        short = label if len(label) <= UNDO_LABEL_CHARS else label[: UNDO_LABEL_CHARS - 1] + "…"
+        self.button.set_text(f"Undo: {short}" if last else "Undo")
+        self.tip.set_text(f"Undo: {label}" if last else "Nothing to undo here")
 
     async def undo(self) -> None:
-        result = await frame.call(review_confirm.undo_last, frame.core())
+        result = await frame.call(review_confirm.undo_last, frame.core(), self.scope)
         if result is not None:
             report(result, "Undone")
         await self.refresh()
@@ -59,18 +73,19 @@ class UndoButton:
 
 def report(result: ReviewResult, what: str) -> None:
     """Tell the user what an action did, including faces it skipped and why."""
-    lines = [f"{what}: {len(result.changed)} face" + ("s" if len(result.changed) != 1 else "")]
+    lines = [f"{what}: {frame.plural(len(result.changed), 'face')}"]
     if result.person is not None and result.created_person:
         lines[0] += f" (new person {result.person.name})"
     if result.displaced:
-        lines.append(f"{len(result.displaced)} other faces in the same photos lost that name")
+        lines.append(f"{frame.plural(len(result.displaced), 'other face')} in the same photos lost that name")
     if result.skipped:
         reasons: dict[str, int] = {}
         for skip in result.skipped:
             reasons[skip.reason] = reasons.get(skip.reason, 0) + 1
-        lines += [f"skipped {n}: {reason}" for reason, n in list(reasons.items())[:3]]
+        lines += [f"{frame.plural(n, 'face')} not changed: {reason}" for reason, n in list(reasons.items())[:3]]
     lines += list(getattr(result, "warnings", []) or [])
     kind: Literal["positive", "info", "warning"] = "positive"
     if result.skipped or not result.changed:
         kind = "info" if result.changed else "warning"
     ui.notify("\n".join(lines), type=kind, multi_line=True, classes="whitespace-pre-line")
+    frame.counts_changed()

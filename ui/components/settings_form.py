@@ -1,7 +1,8 @@
-"""An editor for one section of settings: the right widget per type, locked keys shown as such.
+"""The settings editor: the right widget per type, locked keys shown as such, one Save.
 
 Why generic: the settings are a typed pydantic model; the widget follows the field's type
-(switch, choice, number, list, text, secret), so a new setting needs no UI code.
+(switch, choice, number, list, text, secret), so a new setting needs only its words in
+settings_catalog.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nicegui import ui
@@ -19,6 +20,7 @@ from tagmyphotos.config import Config
 from tagmyphotos.store import settings as settings_store
 
 from .. import frame
+from .settings_catalog import Setting
 
 
 def annotation(cfg: Config, dotted: str) -> Any:
@@ -43,38 +45,48 @@ def _is_secret(kind: Any) -> bool:
 
 
 class SettingsForm:
-    """Widgets for `keys` of one section; `changes()` returns what the user edited."""
+    """Widgets for settings in several groups, and ONE save for all of them.
 
-    def __init__(self, cfg: Config, title: str, keys: list[str], on_saved: Callable[[Config], Any]) -> None:
+    `group()` adds a card of settings (each with its label and help); `save()` saves what the
+    user edited anywhere on the page at once."""
+
+    def __init__(self, cfg: Config, on_saved: Callable[[Config], Any]) -> None:
         self.cfg = cfg
         self.on_saved = on_saved
         self.fields: dict[str, tuple[Any, Any, str]] = {}  # key -> (value shown, widget, type tag)
-        values = settings_store.all_keys(cfg)
-        locked = settings_store.env_locked()
-        with ui.card().classes("flex-1 min-w-[300px] gap-1").props("flat bordered"):
-            ui.label(title).classes("font-medium")
-            for key in keys:
-                self._field(
-                    key,
-                    values[key],
-                    annotation(cfg, key),
-                    key in locked or not settings_store.is_editable(key),
-                )
-            if self.fields:
-                frame.tid(ui.button("Save", icon="save", on_click=self.save), f"save-{title.lower()}").props(
-                    "unelevated dense color=primary"
-                ).classes("self-end")
+        self.labels: dict[str, str] = {}
+        self.values = settings_store.all_keys(cfg)
+        self.locked = settings_store.env_locked()
 
-    def _field(self, key: str, value: Any, kind: Any, locked: bool) -> None:
-        name = key.rsplit(".", 1)[-1].replace("_", " ")
+    def group(self, title: str, intro: str, settings: Sequence[Setting]) -> ui.card:
+        """A card of settings; the caller may add more to it (`with form.group(...):`)."""
+        with ui.card().classes("w-full gap-2").props("flat bordered") as card:
+            ui.label(title).classes("text-lg font-medium")
+            if intro:
+                ui.label(intro).classes("text-sm text-grey-7")
+            for setting in settings:
+                if setting.key in self.values:
+                    self.field(setting)
+        return card
+
+    def field(self, setting: Setting) -> None:
+        key = setting.key
+        self.labels[key] = setting.label
+        locked = key in self.locked or not settings_store.is_editable(key)
+        with ui.column().classes("w-full gap-0"):
+            self._widget(key, setting.label, self.values[key], annotation(self.cfg, key), locked)
+            if setting.help:
+                ui.label(setting.help).classes("text-xs text-grey-7")
+
+    def _widget(self, key: str, name: str, value: Any, kind: Any, locked: bool) -> None:
         if locked:
             with ui.row().classes("w-full no-wrap gap-2 text-sm items-center"):
                 ui.label(name).classes("text-grey-7 w-1/2 break-all")
                 shown = "********" if isinstance(value, SecretStr) and value.get_secret_value() else _text(value)
                 ui.label(shown).classes("font-mono break-all")
-                ui.icon("lock", size="xs").classes("text-grey-6").tooltip(
-                    "Set in the environment or only changeable in config.yaml"
-                )
+                ui.icon("lock", size="xs").classes("text-grey-7")
+            why = "set by an environment variable" if key in self.locked else "changed only in config.yaml"
+            ui.label(f"Fixed here: {why}.").classes("text-xs text-grey-7")
             return
         original = value.get_secret_value() if isinstance(value, SecretStr) else value
         choices = _choices(kind)
@@ -97,16 +109,22 @@ class SettingsForm:
                 ui.input(name, value="" if original is None else str(original)).props("dense"),
                 "text",
             )
-        widget.classes("w-full").tooltip(key)
+        widget.classes("w-full max-w-xl")
         frame.tid(widget, f"setting-{key}")
-        before = settings_store.MASK if _is_secret(kind) and original else original
+        # what the widget shows now: an empty text field for an unset value is no change
+        before = (settings_store.MASK if original else "") if _is_secret(kind) else original
+        if tag == "text" and before is None:
+            before = ""
         self.fields[key] = (before, widget, tag)
 
     def changes(self) -> dict[str, Any]:
         """Edited values, parsed to their type; raises ValueError for text that does not parse."""
         out = {}
         for key, (before, widget, tag) in self.fields.items():
-            now = _parse(tag, widget.value)
+            try:
+                now = _parse(tag, widget.value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{self.labels.get(key, key)}: {exc}") from exc
             if now != before:
                 out[key] = now
         return out
@@ -114,8 +132,8 @@ class SettingsForm:
     async def save(self) -> None:
         try:
             changes = self.changes()
-        except (ValueError, TypeError) as exc:
-            ui.notify(f"Not saved: {exc}", type="negative")
+        except ValueError as exc:
+            ui.notify(f"Not saved: {exc}", type="negative", multi_line=True)
             return
         if not changes:
             ui.notify("Nothing changed")
@@ -125,8 +143,9 @@ class SettingsForm:
             return
         new_cfg, restart = saved
         frame.core().cfg = new_cfg  # applied to this process at once, like PATCH /settings
-        note = f"; restart to apply {', '.join(restart)}" if restart else ""
-        ui.notify(f"Saved {', '.join(changes)}{note}", type="positive", multi_line=True)
+        names = ", ".join(self.labels.get(k, k) for k in changes)
+        note = f"; restart to apply {', '.join(self.labels.get(k, k) for k in restart)}" if restart else ""
+        ui.notify(f"Saved: {names}{note}", type="positive", multi_line=True)
         self.on_saved(new_cfg)
 
 

@@ -11,35 +11,34 @@ from jobs.tasks import start_job
 from tagmyphotos.store import jobs as jobs_store
 
 from .. import frame
+from ..components import job_words
 from ..components.job_progress import ACTIVE, JobCard
 
 # Jobs listed on the page (newest first); older ones are in `tagmyphotos status --json`.
 JOBS_SHOWN = 30
 # Seconds between checks for changed jobs (the list re-renders only when something changed).
 JOBS_REFRESH_S = 1.0
-# Stages started from their own pages with parameters (a write needs a preview first).
-STARTED_ELSEWHERE = ("write", "restore", "teach")
 
 
 def register() -> None:
     @frame.page("/jobs", "Jobs")
     async def jobs_page() -> None:
-        frame.section("Jobs", "Scans, face analysis, matching and writes run in the background.")
+        frame.section("Jobs", "Scanning, finding faces, suggesting names and writing run in the background; "
+                      "each step starts the next by itself. Start one here only to redo it now.")  # fmt: skip
         with ui.row().classes("gap-2 flex-wrap"):
             for stage in STAGES.values():
-                if stage.name in STARTED_ELSEWHERE:
+                if stage.name not in job_words.START_LABELS:
                     continue
-                button = ui.button(f"Start {stage.name}", icon="play_arrow",
+                button = ui.button(job_words.START_LABELS[stage.name], icon="play_arrow",
                                    on_click=functools.partial(_start, stage.name))  # fmt: skip
-                frame.tid(button, f"start-{stage.name}").props("unelevated color=primary")
-                button.tooltip(stage.summary or stage.name)
+                frame.tid(button, f"start-{stage.name}").props("unelevated color=primary no-caps")
         JobList()
 
 
 async def _start(job_type: str) -> None:
     job_id = await frame.call(start_job, job_type)
     if job_id is not None:
-        ui.notify(f"{job_type} job #{job_id} queued", type="positive")
+        ui.notify(f"Started: {job_words.TITLES.get(job_type, job_type).lower()}", type="positive")
 
 
 class JobList:

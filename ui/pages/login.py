@@ -11,6 +11,8 @@ from nicegui import app, ui
 
 from jobs.tasks import start_job
 from tagmyphotos.config import Config
+from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store.jobs import JobView
 from tagmyphotos.system import auth
 
 from .. import frame
@@ -46,8 +48,10 @@ def register() -> None:
             ui.label("Tag My Photos").classes("text-2xl font-medium")
             if expired:
                 ui.label("That login link expired; please log in again.").classes("text-warning text-sm")
-            password = frame.tid(ui.input("Password", password=True, password_toggle_button=True), "password")
-            password.props("autofocus outlined").classes("w-full")
+            with ui.element("form").classes("w-full") as form:
+                password = frame.tid(ui.input("Password", password=True, password_toggle_button=True), "password")
+            form.on("submit.prevent", lambda: None)
+            password.props("autofocus outlined autocomplete=current-password").classes("w-full")
             error = ui.label().classes("text-negative text-sm")
 
             client = auth.client_address(cfg, request.client.host if request.client else None,
@@ -84,7 +88,9 @@ def register() -> None:
                             ui.label(text).classes("text-sm")
             checked = await frame.io(check_library, cfg)
             _library_card(checked)
-            _password_card(cfg, checked)
+            first_scan = await frame.io(_first_scan)
+            _first_scan_card(first_scan, checked)
+            _password_card(cfg, checked, first_scan)
         return None
 
 
@@ -99,16 +105,37 @@ def _library_card(check: LibraryCheck) -> None:
             ui.label(problem).classes("text-sm " + ("text-negative" if not check.ok else "text-warning"))
 
 
-def _password_card(cfg: Config, check: LibraryCheck) -> None:
+def _first_scan() -> JobView | None:
+    """The scan the server started by itself (its schedule runs one at start), if any."""
+    found = jobs_store.recent_jobs(1, "scan")
+    return found[0] if found else None
+
+
+def _first_scan_card(scan: JobView | None, check: LibraryCheck) -> None:
+    with frame.tid(ui.card(), "first-scan").classes("w-full gap-1").props("flat bordered"):
+        ui.label("First scan").classes("font-medium")
+        if scan is not None:
+            ui.label(f"Already {'finished' if scan.state == 'done' else scan.state}: the server scans the library "
+                     "on its own. After you save, the Jobs page shows how the face analysis is "
+                     "going.").classes("text-sm")  # fmt: skip
+        elif check.ok:
+            ui.label("Starts when you save; the Jobs page then shows how it is going.").classes("text-sm")
+        else:
+            ui.label("Waits until the library above can be read.").classes("text-sm")
+
+
+def _password_card(cfg: Config, check: LibraryCheck, scan: JobView | None) -> None:
     with ui.card().classes("w-full gap-2").props("flat bordered"):
         ui.label("Choose a password for this page").classes("font-medium")
         ui.label(f"At least {auth.MIN_PASSWORD_CHARS} characters. You can also set it with the "
                  "TAGMYPHOTOS_PASSWORD environment variable.").classes("text-sm")  # fmt: skip
-        first = frame.tid(ui.input("Password", password=True, password_toggle_button=True), "new-password")
-        second = frame.tid(ui.input("Repeat password", password=True), "repeat-password")
+        # a form, so password managers and screen readers know what these fields are
+        with ui.element("form").classes("w-full flex flex-col gap-2") as form:
+            first = frame.tid(ui.input("Password", password=True, password_toggle_button=True), "new-password")
+            second = frame.tid(ui.input("Repeat password", password=True), "repeat-password")
+        form.on("submit.prevent", lambda: None)
         for field in (first, second):
-            field.props("outlined").classes("w-full")
-        scan = ui.checkbox("Start the first scan now", value=check.ok)
+            field.props("outlined autocomplete=new-password").classes("w-full")
         error = ui.label().classes("text-negative text-sm")
 
         async def save() -> None:
@@ -120,8 +147,8 @@ def _password_card(cfg: Config, check: LibraryCheck) -> None:
             except auth.AuthError as exc:
                 error.set_text(str(exc).capitalize() + ".")
                 return
-            target = "/"
-            if scan.value:
+            target = "/jobs" if scan is not None else "/"
+            if check.ok and await frame.io(_first_scan) is None:  # one first scan, never a second
                 job_id = await frame.call(start_job, "scan")
                 target = "/jobs" if job_id is not None else "/"
             _finish_login(target)

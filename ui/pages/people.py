@@ -7,6 +7,7 @@ from nicegui import ui
 
 from tagmyphotos.review import confirm as review_confirm
 from tagmyphotos.review import people
+from tagmyphotos.review.undo import UndoScope
 from tagmyphotos.store.views import FaceView, PersonView, ReviewResult
 
 from .. import frame
@@ -15,6 +16,7 @@ from ..components.face_grid import FaceGrid, Pager, thumb_url
 from ..components.merge_suggestions import MergeSuggestions
 from ..components.person_picker import PersonPicker
 from ..components.safety import UndoButton, confirm, report
+from ..frame import plural
 
 PEOPLE_PER_PAGE = 60
 FACES_PER_PAGE = 96
@@ -40,7 +42,7 @@ class PeopleList:
             self.undo = UndoButton(after=self.changed)
         with ui.row().classes("w-full items-center gap-3"):
             self.search = ui.input("Search", on_change=self.reload).props("dense outlined clearable debounce=300")
-            self.hidden = ui.switch("Show hidden", value=True, on_change=self.reload)
+            self.hidden = ui.switch("Show hidden people", value=False, on_change=self.reload)
             ui.space()
             self.count = ui.label().classes("text-sm")
             self.merge_button = frame.tid(ui.button("Merge", icon="call_merge", on_click=self.merge), "merge").props(
@@ -90,13 +92,14 @@ class PeopleList:
     def _card(self, person: PersonView) -> None:
         with frame.tid(ui.card(), f"person-{person.id}").classes("gap-1 p-2 items-center").props("flat bordered"):
             with ui.row().classes("w-full no-wrap items-start"):
-                ui.checkbox(
+                box = ui.checkbox(
                     value=person.id in self.selected,
                     on_change=lambda e, pid=person.id: self.toggle(pid, e.value),
                 ).props("dense")
+                box.props["aria-label"] = f"Select {person.name} (to merge)"
                 ui.space()
                 if person.hidden:
-                    ui.icon("visibility_off").classes("text-grey-6").tooltip("Hidden: gets no suggestions")
+                    ui.icon("visibility_off").classes("text-grey-7").tooltip("Hidden: gets no suggestions")
             with ui.link(target=f"/people/{person.id}").classes("no-underline text-inherit flex flex-col items-center"):
                 if person.cover_face_id:
                     frame.attrs(ui.element("img"), {"src": thumb_url(person.cover_face_id), "alt": ""}).props(
@@ -105,9 +108,9 @@ class PeopleList:
                 else:
                     ui.icon("person", size="6rem").classes("text-grey-5")
                 ui.label(person.name).classes("font-medium text-center break-all")
-            ui.label(f"{person.face_count} faces").classes("text-xs text-grey-7")
+            ui.label(f"in {plural(person.face_count, 'photo')}").classes("text-xs text-grey-7")
             if person.likely or person.maybe:
-                ui.badge(f"{person.likely + person.maybe} to review", color="primary")
+                ui.badge(f"{person.likely + person.maybe:,} to review", color="primary")
 
     def toggle(self, person_id: int, on: bool) -> None:
         (self.selected.add if on else self.selected.discard)(person_id)
@@ -128,7 +131,7 @@ class PeopleList:
             ui.label("The others' faces move to this person; their names become aliases.").classes("text-sm")
             biggest = max(chosen, key=lambda p: p.face_count)
             target = frame.tid(
-                ui.radio({p.id: f"{p.name} ({p.face_count} faces)" for p in chosen}, value=biggest.id),
+                ui.radio({p.id: f"{p.name} (in {plural(p.face_count, 'photo')})" for p in chosen}, value=biggest.id),
                 "merge-target",
             )
             with ui.row().classes("w-full justify-end"):
@@ -160,15 +163,16 @@ class PersonPage:
                 )
             with ui.column().classes("gap-0"):
                 self.title = frame.tid(ui.label(person.name), "person-name").classes("text-2xl font-medium")
-                details = f"{person.face_count} faces" + (" · hidden" if person.hidden else "")
+                details = f"in {plural(person.face_count, 'photo')}" + (" · hidden" if person.hidden else "")
                 if person.aliases:
                     details += " · also known as " + ", ".join(person.aliases)
                 ui.label(details).classes("text-sm text-grey-7")
             ui.space()
-            self.undo = UndoButton(after=self.reload)
+            self.undo = UndoButton(after=self.reload, scope=UndoScope(person_id=person.id))
         with ui.row().classes("w-full items-center gap-2"):
             self.rename_input = frame.tid(ui.input("New name", value=person.name), "rename").props("dense outlined")
             ui.button("Rename", icon="edit", on_click=self.rename).props("flat dense")
+            self.rename_input.on("keydown.enter", self.rename)
             ui.button(
                 "Show" if person.hidden else "Hide",
                 icon="visibility" if person.hidden else "visibility_off",
@@ -231,7 +235,7 @@ class PersonPage:
             return
         with self.suggestions, ui.card().classes("w-full gap-2").props("flat bordered"):
             with ui.row().classes("w-full items-center gap-2"):
-                ui.label(f"{total} suggestions waiting").classes("font-medium")
+                ui.label(f"{plural(total, 'suggestion')} waiting").classes("font-medium")
                 ui.space()
                 ui.button("Accept likely", icon="done_all", on_click=self.accept_likely).props(
                     "unelevated dense color=positive"
@@ -285,7 +289,7 @@ class PersonPage:
         person = self.person
         if not await confirm(
             f"Delete {person.name}?",
-            f"Their {person.face_count} faces go back to unknown. Names already written into "
+            f"Their {plural(person.face_count, 'face')} go back to unknown. Names already written into "
             "photos stay until the next write. You can undo this.",
             ok="Delete",
         ):

@@ -10,7 +10,9 @@ from html import escape
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
+from tagmyphotos.matching.match import certainty
 from tagmyphotos.review import confirm, mark
+from tagmyphotos.review.undo import UndoScope
 from tagmyphotos.store.views import FaceView, PhotoNameView, ReviewResult
 
 from .. import frame
@@ -31,13 +33,17 @@ def register() -> None:
         PhotoPage(photo_id, face)
 
 
+# Where a face came from, in words (the side panel says it once per face).
+SOURCE_TEXT = {"detected": "found by face detection", "imported": "named in the file by another app",
+               "manual": "marked by hand"}  # fmt: skip
+
+
 def describe(face: FaceView) -> str:
     if face.state == "confirmed":
         return face.person_name or "named"
     if face.state == "suggested":
-        confidence = f" {face.confidence:.0%}" if face.confidence is not None else ""
-        return f"{face.suggested_person_name}?{confidence} ({face.band or 'maybe'})"
-    return face.state
+        return f"{face.suggested_person_name}? ({certainty(face.confidence or 0.0, face.band)})"
+    return "nobody yet" if face.state == "unknown" else face.state
 
 
 def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: float, clickable: bool = True) -> str:
@@ -80,14 +86,16 @@ class PhotoPage:
             self.mark_button = frame.tid(
                 ui.button("Mark a missed face", icon="crop_free", on_click=self.toggle_marking), "mark-face-start"
             ).props("flat dense no-caps")
-            self.undo = UndoButton(after=self.reload)
+            self.undo = UndoButton(after=self.reload, scope=UndoScope(photo_id=photo_id))
         with ui.row().classes("w-full gap-4 items-start no-wrap max-md:flex-wrap"):
             with ui.column().classes("grow min-w-0 w-full md:w-2/3"):
                 self.image = ui.interactive_image(events=[]).classes("w-full rounded")
                 self.image.on("svg:pointerdown", self.box_clicked)
                 frame.tid(self.image, "photo-image")
+            with ui.column().classes("w-full md:w-1/3 gap-2"):
+                # beside the photo (above its faces), so marking instructions are in view
                 self.mark_panel = ui.column().classes("w-full")
-            self.side = ui.column().classes("w-full md:w-1/3 gap-2")
+                self.side = ui.column().classes("w-full gap-2")
         self.marker = FaceMarker(self.image, self.mark_panel, self.add_face, self.draw)
         ui.timer(0, self.reload, once=True)
 
@@ -167,7 +175,7 @@ class PhotoPage:
                 )
                 with ui.column().classes("gap-0 min-w-0"):
                     ui.label(describe(face)).classes("font-medium break-all")
-                    ui.label(f"{face.source} · quality {face.quality:.2f}").classes("text-xs text-grey-7")
+                    ui.label(SOURCE_TEXT.get(face.source, face.source)).classes("text-xs text-grey-7")
                     if face.explanation and face.state == "suggested":
                         ui.label(_why(face)).classes("text-xs text-grey-7")
             with ui.row().classes("w-full items-center gap-1"):
@@ -254,13 +262,15 @@ def _names_card(names: list[PhotoNameView]) -> None:
 
 
 def _why(face: FaceView) -> str:
-    """The matcher's reasons in words (distance, how many neighbours agreed, the runner-up)."""
+    """The matcher's reasons in words: how many of the most similar named faces agree, how sure,
+    and the runner-up."""
     ex = face.explanation or {}
     parts = []
     if "agreeing" in ex and "k" in ex:
-        parts.append(f"{ex['agreeing']} of {ex['k']} nearest faces agree")
-    if "distance" in ex:
-        parts.append(f"distance {float(ex['distance']):.3f}")
+        parts.append(f"{ex['agreeing']} of the {ex['k']} most similar named faces are "
+                     f"{face.suggested_person_name}")  # fmt: skip
+    if face.confidence is not None:
+        parts.append(f"match probability {face.confidence:.1%}")
     if ex.get("conflict_person_name"):
         parts.append(f"also looks like {ex['conflict_person_name']}")
     return " · ".join(parts)

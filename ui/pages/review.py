@@ -13,6 +13,7 @@ from nicegui import ui
 from nicegui.events import KeyEventArguments
 
 from tagmyphotos.review import confirm as review_confirm
+from tagmyphotos.stages import write as writes
 from tagmyphotos.store.views import ReviewResult, SuggestionGroup
 
 from .. import frame
@@ -20,11 +21,14 @@ from ..components import face_lists
 from ..components.face_grid import FaceGrid, FocusRing, Pager, photo_link, thumb_url
 from ..components.job_progress import FreshnessNotice
 from ..components.safety import UndoButton, confirm, report
+from ..frame import plural
 
 # People per page, and suggested faces shown per person (the person page shows all of them).
 GROUPS_PER_PAGE = 8
 FACES_PER_GROUP = 48
 
+SCALE = ("How sure: “sure” — fewer than 1 in 100 such suggestions are wrong; “likely” — most are "
+         "right; “check” — look at these (pre-selected are the likely and sure ones).")
 HELP = "← → move · ↑ ↓ next person · space select · a accept · r reject · Enter accept selected · o photo · u undo"
 
 
@@ -38,10 +42,12 @@ class ReviewPage:
     def __init__(self) -> None:
         self.ring = FocusRing()
         self.groups: list[GroupCard] = []
+        self.to_write = 0
         with ui.row().classes("w-full items-center gap-2"):
             with ui.column().classes("gap-0"):
                 ui.label("Review suggestions").classes("text-xl font-medium")
-                ui.label(HELP).classes("text-sm text-grey-7 dark:text-grey-5 gt-xs")  # no keyboard on a phone
+                ui.label(HELP).classes("text-sm text-grey-7 gt-xs")  # no keyboard on a phone
+                ui.label(SCALE).classes("text-sm text-grey-7")
             ui.space()
             self.undo = UndoButton(after=self.reload)
         with ui.row().classes("w-full items-center gap-2"):
@@ -59,13 +65,15 @@ class ReviewPage:
     async def fetch(self, offset: int, limit: int) -> tuple[list[SuggestionGroup], int]:
         summary = await frame.io(face_lists.review_summary)
         self.show_counts(summary.counts)
+        if not summary.order:
+            self.to_write = (await frame.io(writes.preview, frame.core(), None, 0))[0]
         groups = await frame.io(face_lists.suggestion_groups, summary.order[offset : offset + limit], FACES_PER_GROUP)
         return groups, summary.counts.people
 
     def show_counts(self, counts: face_lists.ReviewCounts) -> None:
         self.counts.set_text(
-            f"{counts.suggested:,} suggestions for {counts.people:,} people · "
-            f"{counts.likely:,} likely · {counts.unknown:,} unknown faces"
+            f"{plural(counts.suggested, 'suggestion')} for {plural(counts.people, 'person', 'people')} · "
+            f"{counts.likely:,} likely · {plural(counts.unknown, 'unknown face')}"
         )
         self.accept_likely.set_text(f"Accept all likely ({counts.likely:,})")
         self.accept_likely.set_enabled(counts.likely > 0)
@@ -74,6 +82,14 @@ class ReviewPage:
         self.ring.clear()
         self.groups = []
         if not groups:
+            if self.to_write:
+                frame.empty_state(
+                    "task_alt", "Nothing left to review",
+                    f"{plural(self.to_write, 'photo')} {'has' if self.to_write == 1 else 'have'} new names "
+                    "to write into the files, so every photo app sees them.",
+                    ("Write names into photos", lambda: ui.navigate.to("/write")),
+                )  # fmt: skip
+                return
             frame.empty_state(
                 "task_alt", "Nothing to review",
                 "No suggestions are waiting. Name a few faces under Unknown faces; suggestions for "
@@ -170,7 +186,7 @@ class GroupCard:
                         "loading=lazy"
                     ).classes("w-10 h-10 rounded-full")
                 ui.link(group.person.name, f"/people/{group.person.id}").classes("text-lg font-medium")
-                ui.label(f"{group.likely} likely · {group.maybe} maybe").classes("text-sm text-grey-7")
+                ui.label(f"{group.likely:,} likely · {group.maybe:,} to check").classes("text-sm text-grey-7")
                 ui.space()
                 self.selected = ui.label().classes("text-sm")
                 with ui.button_group().props("flat"):
@@ -194,9 +210,8 @@ class GroupCard:
             self.grid = FaceGrid(group.faces, selected=likely, focus=page.ring, on_select=self.update)
             more = group.likely + group.maybe - len(group.faces)
             if more > 0:
-                ui.link(f"{more} more suggestions for {group.person.name} →", f"/people/{group.person.id}").classes(
-                    "text-sm"
-                )
+                text = f"{plural(more, 'more suggestion')} for {group.person.name} →"
+                ui.link(text, f"/people/{group.person.id}").classes("text-sm")
         self.update()
 
     def update(self) -> None:

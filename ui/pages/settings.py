@@ -17,19 +17,12 @@ from tagmyphotos.store import settings as settings_store
 from tagmyphotos.system import auth
 
 from .. import frame
+from ..components import settings_catalog as catalog
 from ..components.library_check import check_library
-from ..components.name_import import NameImport
 from ..components.safety import confirm
 from ..components.settings_form import SettingsForm
 
-# (section title, dotted prefix) of the settings shown, in the order a user thinks about them.
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("Analysis", "analysis."),
-    ("Suggestions", "matching."),
-    ("Writing", "write."),
-    ("Scanning", "scan."),
-)
-TARGETS = ("immich", "photoprism", "webhook")
+TARGETS = {"immich": "Immich", "photoprism": "PhotoPrism", "webhook": "Webhook"}
 
 
 def register() -> None:
@@ -39,32 +32,43 @@ def register() -> None:
         keys = list(settings_store.all_keys(cfg))
         frame.section(
             "Settings",
-            "Changes here are saved in the database and apply at once (a few after a restart). "
-            "Values set by TAGMYPHOTOS_* environment variables are locked.",
+            "Changes apply at once when you save (a few after a restart). Values set by "
+            "TAGMYPHOTOS_* environment variables are shown locked.",
         )
         _library(cfg)
-        reload = lambda _cfg: ui.navigate.reload()  # noqa: E731
-        with ui.row().classes("w-full gap-3 items-stretch"):
-            for title, prefix in SECTIONS:
-                SettingsForm(cfg, title, [k for k in keys if k.startswith(prefix)], reload)
-        with ui.card().classes("w-full gap-2").props("flat bordered"):
-            ui.label("Integrations").classes("font-medium")
-            ui.label("After a write, these apps are told to re-read the changed photos.").classes("text-sm")
-            with ui.row().classes("w-full gap-3 items-stretch"):
-                for target in TARGETS:
-                    with ui.column().classes("flex-1 min-w-[280px] gap-1"):
-                        prefix = f"integrations.{target}."
-                        SettingsForm(cfg, target.capitalize(), [k for k in keys if k.startswith(prefix)], reload)
-                        outcome = ui.label().classes("text-sm whitespace-pre-wrap")
-                        button = ui.button(
-                            "Test connection",
-                            icon="network_check",
-                            on_click=functools.partial(_test, target, outcome),
-                        )
-                        frame.tid(button, f"test-{target}").props("flat dense")
-        NameImport()
+        form = SettingsForm(cfg, lambda _cfg: ui.navigate.reload())
+        for group in catalog.GROUPS:
+            form.group(group.title, group.intro, group.settings)
+        _integrations(form, keys)
+        shown = catalog.grouped_keys() | {k for k in keys for t in TARGETS if k.startswith(f"integrations.{t}.")}
+        advanced = [k for k in keys if k not in shown and settings_store.is_editable(k)]
+        with ui.expansion("Advanced: matching and analysis tuning", icon="tune").classes("w-full").props(
+            "dense header-class=text-grey-8"
+        ):
+            ui.label("Calibrated defaults (see the README); change them only to experiment.").classes(
+                "text-sm text-grey-7"
+            )
+            form.group("", "", [catalog.advanced_setting(k) for k in advanced])
+        with ui.row().classes("w-full justify-end sticky bottom-0 py-2 z-10"):
+            frame.tid(ui.button("Save changes", icon="save", on_click=form.save), "save-settings").props(
+                "unelevated color=primary"
+            )
         ApiKeys()
         _password(cfg)
+
+
+def _integrations(form: SettingsForm, keys: list[str]) -> None:
+    intro = "After a write, these apps are told to re-read the changed photos."
+    with form.group("Your photo apps", intro, []):
+        for target, name in TARGETS.items():
+            prefix = f"integrations.{target}."
+            with ui.expansion(name, icon="link").classes("w-full").props("dense"):
+                for key in [k for k in keys if k.startswith(prefix)]:
+                    form.field(catalog.integration_setting(key))
+                outcome = ui.label().classes("text-sm whitespace-pre-wrap")
+                button = ui.button("Test connection", icon="network_check",
+                                   on_click=functools.partial(_test, target, outcome))  # fmt: skip
+                frame.tid(button, f"test-{target}").props("flat dense no-caps")
 
 
 def _library(cfg: Any) -> None:
@@ -167,8 +171,12 @@ def _password(cfg: Any) -> None:
         if cfg.auth.password and cfg.auth.password.get_secret_value():
             ui.label("Set in the configuration (TAGMYPHOTOS_PASSWORD); change it there.").classes("text-sm")
             return
-        current = ui.input("Current password", password=True).classes("w-full max-w-sm")
-        new = ui.input("New password", password=True).classes("w-full max-w-sm")
+        with ui.element("form").classes("w-full flex flex-col gap-1") as form:
+            current = ui.input("Current password", password=True).classes("w-full max-w-sm")
+            new = ui.input("New password", password=True).classes("w-full max-w-sm")
+        form.on("submit.prevent", lambda: None)
+        current.props("autocomplete=current-password")
+        new.props("autocomplete=new-password")
 
         async def change() -> None:
             changed = await frame.succeeded(

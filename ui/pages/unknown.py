@@ -8,15 +8,17 @@ from nicegui import ui
 from jobs.pipeline import STAGES
 from jobs.tasks import start_job
 from tagmyphotos.review import confirm
+from tagmyphotos.review.queries import ClusterChoice, clusters_to_name
+from tagmyphotos.store.jobs import JobView
 from tagmyphotos.store.views import ClusterView, FaceView, ReviewResult
-from tagmyphotos.suggest.clusters import list_clusters
 
 from .. import frame
 from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager
-from ..components.job_progress import FreshnessNotice
+from ..components.job_progress import FreshnessNotice, LiveJob
 from ..components.person_picker import PersonPicker, person_names
 from ..components.safety import UndoButton, report
+from ..frame import plural
 
 # Groups per page and faces shown per group (a bigger group is named in rounds of this size).
 CLUSTERS_PER_PAGE = 6
@@ -36,7 +38,7 @@ class UnknownPage:
         self.names: list[str] = []
         with ui.row().classes("w-full items-center gap-2"):
             frame.section("Unknown faces", "Faces that look alike are grouped: name a group at once. "
-                          "Click a face to leave it out of the group.")  # fmt: skip
+                          "Only the selected faces are named: click a face to leave it out.")  # fmt: skip
             ui.space()
             if "match" in STAGES:
                 ui.button("Regroup", icon="refresh", on_click=self.regroup).props("flat dense").tooltip(
@@ -44,6 +46,7 @@ class UnknownPage:
                 )
             self.undo = UndoButton(after=self.reload)
         self.fresh = FreshnessNotice(self.reload)
+        self.live = ui.column().classes("w-full")
         with ui.tabs().classes("w-full") as tabs:
             groups_tab = ui.tab("Groups", icon="diversity_3")
             singles_tab = ui.tab("Single faces", icon="face")
@@ -64,13 +67,21 @@ class UnknownPage:
     async def regroup(self) -> None:
         job_id = await frame.call(start_job, "match")
         if job_id is not None:
-            ui.notify(f"Matching started (job #{job_id}); reload this page when it is done.")
+            self.live.clear()
+            with self.live:
+                LiveJob(job_id, on_finish=self.regrouped)
+
+    async def regrouped(self, job: JobView) -> None:
+        self.live.clear()
+        await self.reload()
+        ui.notify("Groups are up to date" if job.state == "done" else f"Regrouping {job.state}",
+                  type="positive" if job.state == "done" else "warning")  # fmt: skip
 
     # --- groups ---------------------------------------------------------------------------
-    async def fetch_clusters(self, offset: int, limit: int) -> tuple[list[ClusterView], None]:
-        return await frame.io(list_clusters, limit, offset, FACES_PER_CLUSTER), None
+    async def fetch_clusters(self, offset: int, limit: int) -> tuple[list[ClusterChoice], None]:
+        return await frame.io(clusters_to_name, frame.core().cfg, limit, offset, FACES_PER_CLUSTER), None
 
-    def render_clusters(self, clusters: list[ClusterView]) -> None:
+    def render_clusters(self, clusters: list[ClusterChoice]) -> None:
         if not clusters:
             frame.empty_state(
                 "diversity_3", "No groups to name",
@@ -78,8 +89,8 @@ class UnknownPage:
                 "are under Single faces; suggestions for named people are on the Review page.",
             )  # fmt: skip
             return
-        for cluster in clusters:
-            ClusterCard(self, cluster)
+        for choice in clusters:
+            ClusterCard(self, choice.cluster, set(choice.outliers))
 
     # --- single faces ---------------------------------------------------------------------
     async def fetch_singles(self, offset: int, limit: int) -> tuple[list[FaceView], int]:
@@ -100,37 +111,58 @@ class UnknownPage:
 
 
 class ClusterCard:
-    """One group: all its shown faces selected; name them, or ignore them as strangers."""
+    """One group: its faces selected except those that look different; what is selected is named.
 
-    def __init__(self, page: UnknownPage, cluster: ClusterView) -> None:
+    Why the outliers are shown unselected up front instead of dropped when naming: a selection
+    the user sees is exactly what happens; nothing is changed behind their back."""
+
+    def __init__(self, page: UnknownPage, cluster: ClusterView, outliers: set[int]) -> None:
         self.page = page
         self.cluster = cluster
-        shown = {f.id for f in cluster.faces}
+        self.grid: FaceGrid
+        shown = [f.id for f in cluster.faces]
         with frame.tid(ui.card(), f"cluster-{cluster.id}").classes("w-full gap-2").props("flat bordered"):
             with ui.row().classes("w-full items-center gap-2"):
-                ui.label(f"{cluster.size} faces in {cluster.photos} photos").classes("font-medium")
+                ui.label(f"{plural(cluster.size, 'face')} in {plural(cluster.photos, 'photo')}").classes(
+                    "font-medium"
+                )
                 if cluster.size > len(cluster.faces):
                     ui.label(f"showing the best {len(cluster.faces)}; the rest stay for the next round").classes(
                         "text-sm text-grey-7"
                     )
-            self.grid = FaceGrid(cluster.faces, selected=shown)
+                ui.space()
+                self.count = frame.tid(ui.label(), f"selected-{cluster.id}").classes("text-sm")
+                with ui.button_group().props("flat"):
+                    ui.button("All", on_click=lambda: self.grid.set_selection(set(shown))).props("flat dense no-caps")
+                    ui.button("None", on_click=lambda: self.grid.set_selection(set())).props("flat dense no-caps")
+            if outliers:
+                ui.label(f"{plural(len(outliers), 'face')} that look{'s' * (len(outliers) == 1)} different "
+                         "from the rest {} not selected; click to include.".format(
+                             "is" if len(outliers) == 1 else "are")).classes("text-sm text-grey-7")  # fmt: skip
+            self.grid = FaceGrid(cluster.faces, selected=set(shown) - outliers, on_select=self.update)
             with ui.row().classes("w-full items-center gap-3"):
-                PersonPicker(self.name, label="Who is this?", button="Name group", names=page.names,
-                             testid=f"name-{cluster.id}")  # fmt: skip
-                self.outliers = ui.checkbox("Leave out faces that do not fit", value=True).tooltip(
-                    "Faces far from the rest of the group stay unknown"
-                )
+                self.picker = PersonPicker(self.name, label="Who is this?", button="Name selected",
+                                           names=page.names, testid=f"name-{cluster.id}")  # fmt: skip
                 ui.space()
                 frame.tid(
-                    ui.button("Ignore", icon="visibility_off", on_click=self.ignore), f"ignore-{cluster.id}"
+                    ui.button("Ignore selected", icon="visibility_off", on_click=self.ignore), f"ignore-{cluster.id}"
                 ).props("flat color=grey-8").tooltip("Strangers or background faces: never suggested, never written")
+        self.update()
+
+    def update(self) -> None:
+        n, total = len(self.grid.selected), len(self.grid.faces)
+        self.count.set_text(f"{n} of {total} selected")
+        self.picker.button.set_enabled(n > 0)
 
     async def name(self, who: str) -> None:
         keep = self.grid.selected
-        dropped = [f.id for f in self.cluster.faces if f.id not in keep]
+        if not keep:
+            ui.notify("Select the faces of this person first", type="warning")
+            return
+        left_out = [f.id for f in self.cluster.faces if f.id not in keep]
         result = await frame.call(
-            confirm.name_cluster, frame.core(), self.cluster.id, who, drop=dropped,
-            drop_outliers=bool(self.outliers.value), face_ids=[f.id for f in self.cluster.faces],
+            confirm.name_cluster, frame.core(), self.cluster.id, who, drop=left_out,
+            face_ids=[f.id for f in self.cluster.faces],
         )  # fmt: skip
         await self.page.done(result, f"Named {who}")
 

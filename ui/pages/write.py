@@ -18,6 +18,7 @@ from .. import frame
 from ..components.face_grid import Pager
 from ..components.job_progress import LiveJob
 from ..components.safety import confirm
+from ..frame import plural
 
 # Files previewed at a time (a dry run runs exiftool on each: ~0.1 s per file on a NAS).
 PREVIEW_FILES = 10
@@ -56,8 +57,9 @@ class WritePage:
                 self.preview_button = ui.button("Preview changes", icon="preview", on_click=self.preview).props("flat")
                 self.start = frame.tid(ui.button("Write", icon="save_as", on_click=self.write), "start-write")
                 self.start.props("unelevated color=primary")
+            # a running write or restore shows here, at the top, where the button was pressed
+            self.live = frame.tid(ui.column(), "write-live").classes("w-full")
             self.previews = ui.column().classes("w-full gap-1")
-        self.live = ui.column().classes("w-full")
         frame.section("Write log", "Every write, restore and failure, newest first.")
         with ui.row().classes("w-full items-center gap-2"):
             self.failed_only = ui.switch("Failures only", on_change=lambda: self.log.go(1))
@@ -71,8 +73,8 @@ class WritePage:
     async def reload(self) -> None:
         count, _ = await frame.io(writes.preview, frame.core(), None, 0)
         self.pending = count
-        self.summary.set_text(f"{count:,} photos will change" if count else "Everything is written")
-        self.start.set_text(f"Write {count:,} photos" if count else "Write")
+        self.summary.set_text(f"{plural(count, 'photo')} will change" if count else "Everything is written")
+        self.start.set_text(f"Write {plural(count, 'photo')}" if count else "Write")
         self.start.set_enabled(count > 0)
         self.preview_button.set_enabled(count > 0)
         active = await frame.io(jobs_store.active_job, "write")
@@ -94,11 +96,11 @@ class WritePage:
             for item in files:
                 _file_preview(item)
             if count > len(files):
-                ui.label(f"… and {count - len(files):,} more photos").classes("text-sm text-grey-7")
+                ui.label(f"… and {plural(count - len(files), 'more photo')}").classes("text-sm text-grey-7")
 
     async def write(self) -> None:
         if not await confirm(
-            f"Write {self.pending:,} photos?",
+            f"Write {plural(self.pending, 'photo')}?",
             "Each file is backed up, written and verified; a file that fails verification is put back. "
             "You can restore any file from its backup afterwards.",
             ok="Write",
@@ -111,22 +113,29 @@ class WritePage:
 
     def _watch(self, job_id: int) -> None:
         self.live.clear()
+        self.previews.clear()  # the preview described the files before this job
         self.start.set_enabled(False)
         with self.live:
             LiveJob(job_id, on_finish=self.finished)
+        self.live.run_method("scrollIntoView", {"block": "nearest", "behavior": "smooth"})
 
     async def finished(self, job: JobView) -> None:
         result = job.result or {}
+        what = "Restore" if job.type == "restore" else "Write"
         if job.state == "done":
-            text = f"Write finished: {result.get('written', 0)} written, {result.get('unchanged', 0)} unchanged"
-            failed = result.get("failed", 0)
-            ui.notify(text + (f", {failed} failed" if failed else ""), type="warning" if failed else "positive")
+            if job.type == "restore":
+                text = f"Restore finished: {plural(int(result.get('restored', 0) or 0), 'file')} put back"
+            else:
+                text = (f"Write finished: {plural(int(result.get('written', 0) or 0), 'photo')} written, "
+                        f"{int(result.get('unchanged', 0) or 0):,} unchanged")  # fmt: skip
+            failed = int(result.get("failed", 0) or 0)
+            ui.notify(text + (f", {failed:,} failed" if failed else ""), type="warning" if failed else "positive")
         else:
-            ui.notify(f"Write {job.state}: {job.error or ''}", type="negative")
+            ui.notify(f"{what} {job.state}: {job.error or ''}", type="negative")
         count, _ = await frame.io(writes.preview, frame.core(), None, 0)
         self.pending = count
-        self.summary.set_text(f"{count:,} photos will change" if count else "Everything is written")
-        self.start.set_text(f"Write {count:,} photos" if count else "Write")
+        self.summary.set_text(f"{plural(count, 'photo')} will change" if count else "Everything is written")
+        self.start.set_text(f"Write {plural(count, 'photo')}" if count else "Write")
         self.start.set_enabled(count > 0)
         await self.log.go(1)
 
