@@ -39,6 +39,13 @@ def pages(site: Site) -> list[str]:
     return ["/", "/unknown", "/people", f"/people/{person}", f"/photo/{photo}", "/write", "/jobs", "/settings"]
 
 
+def open_groups(page: Page) -> None:
+    """Unknown faces, once its groups are on the page."""
+    page.open("/unknown", "Unknown faces")
+    page.wait.until(lambda _: page.js("return document.querySelectorAll(\"[data-testid^='cluster-']\").length"))
+    page.settle()
+
+
 def set_dark(page: Page, dark: bool) -> None:
     """Through the header's button, as a user does (the choice is remembered per browser)."""
     if bool(page.js("return document.body.classList.contains('body--dark')")) != dark:
@@ -57,7 +64,7 @@ def test_phone_screen_never_scrolls_sideways(shared_site: Site, browser) -> None
         if page.overflow_px() > 0:
             wide[path] = page.overflow_px()
     assert wide == {}, f"pages wider than a {PHONE[0]} px phone (px too wide): {wide}"
-    page.open("/unknown", "selected")
+    open_groups(page)
     right = page.js("return Math.max(...[...document.querySelectorAll(\"[data-testid$='-go']\")]"
                     ".map(b => b.getBoundingClientRect().right))")  # fmt: skip
     assert right <= PHONE[0], "the name button is cut off at the right edge"
@@ -91,8 +98,7 @@ def test_tiles_are_reachable_by_tab_and_named(shared_site: Site, browser) -> Non
 
     page = Page(browser, shared_site.base)
     login(page)
-    page.open("/unknown", "selected")
-    page.settle()
+    open_groups(page)
     tiles = page.js("return [...document.querySelectorAll('.face-tile')].map(t => [t.tabIndex, t.getAttribute('role'),"
                     " t.getAttribute('aria-label'), t.querySelector('img').alt])")  # fmt: skip
     assert tiles, "no face tiles on Unknown faces"
@@ -122,8 +128,7 @@ def test_naming_two_chosen_faces_of_a_group_names_exactly_those(shared_site: Sit
     site = shared_site
     page = Page(browser, site.base)
     login(page)
-    page.open("/unknown", "selected")
-    page.settle()
+    open_groups(page)
     card = page.js("return [...document.querySelectorAll(\"[data-testid^='cluster-']\")]"
                    ".find(c => c.querySelectorAll('.face-tile').length >= 3).getAttribute('data-testid')")  # fmt: skip
     cluster = card.removeprefix("cluster-")
@@ -147,8 +152,7 @@ def test_naming_two_chosen_faces_of_a_group_names_exactly_those(shared_site: Sit
     page.open(f"/people/{other}", "Select wrong ones")
     page.settle()
     assert "Grandma Rose" not in page.js("return document.querySelector(\"[data-testid='undo']\").textContent")
-    page.open("/unknown", "selected")
-    page.settle()
+    open_groups(page)
     assert "Grandma Rose" in page.js("return document.querySelector(\"[data-testid='undo']\").textContent")
 
 
@@ -156,8 +160,7 @@ def test_a_close_new_name_asks_did_you_mean(shared_site: Site, browser) -> None:
     site = shared_site
     page = Page(browser, site.base)
     login(page)
-    page.open("/unknown", "selected")
-    page.settle()
+    open_groups(page)
     card = page.js("return document.querySelector(\"[data-testid^='cluster-']\").getAttribute('data-testid')")
     cluster = card.removeprefix("cluster-")
     people = site.count("SELECT COUNT(*) FROM person")
