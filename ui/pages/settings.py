@@ -19,6 +19,7 @@ from tagmyphotos.system import auth
 from .. import frame
 from ..components import settings_catalog as catalog
 from ..components.library_check import check_library
+from ..components.name_import import NameImport
 from ..components.safety import confirm
 from ..components.settings_form import SettingsForm
 
@@ -53,6 +54,7 @@ def register() -> None:
             frame.tid(ui.button("Save changes", icon="save", on_click=form.save), "save-settings").props(
                 "unelevated color=primary"
             )
+        NameImport()
         ApiKeys()
         _password(cfg)
 
