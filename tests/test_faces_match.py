@@ -163,3 +163,14 @@ def test_an_empty_matcher_suggests_nothing() -> None:
     assert m.suggest([], np.zeros((0, DIM), np.float32)) == []
     s = one(m, v())
     assert s.person_id is None and s.candidate_id is None and s.confidence == 0.0
+
+
+def test_certainty_separates_sure_from_unsure() -> None:
+    from tagmyphotos import tuning
+    from tagmyphotos.matching.match import certainty
+
+    sure = tuning.MATCH_SURE_CONFIDENCE
+    assert certainty(sure, "likely") == "sure"
+    assert certainty((sure + tuning.MATCH_LIKELY_CONFIDENCE) / 2, "likely") == "likely"
+    assert certainty(0.6, "maybe") == "check"
+    assert certainty(0.999, None) == "check"  # no band: nothing to be sure about

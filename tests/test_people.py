@@ -196,3 +196,38 @@ def test_concurrent_review_actions_keep_counts_right(core) -> None:
     assert not errors, errors
     assert person("Ada").face_count == 24 - 8
     check_counts()
+
+
+def test_a_close_new_name_finds_the_existing_person(core) -> None:
+    people.create_person(core, "Scarlett Johansson")
+    people.create_person(core, "Katherine")
+    people.create_person(core, "Anna")
+    close = lambda name: [p.name for p in people.similar_people(name)]  # noqa: E731
+    assert close("Scarlett") == ["Scarlett Johansson"]  # the first word of an existing name
+    assert close("catherine") == ["Katherine"]  # one letter apart, any case
+    assert close("Anne") == []  # a different person with a similar name
+    assert close("anna") == []  # that IS Anna: no question to ask
+    assert close("  ") == []
+    assert people.name_similarity("Jon", "John") >= 0.85 > people.name_similarity("Marie Curie", "Pierre Curie")
+    assert [p.name for p in people.list_people()] == ["Anna", "Katherine", "Scarlett Johansson"]
+    people.create_person(core, "bob")
+    assert [p.name for p in people.list_people()][:2] == ["Anna", "bob"]  # case does not sort
+
+
+def test_undo_offers_only_what_touched_the_person_or_photo_shown(core) -> None:
+    from tagmyphotos.review.undo import UndoScope
+
+    syn = Synthetic()
+    ann = _confirmed(core, syn, "Ann", 2)
+    bob = _confirmed(core, syn, "Bob", 1)
+    ann_id, bob_id = person("Ann").id, person("Bob").id
+    people.set_hidden(core, ann_id, True)  # the newest action: about Ann only
+    assert confirm.last_undo().label == "hid Ann"
+    on_bob = confirm.last_undo(UndoScope(person_id=bob_id))
+    assert on_bob is not None and "Bob" in on_bob.label  # naming Bob, not hiding Ann
+    on_photo = confirm.last_undo(UndoScope(photo_id=bob[0].photo_id))
+    assert on_photo is not None and on_photo.id == on_bob.id
+    confirm.undo_last(core, UndoScope(person_id=bob_id))
+    assert reload(bob[0]).person_id is None  # Bob's naming undone
+    assert person("Ann").hidden and all(reload(f).person_id == ann_id for f in ann)  # Ann's untouched
+    assert confirm.last_undo(UndoScope(person_id=bob_id)) is None
