@@ -61,7 +61,7 @@ class ServerConfig(_Section):
 
 
 class ScanConfig(_Section):
-    extensions: list[str] = ["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"]
+    extensions: list[str] = ["jpg", "jpeg", "png", "heic", "heif", "avif", "tif", "tiff", "webp"]
     raw_extensions: list[str] = ["dng", "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf"]
     exclude: list[str] = ["**/@eaDir/**", "**/#recycle/**", "**/.thumbnails/**"]
     # Minutes between automatic rescans; 0 switches the periodic rescan off.

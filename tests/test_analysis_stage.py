@@ -151,3 +151,19 @@ def test_faces_imported_from_the_files_tags_get_a_thumbnail(tmp_path: Path) -> N
                 assert high - low > 40
     finally:
         core.close()
+
+
+def test_avif_photos_are_scanned_and_analysed(tmp_path: Path) -> None:
+    """AVIF (phones, modern exports) is a photo format like HEIC: found by the default scan."""
+    from tests.conftest import REAL
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    shutil.copyfile(REAL / "8bit-sRGB.avif", lib / "flowers.avif")
+    core = Core(make_config(lib, tmp_path / "data"))
+    try:
+        scan_and_analyze(core)
+        photo = m.Photo.get(m.Photo.path == "flowers.avif")
+        assert (photo.state, photo.format, photo.last_error) == (m.PHOTO_DONE, "AVIF", None)
+    finally:
+        core.close()
