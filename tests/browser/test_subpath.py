@@ -158,7 +158,7 @@ def test_login_and_navigation_in_a_browser(proxied: str) -> None:
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.browser.test_e2e import CHROME_FLAGS
+    from tests.browser.browser_support import CHROME_FLAGS
 
     options = Options()
     options.binary_location = "/usr/bin/chromium"
