@@ -96,7 +96,7 @@ class PeopleList:
                     value=person.id in self.selected,
                     on_change=lambda e, pid=person.id: self.toggle(pid, e.value),
                 ).props("dense")
-                box.props["aria-label"] = f"Select {person.name} (to merge)"
+                frame.attrs(box, {"aria-label": f"Select {person.name} (to merge)"})
                 ui.space()
                 if person.hidden:
                     ui.icon("visibility_off").classes("text-grey-7").tooltip("Hidden: gets no suggestions")
