@@ -196,13 +196,26 @@ def test_feedback_appears_where_the_user_looks(shared_site: Site, browser) -> No
 @pytest.fixture
 def fresh_site(tmp_path: Path) -> Iterator[Site]:
     """A library nobody has scanned yet (portrait.jpg carries the Curies' names from another
-    app), served with the default schedule, which scans at start by itself."""
+    app; the library knows both names already), served with the default schedule, which scans at
+    start by itself. The smallest face size is above the Curies' heads: their faces come only from
+    the file's regions."""
+    from conftest import make_config
+
+    from tagmyphotos.core import Core
+    from tagmyphotos.store import models as m
+
     lib = tmp_path / "library"
     lib.mkdir()
     shutil.copyfile(REAL / "portrait.jpg", lib / "portrait.jpg")
     for name in sorted(p.name for p in FACES.glob("*.jpg"))[:3]:
         shutil.copyfile(FACES / name, lib / name)
-    yield from serve(tmp_path)
+    core = Core(make_config(lib, tmp_path / "data"))
+    try:
+        for person in ("Marie Curie", "Pierre Curie"):
+            m.Person.create(name=person)
+    finally:
+        core.close()
+    yield from serve(tmp_path, TAGMYPHOTOS_ANALYSIS__MIN_FACE_PX="400")
 
 
 def test_first_run_scans_once_and_imported_faces_have_thumbnails(fresh_site: Site, browser) -> None:  # noqa: F811
@@ -220,6 +233,7 @@ def test_first_run_scans_once_and_imported_faces_have_thumbnails(fresh_site: Sit
     assert broken == []
     assert page.js("return [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length") >= 2
     pierre = site.count("SELECT id FROM person WHERE name = 'Pierre Curie'")
-    face = site.count("SELECT MIN(id) FROM face WHERE person_id = ?", pierre)
+    face = site.count("SELECT MIN(id) FROM face WHERE person_id = ? AND source = 'imported'", pierre)
+    assert face, "Pierre Curie's face should come from the file's tags"
     status = page.js("return fetch(arguments[0]).then(r => r.status)", f"/api/v1/faces/{face}/thumb")
     assert status == 200
