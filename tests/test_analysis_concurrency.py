@@ -22,13 +22,18 @@ import pytest
 from tests.appserver import serve
 from tests.conftest import FACES, copy_tree
 
-PHOTOS = "img1*.jpg"  # 11 photos: an analysis of some seconds, long enough to overlap
+# The 64 test photos in three folders: an analysis long enough (192 photos) that the second
+# scan's analysis starts while the first still runs, on an idle machine too.
+COPIES = ("a", "b", "c")
 
 
+@pytest.mark.slow  # two real servers analysing 192 photos each: minutes
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_two_scans_three_seconds_apart(tmp_path: Path, workers: str) -> None:
-    lib = copy_tree(FACES, tmp_path / "library", PHOTOS)
-    count = len(list(lib.iterdir()))
+    lib = tmp_path / "library"
+    for folder in COPIES:
+        copy_tree(FACES, lib / folder, "*.jpg")
+    count = sum(1 for _ in lib.rglob("*.jpg"))
     with serve(lib, tmp_path / "data", TAGMYPHOTOS_ANALYSIS__WORKERS=workers) as app, app.client() as api:
         first = api.post("/api/v1/jobs", json={"type": "scan"})
         assert first.status_code == 202
