@@ -149,7 +149,17 @@ async def _enforce_body_limit(request: Request, limit: int = MAX_BODY_BYTES, str
     request._body = body = b"".join(chunks)  # the handler reads the cached body
     if "json" in request.headers.get("content-type", "") and json_depth(body) > MAX_JSON_DEPTH:
         return problem_response(request, 400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    if "json" in request.headers.get("content-type", "") and b"\\u0000" in body:
+        return problem_response(request, 400, NUL_REFUSED)
     return None
+
+
+# PostgreSQL stores no NUL character in text (SQLite does): refused at the door on both.
+NUL_REFUSED = "a path or text with a NUL character (0x00) is not accepted"
+
+
+def _has_nul(request: Request) -> bool:
+    return "%00" in request.url.query or "%00" in request.url.path or "\x00" in request.url.path
 
 
 def json_depth(body: bytes) -> int:
@@ -174,6 +184,8 @@ class ProblemRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
+                if _has_nul(request):
+                    return problem_response(request, 400, NUL_REFUSED, "bad-text")
                 refused = await _enforce_body_limit(request, self.body_limit, self.stream_body)
                 if refused is not None:
                     return refused
