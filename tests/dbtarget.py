@@ -93,6 +93,17 @@ def copy_data(src: Path, dst: Path) -> None:
     _urls[dst.resolve()] = _create(template=source)
 
 
+def dump(data: Path) -> bytes:
+    """Everything `data`'s PostgreSQL database stores, as pg_dump writes it (checks of what is
+    at rest; on SQLite read the database file)."""
+    import subprocess
+
+    from tests.servers import _pg_bin
+
+    url = database_env(data)[ENV_KEY]
+    return subprocess.run([str(_pg_bin() / "pg_dump"), "--data-only", url], capture_output=True, check=True).stdout
+
+
 def drop(data: Path) -> None:
     """Drop `data`'s database now, ending every connection to it (a database that is gone)."""
     url = _urls.pop(data.resolve())

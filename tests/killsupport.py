@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import dbtarget
 from tests.conftest import EXIFTOOL, ROOT
 
 # Poll the database this often while waiting for the progress that triggers a kill (s).
@@ -40,6 +41,7 @@ def app_env(lib: Path, data: Path, **extra: str) -> dict[str, str]:
     )
     if EXIFTOOL.exists():
         env["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(EXIFTOOL)
+    env.update(dbtarget.database_env(data))
     env.update(extra)
     return env
 

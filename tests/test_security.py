@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from tagmyphotos.core import Core
 from tagmyphotos.store import models as m
 from tagmyphotos.system import auth
+from tests import dbtarget
 from tests import killsupport as ks
 from tests import securitysupport as sec
 from tests.api_support import ApiEnv
@@ -198,6 +199,8 @@ def test_links_out_of_library_and_data_are_never_followed(api: ApiEnv, canary: C
 
 # --- secrets at rest and in logs -----------------------------------------------------------
 def _db_bytes(cfg: object) -> bytes:
+    if dbtarget.on_postgres():
+        return dbtarget.dump(cfg.data)  # type: ignore[attr-defined]
     db = Path(str(cfg.db_path))  # type: ignore[attr-defined]
     return b"".join(p.read_bytes() for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
 
@@ -339,7 +342,7 @@ def server(analysed_template: tuple[Path, Path], tmp_path_factory: pytest.TempPa
     base = tmp_path_factory.mktemp("server")
     lib, data = base / "library", base / "data"
     shutil.copytree(analysed_template[0], lib)
-    shutil.copytree(analysed_template[1], data)
+    dbtarget.copy_data(analysed_template[1], data)
     port = _free_port()
     log = open(base / "server.log", "wb")  # noqa: SIM115 - closed with the server
     env = ks.app_env(lib, data)
