@@ -174,3 +174,14 @@ def test_mark_a_missed_face_name_it_then_delete_it(api: ApiEnv) -> None:
     assert_problem(api.get(f"/faces/{new['id']}"), 404)
     api.ok("POST", "/review/undo")
     assert api.ok("GET", f"/faces/{new['id']}")["person_name"] == "Dee"
+
+
+def test_a_nul_character_is_refused_before_any_query(api: ApiEnv) -> None:
+    """PostgreSQL stores no NUL in text (SQLite does): both answer 400, never a 500."""
+    for params in ({"q": "img\x001"}, {"folder": "a\x00"}):
+        body = assert_problem(api.get("/photos", params=params), 400)
+        assert "NUL" in body["detail"]
+    resp = api.post("/faces/confirm", content=b'{"face_ids": [1], "name": "Ann\\u0000"}',
+                    headers={"content-type": "application/json"})  # fmt: skip
+    assert "NUL" in assert_problem(resp, 400)["detail"]
+    assert not m.Person.select().where(m.Person.name.startswith("Ann")).exists()
