@@ -336,7 +336,7 @@ def test_a_long_scan_does_not_block_other_writers(tmp_path: Path, monkeypatch: p
         thread.start()
         while thread.is_alive():
             try:
-                m.Setting.replace(key="probe", value=writes).execute()
+                m.put_setting("probe", writes)
                 writes += 1
             except Exception as exc:
                 errors.append(f"writer: {exc}")
