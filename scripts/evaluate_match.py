@@ -138,8 +138,9 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=2, help="photos the user labels per person")
     ap.add_argument("--seeds", type=int, default=10, help="random draws of the labelled photos")
     ap.add_argument("--threshold", type=float, default=None, help="distance threshold (model default)")
+    ap.add_argument("--engine", default="onnx", help="face engine that embeds the testdata: onnx | dlib")
     args = ap.parse_args()
-    faces = load_testdata_faces()
+    faces = load_testdata_faces(engine=args.engine)
     model = faces.embedding_id.split("/", 1)[0]
     settings = MatchSettings.for_model(model, threshold=args.threshold)
     c = evaluate(faces, args.k, args.seeds, settings)

@@ -50,13 +50,13 @@ def tuning_stamp() -> list[object]:
     return [tuning.DETECT_MAX_SIDE, tuning.ENGINE_MTCNN_MIN_FACE_PX, list(tuning.MTCNN_THRESHOLDS)]
 
 
-def load_testdata_faces(faces_dir: Path = FACES_DIR, cache_dir: Path = CACHE_DIR) -> FaceSet:
-    from tagmyphotos.faces.analyze import FaceAnalyzer
+def load_testdata_faces(faces_dir: Path = FACES_DIR, cache_dir: Path = CACHE_DIR, engine: str = "onnx") -> FaceSet:
+    from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
 
     with open(faces_dir / "identities.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     photos = sorted(p for p in faces_dir.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-    analyzer = FaceAnalyzer()
+    analyzer = FaceAnalyzer(AnalysisSettings(engine=engine))
     stamp = [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in photos]
     key_src = json.dumps([analyzer.embedding_id, tuning_stamp(), stamp])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
