@@ -3,9 +3,11 @@
 MTCNN (the `mtcnn` wheel's weights on ONNX Runtime) finds the faces; dlib's 5-point shape
 predictor and chip extraction, re-implemented in numpy (faces_align), give exactly dlib's
 landmarks and chips for a box; dlib's ResNet (face-recognition-models' weights as an ONNX
-graph, faces_resnet) embeds them. For the same box its vectors equal dlib-bin's within 2e-6
-(README "Face engines"), so the calibrated Dlib thresholds apply unchanged; the boxes differ
-(MTCNN's, mapped to HOG-like ones for the landmark model), hence a pipeline id of its own.
+graph, faces_resnet) embeds them. For the same box and points its vectors equal dlib-bin's
+within 2e-6 (README "Face engines"), so the calibrated Dlib thresholds apply unchanged. The
+boxes differ (MTCNN's, mapped to HOG-like ones for the landmark model), so the points are
+averaged over three scales of the box (tuning.LANDMARK_BOX_SCALES); hence a pipeline id of
+its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tagmyphotos.faces.onnxgraph import session
 from tagmyphotos.faces.resnet import build_graph, normalise
 from tagmyphotos.faces.weights import converted_dir, dlib_weights
 
-PIPELINE = f"onnx-dlib5-chip{tuning.CHIP_SIZE}-p{tuning.CHIP_PADDING}"
+PIPELINE = f"onnx-dlib5x{len(tuning.LANDMARK_BOX_SCALES)}-chip{tuning.CHIP_SIZE}-p{tuning.CHIP_PADDING}"
 SPEC = EmbeddingSpec(DEFAULT_MODEL, PIPELINE, 128)
 
 
@@ -60,6 +62,16 @@ class OnnxEngine:
         return self._detector.detect(rgb)
 
     def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """dlib's 5 points, averaged over the box at LANDMARK_BOX_SCALES (see tuning)."""
+        x, y, w, h = box
+        cx, cy = x + w / 2, y + h / 2
+        points = [
+            self.landmarks_in(rgb, (cx - w * k / 2, cy - h * k / 2, w * k, h * k)) for k in tuning.LANDMARK_BOX_SCALES
+        ]
+        return np.mean(points, axis=0).astype(np.float32)
+
+    def landmarks_in(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """dlib's shape predictor on exactly this box: dlib-bin's integer points."""
         return self._shapes(rgb, dlib_rect(box)).astype(np.float32)
 
     def chip(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
