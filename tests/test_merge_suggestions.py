@@ -7,6 +7,7 @@ from ui_harness import identities
 
 from tagmyphotos.review import confirm, merges
 from tagmyphotos.store import models as m
+from tests import dbtarget
 from tests.api_support import ApiEnv, assert_problem
 
 pytest_plugins = ("tests.api_support",)
@@ -105,7 +106,7 @@ def test_cli_photos_and_merge_suggestions(api: ApiEnv) -> None:
     _name_people(api)
     cfg = api.core.cfg
     env = {**os.environ, "TAGMYPHOTOS_LIBRARY": str(cfg.library), "TAGMYPHOTOS_DATA": str(cfg.data),
-           "TAGMYPHOTOS_CONFIG": str(cfg.data / "absent.yaml")}  # fmt: skip
+           "TAGMYPHOTOS_CONFIG": str(cfg.data / "absent.yaml"), **dbtarget.database_env(cfg.data)}  # fmt: skip
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "tagmyphotos_app", *args]
