@@ -19,12 +19,14 @@ import pytest
 
 from tagmyphotos.config import ConfigError, load_config
 from tagmyphotos.faces import engine_dlib
-from tagmyphotos.faces.align import dlib_rect
+from tagmyphotos.faces.align import ShapePredictor, dlib_rect, pyramid_down
 from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
+from tagmyphotos.faces.dlibfile import cached_shape_predictor
 from tagmyphotos.faces.engine import detector_for
 from tagmyphotos.faces.engine_dlib import DlibEngine, EngineUnavailableError, cpu_has_avx
 from tagmyphotos.faces.engine_onnx import SPEC, OnnxEngine
 from tagmyphotos.faces.images import load_image
+from tagmyphotos.faces.weights import converted_dir, dlib_weights
 from tagmyphotos.geometry import iou
 from tagmyphotos.matching.whispers import chinese_whispers
 
@@ -61,6 +63,35 @@ def test_same_box_gives_dlibs_landmarks_chip_and_vector(onnx_engine: OnnxEngine)
             faces += 1
     assert faces >= len(SAMPLE)
     assert dlib_rect((10.4, 20.6, 30.0, 40.0)) == (10, 21, 39, 60)
+
+
+@needs_dlib
+def test_batched_landmarks_and_pyramid_equal_dlibs(onnx_engine: OnnxEngine) -> None:
+    """The speed-ups keep dlib's numbers: several boxes in one predictor pass give each box's
+    points, and OpenCV's pyrDown gives dlib's pyramid_down<2> pixel for pixel."""
+    import dlib
+
+    ref = DlibEngine(detector="hog")
+    predictor = ShapePredictor(cached_shape_predictor(dlib_weights().landmarks, converted_dir()))
+    rng = np.random.default_rng(15)
+    boxes = 0
+    for name in SAMPLE:
+        rgb = load_image(FACES / name, max_side=1024).pixels
+        for d in onnx_engine.detect(rgb):
+            jitter = rng.uniform(-0.2, 0.2, (6, 4)) * [d.w, d.h, d.w, d.h]
+            rects = [dlib_rect((d.x + a, d.y + b, d.w + c, d.h + e)) for a, b, c, e in jitter]
+            ours = predictor.many(rgb, rects)
+            for rect, points in zip(rects, ours, strict=True):
+                x0, y0, x1, y1 = rect
+                np.testing.assert_array_equal(points, ref.landmarks(rgb, (x0, y0, x1 - x0 + 1, y1 - y0 + 1)))
+                boxes += 1
+    assert boxes >= 6 * len(SAMPLE)
+    down = dlib.pyramid_down(2)
+    for h, w in [(9, 9), (10, 17), (101, 77), (150, 150), (333, 251)]:
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        np.testing.assert_array_equal(pyramid_down(img), down(img))
+    img = rng.integers(0, 256, (400, 300, 3), dtype=np.uint8)[7:390, 3:290]  # a crop: strided rows
+    np.testing.assert_array_equal(pyramid_down(img), down(np.ascontiguousarray(img)))
 
 
 @needs_dlib

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from tagmyphotos.faces.dlibfile import ShapePredictorModel
@@ -62,46 +63,84 @@ def _round(p: np.ndarray) -> np.ndarray:
     return np.floor(p + 0.5).astype(np.int64)
 
 
+def similarity_many(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """`similarity(src, d)[0]` for each shape d of the stack `dst` (B x P x 2), in one go:
+    the same operations on (B, 2, 2) stacks (LAPACK and BLAS per matrix), the same numbers."""
+    src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
+    a = src - src.mean(0)
+    b = dst - dst.mean(1)[:, None]
+    sigma = float((a * a).sum(1).mean())
+    cov = b.transpose(0, 2, 1) @ a / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    det = np.linalg.det(cov)
+    flip = det < 0
+    if (det == 0).any():  # rare: a degenerate shape
+        flip |= (det == 0) & (np.linalg.det(u) * np.linalg.det(vt) < 0)
+    s = np.tile(np.eye(2), (len(dst), 1, 1))
+    s[flip, 1, 1] = -1
+    rot = u @ s @ vt
+    c = (d[:, 0] * s[:, 0, 0] + d[:, 1] * s[:, 1, 1]) / sigma if sigma != 0 else np.ones(len(dst))
+    return c[:, None, None] * rot
+
+
 class ShapePredictor:
-    """dlib.shape_predictor, vectorised over the trees of each cascade level."""
+    """dlib.shape_predictor, vectorised over the trees of each cascade level and over boxes.
+
+    One call for several boxes (the three box scales of a face) pays numpy's per-operation
+    overhead, which is most of the cost of 500 trees of depth 4, once instead of per box."""
 
     def __init__(self, model: ShapePredictorModel) -> None:
         self.m = model
-        depth = int(round(math.log2(model.split_idx[0].shape[1] + 1)))
-        self._depth = depth
-        self._trees = np.arange(model.split_idx[0].shape[0])
+        trees, splits = model.split_idx[0].shape[:2]
+        self._depth = int(round(math.log2(splits + 1)))
+        self._splits = splits
+        # Flat per-level tables: one 1-d `take` per step instead of 2-d fancy indexing.
+        self._split_at = np.arange(trees) * splits
+        self._leaf_at = np.arange(trees) * (splits + 1) - splits
+        self._pairs = [idx.reshape(-1, 2).T.copy() for idx in model.split_idx]
+        self._thresh = [t.reshape(-1) for t in model.split_thresh]
+        self._leaves = [leaf.reshape(trees * (splits + 1), -1) for leaf in model.leaves]
 
     def __call__(self, rgb: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
-        """The 5 landmarks (integer pixel coordinates as float64, 5 x 2) in the face `rect`.
+        """The 5 landmarks (integer pixel coordinates as float64, 5 x 2) in the face `rect`."""
+        return self.many(rgb, [rect])[0]
+
+    def many(self, rgb: np.ndarray, rects: list[tuple[int, int, int, int]]) -> np.ndarray:
+        """The landmarks in each of `rects` (B x 5 x 2), each exactly as one call would give.
 
         dlib reads the grey level (r + g + b) // 3 of each feature pixel; only those are read."""
-        left, top, right, bottom = rect
-        origin = np.array([left, top], dtype=np.float64)
-        span = np.array([right - left, bottom - top], dtype=np.float64)
+        r = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+        origin, span = r[:, None, :2], (r[:, 2:] - r[:, :2])[:, None, :]
         h, w = rgb.shape[:2]
+        pixels = rgb.reshape(-1, 3)
         m = self.m
-        shape = m.initial.astype(np.float32).copy()
+        shape = np.repeat(m.initial.astype(np.float32)[None], len(r), axis=0)
         for level in range(len(m.leaves)):
-            mat, _ = similarity(m.initial, shape)
-            ref = (m.deltas[level] @ mat.astype(np.float32).T + shape[m.anchor[level]]).astype(np.float64)
+            mat = similarity_many(m.initial, shape).astype(np.float32).transpose(0, 2, 1)
+            ref = (m.deltas[level] @ mat + shape[:, m.anchor[level]]).astype(np.float64)
             px = _round(origin + ref * span)
-            inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
-            feats = np.zeros(len(px), dtype=np.float32)
-            feats[inside] = rgb[px[inside, 1], px[inside, 0]].astype(np.uint16).sum(axis=1) // 3
-            shape = self._forest(level, feats, shape.reshape(-1)).reshape(-1, 2)
+            inside = (px[..., 0] >= 0) & (px[..., 0] < w) & (px[..., 1] >= 0) & (px[..., 1] < h)
+            rgb16 = np.take(pixels, np.where(inside, px[..., 1] * w + px[..., 0], 0), axis=0).astype(np.uint16)
+            grey = (rgb16[..., 0] + rgb16[..., 1] + rgb16[..., 2]) // 3
+            feats = np.where(inside, grey, 0).astype(np.float32)
+            shape = self._forest(level, feats, shape.reshape(len(r), -1)).reshape(shape.shape)
         return _round(origin + shape.astype(np.float64) * span).astype(np.float64)
 
-    def _forest(self, level: int, feats: np.ndarray, shape: np.ndarray) -> np.ndarray:
-        idx, thresh, leaves = self.m.split_idx[level], self.m.split_thresh[level], self.m.leaves[level]
-        node = np.zeros(len(self._trees), dtype=np.intp)
+    def _forest(self, level: int, feats: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+        """The shapes (B x 10) after one cascade level, given each box's feature pixels (B x F)."""
+        pairs, thresh, leaves = self._pairs[level], self._thresh[level], self._leaves[level]
+        n, f = feats.shape
+        flat = feats.reshape(-1)
+        base = (np.arange(n) * f)[None, :]  # trees x boxes from here on
+        node = np.zeros((len(self._split_at), n), dtype=np.intp)
         for _ in range(self._depth):
-            pair = idx[self._trees, node]
-            left = feats[pair[:, 0]] - feats[pair[:, 1]] > thresh[self._trees, node]
-            node = np.where(left, 2 * node + 1, 2 * node + 2)
-        picked = leaves[self._trees, node - idx.shape[1]]
+            at = self._split_at[:, None] + node
+            left = np.take(flat, pairs[0][at] + base) - np.take(flat, pairs[1][at] + base) > thresh[at]
+            node = 2 * node + 2 - left
+        picked = np.take(leaves, (self._leaf_at[:, None] + node).reshape(-1), axis=0).reshape(len(node), -1)
         # dlib adds tree after tree to the shape in float32; a reduction over the rows of a
         # C-ordered array runs in that order, so the sums (and the rounded landmarks) agree.
-        return np.vstack([shape[None], picked]).sum(axis=0, dtype=np.float32)
+        return np.vstack([shapes.reshape(1, -1), picked]).sum(axis=0, dtype=np.float32).reshape(n, -1)
 
 
 # --- chips --------------------------------------------------------------------------------------
@@ -131,25 +170,18 @@ def _area(r: Rect) -> float:
 
 
 def pyramid_down(img: np.ndarray) -> np.ndarray:
-    """dlib's pyramid_down<2> on an RGB image: 1-4-6-4-1 both ways, every other pixel, /256."""
+    """dlib's pyramid_down<2> on an RGB image: 1-4-6-4-1 both ways, every other pixel, /256.
+
+    OpenCV's pyrDown applies the same taps; on float32 its sums are exact (integers below 2**24,
+    scaled by a power of two), and truncating them is dlib's integer division. dlib's output
+    pixel (r, c) is centred on input (2r + 2, 2c + 2), pyrDown's (r + 1, c + 1): never a border."""
     h, w = img.shape[:2]
     if h <= 8 or w <= 8:
         return np.zeros((0, 0, 3), dtype=np.uint8)
-    x = img.astype(np.uint16)  # 16 * 16 * 255 = 65280 fits
     cols, out_rows = (w - 3) // 2, (h - 3) // 2
-    end = 2 * cols
-
-    def tap(i: int) -> np.ndarray:
-        return x[:, i : i + end : 2]
-
-    rows = tap(0) + 4 * tap(1) + 6 * tap(2) + 4 * tap(3) + tap(4)
     n = len(range(2, h - 2, 2))  # dlib's loop stops 2 rows before the end: last rows stay black
-
-    def band(i: int) -> np.ndarray:
-        return rows[i : i + 2 * n : 2]
-
     out = np.zeros((out_rows, cols, 3), dtype=np.uint8)
-    out[:n] = ((band(0) + 4 * band(1) + 6 * band(2) + 4 * band(3) + band(4)) >> 8).astype(np.uint8)
+    out[:n] = cv2.pyrDown(img.astype(np.float32))[1 : 1 + n, 1 : 1 + cols].astype(np.uint8)
     return out
 
 
@@ -159,10 +191,13 @@ def _bilinear(img: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     left, top = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
     ok = (left >= 0) & (top >= 0) & (left + 1 < w) & (top + 1 < h)
     lf, tf = (xs - left)[ok, None], (ys - top)[ok, None]
-    lo, to = left[ok], top[ok]
-    src = img.astype(np.float64)
-    tl, tr = src[to, lo], src[to, lo + 1]
-    bl, br = src[to + 1, lo], src[to + 1, lo + 1]
+    at = top[ok] * w + left[ok]
+    flat = np.ascontiguousarray(img).reshape(-1, 3)
+
+    def px(offset: int) -> np.ndarray:
+        return np.take(flat, at + offset, axis=0).astype(np.float64)
+
+    tl, tr, bl, br = px(0), px(1), px(w), px(w + 1)
     val = (1 - tf) * ((1 - lf) * tl + lf * tr) + tf * ((1 - lf) * bl + lf * br)
     out = np.zeros((*xs.shape, 3), dtype=np.uint8)
     out[ok] = val.astype(np.uint8)
