@@ -6,45 +6,26 @@ one person per photo), and the user reviews: accepts right suggestions, rejects 
 the suggestions are refreshed until nothing new comes (the learning loop). Reported, summed
 over draws: precision and recall of "likely" and of "likely"+"maybe" in the first pass, faces
 still unnamed after the loop, an open-set check (each person in turn is a stranger nobody
-labelled: how often are their faces named anyway) and a precision/recall curve over the
-distance threshold. The last line is one JSON object.
+labelled: how often are their faces named anyway), a precision/recall curve over the
+distance threshold, and how often each certainty level the review page shows names the wrong
+person (scripts/evaluate_certainty.py). The last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 from benchlib import emit, print_table
-from match_data import FaceSet, load_testdata_faces
+from evaluate_certainty import LEVEL_SEEDS
+from evaluate_certainty import report as certainty_report
+from match_data import Draw, FaceSet, draws, load_testdata_faces
 
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
 
 MAX_ROUNDS = 10
-
-
-@dataclass
-class Draw:
-    confirmed: list[int]  # face ids (= row in FaceSet.vectors) the user labelled
-    test: list[int]  # the other labelled faces of the same people
-
-
-def draws(faces: FaceSet, k: int, seed: int, strangers: frozenset[str] = frozenset()) -> Draw:
-    rng = np.random.default_rng(seed)
-    ident = np.asarray(faces.identities)
-    conf, test = [], []
-    for person in sorted(set(faces.identities)):
-        rows = np.flatnonzero(ident == person)
-        rng.shuffle(rows)
-        if person in strangers:
-            test += rows.tolist()
-        else:
-            conf += rows[:k].tolist()
-            test += rows[k:].tolist()
-    return Draw(sorted(conf), sorted(test))
 
 
 def run_draw(faces: FaceSet, draw: Draw, settings: MatchSettings, loop: bool) -> Counter[str]:
@@ -138,6 +119,9 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=2, help="photos the user labels per person")
     ap.add_argument("--seeds", type=int, default=10, help="random draws of the labelled photos")
     ap.add_argument("--threshold", type=float, default=None, help="distance threshold (model default)")
+    ap.add_argument(
+        "--level-seeds", type=int, default=LEVEL_SEEDS, help="draws for the certainty levels (wrong names are rare)"
+    )
     ap.add_argument("--engine", default="onnx", help="face engine that embeds the testdata: onnx | dlib")
     args = ap.parse_args()
     faces = load_testdata_faces(engine=args.engine)
@@ -175,6 +159,7 @@ def main() -> None:
         curve.append([t, ft["likely_precision"], ft["likely_recall"], ft["all_precision"], ft["all_recall"]])
     print("\nprecision/recall over the distance threshold (first pass)")
     print_table(["threshold", "likely P", "likely R", "all P", "all R"], curve)
+    levels = certainty_report(faces, args.k, args.level_seeds, settings)
     emit(
         {
             **f,
@@ -187,6 +172,7 @@ def main() -> None:
             "rejections": c["rejections"],
             "embedding_id": faces.embedding_id,
             "curve": curve,
+            "certainty": levels,
         }
     )
 

@@ -43,6 +43,29 @@ class FaceSet:
     extra_photo_faces: list[int]  # index of the face within its photo
 
 
+@dataclass
+class Draw:
+    """One simulated user's labels: k photos of each person (none of a stranger's)."""
+
+    confirmed: list[int]  # face ids (= row in FaceSet.vectors) the user labelled
+    test: list[int]  # the other labelled faces of the same people
+
+
+def draws(faces: FaceSet, k: int, seed: int, strangers: frozenset[str] = frozenset()) -> Draw:
+    rng = np.random.default_rng(seed)
+    ident = np.asarray(faces.identities)
+    conf, test = [], []
+    for person in sorted(set(faces.identities)):
+        rows = np.flatnonzero(ident == person)
+        rng.shuffle(rows)
+        if person in strangers:
+            test += rows.tolist()
+        else:
+            conf += rows[:k].tolist()
+            test += rows[k:].tolist()
+    return Draw(sorted(conf), sorted(test))
+
+
 def tuning_stamp() -> list[object]:
     """The detection settings the cached vectors depend on besides the pipeline id."""
     from tagmyphotos import tuning

@@ -9,7 +9,7 @@ import pytest
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
-from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings
+from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings, certainty
 
 DIM = 128
 DLIB = MatchSettings.for_model("Dlib")
@@ -166,9 +166,7 @@ def test_an_empty_matcher_suggests_nothing() -> None:
 
 
 def test_certainty_separates_sure_from_unsure() -> None:
-    from tagmyphotos import tuning
-    from tagmyphotos.matching.match import certainty
-
+    """The rule itself; tests/test_certainty_levels.py measures the levels on real faces."""
     sure = tuning.MATCH_SURE_CONFIDENCE
     assert certainty(sure, "likely") == "sure"
     assert certainty((sure + tuning.MATCH_LIKELY_CONFIDENCE) / 2, "likely") == "likely"

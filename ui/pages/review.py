@@ -27,8 +27,10 @@ from ..frame import plural
 GROUPS_PER_PAGE = 8
 FACES_PER_GROUP = 48
 
-SCALE = ("How sure: “sure” — fewer than 1 in 100 such suggestions are wrong; “likely” — most are "
-         "right; “check” — look at these (pre-selected are the likely and sure ones).")
+# The levels' wrong-name rates as measured (tuning.MATCH_SURE_CONFIDENCE), in round words.
+SCALE = ("How sure: “sure” — none wrong in 17,000 test suggestions; “likely” — about 1 in 12 wrong, "
+         "mostly someone not named yet; “check” — about 1 in 3 wrong, look at these "
+         "(pre-selected are the sure and likely ones).")
 HELP = "← → move · ↑ ↓ next person · space select · a accept · r reject · Enter accept selected · o photo · u undo"
 
 
