@@ -1,7 +1,8 @@
 """The web UI as a newcomer meets it (issue 21), in a real headless Chromium against the real
 server: contrast in both themes, a phone-sized screen, keyboard and screen-reader names, an
-explicit selection honoured, feedback where the user looks, one first scan, and the faces
-other apps named showing their thumbnails.
+explicit selection honoured, feedback where the user looks, people renamed, hidden and given a
+cover from the People list and a photo, one first scan, and the faces other apps named showing
+their thumbnails.
 
 The taught site is shared by the tests of this module (file order: read-only checks first).
 README screenshots (docs/screenshots/, both themes) are taken here.
@@ -191,6 +192,51 @@ def test_feedback_appears_where_the_user_looks(shared_site: Site, browser) -> No
     assert page.in_viewport("[data-testid='write-live']")
     page.see("Write finished")
     assert site.count("SELECT COUNT(*) FROM write_audit WHERE result='ok'") > 0
+
+
+def test_people_are_renamed_hidden_and_covered_from_the_list(shared_site: Site, browser) -> None:  # noqa: F811
+    """Rename, hide and the cover from the People list's card menu and from a photo, not only
+    on the person's own page."""
+    from selenium.webdriver.common.keys import Keys
+
+    site = shared_site
+    page = Page(browser, site.base)
+    login(page)
+    pid = site.count("SELECT MIN(id) FROM person WHERE NOT hidden AND face_count >= 2")
+    page.open("/people", site.rows("SELECT name FROM person WHERE id = ?", pid)[0][0])
+    page.testid(f"person-menu-{pid}").click()
+    page.testid(f"person-rename-{pid}").click()
+    field = page.field("rename-name")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("Aunt Edna", Keys.ENTER)  # Enter renames, as on the person's page
+    page.see("Renamed to Aunt Edna")
+    assert site.rows("SELECT name FROM person WHERE id = ?", pid) == [("Aunt Edna",)]
+    card = f"[data-testid='person-{pid}']"
+    page.wait.until(lambda _: "Aunt Edna" in page.js(f'return document.querySelector("{card}").textContent'))
+    # the cover: another of her faces, picked in the card's menu
+    cover = site.count("SELECT cover_face_id FROM person WHERE id = ?", pid)
+    other = site.count("SELECT MIN(id) FROM face WHERE person_id = ? AND state = 'confirmed' AND id <> ?", pid, cover)
+    page.testid(f"person-menu-{pid}").click()
+    page.testid(f"person-cover-{pid}").click()
+    page.testid(f"cover-{other}").click()
+    page.see("Cover set")
+    assert site.count("SELECT cover_face_id FROM person WHERE id = ?", pid) == other
+    shown = f"return !!document.querySelector(\"{card} img[src$='/faces/{other}/thumb']\")"
+    page.wait.until(lambda _: page.js(shown))
+    # from a photo: the face shown there becomes her cover
+    photo, face = site.rows("SELECT photo_id, id FROM face WHERE person_id = ? AND state = 'confirmed' AND id <> ? "
+                            "ORDER BY id LIMIT 1", pid, other)[0]  # fmt: skip
+    page.open(f"/photo/{photo}", "Aunt Edna")
+    page.testid(f"cover-face-{face}").click()
+    page.see("Cover set")
+    assert site.count("SELECT cover_face_id FROM person WHERE id = ?", pid) == face
+    # hide: she leaves the list (hidden people are listed only on request)
+    page.open("/people", "Aunt Edna")
+    page.testid(f"person-menu-{pid}").click()
+    page.testid(f"person-hide-{pid}").click()
+    page.see("Hid Aunt Edna")
+    assert site.count("SELECT hidden FROM person WHERE id = ?", pid) == 1
+    page.wait.until(lambda _: not page.js(f'return document.querySelector("{card}")'))
 
 
 @pytest.fixture

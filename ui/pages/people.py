@@ -1,5 +1,5 @@
-"""People: everyone named so far (rename, merge, hide, delete) and one page per person with
-all their faces, to remove the wrong ones."""
+"""People: everyone named so far (merge; each card's menu renames, hides, sets the cover) and
+one page per person with all their faces, to remove the wrong ones."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .. import frame
 from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager, thumb_url
 from ..components.merge_suggestions import MergeSuggestions
+from ..components.person_actions import PersonMenu, use_as_cover
 from ..components.person_picker import PersonPicker
 from ..components.safety import UndoButton, confirm, report
 from ..frame import plural
@@ -100,6 +101,7 @@ class PeopleList:
                 ui.space()
                 if person.hidden:
                     ui.icon("visibility_off").classes("text-grey-7").tooltip("Hidden: gets no suggestions")
+                PersonMenu(person, after=self.changed)
             with ui.link(target=f"/people/{person.id}").classes("no-underline text-inherit flex flex-col items-center"):
                 if person.cover_face_id:
                     frame.attrs(ui.element("img"), {"src": thumb_url(person.cover_face_id), "alt": ""}).props(
@@ -267,7 +269,7 @@ class PersonPage:
         ids = self._chosen()
         if len(ids) > 1:
             ui.notify("Select exactly one face for the cover", type="warning")
-        elif ids and await frame.succeeded(people.set_cover, frame.core(), self.person.id, ids[0], done="Cover set"):
+        elif ids and await use_as_cover(self.person.id, ids[0]):
             ui.navigate.reload()
 
     async def accept_likely(self) -> None:

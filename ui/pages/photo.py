@@ -1,5 +1,5 @@
-"""Photo view: the photo with its face boxes and names; assign, change or remove a name; mark a
-face the detector missed (components.face_marker)."""
+"""Photo view: the photo with its face boxes and names; assign, change or remove a name, use a
+named face as its person's cover; mark a face the detector missed (components.face_marker)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .. import frame
 from ..components import face_lists
 from ..components.face_grid import PREVIEW_URL, thumb_url
 from ..components.face_marker import Box, FaceMarker
+from ..components.person_actions import use_as_cover
 from ..components.person_picker import PersonPicker, person_names
 from ..components.safety import UndoButton, report
 
@@ -191,6 +192,8 @@ class PhotoPage:
                     ui.button("Remove name", icon="person_remove", on_click=call(self.act, "unassign", face)).props(
                         "dense flat color=negative"
                     )
+                    cover = ui.button("Use as cover", icon="account_circle", on_click=call(self.cover, face))
+                    frame.tid(cover, f"cover-face-{face.id}").props("dense flat")
                 if face.state in ("unknown", "suggested"):
                     ui.button("Ignore", icon="visibility_off", on_click=call(self.act, "ignore", face)).props(
                         "dense flat color=grey-8"
@@ -211,6 +214,11 @@ class PhotoPage:
                 names=self.names,
                 testid=f"assign-{face.id}",
             )
+
+    async def cover(self, face: FaceView) -> None:
+        """This face becomes its person's picture on the People page."""
+        if face.person_id is not None:
+            await use_as_cover(face.person_id, face.id)
 
     async def assign(self, face: FaceView, who: str) -> None:
         result = await frame.call(confirm.confirm, frame.core(), [face.id], who)
