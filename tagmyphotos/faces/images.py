@@ -33,19 +33,34 @@ from tagmyphotos import tuning
 from tagmyphotos.geometry import exif_orientation
 
 
+def _mallopt(param: int, value: int) -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(param, value)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): their allocators differ
+        pass
+
+
 def _give_big_blocks_back() -> None:
     """Make glibc return freed image memory to the system. Pillow holds pixels in 16 MB blocks;
     after the first such block is freed, glibc raises its mmap threshold and keeps later ones
     in per-thread heaps, so four previews on four server threads stayed 1.9 GB resident after
     they were done. A fixed threshold keeps every block mmapped: freed means returned."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, tuning.MALLOC_MMAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError):  # not glibc (musl, macOS): their allocators differ
-        pass
+    _mallopt(_M_MMAP_THRESHOLD, tuning.MALLOC_MMAP_THRESHOLD_BYTES)
 
 
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+def reuse_freed_blocks() -> None:
+    """For a process that decodes one photo after another (an analysis worker): keep freed
+    pixel buffers in the heap for the next photo instead of returning them. Every buffer freshly
+    mmapped is zeroed page by page by the kernel on first touch, which cost a fifth of the
+    analysis CPU (tuning.WORKER_MMAP_THRESHOLD_BYTES); a worker holds one photo at a time, so
+    what it keeps is about one photo's buffers."""
+    _mallopt(_M_MMAP_THRESHOLD, tuning.WORKER_MMAP_THRESHOLD_BYTES)
+    _mallopt(_M_TRIM_THRESHOLD, tuning.WORKER_TRIM_THRESHOLD_BYTES)
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers
+_M_TRIM_THRESHOLD = -1
 _give_big_blocks_back()
 
 try:  # HEIC/HEIF (iPhone photos); pillow-heif is a declared dependency

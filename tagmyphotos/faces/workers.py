@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tagmyphotos import tuning
 from tagmyphotos.faces.analyze import AnalysisSettings, BatchItem, FaceAnalyzer
+from tagmyphotos.faces.images import reuse_freed_blocks
 
 KINDS = ("process", "thread")
 
@@ -53,6 +54,7 @@ def _init_process(settings: AnalysisSettings) -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one worker per core already: OpenCV's own threads would only contend
+    reuse_freed_blocks()  # this process decodes photo after photo (not the server's threads)
     _worker = FaceAnalyzer(settings)
     _worker.load()  # the models now, not on the first photo
 
