@@ -70,6 +70,11 @@ MTCNN_MIN_FACE_PX = 24
 ENGINE_MTCNN_MIN_FACE_PX = 32
 MTCNN_SCALE_FACTOR = 0.709
 MTCNN_THRESHOLDS = (0.6, 0.7, 0.85)
+# Non-maximum suppression computes the overlaps of all pairs at once up to this many boxes
+# (1 M pairs, ~4 MB per temporary), one pass per kept box beyond. On the 61 labelled testdata
+# photos: 719 calls, 20 boxes on average, 274 at most; 1.5 ms per photo instead of 2.6 (same
+# kept boxes).
+MTCNN_NMS_PAIRWISE_MAX = 1000
 
 # MTCNN boxes are taller than HOG's (forehead included); dlib's 5-point landmark model was
 # trained on HOG-like boxes, so an MTCNN box is mapped to one first: centre shift (x, y) as a

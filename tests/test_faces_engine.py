@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tagmyphotos import tuning
 from tagmyphotos.config import ConfigError, load_config
 from tagmyphotos.faces import engine_dlib
 from tagmyphotos.faces.align import ShapePredictor, dlib_rect, pyramid_down
@@ -92,6 +93,17 @@ def test_batched_landmarks_and_pyramid_equal_dlibs(onnx_engine: OnnxEngine) -> N
         np.testing.assert_array_equal(pyramid_down(img), down(img))
     img = rng.integers(0, 256, (400, 300, 3), dtype=np.uint8)[7:390, 3:290]  # a crop: strided rows
     np.testing.assert_array_equal(pyramid_down(img), down(np.ascontiguousarray(img)))
+
+
+def test_pairwise_nms_finds_the_same_faces(onnx_engine: OnnxEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MTCNN's suppression over all pairs at once keeps exactly the boxes of one pass per box."""
+    images = [load_image(FACES / name, max_side=1024).pixels for name in SAMPLE]
+    pairwise = [onnx_engine.detect(rgb) for rgb in images]
+    monkeypatch.setattr(tuning, "MTCNN_NMS_PAIRWISE_MAX", 0)
+    walked = [onnx_engine.detect(rgb) for rgb in images]
+    assert sum(map(len, pairwise)) >= len(SAMPLE)
+    for a, b in zip(pairwise, walked, strict=True):
+        assert [(d.x, d.y, d.w, d.h, d.score) for d in a] == [(d.x, d.y, d.w, d.h, d.score) for d in b]
 
 
 @needs_dlib

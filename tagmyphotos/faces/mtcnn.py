@@ -99,19 +99,43 @@ def onet_graph(w: _W) -> bytes:
     return g.model("mtcnn_onet", {"images": ("n", 48, 48, 3)}, outputs, uint8=True)
 
 
+def _overlap(a: np.ndarray, b: np.ndarray, area_a: np.ndarray, area_b: np.ndarray, method: str) -> np.ndarray:
+    """Intersection over union (or over the smaller box, method 'min') of boxes a and b."""
+    iw = np.maximum(0, np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]))
+    ih = np.maximum(0, np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]))
+    inter = iw * ih
+    denom = np.minimum(area_a, area_b) if method == "min" else area_a + area_b - inter
+    return inter / np.maximum(denom, 1e-9)
+
+
 def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, method: str = "union") -> np.ndarray:
-    """Greedy non-maximum suppression; returns kept indices, best first."""
+    """Greedy non-maximum suppression; returns kept indices, best first.
+
+    Up to tuning.MTCNN_NMS_PAIRWISE_MAX boxes the overlaps of all pairs are computed in one pass (the same
+    arithmetic per pair), then walked: a third of the time of one pass per kept box."""
     order = np.argsort(-scores)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    b = boxes[order]
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    if len(b) > tuning.MTCNN_NMS_PAIRWISE_MAX:
+        return order[_nms_walk(b, area, threshold, method)]
+    over = _overlap(b[:, None], b[None], area[:, None], area[None], method) > threshold
+    alive = np.ones(len(b), dtype=bool)
     keep = []
-    while order.size:
-        i, rest = order[0], order[1:]
+    for i in range(len(b)):
+        if alive[i]:
+            keep.append(i)
+            alive &= ~over[i]
+    return order[np.asarray(keep, dtype=int)]
+
+
+def _nms_walk(b: np.ndarray, area: np.ndarray, threshold: float, method: str) -> np.ndarray:
+    """Greedy suppression of score-ordered boxes, one pass over the rest per kept box."""
+    rest = np.arange(len(b))
+    keep = []
+    while rest.size:
+        i, rest = rest[0], rest[1:]
         keep.append(i)
-        iw = np.maximum(0, np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]))
-        ih = np.maximum(0, np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]))
-        inter = iw * ih
-        denom = np.minimum(area[i], area[rest]) if method == "min" else area[i] + area[rest] - inter
-        order = rest[inter / np.maximum(denom, 1e-9) <= threshold]
+        rest = rest[_overlap(b[i], b[rest], area[i], area[rest], method) <= threshold]
     return np.asarray(keep, dtype=int)
 
 
