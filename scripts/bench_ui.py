@@ -1,7 +1,9 @@
 """Benchmark: what each UI page reads from the database, on a small and a NAS-sized library.
 
-The Photos page rows ("photos: ...") are the photos-by-people query of review.queries (the one
-GET /api/v1/photos uses): one page of 60 photos with its total, its face counts and its people.
+Every row is a function of the read model (tagmyphotos/review/queries.py, suggested.py,
+photos.py) that the page, its API route and the CLI share. The Photos page rows ("photos: ...")
+are the photos-by-people query (the one GET /api/v1/photos uses): one page of 60 photos with
+its total, its face counts and its people.
 
     scripts/bench ui [--photos 100000] [--small 1000]
 
@@ -25,10 +27,11 @@ from benchlib import best_of, emit, peak_rss_mb, print_table, timer
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.review.people import list_people
-from tagmyphotos.review.queries import PhotoFilter, find_photos
+from tagmyphotos.review.photos import PhotoFilter, find_photos, photo_detail
+from tagmyphotos.review.queries import FaceFilter, find_faces, header_counts
+from tagmyphotos.review.suggested import review_summary, suggestion_groups
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest.clusters import list_clusters
-from ui.components import face_lists
 from ui.pages import review, unknown
 from ui.pages.photos import PHOTOS_PER_PAGE
 
@@ -83,15 +86,15 @@ def fill(n_photos: int, seed: int = 7) -> None:
 
 
 PAGES: dict[str, Any] = {
-    "header counts": face_lists.header_counts,
-    "review": lambda: face_lists.suggestion_groups(
-        face_lists.review_summary().order[: review.GROUPS_PER_PAGE], review.FACES_PER_GROUP
-    ),
+    "header counts": header_counts,
+    "review": lambda: suggestion_groups(review_summary().order[: review.GROUPS_PER_PAGE], review.FACES_PER_GROUP),
     "unknown: groups": lambda: list_clusters(unknown.CLUSTERS_PER_PAGE, 0, unknown.FACES_PER_CLUSTER),
-    "unknown: single faces": lambda: face_lists.unknown_faces(0, unknown.SINGLES_PER_PAGE),
+    "unknown: single faces": lambda: find_faces(unknown.SINGLES, "quality", 0, unknown.SINGLES_PER_PAGE),
     "people": lambda: list_people(True, None),
-    "person": lambda: (face_lists.confirmed_of(1, 0, 96), face_lists.suggested_for(1, 0, 96)),
-    "photo": lambda: face_lists.photo_info(1),
+    "person": lambda: (
+        find_faces(FaceFilter(person=1), "quality", 0, 96), find_faces(FaceFilter(suggested=1), "confidence", 0, 96)
+    ),
+    "photo": lambda: photo_detail(1),
     "photos: A and B": lambda: find_photos(PhotoFilter(people=(1, 2), mode="all"), 0, PHOTOS_PER_PAGE),
     "photos: A or B": lambda: find_photos(PhotoFilter(people=(1, 2), mode="any"), 0, PHOTOS_PER_PAGE),
     "photos: only A": lambda: find_photos(PhotoFilter(people=(1,), mode="only"), 0, PHOTOS_PER_PAGE),

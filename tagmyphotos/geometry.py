@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from PIL import Image
 
 Box = tuple[float, float, float, float]  # x, y, w, h (top-left origin), any consistent unit
+T = TypeVar("T")
 
 
 def iou(a: Box, b: Box) -> float:
@@ -51,8 +53,9 @@ def valid_orientation(value: object) -> int:
     return number if 1 <= number <= 8 else 1
 
 
-def oriented_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    """Displayed (width, height) of a photo whose stored pixels are width x height."""
+def oriented_size(width: T, height: T, orientation: int | None) -> tuple[T, T]:
+    """Displayed (width, height) of a photo whose stored pixels are width x height (either may
+    be None: a photo not read yet)."""
     return (height, width) if valid_orientation(orientation) >= 5 else (width, height)
 
 

@@ -81,9 +81,9 @@ def _people(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def _suggestions(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.review.queries import suggestion_groups
+    from tagmyphotos.review.suggested import suggestion_counts, suggestion_groups
 
-    groups = suggestion_groups(args.person, args.band, per_person=args.limit)
+    groups = suggestion_groups(suggestion_counts(args.person, args.band), args.limit, args.band)
     lines = []
     for g in groups:
         lines.append(f"{g.person.name} (#{g.person.id}): {g.likely} likely, {g.maybe} maybe")

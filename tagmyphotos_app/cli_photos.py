@@ -36,7 +36,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 def _photos(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from tagmyphotos.review.people import NotFound, find_person
-    from tagmyphotos.review.queries import PhotoFilter, day_bounds, find_photos
+    from tagmyphotos.review.photos import PhotoFilter, day_bounds, find_photos
 
     ids = []
     for name in args.person:

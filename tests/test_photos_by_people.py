@@ -6,7 +6,7 @@ import datetime as dt
 import time
 
 from tagmyphotos.review import confirm
-from tagmyphotos.review.queries import PhotoFilter, day_bounds, find_photos
+from tagmyphotos.review.photos import PhotoFilter, day_bounds, find_photos
 from tagmyphotos.store import models as m
 from tests.api_support import ApiEnv, assert_problem
 

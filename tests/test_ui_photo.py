@@ -41,13 +41,13 @@ async def test_name_a_face_in_its_photo_then_remove_the_name(analysed_core: Core
 
 
 async def test_boxes_are_scaled_to_the_preview(analysed_core: Core) -> None:
-    from ui.components.face_lists import photo_info
+    from tagmyphotos.review.photos import photo_detail
 
     photo, face = one_face_photo()
-    info = photo_info(photo.id)
+    info = photo_detail(photo.id)
     assert info is not None and info.width and info.height
     scale = min(1.0, PREVIEW_PX / max(info.width, info.height))
-    drawn = svg(info.faces, scale, face.id, max(info.width, info.height) * scale)
+    drawn = svg(info.face_list, scale, face.id, max(info.width, info.height) * scale)
     assert f'id="face-{face.id}"' in drawn
     assert f'x="{round(face.x * scale, 1)}"' in drawn and f'width="{round(face.w * scale, 1)}"' in drawn
 
@@ -76,12 +76,12 @@ def _pointer(user, kind: str, x: float, y: float) -> None:
 
 
 async def test_mark_a_missed_face_by_dragging_then_by_two_clicks(analysed_core: Core) -> None:
-    from ui.components.face_lists import photo_info
+    from tagmyphotos.review.photos import photo_detail
 
     photo, detected = one_face_photo()
     box = (detected.x, detected.y, detected.w, detected.h)
     detected.delete_instance()  # the detector "missed" it
-    info = photo_info(photo.id)
+    info = photo_detail(photo.id)
     assert info is not None
     scale = min(1.0, PREVIEW_PX / max(info.width, info.height))
     async with simulated_ui(analysed_core) as user:

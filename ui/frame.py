@@ -19,9 +19,9 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
 
 from tagmyphotos.core import Core
+from tagmyphotos.review.queries import header_counts
 
 from .components import session
-from .components.face_lists import header_counts
 
 log = logging.getLogger("tagmyphotos.ui")
 
@@ -162,8 +162,8 @@ def _counts() -> None:
             return
         if not counts:  # the app is shutting down
             return
-        review.text = f"{counts[0]:,}"
-        unknown.text = f"{counts[1]:,}"
+        review.text = f"{counts.suggested:,}"
+        unknown.text = f"{counts.unknown:,}"
 
     app.storage.client["refresh_counts"] = refresh
     ui.timer(COUNTS_REFRESH_S, refresh, immediate=True)

@@ -1,7 +1,7 @@
 """What a person does to faces and people: confirm, reject, mark, merge, undo; and the read model.
 
-Why together: every action is one transaction with its undo entry and recounts; `queries` is the
-one read side the UI, the API and the CLI share.
+Why together: every action is one transaction with its undo entry and recounts; `queries`,
+`suggested` and `photos` are the one read side the UI, the API and the CLI share.
 
 Modules:
 - people: people: create, find, rename, merge, hide, delete, list
@@ -9,7 +9,10 @@ Modules:
 - mark: faces the detector missed, marked by hand
 - undo: the undo journal
 - merges: people who are probably one person (merge suggestions), "different people" remembered
-- queries: faces, suggestions, rejections and photos by people to show
+- queries: faces to show (one filter, one set of orders), header counts, rejections, groups to name
+- suggested: suggested faces grouped per person, in the one order of the review
+- photos: photos by people, folder and date; one photo in detail
+- foreign, foreign_people: names imported from Immich or PhotoPrism
 """
 
-__all__ = ["confirm", "mark", "merges", "people", "queries", "undo"]
+__all__ = ["confirm", "foreign", "foreign_people", "mark", "merges", "people", "photos", "queries", "suggested", "undo"]

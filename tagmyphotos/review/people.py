@@ -91,6 +91,16 @@ def get_person(person_id: int) -> m.Person:
     return person
 
 
+def person_id_of(who: int | str) -> int:
+    """The id of an existing person, given by id or by name (or old name); NotFound otherwise."""
+    if isinstance(who, int):
+        return int(get_person(who).id)
+    found = find_person(who)
+    if found is None:
+        raise NotFound(f"no person named {who!r}")
+    return int(found.id)
+
+
 def resolve_person(who: int | str, journal: Journal | None = None) -> tuple[m.Person, bool]:
     """An id, or a name (created when new); returns (person, created). Call in a transaction."""
     if isinstance(who, int):

@@ -201,9 +201,16 @@ def person_names() -> dict[int, str]:
 
 
 def faces_select() -> Any:
-    """Faces joined with their photo path: add .where/.order_by, then pass to face_views."""
+    """Faces joined with their photo path: add .where/.order_by, then pass to face_views.
+
+    The embedding and landmark columns are left out: a list never shows them, and a page of
+    512-d embeddings is most of the bytes the database would read."""
+    columns = [f for f in m.Face._meta.sorted_fields if f.name not in UNLISTED_FACE_COLUMNS]
     # Photo.id too: selecting only the path would overwrite face.photo_id with None.
-    return m.Face.select(m.Face, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)
+    return m.Face.select(*columns, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)
+
+
+UNLISTED_FACE_COLUMNS = ("embedding", "landmarks")
 
 
 def face_views(query: Any) -> list[FaceView]:

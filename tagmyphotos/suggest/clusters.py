@@ -159,28 +159,48 @@ def outliers_among(cfg: Any, face_ids: Sequence[int]) -> list[int]:
     return outlier_ids(cfg, objs(m.Face.select().where(m.Face.id.in_(list(face_ids)))))
 
 
-def list_clusters(limit: int = 50, offset: int = 0, sample: int = VIEW_SAMPLE) -> list[ClusterView]:
-    """Clusters of unknown faces, largest first, each with its best faces as a sample."""
+def _grouped(min_size: int) -> Any:
+    """(cluster, faces, photos) of every cluster of at least `min_size` unknown faces."""
     size = pw.fn.COUNT(m.Face.id)
-    rows = m.rows(
+    return (
         m.Face.select(m.Face.cluster, size, pw.fn.COUNT(m.Face.photo.distinct()))
         .where(m.Face.cluster.is_null(False) & (m.Face.state == m.FACE_UNKNOWN))
         .group_by(m.Face.cluster)
-        .order_by(size.desc(), m.Face.cluster)
-        .limit(limit)
-        .offset(offset)
+        .having(size >= min_size)
     )
+
+
+def list_clusters(limit: int = 50, offset: int = 0, sample: int = VIEW_SAMPLE, min_size: int = 1) -> list[ClusterView]:
+    """Clusters of unknown faces, largest first, each with its best `sample` faces."""
+    size = pw.fn.COUNT(m.Face.id)
+    rows = m.rows(_grouped(min_size).order_by(size.desc(), m.Face.cluster).limit(limit).offset(offset))
     return [cluster_view(int(cid), int(n), int(photos), sample) for cid, n, photos in rows]
 
 
-def cluster_view(cluster_id: int, size: int | None = None, photos: int | None = None, sample: int = 0) -> ClusterView:
-    where = (m.Face.cluster == cluster_id) & (m.Face.state == m.FACE_UNKNOWN)
+def count_clusters(min_size: int = 1) -> int:
+    return int(_grouped(min_size).count())
+
+
+def cluster_view(
+    cluster_id: int, size: int | None = None, photos: int | None = None, sample: int | None = None
+) -> ClusterView:
+    """One cluster with its best `sample` faces (None: all of them); size 0 when there is none."""
+    where = _members(cluster_id)
     if size is None or photos is None:
         size = m.Face.select().where(where).count()
         photos = m.Face.select(m.Face.photo).where(where).distinct().count()
     query = faces_select().where(where).order_by(m.Face.quality.desc(), m.Face.id)
-    faces = face_views(query.limit(sample) if sample else query)
+    faces = face_views(query.limit(sample) if sample is not None else query)
     return ClusterView(cluster_id, size, photos, faces)
+
+
+def cluster_outliers(cfg: Any, cluster_id: int) -> list[int]:
+    """The faces of a cluster far from the others (what naming with drop_outliers leaves out)."""
+    return outlier_ids(cfg, objs(m.Face.select().where(_members(cluster_id))))
+
+
+def _members(cluster_id: int) -> Any:
+    return (m.Face.cluster == cluster_id) & (m.Face.state == m.FACE_UNKNOWN)
 
 
 def drop_from_cluster(core: Core, cluster_id: int, face_ids: Sequence[int] | None = None) -> list[int]:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import peewee as pw
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
-from tagmyphotos.store import models as m
-from tagmyphotos.store.views import face_views
+from tagmyphotos.store.views import ClusterView
 from tagmyphotos.suggest import clusters
 
 from .deps import MAX_ID, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import MAX_BULK_IDS
-from .schemas import FaceOut, ReviewResultOut, faces_query
+from .schemas import FaceOut, ReviewResultOut
 
 router = APIRouter(prefix="/clusters", tags=["clusters"], route_class=ProblemRoute)
 ClusterIdPath = Annotated[int, Path(ge=0, le=MAX_ID, description="cluster id")]
@@ -33,6 +31,10 @@ class ClusterOut(BaseModel):
     size: int = Field(description="unknown faces in the cluster")
     photos: int = Field(description="photos they are in")
     faces: list[FaceOut] = Field(description="the best faces first, at most `sample`")
+
+    @classmethod
+    def of(cls, view: ClusterView) -> ClusterOut:
+        return cls(id=view.id, size=view.size, photos=view.photos, faces=[FaceOut.of(f) for f in view.faces])
 
 
 class ClusterDetail(ClusterOut):
@@ -57,36 +59,15 @@ class NameCluster(BaseModel):
         return self
 
 
-def _where(cluster_id: int) -> Any:
-    return (m.Face.cluster == cluster_id) & (m.Face.state == m.FACE_UNKNOWN)
-
-
-def _cluster_out(cluster_id: int, size: int, photos: int, sample: int) -> dict[str, Any]:
-    query = faces_query().where(_where(cluster_id)).order_by(m.Face.quality.desc(), m.Face.id).limit(sample)
-    return {
-        "id": cluster_id,
-        "size": size,
-        "photos": photos,
-        "faces": [FaceOut.of(v) for v in face_views(query)],
-    }
-
-
 @router.get("", response_model=Page[ClusterOut], summary="List clusters of unknown faces, largest first")
 def list_clusters(
     page: PageParams = Depends(page_params),
     sample: int = Query(clusters.VIEW_SAMPLE, ge=0, le=100, description="faces shown per cluster"),
     min_size: int = Query(1, ge=1, le=100_000, description="only clusters at least this big"),
 ) -> dict[str, Any]:
-    size = pw.fn.COUNT(m.Face.id)
-    grouped = (
-        m.Face.select(m.Face.cluster, size.alias("n"), pw.fn.COUNT(m.Face.photo.distinct()))
-        .where(m.Face.cluster.is_null(False) & (m.Face.state == m.FACE_UNKNOWN))
-        .group_by(m.Face.cluster)
-        .having(size >= min_size)
-    )
-    total = grouped.count()
-    rows = m.rows(grouped.order_by(size.desc(), m.Face.cluster).limit(page.limit).offset(page.offset))
-    items = [_cluster_out(int(cid), int(n), int(photos), sample) for cid, n, photos in rows]
+    found = clusters.list_clusters(page.limit, page.offset, sample, min_size)
+    items = [ClusterOut.of(c) for c in found]
+    total = clusters.count_clusters(min_size)
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
@@ -99,12 +80,11 @@ def get_cluster(
     sample: int = Query(100, ge=0, le=1000, description="faces shown"),
     core: Core = Depends(get_core),
 ) -> ClusterDetail:
-    members: list[Any] = list(m.Face.select().where(_where(cluster_id)))
-    if not members:
+    view = clusters.cluster_view(cluster_id, sample=sample)
+    if not view.size:
         raise ApiProblem(404, f"no cluster {cluster_id} (it may have been named or refreshed)")
-    photos = len({f.photo_id for f in members})
-    data = _cluster_out(cluster_id, len(members), photos, sample)
-    return ClusterDetail(**data, outlier_ids=sorted(clusters.outlier_ids(core.cfg, members)))
+    outliers = sorted(clusters.cluster_outliers(core.cfg, cluster_id))
+    return ClusterDetail(**ClusterOut.of(view).model_dump(), outlier_ids=outliers)
 
 
 @router.post(

@@ -14,14 +14,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from tagmyphotos.core import Core
 from tagmyphotos.library import paths
-from tagmyphotos.review import confirm, mark
-from tagmyphotos.review.queries import rejected_people
-from tagmyphotos.store import models as m
-from tagmyphotos.store.views import face_views
+from tagmyphotos.review import confirm, mark, queries
+from tagmyphotos.review.queries import FaceFilter
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .schemas import FaceOut, ReviewResultOut, faces_query
+from .schemas import FaceOut, ReviewResultOut
 
 router = APIRouter(prefix="/faces", tags=["faces"], route_class=ProblemRoute)
 
@@ -29,14 +27,6 @@ router = APIRouter(prefix="/faces", tags=["faces"], route_class=ProblemRoute)
 MAX_BULK_IDS = 10_000
 THUMB_CACHE = "private, max-age=604800"
 FaceId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-_ORDERS: dict[str, tuple[Any, ...]] = {
-    "quality": (m.Face.quality.desc(), m.Face.id),
-    "confidence": (m.Face.confidence.desc(), m.Face.id),
-    "newest": (m.Face.id.desc(),),
-    "oldest": (m.Face.id,),
-    "photo": (m.Photo.path, m.Face.x, m.Face.id),
-}
 
 
 class FaceDetail(FaceOut):
@@ -77,40 +67,11 @@ class RejectFaces(FaceIds, Who):
         return self
 
 
-def face_where(
-    state: str | None = None,
-    person_id: int | None = None,
-    suggested_person_id: int | None = None,
-    band: str | None = None,
-    photo_id: int | None = None,
-    cluster: int | None = None,
-    min_quality: float | None = None,
-) -> Any:
-    """The filter the face lists share (conditions are ANDed; all on the face table)."""
-    where = m.Face.id.is_null(False)
-    if state:
-        where &= m.Face.state == state
-    if person_id is not None:
-        where &= (m.Face.person == person_id) & (m.Face.state == m.FACE_CONFIRMED)
-    if suggested_person_id is not None:
-        where &= (m.Face.suggested_person == suggested_person_id) & (m.Face.state == m.FACE_SUGGESTED)
-    if band:
-        where &= (m.Face.band == band) & (m.Face.state == m.FACE_SUGGESTED)
-    if photo_id is not None:
-        where &= m.Face.photo == photo_id
-    if cluster is not None:
-        where &= m.Face.cluster == cluster
-    if min_quality is not None:
-        where &= m.Face.quality >= min_quality
-    return where
-
-
-def face_page(where: Any, page: PageParams, order: str) -> dict[str, Any]:
-    """One page of faces; the total is counted on the face table alone (no join, no blobs)."""
-    total = m.Face.select(m.Face.id).where(where).count()
-    query = faces_query().where(where).order_by(*_ORDERS[order]).limit(page.limit).offset(page.offset)
-    items = [FaceOut.of(v) for v in face_views(query)]
-    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+def face_page(flt: FaceFilter, page: PageParams, order: str) -> dict[str, Any]:
+    """One page of faces, as the face lists of the API answer it."""
+    found = queries.find_faces(flt, order, page.offset, page.limit)
+    return {"items": [FaceOut.of(v) for v in found.items], "total": found.total, "limit": page.limit,
+            "offset": page.offset}  # fmt: skip
 
 
 @router.get("", response_model=Page[FaceOut], summary="List faces")
@@ -125,23 +86,14 @@ def list_faces(
     min_quality: float | None = Query(None, ge=0, le=1),
     order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
 ) -> dict[str, Any]:
-    where = face_where(state, person_id, suggested_person_id, band, photo_id, cluster, min_quality)
-    return face_page(where, page, order)
-
-
-def _face_row(face_id: int) -> m.Face:
-    face = m.Face.get_or_none(m.Face.id == face_id)
-    if face is None:
-        raise ApiProblem(404, f"no face with id {face_id}")
-    return face
+    flt = FaceFilter(state, person_id, suggested_person_id, band, photo_id, cluster, min_quality=min_quality)
+    return face_page(flt, page, order)
 
 
 @router.get("/{face_id}", response_model=FaceDetail, summary="One face", responses=problem_responses(404))
 def get_face(face_id: IdPath) -> FaceDetail:
-    views = face_views(faces_query().where(m.Face.id == face_id))
-    if not views:
-        raise ApiProblem(404, f"no face with id {face_id}")
-    return FaceDetail(**FaceOut.of(views[0]).model_dump(), rejected_person_ids=rejected_people(face_id))
+    face = queries.get_face(face_id)
+    return FaceDetail(**FaceOut.of(face).model_dump(), rejected_person_ids=queries.rejected_people(face_id))
 
 
 @router.get(
@@ -149,10 +101,10 @@ def get_face(face_id: IdPath) -> FaceDetail:
     response_class=Response, responses={200: {"content": {"image/jpeg": {}}}, **problem_responses(404)},
 )  # fmt: skip
 def face_thumb(face_id: IdPath, request: Request, core: Core = Depends(get_core)) -> Response:
-    face = _face_row(face_id)
-    if not face.thumb:
+    thumb = queries.thumb_of(face_id)
+    if not thumb:
         raise ApiProblem(404, f"face {face_id} has no thumbnail (re-analyse its photo)")
-    real = paths.resolve_inside(core.cfg.data, face.thumb)
+    real = paths.resolve_inside(core.cfg.data, thumb)
     st = os.stat(real)
     etag = f'"{face_id}-{st.st_mtime_ns:x}-{st.st_size:x}"'
     headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}

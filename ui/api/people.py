@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 
 from tagmyphotos.core import Core
 from tagmyphotos.review import people
+from tagmyphotos.review.queries import FaceFilter
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .faces import face_page, face_where
+from .faces import face_page
 from .schemas import FaceOut, PersonOut, ReviewResultOut
 
 router = APIRouter(prefix="/people", tags=["people"], route_class=ProblemRoute)
@@ -124,8 +125,5 @@ def person_faces(
     order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
 ) -> dict[str, Any]:
     people.get_person(person_id)
-    if state == "confirmed":
-        where = face_where(person_id=person_id)
-    else:
-        where = face_where(suggested_person_id=person_id, band=band)
-    return face_page(where, page, order)
+    flt = FaceFilter(person=person_id) if state == "confirmed" else FaceFilter(suggested=person_id, band=band)
+    return face_page(flt, page, order)

@@ -24,15 +24,14 @@ from tagmyphotos.core import Core
 from tagmyphotos.faces.images import ImageError, load_image
 from tagmyphotos.library import paths
 from tagmyphotos.metadata.raw import RawPreviewError
-from tagmyphotos.review import mark, queries
+from tagmyphotos.review import mark, photos
 from tagmyphotos.stages import purge, raw
 from tagmyphotos.store import models as m
-from tagmyphotos.store.views import face_views, photo_names
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import Who
-from .schemas import API_PREFIX, FaceOut, ReviewResultOut, faces_query
+from .schemas import API_PREFIX, FaceOut, ReviewResultOut
 from .writes import WriteAuditOut, audit_out
 
 router = APIRouter(prefix="/photos", tags=["photos"], route_class=ProblemRoute)
@@ -43,6 +42,8 @@ PREVIEW_JPEG_QUALITY = 82
 PREVIEW_CACHE = "private, max-age=86400"
 # Largest coordinate a face box may give (px): beyond any photo analysis accepts.
 MAX_BOX_PX = 1_000_000
+# Write attempts a photo's detail lists (the audit log has them all).
+WRITES_SHOWN = 10
 
 
 class PhotoOut(BaseModel):
@@ -106,19 +107,6 @@ class MarkFace(Who):
         return self
 
 
-def _photo_fields(p: m.Photo, counts: dict[str, int]) -> dict:
-    swap = (p.orientation or 1) >= 5
-    return {
-        "id": p.id, "path": p.path, "kind": p.kind, "format": p.format, "size": p.size,
-        "width": p.height if swap else p.width, "height": p.width if swap else p.height,
-        "orientation": p.orientation or 1, "state": p.state, "error": p.last_error,
-        "faces": sum(counts.values()), "unknown_faces": counts.get(m.FACE_UNKNOWN, 0),
-        "confirmed_faces": counts.get(m.FACE_CONFIRMED, 0), "written": bool(p.written_signature),
-        "write_error": p.write_error, "mtime": p.mtime,
-        "preview_url": f"{API_PREFIX}/photos/{p.id}/preview",
-    }  # fmt: skip
-
-
 class PersonTagOut(BaseModel):
     id: int
     name: str
@@ -132,7 +120,7 @@ class PhotoListItem(PhotoOut):
     people: list[PersonTagOut] = Field(description="people confirmed in this photo (and photo-level names)")
 
     @classmethod
-    def of(cls, card: queries.PhotoCard) -> PhotoListItem:
+    def of(cls, card: photos.PhotoCard) -> PhotoListItem:
         data = {k: v for k, v in card.__dict__.items() if k != "people"}
         return cls(**data, people=[PersonTagOut(id=t.id, name=t.name, on_face=t.on_face) for t in card.people],
                    preview_url=f"{API_PREFIX}/photos/{card.id}/preview")  # fmt: skip
@@ -168,14 +156,14 @@ def list_photos(
 ) -> dict:
     if date_from and date_to and date_from > date_to:
         raise ApiProblem(400, "date_from is after date_to")
-    start, end = queries.day_bounds(date_from, date_to)
+    start, end = photos.day_bounds(date_from, date_to)
     chosen = tuple(people) + ((person_id,) if person_id is not None else ())
-    flt = queries.PhotoFilter(
+    flt = photos.PhotoFilter(
         people=chosen, mode=mode, folder=folder, recursive=recursive, date_from=start, date_to=end,
         has_unnamed_faces=has_unnamed_faces, has_unknown_faces=has_unknown_faces, state=state,
         has_error=has_error, written=written, text=q or None, order=order.replace("mtime", "date"),
     )  # fmt: skip
-    found = queries.find_photos(flt, page.offset, page.limit)
+    found = photos.find_photos(flt, page.offset, page.limit)
     items = [PhotoListItem.of(card) for card in found.items]
     return {"items": items, "total": found.total, "limit": page.limit, "offset": page.offset}
 
@@ -202,19 +190,19 @@ def purge_missing(body: PurgeIn, core: Core = Depends(get_core)) -> PurgeOut:
     return PurgeOut(**purge.purge_missing(core, dry_run=body.dry_run).to_dict())
 
 
-def _detail(photo: m.Photo) -> PhotoDetail:
-    faces = face_views(faces_query().where(m.Face.photo == photo.id).order_by(m.Face.x, m.Face.id))
-    counts: dict[str, int] = {}
-    for f in faces:
-        counts[f.state] = counts.get(f.state, 0) + 1
-    audits = m.WriteAudit.select().where(m.WriteAudit.photo == photo.id).order_by(m.WriteAudit.id.desc())
+def _detail(info: photos.PhotoInfo | None, missing: str) -> PhotoDetail:
+    if info is None:
+        raise ApiProblem(404, missing)
+    card = {k: v for k, v in info.__dict__.items() if k in PhotoOut.model_fields}
+    audits = m.WriteAudit.select().where(m.WriteAudit.photo == info.id).order_by(m.WriteAudit.id.desc())
     return PhotoDetail(
-        **_photo_fields(photo, counts),
-        face_list=[FaceOut.of(f) for f in faces],
-        names=[PhotoNameOut(**n.to_dict()) for n in photo_names(photo.id)],
-        written_signature=photo.written_signature,
-        writes=[audit_out(a) for a in audits.limit(10)],
-        original_url=f"{API_PREFIX}/photos/{photo.id}/original",
+        **card,
+        preview_url=f"{API_PREFIX}/photos/{info.id}/preview",
+        face_list=[FaceOut.of(f) for f in info.face_list],
+        names=[PhotoNameOut(**n.to_dict()) for n in info.names],
+        written_signature=info.written_signature,
+        writes=[audit_out(a) for a in audits.limit(WRITES_SHOWN)],
+        original_url=f"{API_PREFIX}/photos/{info.id}/original",
     )
 
 
@@ -235,10 +223,7 @@ def photo_by_path(
 ) -> PhotoDetail:
     rel = paths.clean_relative(path)
     paths.resolve_inside(core.library, rel, must_exist=False)  # refuses links out of the library
-    photo = m.Photo.get_or_none(m.Photo.path == rel)
-    if photo is None:
-        raise ApiProblem(404, f"no photo at {rel} (scan the library if it is new)")
-    return _detail(photo)
+    return _detail(photos.photo_detail_at(rel), f"no photo at {rel} (scan the library if it is new)")
 
 
 @router.get(
@@ -246,7 +231,7 @@ def photo_by_path(
     responses=problem_responses(404),
 )  # fmt: skip
 def get_photo(photo_id: IdPath) -> PhotoDetail:
-    return _detail(_photo(photo_id))
+    return _detail(photos.photo_detail(photo_id), f"no photo with id {photo_id}")
 
 
 def _etag_match(request: Request, etag: str) -> bool:

@@ -105,21 +105,6 @@ class ReviewResultOut(_Out):
         )
 
 
-def faces_query() -> Any:
-    """Faces joined with their photo's id and path, for views.face_views (add where/order).
-
-    The embedding and landmark columns are left out: a list never shows them, and a page of
-    512-d embeddings is most of the bytes SQLite would read.
-    """
-    from tagmyphotos.store import models as m
-
-    columns = [f for f in m.Face._meta.sorted_fields if f.name not in _UNLISTED_FACE_COLUMNS]
-    return m.Face.select(*columns, m.Photo.id, m.Photo.path).join(m.Photo).switch(m.Face)
-
-
-_UNLISTED_FACE_COLUMNS = ("embedding", "landmarks")
-
-
 class JobRef(BaseModel):
     job_id: int
     url: str = Field(description="poll this for progress")

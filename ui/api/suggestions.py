@@ -7,33 +7,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import peewee as pw
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from tagmyphotos.core import Core
-from tagmyphotos.review import confirm
-from tagmyphotos.review.people import get_person, person_view
-from tagmyphotos.store import models as m
-from tagmyphotos.store.views import face_views
+from tagmyphotos.review import confirm, suggested
+from tagmyphotos.store.views import SuggestionGroup
 
 from .deps import MAX_ID, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .faces import FaceIds, face_where
-from .schemas import FaceOut, PersonOut, ReviewResultOut, faces_query
+from .faces import FaceIds
+from .schemas import FaceOut, PersonOut, ReviewResultOut
 
 router = APIRouter(tags=["suggestions"], route_class=ProblemRoute)
 
-_ORDER = {"confidence": (m.Face.confidence.desc(), m.Face.id), "quality": (m.Face.quality.desc(), m.Face.id)}
-
 
 class SuggestionGroupOut(BaseModel):
-    """The faces suggested for one person, most confident first."""
+    """The faces suggested for one person, likely before maybe, most confident first."""
 
     person: PersonOut
     likely: int = Field(description="suggestions in the 'likely' band (all pages)")
     maybe: int = Field(description="suggestions in the 'maybe' band (all pages)")
     faces: list[FaceOut] = Field(description="at most `per_person` faces")
+
+    @classmethod
+    def of(cls, group: SuggestionGroup) -> SuggestionGroupOut:
+        return cls(person=PersonOut.of(group.person), likely=group.likely, maybe=group.maybe,
+                   faces=[FaceOut.of(v) for v in group.faces])  # fmt: skip
 
 
 class AcceptLikely(BaseModel):
@@ -49,29 +49,11 @@ class UndoOut(BaseModel):
     created_at: str | None
 
 
-def _counts(person_id: int | None, band: str | None, include_hidden: bool) -> dict[int, dict[str, int]]:
-    where = m.Face.state == m.FACE_SUGGESTED
-    if person_id is not None:
-        where &= m.Face.suggested_person == person_id
-    if not include_hidden:
-        where &= m.Face.suggested_person.not_in(m.Person.select(m.Person.id).where(m.Person.hidden))
-    query = (
-        m.Face.select(m.Face.suggested_person, m.Face.band, pw.fn.COUNT(m.Face.id))
-        .where(where)
-        .group_by(m.Face.suggested_person, m.Face.band)
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for pid, b, n in m.rows(query):
-        counts.setdefault(int(pid), {"likely": 0, "maybe": 0})[str(b)] = int(n)
-    if band is not None:
-        counts = {pid: c for pid, c in counts.items() if c[band] > 0}
-    return counts
-
-
 @router.get(
     "/suggestions", response_model=Page[SuggestionGroupOut], summary="Suggestions grouped by person",
-    description="Pages through people (most suggestions first); each group holds that person's "
-    "suggested faces, most confident first.",
+    description="Pages through people in the Review page's order: the most 'likely' suggestions first, "
+    "then the most suggestions; each group holds that person's suggested faces, likely before maybe, "
+    "the most confident first (or the best quality first with `order=quality`).",
 )  # fmt: skip
 def list_suggestions(
     page: PageParams = Depends(page_params),
@@ -81,23 +63,10 @@ def list_suggestions(
     include_hidden: bool = Query(False, description="include hidden people"),
     order: Literal["confidence", "quality"] = "confidence",
 ) -> dict[str, Any]:
-    if person_id is not None:
-        get_person(person_id)
-    counts = _counts(person_id, band, include_hidden)
-    ranked = sorted(counts, key=lambda p: (-(counts[p]["likely"] + counts[p]["maybe"]), p))
-    groups = []
-    for pid in ranked[page.offset : page.offset + page.limit]:
-        where = face_where(suggested_person_id=pid, band=band)
-        query = faces_query().where(where).order_by(*_ORDER[order]).limit(per_person)
-        groups.append(
-            SuggestionGroupOut(
-                person=PersonOut.of(person_view(get_person(pid))),
-                likely=counts[pid]["likely"],
-                maybe=counts[pid]["maybe"],
-                faces=[FaceOut.of(v) for v in face_views(query)],
-            )  # fmt: skip
-        )
-    return {"items": groups, "total": len(ranked), "limit": page.limit, "offset": page.offset}
+    ranked = suggested.suggestion_counts(person_id, band, include_hidden)
+    groups = suggested.suggestion_groups(ranked[page.offset : page.offset + page.limit], per_person, band, order)
+    items = [SuggestionGroupOut.of(g) for g in groups]
+    return {"items": items, "total": len(ranked), "limit": page.limit, "offset": page.offset}
 
 
 @router.post(

@@ -12,12 +12,12 @@ from typing import Any
 
 from nicegui import ui
 
+from tagmyphotos.review.queries import HeaderCounts, header_counts
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store.jobs import JobView
 
 from .. import frame
 from . import job_words
-from .face_lists import header_counts
 from .safety import confirm
 
 # Seconds between refreshes of a live job card (the stage runner writes every 0.5 s).
@@ -154,7 +154,7 @@ class LiveJob:
         self.timer = ui.timer(LIVE_REFRESH_S, self.refresh, immediate=True)
 
     async def refresh(self) -> None:
-        view = await frame.io(_load, self.job_id)
+        view = await frame.io(jobs_store.job_view, self.job_id)
         if view is None:
             self.timer.cancel()
             with self.container:
@@ -174,13 +174,6 @@ class LiveJob:
                     await result
 
 
-def _load(job_id: int) -> JobView | None:
-    from tagmyphotos.store import models as m
-
-    row = m.Job.get_or_none(m.Job.id == job_id)
-    return JobView.of(row) if row is not None else None
-
-
 class FreshnessNotice:
     """'New results are ready': a refresh button when the face counts changed since `mark_seen()`.
 
@@ -190,7 +183,7 @@ class FreshnessNotice:
 
     def __init__(self, on_refresh: Callable[[], Awaitable[Any]]) -> None:
         self.on_refresh = on_refresh
-        self.seen: tuple[int, int] | None = None
+        self.seen: HeaderCounts | None = None
         with ui.row().classes("w-full items-center gap-2") as self.row:
             ui.icon("new_releases").classes("text-primary")
             ui.label("New results from a background job are ready.").classes("text-sm")

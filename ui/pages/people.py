@@ -7,11 +7,11 @@ from nicegui import ui
 
 from tagmyphotos.review import confirm as review_confirm
 from tagmyphotos.review import people
+from tagmyphotos.review.queries import FaceFilter, find_faces
 from tagmyphotos.review.undo import UndoScope
 from tagmyphotos.store.views import FaceView, PersonView, ReviewResult
 
 from .. import frame
-from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager, thumb_url
 from ..components.merge_suggestions import MergeSuggestions
 from ..components.person_actions import PersonMenu, use_as_cover
@@ -216,7 +216,8 @@ class PersonPage:
         await self._suggestions()
 
     async def fetch(self, offset: int, limit: int) -> tuple[list[FaceView], int]:
-        return await frame.io(face_lists.confirmed_of, self.person.id, offset, limit)
+        found = await frame.io(find_faces, FaceFilter(person=self.person.id), "quality", offset, limit)
+        return found.items, found.total
 
     def render(self, faces: list[FaceView]) -> None:
         if not faces:
@@ -231,7 +232,8 @@ class PersonPage:
         self.count.set_text(f"{n} selected" if n else "Click faces to select them")
 
     async def _suggestions(self) -> None:
-        faces, total = await frame.io(face_lists.suggested_for, self.person.id, 0, FACES_PER_PAGE)
+        found = await frame.io(find_faces, FaceFilter(suggested=self.person.id), "confidence", 0, FACES_PER_PAGE)
+        faces, total = found.items, found.total
         self.suggestions.clear()
         if not total:
             return

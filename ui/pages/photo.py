@@ -12,11 +12,11 @@ from nicegui.events import GenericEventArguments
 
 from tagmyphotos.matching.match import certainty
 from tagmyphotos.review import confirm, mark
+from tagmyphotos.review.photos import PhotoInfo, photo_detail
 from tagmyphotos.review.undo import UndoScope
 from tagmyphotos.store.views import FaceView, PhotoNameView, ReviewResult
 
 from .. import frame
-from ..components import face_lists
 from ..components.face_grid import PREVIEW_URL, thumb_url
 from ..components.face_marker import Box, FaceMarker
 from ..components.person_actions import use_as_cover
@@ -78,7 +78,7 @@ class PhotoPage:
         self.photo_id = photo_id
         self.chosen = chosen
         self.names: list[str] = []
-        self.info: face_lists.PhotoInfo | None = None
+        self.info: PhotoInfo | None = None
         self.scale = 1.0
         with ui.row().classes("w-full items-center gap-2"):
             ui.button(icon="arrow_back", on_click=ui.navigate.back).props("flat round aria-label=Back")
@@ -101,7 +101,7 @@ class PhotoPage:
         ui.timer(0, self.reload, once=True)
 
     async def reload(self) -> None:
-        info = await frame.io(face_lists.photo_info, self.photo_id)
+        info = await frame.io(photo_detail, self.photo_id)
         if info is None:
             self.side.clear()
             with self.side:
@@ -109,7 +109,7 @@ class PhotoPage:
             return
         self.names = await person_names()
         self.title.set_text(info.path)
-        self.info, self.scale = info, min(1.0, PREVIEW_PX / max(info.width, info.height, 1))
+        self.info, self.scale = info, min(1.0, PREVIEW_PX / max(info.width or 0, info.height or 0, 1))
         self.image.set_source(PREVIEW_URL.format(id=info.id) + f"?size={PREVIEW_PX}")
         self.draw()
         self.side.clear()
@@ -119,15 +119,15 @@ class PhotoPage:
             if info.twin is not None:
                 with frame.tid(ui.row(), "photo-twin").classes("items-baseline gap-1 text-sm"):
                     ui.label("A RAW file: its faces are those of")
-                    ui.link(info.twin[1], f"/photo/{info.twin[0]}")
+                    ui.link(info.twin.path, f"/photo/{info.twin.id}")
                     ui.label("(naming them there tags both files).")
-            elif not info.faces:
+            elif not info.face_list:
                 frame.empty_state(
                     "face",
                     "No faces found in this photo",
                     "Faces smaller than the minimum face size are not detected; mark a missed one on the photo.",
                 )
-            for face in info.faces:
+            for face in info.face_list:
                 self._face_row(face)
             if info.names:
                 _names_card(info.names)
@@ -136,10 +136,10 @@ class PhotoPage:
         """Face boxes, and the box being marked, over the preview."""
         if self.info is None:
             return
-        side = max(self.info.width, self.info.height, 1) * self.scale
+        side = max(self.info.width or 0, self.info.height or 0, 1) * self.scale
         marking = self.marker.active
         self.image.set_content(
-            svg(self.info.faces, self.scale, self.chosen, side, not marking) + self.marker.overlay(side)
+            svg(self.info.face_list, self.scale, self.chosen, side, not marking) + self.marker.overlay(side)
         )
 
     def toggle_marking(self) -> None:

@@ -7,9 +7,9 @@ import datetime as dt
 
 from nicegui import ui
 
-from tagmyphotos.review import queries
+from tagmyphotos.review import photos
 from tagmyphotos.review.people import list_people
-from tagmyphotos.review.queries import PhotoCard, PhotoFilter
+from tagmyphotos.review.photos import PhotoCard, PhotoFilter
 
 from .. import frame
 from ..components.face_grid import PREVIEW_URL, Pager
@@ -72,7 +72,7 @@ class PhotosPage:
 
     def current(self) -> PhotoFilter:
         first, last = _day(self.first.value), _day(self.last.value)
-        start, end = queries.day_bounds(first, last)
+        start, end = photos.day_bounds(first, last)
         unnamed = {"with": True, "without": False}.get(str(self.unnamed.value))
         return PhotoFilter(
             people=tuple(int(p) for p in self.people.value or ()), mode=str(self.mode.value or "all"),
@@ -82,7 +82,7 @@ class PhotosPage:
 
     async def fetch(self, offset: int, limit: int) -> tuple[list[PhotoCard], int]:
         try:
-            page = await frame.io(queries.find_photos, self.current(), offset, limit)
+            page = await frame.io(photos.find_photos, self.current(), offset, limit)
         except ValueError as exc:  # a folder with '..' or similar: say why, show nothing
             ui.notify(str(exc), type="warning")
             return [], 0

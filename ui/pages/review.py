@@ -13,11 +13,11 @@ from nicegui import ui
 from nicegui.events import KeyEventArguments
 
 from tagmyphotos.review import confirm as review_confirm
+from tagmyphotos.review.suggested import ReviewCounts, review_summary, suggestion_groups
 from tagmyphotos.stages import write as writes
 from tagmyphotos.store.views import ReviewResult, SuggestionGroup
 
 from .. import frame
-from ..components import face_lists
 from ..components.face_grid import FaceGrid, FocusRing, Pager, photo_link, thumb_url
 from ..components.job_progress import FreshnessNotice
 from ..components.safety import UndoButton, confirm, report
@@ -65,14 +65,14 @@ class ReviewPage:
         ui.timer(0, self.reload, once=True)
 
     async def fetch(self, offset: int, limit: int) -> tuple[list[SuggestionGroup], int]:
-        summary = await frame.io(face_lists.review_summary)
+        summary = await frame.io(review_summary)
         self.show_counts(summary.counts)
         if not summary.order:
             self.to_write = (await frame.io(writes.preview, frame.core(), None, 0))[0]
-        groups = await frame.io(face_lists.suggestion_groups, summary.order[offset : offset + limit], FACES_PER_GROUP)
+        groups = await frame.io(suggestion_groups, summary.order[offset : offset + limit], FACES_PER_GROUP)
         return groups, summary.counts.people
 
-    def show_counts(self, counts: face_lists.ReviewCounts) -> None:
+    def show_counts(self, counts: ReviewCounts) -> None:
         self.counts.set_text(
             f"{plural(counts.suggested, 'suggestion')} for {plural(counts.people, 'person', 'people')} · "
             f"{counts.likely:,} likely · {plural(counts.unknown, 'unknown face')}"
@@ -120,7 +120,7 @@ class ReviewPage:
         if not group.grid.faces:
             await self.reload()
         else:
-            summary = await frame.io(face_lists.review_summary)
+            summary = await frame.io(review_summary)
             self.show_counts(summary.counts)
             await self.undo.refresh()
             await self.fresh.mark_seen()  # our own change is not news

@@ -8,12 +8,11 @@ from nicegui import ui
 from jobs.pipeline import STAGES
 from jobs.tasks import start_job
 from tagmyphotos.review import confirm
-from tagmyphotos.review.queries import ClusterChoice, clusters_to_name
+from tagmyphotos.review.queries import ClusterChoice, FaceFilter, clusters_to_name, find_faces
 from tagmyphotos.store.jobs import JobView
 from tagmyphotos.store.views import ClusterView, FaceView, ReviewResult
 
 from .. import frame
-from ..components import face_lists
 from ..components.face_grid import FaceGrid, Pager
 from ..components.job_progress import FreshnessNotice, LiveJob
 from ..components.person_picker import PersonPicker, person_names
@@ -25,6 +24,8 @@ CLUSTERS_PER_PAGE = 6
 FACES_PER_CLUSTER = 48
 # Single unknown faces per page.
 SINGLES_PER_PAGE = 96
+# The single faces: unknown and in no group of look-alikes (the leftovers after naming groups).
+SINGLES = FaceFilter(state="unknown", clustered=False)
 
 
 def register() -> None:
@@ -94,7 +95,8 @@ class UnknownPage:
 
     # --- single faces ---------------------------------------------------------------------
     async def fetch_singles(self, offset: int, limit: int) -> tuple[list[FaceView], int]:
-        return await frame.io(face_lists.unknown_faces, offset, limit)
+        found = await frame.io(find_faces, SINGLES, "quality", offset, limit)  # best quality first
+        return found.items, found.total
 
     def render_singles(self, faces: list[FaceView]) -> None:
         if not faces:
