@@ -9,8 +9,9 @@ Modules:
 - plan: exactly which tags to write
 - target: in-file or sidecar, and the proof a write did what was planned
 - write: back up, write, verify, restore on failure
+- commands: the exiftool commands of a write, built from its plan
 - bulk: several writers at once
 - backups: originals kept before the first write; byte-identical restores
 """
 
-__all__ = ["backups", "bulk", "exiftool", "plan", "read", "target", "write"]
+__all__ = ["backups", "bulk", "commands", "exiftool", "plan", "read", "target", "write"]

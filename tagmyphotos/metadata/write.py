@@ -3,11 +3,11 @@
 Every write: (1) read the file with exiftool and decide in-file vs sidecar from the CONTENT
 (metadata_target); (2) plan the exact tags (metadata_plan) — nothing to do means no write;
 (3) check free space; (4) back up the first original (backups); (5) write through the worker's
-persistent exiftool, which writes a temporary file and renames it, so a kill at any moment
-leaves the old file or the new one, never a mix; (6) verify, with a read queued right behind
-the write: the file still parses, its image data digest is unchanged (an empty digest never
-counts as equal) and the tags read back equal the plan; (7) on any failure, restore the
-backup and report a `WriteError`.
+persistent exiftool (the arguments: metadata/commands.py), which writes a temporary file and
+renames it, so a kill at any moment leaves the old file or the new one, never a mix; (6) verify,
+with a read queued right behind the write: the file still parses, its image data digest is
+unchanged (an empty digest never counts as equal) and the tags read back equal the plan; (7) on
+any failure, restore the backup and report a `WriteError`.
 
 A bulk write (`write_many`) keeps both cores busy: while exiftool writes one photo, Python
 reads, plans and backs up the next. Each photo still goes through every step above, in
@@ -22,9 +22,7 @@ the change on their next scan by themselves.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
 import tempfile
 import time
@@ -35,7 +33,8 @@ from typing import Any, Literal
 
 from tagmyphotos.geometry import oriented_size
 from tagmyphotos.metadata.backups import BackupError, BackupRecord, BackupStore, check_free_space, sha256_file
-from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, RunResult, UnsafeArgument, path_arg
+from tagmyphotos.metadata.commands import check_wrote, seed_sidecar_command, write_command
+from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, RunResult, UnsafeArgument
 from tagmyphotos.metadata.plan import PersonRegion, TagChange, WriteOptions, WritePlan, plan_write
 from tagmyphotos.metadata.read import (
     PhotoMetadata,
@@ -110,18 +109,6 @@ class _Step:
     def touches(self, naming: str) -> set[str]:
         """The files a write of this photo may change (case-folded: SMB shares ignore case)."""
         return {str(p).casefold() for p in [self.photo, *sidecar_candidates(self.photo, naming)]}
-
-
-def json_literal(value: Any) -> Any:
-    """Values for exiftool's JSON import, meant literally: it decodes a string that starts with
-    "base64:", so such a string (a person named "base64:…") is sent base64-encoded itself."""
-    if isinstance(value, str) and value.startswith("base64:"):
-        return "base64:" + base64.b64encode(value.encode("utf-8")).decode("ascii")
-    if isinstance(value, dict):
-        return {k: json_literal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_literal(v) for v in value]
-    return value
 
 
 class MetadataWriter:
@@ -322,15 +309,9 @@ class MetadataWriter:
 
     def _write_args(self, step: _Step) -> list[str]:
         assert step.plan is not None and step.target is not None
-        plan = step.plan
-        args = ["-overwrite_original", "-n"] + (["-P"] if self.options.preserve_mtime else []) + plan.args
-        if plan.json_tags:
-            fd, name = tempfile.mkstemp(prefix="tagmyphotos-", suffix=".json", dir=self.tmp_dir)
-            step.json_file = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump([{"SourceFile": "*", **json_literal(plan.json_tags)}], f, ensure_ascii=False)
-            args.append("-j=" + path_arg(step.json_file))
-        return [*args, path_arg(step.target.path)]
+        command = write_command(step.plan, step.target.path, self.options.preserve_mtime, self.tmp_dir)
+        step.json_file = command.json_file
+        return command.args
 
     def _finish_write(self, step: _Step) -> None:
         """Collect the write and its read, verify, and finish the result (or restore)."""
@@ -362,10 +343,7 @@ class MetadataWriter:
         """The file as read back right after the write (the write's own status checked)."""
         assert step.verify is not None and step.target is not None
         *writes, read = [self._collect(step.photo, t) for t in step.write_tickets]
-        for res in writes:
-            said = res.stdout + "\n" + res.stderr  # the summary goes to stderr when -j= is used
-            if res.status != 0 or not ("1 image files updated" in said or "1 image files created" in said):
-                raise WriteError(step.target.path, f"exiftool did not write: {res.stderr or res.stdout}")
+        check_wrote(step.target.path, writes)
         return parse_read(step.verify, read)
 
     def _fail(self, step: _Step, exc: Exception) -> None:
@@ -389,7 +367,7 @@ class MetadataWriter:
         """Create the sidecar from the photo's XMP, then plan against what it really holds."""
         photo, meta, item = step.photo, step.meta, step.item
         assert meta is not None
-        res = self.session.run(["-tagsfromfile", path_arg(photo), "-xmp:all", path_arg(sidecar)])
+        res = self.session.run(seed_sidecar_command(photo, sidecar))
         if res.status != 0 and "Nothing to write" not in res.stderr:
             raise WriteError(photo, f"could not create the sidecar {sidecar.name}: {res.stderr or res.stdout}")
         seeded = self._read(photo, sidecar).sidecar or TagSet(sidecar)
