@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from tagmyphotos.review import people
+from tagmyphotos.review.queries import FaceFilter, find_faces
 from tagmyphotos.store.views import PersonView
 
 from .. import frame
-from . import face_lists
 from .face_grid import thumb_url
 
 # Faces offered as a cover: the person's best (by quality), enough to find a good one.
@@ -63,7 +63,8 @@ class PersonMenu:
             await self.after()
 
     async def choose_cover(self) -> None:
-        faces, total = await frame.io(face_lists.confirmed_of, self.person.id, 0, COVER_CHOICES)
+        found = await frame.io(find_faces, FaceFilter(person=self.person.id), "quality", 0, COVER_CHOICES)
+        faces, total = found.items, found.total
         if not faces:
             ui.notify(f"{self.person.name} has no confirmed face yet", type="warning")
             return
