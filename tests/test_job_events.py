@@ -121,8 +121,11 @@ async def test_jobs_page_announces_a_job_that_ended(core: Core) -> None:
     m.Job.update(state=m.JOB_RUNNING, started_at=m.utcnow()).where(m.Job.id == failing).execute()
     async with simulated_ui(core) as user:
         await user.open("/jobs")
-        await user.should_see(f"scan #{job_id}", retries=20)
+        await user.should_see("Looking for new and changed photos", retries=20)
+        await user.should_see("Finding faces", retries=20)
         jobs_store.finish(job_id, m.JOB_DONE, {"seen": 64, "new": 3, "changed": 0})
         jobs_store.finish(failing, m.JOB_FAILED, error="the disk is full")
-        await user.should_see(f"job.done · scan #{job_id} · new 3, seen 64", retries=40)
-        await user.should_see(f"job.failed · analyze #{failing}: the disk is full", retries=40)
+        await user.should_see(
+            "Done: Looking for new and changed photos. 64 photos in the library, 3 new.", retries=40
+        )
+        await user.should_see("Failed: Finding faces. the disk is full", retries=40)

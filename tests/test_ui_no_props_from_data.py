@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from nicegui import ui
+from nicegui import Client, ui
+from nicegui.page import page
 
 from tagmyphotos_app.web import mount  # noqa: F401  (the composition that adds the headers)
 from ui import frame
@@ -48,7 +49,10 @@ def test_no_props_classes_or_style_string_is_built_from_data() -> None:
 
 def test_attrs_and_test_ids_keep_a_hostile_value_as_text() -> None:
     hostile = 'holiday :x="window.__pwned=1" .jpg'
-    element = frame.tid(ui.element("div"), f"restore-{hostile}")
+    # A client of its own: after another test ran the app, NiceGUI has no implicit one.
+    with Client(page("/"), request=None) as client:
+        element = frame.tid(ui.element("div"), f"restore-{hostile}")
+    client.delete()
     assert dict(element.props) == {"data-testid": f"restore-{hostile}"}
     for key in (":x", "@click", "v-html", ""):
         try:
