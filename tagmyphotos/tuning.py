@@ -36,15 +36,18 @@ DECODE_ALONE_PIXELS = 50_000_000
 # Allocations from this size up are mmapped by glibc and so returned to the system when freed
 # (faces/images._give_big_blocks_back); Pillow's 16 MB pixel blocks are above it.
 MALLOC_MMAP_THRESHOLD_BYTES = 1 << 20
-# Analysis worker processes (faces/images.reuse_freed_blocks) keep freed buffers below this
-# size in the heap, and let the heap's free top grow to the second figure before trimming it.
-# Measured on the 61 labelled testdata photos, one process (one run each on the shared 2-core
-# box, load ~9): with the 1 MB threshold above, 19.3 ms of kernel time per photo (1.24 M page
-# faults) on top of ~105 ms user; with 32 MB / 64 MB, 1.6 ms (84 k faults), max RSS 428 -> 453 MB.
-# 32 MB holds a 12-MP photo's reduced decode (2000x1500 at 4 bytes: 12 MB); the rare second
-# decode for small faces (up to CHIP_SOURCE_MAX_SIDE) stays mmapped and returned.
-WORKER_MMAP_THRESHOLD_BYTES = 32 << 20
-WORKER_TRIM_THRESHOLD_BYTES = 64 << 20
+# Analysis worker processes (faces/images.reuse_freed_blocks, set after the models are loaded)
+# keep freed buffers below the first size in the heap, and let the heap's free top grow to the
+# second before trimming it. With the 1 MB threshold above, the kernel zeroed every fresh
+# buffer page by page: on the 61 labelled testdata photos, one process, 19.3 ms of kernel time
+# per photo (1.24 M page faults) on top of ~105 ms user; with 16 MB / 32 MB 2.7 ms (184 k
+# faults); 32 MB / 64 MB was no faster within the noise of the shared box (load 6-10). On their
+# 12-MP copies, 2 processes (scripts/bench analyze's run): CPU 0.21 -> 0.11-0.14 s per photo;
+# peak RSS of the tree 946 MB with 1 MB, 924-965 MB with 16/32 (32/64: 944-1047 when set before
+# the models were loaded). A 12-MP photo's reduced decode (2000x1500, 12 MB) stays in the heap;
+# the second decode for small faces (up to CHIP_SOURCE_MAX_SIDE) is mmapped and returned.
+WORKER_MMAP_THRESHOLD_BYTES = 16 << 20
+WORKER_TRIM_THRESHOLD_BYTES = 32 << 20
 
 # Detection runs on the photo bounded to this long side (config analysis.detect_max_px).
 # HOG costs ~ pixels: 24 ms at 800 px, 61 ms at 1600; it finds faces >= ~80 px in that image,

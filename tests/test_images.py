@@ -170,3 +170,13 @@ def test_an_analysis_worker_reuses_freed_pixel_buffers() -> None:
 
     server, worker = faults("server"), faults("worker")
     assert worker * 5 < server, (worker, server)
+
+
+def test_big_images_become_the_same_array_strip_by_strip(tmp_path: Path) -> None:
+    """Over images.PIXELS_STRIP_FROM pixels the array is filled strip by strip (no tobytes
+    copy of the whole image): the same pixels as Pillow's own conversion, every row."""
+    base = np.asarray(Image.open(FACES / "img1.jpg").convert("RGB").resize((2500, 1900)))
+    Image.fromarray(base).save(tmp_path / "big.png")
+    loaded = load_image(tmp_path / "big.png").pixels
+    assert loaded.shape == (1900, 2500, 3) and loaded.flags.c_contiguous
+    np.testing.assert_array_equal(loaded, base)

@@ -172,16 +172,20 @@ def _area(r: Rect) -> float:
 def pyramid_down(img: np.ndarray) -> np.ndarray:
     """dlib's pyramid_down<2> on an RGB image: 1-4-6-4-1 both ways, every other pixel, /256.
 
-    OpenCV's pyrDown applies the same taps; on float32 its sums are exact (integers below 2**24,
-    scaled by a power of two), and truncating them is dlib's integer division. dlib's output
-    pixel (r, c) is centred on input (2r + 2, 2c + 2), pyrDown's (r + 1, c + 1): never a border."""
+    OpenCV's pyrDown applies the same taps and rounds (sum + 128) >> 8; fed the pixels times 256
+    (uint16) it returns the exact sums, and dlib's integer division is their top byte. dlib's
+    output pixel (r, c) is centred on input (2r + 2, 2c + 2), pyrDown's (r + 1, c + 1): never a
+    border pixel."""
     h, w = img.shape[:2]
     if h <= 8 or w <= 8:
         return np.zeros((0, 0, 3), dtype=np.uint8)
     cols, out_rows = (w - 3) // 2, (h - 3) // 2
     n = len(range(2, h - 2, 2))  # dlib's loop stops 2 rows before the end: last rows stay black
+    scaled = img.astype(np.uint16)
+    scaled <<= 8
     out = np.zeros((out_rows, cols, 3), dtype=np.uint8)
-    out[:n] = cv2.pyrDown(img.astype(np.float32))[1 : 1 + n, 1 : 1 + cols].astype(np.uint8)
+    sums: np.ndarray = cv2.pyrDown(scaled)
+    out[:n] = sums[1 : 1 + n, 1 : 1 + cols] >> 8
     return out
 
 

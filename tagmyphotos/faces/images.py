@@ -52,7 +52,7 @@ def _give_big_blocks_back() -> None:
 def reuse_freed_blocks() -> None:
     """For a process that decodes one photo after another (an analysis worker): keep freed
     pixel buffers in the heap for the next photo instead of returning them. Every buffer freshly
-    mmapped is zeroed page by page by the kernel on first touch, which cost a fifth of the
+    mmapped is zeroed page by page by the kernel on first touch, which cost a sixth of the
     analysis CPU (tuning.WORKER_MMAP_THRESHOLD_BYTES); a worker holds one photo at a time, so
     what it keeps is about one photo's buffers."""
     _mallopt(_M_MMAP_THRESHOLD, tuning.WORKER_MMAP_THRESHOLD_BYTES)
@@ -82,6 +82,9 @@ _TRANSPOSE = {
 }
 # Output rows per strip when a decoded image is reduced (faces/images._reduced): small copies.
 REDUCE_STRIP_ROWS = 64
+# Images of more pixels than this become arrays strip by strip (_pixels), in strips of these rows.
+PIXELS_STRIP_FROM = 4_000_000
+PIXELS_STRIP_ROWS = 256
 
 
 class ImageError(Exception):
@@ -218,6 +221,19 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV, RGBX
 
 
+def _pixels(im: Image.Image) -> np.ndarray:
+    """The RGB image as an array. np.asarray goes through Image.tobytes, which gathers the
+    pixels in 64 KB pieces and then joins them: three copies at once (a 12-MP decode peaked
+    114 MB above its pixels); big images are copied in strips into the array instead."""
+    w, h = im.size
+    if w * h <= PIXELS_STRIP_FROM:
+        return np.asarray(im, dtype=np.uint8)
+    out = np.empty((h, w, 3), dtype=np.uint8)
+    for top in range(0, h, PIXELS_STRIP_ROWS):
+        out[top : top + PIXELS_STRIP_ROWS] = np.asarray(im.crop((0, top, w, min(h, top + PIXELS_STRIP_ROWS))))
+    return out
+
+
 def load_image(
     path: Path | str,
     max_side: int | None = None,
@@ -249,7 +265,7 @@ def load_image(
             transpose = _TRANSPOSE.get(info.orientation)
             if transpose is not None:
                 rgb = rgb.transpose(transpose)
-            pixels = np.asarray(rgb, dtype=np.uint8)
+            pixels = _pixels(rgb)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:

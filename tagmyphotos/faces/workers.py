@@ -54,9 +54,11 @@ def _init_process(settings: AnalysisSettings) -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one worker per core already: OpenCV's own threads would only contend
-    reuse_freed_blocks()  # this process decodes photo after photo (not the server's threads)
     _worker = FaceAnalyzer(settings)
     _worker.load()  # the models now, not on the first photo
+    # Then keep freed buffers: this process decodes photo after photo (not the server's
+    # threads); after the models, so that their build-time copies went back to the system.
+    reuse_freed_blocks()
 
 
 def _run_in_process(path: str) -> BatchItem:
