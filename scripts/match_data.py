@@ -70,7 +70,15 @@ def tuning_stamp() -> list[object]:
     """The detection settings the cached vectors depend on besides the pipeline id."""
     from tagmyphotos import tuning
 
-    return [tuning.DETECT_MAX_SIDE, tuning.ENGINE_MTCNN_MIN_FACE_PX, list(tuning.MTCNN_THRESHOLDS)]
+    return [
+        tuning.DETECT_MAX_SIDE,
+        tuning.ENGINE_MTCNN_MIN_FACE_PX,
+        list(tuning.MTCNN_THRESHOLDS),
+        tuning.MIN_FACE_PX,
+        tuning.MTCNN_BUDGET_ASPECT,
+        tuning.ROLL_UPRIGHT_MIN_DEG,
+        tuning.FLIP_AVERAGE_BELOW_SHARPNESS,
+    ]
 
 
 def load_testdata_faces(faces_dir: Path = FACES_DIR, cache_dir: Path = CACHE_DIR, engine: str = "onnx") -> FaceSet:

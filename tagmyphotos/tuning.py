@@ -71,6 +71,12 @@ MTCNN_MIN_FACE_PX = 24
 # costly one) and finds no more labelled faces; 40 px lost img28 (a large face whose pyramid
 # levels fell badly: ONet 0.87 vs threshold 0.85) in one of two runs; 32 found all 61 in both.
 ENGINE_MTCNN_MIN_FACE_PX = 32
+# ...that is the largest "smallest face" it looks for: on a photo smaller than the detection
+# image MTCNN searches for faces down to analysis.min_face_px as far as the same cost allows
+# (faces_detect.mtcnn_min_face): cost ~ pixels x (12 / min face)^2, budget = a photo of
+# max_side^2 x MTCNN_BUDGET_ASPECT pixels (4:3 at the detection size) searched down to 32 px.
+# So 20-px faces are found in photos up to ~640x480, 25 px at 800x600, 32 px from 1024x768 up.
+MTCNN_BUDGET_ASPECT = 0.75
 MTCNN_SCALE_FACTOR = 0.709
 MTCNN_THRESHOLDS = (0.6, 0.7, 0.85)
 # Non-maximum suppression computes the overlaps of all pairs at once up to this many boxes
@@ -94,12 +100,24 @@ MTCNN_TO_HOG_BOX = (0.0, 0.09, 1.11, 0.81)
 # 3 boxes cost ~15 ms CPU per face, 1 box ~9.5 ms (47 ms for 3 one at a time before).
 LANDMARK_BOX_SCALES = (0.95, 1.0, 1.05)
 
+# Faces rolled in the image plane (faces_roll): MTCNN's eye line tilted by at least this many
+# degrees turns the face upright before the landmarks; the detector finds it again in a crop
+# of ROLL_CROP_FACES face sizes with the face scaled to ROLL_DETECT_FACE_PX across.
+ROLL_UPRIGHT_MIN_DEG = 15.0
+ROLL_DETECT_FACE_PX = 80
+ROLL_CROP_FACES = 2.0
+
 # Two detections (HOG + MTCNN in union mode) overlapping by more than this IoU are one face.
 DETECT_MERGE_IOU = 0.3
 
-# Faces smaller than this (shorter box side, oriented full-resolution px) are ignored:
-# too small to recognise or to be worth a suggestion (config analysis.min_face_px).
-MIN_FACE_PX = 40
+# Faces smaller than this (shorter box side, oriented full-resolution px) are ignored
+# (config analysis.min_face_px). Smaller faces are kept with a low quality (size factor
+# size / QUALITY_GOOD_FACE_PX), sorted last and never clustered (CLUSTER_MIN_*). 40 until issue
+# 20: on the quarter-size copies of the testdata (scripts/evaluate --copies) it lost 6 of the
+# 61 labelled faces (25-36 px), likely recall 0.869; at 20 all 61 are found, recall 0.989 with
+# precision 1.000 and 23 of 610 stranger faces named "likely" either way. Photos larger than
+# the detection image are searched down to what MTCNN's budget allows (MTCNN_BUDGET_ASPECT).
+MIN_FACE_PX = 20
 
 # JPEGs decode with Image.draft at the smallest 1/2, 1/4, 1/8 scale that keeps the long side
 # >= the detection size; the chips are cut from that decode when every face has at least this
@@ -123,6 +141,16 @@ DEEPFACE_CHIP_PADDING = 0.1
 # 72 faces in ../shared/testdata/faces reach 100; the blurred bystanders of img54 score 4-7).
 QUALITY_GOOD_FACE_PX = 160
 QUALITY_GOOD_SHARPNESS = 100.0
+
+# A face whose chip is less sharp than this is embedded twice, as it is and mirrored, and the
+# two vectors averaged (faces_analyze.embed_chips; +1 ResNet pass, ~11 ms, for those faces only).
+# Measured with scripts/evaluate --copies (k=2, 10 draws; likely recall on the originals / on
+# the blurred copies / on all copies, and stranger faces named "likely" of 6,650): no flipping
+# 0.9914 / 0.920 / 0.9717, 195; below 30: 0.9914 / 0.946 / 0.9743, 196; below 100 (the
+# quality's "sharp enough"): 0.9971 / 0.946 / 0.9780, 196; below 200: 0.9971 / 0.946 / 0.9783,
+# 196; every face: 0.9971 / 0.946 / 0.9797, but 227 strangers. Precision 1.000 in every case.
+# Sharpening (unsharp mask) the blurred chips named 11 blurred strangers; CLAHE lost recall.
+FLIP_AVERAGE_BELOW_SHARPNESS = QUALITY_GOOD_SHARPNESS
 
 # Face thumbnails: square JPEG of this size, the box padded by this fraction on each side.
 THUMB_SIZE = 160

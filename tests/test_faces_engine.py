@@ -173,7 +173,7 @@ def test_onnx_engine_batches_and_reports_its_pipeline(onnx_engine: OnnxEngine) -
     assert both.shape == (2, 128) and both.dtype == np.float32
     np.testing.assert_allclose(both[0], one[0], atol=1e-5)
     assert onnx_engine.embed([]).shape == (0, 128)
-    assert onnx_engine.spec.id == SPEC.id == "Dlib/onnx-dlib5x3-chip150-p0.25/v1"
+    assert onnx_engine.spec.id == SPEC.id == "Dlib/onnx-dlib5x3-chip150-p0.25/v2"
     box = (found[0].x, found[0].y, found[0].w, found[0].h)
     averaged, single = onnx_engine.landmarks(rgb, box), onnx_engine.landmarks_in(rgb, box)
     assert 0 < np.abs(averaged - single).max() < 0.05 * found[0].w  # the same points, steadier

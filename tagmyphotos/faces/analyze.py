@@ -18,12 +18,13 @@ import numpy as np
 
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
-from tagmyphotos.faces.detect import Detection
+from tagmyphotos.faces.detect import Detection, hog_like
 from tagmyphotos.faces.embed import DEFAULT_MODEL, EmbeddingSpec
 from tagmyphotos.faces.engine import DEFAULT_ENGINE, FaceEngine, detector_for
 from tagmyphotos.faces.engine_dlib import DlibEngine, require_dlib
 from tagmyphotos.faces.engine_onnx import OnnxEngine
 from tagmyphotos.faces.images import ImageError, LoadedImage, load_image
+from tagmyphotos.faces.roll import roll_degrees, upright_landmarks
 from tagmyphotos.faces.thumb import face_thumbnail
 from tagmyphotos.faces.weights import WeightsMissingError, dlib_weights
 
@@ -123,14 +124,21 @@ class BatchItem:
     error: str | None
 
 
-def hog_like(d: Detection) -> tuple[float, float, float, float]:
-    """The box dlib's landmark model expects for this detection."""
-    if d.detector != "mtcnn":
-        return d.x, d.y, d.w, d.h
-    dx, dy, sw, sh = tuning.MTCNN_TO_HOG_BOX
-    cx, cy = d.x + d.w * (0.5 + dx), d.y + d.h * (0.5 + dy)
-    w, h = d.w * sw, d.h * sh
-    return cx - w / 2, cy - h / 2, w, h
+def scaled(d: Detection, kx: float, ky: float) -> Detection:
+    """`d` in an image kx, ky times as large."""
+    points = d.keypoints * np.array([kx, ky], dtype=np.float32) if d.keypoints is not None else None
+    return replace(d, x=d.x * kx, y=d.y * ky, w=d.w * kx, h=d.h * ky, keypoints=points)
+
+
+def landmarks(engine: FaceEngine, rgb: np.ndarray, d: Detection) -> np.ndarray:
+    """dlib's 5 points of the face `d` in `rgb`; a face rolled by more than
+    tuning.ROLL_UPRIGHT_MIN_DEG is turned upright first (faces_roll)."""
+    roll = roll_degrees(d)
+    if roll is not None and abs(roll) >= tuning.ROLL_UPRIGHT_MIN_DEG:
+        points = upright_landmarks(engine, rgb, d, roll)
+        if points is not None:
+            return points
+    return engine.landmarks(rgb, hog_like(d))
 
 
 def sharpness(chip: np.ndarray) -> float:
@@ -138,6 +146,19 @@ def sharpness(chip: np.ndarray) -> float:
     if grey.shape[0] != tuning.CHIP_SIZE:
         grey = cv2.resize(grey, (tuning.CHIP_SIZE, tuning.CHIP_SIZE), interpolation=cv2.INTER_AREA)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def embed_chips(engine: FaceEngine, chips: list[np.ndarray]) -> tuple[np.ndarray, list[float]]:
+    """One vector per chip, and each chip's sharpness. A chip less sharp than
+    tuning.FLIP_AVERAGE_BELOW_SHARPNESS is embedded with its mirror image too (in the same
+    batch) and the two vectors averaged: blur costs a blurred face more than a sharp one."""
+    sharp = [sharpness(c) for c in chips]
+    flips = [i for i, v in enumerate(sharp) if v < tuning.FLIP_AVERAGE_BELOW_SHARPNESS]
+    vectors = engine.embed(chips + [np.ascontiguousarray(chips[i][:, ::-1]) for i in flips])
+    out = np.array(vectors[: len(chips)], dtype=np.float32)
+    for n, i in enumerate(flips):
+        out[i] = (out[i] + vectors[len(chips) + n]) / 2
+    return out, sharp
 
 
 def quality_score(size_px: float, sharp: float) -> float:
@@ -209,7 +230,8 @@ class FaceAnalyzer:
         info = work.info
         sx = work.pixels.shape[1] / info.width
         sy = work.pixels.shape[0] / info.height
-        dets = [d for d in engine.detect(work.pixels) if min(d.w / sx, d.h / sy) >= s.min_face_px]
+        found = engine.detect(work.pixels, s.min_face_px * min(sx, sy))
+        dets = [d for d in found if min(d.w / sx, d.h / sy) >= s.min_face_px]
         # The chip must see each face with >= CHIP_SOURCE_MIN_FACE_PX pixels (more than the chip
         # itself holds, so nothing is lost to the reduced decode); decode larger when it does not.
         src: LoadedImage = work
@@ -223,19 +245,17 @@ class FaceAnalyzer:
         ky = src.pixels.shape[0] / work.pixels.shape[0]
         chips, shapes = [], []
         for d in dets:
-            bx, by, bw, bh = hog_like(d)
-            points = engine.landmarks(src.pixels, (bx * kx, by * ky, bw * kx, bh * ky))
+            points = landmarks(engine, src.pixels, scaled(d, kx, ky))
             shapes.append(points)
             chips.append(engine.chip(src.pixels, points))
-        vectors = engine.embed(chips)
+        vectors, sharps = embed_chips(engine, chips)
         spec_id = engine.spec.id
         faces = []
         to_full = np.array([1 / (sx * kx), 1 / (sy * ky)], dtype=np.float32)
-        for d, shape, chip, vec in zip(dets, shapes, chips, vectors, strict=True):
+        for d, shape, chip, vec, sharp in zip(dets, shapes, chips, vectors, sharps, strict=True):
             x, y = round(d.x / sx), round(d.y / sy)
             w = min(round(d.w / sx), info.width - x)
             h = min(round(d.h / sy), info.height - y)
-            sharp = sharpness(chip)
             faces.append(
                 AnalyzedFace(
                     x=x,

@@ -43,6 +43,16 @@ class Detection:
         return iou((self.x, self.y, self.w, self.h), (other.x, other.y, other.w, other.h))
 
 
+def hog_like(d: Detection) -> tuple[float, float, float, float]:
+    """The box dlib's landmark model expects for this detection."""
+    if d.detector != "mtcnn":
+        return d.x, d.y, d.w, d.h
+    dx, dy, sw, sh = tuning.MTCNN_TO_HOG_BOX
+    cx, cy = d.x + d.w * (0.5 + dx), d.y + d.h * (0.5 + dy)
+    w, h = d.w * sw, d.h * sh
+    return cx - w / 2, cy - h / 2, w, h
+
+
 def bounded(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """`rgb` shrunk so its long side is <= max_side; returns it and its scale.
 
@@ -57,6 +67,17 @@ def bounded(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     method = cv2.INTER_LINEAR if factor > 0.5 else cv2.INTER_AREA
     small = cv2.resize(rgb, size, interpolation=method)
     return small, small.shape[1] / w
+
+
+def mtcnn_min_face(shape: tuple[int, int], wanted: float, max_side: int, largest: float) -> float:
+    """The smallest face MTCNN looks for in a detection image of `shape` (h, w): `wanted` px when
+    its pixel budget allows, else what the budget allows, but never above `largest`.
+
+    MTCNN's cost is that of its first pyramid level, ~ pixels x (12 / min face)^2: the budget is
+    what a 4:3 photo at the detection size costs with `largest` (tuning.MTCNN_BUDGET_ASPECT), so a
+    photo smaller than the detection image is searched for smaller faces at no extra cost."""
+    budget = largest * np.sqrt(shape[0] * shape[1] / (max_side * max_side * tuning.MTCNN_BUDGET_ASPECT))
+    return float(min(largest, max(wanted, budget)))
 
 
 class FaceDetector:
@@ -83,13 +104,18 @@ class FaceDetector:
 
             self._mtcnn = MtcnnDetector(min_face_px=mtcnn_min_face_px)
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
+    def detect(self, rgb: np.ndarray, min_face: float | None = None) -> list[Detection]:
+        """Faces in `rgb`; with `min_face` (px in `rgb`), MTCNN looks for faces down to that size
+        as far as its budget allows (mtcnn_min_face)."""
         small, scale = bounded(rgb, self.max_side)
         found: list[Detection] = []
         if self._hog is not None:
             found = self._run_hog(small)
         if self._mtcnn is not None and (self.mode != "hog+mtcnn" or not found):
-            found = _merge(found, self._run_mtcnn(small))
+            smallest = self._mtcnn.min_face_px
+            if min_face is not None:
+                smallest = mtcnn_min_face(small.shape[:2], min_face * scale, self.max_side, smallest)
+            found = _merge(found, self._run_mtcnn(small, smallest))
         if scale == 1.0:
             return found
         return [_rescale(d, 1.0 / scale) for d in found]
@@ -107,10 +133,10 @@ class FaceDetector:
                 out.append(Detection(float(x1), float(y1), float(x2 - x1), float(y2 - y1), float(s), "hog"))
         return out
 
-    def _run_mtcnn(self, img: np.ndarray) -> list[Detection]:
+    def _run_mtcnn(self, img: np.ndarray, min_face_px: float) -> list[Detection]:
         assert self._mtcnn is not None
         out = []
-        for f in self._mtcnn.detect(img):
+        for f in self._mtcnn.detect(img, min_face_px):
             x1, y1, x2, y2 = f.box
             out.append(Detection(x1, y1, x2 - x1, y2 - y1, f.score, "mtcnn", f.keypoints))
         return out

@@ -23,7 +23,7 @@ from tagmyphotos import tuning
 from tagmyphotos.faces.weights import WeightsMissingError, deepface_weights_dir, dlib_weights
 
 # Bump when anything that changes the vectors changes (landmarks, chip, padding, model call).
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: rolled faces turned upright, blurred ones flip-averaged (issue 20)
 DEFAULT_MODEL = "Dlib"
 
 
@@ -35,7 +35,7 @@ class EmbeddingSpec:
 
     @property
     def id(self) -> str:
-        """One string to store beside each vector, e.g. 'Dlib/dlib5-chip150-p0.25/v1'."""
+        """One string to store beside each vector, e.g. 'Dlib/dlib5-chip150-p0.25/v2'."""
         return f"{self.model}/{self.pipeline}/v{PIPELINE_VERSION}"
 
 

@@ -38,8 +38,9 @@ class FaceEngine(Protocol):
     chip_size: int
     chip_padding: float
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        """Faces in `rgb` (RGB uint8), in its pixel grid."""
+    def detect(self, rgb: np.ndarray, min_face: float | None = None) -> list[Detection]:
+        """Faces in `rgb` (RGB uint8), in its pixel grid; `min_face`: the smallest face wanted
+        (px in `rgb`), searched for where the detector's budget allows (detect.mtcnn_min_face)."""
         ...
 
     def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:

@@ -74,8 +74,8 @@ class DlibEngine:
     def spec_for(model: str) -> EmbeddingSpec | None:
         return DlibEmbedder.spec if model == DEFAULT_MODEL else None
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        return self._detector.detect(rgb)
+    def detect(self, rgb: np.ndarray, min_face: float | None = None) -> list[Detection]:
+        return self._detector.detect(rgb, min_face)
 
     def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         return self._aligner.points(self._aligner.landmarks(rgb, box))

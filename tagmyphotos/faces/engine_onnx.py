@@ -58,8 +58,8 @@ class OnnxEngine:
         """The id this engine stores for `model`, when known without loading it."""
         return SPEC if model == DEFAULT_MODEL else None
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        return self._detector.detect(rgb)
+    def detect(self, rgb: np.ndarray, min_face: float | None = None) -> list[Detection]:
+        return self._detector.detect(rgb, min_face)
 
     def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         """dlib's 5 points, averaged over the box at LANDMARK_BOX_SCALES (see tuning)."""

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.faces.analyze import AnalysisSettings, hog_like, load_engine, quality_score, sharpness
-from tagmyphotos.faces.detect import Detection
+from tagmyphotos.faces.analyze import AnalysisSettings, load_engine, quality_score, sharpness
+from tagmyphotos.faces.detect import Detection, hog_like
 from tagmyphotos.faces.images import load_image, probe
 from tagmyphotos.faces.thumb import face_thumbnail
 from tagmyphotos.geometry import iou

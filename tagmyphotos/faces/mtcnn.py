@@ -173,6 +173,18 @@ def _patches(img: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def finer_levels(usual_min_face: float, min_face: float) -> list[float]:
+    """Pyramid scales above the usual first one (12 / usual_min_face): from the one where a face
+    of `min_face` px is 12 px down, a factor apart, while more than half a step (a factor of
+    sqrt(1 / MTCNN_SCALE_FACTOR)) above the usual first level."""
+    out: list[float] = []
+    scale, usual = 12.0 / min_face, 12.0 / usual_min_face
+    while scale > usual / np.sqrt(tuning.MTCNN_SCALE_FACTOR):
+        out.append(scale)
+        scale *= tuning.MTCNN_SCALE_FACTOR
+    return out
+
+
 class MtcnnDetector:
     """Loads the packaged weights once; `detect(rgb)` on an RGB uint8 array."""
 
@@ -183,7 +195,12 @@ class MtcnnDetector:
         self._onet = session(onet_graph(w["onet"]))
         self.min_face_px = min_face_px
 
-    def detect(self, rgb: np.ndarray) -> list[MtcnnFace]:
+    def detect(self, rgb: np.ndarray, min_face_px: float | None = None) -> list[MtcnnFace]:
+        """Faces of at least `min_face_px` (default: the detector's) in `rgb`.
+
+        Smaller faces than the detector's own minimum are searched on extra, finer pyramid
+        levels above its usual ones, which stay exactly as they are: faces the usual levels
+        find are found as before (a pyramid started elsewhere loses some, see tuning)."""
         img = np.ascontiguousarray(rgb)  # the networks take uint8 pixels and normalise them
         h, w = img.shape[:2]
         scale = 12.0 / self.min_face_px
@@ -194,19 +211,32 @@ class MtcnnDetector:
             # each level from the previous one: the area filter costs the source's pixels, and
             # ten levels from the full image took a third of the detection time
             level = cv2.resize(level, size, interpolation=cv2.INTER_AREA)
-            reg, prob = self._pnet.run(None, {"images": level[None]})
-            prob = prob[..., 0]
-            ys, xs = np.nonzero(prob[0] > tuning.MTCNN_THRESHOLDS[0])
-            if len(ys):
-                cell = np.stack([xs * 2, ys * 2, xs * 2 + 12, ys * 2 + 12], axis=1).astype(np.float32)
-                boxes = (cell + reg[0, ys, xs] * 12) / scale
-                scores = prob[0, ys, xs]
-                keep = _nms(boxes, scores, 0.5)
-                proposals.append(np.column_stack([boxes[keep], scores[keep]]))
+            proposals += self._pnet_level(level, scale)
             scale *= tuning.MTCNN_SCALE_FACTOR
+        for scale in finer_levels(self.min_face_px, min_face_px or self.min_face_px):
+            size = (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale))))
+            method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            proposals += self._pnet_level(cv2.resize(img, size, interpolation=method), scale)
         if not proposals:
             return []
-        cand = np.concatenate(proposals)
+        return self._refine(img, np.concatenate(proposals))
+
+    def _pnet_level(self, level: np.ndarray, scale: float) -> list[np.ndarray]:
+        """PNet's proposals (x1, y1, x2, y2, score in input pixels) on one pyramid level."""
+        reg, prob = self._pnet.run(None, {"images": level[None]})
+        prob = prob[..., 0]
+        ys, xs = np.nonzero(prob[0] > tuning.MTCNN_THRESHOLDS[0])
+        if not len(ys):
+            return []
+        cell = np.stack([xs * 2, ys * 2, xs * 2 + 12, ys * 2 + 12], axis=1).astype(np.float32)
+        boxes = (cell + reg[0, ys, xs] * 12) / scale
+        scores = prob[0, ys, xs]
+        keep = _nms(boxes, scores, 0.5)
+        return [np.column_stack([boxes[keep], scores[keep]])]
+
+    def _refine(self, img: np.ndarray, cand: np.ndarray) -> list[MtcnnFace]:
+        """RNet and ONet on PNet's proposals: the final boxes, scores and keypoints."""
+        h, w = img.shape[:2]
         cand = _square(cand[_nms(cand[:, :4], cand[:, 4], 0.7)])
         # RNet refines and rejects the proposals.
         reg, prob = self._rnet.run(None, {"images": _patches(img, cand, 24)})

@@ -36,7 +36,7 @@ GROUPS: tuple[Group, ...] = (
     )),
     Group("Finding faces", "How small a face may be, and how much of the machine analysis uses.", (
         Setting("analysis.min_face_px", "Smallest face (pixels)",
-                "Smaller faces are ignored: background people and crowds. Lower finds more, and more strangers."),
+                "Smaller faces are ignored. Small faces that are kept get a low quality: shown last, never grouped."),
         Setting("analysis.workers", "Photos analysed at once",
                 "One per CPU core is fastest; fewer leaves the machine free for other work. Applies after a restart."),
         Setting("matching.import_existing", "Take over names other apps wrote",
