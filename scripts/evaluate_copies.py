@@ -20,8 +20,8 @@ from collections import Counter
 import numpy as np
 from benchlib import emit, print_table
 from copies_data import ORIGINAL, CopySet, KindFaces, load_copies
-from evaluate_match import Draw, draws, evaluate, figures, open_set, run_draw
-from match_data import FaceSet
+from evaluate_match import evaluate, figures, open_set, run_draw
+from match_data import Draw, FaceSet, draws
 
 from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
 

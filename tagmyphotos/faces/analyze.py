@@ -252,7 +252,7 @@ class FaceAnalyzer:
         spec_id = engine.spec.id
         faces = []
         to_full = np.array([1 / (sx * kx), 1 / (sy * ky)], dtype=np.float32)
-        for d, shape, chip, vec, sharp in zip(dets, shapes, chips, vectors, sharps, strict=True):
+        for d, shape, vec, sharp in zip(dets, shapes, vectors, sharps, strict=True):
             x, y = round(d.x / sx), round(d.y / sy)
             w = min(round(d.w / sx), info.width - x)
             h = min(round(d.h / sy), info.height - y)

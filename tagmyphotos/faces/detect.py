@@ -112,7 +112,7 @@ class FaceDetector:
         if self._hog is not None:
             found = self._run_hog(small)
         if self._mtcnn is not None and (self.mode != "hog+mtcnn" or not found):
-            smallest = self._mtcnn.min_face_px
+            smallest: float = self._mtcnn.min_face_px
             if min_face is not None:
                 smallest = mtcnn_min_face(small.shape[:2], min_face * scale, self.max_side, smallest)
             found = _merge(found, self._run_mtcnn(small, smallest))
