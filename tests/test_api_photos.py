@@ -183,5 +183,7 @@ def test_a_nul_character_is_refused_before_any_query(api: ApiEnv) -> None:
         assert "NUL" in body["detail"]
     resp = api.post("/faces/confirm", content=b'{"face_ids": [1], "name": "Ann\\u0000"}',
                     headers={"content-type": "application/json"})  # fmt: skip
-    assert "NUL" in assert_problem(resp, 400)["detail"]
+    detail = assert_problem(resp, 400)["detail"]
+    assert "NUL" in detail
+    assert detail.startswith("name: ")  # says which field holds it
     assert not m.Person.select().where(m.Person.name.startswith("Ann")).exists()

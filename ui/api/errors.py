@@ -8,6 +8,7 @@ body limit. Paths under /api/v1 that match no route get the router's catch-all (
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Coroutine
@@ -150,12 +151,32 @@ async def _enforce_body_limit(request: Request, limit: int = MAX_BODY_BYTES, str
     if "json" in request.headers.get("content-type", "") and json_depth(body) > MAX_JSON_DEPTH:
         return problem_response(request, 400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     if "json" in request.headers.get("content-type", "") and b"\\u0000" in body:
-        return problem_response(request, 400, NUL_REFUSED)
+        where = nul_location(body)
+        return problem_response(request, 400, f"{where}: {NUL_REFUSED}" if where else NUL_REFUSED, "bad-text")
     return None
 
 
 # PostgreSQL stores no NUL character in text (SQLite does): refused at the door on both.
 NUL_REFUSED = "a path or text with a NUL character (0x00) is not accepted"
+
+
+def nul_location(body: bytes) -> str:
+    """Where in a JSON body the first NUL is ('write.keyword_prefix', 'paths[2]'); '' if unknown."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return ""
+    stack: list[tuple[str, Any]] = [("", doc)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where or "the body"
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in reversed(list(items)):
+            if isinstance(key, str) and "\x00" in key:
+                return f"a name in {where or 'the body'}"
+            stack.append((f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."), child))
+    return ""
 
 
 def _has_nul(request: Request) -> bool:
