@@ -32,9 +32,9 @@ from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.review.foreign import known_photos
 from tagmyphotos.store import models as m
-from tests.fakes.builders import batch, integrations_cfg, written
-from tests.fakes.immich import FakeImmich
-from tests.fakes.photoprism import FakePhotoPrism
+from tests.support.fakes.builders import batch, integrations_cfg, written
+from tests.support.fakes.immich import FakeImmich
+from tests.support.fakes.photoprism import FakePhotoPrism
 
 
 def run_immich(fake: FakeImmich, files: list[str], group: bool) -> tuple[int, float, int]:

@@ -130,7 +130,7 @@ def main() -> None:
     try:
         figures |= run("sqlite", folder / "sqlite", args, None)
         if args.postgres:
-            from tests.servers import start_postgres
+            from tests.support.servers import start_postgres
 
             pg = start_postgres()
             try:

@@ -1,25 +1,19 @@
 """Shared fixtures: real temp copies of the testdata, a real Config, a real Core on SQLite, or
-with `--db=postgres` on a real PostgreSQL server (tests/dbtarget.py: one database per data
+with `--db=postgres` on a real PostgreSQL server (tests/support/dbtarget.py: one database per data
 folder, so every fixture and test that opens a Core runs on it unchanged)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tagmyphotos.config import Config, load_config
+from tagmyphotos.config import Config
 from tagmyphotos.core import Core
-from tests import dbtarget
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))
-FACES = SHARED / "testdata" / "faces"
-REAL = SHARED / "testdata" / "real"
-EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
+from tests.support import dbtarget
+from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if session.config.getoption("--db") != "postgres":
         return
-    from tests.servers import ServerUnavailable, start_postgres
+    from tests.support.servers import ServerUnavailable, start_postgres
 
     try:
         dbtarget.use(start_postgres())
@@ -69,31 +63,10 @@ def _drop_test_databases() -> Iterator[None]:
     dbtarget.drop_test_databases()
 
 
-def copy_tree(src: Path, dst: Path, pattern: str = "*") -> Path:
-    """Copy files (not folders) and make them writable: the shared testdata is read-only."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in sorted(src.glob(pattern)):
-        if f.is_file():
-            shutil.copyfile(f, dst / f.name)
-            os.chmod(dst / f.name, 0o644)
-    return dst
-
-
 @pytest.fixture
 def library(tmp_path: Path) -> Path:
     """A writable copy of the 64 photos of testdata/faces."""
     return copy_tree(FACES, tmp_path / "library", "*.jpg")
-
-
-def make_config(library: Path, data: Path, **env: str) -> Config:
-    environ = {"TAGMYPHOTOS_LIBRARY": str(library), "TAGMYPHOTOS_DATA": str(data)}
-    environ["TAGMYPHOTOS_SCAN__INTERVAL_MINUTES"] = "0"
-    if dbtarget.ENV_KEY not in env:
-        environ.update(dbtarget.database_env(data))
-    if EXIFTOOL.exists():
-        environ["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(EXIFTOOL)
-    environ.update(env)
-    return load_config(path=data / "no-config.yaml", environ=environ)
 
 
 @pytest.fixture
@@ -108,17 +81,6 @@ def core(cfg: Config) -> Iterator[Core]:
         yield c
     finally:
         c.close()
-
-
-def scan_and_analyze(core: Core) -> None:
-    """Run the real scan and analyze stages in this process (as `--wait` does)."""
-    from jobs.pipeline import STAGES
-    from tagmyphotos.store import jobs as jobs_store
-    from tagmyphotos.store.runner import run_stage
-
-    for stage in ("scan", "analyze"):
-        job_id = jobs_store.create_job(stage, {"no_follow": True})
-        run_stage(core, STAGES[stage], job_id)
 
 
 @pytest.fixture(scope="session")

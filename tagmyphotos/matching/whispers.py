@@ -4,7 +4,7 @@
 This is dlib/clustering/chinese_whispers.h line by line, with dlib::rand's generator (MT19937
 seeded 5489, 10000 outputs discarded, 64-bit draws made of two 32-bit ones), so it returns
 the very labels dlib.chinese_whispers returns for the same unweighted edge list (checked in
-tests/test_faces_cluster.py against dlib where dlib runs).
+tests/matching/test_faces_cluster.py against dlib where dlib runs).
 """
 
 from __future__ import annotations

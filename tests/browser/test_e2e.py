@@ -7,38 +7,22 @@ A screenshot of every page goes to test-artifacts/screenshots/ (the README shows
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXIFTOOL, ROOT, make_config
-from ui_harness import identities, teach
 
 from tagmyphotos.core import Core
+from tests.support.base import ROOT
+from tests.support.e2e import WAIT_S, browser, count, served  # noqa: F401 (browser is a fixture)
+from tests.support.ui_harness import identities, teach
 
 pytestmark = pytest.mark.browser
 
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "e2e-password-123"
-CHROME_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-)  # fmt: skip
-WAIT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,80 +31,7 @@ def site(analysed_template: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple
     yield from served(analysed_template, tmp_path, lambda core: teach(core, people=2, per_person=2))
 
 
-def served(
-    template: tuple[Path, Path], tmp_path: Path, prepare: Callable[[Core], object]
-) -> Iterator[tuple[str, Path]]:
-    """A copy of the analysed library, `prepare`d (as the user left it), under `tagmyphotos serve`."""
-    lib, data = template
-    shutil.copytree(lib, tmp_path / "library")
-    shutil.copytree(data, tmp_path / "data")
-    cfg = make_config(tmp_path / "library", tmp_path / "data")
-    core = Core(cfg)
-    try:
-        prepare(core)
-    finally:
-        core.close()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
-    env.update(
-        TAGMYPHOTOS_CONFIG=str(tmp_path / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(tmp_path / "library"),
-        TAGMYPHOTOS_DATA=str(tmp_path / "data"), TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0",
-        TAGMYPHOTOS_WRITE__EXIFTOOL=str(EXIFTOOL),
-    )  # fmt: skip
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "tagmyphotos"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
-        yield base, tmp_path / "data" / "tagmyphotos.db"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="tmp-e2e-chromium-")
-    for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}", "--window-size=1366,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(WAIT_S)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def count(db: Path, sql: str) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=15) as conn:
-        return int(conn.execute(sql).fetchone()[0])
-
-
-def test_first_run_review_name_write(site: tuple[str, Path], browser) -> None:
+def test_first_run_review_name_write(site: tuple[str, Path], browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
@@ -249,7 +160,7 @@ def split_site(analysed_template: tuple[Path, Path], tmp_path: Path) -> Iterator
     yield from served(analysed_template, tmp_path, _split_person)
 
 
-def test_photos_filters_and_a_merge_suggestion(split_site: tuple[str, Path], browser) -> None:
+def test_photos_filters_and_a_merge_suggestion(split_site: tuple[str, Path], browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
@@ -325,12 +236,13 @@ def test_photos_filters_and_a_merge_suggestion(split_site: tuple[str, Path], bro
     assert count(db, f"SELECT face_count FROM person WHERE name = '{first}'") == 4
 
 
-def test_teach_page_uploads_photos_of_one_person(split_site: tuple[str, Path], browser) -> None:
-    from conftest import FACES
+def test_teach_page_uploads_photos_of_one_person(split_site: tuple[str, Path], browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.support.base import FACES
 
     base, db = split_site
     d = browser

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import (  # noqa: F401 (fixtures)
+
+from tests.support.base import FACES, REAL, ROOT
+from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
     Page,
@@ -25,7 +27,6 @@ from browser_support import (  # noqa: F401 (fixtures)
     serve,
     shared_site,
 )
-from conftest import FACES, REAL, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -245,10 +246,9 @@ def fresh_site(tmp_path: Path) -> Iterator[Site]:
     app; the library knows both names already), served with the default schedule, which scans at
     start by itself. The smallest face size is above the Curies' heads: their faces come only from
     the file's regions."""
-    from conftest import make_config
-
     from tagmyphotos.core import Core
     from tagmyphotos.store import models as m
+    from tests.support.base import make_config
 
     lib = tmp_path / "library"
     lib.mkdir()

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXIFTOOL, FACES, ROOT, copy_tree
-from tests.servers import free_port
+from tests.support.base import EXIFTOOL, FACES, ROOT, copy_tree
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -158,7 +158,7 @@ def test_login_and_navigation_in_a_browser(proxied: str) -> None:
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.browser.browser_support import CHROME_FLAGS
+    from tests.support.browser import CHROME_FLAGS
 
     options = Options()
     options.binary_location = "/usr/bin/chromium"

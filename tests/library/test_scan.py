@@ -1,0 +1,159 @@
+"""The scan stage on real files and real SQLite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from tagmyphotos.core import Core
+from tagmyphotos.library.scan import probe_file, scan_library, sniff_format, walk_rules
+from tagmyphotos.store import models as m
+from tests.support.base import FACES
+
+
+def _scan(core: Core):
+    cfg = core.cfg
+    rules = walk_rules(cfg.scan.extensions, cfg.scan.raw_extensions, cfg.scan.exclude, cfg.data)
+    return scan_library(cfg.library, rules)
+
+
+def test_first_scan_finds_all_photos_and_second_reads_nothing(core: Core) -> None:
+    first = _scan(core)
+    assert first.seen == 64 and len(first.new) == 64 and not first.errors
+    assert m.Photo.select().count() == 64
+    assert m.Photo.select().where(m.Photo.hash.is_null()).count() == 0
+    webp = m.Photo.get(m.Photo.path == "img47.jpg")
+    assert webp.format == "WEBP"  # by content, not by extension
+    second = _scan(core)
+    assert second.unchanged == 64 and second.files_read == 0 and not second.new
+
+
+def test_rename_keeps_identity_delete_marks_missing_change_rehashes(core: Core) -> None:
+    _scan(core)
+    lib = core.cfg.library
+    before = m.Photo.get(m.Photo.path == "img1.jpg")
+    (lib / "sub").mkdir()
+    os.rename(lib / "img1.jpg", lib / "sub" / "renamed.jpg")
+    os.remove(lib / "img2.jpg")
+    changed = lib / "img3.jpg"
+    shutil.copyfile(FACES / "img4.jpg", changed)
+    report = _scan(core)
+    moved = m.Photo.get(m.Photo.path == "sub/renamed.jpg")
+    assert moved.id == before.id and moved.hash == before.hash
+    assert report.moved == [("img1.jpg", "sub/renamed.jpg")]
+    assert m.Photo.get(m.Photo.path == "img2.jpg").state == m.PHOTO_MISSING
+    row = m.Photo.get(m.Photo.path == "img3.jpg")
+    assert row.id in report.changed and row.state == m.PHOTO_PENDING
+    assert m.Photo.select().count() == 64  # nothing dropped, nothing duplicated
+    # a missing file that comes back takes its old row again
+    shutil.copyfile(FACES / "img2.jpg", lib / "img2.jpg")
+    _scan(core)
+    assert m.Photo.get(m.Photo.path == "img2.jpg").state != m.PHOTO_MISSING
+    assert m.Photo.select().count() == 64
+
+
+def test_permission_denied_is_recorded(tmp_path: Path) -> None:
+    """Run the probe as an unprivileged user (CI runs as root, which reads any file)."""
+    import tempfile
+
+    from tagmyphotos.library.scan import FileProblem
+
+    folder = Path(tempfile.mkdtemp(prefix="tmp-perm-"))
+    os.chmod(folder, 0o755)
+    target = folder / "locked.jpg"
+    shutil.copyfile(FACES / "img1.jpg", target)
+    os.chmod(target, 0)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        os.close(read_fd)
+        message = b"no error"
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            probe_file(str(target), "image")
+        except FileProblem as exc:
+            message = str(exc).encode()
+        except BaseException as exc:
+            message = repr(exc).encode()
+        os.write(write_fd, message)
+        os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    message = os.read(read_fd, 1000).decode()
+    shutil.rmtree(folder)
+    assert "permission denied" in message
+
+
+def test_bad_files_are_recorded_and_the_rest_succeeds(core: Core) -> None:
+    lib = core.cfg.library
+    (lib / "empty.jpg").write_bytes(b"")
+    data = (FACES / "img1.jpg").read_bytes()
+    (lib / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (lib / "notes.jpg").write_text("this is a text file, not a photo\n")
+    (lib / "trunc.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    odd = os.fsencode(str(lib)) + b"/caf\xe9-latin1.jpg"
+    with open(odd, "wb") as fh:
+        fh.write(data)
+    long_name = lib / ("x" * 240 + ".jpg")
+    long_name.write_bytes(data)
+    report = _scan(core)
+    errors = dict(report.errors)
+    assert "empty" in errors["empty.jpg"]
+    assert "truncated" in errors["truncated.jpg"].lower() or "broken" in errors["truncated.jpg"]
+    assert "not an image" in errors["notes.jpg"]
+    assert "truncated PNG" in errors["trunc.png"]
+    assert any("UTF-8" in msg for path, msg in report.errors if path.startswith("caf"))
+    assert m.Photo.get(m.Photo.path == long_name.name).state == m.PHOTO_PENDING
+    for name in ("empty.jpg", "truncated.jpg", "notes.jpg"):
+        row = m.Photo.get(m.Photo.path == name)
+        assert row.state == m.PHOTO_ERROR and row.last_error
+    assert m.Photo.select().where(m.Photo.state == m.PHOTO_PENDING).count() == 65
+
+
+def test_symlink_loops_and_links_out_of_the_library(core: Core, tmp_path: Path) -> None:
+    lib = core.cfg.library
+    (lib / "a").mkdir()
+    os.symlink(lib, lib / "a" / "loop")  # a loop back to the root
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copyfile(FACES / "img1.jpg", outside / "secret.jpg")
+    os.symlink(outside, lib / "escape")
+    os.symlink(outside / "secret.jpg", lib / "escape.jpg")
+    (lib / ".hidden").mkdir()
+    shutil.copyfile(FACES / "img1.jpg", lib / ".hidden" / "h.jpg")
+    report = _scan(core)
+    assert report.seen == 64
+    assert not m.Photo.select().where(m.Photo.path.contains("secret")).exists()
+
+
+def test_excludes_and_data_folder_inside_library(library: Path) -> None:
+    from tests.support.base import make_config
+
+    data = library / "tagmyphotos-data"
+    cfg = make_config(library, data, TAGMYPHOTOS_SCAN__EXCLUDE='["skip/**"]')
+    (library / "skip").mkdir()
+    shutil.copyfile(FACES / "img1.jpg", library / "skip" / "x.jpg")
+    (data / "backups").mkdir(parents=True)
+    shutil.copyfile(FACES / "img1.jpg", data / "backups" / "b.jpg")
+    core = Core(cfg)
+    try:
+        assert _scan(core).seen == 64
+    finally:
+        core.close()
+
+
+def test_sniff_and_probe() -> None:
+    assert sniff_format(b"RIFF\0\0\0\0WEBPVP8 ") == "WEBP"
+    assert sniff_format(b"\0\0\0\x18ftypheic") == "HEIF"
+    probe = probe_file(str(FACES / "img1.jpg"), "image")
+    assert probe.format == "JPEG" and probe.width and probe.height and len(probe.hash) == 32
+
+
+def test_reference_photos_taught_from_outside_are_not_scanned_or_purged(core: Core) -> None:
+    ref = m.Photo.create(path="@teach/Ada/a.jpg", kind="reference", size=1, mtime=1.0, hash="x", state=m.PHOTO_DONE)
+    _scan(core)
+    _scan(core)
+    assert m.Photo.get_by_id(ref.id).state == m.PHOTO_DONE
