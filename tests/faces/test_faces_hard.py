@@ -18,7 +18,7 @@ from tagmyphotos.faces.engine_onnx import OnnxEngine
 from tagmyphotos.faces.images import load_image
 from tagmyphotos.faces.mtcnn import finer_levels
 from tagmyphotos.store import models as m
-from tests.conftest import FACES, make_config, scan_and_analyze
+from tests.support.base import FACES, make_config, scan_and_analyze
 
 SAME_PERSON = 0.6  # dlib's match threshold (tuning.MATCH_MODELS)
 
