@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from hard_copies import KINDS, Kind  # noqa: E402
+from tests.support.base import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from hard_copies import KINDS, Kind
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
