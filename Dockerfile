@@ -1,11 +1,13 @@
 # Tag My Photos: one container beside Immich/PhotoPrism. Offline at run time: ExifTool and the
 # model weights are put in place here, at build time, by the same scripts/install.sh as the README.
 #   docker build -t tagmyphotos .
+#   docker build --platform linux/arm64 -t tagmyphotos:arm64 .      # the same file for arm64
 #   docker run -p 8765:8765 -v /path/to/photos:/photos -v tmp-data:/data tagmyphotos
-# With deepface's TensorFlow models and full API (+1.3 GB; amd64 only, see README):
+# Without a container registry: scripts/docker-build [--arch arm64] (docs/production.md).
+# With deepface's TensorFlow models and full API (+1.3 GB; TensorFlow's own wheel on arm64):
 #   docker build --build-arg EXTRAS=scaleout,deepface -t tagmyphotos:deepface .
-# The same file builds linux/arm64 (README: "Docker on arm64"). Native code is compiled for the
-# architecture's baseline (no -march=native), so an image built on any x86-64 runs on a NAS CPU.
+# Native code is compiled for the architecture's baseline (no -march=native), so an image built
+# on any x86-64 runs on a NAS CPU without AVX, and the arm64 image on any armv8-a.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
