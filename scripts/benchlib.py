@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))  # as scripts/test sets it
 FACES_DIR = SHARED / "testdata" / "faces"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

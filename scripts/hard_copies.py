@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
-FACES_DIR = ROOT.parent / "shared" / "testdata" / "faces"
+FACES_DIR = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testdata" / "faces"
 CACHE_DIR = ROOT / ".cache" / "hard-copies"
 RECIPE_VERSION = 1
 # Blur: a Gaussian of this fraction of the photo's long side (4 px at 1000 px); on the labelled

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-FACES_DIR = ROOT.parent / "shared" / "testdata" / "faces"
+FACES_DIR = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testdata" / "faces"
 CACHE_DIR = ROOT / ".cache"
 # Isotropic share of the shrunk covariances: 0.3 matches the real 1st and 5th percentiles of
 # different-identity distances within 0.02 (0.1 makes identities closer, 0.5 farther apart).

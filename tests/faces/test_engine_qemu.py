@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from tagmyphotos.geometry import iou
-from tests.support.base import ROOT
+from tests.support.base import ROOT, SHARED
 
-FACES = ROOT.parent / "shared" / "testdata" / "faces"
+FACES = SHARED / "testdata" / "faces"
 PHOTOS = ("couple.jpg", "img1.jpg", "img10.jpg")
 QEMU = ["qemu-x86_64", "-cpu", "Denverton-v2"]
 VECTOR_TOLERANCE = 0.1

@@ -21,9 +21,9 @@ from tagmyphotos.metadata.exiftool import ExifToolSession
 from tagmyphotos.metadata.plan import plan_write
 from tagmyphotos.metadata.read import jpeg_image_digest, read_photo
 from tagmyphotos.metadata.write import MetadataWriter
-from tests.support.base import ROOT
+from tests.support.base import ROOT, SHARED
 
-FACES = ROOT.parent / "shared" / "testdata" / "faces"
+FACES = SHARED / "testdata" / "faces"
 FILES = [f"img{i}.jpg" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 26, 33)]  # incl. the three largest
 
 # The child: a bulk write over the library, one line per photo on stdout.
