@@ -1,7 +1,8 @@
 """The pipeline, in the order the product works: one list, read top to bottom.
 
 scan → analyze → match   (automatic, after a scan or on a schedule)
-write → notify           (after the user accepted names)
+  → auto-name → write    (review.auto_accept: sure; write.auto: after_match) — no click needed
+write → notify           (after the user accepted names, automatically, or daily at a set time)
 import-names             (names given in Immich / PhotoPrism; then write puts them in the files)
 """
 
@@ -12,6 +13,7 @@ from integrations.stage_import import stage_import_names
 from integrations.stage_notify import stage_notify
 from tagmyphotos.stages import scan as scan_stage
 from tagmyphotos.stages.analyze import stage_analyze
+from tagmyphotos.stages.auto_name import stage_auto_name
 from tagmyphotos.stages.match import stage_match
 from tagmyphotos.stages.restore import stage_restore
 from tagmyphotos.stages.teach_job import stage_teach
@@ -26,6 +28,8 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces",
           shared=True, after=ANNOUNCE),  # fmt: skip
     Stage("match", stage_match, summary="suggest names from confirmed faces; cluster unknown faces", after=ANNOUNCE),
+    Stage("auto-name", stage_auto_name, summary="name the sure faces without a click (one undoable batch)",
+          after=ANNOUNCE),  # fmt: skip
     Stage("write", stage_write, then=("notify",), summary="write people into the photos (backup, verify)",
           after=ANNOUNCE),  # fmt: skip
     Stage("notify", stage_notify, summary="ask Immich / PhotoPrism / a webhook to re-read the files"),

@@ -13,6 +13,7 @@ import threading
 from huey import crontab
 
 from tagmyphotos import tuning
+from tagmyphotos.stages.write import has_pending_writes
 from tagmyphotos.store import claims, workers
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
@@ -145,6 +146,7 @@ def housekeeping() -> None:
     # until then searches stay exact for the new confirmations
     rebuild_index(runtime.core())
     start_due_imports()
+    start_due_write()
     interval = runtime.core().cfg.scan.interval_minutes
     if interval <= 0:
         return
@@ -166,3 +168,24 @@ def start_due_imports() -> None:
                     None)  # fmt: skip
         if last is None or last.created_at < m.utcnow() - dt.timedelta(hours=hours):
             start_job("import-names", {"source": source, "trigger": "schedule"})
+
+
+def start_due_write() -> None:
+    """The daily automatic write (write.auto: "daily at HH:MM", the server's local time): once a
+    day, at or after that time, everything pending is written."""
+    at = runtime.core().cfg.write.daily_at()
+    if at is None:
+        return
+    now = dt.datetime.now()
+    today = now.date().isoformat()
+    if (now.hour, now.minute) < at or jobs_store.active_job("write") is not None:
+        return
+    done = m.Setting.get_or_none(m.Setting.key == DAILY_WRITE_SETTING)
+    if done is not None and done.value == today:
+        return
+    m.put_setting(DAILY_WRITE_SETTING, today)
+    if has_pending_writes(runtime.core().cfg):
+        start_job("write", {"trigger": "daily"})
+
+
+DAILY_WRITE_SETTING = "write.daily_done"  # the local date of the last daily automatic write

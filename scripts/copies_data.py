@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from hard_copies import FACES_DIR, KINDS, Kind, copy_path, make_copies, originals
+from match_data import tuning_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / ".cache"
@@ -65,10 +66,12 @@ class CopySet:
 
 
 def source_stamp() -> str:
-    """Hash of the code and thresholds the faces depend on."""
+    """Hash of the code and the detection settings the faces depend on (not all of tuning.py:
+    a matching threshold calibrated on these faces must not make them analysed again)."""
     h = hashlib.sha256()
-    for p in sorted((ROOT / "tagmyphotos" / "faces").glob("*.py")) + [ROOT / "tagmyphotos" / "tuning.py"]:
+    for p in sorted((ROOT / "tagmyphotos" / "faces").glob("*.py")):
         h.update(p.name.encode() + p.read_bytes())
+    h.update(json.dumps(tuning_stamp()).encode())
     return h.hexdigest()[:16]
 
 

@@ -1,10 +1,11 @@
 """scripts/evaluate's certainty report: how often each level the review page shows ("sure",
-"likely", "check": matching.match.certainty) names the wrong person, and the "sure" threshold
-chosen from those numbers (tuning.MATCH_SURE_CONFIDENCE).
+"likely", "check": matching.sure) names the wrong person when one person at a time is a
+stranger, and how honest the confidence is as a probability (the reliability table).
 
 Why measured and not read off the confidence: the confidence is a probability built from a
 logistic fitted to pairs of faces, not to suggestions; how often a suggestion at 0.95 is wrong
-depends on strangers and look-alikes, which only a simulated review shows.
+depends on strangers and look-alikes, which only a simulated review shows. The levels
+themselves are calibrated where most people are unnamed: scripts/evaluate --open-set.
 
 The simulated review: for each seed, the user labels k photos of every person (one draw) and,
 in turn, of every person but one (13 more draws: that person is a stranger nobody labelled, as
@@ -22,18 +23,14 @@ from benchlib import print_table
 from match_data import FaceSet, draws
 from scipy.stats import beta
 
-from tagmyphotos import tuning
-from tagmyphotos.matching.match import BAND_LIKELY, CERTAINTY_LEVELS, Matcher, MatchSettings, certainty
+from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SureRule, Unnamed, certainty, gather
 
-# Candidate "sure" thresholds: an expected 10, 5, 2, 1, 0.5 and 0.1 wrong names per 100 if the
-# confidence were an honest probability (a fixed grid, not fitted to these faces).
-SURE_GRID = (0.90, 0.95, 0.98, 0.99, 0.995, 0.999)
-# The rule: "sure" = the lowest grid threshold whose level holds none of the wrong names seen
-# and, at 95% confidence, fewer than this many per 100 (with no wrong name: >= 2,995 suggestions).
+# "sure" must stay below this many wrong names per 100 at 95% confidence (with no wrong name:
+# >= 2,995 suggestions).
 SURE_MAX_WRONG_PER_100 = 0.1
-# Draws for the table (scripts/evaluate --level-seeds): the rule needs thousands of "sure"
-# suggestions and wrong names are rare; 40 seeds x 14 draws give ~18,000 suggestions (10 gave
-# 4,600, and the highest wrong confidence moved from 0.956 to 0.936 between 20 and 10 seeds).
+# Draws for the table (scripts/evaluate --level-seeds): wrong names are rare; 40 seeds x 14
+# draws give ~18,000 suggestions.
 LEVEL_SEEDS = 40
 # Confidence bins of the reliability table (predicted vs observed wrong names).
 BINS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 1.0)
@@ -45,6 +42,7 @@ class Judged:
 
     confidence: float
     band: str
+    level: str
     right: bool
     stranger: bool  # the face's person was labelled by nobody
 
@@ -67,16 +65,22 @@ def judged(faces: FaceSet, k: int, seeds: int, settings: MatchSettings) -> list[
     ident = np.asarray(faces.identities)
     people = sorted(set(faces.identities))
     number = {p: n for n, p in enumerate(people)}
+    rule = SureRule.for_settings(settings)
+    photo_of = {i: i for i in range(len(ident))}
     out = []
     for seed in range(seeds):
         for stranger in [None, *people]:
             d = draws(faces, k, seed, frozenset({stranger}) if stranger else frozenset())
             matcher = Matcher.in_memory(settings, faces.vectors.shape[1])
             matcher.set_confirmed(d.confirmed, faces.vectors[d.confirmed], [number[ident[i]] for i in d.confirmed])
-            for s in matcher.suggest(d.test, faces.vectors[d.test]):
-                if s.band is not None:
+            sugg = matcher.suggest(d.test, faces.vectors[d.test])
+            unnamed = Unnamed(np.asarray(d.test, np.int64), faces.vectors[d.test], photo_of)
+            evidence = gather(matcher, sugg, faces.vectors[d.test], photo_of, unnamed, (), rule)
+            for s, ev in zip(sugg, evidence, strict=True):
+                level = certainty(s, ev is not None and ev.meets(rule))
+                if s.band is not None and level is not None:
                     who = str(ident[s.face_id])
-                    out.append(Judged(s.confidence, s.band, s.person_id == number[who], who == stranger))
+                    out.append(Judged(s.confidence, s.band, level, s.person_id == number[who], who == stranger))
     return out
 
 
@@ -85,11 +89,11 @@ def upper_bound(wrong: int, n: int) -> float:
     return 1.0 if n == 0 or wrong >= n else float(beta.ppf(0.95, wrong + 1, n - wrong))
 
 
-def levels(items: list[Judged], sure: float) -> list[Level]:
-    """The per-level table with "sure" at `sure`."""
+def levels(items: list[Judged]) -> list[Level]:
+    """The per-level table."""
     out = []
     for name in CERTAINTY_LEVELS:
-        mine = [j for j in items if certainty(j.confidence, j.band, sure) == name]
+        mine = [j for j in items if j.level == name]
         wrong = [j for j in mine if not j.right]
         out.append(
             Level(
@@ -105,15 +109,6 @@ def levels(items: list[Judged], sure: float) -> list[Level]:
     return out
 
 
-def choose_sure(items: list[Judged]) -> float | None:
-    """The lowest SURE_GRID threshold that meets the rule (None: none does)."""
-    for t in SURE_GRID:
-        sure = levels(items, t)[0]
-        if sure.n and sure.wrong == 0 and sure.upper_per_100 < SURE_MAX_WRONG_PER_100:
-            return t
-    return None
-
-
 def reliability(items: list[Judged]) -> list[list[object]]:
     """Per confidence bin: suggestions, wrong names per 100 the confidence predicts, observed."""
     rows: list[list[object]] = []
@@ -126,22 +121,13 @@ def reliability(items: list[Judged]) -> list[list[object]]:
     return rows
 
 
-def report(
-    faces: FaceSet, k: int, seeds: int, settings: MatchSettings, current: float = tuning.MATCH_SURE_CONFIDENCE
-) -> dict[str, object]:
-    """Print the grid, the level table at `current` and the reliability table; return figures."""
+def report(faces: FaceSet, k: int, seeds: int, settings: MatchSettings) -> dict[str, object]:
+    """Print the level table and the reliability table; return figures."""
     items = judged(faces, k, seeds, settings)
     people = len(set(faces.identities))
     print(f"\ncertainty levels: {len(items)} suggestions over {seeds} seeds x {people + 1} draws (k={k}; "
           f"{sum(j.stranger for j in items)} of them for strangers)")  # fmt: skip
-    grid = []
-    for t in SURE_GRID:
-        sure, likely, _ = levels(items, t)
-        grid.append([t, sure.n, sure.wrong, sure.upper_per_100, sure.share, likely.n, likely.wrong])
-    print_table(["sure at", "sure n", "wrong", "95% bound /100", "share", "likely n", "wrong"], grid)
-    chosen = choose_sure(items)
-    print(f"rule (no wrong name, 95% bound < {SURE_MAX_WRONG_PER_100}/100) picks {chosen}; tuning has {current}")
-    table = levels(items, current)
+    table = levels(items)
     print_table(
         ["level", "suggestions", "share", "wrong", "of them strangers", "wrong /100", "95% bound /100"],
         [[lv.level, lv.n, lv.share, lv.wrong, lv.strangers, lv.wrong_per_100, lv.upper_per_100] for lv in table],
@@ -153,7 +139,5 @@ def report(
     print("reliability: wrong names per 100, as the confidence predicts them and as observed")
     print_table(["confidence", "suggestions", "predicted", "observed"], reliability(items))
     return {
-        "sure_rule_pick": chosen,
-        "sure_threshold": current,
         "levels": {lv.level: [lv.n, lv.wrong, lv.wrong_per_100, lv.upper_per_100, lv.share] for lv in table},
     }

@@ -8,6 +8,7 @@ line that names the key and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -113,7 +114,22 @@ class MatchingConfig(_Section):
     import_existing: bool = True
 
 
+class ReviewConfig(_Section):
+    # Unattended naming: "sure" suggestions are accepted by the product itself after each
+    # match (matching/sure.py); off = every name waits for the owner in Review.
+    auto_accept: Literal["off", "sure"] = "off"
+    # At most this many faces named by one automatic run (the rest wait for the next run).
+    auto_cap: int = Field(500, ge=1, le=100_000)
+
+
+# "daily at HH:MM" (24-hour clock, the server's local time)
+DAILY_AT = re.compile(r"^daily at ([01]\d|2[0-3]):([0-5]\d)$")
+
+
 class WriteConfig(_Section):
+    # Names go into the files without a click: off; after_match (after each automatic naming
+    # run and each match); "daily at HH:MM" (once a day, everything pending).
+    auto: str = "off"
     mode: Literal["auto", "in-file", "sidecar"] = "auto"
     sidecar_naming: Literal["photo.jpg.xmp", "photo.xmp"] = "photo.jpg.xmp"
     person_in_image: bool = True
@@ -129,6 +145,19 @@ class WriteConfig(_Section):
     exiftool: str = ""
     # Photos written at once, each by its own exiftool (a thread each): one per CPU core.
     workers: int = Field(2, ge=1, le=16)
+
+    @field_validator("auto")
+    @classmethod
+    def _when(cls, v: str) -> str:
+        v = " ".join(v.split()).lower()
+        if v in ("off", "after_match") or DAILY_AT.match(v):
+            return v
+        raise ValueError('must be "off", "after_match" or "daily at HH:MM" (for example "daily at 03:30")')
+
+    def daily_at(self) -> tuple[int, int] | None:
+        """(hour, minute) of the daily automatic write, or None."""
+        found = DAILY_AT.match(self.auto)
+        return (int(found.group(1)), int(found.group(2))) if found else None
 
     @field_validator("keyword_prefix")
     @classmethod
@@ -233,6 +262,7 @@ class Config(_Section):
     scan: ScanConfig = ScanConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     matching: MatchingConfig = MatchingConfig()
+    review: ReviewConfig = ReviewConfig()
     write: WriteConfig = WriteConfig()
     integrations: IntegrationsConfig = IntegrationsConfig()
     auth: AuthConfig = AuthConfig()

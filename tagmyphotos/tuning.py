@@ -198,28 +198,38 @@ MATCH_MODELS: dict[str, tuple[str, float, float, float]] = {
 # (blurred ones 1 of 610): hard faces fall to "maybe", so no per-quality threshold is needed.
 MATCH_LIKELY_CONFIDENCE = 0.80
 MATCH_MAYBE_CONFIDENCE = 0.50
-# How sure a suggestion is, as the user sees it (matching.match.certainty): "sure" (likely band,
-# confidence >= this), "likely" (the rest of the likely band) or "check" (the maybe band).
-# Measured, not assumed (scripts/evaluate, scripts/evaluate_certainty.py): the simulated review
-# with 2 labelled photos per person, 40 seeds x 14 draws (all 13 people labelled, then each in
-# turn a stranger nobody labelled), 18,361 suggestions per engine. Rule: the lowest of the
-# thresholds 0.90/0.95/0.98/0.99/0.995/0.999 whose "sure" level holds none of the wrong names
-# seen and, at 95% confidence (Clopper-Pearson), fewer than 0.1 per 100. Both engines: 0.95
-# still holds 4 wrong names (onnx; dlib 4), 0.98 none -> 0.98. Levels at 0.98 (onnx / dlib):
-#   sure   17,133 / 17,180 suggestions (93.3% / 93.6%), 0 wrong (95% bound 0.017 per 100)
-#   likely  1,017 /    949 (5.5% / 5.2%), 78 / 79 wrong = 7.7 / 8.3 per 100
-#   check     211 /    232 (1.1% / 1.3%), 83 / 82 wrong = 39 / 35 per 100
-# Every wrong name was a stranger's face (a known person's face got no wrong name in the first
-# pass), so these rates grow with the share of unlabelled people in a library; the order of the
-# levels is what the page relies on. The highest confidence of a wrong name was 0.958 (onnx;
-# dlib 0.956); right "likely" names' 5th percentile 0.979 (median 0.9996): the confidence does
-# not saturate as a threshold (only as a percentage: 98-100%), so no distance rule is needed.
-# It is not an honest probability either: observed wrong names per 100 are 28 (predicted 15)
-# at 0.8-0.9, 15 (7) at 0.9-0.95 and 0.6 (3.3) at 0.95-0.98 (onnx; dlib 41, 22, 0.6), so the
-# page shows the words with their measured rates. Re-measured with pipeline v2 (issue 20: rolled
-# faces upright, blurred ones flip-averaged; onnx): the rule picks 0.98 again; sure 17,123 (93.3%)
-# 0 wrong, likely 1,090 (5.9%) 7.2 per 100, check 148 (0.8%) 56 per 100.
-MATCH_SURE_CONFIDENCE = 0.98
+# How sure a suggestion is, as the user sees it ("sure", "likely", "check"): matching/sure.py
+# and the SURE_* rule below. (Until issue 26 "sure" was confidence >= 0.98, calibrated with one
+# stranger at a time; with most people unnamed it named a look-alike stranger "sure" at 0.997.)
+# The confidence is not an honest probability: scripts/evaluate prints its reliability table.
+
+# "Sure": the level the product names by itself (review.auto_accept: sure; matching/sure.py).
+# Its rule, not the confidence above, decides it, on faces a person confirmed only. Calibrated on
+# the open set (scripts/evaluate --open-set --copies: 2-5 of the 13 people named from 2-4 photos
+# each, everyone else unnamed, the harder copies of every photo in the library, 100 draws): the
+# nearest wrong suggestion of any level lay 0.507 from its person's evidence (the look-alike pair;
+# no copy, blurred, grey or tilted, came closer). Rules (not fitted to a figure):
+# - SURE_DISTANCE: the largest 0.01 step two logistic scales (2 x 0.040) below that nearest wrong
+#   name: 0.507 - 0.08 -> 0.42. Share of right names at 0.40 / 0.42 / 0.45: 0.61 / 0.68 / 0.80
+#   (copies, rule 4 with the stricter far-from-person test) - all with 0 wrong; 0.42 keeps margin.
+# - SURE_SUPPORT: two distinct confirmed photos must agree, so one odd or mistaken confirmation
+#   never names anybody by itself; with 2-4 named photos it costs 1 point of share (0.817 ->
+#   0.807), with 1-3 it halves it (a person named once stays "likely").
+# - SURE_SUPPORT_DISTANCE 0.50: below every wrong name seen (0.507): each supporting face on its
+#   own is as close as no stranger came. It is also "far from the person" in rule 4: an unnamed
+#   face nearer than the evidence but more than this from every confirmed face of the person is
+#   the mark of an unnamed look-alike's own group (rule 4 costs 0.1 point of share).
+# - SURE_RIVAL_MARGIN: 0.10 (2.5 scales): another named person this close is a look-alike.
+# - SURE_DUPLICATE_DISTANCE: 0.10, a copy or burst shot of one photo (the copies' own re-encoding,
+#   half size and JPEG q30 land 0.03-0.06 from their original): counted once as support.
+# Figures: README "Naming by itself" (scripts/evaluate --open-set).
+SURE_REFERENCE_THRESHOLD = 0.60  # the Dlib threshold these distances were measured against
+SURE_DISTANCE = 0.42
+SURE_SUPPORT = 2
+SURE_SUPPORT_DISTANCE = 0.50
+SURE_RIVAL_MARGIN = 0.10
+SURE_DUPLICATE_DISTANCE = 0.10
+SURE_UNNAMED_NEIGHBOURS = 10
 
 # k of the k-NN vote (config matching.k), and how many more neighbours are fetched to find the
 # nearest conflicting person and to survive rejected persons being filtered out.
@@ -311,6 +321,8 @@ INDEX_BUILD_JOBS = 2
 
 # Undo keeps this many recent actions (each entry holds the before/after of the faces it touched).
 UNDO_KEEP = 20
+# Automatic naming runs that can still be undone (one entry each, kept apart from UNDO_KEEP).
+UNDO_AUTO_KEEP = 60
 
 # A new name this similar to an existing name or alias (difflib ratio of the case-folded names)
 # is offered as "did you mean ...?" before a second person is created. 0.85 is one typo in a

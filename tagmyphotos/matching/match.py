@@ -24,20 +24,6 @@ from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
 
 BAND_LIKELY = "likely"
 BAND_MAYBE = "maybe"
-CERTAINTY_LEVELS = ("sure", "likely", "check")
-
-
-def certainty(confidence: float, band: str | None, sure: float = tuning.MATCH_SURE_CONFIDENCE) -> str:
-    """A suggestion's confidence on the user's scale: "sure", "likely" or "check".
-
-    Why words: the confidence reads 98-100% for most likely faces, so a percentage does not
-    draw the eye to the face worth a look; the measured wrong-name rate of each level does
-    (tuning.MATCH_SURE_CONFIDENCE; `sure` is that threshold, given only by the calibration)."""
-    if band == BAND_LIKELY:
-        return "sure" if confidence >= sure else "likely"
-    return "check"
-
-
 NO_REJECTIONS: Mapping[int, Collection[int]] = {}
 
 

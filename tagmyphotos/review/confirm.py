@@ -33,7 +33,9 @@ _CLEAR_SUGGESTION: dict[str, Any] = {
     "suggested_person": None,
     "confidence": None,
     "band": None,
+    "certainty": None,
     "explanation": None,
+    "auto_batch": None,  # whatever a person does to a face, it is theirs from then on
 }
 
 
@@ -66,10 +68,10 @@ def confirm_faces(
     journal: Journal, faces: Sequence[Any], person: m.Person, displace: bool, respect_rejections: bool
 ) -> Confirmed:
     """Confirm `faces` as `person` inside the caller's transaction (the building block of every naming action)."""
-    return _confirm_many(journal, [(f, person) for f in faces], displace, respect_rejections)
+    return confirm_pairs(journal, [(f, person) for f in faces], displace, respect_rejections)
 
 
-def _confirm_many(
+def confirm_pairs(
     journal: Journal, pairs: Sequence[tuple[Any, m.Person]], displace: bool, respect_rejections: bool
 ) -> Confirmed:
     """Confirm each face as its person, in a few statements however many people are involved.
@@ -128,7 +130,8 @@ def _write_confirmed(rows: list[tuple[int, int]]) -> None:
     q, c = db.param, m.Face
     sets = ", ".join(
         f'"{col}" = NULL'
-        for col in (c.cluster.column_name, c.suggested_person.column_name, "confidence", "band", "explanation")
+        for col in (c.cluster.column_name, c.suggested_person.column_name, "confidence", "band", "certainty",
+                    "explanation", "auto_batch")
     )
     sql = (
         f'UPDATE "{c._meta.table_name}" SET "state" = {q}, "{c.person.column_name}" = {q}, {sets}, '
@@ -256,7 +259,7 @@ def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accep
         for face in sorted(faces, key=lambda f: -(f.confidence or 0.0)):
             if face.state == m.FACE_SUGGESTED and face.suggested_person_id in people:
                 pairs.append((face, people[face.suggested_person_id]))
-        done = _confirm_many(journal, pairs, displace=False, respect_rejections=True)
+        done = confirm_pairs(journal, pairs, displace=False, respect_rejections=True)
         changed, more = done.changed, done.skipped
         skipped += more
         by_person = {p.id for _, p in pairs}

@@ -208,6 +208,7 @@ def _views(people: list[m.Person]) -> list[PersonView]:
             id=p.id,
             name=p.name,
             hidden=bool(p.hidden),
+            ask_first=bool(p.ask_first),
             face_count=p.face_count,
             cover_face_id=p.cover_face_id,
             cover_thumb=thumbs.get(p.cover_face_id) if p.cover_face_id else None,
@@ -274,6 +275,15 @@ def set_hidden(core: Core, person_id: int, hidden: bool) -> PersonView:
         m.Person.update(hidden=hidden).where(m.Person.id == person.id).execute()
         journal.save()
     refresh_after(core, _confirmed_ids([person_id]), [person_id])
+    return person_view(get_person(person_id))
+
+
+def set_ask_first(core: Core, person_id: int, ask: bool) -> PersonView:
+    """"Always ask me" (children, twins): the product never names this person by itself; their
+    suggestions wait in Review whatever their level."""
+    with serialized(core.db):
+        person = get_person(person_id)
+        m.Person.update(ask_first=ask).where(m.Person.id == person.id).execute()
     return person_view(get_person(person_id))
 
 

@@ -20,7 +20,12 @@ from tagmyphotos.store.db import chunked
 
 # Face columns an action may change. Undo puts back state, person and cluster; suggestions are
 # derived data, recomputed by the refresh that follows every undo.
-FACE_FIELDS = ("state", "person_id", "suggested_person_id", "confidence", "band", "explanation", "cluster")
+FACE_FIELDS = (
+    "state", "person_id", "suggested_person_id", "confidence", "band", "explanation", "cluster", "auto_batch",
+)  # fmt: skip
+# An automatic naming run (review/auto.py) is undone from its own button ("Named while you were
+# away"), not by the page's Undo, and its entries are kept apart: the newest AUTO_KEEP of them.
+AUTO_KIND = "auto-accept"
 
 
 class UndoError(ValueError):
@@ -121,7 +126,10 @@ class Journal:
             "faces_deleted": self.faces_deleted,
         }
         entry = m.UndoEntry.create(kind=self.kind, payload={"label": self.label, **payload})
-        old = m.UndoEntry.select(m.UndoEntry.id).order_by(m.UndoEntry.id.desc()).offset(tuning.UNDO_KEEP)
+        auto = m.UndoEntry.kind == AUTO_KIND
+        kind = auto if self.kind == AUTO_KIND else ~auto
+        keep = tuning.UNDO_AUTO_KEEP if self.kind == AUTO_KIND else tuning.UNDO_KEEP
+        old = m.UndoEntry.select(m.UndoEntry.id).where(kind).order_by(m.UndoEntry.id.desc()).offset(keep)
         m.UndoEntry.delete().where(m.UndoEntry.id.in_(old)).execute()
         return int(entry.id)
 
@@ -171,7 +179,7 @@ def apply(entry: m.UndoEntry) -> Undone:
     for ids in chunked(fid for fid, _, _ in p["faces"]):
         query = m.Face.select(m.Face.id, m.Face.state, m.Face.person).where(m.Face.id.in_(ids))
         current.update({int(f): [state, person] for f, state, person in m.rows(query)})
-    groups: dict[tuple[str, int | None, int | None], list[int]] = {}
+    groups: dict[tuple[str, int | None, int | None, int | None], list[int]] = {}
     for fid, before, after in p["faces"]:
         if fid in created_ids:
             continue  # deleted above (or left alone, changed since)
@@ -184,14 +192,15 @@ def apply(entry: m.UndoEntry) -> Undone:
             state, owner = m.FACE_UNKNOWN, None
         if state == m.FACE_SUGGESTED:
             state = m.FACE_UNKNOWN  # the refresh after the undo suggests it again
-        groups.setdefault((state, owner, before["cluster"]), []).append(fid)
+        batch = before.get("auto_batch") if state == m.FACE_CONFIRMED else None
+        groups.setdefault((state, owner, before["cluster"], batch), []).append(fid)
         people.update(x for x in (now[1], owner) if x is not None)
         restored.append(fid)
-    for (state, owner, cluster), fids in groups.items():
+    for (state, owner, cluster, batch), fids in groups.items():
         for ids in chunked(fids):
             m.Face.update(
                 state=state, person=owner, cluster=cluster, suggested_person=None, confidence=None,
-                band=None, explanation=None, updated_at=m.utcnow(),
+                band=None, certainty=None, explanation=None, auto_batch=batch, updated_at=m.utcnow(),
             ).where(m.Face.id.in_(ids)).execute()  # fmt: skip
     for fid, pid in p["rejections_added"]:
         m.FaceRejection.delete().where((m.FaceRejection.face == fid) & (m.FaceRejection.person == pid)).execute()
@@ -276,7 +285,7 @@ def _put_back(
 
 def last_entry(scope: UndoScope | None = None) -> m.UndoEntry | None:
     """The newest entry, or the newest that touches what `scope` names."""
-    newest_first = m.UndoEntry.select().order_by(m.UndoEntry.id.desc())
+    newest_first = m.UndoEntry.select().where(m.UndoEntry.kind != AUTO_KIND).order_by(m.UndoEntry.id.desc())
     if scope is None or scope.everything:
         return newest_first.first()
     return next((e for e in newest_first if touches(e.payload, scope)), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tagmyphotos.stages.write import has_pending_writes
 from tagmyphotos.suggest.clusters import refresh_clusters
 from tagmyphotos.suggest.refresh import rebuild_index, refresh_suggestions
 
@@ -39,8 +40,9 @@ def stage_match(core: Core, ctx: StageContext) -> dict[str, Any]:
         f"{report.unknown} unknown ({report.changed} changed); {clusters.clusters} clusters of "
         f"{clusters.clustered} faces; index {'rebuilt' if built else 'unchanged'}"
     )
-    return {
+    result: dict[str, Any] = {
         "faces": report.considered,
+        "sure": report.sure,
         "likely": report.likely,
         "maybe": report.maybe,
         "unknown": report.unknown,
@@ -49,3 +51,10 @@ def stage_match(core: Core, ctx: StageContext) -> dict[str, Any]:
         "clustered": clusters.clustered,
         "index_generations": [meta.generation for meta in built],
     }
+    # One follow-up at most: the automatic naming run writes after itself (stages/auto_name.py),
+    # so two write jobs never run side by side.
+    if core.cfg.review.auto_accept == "sure" and report.sure:
+        result["follow"] = [{"type": "auto-name"}]
+    elif core.cfg.write.auto == "after_match" and has_pending_writes(core.cfg):
+        result["follow"] = [{"type": "write", "params": {"trigger": "auto"}}]
+    return result

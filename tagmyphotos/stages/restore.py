@@ -14,7 +14,7 @@ from typing import Any
 
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
-from tagmyphotos.metadata.backups import BackupError, BackupRecord
+from tagmyphotos.metadata.backups import BackupError, BackupRecord, sha256_file
 from tagmyphotos.stages.write import backup_store, file_identity
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import StageContext
@@ -84,7 +84,48 @@ def restore(core: Core, records: list[BackupRecord], ctx: StageContext | None = 
     return report
 
 
+def restore_batch(core: Core, batch_id: int, paths: list[str], ctx: StageContext) -> dict[str, Any]:
+    """The files an automatic naming run's write changed, after its names were undone.
+
+    Byte for byte from the backup where that write was the first one to the file and nothing
+    changed it since (the file is as the write left it); any other file is rewritten with the
+    names it should carry now (a write job follows), so no later edit is thrown away."""
+    batch = m.AutoBatch.get_or_none(m.AutoBatch.id == batch_id)
+    undone = {"batch": batch_id, "undone_batches": 1, "undone_faces": len(batch.face_ids or []) if batch else 0}
+    if batch is None or batch.write_job is None or not paths:
+        ctx.info(f"undid automatic naming run {batch_id}: no file had been written")
+        return {"restored": 0, "failed": 0, "rewritten": 0, **undone}
+    audits = m.WriteAudit.select().where(
+        (m.WriteAudit.job == batch.write_job) & (m.WriteAudit.result == "ok") & m.WriteAudit.path.in_(paths)
+    )
+    store = backup_store(core.cfg)
+    exact: list[BackupRecord] = []
+    rewrite: list[str] = []
+    for audit in audits:
+        target = Path(audit.target or core.cfg.library / audit.path)
+        record = store.get(target)
+        now = sha256_file(target) if target.is_file() else ""
+        first = record is not None and record.sha256 == (audit.hash_before or "")
+        if record is not None and first and now == audit.hash_after:
+            exact.append(record)
+        else:
+            rewrite.append(audit.path)
+    ctx.set_total(len(exact))
+    report = restore(core, exact, ctx).as_dict()
+    note = f"{report['restored']} files put back byte for byte"
+    if rewrite:
+        note += f"; {len(rewrite)} changed since or written before: rewritten with their current names"
+    if report["failed"]:
+        note += f"; {report['failed']} could not be restored (see the job)"
+    m.AutoBatch.update(undo_note=note).where(m.AutoBatch.id == batch_id).execute()
+    ctx.info(note)
+    follow = [{"type": "write", "params": {"paths": sorted(set(rewrite)), "trigger": "undo"}}] if rewrite else []
+    return {**report, "rewritten": len(set(rewrite)), **undone, "follow": follow}
+
+
 def stage_restore(core: Core, ctx: StageContext) -> dict[str, Any]:
+    if ctx.params.get("batch") is not None:
+        return restore_batch(core, int(ctx.params["batch"]), list(ctx.params.get("paths") or []), ctx)
     since = ctx.params.get("since")
     records = select_backups(
         core,

@@ -186,10 +186,20 @@ def preview(core: Core, paths: list[str] | None = None, limit: int = 50) -> tupl
     return len(pending), out
 
 
+def has_pending_writes(cfg: Config) -> bool:
+    """Whether any photo's names differ from what was last written (an automatic write is due)."""
+    return any(t.needs_write for t in desired_tags(cfg))
+
+
 def stage_write(core: Core, ctx: StageContext) -> dict[str, Any]:
-    """Write every photo whose names changed (or the given paths); dry_run only previews."""
+    """Write every photo whose names changed (or the given paths); dry_run only previews.
+
+    Job params: {"batch": id} marks the write that follows an automatic naming run (its undo
+    restores the files this job changed)."""
     cfg = core.cfg
     dry_run = bool(ctx.params.get("dry_run"))
+    if ctx.params.get("batch") is not None and not dry_run:
+        m.AutoBatch.update(write_job=ctx.job_id).where(m.AutoBatch.id == int(ctx.params["batch"])).execute()
     paths = [clean_relative(p) for p in ctx.params.get("paths") or []]
     pending = [t for t in desired_tags(cfg, paths=paths or None) if t.needs_write]
     ctx.set_total(len(pending))

@@ -45,7 +45,7 @@ class JobView:
 
 
 # Jobs whose end is announced (webhook `job_events`, the Jobs page): the pipeline's own steps.
-ANNOUNCED_TYPES = ("scan", "analyze", "match", "write")
+ANNOUNCED_TYPES = ("scan", "analyze", "match", "auto-name", "write")
 ANNOUNCED_STATES = {m.JOB_DONE: "job.done", m.JOB_FAILED: "job.failed"}
 
 
@@ -72,7 +72,8 @@ class JobAnnouncement:
 def announcement(job: JobView) -> JobAnnouncement | None:
     """The announcement of a finished job of an announced type, else None."""
     event = ANNOUNCED_STATES.get(job.state)
-    if event is None or job.type not in ANNOUNCED_TYPES or job.params.get("helper_of"):
+    undo_of_batch = job.type == "restore" and job.params.get("batch") is not None  # an automatic run undone
+    if event is None or not (job.type in ANNOUNCED_TYPES or undo_of_batch) or job.params.get("helper_of"):
         return None  # a helper of a shared analysis (scale-out) is part of its lead job
     counts = {k: v for k, v in (job.result or {}).items() if isinstance(v, int | float) and not isinstance(v, bool)}
     counts.setdefault("errors", job.errors)

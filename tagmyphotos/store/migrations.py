@@ -114,7 +114,21 @@ def _v8(db: pw.Database) -> None:
     db.execute_sql("CREATE INDEX IF NOT EXISTS face_photo_state ON face (photo_id, state)")
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(db: pw.Database) -> None:
+    """Unattended naming: suggestion levels, faces the product named by itself, "always ask me".
+
+    The face and person tables of version 2 are created from the current models (a new
+    database has these columns already): only the missing ones are added."""
+    migrator = SchemaMigrator.from_database(db)
+    wanted = [("face", m.Face.certainty), ("face", m.Face.auto_batch), ("person", m.Person.ask_first)]
+    have = {table: {c.name for c in db.get_columns(table)} for table in ("face", "person")}
+    steps = [migrator.add_column(t, f.column_name, f) for t, f in wanted if f.column_name not in have[t]]
+    if steps:
+        migrate(*steps)
+    db.create_tables([m.AutoBatch])
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 LATEST = len(MIGRATIONS)
 
 

@@ -89,6 +89,8 @@ class Photo(IdModel):
 class Person(IdModel):
     name = pw.CharField(unique=True)
     hidden = pw.BooleanField(default=False)
+    # "Always ask me": the product never names this person by itself (children, twins).
+    ask_first = pw.BooleanField(default=False)
     face_count = pw.IntegerField(default=0)  # confirmed faces; kept right by people.py
     cover_face_id = pw.IntegerField(null=True)  # a confirmed Face id; kept right by people.py
     created_at = pw.DateTimeField(default=utcnow)
@@ -134,8 +136,13 @@ class Face(IdModel):
     suggested_person = pw.ForeignKeyField(Person, null=True, on_delete="SET NULL")
     confidence = pw.FloatField(null=True)
     band = pw.CharField(null=True)  # likely | maybe
+    certainty = pw.CharField(null=True)  # a suggestion's level: sure | likely | check (matching.sure)
     explanation = JSONField(null=True)
     cluster = pw.IntegerField(null=True, index=True)
+    # Confirmed by the product itself in this unattended batch (AutoBatch); None: by a person
+    # (named, taught, accepted by hand, imported). Only faces a person confirmed are evidence
+    # for "sure", so one automatic mistake cannot breed more.
+    auto_batch = pw.IntegerField(null=True, index=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
 
@@ -196,6 +203,25 @@ class UndoEntry(IdModel):
 
     class Meta:
         table_name = "undo_entry"
+
+
+class AutoBatch(IdModel):
+    """One unattended run: the faces the product named by itself ("sure" suggestions), the
+    undo entry that takes them back, and the write job that put them into the files."""
+
+    job = pw.IntegerField(null=True)  # the auto-name job
+    undo_entry = pw.IntegerField(null=True)
+    faces = pw.IntegerField(default=0)
+    photos = pw.IntegerField(default=0)
+    people = JSONField(default=dict)  # person name -> faces named
+    face_ids = JSONField(default=list)  # never named automatically again once the batch is undone
+    write_job = pw.IntegerField(null=True)
+    undone_at = pw.DateTimeField(null=True)
+    undo_note = pw.TextField(null=True)  # what the undo did with the files
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "auto_batch"
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -370,4 +396,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Setting,
     ForeignPerson,
     ForeignFace,
+    AutoBatch,
 )

@@ -153,6 +153,9 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
         with _running_lock:
             _running.discard(claim)
     result.setdefault("seconds", round(time.monotonic() - started, 3))
+    # A stage may ask for follow-ups of its own (a list of {"type", "params"}): what follows
+    # depends on what it did (an automatic naming run is followed by a write only when it named).
+    asked = result.pop("follow", [])
     claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
     if not claims.finish_job(claim, m.JOB_DONE, result):
         return []
@@ -161,6 +164,9 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
         for next_type in stage.then:
             if jobs_store.active_job(next_type, states=(m.JOB_QUEUED,)) is None or next_type == "notify":
                 followers.append(jobs_store.create_job(next_type, {"source_job": job_id}, parent=job_id))
+        for follow in asked:
+            params = {"source_job": job_id, **follow.get("params", {})}
+            followers.append(jobs_store.create_job(follow["type"], params, parent=job_id))
     _after(core, stage, job_id)
     return followers
 

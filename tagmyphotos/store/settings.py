@@ -28,8 +28,8 @@ MASK = "********"
 EDITABLE_PATTERNS: tuple[str, ...] = (
     "scan.interval_minutes", "scan.exclude", "scan.extensions", "scan.raw_extensions",
     "analysis.workers", "analysis.batch_size", "analysis.min_face_px", "analysis.detect_max_px",
-    "matching.*",
-    "write.mode", "write.sidecar_naming", "write.person_in_image", "write.subject_keywords",
+    "matching.*", "review.*",
+    "write.auto", "write.mode", "write.sidecar_naming", "write.person_in_image", "write.subject_keywords",
     "write.hierarchical_keywords", "write.digikam_tags", "write.keyword_prefix",
     "write.microsoft_regions", "write.preserve_mtime", "write.backup_retention_days", "write.min_free_mb",
     "write.workers",

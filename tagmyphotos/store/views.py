@@ -40,8 +40,12 @@ class FaceView(_View):
     suggested_person_name: str | None
     confidence: float | None
     band: str | None  # likely | maybe
+    # How sure the suggestion is, in the user's words: sure (the product may name it by itself:
+    # matching.sure), likely, check; None without a suggestion.
+    certainty: str | None
     explanation: dict[str, Any] | None  # distance, agreeing/k, margin, conflict person (+ name)
     cluster: int | None
+    auto_batch: int | None  # confirmed by the product itself in this automatic run (AutoBatch id)
     quality: float
     det_score: float
     source: str  # detected | imported | manual
@@ -67,6 +71,7 @@ class PersonView(_View):
     id: int
     name: str
     hidden: bool
+    ask_first: bool  # "always ask me": never named by the product itself
     face_count: int  # confirmed faces
     cover_face_id: int | None
     cover_thumb: str | None  # relative to the data folder
@@ -134,6 +139,7 @@ class RefreshReport(_View):
     maybe: int = 0
     unknown: int = 0
     changed: int = 0  # faces whose suggested person or band changed
+    sure: int = 0  # of the likely ones, "sure" (matching.sure): what auto-accept may name
     models: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -181,8 +187,10 @@ def face_view(face: Any, names: dict[int, str] | None = None) -> FaceView:
         suggested_person_name=names.get(sid) if sid is not None else None,
         confidence=None if face.confidence is None else round(float(face.confidence), 4),
         band=face.band,
+        certainty=face.certainty if face.state == m.FACE_SUGGESTED else None,
         explanation=explanation,
         cluster=face.cluster,
+        auto_batch=face.auto_batch if face.state == m.FACE_CONFIRMED else None,
         quality=round(float(face.quality or 0.0), 4),
         det_score=round(float(face.det_score or 0.0), 4),
         source=face.source,

@@ -20,6 +20,7 @@ from tagmyphotos import tuning
 from tagmyphotos.matching.assign import assign_per_photo, limit_to_names
 from tagmyphotos.matching.index import IndexMeta
 from tagmyphotos.matching.match import Suggestion
+from tagmyphotos.matching.sure import Evidence, certainty, gather
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import RefreshReport
@@ -77,7 +78,7 @@ def refresh_suggestions(
     people = m.rows(m.Person.select(m.Person.id, m.Person.hidden))
     hidden = {int(i) for i, h in people if h}
     hidden_or_gone = _HiddenOrGone(hidden, {int(i) for i, _ in people})
-    totals = {"considered": 0, "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
+    totals = {"considered": 0, "likely": 0, "maybe": 0, "unknown": 0, "changed": 0, "sure": 0}
     models = _models(wanted) if wanted is not None else _models()
     for model_id in models:
         state = model_state(core, model_id)
@@ -98,8 +99,7 @@ def refresh_suggestions(
         pairs.sort(key=lambda pair: (pair[1], pair[0]))
         with state.lock:
             state.sync(force=wanted is None)
-            if wanted is None:
-                state.sync_candidates()
+            state.sync_candidates(force=wanted is None)
             for chunk in _photo_chunks(pairs, tuning.SUGGEST_BATCH):
                 counts = _judge_chunk(state, chunk, hidden_or_gone)
                 for key, n in counts.items():
@@ -178,7 +178,8 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Contai
     rows: dict[int, Any] = {
         int(f.id): f
         for f in m.Face.select(
-            m.Face.id, m.Face.embedding, m.Face.state, m.Face.suggested_person, m.Face.band, m.Face.confidence
+            m.Face.id, m.Face.embedding, m.Face.state, m.Face.suggested_person, m.Face.band, m.Face.confidence,
+            m.Face.certainty,
         ).where(m.Face.id.in_(ids))
     }
     ids = [f for f in ids if f in rows]
@@ -205,12 +206,15 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Contai
     if names:
         suggestions = limit_to_names(suggestions, photo_of, names, state.matcher, taken)
     suggestions = assign_per_photo(suggestions, photo_of, state.matcher, taken)
-    counts = {"considered": len(ids), "likely": 0, "maybe": 0, "unknown": 0, "changed": 0}
+    evidence = gather(state.matcher, suggestions, vecs, photo_of, state.unnamed(), state.untrusted, state.sure_rule)
+    counts = {"considered": len(ids), "likely": 0, "maybe": 0, "unknown": 0, "changed": 0, "sure": 0}
     writes = []
-    for s in suggestions:
+    for s, ev in zip(suggestions, evidence, strict=True):
         person, band = (s.person_id, s.band) if s.person_id not in hidden else (None, None)
         counts[band or "unknown"] += 1
-        judged = _judgement(rows[s.face_id], s, person, band)
+        level = certainty(s, ev is not None and ev.meets(state.sure_rule)) if person is not None else None
+        counts["sure"] += level == "sure"
+        judged = _judgement(rows[s.face_id], s, person, band, level, ev)
         if judged is not None:
             counts["changed"] += judged.moved
             writes.append(judged)
@@ -239,26 +243,31 @@ class Judgement:
     person: int | None
     band: str | None
     confidence: float
+    certainty: str | None  # sure | likely | check (matching.sure)
     explanation: str | None
-    moved: bool  # the suggested person, band or state changed (not only the confidence)
+    moved: bool  # the suggested person, band, level or state changed (not only the confidence)
 
     def row(self) -> tuple[Any, ...]:
         # a suggested face leaves its cluster: clusters hold unknown faces only (clusters.py)
         leaves_cluster = self.person is not None
-        return (self.state, self.person, self.band, self.confidence, self.explanation, leaves_cluster, self.face_id)
+        return (self.state, self.person, self.band, self.confidence, self.certainty, self.explanation,
+                leaves_cluster, self.face_id)  # fmt: skip
 
 
-def _judgement(face: Any, s: Suggestion, person: int | None, band: str | None) -> Judgement | None:
+def _judgement(
+    face: Any, s: Suggestion, person: int | None, band: str | None, level: str | None, ev: Evidence | None
+) -> Judgement | None:
     """The face's new values, or None when nothing about it changed."""
     state = m.FACE_SUGGESTED if person is not None else m.FACE_UNKNOWN
     explanation = None
     if s.explanation is not None:
-        explanation = json.dumps({**s.explanation.as_dict(), "candidate": s.candidate_id}, sort_keys=True)
+        sure = ev.as_dict() if ev is not None else {}
+        explanation = json.dumps({**s.explanation.as_dict(), **sure, "candidate": s.candidate_id}, sort_keys=True)
     confidence = round(float(s.confidence), 4)
-    moved = (face.suggested_person_id, face.band) != (person, band) or face.state != state
+    moved = (face.suggested_person_id, face.band, face.certainty) != (person, band, level) or face.state != state
     if not moved and face.confidence == confidence:
         return None
-    return Judgement(int(face.id), state, person, band, confidence, explanation, moved)
+    return Judgement(int(face.id), state, person, band, confidence, level, explanation, moved)
 
 
 def _write(judged: list[Judgement]) -> None:
@@ -271,7 +280,7 @@ def _write(judged: list[Judgement]) -> None:
     sql = (
         f'UPDATE "{t}" SET "{c.state.column_name}" = {q}, "{c.suggested_person.column_name}" = {q}, '
         f'"{c.band.column_name}" = {q}, "{c.confidence.column_name}" = {q}, '
-        f'"{c.explanation.column_name}" = {q}, '
+        f'"{c.certainty.column_name}" = {q}, "{c.explanation.column_name}" = {q}, '
         f'"{c.cluster.column_name}" = CASE WHEN {q} THEN NULL ELSE "{c.cluster.column_name}" END '
         f'WHERE "{c.id.column_name}" = {q} AND "{c.state.column_name}" IN ({q}, {q})'
     )

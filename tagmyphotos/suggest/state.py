@@ -23,6 +23,7 @@ from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
 from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.matching.sure import SureRule, Unnamed
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 
@@ -78,6 +79,10 @@ class ModelState:
         folder = cfg.index_dir / re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
         index = NeighbourIndex(folder, IndexSpec(model_id, dim, cast(Metric, self.settings.metric)))
         self.matcher = Matcher(index, self.settings)
+        self.sure_rule = SureRule.for_settings(self.settings)
+        # Confirmed faces the product named by itself (Face.auto_batch): never evidence for "sure".
+        self.untrusted: set[int] = set()
+        self.cand_photo: dict[int, int] = {}  # unknown/suggested face -> photo (matching.sure rule 4)
         self.lock = threading.RLock()
         self._loaded = False
         self._seen: dict[int, tuple[int, Any]] = {}  # confirmed face -> (person, updated_at)
@@ -107,10 +112,12 @@ class ModelState:
         mark = _signature(self.model_id, (m.FACE_CONFIRMED,))
         if self._loaded and mark == self._mark:
             return
-        query = m.Face.select(m.Face.id, m.Face.person, m.Face.updated_at).where(
+        query = m.Face.select(m.Face.id, m.Face.person, m.Face.updated_at, m.Face.auto_batch).where(
             (m.Face.state == m.FACE_CONFIRMED) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
         )
-        want = {int(f): (int(p), stamp) for f, p, stamp in fast_rows(query)}
+        rows = fast_rows(query)
+        want = {int(f): (int(p), stamp) for f, p, stamp, _ in rows}
+        self.untrusted = {int(f) for f, _, _, batch in rows if batch is not None}
         if not self._loaded:
             ids = sorted(want)
             if ids:  # (an empty matcher is already in that state)
@@ -134,10 +141,12 @@ class ModelState:
         mark = _signature(self.model_id, CANDIDATE_STATES)
         if mark == self._cand_mark:
             return
-        query = m.Face.select(m.Face.id, m.Face.updated_at).where(
+        query = m.Face.select(m.Face.id, m.Face.updated_at, m.Face.photo).where(
             m.Face.state.in_(CANDIDATE_STATES) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
         )
-        want = {int(f): stamp for f, stamp in fast_rows(query)}
+        rows = fast_rows(query)
+        want = {int(f): stamp for f, stamp, _ in rows}
+        self.cand_photo = {int(f): int(ph) for f, _, ph in rows}
         seen = self._cand_seen
         keep = np.fromiter((want.get(f, 0) == seen.get(f, 1) for f in self.cand_ids.tolist()), bool, len(self.cand_ids))
         kept = set(self.cand_ids[keep].tolist())
@@ -151,11 +160,15 @@ class ModelState:
         if not self._loaded:
             return  # the first sync loads everything, these faces included
         rows: dict[int, tuple[str, int | None, Any]] = {}
+        photos: dict[int, int] = {}
         for part in chunked(face_ids):
-            query = m.Face.select(m.Face.id, m.Face.state, m.Face.person, m.Face.updated_at).where(
-                m.Face.id.in_(part) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
-            )
-            rows.update({int(f): (st, p, stamp) for f, st, p, stamp in fast_rows(query)})
+            query = m.Face.select(
+                m.Face.id, m.Face.state, m.Face.person, m.Face.updated_at, m.Face.auto_batch, m.Face.photo
+            ).where(m.Face.id.in_(part) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False))
+            for f, st, p, stamp, batch, photo in fast_rows(query):
+                rows[int(f)] = (st, p, stamp)
+                photos[int(f)] = int(photo)
+                (self.untrusted.add if batch is not None else self.untrusted.discard)(int(f))
         gone, moved = [], []
         for f in face_ids:
             row = rows.get(f)
@@ -176,7 +189,13 @@ class ModelState:
             self.cand_vecs = np.concatenate([self.cand_vecs[keep], self._load(cands)])
             for f in face_ids:
                 self._cand_seen.pop(f, None)
+                self.cand_photo.pop(f, None)
             self._cand_seen.update({f: rows[f][2] for f in cands})
+            self.cand_photo.update({f: photos[f] for f in cands})
+
+    def unnamed(self) -> Unnamed:
+        """The unknown/suggested faces, for rule 4 of "sure" (an unnamed look-alike's group)."""
+        return Unnamed(self.cand_ids, self._metric_space(self.cand_vecs), self.cand_photo)
 
     def near(self, vectors: np.ndarray, radius: float) -> set[int]:
         """Unknown/suggested faces whose judgement `vectors` can change: within `radius` and

@@ -222,6 +222,7 @@ class LibraryCollector:
         people.add_metric(["false"], m.Person.select().count() - hidden)
         people.add_metric(["true"], hidden)
         yield people
+        yield from _auto_naming()
         yield self._jobs_gauge()
         yield from self._job_history()
         yield from _workers()
@@ -320,6 +321,19 @@ class LibraryCollector:
         for (result, mode), n in sorted(rows.items()):
             c.add_metric([result, mode], n)
         return c
+
+
+def _auto_naming() -> Iterator[Metric]:
+    """Faces the product named by itself (review.auto_accept) and the runs the owner undid."""
+    named = CounterMetricFamily("tagmyphotos_auto_named_faces", "Faces named automatically (sure suggestions)")
+    named.add_metric([], float(m.AutoBatch.select(pw.fn.COALESCE(pw.fn.SUM(m.AutoBatch.faces), 0)).scalar() or 0))
+    yield named
+    runs = CounterMetricFamily("tagmyphotos_auto_batches", "Automatic naming runs, by whether they were undone",
+                               labels=["undone"])  # fmt: skip
+    undone = m.AutoBatch.select().where(m.AutoBatch.undone_at.is_null(False)).count()
+    runs.add_metric(["false"], m.AutoBatch.select().count() - undone)
+    runs.add_metric(["true"], undone)
+    yield runs
 
 
 def _workers() -> Iterator[Metric]:

@@ -9,7 +9,7 @@ import pytest
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
-from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings, certainty
+from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings
 from tests.support.vectors import DIM, A, B, C, v
 
 DLIB = MatchSettings.for_model("Dlib")
@@ -155,12 +155,3 @@ def test_an_empty_matcher_suggests_nothing() -> None:
     assert m.suggest([], np.zeros((0, DIM), np.float32)) == []
     s = one(m, v())
     assert s.person_id is None and s.candidate_id is None and s.confidence == 0.0
-
-
-def test_certainty_separates_sure_from_unsure() -> None:
-    """The rule itself; tests/matching/test_certainty_levels.py measures the levels on real faces."""
-    sure = tuning.MATCH_SURE_CONFIDENCE
-    assert certainty(sure, "likely") == "sure"
-    assert certainty((sure + tuning.MATCH_LIKELY_CONFIDENCE) / 2, "likely") == "likely"
-    assert certainty(0.6, "maybe") == "check"
-    assert certainty(0.999, None) == "check"  # no band: nothing to be sure about

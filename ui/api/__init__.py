@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 
 from . import (
+    auto,
     clusters,
     faces,
     hooks,
@@ -58,7 +59,7 @@ Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
 # merges before people: its /people/merge-suggestions paths must win over /people/{person_id}
 RESOURCES = (
     photos, faces, suggestions, merges, people, clusters, teach, jobs, writes, settings, system, keys, imports,
-    hooks,
+    auto, hooks,
 )  # fmt: skip
 
 

@@ -39,6 +39,7 @@ class PersonChange(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=200)
     hidden: bool | None = Field(None, description="hidden people get no new suggestions")
+    ask_first: bool | None = Field(None, description="always ask me: never named without a click (twins, children)")
     cover_face_id: int | None = Field(None, ge=1, le=MAX_ID, description="one of their confirmed faces")
 
 
@@ -78,17 +79,19 @@ def get_person(person_id: IdPath) -> PersonOut:
 
 
 @router.patch(
-    "/{person_id}", response_model=PersonOut, summary="Rename, hide/show, or set the cover face",
+    "/{person_id}", response_model=PersonOut, summary="Rename, hide/show, always ask, or set the cover face",
     responses=problem_responses(400, 404, 409),
 )  # fmt: skip
 def change_person(person_id: IdPath, body: PersonChange, core: Core = Depends(get_core)) -> PersonOut:
-    if body.name is None and body.hidden is None and body.cover_face_id is None:
-        raise ApiProblem(400, "nothing to change: send name, hidden and/or cover_face_id")
+    if body.name is None and body.hidden is None and body.cover_face_id is None and body.ask_first is None:
+        raise ApiProblem(400, "nothing to change: send name, hidden, ask_first and/or cover_face_id")
     view = people.person_view(people.get_person(person_id))
     if body.name is not None:
         view = people.rename_person(core, person_id, body.name)
     if body.hidden is not None:
         view = people.set_hidden(core, person_id, body.hidden)
+    if body.ask_first is not None:
+        view = people.set_ask_first(core, person_id, body.ask_first)
     if body.cover_face_id is not None:
         view = people.set_cover(core, person_id, body.cover_face_id)
     return PersonOut.of(view)

@@ -35,11 +35,16 @@ class FaceOut(_Out):
     suggested_person_name: str | None = None
     confidence: float | None = Field(None, description="0..1, for a suggestion")
     band: str | None = Field(None, description="likely | maybe, for a suggestion")
+    certainty: str | None = Field(
+        None, description="sure | likely | check, for a suggestion: how often such suggestions were wrong "
+        "(README, Naming by itself); only sure ones are named without you (settings review.auto_accept)",
+    )  # fmt: skip
     explanation: dict[str, Any] | None = Field(None, description="why the suggestion was made")
     cluster: int | None = Field(None, description="unknown-face cluster id")
     quality: float
     det_score: float
     source: str = Field(description="detected | imported | manual")
+    auto_batch: int | None = Field(None, description="named by the product itself in this automatic run")
     model: str | None = None
     thumb_url: str | None = Field(None, description="the face thumbnail (needs the same auth)")
 
@@ -56,6 +61,7 @@ class PersonOut(_Out):
     id: int
     name: str
     hidden: bool
+    ask_first: bool = Field(False, description="always ask me: never named without a click")
     face_count: int = Field(description="confirmed faces")
     cover_face_id: int | None = None
     cover_url: str | None = Field(None, description="thumbnail of the cover face")

@@ -12,7 +12,6 @@ from typing import Any
 
 from nicegui import ui
 
-from tagmyphotos.matching.match import certainty
 from tagmyphotos.store.views import FaceView
 
 from .. import frame
@@ -26,14 +25,16 @@ TILE_PX = 96
 TILE_MIN_PX = 88
 GRID_STYLE = f"grid-template-columns: repeat(auto-fill, minmax({TILE_MIN_PX}px, {TILE_PX + 24}px))"
 
-# How sure a suggestion is, in words and colours (tagmyphotos.matching.match.certainty), with
-# each level's measured wrong-name rate (tuning.MATCH_SURE_CONFIDENCE) in round words.
+# How sure a suggestion is, in words and colours (tagmyphotos.matching.sure), with each level's
+# wrong-name rate measured where most people are unnamed (scripts/evaluate --open-set), in round words.
 CERTAINTY_COLOR = {"sure": "positive", "likely": "teal-9", "check": "warning"}
 CERTAINTY_TEXT_COLOR = {"check": "black"}
 CERTAINTY_HELP = {
-    "sure": "sure: none of 17,000 such test suggestions was wrong",
-    "likely": "likely: about 1 in 12 such suggestions is wrong; a glance is enough",
-    "check": "check: about 1 in 3 such suggestions is wrong; look at this one",
+    "sure": "sure: none of 11,000 such test suggestions was wrong, with most people unnamed; "
+    "these may be named without you (Settings)",
+    "likely": "likely: often right, but about half were wrong while most people in a library were not yet "
+    "named; a glance is enough",
+    "check": "check: most such suggestions were wrong; look at this one",
 }
 
 
@@ -51,8 +52,7 @@ def tile_label(face: FaceView) -> str:
     if face.state == "confirmed" and face.person_name:
         who = face.person_name
     elif face.state == "suggested" and face.suggested_person_name:
-        level = certainty(face.confidence or 0.0, face.band)
-        who = f"maybe {face.suggested_person_name} ({level})"
+        who = f"maybe {face.suggested_person_name} ({face.certainty or 'check'})"
     else:
         who = "unknown face" if face.state != "ignored" else "ignored face"
     return f"{who}, in {photo}"
@@ -74,8 +74,8 @@ class FaceTile:
                 frame.attrs(ui.element("img"), img).props("loading=lazy decoding=async").classes(
                     "rounded-md block bg-grey-3 w-full h-auto aspect-square"
                 )
-                if face.confidence is not None and face.band:
-                    level = certainty(face.confidence, face.band)
+                if face.confidence is not None and face.certainty:
+                    level = face.certainty
                     badge = ui.badge(level, color=CERTAINTY_COLOR[level],
                                      text_color=CERTAINTY_TEXT_COLOR.get(level)).classes(
                         "absolute top-1 left-1 text-[10px]")  # fmt: skip

@@ -10,7 +10,6 @@ from html import escape
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from tagmyphotos.matching.match import certainty
 from tagmyphotos.review import confirm, mark
 from tagmyphotos.review.photos import PhotoInfo, photo_detail
 from tagmyphotos.review.undo import UndoScope
@@ -43,7 +42,7 @@ def describe(face: FaceView) -> str:
     if face.state == "confirmed":
         return face.person_name or "named"
     if face.state == "suggested":
-        return f"{face.suggested_person_name}? ({certainty(face.confidence or 0.0, face.band)})"
+        return f"{face.suggested_person_name}? ({face.certainty or 'check'})"
     return "nobody yet" if face.state == "unknown" else face.state
 
 

@@ -27,9 +27,10 @@ from ..frame import plural
 GROUPS_PER_PAGE = 8
 FACES_PER_GROUP = 48
 
-# The levels' wrong-name rates as measured (tuning.MATCH_SURE_CONFIDENCE), in round words.
-SCALE = ("How sure: “sure” — none wrong in 17,000 test suggestions; “likely” — about 1 in 12 wrong, "
-         "mostly someone not named yet; “check” — about 1 in 3 wrong, look at these "
+# The levels' wrong-name rates as measured with most people unnamed (scripts/evaluate --open-set).
+SCALE = ("How sure: “sure” — none wrong in 11,000 test suggestions with most people unnamed (these can be "
+         "named without you: Settings); “likely” — often right, but about half were wrong while most "
+         "people were not yet named; “check” — mostly wrong, look at these "
          "(pre-selected are the sure and likely ones).")
 HELP = "← → move · ↑ ↓ next person · space select · a accept · r reject · Enter accept selected · o photo · u undo"
 
