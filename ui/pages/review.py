@@ -18,6 +18,7 @@ from tagmyphotos.stages import write as writes
 from tagmyphotos.store.views import ReviewResult, SuggestionGroup
 
 from .. import frame
+from ..components.away import AwayPanel
 from ..components.face_grid import FaceGrid, FocusRing, Pager, photo_link, thumb_url
 from ..components.job_progress import FreshnessNotice
 from ..components.safety import UndoButton, confirm, report
@@ -53,6 +54,7 @@ class ReviewPage:
                 ui.label(SCALE).classes("text-sm text-grey-7")
             ui.space()
             self.undo = UndoButton(after=self.reload)
+        self.away = AwayPanel(after=self.reload)
         with ui.row().classes("w-full items-center gap-2"):
             self.counts = frame.tid(ui.label(), "review-counts").classes("text-sm")
             ui.space()
@@ -106,6 +108,7 @@ class ReviewPage:
             self.ring.move_to(self.groups[0].grid.tiles[0])
 
     async def reload(self) -> None:
+        await self.away.refresh()
         await self.pager.reload()  # its fetch updates the counts too
         await self.fresh.mark_seen()
         await self.undo.refresh()
