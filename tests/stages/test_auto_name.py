@@ -23,15 +23,9 @@ from tagmyphotos.stages.write import desired_tags
 from tagmyphotos.store import models as m
 from tests.support import dbtarget
 from tests.support.base import FACES, make_config, people_in, run
+from tests.support.unattended import UNLABELLED, where_expected
 
 NAMED = {"person01": "Ann", "person03": "Bo", "person10": "Cy"}  # the rest stay unnamed
-# Photos identities.csv leaves out, looked at by a person: where person01's face is in each
-# (left, top, right, bottom, as fractions of the photo); nobody else there is one of NAMED.
-UNLABELLED = {
-    "couple.jpg": ("person01", (0.0, 0.0, 0.45, 1.0)),
-    "selfie-many-people.jpg": ("person01", (0.08, 0.4, 0.4, 0.75)),
-    "img11_reflection.jpg": ("person01", (0.0, 0.0, 1.0, 1.0)),
-}
 
 
 def sha(path: Path) -> str:
@@ -52,15 +46,6 @@ def identities() -> dict[str, str]:
     with open(FACES / "identities.csv", encoding="utf-8") as fh:
         return {**{r["file"]: r["identity"] for r in csv.DictReader(fh)}, **{f: p for f, (p, _) in UNLABELLED.items()}}
 
-
-def where_expected(face: m.Face) -> bool:
-    """A face of an UNLABELLED photo lies where the person named there is."""
-    if face.photo.path not in UNLABELLED:
-        return True
-    left, top, right, bottom = UNLABELLED[face.photo.path][1]
-    w, h = face.photo.width, face.photo.height
-    cx, cy = (face.x + face.w / 2) / w, (face.y + face.h / 2) / h
-    return left <= cx <= right and top <= cy <= bottom
 
 
 def largest_face(path: str) -> m.Face:
