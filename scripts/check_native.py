@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 # Compiled modules that cannot be imported on their own (test helpers, optional back-ends whose
-# Python side needs a missing package); everything else must import.
-SKIP_PREFIXES = ("numpy._core._multiarray_tests", "numpy.core._multiarray_tests")
+# Python side needs a missing package, rawpy's copy of the LibRaw library itself); everything
+# else must import.
+SKIP_PREFIXES = ("numpy._core._multiarray_tests", "numpy.core._multiarray_tests", "rawpy.libraw_r")
 SKIP_PARTS = ("tests", "testing", "_test", "test")
 
 
