@@ -1,4 +1,5 @@
-"""Import every compiled module of the installed packages, then build and query an Annoy index.
+"""Import every compiled module of the installed packages, build and query an Annoy index, and
+decode a small DNG with LibRaw (rawpy).
 
 Why: wheels and locally compiled extensions can carry instructions the build machine had and a
 NAS CPU lacks (annoy compiles with -march=native unless told otherwise; dlib-bin needs AVX). The
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import struct
 import sysconfig
 import time
 from pathlib import Path
@@ -20,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 # Compiled modules that cannot be imported on their own (test helpers, optional back-ends whose
-# Python side needs a missing package); everything else must import.
-SKIP_PREFIXES = ("numpy._core._multiarray_tests", "numpy.core._multiarray_tests")
+# Python side needs a missing package, rawpy's copy of the LibRaw library itself); everything
+# else must import.
+SKIP_PREFIXES = ("numpy._core._multiarray_tests", "numpy.core._multiarray_tests", "rawpy.libraw_r")
 SKIP_PARTS = ("tests", "testing", "_test", "test")
 
 
@@ -68,6 +71,37 @@ def annoy_round_trip() -> int:
     return int(hits)
 
 
+def tiny_dng(side: int = 64) -> bytes:
+    """A DNG whose IFD0 is an 8-bit RGGB mosaic of a flat orange (R 200, G 120, B 40)."""
+    mosaic = bytearray(side * side)
+    for y in range(side):
+        for x in range(side):
+            mosaic[y * side + x] = (200, 120)[x % 2] if y % 2 == 0 else (120, 40)[x % 2]
+    entries = [(254, 4, 1, 0), (256, 4, 1, side), (257, 4, 1, side), (258, 3, 1, 8), (259, 3, 1, 1),
+               (262, 3, 1, 32803), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, side), (279, 4, 1, side * side),
+               (33421, 3, 2, 2 | 2 << 16), (33422, 1, 4, int.from_bytes(bytes([0, 1, 1, 2]), "little")),
+               (50706, 1, 4, int.from_bytes(bytes([1, 4, 0, 0]), "little"))]  # fmt: skip
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, typ, count, value) if typ == 4 or count > 2 or typ == 1
+        else struct.pack("<HHIHH", tag, typ, count, value & 0xFFFF, value >> 16)
+        for tag, typ, count, value in entries
+    )  # fmt: skip
+    return b"II*\0" + struct.pack("<I", 8 + len(mosaic)) + bytes(mosaic) + ifd + b"\0\0\0\0"
+
+
+def libraw_round_trip() -> dict[str, object]:
+    """rawpy imports and LibRaw decodes a mosaic at half size (the analysis's decode)."""
+    import io
+
+    import rawpy
+
+    with rawpy.imread(io.BytesIO(tiny_dng())) as raw:
+        rgb = raw.postprocess(half_size=True, output_bps=8, no_auto_bright=True, user_wb=[1, 1, 1, 1])
+    red, green, blue = (int(v) for v in rgb.reshape(-1, 3).mean(axis=0))
+    return {"libraw": ".".join(map(str, rawpy.libraw_version)), "shape": list(rgb.shape),
+            "orange": red > green > blue}  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="one JSON object as the last line")
@@ -78,10 +112,12 @@ def main() -> int:
     start = time.monotonic()
     failed = import_all(names, verbose=not args.json)
     hits = annoy_round_trip()
-    report = {"modules": len(names), "import_errors": failed, "annoy_self_hits": hits,
+    libraw = libraw_round_trip()
+    report = {"modules": len(names), "import_errors": failed, "annoy_self_hits": hits, "libraw": libraw,
               "seconds": round(time.monotonic() - start, 1)}  # fmt: skip
-    print(json.dumps(report) if args.json else f"{len(names)} modules, annoy {hits}/100, errors: {failed}")
-    return 0 if hits == 100 else 1
+    print(json.dumps(report) if args.json else f"{len(names)} modules, annoy {hits}/100, LibRaw {libraw}, "
+          f"errors: {failed}")  # fmt: skip
+    return 0 if hits == 100 and libraw["orange"] else 1
 
 
 if __name__ == "__main__":

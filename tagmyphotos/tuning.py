@@ -33,6 +33,14 @@ IMAGE_MAX_PIXELS = 120_000_000
 # camera makes (<= ~60 MP JPEG, decoded at 1/2..1/8 for analysis) stays under it, so only big
 # PNG/TIFF/WebP scans and panoramas wait for each other.
 DECODE_ALONE_PIXELS = 50_000_000
+# A RAW decoded by LibRaw at half size (faces/raw) holds about this many bytes per photosite at
+# its peak: measured +239 MB on a 52 MP 8-bit DNG (16-bit sensor values, LibRaw's 4x16-bit
+# half-size image, the 8-bit result). Its decode_slot request is photosites * this / 4, so RAWs
+# from ~40 MP up decode one at a time on the machine, as a 50 MP RGBA PNG does.
+RAW_DECODE_BYTES_PER_PHOTOSITE = 5
+# The half-size decode is handed to the analysis as a JPEG of this quality (visually lossless;
+# a 13 MP decode is ~3 MB on disk and decodes reduced through Image.draft like any JPEG).
+RAW_DECODE_JPEG_QUALITY = 95
 # Allocations from this size up are mmapped by glibc and so returned to the system when freed
 # (faces/images._give_big_blocks_back); Pillow's 16 MB pixel blocks are above it.
 MALLOC_MMAP_THRESHOLD_BYTES = 1 << 20

@@ -124,9 +124,12 @@ class LoadedImage:
 
 
 def _orientation(im: Image.Image) -> int:
-    if im.format == "HEIF" or im.format == "AVIF":
-        # pillow-heif applies the HEIF transforms itself while decoding and resets EXIF to 1.
+    if im.format == "HEIF":
+        # pillow-heif applies the HEIF transforms (clap, irot, imir) itself while decoding and
+        # resets EXIF to 1; an EXIF orientation inside a HEIF is ignored, as viewers do.
         return 1
+    # Pillow's AVIF plugin decodes as coded and reports irot/imir as the EXIF orientation (the
+    # file's own EXIF orientation replaced): applied here like a JPEG's (metadata/heif).
     return exif_orientation(im)
 
 

@@ -21,6 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from tagmyphotos import tuning
 from tagmyphotos.geometry import NormBox, to_oriented, valid_orientation
 from tagmyphotos.metadata.exiftool import ExifToolSession, RunResult, path_arg
+from tagmyphotos.metadata.heif import FRAME_TAGS, shown_size
 
 MWG_TAG = "XMP-mwg-rs:RegionInfo"
 MP_TAG = "XMP-MP:RegionInfoMP"
@@ -42,7 +43,7 @@ KEYWORD_TAGS = (
 )
 SIDECAR_NAMINGS = ("photo.jpg.xmp", "photo.xmp")
 
-_FILE_ARGS = ["-FileType", "-FileTypeExtension", "-Composite:ImageSize", "-Orientation"]
+_FILE_ARGS = ["-FileType", "-FileTypeExtension", "-Composite:ImageSize", "-Orientation", *FRAME_TAGS]
 _READ_ARGS = ["-struct", "-n", "-G1", "-Warning", "-Error", *_FILE_ARGS, f"-{MWG_TAG}", f"-{MP_TAG}"] + [
     f"-{t}" for t in KEYWORD_TAGS
 ]
@@ -91,9 +92,9 @@ class PhotoMetadata:
     path: Path
     file_type: str  # exiftool FileType from content: JPEG, PNG, WEBP, Extended WEBP, HEIC, ...
     type_extension: str  # exiftool's extension for that content, lower case: jpg, webp, heic, ...
-    width: int  # stored pixels (0 when exiftool could not tell: damaged or unknown file)
+    width: int  # stored pixels (0 when exiftool could not tell: damaged or unknown file); HEIC/AVIF: as shown
     height: int
-    orientation: int  # EXIF orientation 1..8
+    orientation: int  # EXIF orientation 1..8; HEIC/AVIF: 1 (metadata/heif)
     image_data_hash: str  # image-data digest; "" when not asked, not hashable or damaged
     embedded: TagSet
     sidecar: TagSet | None
@@ -331,6 +332,10 @@ def parse_read(req: ReadRequest, result: RunResult) -> PhotoMetadata:
     if orientation is None and side_entry is not None:  # e.g. a RAW whose orientation only the sidecar has
         orientation = _orientation(side_entry)
     orientation = orientation or 1
+    file_type = str(entry.get("File:FileType") or "")
+    shown = shown_size(file_type, entry, width, height)
+    if shown is not None:  # HEIC/AVIF: the frame viewers show (metadata/heif)
+        (width, height), orientation = shown, 1
     warnings = [str(w) for w in as_list(entry.get("ExifTool:Warning"))]
     image_hash = ""
     if req.with_hash:
@@ -338,7 +343,7 @@ def parse_read(req: ReadRequest, result: RunResult) -> PhotoMetadata:
         image_hash = jpeg_image_digest(photo) if req.jpeg else (exiftool_hash and "exiftool-md5:" + exiftool_hash)
     return PhotoMetadata(
         path=photo,
-        file_type=str(entry.get("File:FileType") or ""),
+        file_type=file_type,
         type_extension=str(entry.get("File:FileTypeExtension") or "").lower(),
         width=width,
         height=height,

@@ -51,7 +51,8 @@ def stage_analyze(core: Core, ctx: StageContext) -> dict[str, Any]:
     embedding_id = tool.embedding_id
     cond = analyze_condition(embedding_id, ctx.params.get("photo_ids"))
     ctx.set_total(m.Photo.select().where(cond).count())
-    counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0, "raw_paired": 0, "raw_previews": 0}
+    counts = {"photos": 0, "faces": 0, "failed": 0, "imported": 0, "lost": 0, "raw_paired": 0, "raw_previews": 0,
+              "raw_decoded": 0}  # fmt: skip
     claims.register_claimer()
     # the pool is shared with any other analysis in this process and ends with its last user
     with workers.lease(tool) as pool:
@@ -95,7 +96,7 @@ def _analyze_claimed(
             source = raws.get(Path(item.path))
             if result is not None and source is not None:
                 result = on_original(result, source.format, source.stored, source.orientation)
-                counts["raw_previews"] += 1
+                counts["raw_decoded" if source.decoded else "raw_previews"] += 1
             _store_one(core, ctx, photo, result, item.error, claim, counts)
     finally:
         for source in raws.values():

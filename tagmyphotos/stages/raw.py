@@ -1,10 +1,12 @@
-"""Where a RAW file's faces come from: its JPEG twin, or the JPEG embedded in it.
+"""Where a RAW file's faces come from: its JPEG twin, the JPEG embedded in it, or LibRaw.
 
 Photographers keep RAW+JPEG pairs (IMG_0001.CR2 beside IMG_0001.JPG) or RAW files only. A RAW
 with a JPEG of the same stem in its folder shares that JPEG's faces (one set of faces, so a
 name given once tags both files; the RAW gets them in its XMP sidecar). A RAW alone is analysed
-on its embedded preview, and the faces are placed on the RAW's own pixel size and orientation,
-which is what its sidecar's regions and AppliedToDimensions describe.
+on its embedded preview when that is as large as what the detector would see, else on LibRaw's
+half-size decode of its sensor data (faces/raw: no preview at all, or a 160 px thumbnail); the
+faces are placed on the RAW's own pixel size and orientation, which is what its sidecar's
+regions and AppliedToDimensions describe.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tagmyphotos.core import Core
+from tagmyphotos.faces.images import ImageError, probe
+from tagmyphotos.faces.raw import decode_raw
 from tagmyphotos.library.paths import resolve_inside
 from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, UnsafeArgument
 from tagmyphotos.metadata.raw import RawPreviewError, extract_preview
@@ -36,7 +40,48 @@ class RawSource:
     stored: tuple[int, int]  # the RAW's pixels as exiftool reports them (width, height)
     orientation: int
     sibling_id: int | None = None  # the JPEG of a RAW+JPEG pair
-    preview: Path | None = None  # the embedded JPEG, extracted to analyse
+    preview: Path | None = None  # the image to analyse: the embedded JPEG or LibRaw's decode
+    decoded: bool = False  # `preview` is LibRaw's decode
+
+
+@dataclass(frozen=True)
+class RawImage:
+    """The image a lone RAW is analysed and shown from, and the orientation it is shown with."""
+
+    path: Path
+    orientation: int
+    decoded: bool  # by LibRaw (else the embedded JPEG)
+
+
+def worth_decoding(preview_side: int, sensor_side: int, detect_max_px: int) -> bool:
+    """LibRaw's half-size decode shows the detector more than the embedded JPEG (of long side
+    `preview_side`, 0 when there is none) does."""
+    return preview_side < min(detect_max_px, sensor_side // 2)
+
+
+def raw_image(core: Core, session: ExifToolSession, raw: Path, folder: Path, orientation: int,
+              stored: tuple[int, int]) -> RawImage:  # fmt: skip
+    """The embedded JPEG where it is large enough, else LibRaw's decode, written into `folder`
+    (emptied first). Raises RawPreviewError with LibRaw's reason when neither is there; a small
+    preview is used when LibRaw cannot decode the file."""
+    try:
+        preview = extract_preview(session, raw, folder, orientation, stored)
+    except RawPreviewError:
+        preview = None
+    side = 0
+    if preview is not None:
+        info = probe(preview.path)
+        side = max(info.stored_width, info.stored_height)
+    analysis = core.cfg.analysis
+    if preview is not None and not worth_decoding(side, max(stored), analysis.detect_max_px):
+        return RawImage(preview.path, orientation, decoded=False)
+    try:
+        decoded = decode_raw(raw, folder / "libraw-half.jpg", orientation, analysis.max_image_pixels)
+    except ImageError as exc:
+        if preview is not None:
+            return RawImage(preview.path, orientation, decoded=False)  # small, but what there is
+        raise RawPreviewError(f"{exc}; exiftool finds no embedded JPEG preview in it either") from exc
+    return RawImage(decoded.path, decoded.orientation, decoded=True)
 
 
 def jpeg_sibling(photo: m.Photo) -> m.Photo | None:
@@ -102,17 +147,18 @@ def raw_source(core: Core, photo: m.Photo) -> RawSource:
     if sibling is not None:
         return replace(base, sibling_id=sibling.id)
     try:
-        preview = extract_preview(session, path, preview_folder(core, photo.id), meta.orientation, base.stored)
+        image = raw_image(core, session, path, preview_folder(core, photo.id), meta.orientation, base.stored)
     except (ExifToolError, UnsafeArgument, OSError) as exc:
         raise RawPreviewError(f"could not take the preview out of this RAW file: {exc}") from exc
-    return replace(base, preview=preview.path)
+    return replace(base, preview=image.path, orientation=image.orientation, decoded=image.decoded)
 
 
 @contextmanager
 def shown_from(core: Core, photo: m.Photo, real: Path) -> Iterator[Path]:
     """The image a photo is shown from (`real`: its resolved path): itself; a RAW its JPEG twin,
-    or else its embedded JPEG, taken out for the duration (raises RawPreviewError without one).
-    A browser shows none of the RAW formats, and the twin is what the faces were found on."""
+    or else what it was analysed on (its embedded JPEG or LibRaw's decode, `raw_image`), made for
+    the duration (raises RawPreviewError without either). A browser shows none of the RAW
+    formats, and that image is what the faces were found on."""
     if photo.kind != "raw":
         yield real
         return
@@ -123,9 +169,9 @@ def shown_from(core: Core, photo: m.Photo, real: Path) -> Iterator[Path]:
     folder = core.cfg.data / "tmp" / "raw-shown" / uuid.uuid4().hex
     try:
         with ExifToolSession(core.cfg.write.exiftool or None) as session:  # the calling thread's own
-            preview = extract_preview(session, real, folder, photo.orientation or 1, (photo.width or 0,
-                                                                                     photo.height or 0))  # fmt: skip
-        yield preview.path
+            image = raw_image(core, session, real, folder, photo.orientation or 1, (photo.width or 0,
+                                                                                   photo.height or 0))  # fmt: skip
+        yield image.path
     except (ExifToolError, UnsafeArgument, OSError) as exc:
         raise RawPreviewError(f"could not take the preview out of this RAW file: {exc}") from exc
     finally:

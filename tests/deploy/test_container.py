@@ -228,11 +228,11 @@ def three_photos() -> Iterator[Path]:
 
 
 def test_native_code_runs_on_a_cpu_without_avx(image: str, three_photos: Path) -> None:
-    """Every compiled module imports, Annoy builds and answers, 3 photos are analysed by the
-    default (onnx) engine: under qemu-x86_64 -cpu Denverton-v2, an x86-64 without AVX."""
+    """Every compiled module imports, Annoy builds and answers, LibRaw decodes a DNG, 3 photos are
+    analysed by the default (onnx) engine: under qemu-x86_64 -cpu Denverton-v2, an x86-64 without AVX."""
     how = no_avx_cpu()
     report = last_json(run_python(image, how, ["/app/scripts/check_native.py", "--json"]))
-    assert report["annoy_self_hits"] == 100 and report["modules"] > 100, report
+    assert report["annoy_self_hits"] == 100 and report["modules"] > 100 and report["libraw"]["orange"], report
     result = last_json(run_python(image, how, ["-c", ANALYZE_SCRIPT], (f"{three_photos}:/photos:ro",)))
     assert result["analysed"] == 3 and result["faces"] >= 3, result
     print(f"\nno-AVX analysis under QEMU: {result['seconds'] / 3:.1f} s/photo")
@@ -244,7 +244,7 @@ def test_arm64_image_builds_and_analyses(three_photos: Path) -> None:
     seconds = build_image("arm64", f"{IMAGE}-arm64", timeout=ARM64_BUILD_TIMEOUT_S)
     how = emulated_arm64()
     report = last_json(run_python(f"{IMAGE}-arm64", how, ["/app/scripts/check_native.py", "--json"]))
-    assert report["annoy_self_hits"] == 100, report
+    assert report["annoy_self_hits"] == 100 and report["libraw"]["orange"], report
     result = last_json(run_python(f"{IMAGE}-arm64", how, ["-c", ANALYZE_SCRIPT], (f"{three_photos}:/photos:ro",)))
     assert result["analysed"] == 3 and result["faces"] >= 3, result
     size = image_size_mb(f"{IMAGE}-arm64")

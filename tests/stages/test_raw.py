@@ -1,15 +1,18 @@
 """RAW files on DNG and CR2 files built from the test photos (tests/support/rawfiles.py): faces found in
-the embedded preview and placed on the RAW's own size and orientation, RAW+JPEG pairs sharing one
-set of faces, and the sidecar read back by exiftool and by Debian's exiv2."""
+the embedded preview, or in LibRaw's decode of the Bayer mosaic when there is no preview or only a
+thumbnail, placed on the RAW's own size and orientation, RAW+JPEG pairs sharing one set of faces,
+and the sidecar read back by exiftool and by Debian's exiv2."""
 
 from __future__ import annotations
 
 import io
 import json
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jobs.pipeline import STAGES
@@ -149,27 +152,106 @@ def test_raw_jpeg_pair_shares_one_set_of_faces_and_both_files_are_tagged(tmp_pat
         core.close()
 
 
+def _unknown_compression(dng: Path) -> None:
+    """Give the sensor data of a DNG without preview a compression no reader knows (99)."""
+    data = bytearray(dng.read_bytes())
+    at = data.find(struct.pack("<HHIH", 259, 3, 1, 1))  # the sensor IFD's Compression=1, first
+    data[at + 8 : at + 10] = struct.pack("<H", 99)
+    dng.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [("no-image", "exiftool cannot read this RAW file"), ("dng-named-cr2", "no embedded JPEG preview")],
-)
-def test_raw_without_a_usable_preview_fails_with_a_clear_error(tmp_path: Path, content: str, reason: str) -> None:
+    [
+        ("no-image", "exiftool cannot read this RAW file"),
+        ("unknown-compression", "LibRaw cannot decode IMG_0004.dng: Unsupported file format or not RAW file; "
+                                "exiftool finds no embedded JPEG preview in it either"),
+    ],
+)  # fmt: skip
+def test_raw_that_neither_libraw_nor_exiftool_can_use_fails_with_the_reason(
+    tmp_path: Path, content: str, reason: str
+) -> None:
     lib = tmp_path / "library"
     lib.mkdir()
-    if content == "dng-named-cr2":
-        # a DNG renamed .CR2: exiftool parses it as a CR2 and refuses its preview (not a valid JPEG)
-        make_dng(FACES / "img5.jpg", tmp_path / "x.dng")
-        shutil.copyfile(tmp_path / "x.dng", lib / "IMG_0004.CR2")
+    if content == "unknown-compression":
+        make_dng(FACES / "img5.jpg", lib / "IMG_0004.dng", preview_max=None)
+        _unknown_compression(lib / "IMG_0004.dng")
     else:
-        (lib / "IMG_0004.CR2").write_bytes(b"II*\0\x08\0\0\0CR\x02\0" + b"\0" * 64)
+        (lib / "IMG_0004.dng").write_bytes(b"II*\0\x08\0\0\0CR\x02\0" + b"\0" * 64)
     core = _core(tmp_path)
     try:
         scan_and_analyze(core)
-        photo = m.Photo.get(m.Photo.path == "IMG_0004.CR2")
-        assert photo.state == m.PHOTO_FAILED and reason in photo.last_error
+        photo = m.Photo.get(m.Photo.path == "IMG_0004.dng")
+        assert photo.state == m.PHOTO_FAILED and reason in photo.last_error, photo.last_error
         assert m.Face.select().count() == 0
     finally:
         core.close()
+
+
+def test_dngs_without_preview_or_with_a_thumbnail_are_decoded_by_libraw_named_and_written(tmp_path: Path) -> None:
+    """The acceptance of issue 28: the faces of the JPEG twin (kept in another folder, so not
+    paired), found in LibRaw's half-size decode, named, and written to the sidecar on the RAW's
+    own size and orientation, read back by exiftool and exiv2."""
+    lib = tmp_path / "library"
+    (lib / "jpeg").mkdir(parents=True)
+    shutil.copyfile(FACES / "couple.jpg", lib / "jpeg" / "couple.jpg")
+    bare = make_dng(FACES / "couple.jpg", lib / "raw" / "bare.dng", orientation=6, preview_max=None)
+    thumb = make_dng(FACES / "couple.jpg", lib / "raw" / "thumb.dng", orientation=8, preview_max=160)
+    renamed = tmp_path / "renamed.dng"  # a DNG named .CR2: LibRaw goes by the content
+    make_dng(FACES / "img5.jpg", renamed, preview_max=None)
+    shutil.copyfile(renamed, lib / "raw" / "IMG_0005.CR2")
+    core = _core(tmp_path)
+    try:
+        scan_and_analyze(core)
+        (analysis,) = m.Job.select().where(m.Job.type == "analyze")
+        assert analysis.result["raw_decoded"] == 3 and analysis.result["raw_previews"] == 0, analysis.result
+        jpeg_boxes = _boxes(m.Photo.get(m.Photo.path == "jpeg/couple.jpg"))
+        assert len(jpeg_boxes) == 2
+        for info in (bare, thumb):
+            raw = m.Photo.get(m.Photo.path == f"raw/{info.path.name}")
+            assert (raw.state, raw.format, raw.faces_from) == (m.PHOTO_DONE, "DNG", None)
+            assert (raw.width, raw.height, raw.orientation) == (*info.raw_size, info.orientation)
+            raw_boxes = _boxes(raw)
+            assert len(raw_boxes) == len(jpeg_boxes)
+            for a, b in zip(raw_boxes, jpeg_boxes, strict=True):
+                assert a.iou(b) > 0.7, (info.path.name, a, b)
+        assert m.Face.select().join(m.Photo).where(m.Photo.path == "raw/IMG_0005.CR2").count() == 1
+        for info, name in ((bare, "Ada Lovelace"), (thumb, "Grace Hopper")):
+            _name_all(f"raw/{info.path.name}", name)
+        assert _write(core)["written"] == 2
+        for info, name in ((bare, "Ada Lovelace"), (thumb, "Grace Hopper")):
+            side = info.path.with_name(info.path.name + ".xmp")
+            region_info = _exiftool_regions(side)["RegionInfo"]
+            assert region_info["AppliedToDimensions"] == {"W": info.raw_size[0], "H": info.raw_size[1], "Unit": "pixel"}
+            assert [r["Name"] for r in region_info["RegionList"]] == [name, name]
+            exiv2 = _exiv2(side)
+            dims = "Xmp.mwg-rs.Regions/mwg-rs:AppliedToDimensions/stDim:"
+            assert (exiv2[dims + "w"], exiv2[dims + "h"]) == (str(info.raw_size[0]), str(info.raw_size[1]))
+            stored = []
+            for n in (1, 2):
+                area = f"Xmp.mwg-rs.Regions/mwg-rs:RegionList[{n}]/mwg-rs:Area/stArea:"
+                stored.append(NormBox.from_center(*(float(exiv2[area + k]) for k in "xywh")))
+            shown = sorted((to_oriented(b, info.orientation) for b in stored), key=lambda b: b.x)
+            faces = _boxes(m.Photo.get(m.Photo.path == f"raw/{info.path.name}"))
+            assert all(a.iou(b) > 0.95 for a, b in zip(shown, faces, strict=True))  # on the RAW's frame
+    finally:
+        core.close()
+
+
+def test_libraw_decodes_the_test_dng_to_its_photo_in_exiftools_orientation(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from tagmyphotos.faces.images import load_image
+    from tagmyphotos.faces.raw import decode_raw
+
+    info = make_dng(FACES / "couple.jpg", tmp_path / "c.dng", orientation=6, preview_max=None)
+    decoded = decode_raw(info.path, tmp_path / "c.jpg", 6)
+    assert decoded.sensor == info.raw_size and decoded.libraw_orientation == 6  # LibRaw reads the same tag
+    assert decoded.size == (info.raw_size[0] // 2, info.raw_size[1] // 2)  # half size, as stored
+    shown = load_image(decoded.path).pixels.astype(float)  # turned upright by the JPEG's orientation
+    with Image.open(FACES / "couple.jpg") as im:
+        twin = np.asarray(im.convert("RGB").resize((shown.shape[1], shown.shape[0]))).astype(float)
+    assert np.abs(shown - twin).mean() < 20  # the same picture (colour rendering differs a little)
 
 
 def test_raw_previews_come_from_the_embedded_jpeg_or_the_twin(tmp_path: Path) -> None:
@@ -184,6 +266,7 @@ def test_raw_previews_come_from_the_embedded_jpeg_or_the_twin(tmp_path: Path) ->
     make_dng(FACES / "couple.jpg", lib / "lone.dng", orientation=6, preview_max=900)  # stored sideways
     shutil.copyfile(FACES / "img2.jpg", lib / "pair.jpg")
     make_dng(FACES / "img2.jpg", lib / "pair.dng", preview_max=300)
+    bare = make_dng(FACES / "img2.jpg", lib / "bare.dng", orientation=8, preview_max=None)
     (lib / "broken.cr2").write_bytes(b"II*\0\x08\0\0\0CR\x02\0" + b"\0" * 64)
     core = _core(tmp_path)
     try:
@@ -200,6 +283,8 @@ def test_raw_previews_come_from_the_embedded_jpeg_or_the_twin(tmp_path: Path) ->
             lone = preview("lone.dng")
             assert lone.width == 400 and abs(lone.width / lone.height - 2280 / 1588) < 0.01  # the 900 px JPEG, upright
             assert preview("pair.dng").size == preview("pair.jpg").size  # the twin, not the 300 px preview
+            shown = preview("bare.dng")  # LibRaw's decode, upright
+            assert abs(shown.width / shown.height - bare.raw_size[1] / bare.raw_size[0]) < 0.01
             broken = client.get(f"/api/v1/photos/{ids['broken.cr2']}/preview", headers={"X-API-Key": key})
             assert broken.status_code in (404, 422)
     finally:
