@@ -398,6 +398,19 @@ IMPORT_MATCH_MIN_IOU = 0.3
 # this many become people. A group photo names a few dozen at most; a hostile or broken file
 # with thousands would otherwise create thousands of people (the rest are logged, not lost).
 IMPORT_MAX_KEYWORD_NAMES = 50
+# A Google Takeout photo JSON is 1-3 KB (title, times, geo data, people); a file over this is
+# not one and is not read (a hostile file cannot make the analysis read gigabytes).
+TAKEOUT_MAX_JSON_BYTES = 1_000_000
+# Placing names without boxes across the library (matching/place.py). A placement is sure (it
+# becomes a confirmed face) only within PLACE_SURE_DISTANCE x the model threshold of the name's
+# evidence and with a margin of PLACE_SURE_MARGIN x the threshold over the photo's next-best
+# assignment, the same in two rounds in a row. Calibrated with scripts/evaluate --takeout (see
+# README "Names from Google Takeout"): placeholder values, set from that run.
+PLACE_SURE_DISTANCE = 0.85
+PLACE_SURE_MARGIN = 0.25
+PLACE_MAX_ROUNDS = 6
+# A person without exemplars is placed from at most this many other photos naming them.
+PLACE_SHARED_PHOTOS = 50
 
 # Free space: a write needs room for exiftool's temporary copy of the file next to it and for
 # the backup on the data volume; on top of that this reserve (config write.min_free_mb
