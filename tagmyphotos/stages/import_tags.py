@@ -108,7 +108,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
                 face_id = _manual_face(photo_id, person, region.box, width, height, report)
             record_name(photo_id, person.id, [_REGION_TAG[region.source]], face_id)
         taken = {faces[i].id for i in matches.values()}
-        named = _import_keyword_names(photo_id, faces, taken, keywords, report, touched)
+        named = import_keyword_names(photo_id, faces, taken, keywords, report, touched)
         on_faces |= named
         recount(touched)
         # remembered, so that removing such a face later takes its name out of the file too
@@ -146,7 +146,7 @@ def _takeout_names(core: Core, rel: str, names: dict[str, list[str]]) -> str | N
     return None
 
 
-def _import_keyword_names(
+def import_keyword_names(
     photo_id: int,
     faces: list[m.Face],
     taken: set[int],
