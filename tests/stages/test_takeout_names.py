@@ -154,3 +154,35 @@ def test_import_names_from_a_separate_takeout_copy(tmp_path: Path) -> None:
         _check_score(score(built))
     finally:
         core.close()
+
+
+def test_analysis_reads_takeout_variants_and_reports_a_broken_file(tmp_path: Path) -> None:
+    lib = tmp_path / "library" / "Takeout" / "Google Photos" / "Photos from 2019"
+    lib.mkdir(parents=True)
+    taken = {"timestamp": "1546300800"}
+    shutil.copyfile(FACES / "img3.jpg", lib / "IMG_0003-edited.jpg")  # uses IMG_0003.jpg's file
+    (lib / "IMG_0003.jpg.supplemental-meta.json").write_text(
+        json.dumps({"title": "IMG_0003.jpg", "photoTakenTime": taken, "people": [{"name": "Dan"}]})
+    )
+    shutil.copyfile(FACES / "img12.jpg", lib / "IMG_0012(1).jpg")
+    (lib / "IMG_0012.jpg(1).json").write_text(
+        json.dumps({"title": "IMG_0012.jpg", "photoTakenTime": taken, "people": [{"name": "Dan"}]})
+    )
+    shutil.copyfile(FACES / "img1.jpg", lib / "IMG_0001.jpg")
+    (lib / "IMG_0001.jpg.json").write_text('{"title": "IMG_0001.jpg", "people": [{"name": ')  # cut short
+    core = Core(make_config(tmp_path / "library", tmp_path / "data"))
+    try:
+        _run(core, "scan", "analyze")
+        analyze = m.Job.select().where(m.Job.type == "analyze").get()
+        assert analyze.state == m.JOB_DONE and analyze.result["photos"] == 3  # never fatal
+        events = [(e.level, e.path, e.message) for e in m.JobEvent.select().where(m.JobEvent.job == analyze.id)]
+        assert any(level == "warning" and path.endswith("IMG_0001.jpg") and "IMG_0001.jpg.json: not valid JSON" in msg
+                   for level, path, msg in events), events  # fmt: skip
+        for name in ("IMG_0003-edited.jpg", "IMG_0012(1).jpg"):
+            photo = m.Photo.get(m.Photo.path.endswith(name))
+            face = m.Face.get(m.Face.photo == photo.id)
+            assert face.state == m.FACE_CONFIRMED and face.person.name == "Dan", name  # one name, one face
+            assert [n.sources for n in photo_names(photo.id)] == [[SOURCE]]
+        assert not m.PhotoName.select().join(m.Photo).where(m.Photo.path.endswith("IMG_0001.jpg")).exists()
+    finally:
+        core.close()

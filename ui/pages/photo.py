@@ -253,6 +253,7 @@ SOURCE_LABELS = {
     "XMP-dc:Subject": "keywords",
     "immich": "Immich",
     "photoprism": "PhotoPrism",
+    "Google Takeout": "Google Takeout",
     "review": "named here",
 }
 STATUS_LABELS = {"face": "on a face", "suggested": "suggested for a face", "photo": "in the photo, on no face"}
