@@ -17,6 +17,7 @@ from pathlib import Path
 from benchlib import emit, print_table
 from takeout_library import build, score
 
+from tagmyphotos import tuning
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
@@ -27,11 +28,11 @@ FACES = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testda
 EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
 
 
-def run_library(mode: str, base: Path, groups: int | None, seed: int) -> dict[str, float | int]:
+def run_library(mode: str, base: Path, groups: int | None, seed: int, singles: int) -> dict[str, float | int]:
     from jobs.pipeline import STAGES
 
     lib = base / f"{mode}-{seed}" / "library"
-    built = build(FACES, lib, mode, groups=groups, seed=seed,
+    built = build(FACES, lib, mode, groups=groups, seed=seed, singles_per_person=singles,
                   exiftool=str(EXIFTOOL) if EXIFTOOL.exists() else "exiftool")  # fmt: skip
     environ = {"TAGMYPHOTOS_LIBRARY": str(lib), "TAGMYPHOTOS_DATA": str(lib.parent / "data"),
                "TAGMYPHOTOS_SCAN__INTERVAL_MINUTES": "0"}  # fmt: skip
@@ -50,13 +51,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--groups", type=int, default=None, help="group pictures per library (default: as many as fit)")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--singles", type=int, default=1, help="named single portraits per person (0: groups only)")
+    ap.add_argument("--modes", default="json,personinimage", help="where the names are: json, personinimage")
+    ap.add_argument("--sure-distance", type=float, help="calibration: tuning.PLACE_SURE_DISTANCE for this run")
+    ap.add_argument("--sure-margin", type=float, help="calibration: tuning.PLACE_SURE_MARGIN for this run")
     args = ap.parse_args()
+    if args.sure_distance is not None:
+        tuning.PLACE_SURE_DISTANCE = args.sure_distance
+    if args.sure_margin is not None:
+        tuning.PLACE_SURE_MARGIN = args.sure_margin
     rows, figures = [], {}
     with tempfile.TemporaryDirectory(prefix="takeout-eval-") as tmp:
-        for mode in ("json", "personinimage"):
+        for mode in args.modes.split(","):
             total: dict[str, float | int] = {}
             for seed in range(args.seeds):
-                for k, v in run_library(mode, Path(tmp), args.groups, seed).items():
+                for k, v in run_library(mode, Path(tmp), args.groups, seed, args.singles).items():
                     total[k] = total.get(k, 0) + v
             faces = max(int(total["group_faces"]), 1)
             total["share_right"] = round((total["placed_right"] + total["suggested_right"]) / faces, 3)
@@ -67,7 +76,8 @@ def main() -> None:
             rows.append([mode, *(total[k] for k in keys)])
     print_table(["names in", "group photos", "faces", "placed right", "placed wrong", "suggested right",
                  "suggested wrong", "left", "share right", "wrong confirmed (all)"], rows)  # fmt: skip
-    emit({"takeout": figures, "seeds": args.seeds})
+    emit({"takeout": figures, "seeds": args.seeds, "singles": args.singles,
+          "sure_distance": tuning.PLACE_SURE_DISTANCE, "sure_margin": tuning.PLACE_SURE_MARGIN})  # fmt: skip
 
 
 if __name__ == "__main__":
