@@ -44,10 +44,12 @@ class PlaceReport:
     conflicts: int = 0  # the name was rejected on every face it could be
     rounds: int = 0
     pending: list[Placement] = field(default_factory=list, repr=False)  # the suggestions, to write
+    confirmed_faces: list[int] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("pending")
+        out.pop("confirmed_faces")
         return out
 
 
@@ -91,6 +93,7 @@ def place_library(core: Core, dry_run: bool = False) -> PlaceReport:
     report.photo_level = report.names - report.placed
     if not dry_run and sure:
         _confirm(sure)
+        report.confirmed_faces = [pl.face_id for pl in sure]
     return report
 
 

@@ -26,7 +26,7 @@ from tagmyphotos.review.people import recount
 from tagmyphotos.stages.import_tags import ImportReport, import_keyword_names
 from tagmyphotos.stages.place_names import place_library, suggest_placements
 from tagmyphotos.store import models as m
-from tagmyphotos.suggest.refresh import refresh_suggestions
+from tagmyphotos.suggest.refresh import refresh_affected
 
 LISTED = 50  # unreadable files listed in the report (all are counted)
 # Album files of a Takeout export (their title is the album's): not photo files, not problems.
@@ -133,7 +133,8 @@ def import_takeout(core: Core, folder: Path, dry_run: bool = False) -> dict[str,
         if dry_run:
             txn.rollback()
     if not dry_run:
-        refresh_suggestions(core, [pl.face_id for pl in placed.pending])
+        # what was confirmed moves its neighbours' suggestions; the unsure ones go where it left room
+        refresh_affected(core, placed.confirmed_faces + [pl.face_id for pl in placed.pending])
         out.suggested = suggest_placements(placed.pending)
     return out.to_dict()
 
