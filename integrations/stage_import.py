@@ -8,21 +8,40 @@ Immich when push_renames is on). Safe to rerun: a second run changes nothing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from integrations import immich, immich_names, photoprism, photoprism_names
 from integrations.http import IntegrationError
 from tagmyphotos.core import Core
+from tagmyphotos.library.paths import PathNotFound, PathRefused, resolve_inside
 from tagmyphotos.review.foreign import ImportOutcome, import_names, known_photos
 from tagmyphotos.review.foreign_people import PeopleSync, remember, sync_people
+from tagmyphotos.stages.takeout_import import import_takeout
 from tagmyphotos.store.runner import StageContext
 
-SOURCES = ("immich", "photoprism")
+SOURCES = ("immich", "photoprism", "takeout")
 
 
-def run_import(core: Core, source: str, dry_run: bool = False) -> dict[str, Any]:
+def takeout_folder(core: Core, folder: str | None) -> Path:
+    """The Takeout folder of a job: the library when none is given; an absolute one comes only
+    from the command line (the API and the page accept folders inside the library), whose user
+    can read that folder anyway; a relative one is resolved inside the library (no link out)."""
+    if not folder:
+        return core.cfg.library
+    if folder.startswith("/"):
+        return Path(folder)
+    try:
+        return resolve_inside(core.cfg.library, folder)
+    except (PathRefused, PathNotFound) as exc:
+        raise ValueError(f"the Takeout folder: {exc}") from exc
+
+
+def run_import(core: Core, source: str, dry_run: bool = False, folder: str | None = None) -> dict[str, Any]:
     """Fetch, apply and report one import; raises IntegrationError or ValueError with a sentence."""
     cfg = core.cfg.integrations
+    if source == "takeout":
+        return import_takeout(core, takeout_folder(core, folder), dry_run)
     if source == "immich":
         problem = immich.config_problem(cfg.immich)
         if problem:
@@ -67,14 +86,31 @@ def report(outcome: ImportOutcome, people: PeopleSync, pushed: list[str], skippe
     return out
 
 
+def takeout_text(result: dict[str, Any]) -> str:
+    """The outcome of a Takeout import in words (CLI, job events, Settings)."""
+    verb = "would place" if result.get("dry_run") else "placed"
+    return (
+        f"Google Takeout: {result.get('names', 0)} names on {result.get('photos', 0)} photos; {verb} "
+        f"{result.get('placed', 0)} on faces, {result.get('suggested', 0)} suggested to review, "
+        f"{result.get('photo_level', 0)} left as names of the photo, {result.get('conflicts', 0)} conflicts, "
+        f"{result.get('unreadable', 0)} unreadable files, {result.get('not_in_library', 0)} files for photos "
+        "not in the library"
+    )
+
+
 def stage_import_names(core: Core, ctx: StageContext) -> dict[str, Any]:
     source = str(ctx.params.get("source") or "")
     dry_run = bool(ctx.params.get("dry_run"))
     try:
-        result = run_import(core, source, dry_run)
+        result = run_import(core, source, dry_run, ctx.params.get("folder"))
     except IntegrationError as exc:
         raise RuntimeError(str(exc)) from exc
     ctx.total = ctx.done = result["photos"]
+    if source == "takeout":
+        ctx.info(takeout_text(result))
+        for item in result["unreadable_items"]:
+            ctx.warning(item["file"], item["why"])
+        return result
     ctx.info(
         "{verb} from {source}: {imported} names on our faces, {marked} hand-marked, {already} already there, "
         "{conflicts} conflicts, {unmatched} unmatched".format(

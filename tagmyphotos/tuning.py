@@ -418,6 +418,22 @@ IMPORT_MATCH_MIN_IOU = 0.3
 # this many become people. A group photo names a few dozen at most; a hostile or broken file
 # with thousands would otherwise create thousands of people (the rest are logged, not lost).
 IMPORT_MAX_KEYWORD_NAMES = 50
+# A Google Takeout photo JSON is 1-3 KB (title, times, geo data, people); a file over this is
+# not one and is not read (a hostile file cannot make the analysis read gigabytes).
+TAKEOUT_MAX_JSON_BYTES = 1_000_000
+# Placing names without boxes across the library (matching/place.py). A placement is sure (it
+# becomes a confirmed face) only within PLACE_SURE_DISTANCE x the model threshold of the name's
+# evidence and with a margin of PLACE_SURE_MARGIN x the threshold over the photo's next-best
+# assignment, the same in two rounds in a row. scripts/evaluate --takeout (README "Names from
+# Google Photos"): 0 wrong confirmed faces of 172 on 3 libraries (157 group faces, 91% placed
+# surely); even the loosest setting tried (distance <= the threshold, margin >= 0.05 x it; 2
+# libraries) confirmed nothing wrongly, so the testdata cannot show the edge: these values keep
+# a wide berth (a margin ~4x the matcher's min_margin), and what they leave is suggested, not lost.
+PLACE_SURE_DISTANCE = 0.85
+PLACE_SURE_MARGIN = 0.25
+PLACE_MAX_ROUNDS = 6
+# A person without exemplars is placed from at most this many other photos naming them.
+PLACE_SHARED_PHOTOS = 50
 
 # Free space: a write needs room for exiftool's temporary copy of the file next to it and for
 # the backup on the data volume; on top of that this reserve (config write.min_free_mb

@@ -1,4 +1,5 @@
-"""`tagmyphotos import-names`: take the names people already gave in Immich or PhotoPrism.
+"""`tagmyphotos import-names`: take the names people already gave in Immich or PhotoPrism, or
+in Google Photos (`--from takeout [DIR]`: a Takeout export, stages/takeout_import.py).
 
 It runs the import-names job here and now (the names are in the database when it returns) and
 prints what it did; --dry-run only counts. The JSON has imported, marked, already, conflicts,
@@ -8,11 +9,13 @@ unmatched (and their items), people_created and requests. --conflicts lists the 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from tagmyphotos.config import Config
+from tagmyphotos.metadata.takeout import SOURCE
 
 from .cli import EXIT_FAILED, EXIT_OK, command, emit, open_core
 
@@ -20,13 +23,19 @@ AddFn = Callable[..., argparse.ArgumentParser]
 
 
 def add_commands(add: AddFn) -> None:
-    p = add("import-names", "take the names people gave in Immich or PhotoPrism onto our faces")
-    p.add_argument("--from", dest="source", choices=["immich", "photoprism"], required=True)
+    p = add("import-names", "take the names given in Immich, PhotoPrism or Google Photos (Takeout) onto our faces")
+    p.add_argument("--from", dest="source", choices=["immich", "photoprism", "takeout"], required=True)
+    p.add_argument("folder", nargs="?", help="takeout: the folder of the Takeout export (default: the library)")
     p.add_argument("--dry-run", action="store_true", help="only count what would change")
     p.add_argument("--conflicts", action="store_true", help="list the open conflicts of that source and stop")
 
 
 def _text(result: dict[str, Any]) -> str:
+    from integrations.stage_import import takeout_text
+
+    if result.get("source") == SOURCE:
+        items = [f"  unreadable: {u['file']}: {u['why']}" for u in result.get("unreadable_items", [])[:20]]
+        return "\n".join([takeout_text(result), *items])
     verb = "would import" if result["dry_run"] else "imported"
     lines = [
         f"{verb} from {result['source']}: {result['imported']} names on our faces, {result['marked']} hand-marked "
@@ -60,7 +69,13 @@ def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
                              for c in rows) or "no open conflicts"  # fmt: skip
             emit(args, {"total": total, "items": rows}, text)
             return EXIT_OK
-        job_id = jobs_store.create_job("import-names", {"source": args.source, "dry_run": args.dry_run})
+        params: dict[str, Any] = {"source": args.source, "dry_run": args.dry_run}
+        if args.folder:
+            if args.source != "takeout":
+                print("error: a folder is only for --from takeout", file=sys.stderr)
+                return EXIT_FAILED
+            params["folder"] = os.path.abspath(args.folder)
+        job_id = jobs_store.create_job("import-names", params)
         run_stage(core, STAGES["import-names"], job_id)
         job = m.Job.get_by_id(job_id)
         if job.state != m.JOB_DONE:

@@ -6,7 +6,8 @@ past work is training data on day one. A region no detected face matches is kept
 face (no embedding: it names the photo, it does not teach the matcher). A face the user already
 decided about is never touched.
 
-Names without a box (PersonInImage, `People|Name` keywords: metadata/names.py) are used too:
+Names without a box (PersonInImage, `People|Name` keywords: metadata/names.py; the people of
+a Google Takeout JSON beside the photo: metadata/takeout.py) are used too:
 the one name left for the one face left confirms it; otherwise the names stay photo-level
 (PhotoName rows), suggestions for the photo's faces are limited to them, and a write never
 removes them. Every name is recorded with the tags it came from.
@@ -35,6 +36,8 @@ from tagmyphotos.geometry import NormBox, oriented_size
 from tagmyphotos.metadata.exiftool import ExifToolError, UnsafeArgument
 from tagmyphotos.metadata.names import keyword_people
 from tagmyphotos.metadata.read import MP_TAG, MWG_TAG, SUBJECT, PhotoMetadata, match_regions_to_faces, read_photo
+from tagmyphotos.metadata.takeout import SOURCE as TAKEOUT
+from tagmyphotos.metadata.takeout import TakeoutProblem, find_takeout
 from tagmyphotos.review.people import find_person, recount, resolve_person
 from tagmyphotos.stages.write import desired_tags, writer
 from tagmyphotos.store import models as m
@@ -66,6 +69,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
         return report
     regions = [r for r in meta.named_faces() if r.box is not None]
     keywords = _keyword_names(core, meta)
+    report.warning = _takeout_names(core, photo.path, keywords)
     if not regions and not keywords:
         return report
     if len(regions) > tuning.IMPORT_MAX_REGIONS_PER_PHOTO:
@@ -104,7 +108,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
                 face_id = _manual_face(photo_id, person, region.box, width, height, report)
             record_name(photo_id, person.id, [_REGION_TAG[region.source]], face_id)
         taken = {faces[i].id for i in matches.values()}
-        named = _import_keyword_names(photo_id, faces, taken, keywords, report, touched)
+        named = import_keyword_names(photo_id, faces, taken, keywords, report, touched)
         on_faces |= named
         recount(touched)
         # remembered, so that removing such a face later takes its name out of the file too
@@ -128,7 +132,21 @@ def _keyword_names(core: Core, meta: PhotoMetadata) -> dict[str, list[str]]:
     return names
 
 
-def _import_keyword_names(
+def _takeout_names(core: Core, rel: str, names: dict[str, list[str]]) -> str | None:
+    """Add the names of the photo's Google Takeout JSON (if any) to `names`; returns why its
+    JSON was skipped (for the job's events), or None."""
+    found = find_takeout(core.cfg.library / rel, core.cfg.library)
+    if isinstance(found, TakeoutProblem):
+        return f"Google Takeout file {found.path.name}: {found.reason}"
+    for name in found.names if found is not None else []:
+        if len(names) >= tuning.IMPORT_MAX_KEYWORD_NAMES and name not in names:
+            break
+        if TAKEOUT not in names.setdefault(name, []):
+            names[name].append(TAKEOUT)
+    return None
+
+
+def import_keyword_names(
     photo_id: int,
     faces: list[m.Face],
     taken: set[int],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tagmyphotos.stages.place_names import place_library, suggest_placements
 from tagmyphotos.stages.write import has_pending_writes
 from tagmyphotos.suggest.clusters import refresh_clusters
 from tagmyphotos.suggest.refresh import rebuild_index, refresh_suggestions
@@ -30,14 +31,17 @@ def stage_match(core: Core, ctx: StageContext) -> dict[str, Any]:
         ctx.advance(0)  # flushes progress and raises JobCancelled when asked to stop
 
     ctx.set_total(0)
+    placed = place_library(core)  # names without boxes first: what it confirms is learnt from at once
     report = refresh_suggestions(core, None, progress)
+    placed.suggested = suggest_placements(placed.pending)
     ctx.check_cancel()
     clusters = refresh_clusters(core, full=bool(ctx.params.get("full")))
     ctx.check_cancel()
     built = rebuild_index(core)
     ctx.info(
         f"judged {report.considered} faces: {report.likely} likely, {report.maybe} maybe, "
-        f"{report.unknown} unknown ({report.changed} changed); {clusters.clusters} clusters of "
+        f"{report.unknown} unknown ({report.changed} changed); names without boxes: {placed.placed} placed, "
+        f"{placed.suggested} suggested; {clusters.clusters} clusters of "
         f"{clusters.clustered} faces; index {'rebuilt' if built else 'unchanged'}"
     )
     result: dict[str, Any] = {
@@ -47,6 +51,7 @@ def stage_match(core: Core, ctx: StageContext) -> dict[str, Any]:
         "maybe": report.maybe,
         "unknown": report.unknown,
         "changed": report.changed,
+        "placed": placed.to_dict(),
         "clusters": clusters.clusters,
         "clustered": clusters.clustered,
         "index_generations": [meta.generation for meta in built],

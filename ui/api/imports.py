@@ -24,12 +24,16 @@ from .jobs import JobOut, job_out
 
 router = APIRouter(prefix="/imports", tags=["imports"], route_class=ProblemRoute)
 
-Source = Literal["immich", "photoprism"]
+Source = Literal["immich", "photoprism", "takeout"]
 
 
 class ImportStart(BaseModel):
-    source: Source = Field(description="the app whose names are taken")
+    source: Source = Field(description="the app whose names are taken (takeout: a Google Takeout export's JSON files)")
     dry_run: bool = Field(False, description="only count what would change")
+    folder: str | None = Field(
+        None, max_length=4096, pattern=r"^[^/]",
+        description="takeout only: the export's folder, relative to the library (default: the whole library)",
+    )  # fmt: skip
 
 
 class ConflictOut(BaseModel):
@@ -55,11 +59,15 @@ class Decision(BaseModel):
     responses=problem_responses(400, 422),
     description="Queues an `import-names` job (an import already queued or running is returned instead). "
     "Its result: imported, marked (hand-marked faces for boxes we had no face at), already, conflicts, "
-    "unmatched, people_created, requests.",
+    "unmatched, people_created, requests. For takeout: placed, suggested, photo_level, conflicts, "
+    "unreadable (and unreadable_items), not_in_library, photos, names.",
 )  # fmt: skip
 def import_names(body: ImportStart) -> JobOut:
     existing = jobs_store.active_job("import-names")
-    job_id = existing or start_job("import-names", {"source": body.source, "dry_run": body.dry_run})
+    params: dict[str, object] = {"source": body.source, "dry_run": body.dry_run}
+    if body.source == "takeout" and body.folder:
+        params["folder"] = body.folder  # resolved inside the library by the job (stage_import.takeout_folder)
+    job_id = existing or start_job("import-names", params)
     return job_out(m.Job.get_by_id(job_id))
 
 

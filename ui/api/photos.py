@@ -75,7 +75,8 @@ class PhotoNameOut(BaseModel):
     name: str
     sources: list[str] = Field(
         description="the file's tags that name the person (XMP-iptcExt:PersonInImage, XMP-lr:HierarchicalSubject, "
-        "XMP-digiKam:TagsList, XMP-dc:Subject, XMP-mwg-rs:RegionInfo, XMP-MP:RegionInfoMP), 'immich' or "
+        "XMP-digiKam:TagsList, XMP-dc:Subject, XMP-mwg-rs:RegionInfo, XMP-MP:RegionInfoMP), 'Google Takeout' (the "
+        "JSON file beside the photo in a Google Photos export), 'immich' or "
         "'photoprism' (imported from there), or 'review' for a name given in Tag My Photos"
     )
     face_id: int | None = Field(None, description="the face confirmed for this person")

@@ -252,6 +252,7 @@ SOURCE_LABELS = {
     "XMP-dc:Subject": "keywords",
     "immich": "Immich",
     "photoprism": "PhotoPrism",
+    "Google Takeout": "Google Takeout",
     "review": "named here",
 }
 STATUS_LABELS = {"face": "on a face", "suggested": "suggested for a face", "photo": "in the photo, on no face"}
@@ -273,6 +274,8 @@ def _why(face: FaceView) -> str:
     and the runner-up."""
     ex = face.explanation or {}
     parts = []
+    if ex.get("placed"):  # stages/place_names.py: a name the photo's tags give, placed on this face
+        parts.append(f"the photo's tags name {face.suggested_person_name}, and this face fits that name best")
     if "agreeing" in ex and "k" in ex:
         parts.append(f"{ex['agreeing']} of the {ex['k']} most similar named faces are "
                      f"{face.suggested_person_name}")  # fmt: skip

@@ -22,6 +22,7 @@ from ..components.library_check import check_library
 from ..components.name_import import NameImport
 from ..components.safety import confirm
 from ..components.settings_form import SettingsForm
+from ..components.takeout_import import TakeoutImport
 
 TARGETS = {"immich": "Immich", "photoprism": "PhotoPrism", "webhook": "Webhook"}
 
@@ -55,6 +56,7 @@ def register() -> None:
                 "unelevated color=primary"
             )
         NameImport()
+        TakeoutImport()
         ApiKeys()
         _password(cfg)
 
