@@ -82,3 +82,31 @@ def test_interval_zero_switches_the_rescan_off(tmp_path: Path) -> None:
         assert _scans() == [] and huey.pending_count() == 0
     finally:
         opened.close()
+
+
+def test_the_daily_automatic_write_runs_once_a_day(tmp_path: Path) -> None:
+    """write.auto: "daily at HH:MM": past that time, one write of everything pending per day."""
+    from tagmyphotos.review.confirm import confirm
+    from tests.support.base import scan_and_analyze
+
+    lib = copy_tree(FACES, tmp_path / "library", "img1.jpg")
+    core = Core(make_config(lib, tmp_path / "data", TAGMYPHOTOS_WRITE__AUTO="daily at 00:00"))
+    configure_queue(core.cfg)
+    runtime.install(core)
+    try:
+        scan_and_analyze(core)
+        _tick(dt.datetime(2026, 12, 2, 4, 0))
+        assert not m.Job.select().where(m.Job.type == "write").exists(), "nothing to write: no write"
+        m.Setting.delete().where(m.Setting.key == "write.daily_done").execute()  # a new day
+        confirm(core, [m.Face.select().first().id], "Ann")
+        _tick(dt.datetime(2026, 12, 2, 4, 1))
+        (write,) = m.Job.select().where(m.Job.type == "write")
+        assert write.params == {"trigger": "daily"}
+        _work()
+        assert m.Job.get_by_id(write.id).state == m.JOB_DONE and m.Job.get_by_id(write.id).result["written"] == 1
+        confirm(core, [m.Face.select().first().id], "Bo")  # pending again, but the day's write is done
+        _tick(dt.datetime(2026, 12, 2, 4, 2))
+        assert m.Job.select().where(m.Job.type == "write").count() == 1
+    finally:
+        runtime.install(None)
+        core.close()
