@@ -116,15 +116,18 @@ def gather(
     likely band, or the face is not close to any face a person confirmed)."""
     out: list[Evidence | None] = []
     pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # (row, face vector, person's evidence)
+    evidence: dict[int, np.ndarray] = {}  # person -> their trusted faces' vectors (once per call)
     for row, s in enumerate(suggestions):
         out.append(None)
         if s.band != BAND_LIKELY or s.person_id is None:
             continue
-        trusted = [f for f in matcher.members.get(s.person_id, ()) if f not in untrusted]
-        if not trusted:
+        if s.person_id not in evidence:
+            trusted = [f for f in sorted(matcher.members.get(s.person_id, ())) if f not in untrusted]
+            evidence[s.person_id] = _space(matcher, matcher.index.vectors(trusted)) if trusted else np.zeros((0, 0))
+        tv = evidence[s.person_id]
+        if len(tv) == 0:
             continue
         v = _space(matcher, vectors[row : row + 1])[0]
-        tv = _space(matcher, matcher.index.vectors(trusted))
         dist = np.linalg.norm(tv - v, axis=1)
         nearest = float(dist.min())
         if nearest > rule.distance:
