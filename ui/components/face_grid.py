@@ -21,7 +21,8 @@ from .. import frame
 THUMB_URL = "/api/v1/faces/{id}/thumb"
 PREVIEW_URL = "/api/v1/photos/{id}/preview"
 # Tile size on screen (px); thumbnails are made at 160 px, so this stays sharp on 2x screens.
-# Tiles stretch to fill each row (at least TILE_MIN_PX: three per row on a 390 px phone).
+# Tiles stretch to fill each row (at least TILE_MIN_PX; on a phone smaller, four per row on a
+# 390 px screen: theme.css .face-grid).
 TILE_PX = 96
 TILE_MIN_PX = 88
 GRID_STYLE = f"grid-template-columns: repeat(auto-fill, minmax({TILE_MIN_PX}px, {TILE_PX + 24}px))"
@@ -127,7 +128,7 @@ class FaceGrid:
         self.focus_tile: FaceTile | None = None
         self.tiles: list[FaceTile] = []
         # a grid of equal columns: as many tiles per row as fit, no empty strip on a phone
-        with ui.element("div").classes("w-full grid gap-2").style(GRID_STYLE) as self.container:
+        with ui.element("div").classes("face-grid w-full grid gap-2").style(GRID_STYLE) as self.container:
             for face in self.faces:
                 self.tiles.append(FaceTile(face, self, caption(face) if caption else None))
         if focus is not None:
@@ -160,13 +161,16 @@ class FaceGrid:
 
     def remove(self, face_ids: set[int]) -> None:
         """Drop faces that were handled; the grid closes up."""
-        for tile in [t for t in self.tiles if t.face.id in face_ids]:
-            if self.ring is not None and self.ring.current is tile:
-                self.ring.forget(tile)
+        gone = [t for t in self.tiles if t.face.id in face_ids]
+        cursor = self.ring is not None and self.ring.current in gone
+        index = self.tiles.index(self.ring.current) if cursor and self.ring and self.ring.current else 0
+        for tile in gone:
             tile.box.delete()
             self.tiles.remove(tile)
         self.faces = [f for f in self.faces if f.id not in face_ids]
         self.selected -= face_ids
+        if cursor and self.ring is not None:
+            self.ring.forget(self, index)
         if self.on_select:
             self.on_select()
 
@@ -218,15 +222,13 @@ class FocusRing:
         chosen = "selected" if tile.face.id in grid.selected else "not selected"
         self._announce(f"{tile_label(tile.face)}; {where}; {chosen}")
 
-    def forget(self, tile: FaceTile) -> None:
-        """The face under the cursor was handled: the cursor stays in its grid (the person's
-        other faces still wait there); only an emptied grid lets it go (to `after_empty`)."""
-        same = [t for t in tile.grid.tiles if t is not tile]
-        index = tile.grid.tiles.index(tile) if tile in tile.grid.tiles else 0
+    def forget(self, grid: FaceGrid, index: int) -> None:
+        """The face under the cursor (at `index` of `grid`) was handled: the cursor stays in its
+        grid, where the person's other faces still wait; an emptied grid leaves no cursor."""
         self.current = None
-        tile.grid.focus_tile = None
-        if same:
-            self.move_to(same[min(index, len(same) - 1)])
+        grid.focus_tile = None
+        if grid.tiles:
+            self.move_to(grid.tiles[min(index, len(grid.tiles) - 1)])
 
     def park(self, resume: FaceTile | None) -> None:
         """No cursor until an arrow key: the next arrow puts it on `resume`. Keys meant for the

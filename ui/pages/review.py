@@ -69,7 +69,7 @@ class ReviewPage:
             with ui.column().classes("gap-0"):
                 ui.label("Review suggestions").classes("text-xl font-medium")
                 ui.label(HELP).classes("text-sm text-grey-7 gt-xs")  # no keyboard on a phone
-                ui.label(SCALE).classes("text-sm text-grey-7")
+                ui.label(SCALE).classes("text-sm text-grey-7 gt-xs")  # on a phone: the badges' tooltips
             ui.space()
             self.undo = UndoButton(after=self.reload)
         with ui.row().classes("w-full items-center gap-2"):

@@ -27,7 +27,7 @@ from ..components.safety import UndoButton, report
 from ..frame import plural
 
 # Groups per page and faces shown per group (a bigger group is named in rounds of this size).
-CLUSTERS_PER_PAGE = 6
+CLUSTERS_PER_PAGE = 12
 FACES_PER_CLUSTER = 48
 # Single unknown faces per page.
 SINGLES_PER_PAGE = 96

@@ -82,6 +82,8 @@ class WritePage:
         frame.section("Write log", "Every write, restore and failure, newest first.")
         with ui.row().classes("w-full items-center gap-2"):
             self.failed_only = ui.switch("Failures only", on_change=lambda: self.log.go(1))
+            self.search = frame.tid(ui.input("Find a file", on_change=lambda: self.log.go(1)), "log-search")
+            self.search.props("dense outlined clearable debounce=300").classes("min-w-[200px]")
             ui.space()
             frame.tid(
                 ui.button("Restore all", icon="settings_backup_restore", on_click=self.restore_all), "restore-all"
@@ -161,11 +163,15 @@ class WritePage:
     # --- log and restore ------------------------------------------------------------------
     async def fetch_log(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         result = "failed" if self.failed_only.value else None
-        total, rows = await frame.io(restore.audit_log, limit, offset, None, None, result)
+        search = (self.search.value or "").strip() or None
+        total, rows = await frame.io(restore.audit_log, limit, offset, None, None, result, search)
         return rows, total
 
     def render_log(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
+            if (self.search.value or "").strip() or self.failed_only.value:
+                frame.empty_state("search_off", "No entry matches", "Change the file name or the switch above.")
+                return
             frame.empty_state(
                 "history", "Nothing written yet", "Accept some names, then write them into the photos above."
             )
