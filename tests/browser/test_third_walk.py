@@ -237,3 +237,59 @@ def test_regroup_shows_that_it_works_and_refreshes(rejected_site: Site, browser)
     # the reload after the regrouping failed with a TypeError in person_names (issue 29); a slow
     # machine may log NiceGUI's own "JavaScript did not respond" for the drawer, which is not ours
     assert "TypeError" not in log and "person_names" not in log and "pages/unknown.py" not in log
+
+
+def test_a_second_tab_hears_of_a_change_made_in_the_first(rejected_site: Site, browser) -> None:  # noqa: F811
+    page = Page(browser, rejected_site.base)
+    login(page)
+    page.open("/unknown", "Unknown faces")
+    page.wait.until(lambda _: page.js("return document.querySelectorAll(\"[data-testid^='cluster-']\").length"))
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    page.open("/unknown", "Unknown faces")
+    page.wait.until(lambda _: page.js("return document.querySelectorAll(\"[data-testid^='cluster-']\").length"))
+    card = page.js("return document.querySelector(\"[data-testid^='cluster-']\").dataset.testid")
+    cluster = card.removeprefix("cluster-")
+    page.field(f"name-{cluster}").send_keys("Cousin Tom")
+    page.testid(f"name-{cluster}-go").click()
+    page.see("Named Cousin Tom")
+    browser.switch_to.window(first)
+    page.see("changed since this page was loaded")  # within seconds, without a reload
+    page.testid("refresh").click()
+    page.wait.until(lambda _: not page.js(f"return !!document.querySelector(\"[data-testid='{card}']\")"))
+
+
+def test_a_phone_shows_many_faces_and_people_lists_the_unnamed_groups(rejected_site: Site, browser) -> None:  # noqa: F811
+    from tests.support.browser import PHONE
+
+    site = rejected_site
+    page = Page(browser, site.base)
+    login(page)
+    browser.set_window_size(*PHONE)
+    page.open("/unknown", "Unknown faces")
+    page.wait.until(lambda _: page.js("return document.querySelectorAll('.face-tile').length"))
+    page.js("document.querySelector(\"[data-testid^='cluster-']\").scrollIntoView()")
+    page.settle()
+    seen = page.js("return [...document.querySelectorAll('.face-tile')].filter(t => { const r = "
+                   "t.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length")  # fmt: skip
+    per_row = page.js("const tops = [...document.querySelectorAll(\"[data-testid^='cluster-']\")][0]"
+                      ".querySelectorAll('.face-tile'); return [...tops].filter(t => t.getBoundingClientRect().top"
+                      " === tops[0].getBoundingClientRect().top).length")  # fmt: skip
+    assert per_row >= 4 or per_row == page.js("return document.querySelector(\"[data-testid^='cluster-']\")"
+                                              ".querySelectorAll('.face-tile').length")  # fmt: skip
+    assert seen >= 8, f"only {seen} faces on a phone screen"
+    assert page.overflow_px() == 0
+    # People: the groups nobody named yet are there too, and can be named there
+    groups = site.count("SELECT COUNT(DISTINCT cluster) FROM face WHERE state = 'unknown' AND cluster IS NOT NULL")
+    page.open("/people", "Not named yet")
+    assert page.overflow_px() == 0
+    browser.set_window_size(1366, 900)
+    card = page.js("return document.querySelector(\"[data-testid^='unnamed-group-']\").dataset.testid")
+    assert card and groups >= 1
+    cluster = card.removeprefix("unnamed-group-")
+    page.field(f"unnamed-name-{cluster}").send_keys("Uncle Bob")
+    page.testid(f"unnamed-name-{cluster}-go").click()
+    page.see("Named Uncle Bob")
+    named = site.count("SELECT COUNT(*) FROM face f JOIN person p ON p.id = f.person_id WHERE p.name = 'Uncle Bob'")
+    assert named >= 2
+    page.wait.until(lambda _: "Uncle Bob" in page.js("return document.body.innerText"))  # now among the people

@@ -61,7 +61,7 @@ class UnnamedGroups:
 
     def _card(self, choice: ClusterChoice, names: list[str]) -> None:
         group = choice.cluster
-        with frame.tid(ui.card(), f"unnamed-{group.id}").classes("gap-1 p-2 items-center").props("flat bordered"):
+        with frame.tid(ui.card(), f"unnamed-group-{group.id}").classes("gap-1 p-2 items-center").props("flat bordered"):
             with ui.link(target="/unknown").classes("no-underline text-inherit flex flex-col items-center"):
                 face = group.faces[0]
                 frame.attrs(ui.element("img"), {"src": thumb_url(face.id), "alt": "an unnamed face"}).props(
