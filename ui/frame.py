@@ -151,6 +151,8 @@ def _counts() -> None:
         unknown = ui.chip("…", icon="help_outline", on_click=lambda: ui.navigate.to("/unknown")).props(
             "dense color=white text-color=primary"
         )
+        for chip in (review, unknown):
+            attrs(chip, {"role": "link"})
         review.tooltip("Suggested names waiting for review")
         unknown.tooltip("Faces nobody has named yet")
 
@@ -164,6 +166,9 @@ def _counts() -> None:
             return
         review.text = f"{counts.suggested:,}"
         unknown.text = f"{counts.unknown:,}"
+        # a screen reader says what the number counts, not the icon's name ("help_outline 7")
+        attrs(review, {"aria-label": plural(counts.suggested, "suggestion") + " to review"})
+        attrs(unknown, {"aria-label": plural(counts.unknown, "unknown face")})
 
     app.storage.client["refresh_counts"] = refresh
     ui.timer(COUNTS_REFRESH_S, refresh, immediate=True)

@@ -36,6 +36,7 @@ class ClusterSettings:
     outlier: float  # a member farther than this from the centroid is always an outlier
     min_size: int = tuning.CLUSTER_MIN_SIZE
     neighbours: int = tuning.CLUSTER_NEIGHBOURS
+    different: float = 0.0  # ... and farther than this from the others' centroid: "looks different"
 
     @classmethod
     def for_model(cls, model: str, threshold: float | None = None) -> ClusterSettings:
@@ -51,6 +52,7 @@ class ClusterSettings:
             join=t * tuning.CLUSTER_JOIN_RATIO,
             margin=margin,
             outlier=t * tuning.CLUSTER_OUTLIER_RATIO,
+            different=t * tuning.CLUSTER_LOOKS_DIFFERENT_RATIO,
         )
 
 
@@ -190,6 +192,19 @@ def outliers(vectors: np.ndarray, settings: ClusterSettings) -> np.ndarray:
         limit = max(limit, settings.outlier * tuning.CLUSTER_OUTLIER_FLOOR_RATIO)
         out = d > limit
     return out
+
+
+def looks_different(vectors: np.ndarray, settings: ClusterSettings) -> np.ndarray:
+    """Outliers that are also far from the centroid of the OTHER members (leave-one-out), as far
+    as another person's face is: what a page may leave unselected without a second thought."""
+    out = outliers(vectors, settings)
+    if not out.any():
+        return out
+    vecs = _prepare(np.asarray(vectors, np.float32), settings.metric)
+    n = len(vecs)
+    others = (vecs.sum(axis=0) - vecs) / (n - 1)  # each member's leave-one-out centroid
+    far = np.linalg.norm(vecs - others, axis=1) > max(settings.different, settings.outlier)
+    return out & far
 
 
 def _make(cluster_id: int, ids: np.ndarray, vecs: np.ndarray) -> Cluster:

@@ -17,7 +17,7 @@ import peewee as pw
 from tagmyphotos.review.people import NotFound, person_id_of
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import ClusterView, FaceView, face_views, faces_select
-from tagmyphotos.suggest.clusters import list_clusters, outliers_among
+from tagmyphotos.suggest.clusters import count_clusters, list_clusters, outliers_among
 
 BANDS = ("likely", "maybe")
 # "confidence": likely before maybe, then the most confident first: what a reviewer accepts
@@ -156,3 +156,21 @@ def clusters_to_name(cfg: Any, limit: int, offset: int, sample: int) -> list[Clu
     """A page of groups, largest first, each with its best `sample` faces and their outliers."""
     found = list_clusters(limit, offset, sample)
     return [ClusterChoice(c, frozenset(outliers_among(cfg, [f.id for f in c.faces]))) for c in found]
+
+
+@dataclass(frozen=True)
+class UnnamedWork:
+    """What is still unnamed: groups of look-alikes to name, and unknown faces in all (the
+    Review page points there before it offers to write)."""
+
+    groups: int
+    faces: int
+
+
+def unnamed_work() -> UnnamedWork:
+    return UnnamedWork(count_clusters(), count_faces(m.FACE_UNKNOWN))
+
+
+def count_clusters_to_name() -> int:
+    """How many groups `clusters_to_name` pages through (for "page 2 of 5")."""
+    return count_clusters()

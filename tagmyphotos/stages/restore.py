@@ -139,10 +139,14 @@ def stage_restore(core: Core, ctx: StageContext) -> dict[str, Any]:
 
 
 def audit_log(limit: int = 100, offset: int = 0, path: str | None = None, job_id: int | None = None,
-              result: str | None = None) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+              result: str | None = None, path_contains: str | None = None,
+              ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """The write log, newest first; `path_contains` finds files by part of their path (Write page)."""
     query = m.WriteAudit.select()
     if path:
         query = query.where(m.WriteAudit.path == path)
+    if path_contains:
+        query = query.where(m.WriteAudit.path.contains(path_contains))  # ILIKE: any case, any database
     if job_id is not None:
         query = query.where(m.WriteAudit.job == job_id)
     if result:

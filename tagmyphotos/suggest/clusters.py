@@ -9,7 +9,7 @@ Invariant: face.cluster is set only on unknown faces of clusterable quality.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from tagmyphotos.matching.cluster import (
     ClusterSettings,
     clusterable,
     clusters_from_labels,
+    looks_different,
     outliers,
     update_clusters,
 )
@@ -137,7 +138,7 @@ def _write(assignment: dict[int, int], unclustered: list[int], old: dict[int, in
             m.Face.update(cluster=None).where(m.Face.id.in_(part)).execute()
 
 
-def outlier_ids(cfg: Any, faces: Sequence[Any]) -> list[int]:
+def outlier_ids(cfg: Any, faces: Sequence[Any], rule: Callable[..., np.ndarray] = outliers) -> list[int]:
     """Face ids of a cluster's members that are far from the others (dropped before naming)."""
     out: list[int] = []
     by_model: dict[str, list[Any]] = {}
@@ -146,7 +147,7 @@ def outlier_ids(cfg: Any, faces: Sequence[Any]) -> list[int]:
             by_model.setdefault(str(f.model), []).append(f)
     for model_id, group in by_model.items():
         dim = len(bytes(group[0].embedding)) // 4
-        mask = outliers(vectors_of([bytes(f.embedding) for f in group], dim), cluster_settings(cfg, model_id))
+        mask = rule(vectors_of([bytes(f.embedding) for f in group], dim), cluster_settings(cfg, model_id))
         out += [int(f.id) for f, bad in zip(group, mask.tolist(), strict=True) if bad]
     return out
 
@@ -156,7 +157,7 @@ def outliers_among(cfg: Any, face_ids: Sequence[int]) -> list[int]:
 
     The page leaves them unselected before the user names the group, so what gets named is
     exactly what the user saw selected."""
-    return outlier_ids(cfg, objs(m.Face.select().where(m.Face.id.in_(list(face_ids)))))
+    return outlier_ids(cfg, objs(m.Face.select().where(m.Face.id.in_(list(face_ids)))), looks_different)
 
 
 def _grouped(min_size: int) -> Any:
@@ -209,9 +210,7 @@ def drop_from_cluster(core: Core, cluster_id: int, face_ids: Sequence[int] | Non
     They stay unknown (and can be named one by one or join a cluster at a full regroup)."""
     with m.database.atomic():
         members = objs(
-            m.Face.select().where(
-                (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED])
-            )
+            m.Face.select().where((m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED]))
         )
         if not members:
             raise NotFound(f"no cluster {cluster_id} (it may have been named or refreshed)")

@@ -10,6 +10,7 @@ README screenshots (docs/screenshots/, both themes) are taken here.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from tests.support.base import FACES, REAL, ROOT
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
+    PASSWORD,
     PHONE,
     Page,
     Site,
@@ -283,3 +285,42 @@ def test_first_run_scans_once_and_imported_faces_have_thumbnails(fresh_site: Sit
     assert face, "Pierre Curie's face should come from the file's tags"
     status = page.js("return fetch(arguments[0]).then(r => r.status)", f"/api/v1/faces/{face}/thumb")
     assert status == 200
+
+
+@pytest.fixture
+def fresh_site_with_password(tmp_path: Path) -> Iterator[Site]:
+    """The whole test library, nobody scanned it yet, the password in the environment (so there
+    is no welcome screen); one analysis worker, so the first analysis is still running when the
+    newcomer has logged in."""
+    lib = tmp_path / "library"
+    lib.mkdir()
+    for photo in sorted(FACES.glob("*.jpg")):
+        shutil.copyfile(photo, lib / photo.name)
+    yield from serve(tmp_path, TAGMYPHOTOS_PASSWORD=PASSWORD, TAGMYPHOTOS_ANALYSIS__WORKERS="1")
+
+
+def test_first_run_with_the_password_set_shows_what_happens_and_how_far(
+    fresh_site_with_password: Site,
+    browser,  # noqa: F811
+) -> None:
+    """Issue 29: the login leads to Review, which said "Nothing to review … start a scan under
+    Jobs" while the first analysis ran; a newcomer started a second scan."""
+    site = fresh_site_with_password
+    page = Page(browser, site.base)
+    login(page)  # the login form: no welcome screen with the password set
+    assert browser.current_url.rstrip("/") == site.base
+    page.see("Your photos are being analysed")
+    progress = page.testid("pipeline-progress")
+    page.wait.until(lambda _: re.search(r"Step [123] of 3: .+ · ", progress.text))
+    page.shot(DOCS_SHOTS / "first-run.png")
+    assert "start a scan under Jobs" not in page.js("return document.body.innerText")
+    # how far: the numbers move while the analysis runs
+    page.wait.until(lambda _: re.search(r"Finding faces · \d+ of \d+ done", progress.text))
+    # when the work is done the card goes and the page shows what was found, without a reload
+    page.wait.until(lambda _: site.count("SELECT COUNT(*) FROM job WHERE type='match' AND state='done'") >= 1)
+    page.wait.until(lambda _: not progress.is_displayed())
+    page.see("faces nobody has named yet")
+    assert site.count("SELECT COUNT(*) FROM job WHERE type='scan'") == 1
+    page.open("/unknown", "Unknown faces")
+    page.wait.until(lambda _: page.js("return document.querySelectorAll(\"[data-testid^='cluster-']\").length"))
+    assert not page.js("return document.querySelector(\"[data-testid='pipeline-progress']\").offsetParent")

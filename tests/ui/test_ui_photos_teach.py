@@ -71,6 +71,23 @@ async def test_photos_page_opens_with_a_person_and_links_to_the_photo(taught) ->
     assert isinstance(link, ui.link) and link.props["href"] == f"/photo/{face.photo_id}"
 
 
+async def test_photos_filters_are_kept_in_the_address(taught) -> None:
+    """A reload (or a shared link) shows the same photos: the filters are in the URL (issue 29)."""
+    user, core, names = taught
+    ids = sorted(m.Face.get_by_id(faces[0]).person_id for faces in names.values())
+    await user.open(f"/photos?people={ids[0]},{ids[1]}&mode=any&faces=without&order=path")
+    await user.should_see(marker="photos-people", retries=30)
+    assert user.find(marker="photos-people").elements.pop().value == ids[:2]
+    assert user.find(marker="photos-mode").elements.pop().value == "any"
+    assert user.find(marker="photos-unnamed").elements.pop().value == "without"
+    user.find(marker="photos-mode").elements.pop().set_value("only")  # a change goes into the address
+    await user.should_see(marker="photos-count", retries=30)
+    await user.open("/photos?mode=nonsense&faces=&start=not-a-date")  # bad values: the defaults
+    await user.should_see(marker="photos-mode", retries=30)
+    assert user.find(marker="photos-mode").elements.pop().value == "all"
+    assert user.find(marker="photos-from").elements.pop().value == ""
+
+
 async def test_teach_page_from_a_folder_and_from_an_upload(analysed_core: Core) -> None:
     core = analysed_core
     refs = core.cfg.data / "refs" / "Anna"

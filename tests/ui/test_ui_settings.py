@@ -22,20 +22,29 @@ async def test_change_a_setting_applies_to_the_running_core(core: Core) -> None:
         field = user.find(marker="setting-matching.k").elements.pop()
         field.set_value(9)
         user.find(marker="save-settings").click()
-        await user.should_see("Saved: matching.k", retries=30)
+        await user.should_see("Saved: Named faces compared with each new face", retries=30)
     assert core.cfg.matching.k == 9
     assert settings_store.stored_overrides()["matching.k"] == 9
 
 
-async def test_a_bad_value_is_refused_with_the_reason(core: Core) -> None:
+async def test_bad_values_are_refused_all_at_once_on_their_fields_in_plain_words(core: Core) -> None:
     async with simulated_ui(core) as user:
         await user.open("/settings")
         await user.should_see(marker="setting-matching.likely_confidence")
-        user.find(marker="setting-matching.likely_confidence").elements.pop().set_value(7)
+        likely = user.find(marker="setting-matching.likely_confidence").elements.pop()
+        likely.set_value(7)
+        interval = user.find(marker="setting-scan.interval_minutes").elements.pop()
+        interval.set_value(-5)
         user.find(marker="save-settings").click()
-        await user.should_see("likely_confidence", retries=30)
+        await user.should_see("Not saved: 2 settings to correct", retries=30)
+        assert likely.error == "Sure enough for \u201clikely\u201d (0\u20131) must be 1 or less"
+        assert interval.error == "Look for new photos every (minutes) must be 0 or more"
+        interval.set_value(15)  # one corrected: the other stays marked, nothing is saved yet
+        user.find(marker="save-settings").click()
+        await user.should_see("Not saved: 1 setting to correct", retries=30)
+        assert interval.error is None and likely.error
     assert core.cfg.matching.likely_confidence <= 1
-    assert "matching.likely_confidence" not in settings_store.stored_overrides()
+    assert not {"matching.likely_confidence", "scan.interval_minutes"} & set(settings_store.stored_overrides())
 
 
 async def test_paths_and_login_are_not_editable_here(core: Core) -> None:

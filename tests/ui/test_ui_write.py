@@ -46,6 +46,13 @@ async def test_preview_write_then_restore_one_file(analysed_core: Core) -> None:
         for path, digest in before.items():
             assert sha(core.cfg.library / path) != digest or (core.cfg.library / (path + ".xmp")).exists()
         await user.should_see(taught[0].path)  # in the write log
+        # the log finds a file by part of its name, in any case
+        part = taught[1].path.rsplit("/", 1)[-1].rsplit(".", 1)[0].upper()
+        user.find(marker="log-search").type(part)
+        await user.should_not_see(marker=f"restore-{taught[0].path}", retries=30)
+        await user.should_see(marker=f"restore-{taught[1].path}")
+        user.find(marker="log-search").clear()
+        await user.should_see(marker=f"restore-{taught[0].path}", retries=30)
         path = taught[0].path
         user.find(marker=f"restore-{path}").click()
         await user.should_see(marker="confirm-ok")

@@ -20,7 +20,8 @@ from .. import frame
 THUMB_URL = "/api/v1/faces/{id}/thumb"
 PREVIEW_URL = "/api/v1/photos/{id}/preview"
 # Tile size on screen (px); thumbnails are made at 160 px, so this stays sharp on 2x screens.
-# Tiles stretch to fill each row (at least TILE_MIN_PX: three per row on a 390 px phone).
+# Tiles stretch to fill each row (at least TILE_MIN_PX; on a phone smaller, four per row on a
+# 390 px screen: theme.css .face-grid).
 TILE_PX = 96
 TILE_MIN_PX = 88
 GRID_STYLE = f"grid-template-columns: repeat(auto-fill, minmax({TILE_MIN_PX}px, {TILE_PX + 24}px))"
@@ -89,7 +90,7 @@ class FaceTile:
             ).classes("absolute right-1.5 bottom-1.5 bg-black/40")
             if caption:
                 ui.label(caption).classes("text-[11px] leading-tight truncate w-full")
-        frame.attrs(self.frame, {"tabindex": 0, "role": "checkbox", "aria-label": label})
+        frame.attrs(self.frame, {"tabindex": 0, "role": "checkbox", "aria-label": label, "id": f"face-tile-{face.id}"})
         self.frame.mark(f"face-{face.id}")
         self.frame.on("click", lambda: grid.clicked(self))
         self.frame.on("focus", lambda: grid.focused(self))
@@ -127,7 +128,7 @@ class FaceGrid:
         self.focus_tile: FaceTile | None = None
         self.tiles: list[FaceTile] = []
         # a grid of equal columns: as many tiles per row as fit, no empty strip on a phone
-        with ui.element("div").classes("w-full grid gap-2").style(GRID_STYLE) as self.container:
+        with ui.element("div").classes("face-grid w-full grid gap-2").style(GRID_STYLE) as self.container:
             for face in self.faces:
                 self.tiles.append(FaceTile(face, self, caption(face) if caption else None))
         if focus is not None:
@@ -146,6 +147,8 @@ class FaceGrid:
     def toggle(self, face_id: int) -> None:
         self.selected.symmetric_difference_update({face_id})
         self._repaint(face_id)
+        if self.ring is not None and self.ring.current is not None and self.ring.current.face.id == face_id:
+            self.ring.say(self.ring.current)
         if self.on_select:
             self.on_select()
 
@@ -158,13 +161,16 @@ class FaceGrid:
 
     def remove(self, face_ids: set[int]) -> None:
         """Drop faces that were handled; the grid closes up."""
-        for tile in [t for t in self.tiles if t.face.id in face_ids]:
-            if self.ring is not None and self.ring.current is tile:
-                self.ring.forget(tile)
+        gone = [t for t in self.tiles if t.face.id in face_ids]
+        cursor = self.ring is not None and self.ring.current in gone
+        index = self.tiles.index(self.ring.current) if cursor and self.ring and self.ring.current else 0
+        for tile in gone:
             tile.box.delete()
             self.tiles.remove(tile)
         self.faces = [f for f in self.faces if f.id not in face_ids]
         self.selected -= face_ids
+        if cursor and self.ring is not None:
+            self.ring.forget(self, index)
         if self.on_select:
             self.on_select()
 
@@ -177,9 +183,15 @@ class FaceGrid:
 class FocusRing:
     """Keyboard focus over the tiles of several grids, in reading order (arrows move it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, announce: Callable[[str], Any] | None = None) -> None:
         self.grids: list[FaceGrid] = []
         self.current: FaceTile | None = None
+        self.resume: FaceTile | None = None
+        self.announce = announce
+
+    def _announce(self, text: str) -> None:
+        if self.announce is not None:
+            self.announce(text)
 
     def add(self, grid: FaceGrid) -> None:
         self.grids.append(grid)
@@ -187,34 +199,53 @@ class FocusRing:
     def clear(self) -> None:
         self.grids.clear()
         self.current = None
+        self.resume = None
 
     def tiles(self) -> list[FaceTile]:
         return [tile for grid in self.grids for tile in grid.tiles]
 
     def move_to(self, tile: FaceTile | None) -> None:
         old, self.current = self.current, tile
+        self.resume = None
         for t in (old, tile):
             if t is not None:
                 t.grid.focus_tile = t if t is tile else None
                 t.paint()
         if tile is not None:
             tile.box.run_method("scrollIntoView", {"block": "nearest", "behavior": "smooth"})
+            self.say(tile)
 
-    def forget(self, tile: FaceTile) -> None:
-        tiles = self.tiles()
-        index = tiles.index(tile) if tile in tiles else -1
-        rest = [t for t in tiles if t is not tile]
+    def say(self, tile: FaceTile) -> None:
+        """What a screen reader hears when the cursor lands on a face (the page's live region)."""
+        grid = tile.grid
+        where = f"face {grid.tiles.index(tile) + 1} of {len(grid.tiles)}" if tile in grid.tiles else "face"
+        chosen = "selected" if tile.face.id in grid.selected else "not selected"
+        self._announce(f"{tile_label(tile.face)}; {where}; {chosen}")
+
+    def forget(self, grid: FaceGrid, index: int) -> None:
+        """The face under the cursor (at `index` of `grid`) was handled: the cursor stays in its
+        grid, where the person's other faces still wait; an emptied grid leaves no cursor."""
         self.current = None
-        tile.grid.focus_tile = None
-        if rest:
-            self.move_to(rest[min(max(index, 0), len(rest) - 1)])
+        grid.focus_tile = None
+        if grid.tiles:
+            self.move_to(grid.tiles[min(index, len(grid.tiles) - 1)])
+
+    def park(self, resume: FaceTile | None) -> None:
+        """No cursor until an arrow key: the next arrow puts it on `resume`. Keys meant for the
+        faces just handled then never act on faces the page put in their place."""
+        if self.current is not None:
+            old, self.current = self.current, None
+            old.grid.focus_tile = None
+            old.paint()
+        self.resume = resume
+        self._announce("")
 
     def step(self, delta: int) -> None:
         tiles = self.tiles()
         if not tiles:
             return
         if self.current not in tiles:
-            self.move_to(tiles[0])
+            self.move_to(self.resume if self.resume in tiles else tiles[0])
             return
         index = tiles.index(self.current)  # type: ignore[arg-type]
         self.move_to(tiles[max(0, min(len(tiles) - 1, index + delta))])

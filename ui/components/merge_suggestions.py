@@ -21,6 +21,10 @@ from .. import frame
 from .face_grid import thumb_url
 from .safety import report
 
+# "Very alike" below this share of the suggestion threshold: 95% of one person's faces split in two
+# are under 0.41, at a threshold of 0.55 (tuning.MERGE_DISTANCE_RATIO's calibration); above, "alike".
+TYPICAL_SAME_RATIO = 0.41 / 0.55
+
 # Suggestions shown at once (closest first); the API pages through all of them.
 SHOWN = 5
 
@@ -52,10 +56,13 @@ class MergeSuggestions:
                 _side(s.a, s.faces_a)
                 with ui.column().classes("items-center gap-0 text-center"):
                     ui.icon("compare_arrows", size="2rem").classes("text-primary")
-                    ui.label(f"distance {s.distance:.2f}").classes("text-sm font-medium")
-                    ui.label(f"suggested below {s.threshold:.2f}; nearest faces {s.closest_distance:.2f}").classes(
+                    close = s.distance <= s.threshold * TYPICAL_SAME_RATIO
+                    ui.label("Very alike" if close else "Alike").classes("text-sm font-medium")
+                    ui.label("as alike as photos of one person usually are" if close else
+                             "more alike than two people usually are: look closely").classes(
                         "text-xs text-grey-7 dark:text-grey-5"
-                    )
+                    ).tooltip(f"distance {s.distance:.2f}, suggested below {s.threshold:.2f}; "
+                              f"nearest faces {s.closest_distance:.2f}")  # fmt: skip
                 _side(s.b, s.faces_b)
             with ui.row().classes("w-full justify-end gap-2"):
                 frame.tid(

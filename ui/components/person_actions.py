@@ -18,9 +18,26 @@ from tagmyphotos.store.views import PersonView
 
 from .. import frame
 from .face_grid import thumb_url
+from .person_picker import name_field
 
 # Faces offered as a cover: the person's best (by quality), enough to find a good one.
 COVER_CHOICES = 24
+
+
+# What hiding does and does not do: the name stays in photos (issue 29: a hidden person was
+# written into a photo without a word why).
+HIDDEN_EFFECT = ("off the People list (“Show hidden people” lists them), no new suggestions. Faces already "
+                 "named stay named and are still written into the photos; to take the name out of your "
+                 "files, delete the person and write again.")  # fmt: skip
+
+
+def hidden_note(name: str) -> str:
+    return f"{name} is hidden: {HIDDEN_EFFECT}"
+
+
+def hid(name: str) -> str:
+    """The notice after hiding someone."""
+    return f"Hid {name}: {HIDDEN_EFFECT}"
 
 
 class PersonMenu:
@@ -43,7 +60,7 @@ class PersonMenu:
         with ui.dialog() as dialog, frame.tid(ui.card(), "rename-dialog").classes("min-w-[300px] gap-2"):
             ui.label(f"Rename {self.person.name}").classes("text-lg font-medium")
             ui.label("The old name stays as an alias: imports and searches still find it.").classes("text-sm")
-            field = frame.tid(ui.input("New name", value=self.person.name), "rename-name").props("dense outlined")
+            field = frame.tid(name_field("New name", self.person.name), "rename-name").props("dense outlined")
             field.on("keydown.enter", lambda: dialog.submit(field.value))
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
@@ -60,7 +77,7 @@ class PersonMenu:
 
     async def toggle_hidden(self) -> None:
         hidden = not self.person.hidden
-        done = f"Hid {self.person.name} (listed with “Show hidden people”)" if hidden else f"Showed {self.person.name}"
+        done = hid(self.person.name) if hidden else f"Showed {self.person.name}"
         if await frame.call(people.set_hidden, frame.core(), self.person.id, hidden, done=done) is not None:
             await self.after()
 

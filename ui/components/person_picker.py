@@ -12,9 +12,18 @@ from typing import Any
 
 from nicegui import ui
 
+from tagmyphotos import tuning
 from tagmyphotos.review.people import list_people, similar_people
 
 from .. import frame
+
+
+def name_field(label: str, value: str = "") -> ui.input:
+    """A field for a person's name that says at once when it is too long."""
+    most = tuning.PERSON_NAME_MAX_CHARS
+    field = ui.input(label, value=value, validation=lambda v: None if len(v or "") <= most else
+                     f"At most {most:,} characters; this is {len(v or ''):,}")  # fmt: skip
+    return field.props("hide-bottom-space")
 
 
 async def person_names() -> list[str]:
@@ -40,9 +49,8 @@ class PersonPicker:
     ) -> None:
         self.on_pick = on_pick
         with ui.row().classes("items-center gap-2 max-w-full"):  # wraps on a phone
-            self.input = (
-                ui.input(label, autocomplete=names or []).props("dense outlined clearable").classes("min-w-[180px]")
-            )
+            self.input = name_field(label).props("dense outlined clearable").classes("min-w-[180px]")
+            self.input.set_autocomplete(names or [])
             self.button = ui.button(button, icon=icon, on_click=self.pick).props("unelevated color=primary no-wrap")
         if testid:
             frame.tid(self.input, testid)

@@ -7,6 +7,7 @@ Deleting a person, writing files and revoking a key ask first.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -35,6 +36,8 @@ async def confirm(title: str, message: str, ok: str = "Delete", color: str = "ne
 
 # Undo labels longer than this are cut on the button (the tooltip has all of it).
 UNDO_LABEL_CHARS = 36
+# An action older than this (seconds) shows its age on the Undo button.
+RECENT_S = 120
 
 
 class UndoButton:
@@ -57,8 +60,12 @@ class UndoButton:
         self.button.set_enabled(last is not None)
         label = last.label if last else ""
         short = label if len(label) <= UNDO_LABEL_CHARS else label[: UNDO_LABEL_CHARS - 1] + "…"
-        self.button.set_text(f"Undo: {short}" if last else "Undo")
-        self.tip.set_text(f"Undo: {label}" if last else "Nothing to undo here")
+        # the same words on every page; an older action says how old (a photo's page offered an
+        # hours-old "Undo: not …" that looked like the last click, issue 29)
+        when = ago(last.created_at) if last else ""
+        self.button.set_text(f"Undo: {short}" + (f" ({when})" if when else "") if last else "Undo")
+        where = "" if self.scope is None else " (the last change on this page)"
+        self.tip.set_text(f"Undo: {label}{where}" if last else "Nothing to undo here")
 
     async def undo(self) -> None:
         result = await frame.call(review_confirm.undo_last, frame.core(), self.scope)
@@ -69,6 +76,24 @@ class UndoButton:
             done = self.after()
             if hasattr(done, "__await__"):
                 await done
+
+
+def ago(stamp: str | None, now: dt.datetime | None = None) -> str:
+    """'5 min ago', '3 h ago', '2 days ago' for an action older than RECENT_S; '' for a recent one."""
+    if not stamp:
+        return ""
+    try:
+        then = dt.datetime.fromisoformat(stamp.removesuffix("Z")).replace(tzinfo=None)
+    except ValueError:
+        return ""
+    seconds = ((now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) - then).total_seconds()
+    if seconds < RECENT_S:
+        return ""
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return frame.plural(int(seconds // 86400), "day") + " ago"
 
 
 def report(result: ReviewResult, what: str) -> None:

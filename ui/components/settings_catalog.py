@@ -64,8 +64,7 @@ GROUPS: tuple[Group, ...] = (
     )),
     Group("Writing into photos", "What goes into your files, and how they are kept safe.", (
         Setting("write.mode", "Where names go",
-                "auto: into the photo when its format allows, else an XMP sidecar; sidecar: always a sidecar; "
-                "embed: always into the photo."),
+                "A sidecar is a small file next to the photo (photo.jpg.xmp) that photo apps read too."),
         Setting("write.sidecar_naming", "Sidecar file name",
                 "photo.jpg.xmp (digiKam, darktable) or photo.xmp (Lightroom, Immich)."),
         Setting("write.person_in_image", "Write the people list (PersonInImage)",
@@ -86,7 +85,8 @@ GROUPS: tuple[Group, ...] = (
 )
 
 INTEGRATION_LABELS = {
-    "enabled": ("Connected", "Tell this app after each write."),
+    "enabled": ("Tell this app after each write",
+                "Switching this on does not check the connection: use Test connection below."),
     "url": ("Address", "The app's web address as this server reaches it, e.g. http://immich:2283."),
     "api_key": ("API key", "Created in the app's user settings."),
     "token": ("App password or token", "Created in PhotoPrism's settings."),
@@ -96,6 +96,28 @@ INTEGRATION_LABELS = {
     "push_faces": ("Create the people in Immich", "For Immich set-ups that do not import face regions."),
     "remove_duplicate_ml_faces": ("Remove Immich's duplicate faces",
                                   "Immich's own unnamed face where ours is named."),
+    "push_renames": ("Rename people there too", "A person renamed here gets the new name in the app as well."),
+    "import_every_hours": ("Take over the names given there, every … hours",
+                           "0: only when you ask (Import names, below)."),
+    "job_events": ("Also report finished scans, analyses and writes", "Besides the written photos."),
+}
+# Choices in words (the stored value stays the key).
+CHOICE_LABELS = {
+    "write.mode": {"auto": "Into the photo where its format allows, else a sidecar file",
+                   "in-file": "Always into the photo itself", "sidecar": "Always into a sidecar file"},
+}
+# The tuning knobs under Advanced, in words (their keys are documented in config.yaml).
+ADVANCED_LABELS = {
+    "analysis.detect_max_px": ("Image size the face finder looks at (pixels, longest side)",
+                               "Larger finds smaller faces, and takes longer."),
+    "analysis.batch_size": ("Photos per analysis step", "Smaller: finer progress and quicker stop."),
+    "matching.distance_threshold": ("How alike two faces must be, per face model",
+                                    "Empty: the calibrated values."),
+    "matching.k": ("Named faces compared with each new face", "More: steadier suggestions, a little slower."),
+    "integrations.timeout_s": ("Wait for another app's answer (seconds)", ""),
+    "integrations.retries": ("Tries when another app does not answer", ""),
+    "integrations.hook.secret": ("Secret for the scan hook", "Signs requests to start a scan from outside."),
+    "logging.level": ("Detail in the server log", "DEBUG is the most, ERROR the least."),
 }
 
 
@@ -106,8 +128,10 @@ def integration_setting(key: str) -> Setting:
 
 
 def advanced_setting(key: str) -> Setting:
-    """A tuning knob: its key is its name (it is documented in config.yaml and the README)."""
-    return Setting(key, key, "")
+    """A tuning knob in words; a knob without words yet is named after its key's last part."""
+    fallback = (key.rsplit(".", 1)[-1].replace("_", " ").capitalize(), "")
+    label, help_text = ADVANCED_LABELS.get(key, fallback)
+    return Setting(key, label, help_text)
 
 
 def grouped_keys() -> set[str]:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any
 
 from nicegui import ui
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from tagmyphotos.config import Config
 from tagmyphotos.store import settings as settings_store
 
 from .. import frame
-from .settings_catalog import Setting
+from .settings_catalog import CHOICE_LABELS, Setting
 
 
 def annotation(cfg: Config, dotted: str) -> Any:
@@ -30,6 +30,49 @@ def annotation(cfg: Config, dotted: str) -> Any:
     for part in parts[:-1]:
         model = getattr(model, part)
     return type(model).model_fields[parts[-1]].annotation
+
+
+def field_adapter(cfg: Config, dotted: str) -> TypeAdapter[Any]:
+    """A validator for one setting alone: its type with its limits (ge=0, le=…)."""
+    model: Any = cfg
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        model = getattr(model, part)
+    info = type(model).model_fields[parts[-1]]
+    kind: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    return TypeAdapter(kind)
+
+
+# A refused value in the owner's words (pydantic's error types; the limit comes from the error).
+PLAIN: dict[str, str] = {
+    "greater_than_equal": "must be {ge} or more",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be {le} or less",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "literal_error": "must be one of: {expected}",
+    "string_too_long": "may be at most {max_length} characters",
+    "missing": "is needed",
+}
+
+
+def plain_error(err: Mapping[str, Any]) -> str:
+    """One validation error as a sentence part: 'must be 0 or more', not 'Input should be …'."""
+    template = PLAIN.get(str(err.get("type")))
+    if template is not None:
+        try:
+            ctx = {
+                k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in (err.get("ctx") or {}).items()
+            }
+            return template.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    message = str(err.get("msg", "is not valid"))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def _choices(kind: Any) -> list[Any] | None:
@@ -94,7 +137,8 @@ class SettingsForm:
         if isinstance(original, bool):
             widget, tag = ui.switch(name, value=original), "bool"
         elif choices is not None:
-            widget, tag = ui.select(choices, value=original, label=name).props("dense"), "choice"
+            options = CHOICE_LABELS.get(key) or choices
+            widget, tag = ui.select(options, value=original, label=name).props("dense"), "choice"
         elif isinstance(original, (int, float)):
             widget, tag = ui.number(name, value=original).props("dense"), type(original).__name__
         elif isinstance(original, list):
@@ -116,30 +160,60 @@ class SettingsForm:
         if tag == "text" and before is None:
             before = ""
         self.fields[key] = (before, widget, tag)
+        if tag != "bool":  # each field says what is wrong as soon as it is left
+            widget.on("blur", lambda key=key: self.check(key))
+
+    def problem(self, key: str) -> str | None:
+        """What is wrong with the value in this field, in plain words (None: nothing)."""
+        _, widget, tag = self.fields[key]
+        try:
+            value = _parse(tag, widget.value)
+        except (ValueError, TypeError):
+            return "must be a number" if tag in ("int", "float") else "is not in the expected form"
+        if value is None and tag in ("int", "float"):
+            return "is needed"
+        if tag == "text" and value == settings_store.MASK:
+            return None  # a secret left as it was
+        try:
+            field_adapter(self.cfg, key).validate_python(value)
+        except ValidationError as exc:
+            return "; ".join(plain_error(e) for e in exc.errors())
+        return None
+
+    def check(self, key: str) -> bool:
+        """Mark the field with its problem (or clear the mark); True when it is fine."""
+        trouble = self.problem(key)
+        self.fields[key][1].error = f"{self.labels.get(key, key)} {trouble}" if trouble else None
+        return trouble is None
 
     def changes(self) -> dict[str, Any]:
-        """Edited values, parsed to their type; raises ValueError for text that does not parse."""
+        """Edited values, parsed to their type (call after every field passed `check`)."""
         out = {}
         for key, (before, widget, tag) in self.fields.items():
-            try:
-                now = _parse(tag, widget.value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{self.labels.get(key, key)}: {exc}") from exc
+            now = _parse(tag, widget.value)
             if now != before:
                 out[key] = now
         return out
 
     async def save(self) -> None:
-        try:
-            changes = self.changes()
-        except ValueError as exc:
-            ui.notify(f"Not saved: {exc}", type="negative", multi_line=True)
+        bad = [key for key in self.fields if not self.check(key)]  # every field, all marked at once
+        if bad:
+            names = ", ".join(self.labels.get(k, k) for k in bad)
+            ui.notify(f"Not saved: {frame.plural(len(bad), 'setting')} to correct (marked in red): {names}",
+                      type="negative", multi_line=True)  # fmt: skip
+            self.fields[bad[0]][1].run_method("focus")
             return
+        changes = self.changes()
         if not changes:
             ui.notify("Nothing changed")
             return
-        saved = await frame.call(settings_store.save_changes, frame.core().cfg, changes)
-        if saved is None:
+        try:
+            saved = await frame.io(settings_store.save_changes, frame.core().cfg, changes)
+        except settings_store.SettingsError as exc:
+            self.refused(str(exc))
+            return
+        except Exception as exc:  # the database or the disk: say so, keep the form as it is
+            ui.notify(f"Not saved: {exc}", type="negative", multi_line=True)
             return
         new_cfg, restart = saved
         frame.core().cfg = new_cfg  # applied to this process at once, like PATCH /settings
@@ -147,6 +221,16 @@ class SettingsForm:
         note = f"; restart to apply {', '.join(self.labels.get(k, k) for k in restart)}" if restart else ""
         ui.notify(f"Saved: {names}{note}", type="positive", multi_line=True)
         self.on_saved(new_cfg)
+
+    def refused(self, message: str) -> None:
+        """The store refused the change as a whole ("key: reason"): on the field, in its words."""
+        key, _, reason = message.partition(": ")
+        if key in self.fields:
+            text = f"{self.labels.get(key, key)}: {reason.removeprefix('Value error, ')}"
+            self.fields[key][1].error = text
+        else:
+            text = message
+        ui.notify(f"Not saved: {text}", type="negative", multi_line=True)
 
 
 def _parse(tag: str, raw: Any) -> Any:

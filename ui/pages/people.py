@@ -14,9 +14,10 @@ from tagmyphotos.store.views import FaceView, PersonView, ReviewResult
 from .. import frame
 from ..components.face_grid import FaceGrid, Pager, thumb_url
 from ..components.merge_suggestions import MergeSuggestions
-from ..components.person_actions import PersonMenu, use_as_cover
-from ..components.person_picker import PersonPicker
+from ..components.person_actions import PersonMenu, hid, hidden_note, use_as_cover
+from ..components.person_picker import PersonPicker, name_field
 from ..components.safety import UndoButton, confirm, report
+from ..components.unnamed_groups import UnnamedGroups
 from ..frame import plural
 
 PEOPLE_PER_PAGE = 60
@@ -51,6 +52,7 @@ class PeopleList:
             )
         self.suggestions = MergeSuggestions(after=self.reload)
         self.pager = Pager(self.fetch, self.render, PEOPLE_PER_PAGE)
+        self.unnamed = UnnamedGroups(after=self.reload)  # name them where the people are
         self.update()
         ui.timer(0, self.reload, once=True)
 
@@ -169,17 +171,19 @@ class PersonPage:
                 if person.aliases:
                     details += " · also known as " + ", ".join(person.aliases)
                 ui.label(details).classes("text-sm text-grey-7")
+                if person.hidden:
+                    frame.tid(ui.label(hidden_note(person.name)), "hidden-note").classes("text-sm")
             ui.space()
             self.undo = UndoButton(after=self.reload, scope=UndoScope(person_id=person.id))
         with ui.row().classes("w-full items-center gap-2"):
-            self.rename_input = frame.tid(ui.input("New name", value=person.name), "rename").props("dense outlined")
+            self.rename_input = frame.tid(name_field("New name", person.name), "rename").props("dense outlined")
             ui.button("Rename", icon="edit", on_click=self.rename).props("flat dense")
             self.rename_input.on("keydown.enter", self.rename)
             ui.button(
                 "Show" if person.hidden else "Hide",
                 icon="visibility" if person.hidden else "visibility_off",
                 on_click=self.toggle_hidden,
-            ).props("flat dense").tooltip("Hidden people keep their names in files but get no new suggestions")
+            ).props("flat dense").tooltip(hidden_note(person.name))
             frame.tid(ui.button("Delete", icon="delete", on_click=self.delete), "delete").props(
                 "flat dense color=negative"
             )
@@ -286,7 +290,8 @@ class PersonPage:
 
     async def toggle_hidden(self) -> None:
         hidden = not self.person.hidden
-        if await frame.call(people.set_hidden, frame.core(), self.person.id, hidden) is not None:
+        done = hid(self.person.name) if hidden else f"Showed {self.person.name}"
+        if await frame.call(people.set_hidden, frame.core(), self.person.id, hidden, done=done) is not None:
             ui.navigate.reload()
 
     async def delete(self) -> None:

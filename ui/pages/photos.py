@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from nicegui import ui
 
@@ -24,8 +26,35 @@ UNNAMED = {"any": "All photos", "with": "With unnamed faces", "without": "No unn
 
 def register() -> None:
     @frame.page("/photos", "Photos")
-    async def photos_page(person: int | None = None) -> None:
-        await PhotosPage.build(person)
+    async def photos_page(
+        person: int | None = None, people: str = "", mode: str = "all", faces: str = "any", folder: str = "",
+        start: str = "", end: str = "", order: str = "-date",
+    ) -> None:  # fmt: skip
+        chosen = [int(p) for p in people.split(",") if p.strip().isdigit()] or ([person] if person else [])
+        shown = Shown(
+            chosen, mode if mode in MODES else "all", faces if faces in UNNAMED else "any", folder,
+            start if _day(start) else "", end if _day(end) else "", order if order in ORDERS else "-date",
+        )  # fmt: skip
+        await PhotosPage.build(shown)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The filters as the address keeps them (a reload or a shared link shows the same photos)."""
+
+    people: list[int]
+    mode: str = "all"
+    faces: str = "any"
+    folder: str = ""
+    start: str = ""
+    end: str = ""
+    order: str = "-date"
+
+    def query(self) -> str:
+        values = {"people": ",".join(str(p) for p in self.people), "mode": self.mode, "faces": self.faces,
+                  "folder": self.folder, "start": self.start, "end": self.end, "order": self.order}  # fmt: skip
+        defaults = {"mode": "all", "faces": "any", "order": "-date"}
+        return urlencode({k: v for k, v in values.items() if v and defaults.get(k) != v})
 
 
 def _day(text: str | None) -> dt.date | None:
@@ -36,7 +65,8 @@ def _day(text: str | None) -> dt.date | None:
 
 
 class PhotosPage:
-    def __init__(self, people: dict[int, str], preselected: list[int]) -> None:
+    def __init__(self, people: dict[int, str], shown: Shown) -> None:
+        preselected = [p for p in shown.people if p in people]
         frame.section("Photos", "Find photos by the people in them; open one to see and change its names.")
         with ui.row().classes("w-full items-end gap-3"):
             self.people = frame.tid(
@@ -44,31 +74,39 @@ class PhotosPage:
                           on_change=self.reload),
                 "photos-people",
             ).props("dense outlined use-chips clearable").classes("min-w-[260px]")  # fmt: skip
-            self.mode = frame.tid(ui.toggle(MODES, value="all", on_change=self.reload), "photos-mode").props("dense")
+            self.mode = frame.tid(ui.toggle(MODES, value=shown.mode, on_change=self.reload), "photos-mode").props(
+                "dense"
+            )
             self.unnamed = frame.tid(
-                ui.select(UNNAMED, value="any", label="Faces", on_change=self.reload), "photos-unnamed"
+                ui.select(UNNAMED, value=shown.faces, label="Faces", on_change=self.reload), "photos-unnamed"
             ).props("dense outlined")
         with ui.row().classes("w-full items-end gap-3"):
-            self.folder = frame.tid(ui.input("Folder", on_change=self.reload), "photos-folder").props(
-                "dense outlined clearable debounce=400"
-            )
-            self.first = frame.tid(ui.input("From (file date)", on_change=self.reload), "photos-from").props(
+            self.folder = frame.tid(
+                ui.input("Folder", value=shown.folder, on_change=self.reload), "photos-folder"
+            ).props("dense outlined clearable debounce=400")
+            self.first = frame.tid(
+                ui.input("From (file date)", value=shown.start, on_change=self.reload), "photos-from"
+            ).props("dense outlined clearable type=date")
+            self.last = frame.tid(ui.input("To", value=shown.end, on_change=self.reload), "photos-to").props(
                 "dense outlined clearable type=date"
             )
-            self.last = frame.tid(ui.input("To", on_change=self.reload), "photos-to").props(
-                "dense outlined clearable type=date"
+            self.order = ui.select(ORDERS, value=shown.order, label="Order", on_change=self.reload).props(
+                "dense outlined"
             )
-            self.order = ui.select(ORDERS, value="-date", label="Order", on_change=self.reload).props("dense outlined")
             ui.space()
             self.count = frame.tid(ui.label(), "photos-count").classes("text-sm")
         self.pager = Pager(self.fetch, self.render, PHOTOS_PER_PAGE)
         ui.timer(0, self.reload, once=True)
 
     @classmethod
-    async def build(cls, person: int | None) -> None:
+    async def build(cls, shown: Shown) -> None:
         everyone = await frame.io(list_people, True)
-        names = {p.id: p.name for p in everyone}
-        cls(names, [person] if person in names else [])
+        cls({p.id: p.name for p in everyone}, shown)
+
+    def shown(self) -> Shown:
+        return Shown([int(p) for p in self.people.value or ()], str(self.mode.value or "all"),
+                     str(self.unnamed.value or "any"), (self.folder.value or "").strip(), self.first.value or "",
+                     self.last.value or "", str(self.order.value or "-date"))  # fmt: skip
 
     def current(self) -> PhotoFilter:
         first, last = _day(self.first.value), _day(self.last.value)
@@ -86,10 +124,12 @@ class PhotosPage:
         except ValueError as exc:  # a folder with '..' or similar: say why, show nothing
             ui.notify(str(exc), type="warning")
             return [], 0
-        self.count.set_text(f"{page.total:,} photos")
+        self.count.set_text(frame.plural(page.total, "photo"))
         return page.items, page.total
 
     async def reload(self) -> None:
+        query = self.shown().query()
+        ui.navigate.history.replace("/photos" + (f"?{query}" if query else ""))
         await self.pager.go(1)
 
     def render(self, cards: list[PhotoCard]) -> None:

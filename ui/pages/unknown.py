@@ -8,19 +8,26 @@ from nicegui import ui
 from jobs.pipeline import STAGES
 from jobs.tasks import start_job
 from tagmyphotos.review import confirm
-from tagmyphotos.review.queries import ClusterChoice, FaceFilter, clusters_to_name, find_faces
+from tagmyphotos.review.queries import (
+    ClusterChoice,
+    FaceFilter,
+    clusters_to_name,
+    count_clusters_to_name,
+    find_faces,
+)
 from tagmyphotos.store.jobs import JobView
 from tagmyphotos.store.views import ClusterView, FaceView, ReviewResult
 
 from .. import frame
 from ..components.face_grid import FaceGrid, Pager
-from ..components.job_progress import FreshnessNotice, LiveJob
+from ..components.job_progress import STATE_WORDS, FreshnessNotice, LiveJob
 from ..components.person_picker import PersonPicker, person_names
+from ..components.pipeline_progress import PipelineProgress
 from ..components.safety import UndoButton, report
 from ..frame import plural
 
 # Groups per page and faces shown per group (a bigger group is named in rounds of this size).
-CLUSTERS_PER_PAGE = 6
+CLUSTERS_PER_PAGE = 12
 FACES_PER_CLUSTER = 48
 # Single unknown faces per page.
 SINGLES_PER_PAGE = 96
@@ -37,16 +44,20 @@ def register() -> None:
 class UnknownPage:
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.cluster_count = 0
         with ui.row().classes("w-full items-center gap-2"):
             frame.section("Unknown faces", "Faces that look alike are grouped: name a group at once. "
                           "Only the selected faces are named: click a face to leave it out.")  # fmt: skip
             ui.space()
+            self.regroup_button: ui.button | None = None
             if "match" in STAGES:
-                ui.button("Regroup", icon="refresh", on_click=self.regroup).props("flat dense").tooltip(
-                    "Run matching again (new suggestions and groups)"
+                self.regroup_button = frame.tid(ui.button("Regroup", icon="refresh", on_click=self.regroup), "regroup")
+                self.regroup_button.props("flat dense").tooltip(
+                    "Group the unknown faces again, with the faces you left out or rejected since"
                 )
             self.undo = UndoButton(after=self.reload)
         self.fresh = FreshnessNotice(self.reload)
+        self.progress = PipelineProgress(on_idle=self.reload)
         self.live = ui.column().classes("w-full")
         with ui.tabs().classes("w-full") as tabs:
             groups_tab = ui.tab("Groups", icon="diversity_3")
@@ -66,27 +77,45 @@ class UnknownPage:
         await self.fresh.mark_seen()
 
     async def regroup(self) -> None:
+        if self.regroup_button is not None:
+            self.regroup_button.props("loading")
         job_id = await frame.call(start_job, "match")
-        if job_id is not None:
-            self.live.clear()
-            with self.live:
-                LiveJob(job_id, on_finish=self.regrouped)
+        if job_id is None:
+            self._regroup_idle()
+            return
+        self.live.clear()
+        with self.live:
+            frame.tid(ui.label("Regrouping the unknown faces… the groups below refresh when it is done."),
+                      "regrouping").classes("text-sm")  # fmt: skip
+            LiveJob(job_id, on_finish=self.regrouped)
 
     async def regrouped(self, job: JobView) -> None:
-        self.live.clear()
+        """Runs inside the live card's timer: the card is removed last, since removing it
+        cancels this very call (its reads then returned None: the TypeError of issue 29)."""
         await self.reload()
-        ui.notify("Groups are up to date" if job.state == "done" else f"Regrouping {job.state}",
-                  type="positive" if job.state == "done" else "warning")  # fmt: skip
+        self._regroup_idle()
+        if job.state == "done":
+            ui.notify(f"Regrouped: {plural(self.cluster_count, 'group')} to name", type="positive")
+        else:
+            ui.notify(f"Regrouping {STATE_WORDS.get(job.state, job.state)}: {job.error or 'see Jobs'}", type="warning")
+        self.live.clear()
+
+    def _regroup_idle(self) -> None:
+        if self.regroup_button is not None:
+            self.regroup_button.props(remove="loading")
 
     # --- groups ---------------------------------------------------------------------------
-    async def fetch_clusters(self, offset: int, limit: int) -> tuple[list[ClusterChoice], None]:
-        return await frame.io(clusters_to_name, frame.core().cfg, limit, offset, FACES_PER_CLUSTER), None
+    async def fetch_clusters(self, offset: int, limit: int) -> tuple[list[ClusterChoice], int]:
+        self.cluster_count = await frame.io(count_clusters_to_name)
+        found = await frame.io(clusters_to_name, frame.core().cfg, limit, offset, FACES_PER_CLUSTER)
+        return found, self.cluster_count
 
     def render_clusters(self, clusters: list[ClusterChoice]) -> None:
         if not clusters:
+            busy = "The analysis is running (see above): groups appear when it is done. " if self.progress.busy else ""
             frame.empty_state(
                 "diversity_3", "No groups to name",
-                "Groups of look-alike faces appear here after face analysis. Faces that fit no group "
+                busy + "Groups of look-alike faces appear here after face analysis. Faces that fit no group "
                 "are under Single faces; suggestions for named people are on the Review page.",
             )  # fmt: skip
             return
@@ -125,9 +154,7 @@ class ClusterCard:
         shown = [f.id for f in cluster.faces]
         with frame.tid(ui.card(), f"cluster-{cluster.id}").classes("w-full gap-2").props("flat bordered"):
             with ui.row().classes("w-full items-center gap-2"):
-                ui.label(f"{plural(cluster.size, 'face')} in {plural(cluster.photos, 'photo')}").classes(
-                    "font-medium"
-                )
+                ui.label(f"{plural(cluster.size, 'face')} in {plural(cluster.photos, 'photo')}").classes("font-medium")
                 if cluster.size > len(cluster.faces):
                     ui.label(f"showing the best {len(cluster.faces)}; the rest stay for the next round").classes(
                         "text-sm text-grey-7"

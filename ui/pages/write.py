@@ -24,13 +24,32 @@ from ..frame import plural
 PREVIEW_FILES = 10
 # Write log rows per page.
 LOG_ROWS = 25
+# write.mode in words, for the page's heading.
+MODE_WORDS = {
+    "auto": "Names go into the photo itself where its format allows, otherwise into a sidecar file next to it.",
+    "in-file": "Names go into the photo itself.",
+    "sidecar": "Names go into a sidecar file next to each photo; the photos stay untouched.",
+}
+# The tags a write sets, in words (their last part; the details list the tags themselves).
+TAG_WORDS = {
+    "PersonInImage": "the list of people in the photo",
+    "RegionInfo": "where each face is and who it is",
+    "RegionInfoMP": "where each face is, for Windows Photos",
+    "Subject": "keywords",
+    "HierarchicalSubject": "the People keyword tree (Lightroom)",
+    "TagsList": "digiKam's people tags",
+    "CatalogSets": "the People keyword tree (older apps)",
+    "LastKeywordXMP": "keywords for Windows",
+    "Orientation": "the orientation the face areas refer to",
+}
 RESULT_COLOR = {
     "ok": "positive",
     "written": "positive",
     "restored": "info",
     "failed": "negative",
-    "skipped": "grey",
-    "unchanged": "grey",
+    # grey-8: white on Quasar's grey was 2.7:1 ("skipped", issue 29); #616161 is 6.2:1
+    "skipped": "grey-8",
+    "unchanged": "grey-8",
 }
 
 
@@ -47,8 +66,8 @@ class WritePage:
         self.log: Pager
         frame.section(
             "Write names into your photos",
-            f"Mode: {cfg.write.mode}. Every file is backed up first and checked after writing; "
-            f"backups are kept {cfg.write.backup_retention_days} days and can be restored below.",
+            f"{MODE_WORDS.get(cfg.write.mode, cfg.write.mode)} Every file is backed up first and checked after "
+            f"writing; backups are kept {cfg.write.backup_retention_days} days and can be restored below.",
         )
         with ui.card().classes("w-full gap-2").props("flat bordered"):
             with ui.row().classes("w-full items-center gap-2"):
@@ -63,6 +82,8 @@ class WritePage:
         frame.section("Write log", "Every write, restore and failure, newest first.")
         with ui.row().classes("w-full items-center gap-2"):
             self.failed_only = ui.switch("Failures only", on_change=lambda: self.log.go(1))
+            self.search = frame.tid(ui.input("Find a file", on_change=lambda: self.log.go(1)), "log-search")
+            self.search.props("dense outlined clearable debounce=300").classes("min-w-[200px]")
             ui.space()
             frame.tid(
                 ui.button("Restore all", icon="settings_backup_restore", on_click=self.restore_all), "restore-all"
@@ -142,11 +163,15 @@ class WritePage:
     # --- log and restore ------------------------------------------------------------------
     async def fetch_log(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         result = "failed" if self.failed_only.value else None
-        total, rows = await frame.io(restore.audit_log, limit, offset, None, None, result)
+        search = (self.search.value or "").strip() or None
+        total, rows = await frame.io(restore.audit_log, limit, offset, None, None, result, search)
         return rows, total
 
     def render_log(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
+            if (self.search.value or "").strip() or self.failed_only.value:
+                frame.empty_state("search_off", "No entry matches", "Change the file name or the switch above.")
+                return
             frame.empty_state(
                 "history", "Nothing written yet", "Accept some names, then write them into the photos above."
             )
@@ -193,19 +218,34 @@ class WritePage:
             self._watch(job_id)
 
 
+def where_names_go(mode: str) -> str:
+    """A file's write target in words (the writer's 'in-file' / 'sidecar')."""
+    return "names go into the photo itself" if mode == "in-file" else "names go into a sidecar file next to the photo"
+
+
+def people_after(changes: list[dict[str, Any]]) -> list[str]:
+    """Who the photo will name: the people list the write sets (empty when it does not change)."""
+    return next((list(c["after"]) for c in changes if c["tag"].endswith(":PersonInImage")), [])
+
+
 def _file_preview(item: writes.FilePreview) -> None:
-    with (
-        ui.expansion(item.path, caption=item.error or f"{item.mode} · {len(item.changes)} tags change")
-        .classes("w-full text-sm")
-        .props("dense")
-    ):
+    caption = item.error or where_names_go(item.mode)
+    with frame.tid(ui.expansion(item.path, caption=caption), "file-preview").classes("w-full text-sm").props("dense"):
         if item.error:
             ui.label(item.error).classes("text-negative")
         if item.note:
             ui.label(item.note).classes("text-grey-7")
-        for change in item.changes:
-            with ui.row().classes("w-full gap-2 no-wrap"):
-                ui.label(change["tag"]).classes("font-mono w-1/4 break-all")
-                ui.label(", ".join(change["before"]) or "—").classes("w-1/3 break-all text-grey-7")
-                ui.label("→").classes("w-4")
-                ui.label(", ".join(change["after"]) or "—").classes("break-all")
+        people = people_after(item.changes)
+        if people:
+            ui.label("People in this photo after the write: " + ", ".join(people))
+        changed = sorted({TAG_WORDS.get(c["tag"].rsplit(":", 1)[-1], c["tag"]) for c in item.changes})
+        if changed:
+            ui.label("What changes: " + "; ".join(changed) + ".")
+        # the tags themselves, for the curious (and for checking what another app will read)
+        with ui.expansion("Details: the tags as written").classes("w-full").props("dense"):
+            for change in item.changes:
+                with ui.row().classes("w-full gap-2 no-wrap"):
+                    ui.label(change["tag"]).classes("font-mono w-1/4 break-all")
+                    ui.label(", ".join(change["before"]) or "—").classes("w-1/3 break-all text-grey-7")
+                    ui.label("→").classes("w-4")
+                    ui.label(", ".join(change["after"]) or "—").classes("break-all")
