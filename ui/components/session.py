@@ -5,16 +5,23 @@ HttpOnly cookie. After the password is checked there, the page navigates to /log
 with a random single-use ticket (valid seconds, kept in memory); that plain HTTP response sets
 the signed session cookie from tagmyphotos.system.auth, the same cookie the REST API accepts (so face
 thumbnails load with it).
+
+Why every page is bound to its session: a page talks over its websocket long after the HTTP
+request that checked the cookie. Without a check per event, a tab left open on /settings kept
+full rights after a logout or a password change (issue 25, item 2). `bind` records the cookie a
+page was built for and puts one check in front of every event the browser sends to it; logout
+and a password change also close the pages at once (`end_pages`).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app
+from nicegui import Client, app
 
 from tagmyphotos.core import Core
 from tagmyphotos.system import auth
@@ -23,6 +30,8 @@ from tagmyphotos.system import auth
 TICKET_TTL_S = 30.0
 
 _tickets: dict[str, tuple[float, str]] = {}
+# client id -> the session cookie its page was built for (pages behind a cookie login only).
+_bound: dict[str, str] = {}
 
 
 def _core() -> Core:
@@ -83,10 +92,56 @@ def _https(request: Request) -> bool:
     return request.url.scheme == "https" or _core().cfg.server.public_url.startswith("https:")
 
 
+def bind(client: Client, request: Request) -> None:
+    """Tie a page to the session cookie it was built for; every event it sends is checked.
+
+    A page let in by a trusted proxy header has no session of ours to end: the proxy decides.
+    """
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if not token or auth.read_session(_core().cfg, token) is None:
+        return
+    _bound[client.id] = token
+    client.on_delete(lambda: _bound.pop(client.id, None))
+    forward = client.handle_event
+
+    def checked(msg: dict[str, Any]) -> None:
+        if session_alive(client):
+            forward(msg)
+        else:
+            end_pages(client_id=client.id)
+
+    client.handle_event = checked  # type: ignore[method-assign]
+
+
+def session_alive(client: Client) -> bool:
+    """The page's session is still logged in (not ended, not from before a password change)."""
+    token = _bound.get(client.id)
+    return token is not None and auth.read_session(_core().cfg, token) is not None
+
+
+def end_pages(token: str | None = None, client_id: str | None = None, sparing: str | None = None) -> int:
+    """Send the pages of one session (token), one page, or all sessions (neither) to the login
+    page and stop handling their events; returns how many were open. `sparing`: a page that
+    goes elsewhere itself. Call on the event loop."""
+    ended = 0
+    for cid, bound in list(_bound.items()):
+        if (token is not None and bound != token) or (client_id is not None and cid != client_id):
+            continue
+        if cid == sparing:
+            continue
+        _bound.pop(cid, None)
+        client = Client.instances.get(cid)
+        if client is not None and not client.is_deleted:
+            client.open("/login")
+            ended += 1
+    return ended
+
+
 def logout_response(request: Request) -> RedirectResponse:
     token = request.cookies.get(auth.SESSION_COOKIE)
     if token:
         auth.end_session(_core().cfg, token)  # the session ends on the server, not only here
+        end_pages(token)  # and its other open tabs stop acting now, not at their next click
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
