@@ -8,13 +8,13 @@ unmatched (and their items), people_created and requests. --conflicts lists the 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from tagmyphotos.config import Config
 
 from .cli import EXIT_FAILED, EXIT_OK, command, emit, open_core
+from .output import say
 
 AddFn = Callable[..., argparse.ArgumentParser]
 
@@ -65,7 +65,7 @@ def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
         job = m.Job.get_by_id(job_id)
         if job.state != m.JOB_DONE:
             emit(args, {"job_id": job_id, "state": job.state, "error": job.error}, "import-names failed")
-            print(f"error: {job.error}", file=sys.stderr)
+            say(f"error: {job.error}", err=True)
             return EXIT_FAILED
         result = {"job_id": job_id, **(job.result or {})}
         emit(args, result, _text(result))
