@@ -60,9 +60,14 @@ class ServerConfig(_Section):
         return v.rstrip("/") + "/"
 
 
+# The photo files a library holds by default (scan.extensions, scan.raw_extensions).
+PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "heif", "avif", "tif", "tiff", "webp")
+RAW_EXTENSIONS = ("dng", "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf")
+
+
 class ScanConfig(_Section):
-    extensions: list[str] = ["jpg", "jpeg", "png", "heic", "heif", "avif", "tif", "tiff", "webp"]
-    raw_extensions: list[str] = ["dng", "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf"]
+    extensions: list[str] = list(PHOTO_EXTENSIONS)
+    raw_extensions: list[str] = list(RAW_EXTENSIONS)
     exclude: list[str] = ["**/@eaDir/**", "**/#recycle/**", "**/.thumbnails/**"]
     # Minutes between automatic rescans; 0 switches the periodic rescan off.
     interval_minutes: int = Field(60, ge=0)
