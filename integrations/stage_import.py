@@ -12,23 +12,28 @@ from typing import Any
 
 from integrations import immich, immich_names, photoprism, photoprism_names
 from integrations.http import IntegrationError
+from integrations.reading import Reading
 from tagmyphotos.core import Core
 from tagmyphotos.review.foreign import ImportOutcome, import_names, known_photos
 from tagmyphotos.review.foreign_people import PeopleSync, remember, sync_people
 from tagmyphotos.store.runner import StageContext
 
 SOURCES = ("immich", "photoprism")
+# An import's notes (skipped names, limits reached) shown as warning events of its job, at most.
+NOTES_AS_EVENTS = 50
 
 
-def run_import(core: Core, source: str, dry_run: bool = False) -> dict[str, Any]:
-    """Fetch, apply and report one import; raises IntegrationError or ValueError with a sentence."""
+def run_import(core: Core, source: str, dry_run: bool = False, reading: Reading | None = None) -> dict[str, Any]:
+    """Fetch, apply and report one import; raises IntegrationError or ValueError with a sentence.
+    `reading` bounds what is read (and carries the job's cancel check)."""
     cfg = core.cfg.integrations
+    reading = reading or Reading.of(cfg)
     if source == "immich":
         problem = immich.config_problem(cfg.immich)
         if problem:
             raise ValueError(problem)
         with immich.ImmichClient(cfg.immich, cfg.timeout_s, cfg.retries) as client:
-            fetched = immich_names.fetch_names(client, cfg.immich, core.cfg.library, known_photos())
+            fetched = immich_names.fetch_names(client, cfg.immich, core.cfg.library, known_photos(), reading)
             outcome = import_names(core, source, fetched.photos, dry_run)
             people = sync_people(core, source, fetched.people, dry_run)
             pushed = []
@@ -43,7 +48,7 @@ def run_import(core: Core, source: str, dry_run: bool = False) -> dict[str, Any]
         if problem:
             raise ValueError(problem)
         with photoprism.PhotoPrismClient(cfg.photoprism, cfg.timeout_s, cfg.retries) as pclient:
-            pfetched = photoprism_names.fetch_names(pclient, cfg.photoprism, core.cfg.library, known_photos())
+            pfetched = photoprism_names.fetch_names(pclient, cfg.photoprism, core.cfg.library, known_photos(), reading)
             outcome = import_names(core, source, pfetched.photos, dry_run)
             people = sync_people(core, source, pfetched.people, dry_run)
             pushed = []
@@ -52,6 +57,7 @@ def run_import(core: Core, source: str, dry_run: bool = False) -> dict[str, Any]
     else:
         raise ValueError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
     skipped = fetched.skipped if source == "immich" else fetched_skipped
+    outcome.notes[:0] = reading.notes
     return report(outcome, people, pushed, dict(skipped), requests)
 
 
@@ -71,9 +77,13 @@ def stage_import_names(core: Core, ctx: StageContext) -> dict[str, Any]:
     source = str(ctx.params.get("source") or "")
     dry_run = bool(ctx.params.get("dry_run"))
     try:
-        result = run_import(core, source, dry_run)
+        result = run_import(core, source, dry_run, Reading.of(core.cfg.integrations, ctx.check_cancel))
     except IntegrationError as exc:
         raise RuntimeError(str(exc)) from exc
+    for note in result["notes"][:NOTES_AS_EVENTS]:  # names skipped, limits reached: said, not hidden
+        ctx.warning(None, note)
+    if len(result["notes"]) > NOTES_AS_EVENTS:
+        ctx.warning(None, f"... and {len(result['notes']) - NOTES_AS_EVENTS} more (see the job's result)")
     ctx.total = ctx.done = result["photos"]
     ctx.info(
         "{verb} from {source}: {imported} names on our faces, {marked} hand-marked, {already} already there, "

@@ -205,6 +205,15 @@ class IntegrationsConfig(_Section):
     hook: HookConfig = HookConfig()
     timeout_s: float = Field(10.0, gt=0, le=300)
     retries: int = Field(3, ge=0, le=10)
+    # Bounds of one name import from Immich or PhotoPrism, against a hostile or broken server
+    # (issue 25): a photo with more named faces than this is skipped whole, with a warning (like
+    # files, tuning.IMPORT_MAX_REGIONS_PER_PHOTO: a hand-tagged class photo has a few dozen).
+    import_max_faces_per_photo: int = Field(100, ge=1, le=1000)
+    # Reading stops, with a warning, after this many pages (Immich: 1,000 assets each, PhotoPrism
+    # 500) or items (assets, photos and people counted together) in one import: far above a real
+    # library (2 million assets), and a server whose paging never ends is cut off within minutes.
+    import_max_pages: int = Field(2000, ge=1)
+    import_max_items: int = Field(2_000_000, ge=1)
 
 
 class AuthConfig(_Section):
