@@ -15,13 +15,14 @@ and a password change also close the pages at once (`end_pages`).
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
-from nicegui import Client, app
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from nicegui import Client, app, ui
 
 from tagmyphotos.core import Core
 from tagmyphotos.system import auth
@@ -30,8 +31,12 @@ from tagmyphotos.system import auth
 TICKET_TTL_S = 30.0
 
 _tickets: dict[str, tuple[float, str]] = {}
-# client id -> the session cookie its page was built for (pages behind a cookie login only).
+# client id -> the session cookie its page was built for (pages behind a cookie login only),
+# and the pages whose session was ended here (logout, password change, or found ended).
 _bound: dict[str, str] = {}
+_ended: set[str] = set()
+# NiceGUI's upload route of a page's upload element: /_nicegui/client/<client id>/upload/<id>
+UPLOAD_PATH = re.compile(r"/_nicegui/client/([^/]+)/upload/")
 
 
 def _core() -> Core:
@@ -101,7 +106,7 @@ def bind(client: Client, request: Request) -> None:
     if not token or auth.read_session(_core().cfg, token) is None:
         return
     _bound[client.id] = token
-    client.on_delete(lambda: _bound.pop(client.id, None))
+    client.on_delete(lambda: _forget(client.id))
     forward = client.handle_event
 
     def checked(msg: dict[str, Any]) -> None:
@@ -113,10 +118,37 @@ def bind(client: Client, request: Request) -> None:
     client.handle_event = checked  # type: ignore[method-assign]
 
 
+def _forget(client_id: str) -> None:
+    _bound.pop(client_id, None)
+    _ended.discard(client_id)
+
+
 def session_alive(client: Client) -> bool:
     """The page's session is still logged in (not ended, not from before a password change)."""
-    token = _bound.get(client.id)
-    return token is not None and auth.read_session(_core().cfg, token) is not None
+    return _alive(client.id)
+
+
+def _alive(client_id: str) -> bool:
+    token = _bound.get(client_id)
+    return token is not None and client_id not in _ended and auth.read_session(_core().cfg, token) is not None
+
+
+class UploadGate:
+    """An upload goes to a page's own HTTP route, not over its websocket: refused (403, before
+    its body is read) when the page it belongs to is bound to a session that has ended."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            found = UPLOAD_PATH.search(scope.get("path", ""))
+            if found and found[1] in _bound and not _alive(found[1]):
+                end_pages(client_id=found[1])
+                refused = PlainTextResponse("This page's login has ended; log in again.", status_code=403)
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def end_pages(token: str | None = None, client_id: str | None = None, sparing: str | None = None) -> int:
@@ -127,12 +159,13 @@ def end_pages(token: str | None = None, client_id: str | None = None, sparing: s
     for cid, bound in list(_bound.items()):
         if (token is not None and bound != token) or (client_id is not None and cid != client_id):
             continue
-        if cid == sparing:
+        if cid == sparing or cid in _ended:
             continue
-        _bound.pop(cid, None)
+        _ended.add(cid)
         client = Client.instances.get(cid)
         if client is not None and not client.is_deleted:
-            client.open("/login")
+            with client:
+                ui.navigate.to("/login")
             ended += 1
     return ended
 
