@@ -11,17 +11,10 @@ other control character and every bidi control is shown as a visible escape (`\\
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import TextIO
 
-# C0 and C1 controls except tab and newline, DEL, and the bidi embedding/override/isolate marks.
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def escape_controls(text: str) -> str:
-    """`text` with each unsafe character as a visible escape: '\\x1b', '\\u202e'."""
-    return UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+from tagmyphotos.errors import escape_controls
 
 
 def say(text: object = "", *, err: bool = False, flush: bool = False) -> None:
