@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_absolute
+from integrations.reading import Reading
 from tagmyphotos import tuning
-from tagmyphotos.config import ImmichConfig
+from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
 from tagmyphotos.review.foreign_people import ForeignPersonInfo
@@ -68,10 +69,13 @@ def face_name(asset_face: dict[str, Any], person: dict[str, Any]) -> ForeignName
     return ForeignName(str(asset_face["id"]), str(person["id"]), str(person["name"]).strip(), box, (w, h))
 
 
-def _asset_names(client: ImmichClient, asset: dict[str, Any], skipped: Counter[str]) -> list[ForeignName]:
+def _asset_names(
+    client: ImmichClient, asset: dict[str, Any], skipped: Counter[str], reading: Reading
+) -> list[ForeignName]:
     people = asset.get("people") or []
     if people and any("faces" not in p for p in people):  # an older server: ask for the boxes
         by_person: dict[str, list[dict[str, Any]]] = {}
+        reading.before_request()
         for face in client.get_faces(str(asset["id"])):
             if face.get("person"):
                 by_person.setdefault(str(face["person"]["id"]), []).append(face)
@@ -93,42 +97,71 @@ def _asset_names(client: ImmichClient, asset: dict[str, Any], skipped: Counter[s
     return names
 
 
-def fetch_names(client: ImmichClient, cfg: ImmichConfig, library_root: Path, photos: dict[str, int]) -> Fetched:
-    """Every named face Immich has on photos of ours, in pages of assets; and its people."""
+def fetch_names(
+    client: ImmichClient, cfg: ImmichConfig, library_root: Path, photos: dict[str, int], reading: Reading | None = None
+) -> Fetched:
+    """Every named face Immich has on photos of ours, in pages of assets; and its people.
+
+    Within `reading`'s bounds: cancel honoured before each request, pages and items counted, a
+    photo with too many named faces left out. What is kept is one entry per asset of ours (an
+    asset sent again replaces itself), so memory follows our library, not the server's answers.
+    """
+    reading = reading or Reading.of(IntegrationsConfig())
     out = Fetched()
     ours = remote_paths(cfg, library_root, photos)
+    where = {photo_id: rel for rel, photo_id in photos.items()}
+    by_asset: dict[str, ForeignPhoto] = {}
     size = tuning.IMMICH_IMPORT_PAGE_SIZE
     page: int | None = 1
     while page:
+        reading.before_request()
         body = {"originalPath": search_prefix(cfg, library_root), "withPeople": True, "page": page, "size": size}
         data = client.api.request("POST", "/search/metadata", json=body).json()["assets"]
-        for asset in data.get("items") or []:
+        items = data.get("items") or []
+        for asset in items:
             photo_id = ours.get(asset.get("originalPath", ""))
             if photo_id is None:
                 skipped = len(asset.get("people") or [])
                 out.skipped["not_ours"] += 1 if skipped else 0
                 continue
-            names = _asset_names(client, asset, out.skipped)
-            if names:
-                out.photos.append(ForeignPhoto(photo_id, tuple(names)))
-        page = int(data["nextPage"]) if data.get("nextPage") else None
-    out.people = list(all_people(client))
+            names = _asset_names(client, asset, out.skipped, reading)
+            if reading.crowded(where.get(photo_id, str(photo_id)), len(names)):
+                out.skipped["crowded"] += 1
+            elif names:
+                by_asset[str(asset.get("id"))] = ForeignPhoto(photo_id, tuple(names))
+        following = _next_page(data.get("nextPage"), page)
+        page = following if items and reading.page("Immich", len(items)) else None
+    out.photos = list(by_asset.values())
+    out.people = list(all_people(client, reading))
     out.requests = client.api.requests
     return out
 
 
-def all_people(client: ImmichClient) -> list[ForeignPersonInfo]:
-    people, page = [], 1
-    while True:
+def _next_page(value: Any, current: int) -> int | None:
+    """Immich's nextPage ("2", "3", ...); None for the last page, or one that does not move on."""
+    try:
+        following = int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    return following if following is not None and following > current else None
+
+
+def all_people(client: ImmichClient, reading: Reading | None = None) -> list[ForeignPersonInfo]:
+    """Immich's people (hidden ones too), one entry per id, within `reading`'s bounds."""
+    reading = reading or Reading.of(IntegrationsConfig())
+    people: dict[str, ForeignPersonInfo] = {}
+    page = 1
+    while not reading.stopped:
+        reading.before_request()
         params = {"page": page, "size": tuning.IMMICH_IMPORT_PAGE_SIZE, "withHidden": "true"}
         data = client.api.request("GET", "/people", params=params).json()
-        people += [
-            ForeignPersonInfo(str(p["id"]), str(p.get("name") or ""), bool(p.get("isHidden")))
-            for p in data.get("people") or []
-        ]
-        if not data.get("hasNextPage"):
-            return people
+        found = data.get("people") or []
+        for p in found:
+            people[str(p["id"])] = ForeignPersonInfo(str(p["id"]), str(p.get("name") or ""), bool(p.get("isHidden")))
+        if not found or not data.get("hasNextPage") or not reading.page("Immich", len(found)):
+            break
         page += 1
+    return list(people.values())
 
 
 def push_rename(client: ImmichClient, person_id: str, name: str) -> None:

@@ -11,13 +11,15 @@ by their path below originals, through the PhotoPrism path map.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_relative
+from integrations.reading import Reading
 from tagmyphotos import tuning
-from tagmyphotos.config import PhotoPrismConfig
+from tagmyphotos.config import IntegrationsConfig, PhotoPrismConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
 from tagmyphotos.review.foreign_people import ForeignPersonInfo
@@ -34,24 +36,26 @@ class Fetched:
     requests: int = 0
 
 
-def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any], reading: Reading) -> Iterator[dict[str, Any]]:
+    """The items of a count/offset listing, one page at a time, within `reading`'s bounds."""
     size, offset = tuning.PHOTOPRISM_IMPORT_PAGE_SIZE, 0
-    items: list[dict[str, Any]] = []
-    while True:
+    while not reading.stopped:
+        reading.before_request()
         page = client.api.request("GET", path, params={**params, "count": size, "offset": offset}).json() or []
-        items += page
-        if len(page) < size:
-            return items
+        yield from page
+        if not reading.page("PhotoPrism", len(page)) or len(page) < size:
+            return
         offset += size
 
 
-def subjects(client: PhotoPrismClient) -> list[ForeignPersonInfo]:
-    rows = _paged(client, "/api/v1/subjects", {"hidden": "yes"})
-    return [
-        ForeignPersonInfo(str(s["UID"]), str(s.get("Name") or ""), bool(s.get("Hidden")))
+def subjects(client: PhotoPrismClient, reading: Reading | None = None) -> list[ForeignPersonInfo]:
+    rows = _paged(client, "/api/v1/subjects", {"hidden": "yes"}, reading or Reading.of(IntegrationsConfig()))
+    found = {
+        str(s["UID"]): ForeignPersonInfo(str(s["UID"]), str(s.get("Name") or ""), bool(s.get("Hidden")))
         for s in rows
         if s.get("Type", "person") == "person"
-    ]
+    }
+    return list(found.values())
 
 
 def marker_name(
@@ -75,7 +79,12 @@ def marker_name(
     return ForeignName(str(marker["UID"]), subject.external_id, name, NormBox(x, y, w, h))
 
 
-def fetch_names(client: PhotoPrismClient, cfg: PhotoPrismConfig, library_root: Path, photos: dict[str, int]) -> Fetched:
+def fetch_names(
+    client: PhotoPrismClient, cfg: PhotoPrismConfig, library_root: Path, photos: dict[str, int],
+    reading: Reading | None = None,
+) -> Fetched:  # fmt: skip
+    """Named face markers on photos of ours, within `reading`'s bounds (see immich_names)."""
+    reading = reading or Reading.of(IntegrationsConfig())
     out = Fetched()
     ours: dict[str, int] = {}
     for rel, photo_id in photos.items():
@@ -83,18 +92,26 @@ def fetch_names(client: PhotoPrismClient, cfg: PhotoPrismConfig, library_root: P
             ours[to_remote_relative(cfg.path_map, library_root, rel)] = photo_id
         except PathMapError:
             continue
-    out.people = subjects(client)
+    where = {photo_id: rel for rel, photo_id in photos.items()}
+    out.people = subjects(client, reading)
     people = {p.external_id: p for p in out.people}
-    for found in _paged(client, "/api/v1/photos", {"quality": 0, "merged": "true", "q": "faces:yes"}):
+    by_uid: dict[str, ForeignPhoto] = {}
+    for found in _paged(client, "/api/v1/photos", {"quality": 0, "merged": "true", "q": "faces:yes"}, reading):
         ours_id = ours.get(str(found.get("FileName") or ""))
         if ours_id is None:
             out.skipped["not_ours"] += 1
             continue
+        if str(found["UID"]) in by_uid:  # the same photo sent again: read once
+            continue
+        reading.before_request()
         detail = client.api.request("GET", f"/api/v1/photos/{found['UID']}").json()
         files = detail.get("Files") or detail.get("files") or []
         primary = [f for f in files if f.get("Primary")] or files[:1]
         names = [n for f in primary for mk in f.get("Markers") or [] if (n := marker_name(mk, people, out.skipped))]
-        if names:
-            out.photos.append(ForeignPhoto(ours_id, tuple(names)))
+        if reading.crowded(where.get(ours_id, str(ours_id)), len(names)):
+            out.skipped["crowded"] += 1
+        elif names:
+            by_uid[str(found["UID"])] = ForeignPhoto(ours_id, tuple(names))
+    out.photos = list(by_uid.values())
     out.requests = client.api.requests
     return out

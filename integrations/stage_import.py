@@ -13,6 +13,7 @@ from typing import Any
 
 from integrations import immich, immich_names, photoprism, photoprism_names
 from integrations.http import IntegrationError
+from integrations.reading import Reading
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import PathNotFound, PathRefused, resolve_inside
 from tagmyphotos.review.foreign import ImportOutcome, import_names, known_photos
@@ -21,6 +22,8 @@ from tagmyphotos.stages.takeout_import import import_takeout
 from tagmyphotos.store.runner import StageContext
 
 SOURCES = ("immich", "photoprism", "takeout")
+# An import's notes (skipped names, limits reached) shown as warning events of its job, at most.
+NOTES_AS_EVENTS = 50
 
 
 def takeout_folder(core: Core, folder: str | None) -> Path:
@@ -37,9 +40,14 @@ def takeout_folder(core: Core, folder: str | None) -> Path:
         raise ValueError(f"the Takeout folder: {exc}") from exc
 
 
-def run_import(core: Core, source: str, dry_run: bool = False, folder: str | None = None) -> dict[str, Any]:
-    """Fetch, apply and report one import; raises IntegrationError or ValueError with a sentence."""
+def run_import(
+    core: Core, source: str, dry_run: bool = False, reading: Reading | None = None, folder: str | None = None
+) -> dict[str, Any]:
+    """Fetch, apply and report one import; raises IntegrationError or ValueError with a sentence.
+    `reading` bounds what is read from Immich/PhotoPrism (and carries the job's cancel check);
+    `folder` is the Takeout folder."""
     cfg = core.cfg.integrations
+    reading = reading or Reading.of(cfg)
     if source == "takeout":
         return import_takeout(core, takeout_folder(core, folder), dry_run)
     if source == "immich":
@@ -47,7 +55,7 @@ def run_import(core: Core, source: str, dry_run: bool = False, folder: str | Non
         if problem:
             raise ValueError(problem)
         with immich.ImmichClient(cfg.immich, cfg.timeout_s, cfg.retries) as client:
-            fetched = immich_names.fetch_names(client, cfg.immich, core.cfg.library, known_photos())
+            fetched = immich_names.fetch_names(client, cfg.immich, core.cfg.library, known_photos(), reading)
             outcome = import_names(core, source, fetched.photos, dry_run)
             people = sync_people(core, source, fetched.people, dry_run)
             pushed = []
@@ -62,7 +70,7 @@ def run_import(core: Core, source: str, dry_run: bool = False, folder: str | Non
         if problem:
             raise ValueError(problem)
         with photoprism.PhotoPrismClient(cfg.photoprism, cfg.timeout_s, cfg.retries) as pclient:
-            pfetched = photoprism_names.fetch_names(pclient, cfg.photoprism, core.cfg.library, known_photos())
+            pfetched = photoprism_names.fetch_names(pclient, cfg.photoprism, core.cfg.library, known_photos(), reading)
             outcome = import_names(core, source, pfetched.photos, dry_run)
             people = sync_people(core, source, pfetched.people, dry_run)
             pushed = []
@@ -71,6 +79,7 @@ def run_import(core: Core, source: str, dry_run: bool = False, folder: str | Non
     else:
         raise ValueError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
     skipped = fetched.skipped if source == "immich" else fetched_skipped
+    outcome.notes[:0] = reading.notes
     return report(outcome, people, pushed, dict(skipped), requests)
 
 
@@ -102,9 +111,15 @@ def stage_import_names(core: Core, ctx: StageContext) -> dict[str, Any]:
     source = str(ctx.params.get("source") or "")
     dry_run = bool(ctx.params.get("dry_run"))
     try:
-        result = run_import(core, source, dry_run, ctx.params.get("folder"))
+        result = run_import(core, source, dry_run, Reading.of(core.cfg.integrations, ctx.check_cancel),
+                            ctx.params.get("folder"))  # fmt: skip
     except IntegrationError as exc:
         raise RuntimeError(str(exc)) from exc
+    notes = result.get("notes", [])
+    for note in notes[:NOTES_AS_EVENTS]:  # names skipped, limits reached: said, not hidden
+        ctx.warning(None, note)
+    if len(notes) > NOTES_AS_EVENTS:
+        ctx.warning(None, f"... and {len(notes) - NOTES_AS_EVENTS} more (see the job's result)")
     ctx.total = ctx.done = result["photos"]
     if source == "takeout":
         ctx.info(takeout_text(result))

@@ -61,9 +61,14 @@ class ServerConfig(_Section):
         return v.rstrip("/") + "/"
 
 
+# The photo files a library holds by default (scan.extensions, scan.raw_extensions).
+PHOTO_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "heif", "avif", "tif", "tiff", "webp")
+RAW_EXTENSIONS = ("dng", "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf")
+
+
 class ScanConfig(_Section):
-    extensions: list[str] = ["jpg", "jpeg", "png", "heic", "heif", "avif", "tif", "tiff", "webp"]
-    raw_extensions: list[str] = ["dng", "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf"]
+    extensions: list[str] = list(PHOTO_EXTENSIONS)
+    raw_extensions: list[str] = list(RAW_EXTENSIONS)
     exclude: list[str] = ["**/@eaDir/**", "**/#recycle/**", "**/.thumbnails/**"]
     # Minutes between automatic rescans; 0 switches the periodic rescan off.
     interval_minutes: int = Field(60, ge=0)
@@ -229,6 +234,15 @@ class IntegrationsConfig(_Section):
     hook: HookConfig = HookConfig()
     timeout_s: float = Field(10.0, gt=0, le=300)
     retries: int = Field(3, ge=0, le=10)
+    # Bounds of one name import from Immich or PhotoPrism, against a hostile or broken server
+    # (issue 25): a photo with more named faces than this is skipped whole, with a warning (like
+    # files, tuning.IMPORT_MAX_REGIONS_PER_PHOTO: a hand-tagged class photo has a few dozen).
+    import_max_faces_per_photo: int = Field(100, ge=1, le=1000)
+    # Reading stops, with a warning, after this many pages (Immich: 1,000 assets each, PhotoPrism
+    # 500) or items (assets, photos and people counted together) in one import: far above a real
+    # library (2 million assets), and a server whose paging never ends is cut off within minutes.
+    import_max_pages: int = Field(2000, ge=1)
+    import_max_items: int = Field(2_000_000, ge=1)
 
 
 class AuthConfig(_Section):

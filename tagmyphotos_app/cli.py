@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from tagmyphotos.config import Config, ConfigError, load_config
+
+from .output import say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        say(str(exc), err=True)
         return EXIT_USAGE
     handler = COMMANDS[args.command]
     try:
@@ -93,16 +94,16 @@ def main(argv: list[str] | None = None) -> int:
         problem = storage_problem(exc)
         if problem is None:
             raise
-        print(f"error: {problem}", file=sys.stderr)
+        say(f"error: {problem}", err=True)
         return EXIT_FAILED
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     """Print JSON with --json, else the human text."""
     if getattr(args, "json", False):
-        print(json.dumps(data, default=str, sort_keys=True))
+        say(json.dumps(data, default=str, sort_keys=True))
     else:
-        print(text)
+        say(text)
 
 
 def open_core(cfg: Config) -> Any:
@@ -115,12 +116,12 @@ def open_core(cfg: Config) -> Any:
 def cmd_config(args: argparse.Namespace, cfg: Config) -> int:
     masked = cfg.masked()
     if args.json:
-        print(json.dumps(masked, sort_keys=True))
+        say(json.dumps(masked, sort_keys=True))
     else:
         import yaml
 
-        print("# configuration is valid; effective values (secrets masked):")
-        print(yaml.safe_dump(masked, sort_keys=False).rstrip())
+        say("# configuration is valid; effective values (secrets masked):")
+        say(yaml.safe_dump(masked, sort_keys=False).rstrip())
     return EXIT_OK
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from tagmyphotos.config import Config
 from tagmyphotos.metadata.takeout import SOURCE
 
 from .cli import EXIT_FAILED, EXIT_OK, command, emit, open_core
+from .output import say
 
 AddFn = Callable[..., argparse.ArgumentParser]
 
@@ -72,7 +72,7 @@ def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
         params: dict[str, Any] = {"source": args.source, "dry_run": args.dry_run}
         if args.folder:
             if args.source != "takeout":
-                print("error: a folder is only for --from takeout", file=sys.stderr)
+                say("error: a folder is only for --from takeout", err=True)
                 return EXIT_FAILED
             params["folder"] = os.path.abspath(args.folder)
         job_id = jobs_store.create_job("import-names", params)
@@ -80,7 +80,7 @@ def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
         job = m.Job.get_by_id(job_id)
         if job.state != m.JOB_DONE:
             emit(args, {"job_id": job_id, "state": job.state, "error": job.error}, "import-names failed")
-            print(f"error: {job.error}", file=sys.stderr)
+            say(f"error: {job.error}", err=True)
             return EXIT_FAILED
         result = {"job_id": job_id, **(job.result or {})}
         emit(args, result, _text(result))

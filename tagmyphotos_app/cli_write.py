@@ -10,6 +10,7 @@ from typing import Any
 from tagmyphotos.config import Config
 
 from .cli import EXIT_OK, EXIT_USAGE, command, emit, open_core
+from .output import say
 
 AddFn = Callable[..., argparse.ArgumentParser]
 
@@ -53,14 +54,14 @@ def cmd_write(args: argparse.Namespace, cfg: Config) -> int:
 @command("restore")
 def cmd_restore(args: argparse.Namespace, cfg: Config) -> int:
     if not (args.paths or args.all or args.since):
-        print("restore: name PATHs, or --all, or --since DATE", flush=True)
+        say("restore: name PATHs, or --all, or --since DATE", flush=True)
         return EXIT_USAGE
     params: dict[str, Any] = {"paths": args.paths, "all": args.all}
     if args.since:
         try:
             params["since"] = dt.datetime.fromisoformat(args.since).isoformat()
         except ValueError:
-            print(f"restore: --since {args.since!r} is not a date like 2026-11-26 or 2026-11-26T18:00")
+            say(f"restore: --since {args.since!r} is not a date like 2026-11-26 or 2026-11-26T18:00")
             return EXIT_USAGE
     from .runner import run_job_command
 

@@ -13,6 +13,8 @@ from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 
+from .output import say
+
 # Poll a queued job this often while `--wait`ing for a worker to finish it.
 WAIT_POLL_S = 0.5
 
@@ -64,7 +66,7 @@ def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bo
         text = f"{job_type} job #{job_id} {job.state}: " + ", ".join(f"{k} {v}" for k, v in result.items())
         _print(as_json, {"job": job.__dict__}, text)
         if job.error:  # last, on stderr: what the user reads after any logged stack trace
-            print(f"error: {job.error}", file=sys.stderr)
+            say(f"error: {job.error}", err=True)
         return 0 if job.state == m.JOB_DONE else 1
     finally:
         core.close()
@@ -107,7 +109,7 @@ class _progress:
 
 
 def _print(as_json: bool, data: dict[str, Any], text: str) -> None:
-    print(json.dumps(data, default=str, sort_keys=True) if as_json else text)
+    say(json.dumps(data, default=str, sort_keys=True) if as_json else text)
 
 
 def run_worker(cfg: Config, workers: int) -> int:

@@ -27,10 +27,12 @@ def mount(app: Any, core: Core) -> None:
     """Attach the core, the API, the ops endpoints and the pages to a NiceGUI/FastAPI app."""
     from ui.api import build_router
     from ui.api.ops import router as ops_router
+    from ui.components.session import UploadGate
     from ui.headers import SecurityHeaders
 
     app.state.core = core
     app.add_middleware(SecurityHeaders)  # CSP and friends on every answer, pages and API
+    app.add_middleware(UploadGate)  # a page's upload only while its login lasts
     app.include_router(build_router())
     app.include_router(ops_router)
 

@@ -68,6 +68,7 @@ def page(path: str, title: str, *, public: bool = False) -> Callable[[Callable[.
                 if gate is not None:
                     target = gate if gate != "/login" else f"/login?next={quote(str(request.url.path))}"
                     return RedirectResponse(target)
+                session.bind(ui.context.client, request)
             args = {k: v for k, v in kwargs.items() if k in own}
             if wants_request:
                 args["request"] = request

@@ -89,6 +89,17 @@ def resolve_inside(root: Path, raw: str, must_exist: bool = True) -> Path:
     return Path(real)
 
 
+def confined(root: Path, path: Path) -> Path:
+    """The real path of a file found on disk (absolute, not client text), refused when it
+    leads outside `root` through a link: a linked folder or file out of the root is read as
+    little as a `..`. Call it right before the file is read (a link can appear any time)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if not _inside(real, real_root):
+        raise PathRefused("it leads outside the folder it may be read from (through a link)")
+    return Path(real)
+
+
 def open_inside(root: Path, raw: str) -> tuple[Path, int]:
     """Resolve and open a regular file for reading; returns (path, fd). Caller closes the fd.
 

@@ -271,15 +271,20 @@ class BackupStore:
         self.backup_path(original).unlink(missing_ok=True)  # copy first: an orphan copy is adopted
         self.manifest_path(original).unlink(missing_ok=True)
 
-    def records(self) -> Iterator[BackupRecord]:
+    def records(self, unreadable: list[Path] | None = None) -> Iterator[BackupRecord]:
+        """Every backup on record; a manifest that cannot be read is skipped, and appended to
+        `unreadable` when given (a restore reports it instead of passing over it)."""
         base = self.root / "manifests"
         if not base.is_dir():
             return
         for manifest in sorted(base.rglob("*.json")):
             if manifest.name.startswith("."):
                 continue
-            with contextlib.suppress(ValueError, TypeError, OSError):
+            try:
                 yield BackupRecord(**json.loads(manifest.read_text("utf-8")))
+            except (ValueError, TypeError, OSError):
+                if unreadable is not None:
+                    unreadable.append(manifest)
 
     def prune(self, retention_days: int, now: float | None = None) -> list[BackupRecord]:
         """Delete backups older than `retention_days` (0 keeps them forever); returns them.

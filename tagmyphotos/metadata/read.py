@@ -9,7 +9,9 @@ back untouched. One exiftool command reads the photo and its sidecar together.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +21,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from tagmyphotos import tuning
+from tagmyphotos.config import PHOTO_EXTENSIONS, RAW_EXTENSIONS
 from tagmyphotos.geometry import NormBox, to_oriented, valid_orientation
 from tagmyphotos.metadata.exiftool import ExifToolSession, RunResult, path_arg
 from tagmyphotos.metadata.heif import FRAME_TAGS, shown_size
 
+_PHOTO_SUFFIXES = frozenset((*PHOTO_EXTENSIONS, *RAW_EXTENSIONS))
 MWG_TAG = "XMP-mwg-rs:RegionInfo"
 MP_TAG = "XMP-MP:RegionInfoMP"
 PERSON_IN_IMAGE = "XMP-iptcExt:PersonInImage"
@@ -134,12 +138,27 @@ class PhotoMetadata:
 
 
 def sidecar_candidates(photo: Path, naming: str = "photo.jpg.xmp") -> list[Path]:
-    """Possible sidecar paths, the configured naming first."""
+    """Possible sidecar paths, the configured naming first.
+
+    Photos whose names differ only in the extension (`a.jpg`, `a.png`) would share `a.xmp`:
+    for them only `photo.ext.xmp` is a candidate, whatever the naming (issue 25, item 7).
+    """
     appended = [photo.with_name(photo.name + ".xmp"), photo.with_name(photo.name + ".XMP")]
     replaced = [photo.with_suffix(".xmp"), photo.with_suffix(".XMP")]
     if naming not in SIDECAR_NAMINGS:
         raise ValueError(f"sidecar naming must be one of {SIDECAR_NAMINGS}, not {naming!r}")
+    if stem_shared_with(photo):
+        return appended
     return appended + replaced if naming == "photo.jpg.xmp" else replaced + appended
+
+
+def stem_shared_with(photo: Path) -> list[str]:
+    """The other photos in the folder with the same name but for the extension (any case)."""
+    try:
+        stems = _photo_stems(str(photo.parent), photo.parent.stat().st_mtime_ns)
+    except OSError:
+        return []
+    return [name for name in stems.get(photo.stem.casefold(), ()) if name != photo.name]
 
 
 def find_sidecar(photo: Path, naming: str = "photo.jpg.xmp") -> Path | None:
@@ -148,6 +167,18 @@ def find_sidecar(photo: Path, naming: str = "photo.jpg.xmp") -> Path | None:
         if p.is_file() and p != photo:
             return p
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _photo_stems(folder: str, mtime_ns: int) -> dict[str, tuple[str, ...]]:
+    """Photo file names of a folder by stem (casefolded); cached until the folder changes."""
+    found: dict[str, list[str]] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            stem, dot, ext = entry.name.rpartition(".")
+            if dot and stem and ext.lower() in _PHOTO_SUFFIXES:
+                found.setdefault(stem.casefold(), []).append(entry.name)
+    return {stem: tuple(names) for stem, names in found.items() if len(names) > 1}
 
 
 def _num(value: Any) -> float | None:

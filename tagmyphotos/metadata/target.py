@@ -19,7 +19,14 @@ from typing import Literal
 from tagmyphotos.metadata.backups import BackupStore
 from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, UnsafeArgument
 from tagmyphotos.metadata.plan import PersonRegion, TagState, WriteOptions, WritePlan, plan_write
-from tagmyphotos.metadata.read import PhotoMetadata, TagSet, find_sidecar, read_photo, sidecar_candidates
+from tagmyphotos.metadata.read import (
+    PhotoMetadata,
+    TagSet,
+    find_sidecar,
+    read_photo,
+    sidecar_candidates,
+    stem_shared_with,
+)
 
 # exiftool type extension (from content) -> file name extensions it accepts for that content.
 _EXTENSIONS = {
@@ -44,6 +51,7 @@ class Target:
     mode: Literal["in-file", "sidecar"]
     path: Path  # the file that gets written
     note: str = ""
+    warning: str = ""  # also said in the job's events (e.g. two photos sharing a stem)
 
 
 def _is_read_only(path: Path) -> bool:
@@ -67,12 +75,14 @@ def choose_target(meta: PhotoMetadata, options: WriteOptions) -> Target:
         raise WriteError(photo, "looks damaged: the JPEG image data is truncated or malformed")
     existing = find_sidecar(photo, options.sidecar_naming)
     side = existing or sidecar_candidates(photo, options.sidecar_naming)[0]
+    shared = shared_stem_warning(photo, options.sidecar_naming)
     if options.mode == "sidecar":
-        return _sidecar(photo, side)
+        return _sidecar(photo, side, warning=shared)
     if options.mode == "auto" and existing is not None:
         # Immich, PhotoPrism and digiKam read the sidecar over the photo: tags written into the
         # photo would stay hidden behind it.
-        return _sidecar(photo, existing, f"sidecar because {existing.name} exists and viewers read it first")
+        return _sidecar(photo, existing, f"sidecar because {existing.name} exists and viewers read it first",
+                        warning=shared)  # fmt: skip
     ext = photo.suffix.lower().lstrip(".")
     reasons = []
     if meta.type_extension not in options.in_file_types:
@@ -87,16 +97,25 @@ def choose_target(meta: PhotoMetadata, options: WriteOptions) -> Target:
         return Target("in-file", photo)
     if options.mode == "in-file":
         raise WriteError(photo, "cannot write in the file: " + "; ".join(reasons))
-    return _sidecar(photo, side, "sidecar because " + "; ".join(reasons))
+    return _sidecar(photo, side, "sidecar because " + "; ".join(reasons), warning=shared)
 
 
-def _sidecar(photo: Path, side: Path, note: str = "") -> Target:
+def shared_stem_warning(photo: Path, naming: str) -> str:
+    """Why this photo's sidecar is `photo.ext.xmp` although the naming says `photo.xmp`."""
+    others = stem_shared_with(photo)
+    if naming != "photo.xmp" or not others:
+        return ""
+    return (f"sidecar {photo.name}.xmp, not {photo.stem}.xmp: {', '.join(sorted(others))} shares the name "
+            f"{photo.stem!r}, and one sidecar cannot hold the people of two photos")  # fmt: skip
+
+
+def _sidecar(photo: Path, side: Path, note: str = "", warning: str = "") -> Target:
     """A sidecar target, refused up front (not with exiftool's temp-file error) when the folder
     cannot be written: a read-only mount or permissions."""
     if not os.access(side.parent, os.W_OK | os.X_OK):
         raise WriteError(photo, "the photo's folder is read-only (mount or permissions): neither the photo "
                                 "nor a sidecar next to it can be written")  # fmt: skip
-    return Target("sidecar", side, note)
+    return Target("sidecar", side, "; ".join(n for n in (note, warning) if n), warning)
 
 
 def merge_base(meta: PhotoMetadata, target: Target) -> TagSet:

@@ -80,6 +80,7 @@ class WriteResult:
     json_tags: dict[str, object] = field(default_factory=dict)  # structures sent with -j=
     backup: str | None = None
     note: str = ""
+    warning: str = ""  # for the job's events: something the owner should know, not a failure
     seconds: float = 0.0
 
 
@@ -245,7 +246,7 @@ class MetadataWriter:
             result = step.result = WriteResult(
                 photo, target.mode, target.path, "unchanged", meta.image_data_hash, meta.image_data_hash, "", ""
             )
-            result.note = target.note
+            result.note, result.warning = target.note, target.warning
             result.changes, result.args, result.json_tags = plan.changes, plan.args, plan.json_tags
             if plan.is_noop or dry_run:
                 result.status = "unchanged" if plan.is_noop else "dry-run"

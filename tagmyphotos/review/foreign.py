@@ -27,6 +27,7 @@ from tagmyphotos.review.people import (
     clean_name,
     refresh_after,
     resolve_person,
+    shown,
 )
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
@@ -257,11 +258,12 @@ def _tally(out: ImportOutcome, rows: list[dict[str, Any]]) -> None:
 def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run: bool = False) -> ImportOutcome:
     """Apply (or, dry, only count) the names of one import round. Safe to rerun: idempotent."""
     people = _Directory(source)
+    out_notes: list[str] = []
     merged: dict[int, list[ForeignName]] = {}
     for fp in photos:  # a RAW and its JPEG are one photo here (known_photos)
-        merged.setdefault(fp.photo_id, []).extend(fp.names)
+        merged.setdefault(fp.photo_id, []).extend(fn for fn in fp.names if _usable_name(fn, source, out_notes))
     photos = [ForeignPhoto(pid, tuple(names)) for pid, names in merged.items()]
-    out = ImportOutcome(source, dry_run, photos=len(photos))
+    out = ImportOutcome(source, dry_run, photos=len(photos), notes=out_notes)
     people.load([fp.photo_id for fp in photos])
     plans = [(fp, _plan_photo(people, fp)) for fp in photos]
     new_names = {fn.name.casefold(): fn.name for _, p in plans for fn in [*(c[2] for c in p.confirm), *p.mark]
@@ -299,6 +301,17 @@ def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run
             if not _mark(core, people, fp.photo_id, fn, out):
                 out.marked -= 1
     return out
+
+
+def _usable_name(fn: ForeignName, source: str, notes: list[str]) -> bool:
+    """A name we can give a person here; else False and a note naming it (escaped, cut short).
+    One bad name there costs that face, never the import (issue 25, item 5)."""
+    try:
+        clean_name(fn.name)
+    except PeopleError as exc:
+        notes.append(f"a name from {source} was skipped: {shown(fn.name)} ({exc})")
+        return False
+    return True
 
 
 def _mark(core: Any, people: _Directory, photo_id: int, fn: ForeignName, out: ImportOutcome) -> bool:

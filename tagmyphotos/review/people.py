@@ -41,6 +41,17 @@ def clean_name(name: str) -> str:
     return cleaned
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """Text from elsewhere as a message may quote it: control and format characters escaped
+    (\\x1b, \\u202e), cut to `limit` characters; quoted, so its ends are visible."""
+    cut = text[:limit]
+    escaped = "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if unicodedata.category(c).startswith("C")
+        else c for c in cut
+    )  # fmt: skip
+    return f"“{escaped}”" + (f"… ({len(text)} characters)" if len(text) > limit else "")
+
+
 def find_person(name: str) -> m.Person | None:
     """By name, then ignoring case, then by an old name (alias) — so imports keep working."""
     wanted = " ".join(str(name).split())

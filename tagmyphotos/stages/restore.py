@@ -8,6 +8,8 @@ log, and marks the photo as not written, so the Write page shows what a new writ
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,30 +32,53 @@ class RestoreReport:
                 "files": self.restored[:1000], "errors": [list(f) for f in self.failed[:1000]]}  # fmt: skip
 
 
+@dataclass
+class BackupSelection:
+    """The backups a restore will put back, and those it cannot even try (each with why)."""
+
+    records: list[BackupRecord] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
 def select_backups(
     core: Core, paths: list[str] | None = None, since: dt.datetime | None = None
-) -> list[BackupRecord]:
-    """Backups to restore: of the given library paths (a photo and its sidecar), or since a time."""
-    library = core.cfg.library.resolve()
+) -> BackupSelection:
+    """Backups to restore: of the given library paths (a photo and its sidecar), or since a time.
+
+    A backup is matched by where its file was written, not where that place leads now: a
+    folder swapped for a link since the write is selected, and its restore then fails with the
+    reason (it was skipped silently, issue 25 item 8). So is a backup of a file outside the
+    library and a manifest that cannot be read.
+    """
+    library = core.cfg.library
     wanted = {clean_relative(p) for p in paths or []}
     cutoff = since.timestamp() if since else None
-    out = []
-    for record in backup_store(core.cfg).records():
+    unreadable: list[Path] = []
+    out = BackupSelection()
+    for record in backup_store(core.cfg).records(unreadable):
         rel = _relative(library, Path(record.original))
-        if rel is None:
-            continue
-        if wanted and rel not in wanted and not any(_is_sidecar_of(rel, w) for w in wanted):
+        if wanted and (rel is None or (rel not in wanted and not any(_is_sidecar_of(rel, w) for w in wanted))):
             continue
         if cutoff is not None and record.created_at < cutoff:
             continue
-        out.append(record)
+        if rel is None:
+            out.refused.append((record.original, "the backed-up file is not in the library; restore it by hand"))
+            continue
+        out.records.append(record)
+    if not wanted:
+        out.refused += [(str(p), "its backup record cannot be read; the backup copy is kept") for p in unreadable]
     return out
 
 
-def restore(core: Core, records: list[BackupRecord], ctx: StageContext | None = None) -> RestoreReport:
+def restore(core: Core, records: list[BackupRecord], ctx: StageContext | None = None,
+            refused: Sequence[tuple[str, str]] = ()) -> RestoreReport:  # fmt: skip
     store = backup_store(core.cfg)
-    library = core.cfg.library.resolve()
+    library = core.cfg.library
     report = RestoreReport()
+    for path, reason in refused:
+        report.failed.append((path, reason))
+        if ctx:
+            ctx.item_error(path, f"restore failed: {reason}")
     for record in records:
         target = Path(record.original)
         rel = _relative(library, target) or record.original
@@ -127,15 +152,16 @@ def stage_restore(core: Core, ctx: StageContext) -> dict[str, Any]:
     if ctx.params.get("batch") is not None:
         return restore_batch(core, int(ctx.params["batch"]), list(ctx.params.get("paths") or []), ctx)
     since = ctx.params.get("since")
-    records = select_backups(
+    chosen = select_backups(
         core,
         paths=ctx.params.get("paths") or None,
         since=dt.datetime.fromisoformat(since) if since else None,
     )
-    if not records and not ctx.params.get("all") and not ctx.params.get("paths") and not since:
+    nothing = not chosen.records and not chosen.refused
+    if nothing and not ctx.params.get("all") and not ctx.params.get("paths") and not since:
         return {"restored": 0, "failed": 0}
-    ctx.set_total(len(records))
-    return restore(core, records, ctx).as_dict()
+    ctx.set_total(len(chosen.records))
+    return restore(core, chosen.records, ctx, chosen.refused).as_dict()
 
 
 def audit_log(limit: int = 100, offset: int = 0, path: str | None = None, job_id: int | None = None,
@@ -166,10 +192,13 @@ def _audit_dict(row: Any) -> dict[str, Any]:
 
 
 def _relative(library: Path, path: Path) -> str | None:
-    try:
-        return path.resolve().relative_to(library).as_posix()
-    except ValueError:
-        return None
+    """`path` relative to the library as written (links not followed: they are checked at the
+    restore itself), or None when it is not under the library."""
+    target = Path(os.path.abspath(path))
+    for root in (Path(os.path.abspath(library)), library.resolve()):
+        if target.is_relative_to(root):
+            return target.relative_to(root).as_posix()
+    return None
 
 
 def _is_sidecar_of(rel: str, photo_rel: str) -> bool:

@@ -16,12 +16,13 @@ confirmed for the person stay as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tagmyphotos.faces import workers
+from tagmyphotos.library.paths import PathRefused, confined
 from tagmyphotos.review.confirm import confirm_groups
 from tagmyphotos.review.people import PeopleError, clean_name
 from tagmyphotos.stages.analyze import analyzer, record_failure, store_result
@@ -43,10 +44,12 @@ class _Item:
 
 
 def plan(
-    folder: Path, extensions: list[str], person: str | None = None
+    folder: Path, extensions: list[str], person: str | None = None, root: Path | None = None
 ) -> tuple[list[_Item], list[dict[str, str]]]:
     """Image files per person folder (only `person`'s, when given); files outside any person
-    folder are reported."""
+    folder, and folders and files that lead out of `root` (default: the folder) through a
+    link, are reported."""
+    root = root or folder
     items: list[_Item] = []
     rejected: list[dict[str, str]] = []
     exts = {"." + e.lower().lstrip(".") for e in extensions}
@@ -62,27 +65,49 @@ def plan(
             continue
         try:
             name = clean_name(entry.name)
-        except PeopleError as exc:
-            rejected.append({"path": str(entry), "reason": f"not a usable name: {exc}"})
+            confined(root, entry)
+        except (PeopleError, PathRefused) as exc:
+            rejected.append({"path": str(entry), "reason": f"not a usable person folder: {exc}"})
             continue
         for path in sorted(entry.rglob("*")):
             hidden = any(part.startswith(".") for part in path.relative_to(entry).parts)
             if path.is_file() and not hidden and path.suffix.lower() in exts:
+                try:
+                    confined(root, path)
+                except PathRefused as exc:
+                    rejected.append({"path": str(path), "reason": f"not read: {exc}"})
+                    continue
                 ref = f"{REFERENCE_PREFIX}{name}/{path.relative_to(entry).as_posix()}"
                 items.append(_Item(name, path, ref))
     return items, rejected
 
 
+def _checked(root: Path, paths: list[Path], refused: list[Path]) -> Iterator[Path]:
+    """The paths as the analysis opens them, each checked again right then (a file or folder
+    swapped for a link after `plan` is refused too); refused ones are collected."""
+    for path in paths:
+        try:
+            confined(root, path)
+        except PathRefused:
+            refused.append(path)
+            continue
+        yield path
+
+
 def teach_folder(
-    core: Core, folder: Path, progress: Callable[[int, int], None] | None = None, person: str | None = None
-) -> TeachReport:
+    core: Core, folder: Path, progress: Callable[[int, int], None] | None = None, person: str | None = None,
+    root: Path | None = None,
+) -> TeachReport:  # fmt: skip
     """Analyse the folder's photos and confirm each single face as its folder's person (all
-    person folders, or only `person`'s)."""
+    person folders, or only `person`'s). Every file read must lead inside `root` (default: the
+    library or the data folder holding the folder, else the folder itself), checked again as
+    it is read."""
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise PeopleError(f"{folder} is not a folder")
+    root = Path(root).resolve() if root is not None else _root_of(core, folder)
     cfg = core.cfg
-    items, rejected = plan(folder, cfg.scan.extensions, person)
+    items, rejected = plan(folder, cfg.scan.extensions, person, root)
     tool = analyzer(core)
     embedding_id = tool.embedding_id
     photos: dict[Path, Any] = {}
@@ -95,7 +120,8 @@ def teach_folder(
             skipped += 1
         else:
             todo.append(item.path)
-    for done, batch_item in enumerate(workers.analyze_many(tool, todo), start=1):
+    refused: list[Path] = []
+    for done, batch_item in enumerate(workers.analyze_many(tool, _checked(root, todo, refused)), start=1):
         path = Path(batch_item.path)
         if batch_item.result is None:
             rejected.append({"path": str(path), "reason": f"unreadable: {batch_item.error}"})
@@ -104,6 +130,10 @@ def teach_folder(
             store_result(cfg, photos[path], batch_item.result)
         if progress is not None:
             progress(done, len(todo))
+    for path in refused:
+        rejected.append({"path": str(path), "reason": "not read: it leads outside the folder it may be read "
+                                                      "from (through a link)"})  # fmt: skip
+        photos.pop(path, None)
     groups: dict[str, list[int]] = {}
     for item in items:
         photo = photos.get(item.path)
@@ -127,6 +157,15 @@ def teach_folder(
         skipped=skipped,
         undo_id=undo_id,
     )
+
+
+def _root_of(core: Core, folder: Path) -> Path:
+    """The library or data folder that holds `folder` (links resolved), else the folder."""
+    for base in (core.cfg.library, core.cfg.data):
+        real = Path(base).expanduser().resolve()
+        if folder.is_relative_to(real):
+            return real
+    return folder
 
 
 def _usable(photo_id: int, embedding_id: str) -> Any:

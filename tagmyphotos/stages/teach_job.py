@@ -97,7 +97,7 @@ def stage_teach(core: Core, ctx: StageContext) -> dict[str, Any]:
             ctx.set_total(total)
         ctx.advance(done - ctx.done)
 
-    report = teach_folder(core, folder, progress, person=params.get("person"))
+    report = teach_folder(core, folder, progress, person=params.get("person"), root=base)
     rejected = [{"path": _relative(base, r["path"]), "reason": r["reason"]} for r in report.rejected]
     for item in rejected:
         ctx.item_error(item["path"], item["reason"])
@@ -108,7 +108,8 @@ def stage_teach(core: Core, ctx: StageContext) -> dict[str, Any]:
 
 
 def _relative(base: Path, path: str) -> str:
+    """As the client named it (a link is not followed: it may lead out, and was refused)."""
     try:
-        return Path(path).resolve().relative_to(base).as_posix()
+        return Path(path).relative_to(base).as_posix()
     except ValueError:
         return path

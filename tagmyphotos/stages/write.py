@@ -238,6 +238,8 @@ def _record(core: Core, ctx: StageContext, tags: PhotoTags, result: WriteResult 
         m.Photo.update(write_error=result.reason[:1000]).where(m.Photo.id == tags.photo_id).execute()
         ctx.item_error(tags.path, result.reason)
         return "failed"
+    if result.warning:
+        ctx.warning(tags.path, result.warning)
     if dry_run:
         _audit(ctx.job_id, tags, result, "skipped", mode="dry-run")
         return "dry-run"

@@ -8,6 +8,7 @@ import logging.handlers
 import re
 
 from tagmyphotos.config import Config
+from tagmyphotos.errors import escape_controls
 
 # Never let a secret reach a log line, whatever code logs it (also inside escaped JSON, as
 # peewee's DEBUG lines show a JSON setting: \\"api_key\\": \\"...\\").
@@ -37,8 +38,8 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _PlainFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+    def format(self, record: logging.LogRecord) -> str:  # a terminal reads it: no control characters
+        return escape_controls(redact(super().format(record)))
 
 
 def configure_logging(cfg: Config) -> None:

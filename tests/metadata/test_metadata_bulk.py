@@ -73,8 +73,9 @@ def test_two_lanes_write_what_one_writer_writes(tmp_path: Path) -> None:
     assert [p.read_bytes() for p in photos] == [p.read_bytes() for p in twins]
 
 
-def test_shared_sidecars_in_two_lanes_keep_every_name(tmp_path: Path) -> None:
-    """Pairs photo.jpg + photo.jpeg share photo.xmp: each pair stays in one lane, in order."""
+def test_stem_pairs_in_two_lanes_get_their_own_sidecars(tmp_path: Path) -> None:
+    """Pairs photo.jpg + photo.jpeg would share photo.xmp (issue 25, item 7): with two lanes
+    each photo still ends with its own photo.ext.xmp naming only its own person."""
     lib = tmp_path / "library"
     lib.mkdir()
     items = []
@@ -88,10 +89,12 @@ def test_shared_sidecars_in_two_lanes_keep_every_name(tmp_path: Path) -> None:
         outcomes = [o for _, o in write_in_lanes(ws, items)]
         assert all(isinstance(o, WriteResult) and o.status == "written" for o in outcomes)
         for i in range(6):
-            meta = read_photo(ws[0].session, lib / f"pair{i}.jpg", lib / f"pair{i}.xmp")
-            assert meta.sidecar is not None
-            assert {r.name for r in meta.sidecar.mwg_regions} == {"Ada Lovelace", "Alan Turing"}
-            assert set(meta.sidecar.keywords[PERSON_IN_IMAGE]) == {"Ada Lovelace", "Alan Turing"}
+            assert not (lib / f"pair{i}.xmp").exists()
+            for ext, who in ((".jpg", ADA), (".jpeg", ALAN)):
+                meta = read_photo(ws[0].session, lib / f"pair{i}{ext}", lib / f"pair{i}{ext}.xmp")
+                assert meta.sidecar is not None
+                assert {r.name for r in meta.sidecar.mwg_regions} == {who.name}
+                assert set(meta.sidecar.keywords[PERSON_IN_IMAGE]) == {who.name}
     finally:
         close(ws)
 

@@ -1,7 +1,7 @@
 """The pipelined bulk writer (`MetadataWriter.write_many`) with the real exiftool: it reads and
 backs up the next photo while exiftool writes this one, so these tests check what that must
-not change — every outcome as a one-by-one write would give it, photos sharing a sidecar seen
-in order, a stop or a dead exiftool leaving no photo half done."""
+not change — every outcome as a one-by-one write would give it, photos whose names differ
+only in the extension in their own sidecars, a stop or a dead exiftool leaving no photo half done."""
 
 from __future__ import annotations
 
@@ -79,17 +79,18 @@ def test_outcomes_equal_one_by_one_writes_and_rerun_is_a_no_op(session: ExifTool
     assert [p.read_bytes() for p in photos] == written
 
 
-def test_photos_sharing_a_sidecar_are_read_after_each_other_s_write(session: ExifToolSession, tmp_path: Path) -> None:
-    """photo.jpg and photo.jpeg share photo.xmp: the second must be planned against the
-    sidecar as the first left it, or its regions would replace the first one's."""
+def test_photos_sharing_a_stem_get_their_own_sidecars(session: ExifToolSession, tmp_path: Path) -> None:
+    """photo.jpg and photo.jpeg would share photo.xmp (issue 25, item 7: the second one's
+    people and size then described both): each gets photo.ext.xmp, written side by side."""
     a, b, c = library(tmp_path, ["photo.jpg", "photo.jpeg", "other.jpg"])
     w = writer(session, tmp_path, mode="sidecar", sidecar_naming="photo.xmp")
     items = [WriteItem(a, [ADA]), WriteItem(b, [ALAN], managed=["Alan Turing"]), WriteItem(c, [ALAN])]
-    outcomes = [o for _, o in w.write_many(items)]
-    assert all(isinstance(o, WriteResult) and o.status == "written" for o in outcomes)
-    side = a.with_suffix(".xmp")
-    assert names_in(session, a, side) == {"regions": {"Ada Lovelace", "Alan Turing"},
-                                          "people": {"Ada Lovelace", "Alan Turing"}}  # fmt: skip
+    outcomes = {i.photo: o for i, o in w.write_many(items)}
+    assert all(isinstance(o, WriteResult) and o.status == "written" for o in outcomes.values())
+    assert not a.with_suffix(".xmp").exists() and c.with_suffix(".xmp").exists()
+    assert names_in(session, a, Path(f"{a}.xmp")) == {"regions": {"Ada Lovelace"}, "people": {"Ada Lovelace"}}
+    assert names_in(session, b, Path(f"{b}.xmp")) == {"regions": {"Alan Turing"}, "people": {"Alan Turing"}}
+    assert "photo.jpeg shares the name" in outcomes[a].warning
 
 
 def test_the_same_photo_twice_in_a_row_ends_as_the_last_item_says(session: ExifToolSession, tmp_path: Path) -> None:
@@ -172,9 +173,9 @@ def test_exiftool_dying_mid_run_leaves_every_photo_whole(tmp_path: Path) -> None
 def test_a_sidecar_sibling_is_read_after_a_failed_write_was_undone(
     session: ExifToolSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """photo.jpg's write to photo.xmp fails verification and is undone (slowly, as on a NAS);
-    photo.jpeg, two places later, shares photo.xmp: it must be planned against the undone
-    sidecar, not the failed one, or it would find "nothing to do" and never be written."""
+    """photo.jpg's write to its sidecar fails verification and is undone (slowly, as on a NAS);
+    photo.jpeg, two places later, has a name that differs only in the extension: it gets its
+    own sidecar, written, and the failed one leaves nothing behind."""
     first, other, sibling = library(tmp_path, ["photo.jpg", "other.jpg", "photo.jpeg"])
     real_verify, real_restore = metadata_write.verify_written, BackupStore.restore
 
@@ -193,7 +194,8 @@ def test_a_sidecar_sibling_is_read_after_a_failed_write_was_undone(
     outcomes = {i.photo: o for i, o in w.write_many(WriteItem(p, [ADA]) for p in (first, other, sibling))}
     assert isinstance(outcomes[first], WriteError) and outcomes[first].restored is True
     assert isinstance(outcomes[sibling], WriteResult) and outcomes[sibling].status == "written"
-    assert names_in(session, sibling, first.with_suffix(".xmp"))["regions"] == {"Ada Lovelace"}
+    assert names_in(session, sibling, Path(f"{sibling}.xmp"))["regions"] == {"Ada Lovelace"}
+    assert not Path(f"{first}.xmp").exists() and not first.with_suffix(".xmp").exists()
 
 
 def test_a_failed_rewrite_undoes_only_itself(
@@ -201,13 +203,14 @@ def test_a_failed_rewrite_undoes_only_itself(
 ) -> None:
     """A second write that fails verification puts back the file as the first write left it
     (a snapshot), not the first original from the backup: what earlier writes added stays,
-    here Ada in the photo and Ada in the sidecar photo.jpg shares with photo.jpeg."""
-    photo, first, sibling = library(tmp_path, ["renamed.jpg", "photo.jpg", "photo.jpeg"])
+    here Ada in the photo and Ada in the sidecar of photo.jpg (photo.jpg.xmp: photo.jpeg
+    shares its stem)."""
+    photo, first, _sibling = library(tmp_path, ["renamed.jpg", "photo.jpg", "photo.jpeg"])
     in_file = writer(session, tmp_path)
     sidecars = writer(session, tmp_path, mode="sidecar", sidecar_naming="photo.xmp")
     assert in_file.write(photo, [ADA]).status == "written"
     assert sidecars.write(first, [ADA], ["Ada Lovelace"]).status == "written"
-    after_first = {p: p.read_bytes() for p in (photo, first.with_suffix(".xmp"))}
+    after_first = {p: p.read_bytes() for p in (photo, Path(f"{first}.xmp"))}
     real_verify = metadata_write.verify_written
 
     def failing_verify(target, before, plan, photo_stat, after):
@@ -217,7 +220,7 @@ def test_a_failed_rewrite_undoes_only_itself(
     with pytest.raises(WriteError) as renamed:
         in_file.write(photo, [ALAN], ["Ada Lovelace"])
     with pytest.raises(WriteError) as shared:
-        sidecars.write(sibling, [ALAN], ["Alan Turing"])
+        sidecars.write(first, [ALAN], ["Ada Lovelace"])
     assert renamed.value.restored is True and shared.value.restored is True
     assert {p: p.read_bytes() for p in after_first} == after_first
     assert not list((tmp_path / "backups" / "snapshots").glob("*"))  # dropped after use

@@ -108,3 +108,13 @@ def test_redacted_forms(text: str, secret: str) -> None:
 )
 def test_redacted_bearer_tokens_and_url_credentials(text: str, secret: str) -> None:
     assert secret not in redact(text)
+
+
+def test_plain_lines_escape_terminal_control_characters(
+    library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name with ESC sequences in a log line cannot drive the terminal (issue 25, item 9)."""
+    configure_logging(make_config(library, tmp_path / "data", TAGMYPHOTOS_LOG_LEVEL="WARNING"))
+    logging.getLogger("tagmyphotos.test").warning("cannot read %s", "a\x1b[2J\x1b[31mred\u202e.jpg")
+    line = next(ln for ln in capsys.readouterr().err.splitlines() if "cannot read" in ln)
+    assert "\x1b" not in line and "\u202e" not in line and "a\\x1b[2J\\x1b[31mred\\u202e.jpg" in line

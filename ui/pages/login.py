@@ -187,5 +187,5 @@ def _complete(request: Request, ticket: str = "", next: str = "/") -> RedirectRe
     return session.complete_login(request, ticket, next)
 
 
-def _logout(request: Request) -> RedirectResponse:
+async def _logout(request: Request) -> RedirectResponse:  # async: on the loop that owns the pages
     return session.logout_response(request)

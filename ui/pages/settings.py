@@ -17,6 +17,7 @@ from tagmyphotos.store import settings as settings_store
 from tagmyphotos.system import auth
 
 from .. import frame
+from ..components import session
 from ..components import settings_catalog as catalog
 from ..components.library_check import check_library
 from ..components.name_import import NameImport
@@ -190,7 +191,8 @@ def _password(cfg: Any) -> None:
                 current.value or "",
                 done="Password changed; log in again.",
             )
-            if changed:
+            if changed:  # every session ends with the old password: close their pages now
+                session.end_pages(sparing=ui.context.client.id)
                 ui.navigate.to("/logout")
 
         ui.button("Change password", on_click=change).props("flat dense")

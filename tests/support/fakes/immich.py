@@ -70,6 +70,10 @@ class FakeImmich(FakeServer):
         self.queue_commands: list[tuple[str, dict[str, Any]]] = []
         self.config = self.spec.example("/components/schemas/SystemConfigDto")
         self.config["metadata"]["faces"]["import"] = faces_import
+        # A hostile or broken server, on request (answers stay valid for the spec):
+        # "endless_next_page": the asset search always names a next page (the same assets again);
+        # "endless_people": the people list always has a next page, of new people each time.
+        self.misbehave: set[str] = set()
 
     # --- state helpers for tests ---------------------------------------------------------------
 
@@ -212,6 +216,8 @@ class FakeImmich(FakeServer):
                 items = [{**a, "people": [{k: v for k, v in p.items() if k != "faces"} for p in a["people"]]}
                          for a in items]  # fmt: skip
         more = page * size < len(hits)
+        if "endless_next_page" in self.misbehave:
+            items, more = (items or [{**a, **self.people_with_faces(a["id"])} for a in hits[:size]]), True
         albums = {"count": 0, "facets": [], "items": [], "total": 0}
         assets = {"count": len(items), "facets": [], "items": items, "total": len(hits)}
         return 200, {"albums": albums, "assets": {**assets, "nextPage": str(page + 1) if more else None}}
@@ -242,6 +248,11 @@ class FakeImmich(FakeServer):
         items = shown[(page - 1) * size : page * size]
         hidden_count = sum(1 for p in self.people.values() if p["isHidden"])
         body = {"people": items, "total": len(shown), "hidden": hidden_count, "hasNextPage": page * size < len(shown)}
+        if "endless_people" in self.misbehave:
+            made = [{**self.spec.example("/components/schemas/PersonResponseDto"), "id": str(uuid.uuid4()),
+                     "name": f"Nobody {page}-{i} " + "x" * 60, "isHidden": False, "birthDate": None}
+                    for i in range(size)]  # fmt: skip
+            body.update(people=made, total=page * size + size, hasNextPage=True)
         return 200, body
 
     def op_updatePerson(self, rec: Recorded, params: dict[str, str]) -> Reply:

@@ -37,6 +37,9 @@ class FakePhotoPrism(FakeServer):
         self.indexed: list[dict[str, Any]] = []
         self.photos: dict[str, dict[str, Any]] = {}
         self.subjects: dict[str, dict[str, Any]] = {}
+        # A hostile or broken server, on request: "endless_photos": every page of the photo
+        # search is full (the known photos again and again), so paging never ends by itself.
+        self.misbehave: set[str] = set()
 
     # --- state helpers for tests ---------------------------------------------------------------
 
@@ -115,7 +118,12 @@ class FakePhotoPrism(FakeServer):
             found = [self._search_photo(p) for p in self.photos.values()]
             if "faces:yes" in rec.query.get("q", [""])[0]:
                 found = [p for p in found if p["Faces"] > 0]
-            status, body = 200, self._page(rec, found)
+            if "endless_photos" in self.misbehave and found:
+                count = int(rec.query["count"][0])
+                found = [found[i % len(found)] for i in range(count)]
+                status, body = 200, found
+            else:
+                status, body = 200, self._page(rec, found)
         elif op.template == "/api/v1/photos/{uid}" and op.method == "GET":
             photo = self.photos.get(op.path_params["uid"])
             if photo is None:
