@@ -228,9 +228,11 @@ MATCH_MAYBE_CONFIDENCE = 0.50
 #   face nearer than the evidence but more than this from every confirmed face of the person is
 #   the mark of an unnamed look-alike's own group (rule 4 costs 0.1 point of share).
 # - SURE_RIVAL_MARGIN: 0.10 (2.5 scales): another named person this close is a look-alike.
-# - SURE_DUPLICATE_DISTANCE: 0.10, a copy or burst shot of one photo (the copies' own re-encoding,
-#   half size and JPEG q30 land 0.03-0.06 from their original): counted once as support.
-# Figures: README "Naming by itself" (scripts/evaluate --open-set).
+# - SURE_DUPLICATE_DISTANCE: 0.10, a copy or burst shot of one photo (half-size and JPEG q30 copies
+#   land a median 0.05-0.06 from their original): counted once as support.
+# Result (120 draws, 11,846 suggestions): sure 7,499, 0 wrong (95% bound 0.040 per 100), 79.5% of
+# the right names; likely 55 wrong per 100 (strangers' faces), check 100. With 1-3 named photos:
+# sure 5,846, 0 wrong, 44% of the right names. README "Naming by itself".
 SURE_REFERENCE_THRESHOLD = 0.60  # the Dlib threshold these distances were measured against
 SURE_DISTANCE = 0.42
 SURE_SUPPORT = 2
