@@ -28,7 +28,7 @@ from tagmyphotos.store import models as m
 from tests.support import topology as topology_support
 from tests.support.base import EXIFTOOL, FACES, copy_tree
 from tests.support.fakes.webhook import FakeWebhook
-from tests.support.servers import Postgres, Redis, free_port, new_database
+from tests.support.servers import Postgres, Redis, new_database
 
 pytestmark = pytest.mark.scaleout
 
@@ -52,21 +52,10 @@ def topology(
 
     redis.Redis.from_url(redis_server.url).flushall()
     library = copy_tree(FACES, tmp_path / "library", "*.jpg")
-    env = {
-        "TAGMYPHOTOS_CONFIG": str(tmp_path / "absent-config.yaml"),
-        "TAGMYPHOTOS_LIBRARY": str(library),
-        "TAGMYPHOTOS_DATA": str(tmp_path / "data"),
-        "TAGMYPHOTOS_SCAN__INTERVAL_MINUTES": "0",
-        "TAGMYPHOTOS_DATABASE_URL": new_database(postgres, f"e2e{os.getpid()}"),
-        "TAGMYPHOTOS_QUEUE__BACKEND": "redis",
-        "TAGMYPHOTOS_REDIS_URL": redis_server.url,
-        "TAGMYPHOTOS_HOST": "127.0.0.1",
-        "TAGMYPHOTOS_PORT": str(free_port()),
-        "TAGMYPHOTOS_ANALYSIS__WORKERS": "1",  # three processes on two shared cores
-        "TAGMYPHOTOS_WRITE__EXIFTOOL": str(EXIFTOOL),
-        "TAGMYPHOTOS_INTEGRATIONS__WEBHOOK__ENABLED": "true",
-        "TAGMYPHOTOS_INTEGRATIONS__WEBHOOK__URL": hook.url + "/hook",
-    }
+    env = topology_support.scaleout_env(
+        tmp_path, library, new_database(postgres, f"e2e{os.getpid()}"), redis_server.url,
+        TAGMYPHOTOS_INTEGRATIONS__WEBHOOK__ENABLED="true", TAGMYPHOTOS_INTEGRATIONS__WEBHOOK__URL=hook.url + "/hook",
+    )  # fmt: skip
     topo = Topology(env, tmp_path)
     try:
         yield topo

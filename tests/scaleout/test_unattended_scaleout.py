@@ -14,9 +14,8 @@ import pytest
 
 from tagmyphotos.store import workers
 from tests.support import unattended
-from tests.support.base import EXIFTOOL
-from tests.support.servers import Postgres, Redis, free_port, new_database
-from tests.support.topology import Topology, healthy
+from tests.support.servers import Postgres, Redis, new_database
+from tests.support.topology import Topology, healthy, scaleout_env
 
 pytestmark = pytest.mark.scaleout
 
@@ -27,20 +26,8 @@ def topology(postgres: Postgres, redis_server: Redis, tmp_path: Path) -> Iterato
 
     redis.Redis.from_url(redis_server.url).flushall()
     (tmp_path / "library").mkdir()
-    env = {
-        "TAGMYPHOTOS_CONFIG": str(tmp_path / "absent-config.yaml"),
-        "TAGMYPHOTOS_LIBRARY": str(tmp_path / "library"),
-        "TAGMYPHOTOS_DATA": str(tmp_path / "data"),
-        "TAGMYPHOTOS_SCAN__INTERVAL_MINUTES": "0",
-        "TAGMYPHOTOS_DATABASE_URL": new_database(postgres, f"unattended{os.getpid()}"),
-        "TAGMYPHOTOS_QUEUE__BACKEND": "redis",
-        "TAGMYPHOTOS_REDIS_URL": redis_server.url,
-        "TAGMYPHOTOS_HOST": "127.0.0.1",
-        "TAGMYPHOTOS_PORT": str(free_port()),
-        "TAGMYPHOTOS_ANALYSIS__WORKERS": "1",  # three processes on two shared cores
-        "TAGMYPHOTOS_WRITE__EXIFTOOL": str(EXIFTOOL),
-        **unattended.ENV,
-    }
+    env = scaleout_env(tmp_path, tmp_path / "library", new_database(postgres, f"unattended{os.getpid()}"),
+                       redis_server.url, **unattended.ENV)  # fmt: skip
     topo = Topology(env, tmp_path)
     try:
         yield topo

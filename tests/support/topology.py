@@ -17,7 +17,8 @@ from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.store import models as m
 from tagmyphotos.system import auth
-from tests.support.base import ROOT
+from tests.support.base import EXIFTOOL, ROOT
+from tests.support.servers import free_port
 
 # Seconds for the whole pipeline on 64 photos with three processes on a shared 2-core machine.
 PIPELINE_TIMEOUT_S = 600
@@ -81,6 +82,25 @@ class Topology:
                 proc.wait(timeout=5)
         self.http.close()
         self.core.close()
+
+
+def scaleout_env(tmp: Path, library: Path, database_url: str, redis_url: str, **more: str) -> dict[str, str]:
+    """The environment every process of a scale-out topology shares (PostgreSQL, Redis, one
+    library and data folder, a free port for serve, one analysis process each)."""
+    return {
+        "TAGMYPHOTOS_CONFIG": str(tmp / "absent-config.yaml"),
+        "TAGMYPHOTOS_LIBRARY": str(library),
+        "TAGMYPHOTOS_DATA": str(tmp / "data"),
+        "TAGMYPHOTOS_SCAN__INTERVAL_MINUTES": "0",
+        "TAGMYPHOTOS_DATABASE_URL": database_url,
+        "TAGMYPHOTOS_QUEUE__BACKEND": "redis",
+        "TAGMYPHOTOS_REDIS_URL": redis_url,
+        "TAGMYPHOTOS_HOST": "127.0.0.1",
+        "TAGMYPHOTOS_PORT": str(free_port()),
+        "TAGMYPHOTOS_ANALYSIS__WORKERS": "1",  # three processes on two shared cores
+        "TAGMYPHOTOS_WRITE__EXIFTOOL": str(EXIFTOOL),
+        **more,
+    }
 
 
 def healthy(port: int) -> bool:
