@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.matching.index import exact_knn
+from tagmyphotos.matching.index import NeighbourIndex, exact_knn
 from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings, Suggestion
 
 SURE, LIKELY, CHECK = "sure", "likely", "check"
@@ -63,7 +63,7 @@ class Evidence:
     """What a suggestion's "sure" rests on (shown with the suggestion's explanation)."""
 
     distance: float  # to the nearest face a person confirmed as the suggested person
-    support: int  # distinct such faces within the rule's support distance
+    support: int  # distinct such faces within the rule's support distance (counted up to the rule's need)
     rival_margin: float  # nearest other person's confirmed face minus `distance` (inf: none)
     unnamed: float  # an unnamed face nearer than the evidence and far from the person (inf: none)
 
@@ -91,6 +91,7 @@ class Unnamed:
     ids: np.ndarray  # int64 face ids
     vectors: np.ndarray  # float32, in the matcher's metric space
     photos: dict[int, int]  # face id -> photo id
+    index: NeighbourIndex | None = None  # over the same faces (large libraries); None: exact search
 
 
 def certainty(s: Suggestion, sure: bool) -> str | None:
@@ -113,59 +114,80 @@ def gather(
     rule: SureRule,
 ) -> list[Evidence | None]:
     """Evidence per suggestion (same order); None where "sure" is out of reach anyway (no
-    likely band, or the face is not close to any face a person confirmed)."""
-    out: list[Evidence | None] = []
-    pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # (row, face vector, person's evidence)
-    evidence: dict[int, np.ndarray] = {}  # person -> their trusted faces' vectors (once per call)
+    likely band, or no face a person confirmed as the suggested person).
+
+    Per person, one block of distances from their suggested faces to their trusted faces (a
+    person with thousands of confirmed faces costs one matrix product, not one per face)."""
+    out: list[Evidence | None] = [None] * len(suggestions)
+    rows_of: dict[int, list[int]] = {}
     for row, s in enumerate(suggestions):
-        out.append(None)
-        if s.band != BAND_LIKELY or s.person_id is None:
+        if s.band == BAND_LIKELY and s.person_id is not None:
+            rows_of.setdefault(s.person_id, []).append(row)
+    space = _space(matcher, vectors)
+    pending: list[tuple[int, np.ndarray]] = []  # (row, the person's trusted vectors)
+    for person, rows in rows_of.items():
+        trusted = [f for f in sorted(matcher.members.get(person, ())) if f not in untrusted]
+        if not trusted:
             continue
-        if s.person_id not in evidence:
-            trusted = [f for f in sorted(matcher.members.get(s.person_id, ())) if f not in untrusted]
-            evidence[s.person_id] = _space(matcher, matcher.index.vectors(trusted)) if trusted else np.zeros((0, 0))
-        tv = evidence[s.person_id]
-        if len(tv) == 0:
-            continue
-        v = _space(matcher, vectors[row : row + 1])[0]
-        dist = np.linalg.norm(tv - v, axis=1)
-        nearest = float(dist.min())
-        if nearest > rule.distance:
-            out[row] = Evidence(nearest, 0, math.inf, math.inf)
-            continue
-        rival = s.explanation.conflict_distance if s.explanation is not None else None
-        margin = math.inf if rival is None else float(rival) - nearest
-        out[row] = Evidence(nearest, _support(tv, dist, rule), margin, math.inf)
-        pending.append((row, v, tv))
+        tv = _space(matcher, matcher.index.vectors(trusted))
+        for row, dist in zip(rows, _distances(space[rows], tv), strict=True):
+            nearest = float(dist.min())
+            if nearest > rule.distance:
+                out[row] = Evidence(nearest, 0, math.inf, math.inf)
+                continue
+            explanation = suggestions[row].explanation
+            rival = explanation.conflict_distance if explanation is not None else None
+            margin = math.inf if rival is None else float(rival) - nearest
+            out[row] = Evidence(nearest, _support(tv, dist, rule), margin, math.inf)
+            pending.append((row, tv))
     if pending and len(unnamed.ids):
-        _check_unnamed(out, pending, suggestions, photo_of, unnamed, rule)
+        _check_unnamed(out, pending, space, suggestions, photo_of, unnamed, rule)
+    return out
+
+
+def _distances(q: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
+    """Euclidean distances of each query row to every base row, in blocks of bounded size."""
+    b_sq = np.einsum("ij,ij->i", base, base)
+    step = max(1, tuning.INDEX_EXACT_CHUNK_CELLS // max(1, len(base)))
+    out: list[np.ndarray] = []
+    for lo in range(0, len(q), step):
+        qc = q[lo : lo + step]
+        d2 = b_sq[None, :] - 2.0 * (qc @ base.T) + np.einsum("ij,ij->i", qc, qc)[:, None]
+        out.extend(np.sqrt(np.maximum(d2, 0.0)))
     return out
 
 
 def _support(evidence: np.ndarray, dist: np.ndarray, rule: SureRule) -> int:
-    """Confirmed faces within the support distance, near-duplicates of a counted one skipped."""
+    """Confirmed faces within the support distance, near-duplicates of a counted one skipped;
+    counted up to what the rule asks for (a person with 5,000 faces needs no 5,000 checks)."""
     counted: list[np.ndarray] = []
-    for i in np.argsort(dist):
-        if dist[i] > rule.support_distance:
-            break
+    near = np.flatnonzero(dist <= rule.support_distance)
+    for i in near[np.argsort(dist[near])]:
         if all(float(np.linalg.norm(evidence[i] - c)) >= rule.duplicate for c in counted):
             counted.append(evidence[i])
+            if len(counted) >= rule.support:
+                break
     return len(counted)
 
 
 def _check_unnamed(
     out: list[Evidence | None],
-    pending: list[tuple[int, np.ndarray, np.ndarray]],
+    pending: list[tuple[int, np.ndarray]],
+    space: np.ndarray,
     suggestions: Sequence[Suggestion],
     photo_of: dict[int, int],
     unnamed: Unnamed,
     rule: SureRule,
 ) -> None:
-    """Rule 4, in one exact k-NN pass over the unnamed faces for all pending suggestions."""
-    q = np.stack([v for _, v, _ in pending]).astype(np.float32)
-    ids, dist = exact_knn(q, unnamed.vectors, unnamed.ids, rule.unnamed_k)
+    """Rule 4, in one k-NN pass over the unnamed faces for all pending suggestions (their
+    Annoy index when the caller built one: a large library, a full refresh)."""
+    q = space[[row for row, _ in pending]]
+    if unnamed.index is not None:
+        ids, dist = unnamed.index.query(q, rule.unnamed_k)
+    else:
+        ids, dist = exact_knn(q, unnamed.vectors, unnamed.ids, rule.unnamed_k)
     position = {int(f): i for i, f in enumerate(unnamed.ids.tolist())}
-    for (row, _, tv), nids, nd in zip(pending, ids.tolist(), dist.tolist(), strict=True):
+    for (row, tv), nids, nd in zip(pending, ids.tolist(), dist.tolist(), strict=True):
         ev = out[row]
         assert ev is not None
         face = suggestions[row].face_id
@@ -173,7 +195,7 @@ def _check_unnamed(
         for other, d in zip(nids, nd, strict=True):
             if other < 0 or d >= ev.distance:
                 break
-            if other == face or d < rule.duplicate or unnamed.photos.get(other) == photo:
+            if other == face or d < rule.duplicate or unnamed.photos.get(other) == photo or other not in position:
                 continue
             u = unnamed.vectors[position[other]]
             if float(np.linalg.norm(tv - u, axis=1).min()) > rule.support_distance:

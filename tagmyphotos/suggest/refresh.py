@@ -20,7 +20,7 @@ from tagmyphotos import tuning
 from tagmyphotos.matching.assign import assign_per_photo, limit_to_names
 from tagmyphotos.matching.index import IndexMeta
 from tagmyphotos.matching.match import Suggestion
-from tagmyphotos.matching.sure import Evidence, certainty, gather
+from tagmyphotos.matching.sure import Evidence, Unnamed, certainty, gather
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import RefreshReport
@@ -100,8 +100,9 @@ def refresh_suggestions(
         with state.lock:
             state.sync(force=wanted is None)
             state.sync_candidates(force=wanted is None)
+            unnamed = state.unnamed(indexed=wanted is None)
             for chunk in _photo_chunks(pairs, tuning.SUGGEST_BATCH):
-                counts = _judge_chunk(state, chunk, hidden_or_gone)
+                counts = _judge_chunk(state, chunk, hidden_or_gone, unnamed)
                 for key, n in counts.items():
                     totals[key] += n
                 if progress is not None:
@@ -172,7 +173,9 @@ def _photo_chunks(pairs: list[tuple[int, int]], size: int) -> Iterable[list[tupl
         yield chunk
 
 
-def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Container[int]) -> dict[str, int]:
+def _judge_chunk(
+    state: ModelState, chunk: list[tuple[int, int]], hidden: Container[int], unnamed: Unnamed
+) -> dict[str, int]:
     ids = [f for f, _ in chunk]
     photo_of = dict(chunk)
     rows: dict[int, Any] = {
@@ -206,7 +209,7 @@ def _judge_chunk(state: ModelState, chunk: list[tuple[int, int]], hidden: Contai
     if names:
         suggestions = limit_to_names(suggestions, photo_of, names, state.matcher, taken)
     suggestions = assign_per_photo(suggestions, photo_of, state.matcher, taken)
-    evidence = gather(state.matcher, suggestions, vecs, photo_of, state.unnamed(), state.untrusted, state.sure_rule)
+    evidence = gather(state.matcher, suggestions, vecs, photo_of, unnamed, state.untrusted, state.sure_rule)
     counts = {"considered": len(ids), "likely": 0, "maybe": 0, "unknown": 0, "changed": 0, "sure": 0}
     writes = []
     for s, ev in zip(suggestions, evidence, strict=True):

@@ -94,6 +94,7 @@ class ModelState:
         self.cand_ids = np.zeros(0, np.int64)
         self.cand_vecs = np.zeros((0, dim), np.float32)
         self._mark: tuple[Any, ...] | None = None
+        self._cand_index: tuple[Any, NeighbourIndex] | None = None  # (candidate mark, Annoy over them)
         self._cand_mark: tuple[Any, ...] | None = None
         self._checked = self._cand_checked = 0.0
 
@@ -193,9 +194,21 @@ class ModelState:
             self._cand_seen.update({f: rows[f][2] for f in cands})
             self.cand_photo.update({f: photos[f] for f in cands})
 
-    def unnamed(self) -> Unnamed:
-        """The unknown/suggested faces, for rule 4 of "sure" (an unnamed look-alike's group)."""
-        return Unnamed(self.cand_ids, self._metric_space(self.cand_vecs), self.cand_photo)
+    def unnamed(self, indexed: bool = False) -> Unnamed:
+        """The unknown/suggested faces, for rule 4 of "sure" (an unnamed look-alike's group).
+
+        `indexed` (a full refresh): above SURE_UNNAMED_INDEX_ABOVE faces they are searched through
+        an Annoy index built for the current set (exact search of every likely face against
+        every unnamed one grows with the square of the library)."""
+        index = None
+        if indexed and len(self.cand_ids) >= tuning.SURE_UNNAMED_INDEX_ABOVE:
+            if self._cand_index is None or self._cand_index[0] != self._cand_mark:
+                built = NeighbourIndex(None, IndexSpec(self.model_id, self.dim, cast(Metric, self.settings.metric)))
+                built.set_items(self.cand_ids, self.cand_vecs)
+                built.build()
+                self._cand_index = (self._cand_mark, built)
+            index = self._cand_index[1]
+        return Unnamed(self.cand_ids, self._metric_space(self.cand_vecs), self.cand_photo, index)
 
     def near(self, vectors: np.ndarray, radius: float) -> set[int]:
         """Unknown/suggested faces whose judgement `vectors` can change: within `radius` and
