@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from tagmyphotos.config import Config, deep_merge, env_overrides
+from tagmyphotos.config import Config, deep_merge, env_overrides, mask_setting
 from tagmyphotos.store import models as m
 
 OVERRIDES_SETTING = "config.overrides"
@@ -155,6 +155,8 @@ def save_changes(
     for key, value in {**changes, **_secrets_left_behind(changes, plain, locked)}.items():
         if isinstance(known[key], SecretStr) and value == MASK:
             continue
+        if _masked_echo(key, value, plain[key]):
+            continue
         if key not in stored:
             replaced.setdefault(key, plain[key])
         stored[key] = value
@@ -194,6 +196,17 @@ def _secrets_left_behind(changes: dict[str, Any], plain: dict[str, Any], locked:
     return cleared
 
 
+def _masked_echo(key: str, value: Any, current: Any) -> bool:
+    """True for a URL sent back as it was shown (masked): no change. A URL with the mask in it
+    otherwise is refused: the hidden part cannot be edited, only typed again in full."""
+    shown = mask_setting(key, current)
+    if shown != current and value == shown:
+        return True
+    if isinstance(value, str) and "://" in value and MASK in value:
+        raise SettingsError(f"{key}: type the whole address again; the shown one hides its secret part")
+    return False
+
+
 def _plain(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
@@ -206,7 +219,7 @@ def _replaced() -> dict[str, Any]:
 
 def masked_overrides() -> dict[str, Any]:
     """Saved overrides safe to show: secret-looking values masked."""
-    return {k: (MASK if _secret_key(k) and v else v) for k, v in stored_overrides().items()}
+    return {k: (MASK if _secret_key(k) and v else mask_setting(k, v)) for k, v in stored_overrides().items()}
 
 
 def _secret_key(key: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from nicegui import ui
 from pydantic import BaseModel, SecretStr
 
-from tagmyphotos.config import Config
+from tagmyphotos.config import Config, mask_setting
 from tagmyphotos.store import settings as settings_store
 
 from .. import frame
@@ -82,7 +82,8 @@ class SettingsForm:
         if locked:
             with ui.row().classes("w-full no-wrap gap-2 text-sm items-center"):
                 ui.label(name).classes("text-grey-7 w-1/2 break-all")
-                shown = "********" if isinstance(value, SecretStr) and value.get_secret_value() else _text(value)
+                secret = isinstance(value, SecretStr) and value.get_secret_value()
+                shown = "********" if secret else str(mask_setting(key, _text(value)))
                 ui.label(shown).classes("font-mono break-all")
                 ui.icon("lock", size="xs").classes("text-grey-7")
             why = "set by an environment variable" if key in self.locked else "changed only in config.yaml"
@@ -104,11 +105,9 @@ class SettingsForm:
         elif _is_secret(kind):
             shown = settings_store.MASK if original else ""
             widget, tag = ui.input(name, value=shown, password=True).props("dense"), "text"
-        else:
-            widget, tag = (
-                ui.input(name, value="" if original is None else str(original)).props("dense"),
-                "text",
-            )
+        else:  # a URL with credentials (or a secret path) is shown masked: sent back, no change
+            original = mask_setting(key, "" if original is None else str(original))
+            widget, tag = ui.input(name, value=original).props("dense"), "text"
         widget.classes("w-full max-w-xl")
         frame.tid(widget, f"setting-{key}")
         # what the widget shows now: an empty text field for an unset value is no change
