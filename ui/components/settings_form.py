@@ -57,6 +57,7 @@ class SettingsForm:
         self.labels: dict[str, str] = {}
         self.values = settings_store.all_keys(cfg)
         self.locked = settings_store.env_locked()
+        self.withheld = settings_store.withheld_secrets()
 
     def group(self, title: str, intro: str, settings: Sequence[Setting]) -> ui.card:
         """A card of settings; the caller may add more to it (`with form.group(...):`)."""
@@ -77,6 +78,10 @@ class SettingsForm:
             self._widget(key, setting.label, self.values[key], annotation(self.cfg, key), locked)
             if setting.help:
                 ui.label(setting.help).classes("text-xs text-grey-7")
+            if key in self.withheld:  # a key entered for another site is never sent to this one
+                frame.tid(ui.label(f"Not used: {self.withheld[key]}"), f"withheld-{key}").classes(
+                    "text-xs text-negative"
+                )
 
     def _widget(self, key: str, name: str, value: Any, kind: Any, locked: bool) -> None:
         if locked:
