@@ -220,7 +220,9 @@ def save_changes(
     return new_cfg, restart
 
 
-def _new_origins(changes: dict[str, Any], reset: list[str], stored: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
+def _new_origins(
+    changes: dict[str, Any], reset: list[str], stored: dict[str, Any], plain: dict[str, Any]
+) -> dict[str, Any]:
     """The origin each saved secret was entered for: the URL in effect with this change."""
     origins = _setting(ORIGINS_SETTING)
     for url_key, secret_key in SECRET_OF_URL.items():
