@@ -58,6 +58,11 @@ class ServerConfig(_Section):
     # websocket and cookie-authenticated API writes accept this origin besides their own.
     public_url: str = ""
     storage_secret: SecretStr | None = None
+    # Largest upload (reference photos, all files of one request), refused early with 413.
+    max_upload_mb: int = Field(200, ge=1, le=10_000)
+    # A connection must send its request headers within this many seconds, or it is closed
+    # (slow-header connections were held without limit).
+    header_timeout_s: float = Field(15.0, gt=0, le=300)
 
     @field_validator("public_url")
     @classmethod

@@ -26,11 +26,19 @@ log = logging.getLogger("tagmyphotos.web")
 def mount(app: Any, core: Core) -> None:
     """Attach the core, the API, the ops endpoints and the pages to a NiceGUI/FastAPI app."""
     from ui.api import build_router
+    from ui.api.gate import AuthGate
     from ui.api.ops import router as ops_router
-    from ui.headers import SecurityHeaders
+    from ui.headers import ForwardedPrefixGuard, SecurityHeaders
 
     app.state.core = core
+    app.add_middleware(AuthGate)  # credentials before any body is read; uploads capped
     app.add_middleware(SecurityHeaders)  # CSP and friends on every answer, pages and API
+    build = app.build_middleware_stack  # outside every middleware, also those ui.run adds later:
+
+    def guarded_stack() -> Any:  # X-Forwarded-Prefix from trusted proxies only
+        return ForwardedPrefixGuard(build())
+
+    app.build_middleware_stack = guarded_stack
     app.include_router(build_router())
     app.include_router(ops_router)
 
