@@ -18,6 +18,7 @@ from tagmyphotos.core import Core
 from tagmyphotos.store.runner import release_running_jobs
 from tagmyphotos.system.origins import origin_allowed
 
+from .http_limits import server_options
 from .runner import boot, setup_logging
 
 log = logging.getLogger("tagmyphotos.web")
@@ -95,5 +96,6 @@ def serve(cfg: Config, host: str, port: int) -> int:
         storage_secret=session_secret(core.cfg),
         reconnect_timeout=10,
         uvicorn_logging_level="warning",
+        **server_options(cfg.server.header_timeout_s),  # slow-header connections are closed
     )
     return 0
