@@ -58,8 +58,9 @@ class ServerConfig(_Section):
     # websocket and cookie-authenticated API writes accept this origin besides their own.
     public_url: str = ""
     storage_secret: SecretStr | None = None
-    # Largest upload (reference photos, all files of one request), refused early with 413.
-    max_upload_mb: int = Field(200, ge=1, le=10_000)
+    # Largest upload (reference photos, all files of one request), refused early with 413;
+    # at most 200 (the API's upload route is built for ~30 phone photos per request).
+    max_upload_mb: int = Field(200, ge=1, le=200)
     # A connection must send its request headers within this many seconds, or it is closed
     # (slow-header connections were held without limit).
     header_timeout_s: float = Field(15.0, gt=0, le=300)
