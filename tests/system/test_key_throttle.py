@@ -16,14 +16,13 @@ from tagmyphotos.system import auth, throttle
 from tests.support.api import make_app
 from tests.support.base import make_config
 from tests.support.ui_harness import PASSWORD
-from ui.api import deps
 
 
 @pytest.fixture
 def client(library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
     from jobs import runtime
 
-    monkeypatch.setattr(deps, "KEY_THROTTLE", throttle.LoginThrottle(clock=lambda: 1000.0, what="API key"))
+    monkeypatch.setattr(throttle, "KEY_THROTTLE", throttle.LoginThrottle(clock=lambda: 1000.0, what="API key"))
     core = Core(make_config(library, tmp_path / "data"))
     _, key = auth.create_api_key("owner", auth.SCOPE_READ)
     try:

@@ -15,9 +15,8 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from pydantic import BaseModel, Field
 
 from tagmyphotos.core import Core
-from tagmyphotos.system import auth
+from tagmyphotos.system import auth, throttle
 from tagmyphotos.system.origins import origin_allowed
-from tagmyphotos.system.throttle import KEY_THROTTLE
 
 from .errors import ApiProblem
 
@@ -63,14 +62,15 @@ def identify(
     principal: auth.Principal | None = None
     if api_key:
         client = auth.client_address(cfg, peer, headers.get("x-forwarded-for"))
-        wait = KEY_THROTTLE.wait_s(client)
+        keys = throttle.KEY_THROTTLE
+        wait = keys.wait_s(client)
         if wait > 0:
-            KEY_THROTTLE.refused(client, wait)
+            keys.refused(client, wait)
             raise ApiProblem(429, f"too many wrong API keys from this address; try again in {math.ceil(wait)} s",
                              "throttled", {"Retry-After": str(math.ceil(wait))})  # fmt: skip
         principal = auth.authenticate_key(cfg, api_key)
         if principal is None:
-            KEY_THROTTLE.failed(client)
+            keys.failed(client)
             raise ApiProblem(
                 401,
                 "the API key is not valid (revoked or mistyped)",
