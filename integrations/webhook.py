@@ -24,12 +24,18 @@ from tagmyphotos.config import IntegrationsConfig, WebhookConfig
 SIGNATURE_HEADER = "X-TagMyPhotos-Signature"
 EVENT_HEADER = "X-TagMyPhotos-Event"
 DELIVERY_HEADER = "X-TagMyPhotos-Delivery"
+TIMESTAMP_HEADER = "X-TagMyPhotos-Timestamp"
 PAYLOAD_VERSION = 1
 
 
 def sign(secret: str, body: bytes) -> str:
     """The signature header value for a body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signed_content(timestamp: str, body: bytes) -> bytes:
+    """What a signed inbound hook signs: '<Unix seconds>.<raw body>', so a replay is dated."""
+    return timestamp.encode() + b"." + body
 
 
 def verify(secret: str, body: bytes, header: str) -> bool:

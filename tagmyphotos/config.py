@@ -12,7 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -30,6 +30,16 @@ from tagmyphotos import tuning
 
 ENV_PREFIX = "TAGMYPHOTOS_"
 DEFAULT_CONFIG_FILE = "config.yaml"
+MASK = "********"
+# Settings whose address itself is a secret (a Home Assistant/Discord webhook id in the path):
+# shown as scheme://host/******** everywhere.
+SECRET_PATH_URLS = frozenset({"integrations.webhook.url"})
+# Shortest accepted secrets: a 4-character API key or a 3-character password is guessed at once.
+MIN_API_KEY_CHARS = 16
+MIN_PASSWORD_CHARS = 8
+# Setting names whose value is never repeated in a message.
+SECRET_NAMES = frozenset({"password", "api_key", "token", "secret", "storage_secret", "url", "redis_url"})
+_URL_IN_TEXT = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
 
 
 class ConfigError(Exception):
@@ -48,6 +58,12 @@ class ServerConfig(_Section):
     # websocket and cookie-authenticated API writes accept this origin besides their own.
     public_url: str = ""
     storage_secret: SecretStr | None = None
+    # Largest upload (reference photos, all files of one request), refused early with 413;
+    # at most 200 (the API's upload route is built for ~30 phone photos per request).
+    max_upload_mb: int = Field(200, ge=1, le=200)
+    # A connection must send its request headers within this many seconds, or it is closed
+    # (slow-header connections were held without limit).
+    header_timeout_s: float = Field(15.0, gt=0, le=300)
 
     @field_validator("public_url")
     @classmethod
@@ -252,10 +268,28 @@ class AuthConfig(_Section):
     proxy_header: str = ""
     proxy_trusted_ips: list[str] = ["127.0.0.1"]
 
+    @field_validator("password")
+    @classmethod
+    def _password_long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        return _min_secret(v, MIN_PASSWORD_CHARS)
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        return _min_secret(v, MIN_API_KEY_CHARS)
+
 
 class QueueConfig(_Section):
     backend: Literal["sqlite", "redis"] = "sqlite"
     redis_url: str = "redis://localhost:6379/0"
+    # The key that signs queue messages (jobs/signing.py); empty = data/queue.key, made once.
+    # Scale-out workers that do not share the data folder need the same value everywhere.
+    secret: SecretStr | None = None
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        return _min_secret(v, MIN_API_KEY_CHARS)
 
 
 class DatabaseConfig(_Section):
@@ -309,17 +343,60 @@ class Config(_Section):
         return _mask(self.model_dump(mode="json"), self)
 
 
-def _mask(data: Any, model: Any) -> Any:
+def _min_secret(v: SecretStr | None, chars: int) -> SecretStr | None:
+    """An empty secret is unset; a short one is refused (its value never goes in the message)."""
+    if v is None or not v.get_secret_value():
+        return v
+    if len(v.get_secret_value().strip()) < chars:
+        raise ValueError(f"too short: at least {chars} characters are needed")
+    return v
+
+
+def _mask(data: Any, model: Any, prefix: str = "") -> Any:
     if isinstance(model, BaseModel):
         out = {}
         for key, value in data.items():
             attr = getattr(model, key)
             if isinstance(attr, SecretStr):
-                out[key] = "********" if attr.get_secret_value() else ""
+                out[key] = MASK if attr.get_secret_value() else ""
             else:
-                out[key] = _mask(value, attr)
+                out[key] = _mask(value, attr, f"{prefix}{key}.")
         return out
-    return data
+    return mask_setting(prefix[:-1], data)
+
+
+def mask_setting(dotted: str, value: Any) -> Any:
+    """A setting's value safe to show: a URL without its credentials (see mask_url)."""
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value, hide_path=dotted in SECRET_PATH_URLS)
+    return value
+
+
+def mask_url(url: str, hide_path: bool = False) -> str:
+    """The URL with its password (or token as user name), query values and fragment replaced by
+    MASK, and with hide_path its path too. The one masking function for every URL we show:
+    redis://:pw@host, postgresql://user:pw@host/db, https://token@host, ?token=..."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return MASK
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    path = "/" + MASK if hide_path and parts.path.strip("/") else parts.path
+    query = "&".join(f"{k}={MASK}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    if hide_path and parts.query:
+        query = MASK
+    return urlunsplit((parts.scheme, netloc, path, query, MASK if parts.fragment else ""))
+
+
+def mask_urls_in(text: str) -> str:
+    """Every URL inside a text (a log line, a job error, a readiness reason) masked."""
+    return _URL_IN_TEXT.sub(lambda mt: mask_url(mt.group(0)), text)
 
 
 def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
@@ -332,6 +409,7 @@ def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         "LOG_LEVEL": "LOGGING__LEVEL",
         "DATABASE_URL": "DATABASE__URL",
         "REDIS_URL": "QUEUE__REDIS_URL",
+        "QUEUE_SECRET": "QUEUE__SECRET",
     }
     tree: dict[str, Any] = {}
     for name, value in environ.items():
@@ -377,7 +455,8 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         got = err.get("input")
-        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        secret = str(err["loc"][-1]) in SECRET_NAMES if err["loc"] else False
+        shown = "" if isinstance(got, dict) or secret else f" (got {got!r})"
         raise ConfigError(f"config error: {key}: {err['msg']}{shown}") from exc
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"config error: {exc}") from exc

@@ -22,6 +22,10 @@ SCAN_SCOPE_SHOWN = 50
 # a second or two; Syncthing's watcher already batches for 10 s), so 2 s folds a burst into one
 # scan while a new photo is still analysed within seconds. Calls while it runs queue one more.
 SCAN_HOOK_DEBOUNCE_S = 2.0
+# A signed scan hook carries the time it was signed (X-TagMyPhotos-Timestamp); it is accepted
+# within this many seconds of the server's clock, and each signature only once. 5 minutes covers
+# clocks a little apart (NTP keeps them within a second) and leaves a replay no later use.
+HOOK_REPLAY_WINDOW_S = 300
 
 # --- analysis (faces_detect / faces_embed / faces_thumb) -------------------------------------
 

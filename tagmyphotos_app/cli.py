@@ -21,6 +21,22 @@ Handler = Callable[[argparse.Namespace, Config], int]
 COMMANDS: dict[str, Handler] = {}
 
 
+def count(least: int) -> Callable[[str], int]:
+    """An argparse type for a count of at least `least`: `--limit -5` is a usage error (exit 2)
+    naming the option, never a negative LIMIT that lists everything."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be {least} or more (got {value})")
+        return value
+
+    return parse
+
+
 def command(name: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         COMMANDS[name] = fn
@@ -47,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="listen address (default from config, $TAGMYPHOTOS_HOST)")
     p.add_argument("--port", type=int, help="port (default from config, $TAGMYPHOTOS_PORT)")
     p = add("worker", "run only a job worker (for extra machines in scale-out)", json_flag=False)
-    p.add_argument("--workers", type=int, default=2, help="worker threads")
+    p.add_argument("--workers", type=count(1), default=2, help="worker threads")
     for name, what in (("scan", "scan the library for new, changed and missing photos"),
                        ("analyze", "find and embed faces in photos waiting for analysis"),
                        ("match", "refresh name suggestions and clusters")):  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 
 from tagmyphotos.config import Config
 
-from .cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command, emit, open_core
+from .cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command, count, emit, open_core
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -26,7 +26,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("suggestions", "suggested names waiting for review, grouped per person")
     p.add_argument("--person", help="only suggestions for this person")
     p.add_argument("--band", choices=["likely", "maybe"], help="only this confidence band")
-    p.add_argument("--limit", type=int, default=50, help="faces shown per person (default 50)")
+    p.add_argument("--limit", type=count(1), default=50, help="faces shown per person (default 50)")
     p = add("accept", "accept suggestions (confirm the suggested names)")
     p.add_argument("--likely", action="store_true", required=True, help='accept every "likely" suggestion')
     p.add_argument("--person", help="only this person's suggestions")
@@ -34,7 +34,7 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("face_id", type=int, metavar="FACE_ID")
     p.add_argument("--person", required=True, help="the person the face is not")
     p = add("clusters", "groups of unknown faces that look alike (name them with name-cluster)")
-    p.add_argument("--limit", type=int, default=20, help="clusters shown (default 20)")
+    p.add_argument("--limit", type=count(1), default=20, help="clusters shown (default 20)")
     p = add("name-cluster", "confirm every face of a cluster as one person (created when new)")
     p.add_argument("cluster_id", type=int, metavar="CLUSTER_ID")
     p.add_argument("name", metavar="NAME")

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from .cli import command
+from .cli import command, count
 from .cli_people import run_action
 
 PHOTOS_DEFAULT_LIMIT = 50
@@ -28,10 +28,10 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--to", dest="last", type=dt.date.fromisoformat, metavar="DATE", help="last day, inclusive")
     p.add_argument("--unnamed", choices=["yes", "no"], help="only photos with (yes) or without (no) unnamed faces")
     p.add_argument("--order", choices=["path", "-path", "date", "-date"], default="path")
-    p.add_argument("--limit", type=int, default=PHOTOS_DEFAULT_LIMIT, help="photos listed")
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=count(1), default=PHOTOS_DEFAULT_LIMIT, help="photos listed")
+    p.add_argument("--offset", type=count(0), default=0)
     p = add("merge-suggestions", "people who are probably one person named twice, closest first")
-    p.add_argument("--limit", type=int, default=20, help="suggestions listed (default 20)")
+    p.add_argument("--limit", type=count(1), default=20, help="suggestions listed (default 20)")
 
 
 def _photos(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:

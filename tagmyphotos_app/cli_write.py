@@ -9,7 +9,7 @@ from typing import Any
 
 from tagmyphotos.config import Config
 
-from .cli import EXIT_OK, EXIT_USAGE, command, emit, open_core
+from .cli import EXIT_OK, EXIT_USAGE, command, count, emit, open_core
 from .output import say
 
 AddFn = Callable[..., argparse.ArgumentParser]
@@ -20,7 +20,7 @@ def add_commands(add: AddFn) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="only these photos (relative to the library)")
     p.add_argument("--dry-run", action="store_true", help="show per file the tags before and after; write nothing")
     p.add_argument("--wait", action="store_true", help="run now in this process and wait")
-    p.add_argument("--limit", type=int, default=20, help="files shown by --dry-run")
+    p.add_argument("--limit", type=count(1), default=20, help="files shown by --dry-run")
     p = add("restore", "put back the original files from their backups (byte-identical)")
     p.add_argument("paths", nargs="*", metavar="PATH", help="photos to restore (relative to the library)")
     p.add_argument("--all", action="store_true", help="restore every file we ever wrote")
@@ -58,10 +58,12 @@ def cmd_restore(args: argparse.Namespace, cfg: Config) -> int:
         return EXIT_USAGE
     params: dict[str, Any] = {"paths": args.paths, "all": args.all}
     if args.since:
+        from tagmyphotos.stages.restore import usable_since
+
         try:
-            params["since"] = dt.datetime.fromisoformat(args.since).isoformat()
+            params["since"] = usable_since(dt.datetime.fromisoformat(args.since)).isoformat()
         except ValueError:
-            say(f"restore: --since {args.since!r} is not a date like 2026-11-26 or 2026-11-26T18:00")
+            say(f"restore: --since {args.since!r} is not a date from 1970 on, like 2026-11-26 or 2026-11-26T18:00")
             return EXIT_USAGE
     from .runner import run_job_command
 

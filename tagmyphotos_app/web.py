@@ -18,6 +18,7 @@ from tagmyphotos.core import Core
 from tagmyphotos.store.runner import release_running_jobs
 from tagmyphotos.system.origins import origin_allowed
 
+from .http_limits import server_options
 from .runner import boot, setup_logging
 
 log = logging.getLogger("tagmyphotos.web")
@@ -26,13 +27,21 @@ log = logging.getLogger("tagmyphotos.web")
 def mount(app: Any, core: Core) -> None:
     """Attach the core, the API, the ops endpoints and the pages to a NiceGUI/FastAPI app."""
     from ui.api import build_router
+    from ui.api.gate import AuthGate
     from ui.api.ops import router as ops_router
     from ui.components.session import UploadGate
-    from ui.headers import SecurityHeaders
+    from ui.headers import ForwardedPrefixGuard, SecurityHeaders
 
     app.state.core = core
+    app.add_middleware(AuthGate)  # credentials before any body is read; uploads capped
     app.add_middleware(SecurityHeaders)  # CSP and friends on every answer, pages and API
     app.add_middleware(UploadGate)  # a page's upload only while its login lasts
+    build = app.build_middleware_stack  # outside every middleware, also those ui.run adds later:
+
+    def guarded_stack() -> Any:  # X-Forwarded-Prefix from trusted proxies only
+        return ForwardedPrefixGuard(build())
+
+    app.build_middleware_stack = guarded_stack
     app.include_router(build_router())
     app.include_router(ops_router)
 
@@ -89,5 +98,6 @@ def serve(cfg: Config, host: str, port: int) -> int:
         storage_secret=session_secret(core.cfg),
         reconnect_timeout=10,
         uvicorn_logging_level="warning",
+        **server_options(cfg.server.header_timeout_s),  # slow-header connections are closed
     )
     return 0

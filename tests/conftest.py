@@ -111,6 +111,15 @@ def analysed_core(analysed_template: tuple[Path, Path], tmp_path: Path) -> Itera
 
 
 @pytest.fixture(autouse=True)
+def _fresh_key_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrong API keys are throttled per address (system/throttle.py): one test's refused keys
+    must not make the next test's TestClient address wait."""
+    from tagmyphotos.system import throttle
+
+    monkeypatch.setattr(throttle, "KEY_THROTTLE", throttle.LoginThrottle(what="API key"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_queue() -> Iterator[None]:
     """Each test starts with the queue in immediate (in-memory) mode: no task or storage of an
     earlier test's data folder leaks into the next test."""

@@ -81,6 +81,31 @@ class SecurityHeaders:
         await self.app(scope, receive, wrapped)
 
 
+class ForwardedPrefixGuard:
+    """Drops X-Forwarded-Prefix unless the peer is a trusted proxy (auth.proxy_trusted_ips).
+
+    NiceGUI builds its page's script and style addresses and its redirects from that header, so
+    any client could make a page load from (or redirect to) a prefix of its choosing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = scope.get("headers") or []
+            if any(k.lower() == b"x-forwarded-prefix" for k, _ in headers) and not _trusted_peer(scope):
+                scope = {**scope, "headers": [(k, v) for k, v in headers if k.lower() != b"x-forwarded-prefix"]}
+        await self.app(scope, receive, send)
+
+
+def _trusted_peer(scope: Scope) -> bool:
+    from tagmyphotos.system.auth import from_trusted_proxy
+
+    core = getattr(getattr(scope.get("app"), "state", None), "core", None)
+    peer = (scope.get("client") or (None,))[0]
+    return core is not None and from_trusted_proxy(core.cfg, peer)
+
+
 def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
     for key, value in headers:
         if key.lower() == b"content-type":

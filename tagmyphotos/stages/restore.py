@@ -32,6 +32,19 @@ class RestoreReport:
                 "files": self.restored[:1000], "errors": [list(f) for f in self.failed[:1000]]}  # fmt: skip
 
 
+def usable_since(since: dt.datetime) -> dt.datetime:
+    """A `since` the restore can compare with file times, else ValueError with a sentence
+    (0001-01-01 was accepted, then the job crashed with "year 0 is out of range")."""
+    try:
+        stamp = since.timestamp()
+    except (OverflowError, OSError, ValueError):
+        stamp = -1.0
+    if stamp < 0 or since.year > 9000:
+        raise ValueError(f"since {since.isoformat()} is not a usable time: give a date from 1970 on, "
+                         "e.g. 2026-11-26 or 2026-11-26T18:00")  # fmt: skip
+    return since
+
+
 @dataclass
 class BackupSelection:
     """The backups a restore will put back, and those it cannot even try (each with why)."""

@@ -27,6 +27,7 @@ from typing import Any
 import peewee as pw
 
 from tagmyphotos import tuning
+from tagmyphotos.config import mask_urls_in
 from tagmyphotos.store import models as m
 
 # A photo that is being analysed (claimed by one worker).
@@ -181,7 +182,8 @@ def job_heartbeat(claim: JobClaim, done: int, total: int | None = None, errors: 
 def finish_job(
     claim: JobClaim, state: str, result: dict[str, Any] | None = None, error: str | None = None
 ) -> bool:
-    """Final state, only if this run still owns the job."""
+    """Final state, only if this run still owns the job (URLs in the error masked)."""
+    error = None if error is None else mask_urls_in(error)
     n = (
         m.Job.update(state=state, result=result, error=error, finished_at=m.utcnow())
         .where(_owns(claim))

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from tagmyphotos.config import mask_urls_in
 from tagmyphotos.store import models as m
 
 # A running job whose worker has not reported for this long is treated as dead (killed).
@@ -150,13 +151,14 @@ def set_progress(job_id: int, done: int, total: int | None = None, errors: int |
 
 
 def finish(job_id: int, state: str, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    error = None if error is None else mask_urls_in(error)  # a Redis/PostgreSQL URL in an error
     m.Job.update(state=state, result=result, error=error, finished_at=m.utcnow()).where(
         m.Job.id == job_id
     ).execute()
 
 
 def log_event(job_id: int, message: str, level: str = "info", path: str | None = None) -> None:
-    m.JobEvent.create(job=job_id, message=message[:2000], level=level, path=path)
+    m.JobEvent.create(job=job_id, message=mask_urls_in(message)[:2000], level=level, path=path)
 
 
 def request_cancel(job_id: int) -> bool:

@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from tagmyphotos.config import Config, deep_merge, env_overrides
+from tagmyphotos.config import Config, deep_merge, env_overrides, mask_setting
 from tagmyphotos.store import models as m
 
 OVERRIDES_SETTING = "config.overrides"
 REPLACED_SETTING = "config.replaced"
+ORIGINS_SETTING = "config.secret_origins"  # secret key -> the origin it was entered for
+WITHHELD_SETTING = "config.withheld"  # secret key -> why it is not used now (for the page)
 MASK = "********"
 
 # Dotted keys (fnmatch patterns) that the API/UI may change.
@@ -112,10 +114,55 @@ def stored_overrides() -> dict[str, Any]:
 
 
 def apply_overrides(cfg: Config, environ: dict[str, str] | None = None) -> Config:
-    """The config with saved overrides laid over it, minus keys the environment fixes."""
+    """The config with saved overrides laid over it, minus keys the environment fixes, and
+    without any secret whose URL now points at another origin than it was given for."""
     locked = env_locked(environ)
-    usable = {k: v for k, v in stored_overrides().items() if is_editable(k) and k not in locked}
-    return _validated(cfg, usable)
+    stored = stored_overrides()
+    usable = {k: v for k, v in stored.items() if is_editable(k) and k not in locked}
+    return _bind_secrets(_validated(cfg, usable), stored, _replaced(), locked)
+
+
+def _bind_secrets(cfg: Config, stored: dict[str, Any], replaced: dict[str, Any], locked: set[str]) -> Config:
+    """A secret belongs to the origin it was configured for (config.yaml's URL for a secret from
+    config.yaml, the URL of the moment for one saved here): paired with a URL of any other origin
+    it is left out of the effective config, so no reset, test or job can send it there."""
+    plain = {k: _plain(v) for k, v in all_keys(cfg).items()}
+    origins = _setting(ORIGINS_SETTING)
+    withheld: dict[str, str] = {}
+    for url_key, secret_key in SECRET_OF_URL.items():
+        if not plain.get(secret_key):
+            continue
+        if secret_key in stored and secret_key not in locked:
+            given_for = origins.get(secret_key) or _origin_text(plain[url_key])  # saved before origins
+        elif url_key in stored and url_key not in locked:
+            given_for = _origin_text(replaced.get(url_key))  # config.yaml's own URL
+        else:
+            continue  # both from config.yaml / the environment: configured together
+        if given_for != _origin_text(plain[url_key]):
+            withheld[secret_key] = (
+                f"it was given for {given_for or 'another address'}, and the address is now "
+                f"{_origin_text(plain[url_key]) or 'empty'}: it is not sent there. Enter it again for the new address."
+            )  # fmt: skip
+    if withheld != _setting(WITHHELD_SETTING):
+        m.put_setting(WITHHELD_SETTING, withheld)
+    if not withheld:
+        return cfg
+    return Config.model_validate(deep_merge(cfg.model_dump(), _nest(dict.fromkeys(withheld))))
+
+
+def withheld_secrets() -> dict[str, str]:
+    """Secrets left out of the effective config, each with why (see _bind_secrets)."""
+    return {str(k): str(v) for k, v in _setting(WITHHELD_SETTING).items()}
+
+
+def _origin_text(url: Any) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}" if scheme and host else ""
+
+
+def _setting(key: str) -> dict[str, Any]:
+    row = m.Setting.get_or_none(m.Setting.key == key)
+    return dict(row.value) if row and isinstance(row.value, dict) else {}
 
 
 def _validated(cfg: Config, flat: dict[str, Any]) -> Config:
@@ -155,17 +202,35 @@ def save_changes(
     for key, value in {**changes, **_secrets_left_behind(changes, plain, locked)}.items():
         if isinstance(known[key], SecretStr) and value == MASK:
             continue
+        if _masked_echo(key, value, plain[key]):
+            continue
         if key not in stored:
             replaced.setdefault(key, plain[key])
         stored[key] = value
     new_cfg = _validated(cfg, {**undo, **{k: v for k, v in stored.items() if k not in locked}})
     effective = all_keys(new_cfg)
     stored = {k: _plain(effective[k]) for k in stored}  # normalised: "3" -> 3
+    origins = _new_origins(changes, reset or [], stored, {k: _plain(v) for k, v in effective.items()})
     with m.database.atomic():
         m.put_setting(OVERRIDES_SETTING, stored)
         m.put_setting(REPLACED_SETTING, replaced)
+        m.put_setting(ORIGINS_SETTING, origins)
+        new_cfg = _bind_secrets(new_cfg, stored, replaced, locked)
     restart = sorted(k for k in list(changes) + list(reset or []) if needs_restart(k))
     return new_cfg, restart
+
+
+def _new_origins(
+    changes: dict[str, Any], reset: list[str], stored: dict[str, Any], plain: dict[str, Any]
+) -> dict[str, Any]:
+    """The origin each saved secret was entered for: the URL in effect with this change."""
+    origins = _setting(ORIGINS_SETTING)
+    for url_key, secret_key in SECRET_OF_URL.items():
+        if secret_key in reset or not stored.get(secret_key):
+            origins.pop(secret_key, None)
+        elif secret_key in changes and changes[secret_key] != MASK:
+            origins[secret_key] = _origin_text(plain[url_key])
+    return origins
 
 
 def origin(url: Any) -> tuple[str, str, int | None]:
@@ -194,19 +259,29 @@ def _secrets_left_behind(changes: dict[str, Any], plain: dict[str, Any], locked:
     return cleared
 
 
+def _masked_echo(key: str, value: Any, current: Any) -> bool:
+    """True for a URL sent back as it was shown (masked): no change. A URL with the mask in it
+    otherwise is refused: the hidden part cannot be edited, only typed again in full."""
+    shown = mask_setting(key, current)
+    if shown != current and value == shown:
+        return True
+    if isinstance(value, str) and "://" in value and MASK in value:
+        raise SettingsError(f"{key}: type the whole address again; the shown one hides its secret part")
+    return False
+
+
 def _plain(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def _replaced() -> dict[str, Any]:
     """The value each override replaced, so a reset in a running process can restore it."""
-    row = m.Setting.get_or_none(m.Setting.key == REPLACED_SETTING)
-    return dict(row.value) if row and isinstance(row.value, dict) else {}
+    return _setting(REPLACED_SETTING)
 
 
 def masked_overrides() -> dict[str, Any]:
     """Saved overrides safe to show: secret-looking values masked."""
-    return {k: (MASK if _secret_key(k) and v else v) for k, v in stored_overrides().items()}
+    return {k: (MASK if _secret_key(k) and v else mask_setting(k, v)) for k, v in stored_overrides().items()}
 
 
 def _secret_key(key: str) -> bool:

@@ -345,6 +345,11 @@ def _trusted(client_ip: str | None, networks: list[str]) -> bool:
     return False
 
 
+def from_trusted_proxy(cfg: Config, peer: str | None) -> bool:
+    """True when the peer is one of auth.proxy_trusted_ips: only then do its X-Forwarded-* count."""
+    return _trusted(peer, cfg.auth.proxy_trusted_ips)
+
+
 def proxy_principal(cfg: Config, headers: Mapping[str, str], client_ip: str | None) -> Principal | None:
     """The user named by the proxy header (auth.proxy_header), only from a trusted proxy address."""
     header = cfg.auth.proxy_header.strip()

@@ -20,7 +20,7 @@ from typing import Any
 import peewee as pw
 
 from tagmyphotos import tuning
-from tagmyphotos.config import Config
+from tagmyphotos.config import Config, mask_urls_in
 from tagmyphotos.faces.weights import WeightsMissingError, dlib_weights, mtcnn_weights
 from tagmyphotos.store import migrations
 
@@ -59,7 +59,7 @@ def _timed(name: str, fn: Callable[[], str]) -> Check:
         detail, ok = fn(), True
     except Exception as exc:  # a check reports, it never raises
         lines = str(exc).strip().splitlines()
-        detail, ok = f"{type(exc).__name__}: {lines[0] if lines else ''}", False
+        detail, ok = mask_urls_in(f"{type(exc).__name__}: {lines[0] if lines else ''}"), False
     return Check(name, ok, detail, round(time.perf_counter() - started, 4))
 
 

@@ -6,8 +6,11 @@ import json
 import logging
 import logging.handlers
 import re
+from urllib.parse import urlsplit
 
-from tagmyphotos.config import Config
+from pydantic import SecretStr
+
+from tagmyphotos.config import MASK, SECRET_PATH_URLS, Config, mask_urls_in
 from tagmyphotos.errors import escape_controls
 
 # Never let a secret reach a log line, whatever code logs it (also inside escaped JSON, as
@@ -15,12 +18,34 @@ from tagmyphotos.errors import escape_controls
 _SECRET_RE = re.compile(
     r"(?i)(api[_-]?key|token|password|secret|authorization)([\\\"'=: ]+)((?:bearer|basic|token)\s+)?([^\s\\\"',&]+)"
 )
-# Credentials inside URLs: postgresql://user:PASSWORD@host, redis://:PASSWORD@host
-_URL_CREDENTIALS_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")
+# The configured secrets themselves, and the secret part of secret addresses (a webhook id in
+# a path): replaced wherever they appear, whatever the line looks like.
+_known: list[str] = []
+
+
+def remember_secrets(cfg: Config) -> None:
+    """Learn the configuration's secret values so redact() hides them verbatim too."""
+    found: list[str] = []
+
+    def walk(model: object, prefix: str) -> None:
+        for name in type(model).model_fields:  # type: ignore[attr-defined]
+            value, dotted = getattr(model, name), f"{prefix}{name}"
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif dotted in SECRET_PATH_URLS and isinstance(value, str):
+                parts = urlsplit(value)
+                found.extend(p for p in (parts.path.strip("/"), parts.query) if p)
+            elif hasattr(value, "model_fields"):
+                walk(value, dotted + ".")
+
+    walk(cfg, "")
+    _known[:] = sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
-    text = _URL_CREDENTIALS_RE.sub(lambda mt: f"{mt.group(1)}********{mt.group(3)}", text)
+    for secret in _known:
+        text = text.replace(secret, MASK)
+    text = mask_urls_in(text)  # postgresql://user:PASSWORD@host, redis://:PASSWORD@host, ?token=
     return _SECRET_RE.sub(lambda mt: f"{mt.group(1)}{mt.group(2)}{mt.group(3) or ''}********", text)
 
 
@@ -43,6 +68,7 @@ class _PlainFormatter(logging.Formatter):
 
 
 def configure_logging(cfg: Config) -> None:
+    remember_secrets(cfg)
     fmt: logging.Formatter = (
         _JsonFormatter()
         if cfg.logging.json_format

@@ -1,11 +1,15 @@
-"""A failure budget for UI logins: per client address and for the whole app, with backoff.
+"""A failure budget for UI logins and API keys: per client address and for the whole app, with backoff.
 
 Why not a delay per request: the login form talks over a websocket, and an attacker simply
 opens more of them (40 sockets made 15.9 guesses/s). Here failures are counted per address
 and overall in a sliding window; past the budget, an address (or, past the overall budget,
-everyone) must wait a doubling time before the password is even checked. Every failure is a
-WARNING line and counts in the `tagmyphotos_login_failures` metric. In memory: one web
-process serves the UI, and a restart forgetting old failures costs an attacker a restart.
+an address that has failed too) must wait a doubling time before the password is even
+checked. The overall budget never locks out an address without a failure of its own: an
+attacker's flood must not keep the owner out of their own app. Wrong API keys have a budget of
+their own (KEY_THROTTLE: 147 guesses/s were possible). Every failure is a WARNING line and
+counts in the `tagmyphotos_login_failures` metric (reason wrong_password/wrong_key, throttled/
+key_throttled). In memory: one web process serves the UI, and a restart forgetting old
+failures costs an attacker a restart.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ LOGIN_FAILURES = Counter(
     ["reason"],
     registry=PROCESS_REGISTRY,
 )
-for _reason in ("wrong_password", "throttled"):
+for _reason in ("wrong_password", "throttled", "wrong_key", "key_throttled"):
     LOGIN_FAILURES.labels(_reason)
 
 
@@ -53,8 +57,10 @@ def _backoff_s(failures: int, budget: int) -> float:
 class LoginThrottle:
     """Tell whether an address may try a password now; record failures and successes."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, what: str = "login") -> None:
         self._clock = clock
+        self.what = what  # "login" | "API key": log lines and metric reasons
+        self._reasons = ("wrong_password", "throttled") if what == "login" else ("wrong_key", "key_throttled")
         self.checking = threading.Lock()  # held from the budget check to the recorded outcome
         self._lock = threading.Lock()
         self._by_client: dict[str, _Failures] = {}
@@ -65,16 +71,16 @@ class LoginThrottle:
         now = self._clock()
         with self._lock:
             mine = self._by_client.get(client)
-            waits = [0.0]
-            if mine is not None:
-                waits.append(mine.last + _backoff_s(mine.prune(now), tuning.LOGIN_FAILURES_PER_CLIENT) - now)
+            if mine is None or not mine.prune(now):
+                return 0.0  # no failure of its own: the overall budget does not lock it out
+            waits = [mine.last + _backoff_s(len(mine.times), tuning.LOGIN_FAILURES_PER_CLIENT) - now]
             overall = self._overall.prune(now)
             waits.append(self._overall.last + _backoff_s(overall, tuning.LOGIN_FAILURES_OVERALL) - now)
-        return max(waits)
+        return max(0.0, *waits)
 
     def refused(self, client: str, wait_s: float) -> None:
-        LOGIN_FAILURES.labels("throttled").inc()
-        log.warning("login from %s refused: too many failed logins, %.0f s to wait", client, wait_s)
+        LOGIN_FAILURES.labels(self._reasons[1]).inc()
+        log.warning("%s from %s refused: too many failed %ss, %.0f s to wait", self.what, client, self.what, wait_s)
 
     def failed(self, client: str) -> None:
         now = self._clock()
@@ -87,8 +93,8 @@ class LoginThrottle:
             count = len(mine.times)
             if len(self._by_client) > 10_000:  # a flood of addresses: keep the overall count only
                 self._by_client = {client: mine}
-        LOGIN_FAILURES.labels("wrong_password").inc()
-        log.warning("failed login from %s (%d in the last %d min)", client, count, tuning.LOGIN_WINDOW_S // 60)
+        LOGIN_FAILURES.labels(self._reasons[0]).inc()
+        log.warning("failed %s from %s (%d in the last %d min)", self.what, client, count, tuning.LOGIN_WINDOW_S // 60)
 
     def succeeded(self, client: str) -> None:
         with self._lock:
@@ -96,3 +102,4 @@ class LoginThrottle:
 
 
 THROTTLE = LoginThrottle()
+KEY_THROTTLE = LoginThrottle(what="API key")

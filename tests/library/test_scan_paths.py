@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from integrations.webhook import SIGNATURE_HEADER, sign
+from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
 from jobs.consumer import start_consumer, stop_consumer
 from jobs.queue import configure_queue
 from tagmyphotos import tuning
@@ -33,8 +33,9 @@ def hook_api(api: ApiEnv) -> ApiEnv:
 
 
 def _signed(api: ApiEnv, doc: object, secret: str = SECRET):  # type: ignore[no-untyped-def]
-    body = json.dumps(doc).encode()
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+    body, stamp = json.dumps(doc).encode(), str(int(time.time()))
+    signature = sign(secret, signed_content(stamp, body))
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature, TIMESTAMP_HEADER: stamp}
     return api.post("/hooks/scan", key=None, content=body, headers=headers)
 
 

@@ -72,7 +72,7 @@ def test_env_overrides_and_masked_secrets(tmp_path: Path) -> None:
     assert cfg.auth.api_key is not None and cfg.auth.api_key.get_secret_value() == "s3cret-from-docker"
     masked = json.dumps(cfg.masked())
     assert "s3cret" not in masked and "immich-key" not in masked and "********" in masked
-    env = {"TAGMYPHOTOS_PASSWORD": "hunter2", "TAGMYPHOTOS_CONFIG": "/x"}
+    env = {"TAGMYPHOTOS_PASSWORD": "hunter2-hunter2", "TAGMYPHOTOS_CONFIG": "/x"}
     proc = run_cli("config", "check", "--json", env=env)
     assert proc.returncode == 0 and "hunter2" not in proc.stdout
     assert json.loads(proc.stdout)["auth"]["password"] == "********"

@@ -82,9 +82,10 @@ def test_backoff_doubles_and_the_overall_budget_covers_every_address() -> None:
     assert t.wait_s("10.0.0.1") == 0  # the window forgets
     for i in range(tuning.LOGIN_FAILURES_OVERALL):  # one guess from each of many addresses
         t.failed(f"10.1.{i // 250}.{i % 250}")
-    assert t.wait_s("192.168.1.50") == 2  # now everyone waits between attempts
+    assert t.wait_s("10.1.0.7") == 2  # now every address that failed waits between attempts
+    assert t.wait_s("192.168.1.50") == 0  # ... but not one without a failure (issue 25: the owner)
     now[0] += 2
-    assert t.wait_s("192.168.1.50") == 0
+    assert t.wait_s("10.1.0.7") == 0
     t.succeeded("10.0.0.1")
 
 

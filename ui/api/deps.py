@@ -7,6 +7,7 @@ cannot forget that either.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Path, Query, Request
@@ -14,7 +15,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from pydantic import BaseModel, Field
 
 from tagmyphotos.core import Core
-from tagmyphotos.system import auth
+from tagmyphotos.system import auth, throttle
 from tagmyphotos.system.origins import origin_allowed
 
 from .errors import ApiProblem
@@ -23,6 +24,8 @@ from .errors import ApiProblem
 MAX_PAGE_LIMIT = 500
 DEFAULT_PAGE_LIMIT = 50
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where the gate (ui/api/gate.py) leaves the caller it identified, in the request's state.
+GATE_PRINCIPAL = "tagmyphotos_principal"
 # Ids are positive 64-bit integers: anything else is a 422, never a database error.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
@@ -50,20 +53,24 @@ def _same_origin(request: Request) -> bool:
     return origin_allowed(get_core(request).cfg, origin, headers.get("host"), headers.get("x-forwarded-host"))
 
 
-def authenticate(
-    request: Request,
-    api_key: str | None = Depends(_api_key_header),
-    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    session: str | None = Depends(_session_cookie),
+def identify(
+    cfg: Any, api_key: str | None, session: str | None, headers: Any, peer: str | None
 ) -> auth.Principal:
-    """The caller, from X-API-Key, Bearer, the session cookie or a trusted proxy header."""
-    core = get_core(request)
-    cfg = core.cfg
+    """The caller, from an API key (throttled per address after failures), the session cookie or
+    a trusted proxy header; ApiProblem 401/429 otherwise. Shared by the route dependency and the
+    gate that runs before any body is read (ui/api/gate.py)."""
     principal: auth.Principal | None = None
-    presented = api_key or (bearer.credentials if bearer else None)
-    if presented:
-        principal = auth.authenticate_key(cfg, presented)
+    if api_key:
+        client = auth.client_address(cfg, peer, headers.get("x-forwarded-for"))
+        keys = throttle.KEY_THROTTLE
+        wait = keys.wait_s(client)
+        if wait > 0:
+            keys.refused(client, wait)
+            raise ApiProblem(429, f"too many wrong API keys from this address; try again in {math.ceil(wait)} s",
+                             "throttled", {"Retry-After": str(math.ceil(wait))})  # fmt: skip
+        principal = auth.authenticate_key(cfg, api_key)
         if principal is None:
+            keys.failed(client)
             raise ApiProblem(
                 401,
                 "the API key is not valid (revoked or mistyped)",
@@ -72,11 +79,8 @@ def authenticate(
             )
     if principal is None and session:
         principal = auth.read_session(cfg, session)
-        if principal is not None and request.method not in READ_METHODS and not _same_origin(request):
-            raise ApiProblem(403, "cross-site request refused; use the app's own pages or an API key")
     if principal is None:
-        client = request.client.host if request.client else None
-        principal = auth.proxy_principal(cfg, request.headers, client)
+        principal = auth.proxy_principal(cfg, headers, peer)
     if principal is None:
         raise ApiProblem(
             401,
@@ -85,6 +89,24 @@ def authenticate(
             "unauthenticated",
             {"WWW-Authenticate": "Bearer"},
         )
+    return principal
+
+
+def authenticate(
+    request: Request,
+    api_key: str | None = Depends(_api_key_header),
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    session: str | None = Depends(_session_cookie),
+) -> auth.Principal:
+    """The caller, from X-API-Key, Bearer, the session cookie or a trusted proxy header."""
+    core = get_core(request)
+    principal = request.scope.get("state", {}).get(GATE_PRINCIPAL)  # the gate identified it already
+    if not isinstance(principal, auth.Principal):
+        peer = request.client.host if request.client else None
+        presented = api_key or (bearer.credentials if bearer else None)
+        principal = identify(core.cfg, presented, session, request.headers, peer)
+    if principal.kind == "session" and request.method not in READ_METHODS and not _same_origin(request):
+        raise ApiProblem(403, "cross-site request refused; use the app's own pages or an API key")
     if request.method not in READ_METHODS and not principal.can_write:
         raise ApiProblem(403, "this API key is read-only; use a key with full scope to change things", "read-only")
     request.state.principal = principal

@@ -3,21 +3,26 @@ only those paths is queued (then analysed and matched).
 
 Why signed like the outbound webhook: a sync tool or an Immich/PhotoPrism upload script should
 not need a full API key in its configuration; it shares a secret (integrations.hook.secret)
-and sends HMAC-SHA256 of the raw body in X-TagMyPhotos-Signature ("sha256=<hex>"). Without a
-signature the caller needs a full-scope API key. Calls are cheap: a request while a scan is
+and sends HMAC-SHA256 of "<timestamp>.<raw body>" in X-TagMyPhotos-Signature ("sha256=<hex>"),
+the timestamp (Unix seconds) in X-TagMyPhotos-Timestamp. Why the timestamp: a recorded signed
+call could be sent again forever; now it is accepted within tuning.HOOK_REPLAY_WINDOW_S of
+the server's clock and each signature once (remembered for that window). Without a signature
+the caller needs a full-scope API key. Calls are cheap: a request while a scan is
 queued joins that scan, so a burst of calls gives the running scan plus one.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, ValidationError
 
-from integrations.webhook import SIGNATURE_HEADER, verify
+from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
 from jobs.tasks import start_job
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
@@ -31,6 +36,9 @@ from .errors import ApiProblem, ProblemRoute, problem_responses
 router = APIRouter(prefix="/hooks", tags=["hooks"], route_class=ProblemRoute)
 
 MAX_HOOK_PATHS = 10_000
+# Signatures seen within the replay window (signature -> when it may be forgotten).
+_seen: dict[str, float] = {}
+_seen_lock = threading.Lock()
 # Declared for the OpenAPI document (the checks are in _caller_may_scan, on the raw body).
 _signature = APIKeyHeader(name=SIGNATURE_HEADER, scheme_name="HookSignature", auto_error=False,
                           description="sha256=<hex of HMAC-SHA256(integrations.hook.secret, raw body)>")  # fmt: skip
@@ -72,8 +80,12 @@ async def _caller_may_scan(request: Request, body: bytes, cfg: Config) -> None:
     if signature is not None:
         if not secret:
             raise ApiProblem(401, "signed hooks are off: set integrations.hook.secret (or send an API key)")
-        if not verify(secret, body, signature):
-            raise ApiProblem(401, f"the {SIGNATURE_HEADER} does not match the body", "bad-signature")
+        stamp = _fresh_timestamp(request.headers.get(TIMESTAMP_HEADER, ""))
+        if not verify(secret, signed_content(stamp, body), signature):
+            raise ApiProblem(401, f"the {SIGNATURE_HEADER} does not match '<{TIMESTAMP_HEADER}>.<body>'",
+                             "bad-signature")  # fmt: skip
+        if not _first_use(signature):
+            raise ApiProblem(401, "this signed call was already received (a replay); sign each call anew", "replayed")
         return
     key = request.headers.get("x-api-key")
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -81,13 +93,35 @@ async def _caller_may_scan(request: Request, body: bytes, cfg: Config) -> None:
     authenticate(request, key, bearer, request.cookies.get(auth.SESSION_COOKIE))
 
 
+def _fresh_timestamp(stamp: str) -> str:
+    window = tuning.HOOK_REPLAY_WINDOW_S
+    if not stamp.isdigit() or abs(time.time() - int(stamp)) > window:
+        raise ApiProblem(401, f"send {TIMESTAMP_HEADER}: the Unix time of signing, within {window} s of the "
+                         "server's clock, and sign '<timestamp>.<body>'", "stale-signature")  # fmt: skip
+    return stamp
+
+
+def _first_use(signature: str) -> bool:
+    """Remember a signature for the replay window; False when it was seen already."""
+    now = time.time()
+    with _seen_lock:
+        for old in [s for s, until in _seen.items() if until < now]:
+            del _seen[old]
+        if signature in _seen:
+            return False
+        if len(_seen) < 100_000:  # a flood of valid calls needs the secret; still bounded
+            _seen[signature] = now + 2 * tuning.HOOK_REPLAY_WINDOW_S
+        return True
+
+
 @router.post(
     "/scan", response_model=ScanHookOut, status_code=202, summary="Scan the given files now (signed hook)",
     responses=problem_responses(400, 401, 403, 422),
     description="Queues a scan of only the given paths (files or folders), then analysis and "
-    "matching. Sign the raw body: `X-TagMyPhotos-Signature: sha256=<hex of HMAC-SHA256(secret, "
-    "body)>` with `integrations.hook.secret`, or send a full-scope API key. A call while a scan is "
-    "queued joins it. An empty body scans the whole library.",
+    "matching. Sign it: `X-TagMyPhotos-Timestamp: <Unix seconds>` and `X-TagMyPhotos-Signature: "
+    "sha256=<hex of HMAC-SHA256(secret, '<timestamp>.<raw body>')>` with `integrations.hook.secret` "
+    "(accepted within 5 minutes of the server's clock, each signature once), or send a full-scope API "
+    "key. A call while a scan is queued joins it. An empty body scans the whole library.",
 )  # fmt: skip
 async def scan_hook(
     request: Request, _sig: str | None = Depends(_signature), _api_key: str | None = Depends(_key)

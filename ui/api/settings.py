@@ -27,6 +27,11 @@ class SettingsOut(BaseModel):
     locked_by_environment: list[str] = Field(description="keys fixed by TAGMYPHOTOS_* variables")
     overrides: dict[str, Any] = Field(description="keys changed through the UI/API (masked)")
     restart_keys: list[str] = Field(description="patterns of keys that take effect after a restart")
+    withheld_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="secrets not used because their URL now points at another site than they were "
+        "given for (key -> why); enter them again for the new address",
+    )
 
 
 class SettingsChange(BaseModel):
@@ -59,6 +64,7 @@ def _out(core: Core) -> dict[str, Any]:
         "locked_by_environment": sorted(settings_store.env_locked() & set(keys)),
         "overrides": settings_store.masked_overrides(),
         "restart_keys": list(settings_store.RESTART_PATTERNS),
+        "withheld_secrets": settings_store.withheld_secrets(),
     }
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from jobs.tasks import start_job
 from tagmyphotos.core import Core
 from tagmyphotos.library import paths
+from tagmyphotos.stages.restore import usable_since
 from tagmyphotos.stages.write import preview
 from tagmyphotos.store import models as m
 
@@ -81,6 +82,11 @@ class RestoreStart(BaseModel):
     @classmethod
     def _safe(cls, value: list[str]) -> list[str]:
         return _clean(value)
+
+    @field_validator("since")
+    @classmethod
+    def _usable(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else usable_since(value)
 
     @model_validator(mode="after")
     def _something(self) -> RestoreStart:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from nicegui import ui
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from tagmyphotos.config import Config
+from tagmyphotos.config import Config, mask_setting
 from tagmyphotos.store import settings as settings_store
 
 from .. import frame
@@ -100,6 +100,7 @@ class SettingsForm:
         self.labels: dict[str, str] = {}
         self.values = settings_store.all_keys(cfg)
         self.locked = settings_store.env_locked()
+        self.withheld = settings_store.withheld_secrets()
 
     def group(self, title: str, intro: str, settings: Sequence[Setting]) -> ui.card:
         """A card of settings; the caller may add more to it (`with form.group(...):`)."""
@@ -120,12 +121,17 @@ class SettingsForm:
             self._widget(key, setting.label, self.values[key], annotation(self.cfg, key), locked)
             if setting.help:
                 ui.label(setting.help).classes("text-xs text-grey-7")
+            if key in self.withheld:  # a key entered for another site is never sent to this one
+                frame.tid(ui.label(f"Not used: {self.withheld[key]}"), f"withheld-{key}").classes(
+                    "text-xs text-negative"
+                )
 
     def _widget(self, key: str, name: str, value: Any, kind: Any, locked: bool) -> None:
         if locked:
             with ui.row().classes("w-full no-wrap gap-2 text-sm items-center"):
                 ui.label(name).classes("text-grey-7 w-1/2 break-all")
-                shown = "********" if isinstance(value, SecretStr) and value.get_secret_value() else _text(value)
+                secret = isinstance(value, SecretStr) and value.get_secret_value()
+                shown = "********" if secret else str(mask_setting(key, _text(value)))
                 ui.label(shown).classes("font-mono break-all")
                 ui.icon("lock", size="xs").classes("text-grey-7")
             why = "set by an environment variable" if key in self.locked else "changed only in config.yaml"
@@ -148,11 +154,9 @@ class SettingsForm:
         elif _is_secret(kind):
             shown = settings_store.MASK if original else ""
             widget, tag = ui.input(name, value=shown, password=True).props("dense"), "text"
-        else:
-            widget, tag = (
-                ui.input(name, value="" if original is None else str(original)).props("dense"),
-                "text",
-            )
+        else:  # a URL with credentials (or a secret path) is shown masked: sent back, no change
+            original = mask_setting(key, "" if original is None else str(original))
+            widget, tag = ui.input(name, value=original).props("dense"), "text"
         widget.classes("w-full max-w-xl")
         frame.tid(widget, f"setting-{key}")
         # what the widget shows now: an empty text field for an unset value is no change
