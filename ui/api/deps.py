@@ -18,13 +18,13 @@ from tagmyphotos.system import auth
 from tagmyphotos.system.origins import origin_allowed
 
 from .errors import ApiProblem
+from .schemas import MAX_ID
 
 # Largest page a list endpoint returns; a client pages through with offset.
 MAX_PAGE_LIMIT = 500
 DEFAULT_PAGE_LIMIT = 50
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Ids are positive 64-bit integers: anything else is a 422, never a database error.
-MAX_ID = 2**63 - 1
+# Ids are positive integers up to schemas.MAX_ID: anything else is a 422, never a database error.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
