@@ -148,6 +148,8 @@ def http_url(value: str) -> str:
     value = value.strip()
     if value:
         parts = urlsplit(value)
+        if any(c.isspace() for c in value):  # urlsplit drops tabs and newlines; a URL has no spaces
+            raise ValueError("must be an http:// or https:// URL without spaces")
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host name")
     return value

@@ -18,9 +18,11 @@ from tagmyphotos.store import settings as settings_store
 from .schemas import LINE_PATTERN, TEXT_PATTERN
 
 # Field validators of Config, said in the schema (tagmyphotos.config: http_url, _one_line).
+_SPACE = r"\s\x1c-\x1f"  # white space as Python's str.isspace sees it (config.http_url refuses it)
 _URL = {
     "type": "string",
-    "pattern": r"^\s*(?:|[hH][tT][tT][pP][sS]?://(?:[^@/?#\s]*@)?[^:/?#\s@\[\]][^/?#\s]*(?:[/?#]\S*)?)\s*$",
+    "pattern": rf"^[{_SPACE}]*(?:|[hH][tT][tT][pP][sS]?://(?:[^@/?#{_SPACE}]*@)?[^:/?#@\[\]{_SPACE}]"
+    rf"[^/?#{_SPACE}]*(?:[/?#][^{_SPACE}]*)?)[{_SPACE}]*$",
 }
 _EXTRA: dict[str, dict[str, Any]] = {
     "write.keyword_prefix": {"maxLength": 100, "pattern": LINE_PATTERN},

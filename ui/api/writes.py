@@ -110,11 +110,9 @@ class RestoreStart(RequestBody):
     responses=problem_responses(400),
 )  # fmt: skip
 def write_preview(
-    path: list[str] | None = Query(
-        None,
-        description="only these photos (repeat the parameter)",
-        json_schema_extra={"items": {"type": "string", "pattern": PATH_PATTERN}},
-    ),  # fmt: skip
+    path: list[Annotated[str, Field(json_schema_extra={"pattern": PATH_PATTERN})]] = Query(
+        [], description="only these photos (repeat the parameter)"
+    ),
     limit: int = Query(20, ge=1, le=MAX_PREVIEW_FILES, description="files to dry-run"),
     core: Core = Depends(get_core),
 ) -> WritePreviewOut:
