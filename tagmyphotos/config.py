@@ -96,9 +96,7 @@ class ScanConfig(_Section):
 
 
 class AnalysisConfig(_Section):
-    model: Literal[
-        "Dlib", "Facenet", "Facenet512", "ArcFace", "VGG-Face", "OpenFace", "SFace", "GhostFaceNet"
-    ] = "Dlib"
+    model: Literal["Dlib", "Facenet", "Facenet512", "ArcFace", "VGG-Face", "OpenFace", "SFace", "GhostFaceNet"] = "Dlib"
     # onnx: MTCNN + dlib's landmarks and ResNet on ONNX Runtime, any x86-64/arm64 CPU (default);
     # dlib: the previous engine on dlib-bin (HOG), CPUs with AVX only. Switching re-analyses.
     engine: Literal["onnx", "dlib"] = "onnx"
@@ -184,7 +182,7 @@ class WriteConfig(_Section):
     @classmethod
     def _one_line(cls, v: str) -> str:
         """exiftool reads its arguments line by line: a newline here broke every later write."""
-        if any(unicodedata.category(c).startswith("C") for c in v) or len(v) > 100:
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in v) or len(v) > 100:
             raise ValueError("must be one line of at most 100 characters, without control characters")
         return v
 
@@ -200,6 +198,8 @@ def http_url(value: str) -> str:
     value = value.strip()
     if value:
         parts = urlsplit(value)
+        if any(c.isspace() for c in value):  # urlsplit drops tabs and newlines; a URL has no spaces
+            raise ValueError("must be an http:// or https:// URL without spaces")
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host name")
     return value

@@ -32,4 +32,5 @@ class NotFound(PeopleError):
 
 
 class Conflict(PeopleError):
-    """The name belongs to someone else (rename): the API answers 409."""
+    """A well-formed request the library's current state refuses (the name belongs to someone
+    else, the face was detected, nothing to undo, ...): the API answers 409."""

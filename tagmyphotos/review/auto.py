@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tagmyphotos.errors import NotFound, PeopleError
+from tagmyphotos.errors import Conflict, NotFound
 from tagmyphotos.review import undo
 from tagmyphotos.review.confirm import confirm_pairs
 from tagmyphotos.review.people import recount, refresh_after
@@ -161,10 +161,10 @@ def undo_batch(core: Core, batch_id: int) -> BatchUndone:
         if row is None:
             raise NotFound(f"no automatic naming run {batch_id}")
         if row.undone_at is not None:
-            raise PeopleError(f"automatic naming run {batch_id} was already undone")
+            raise Conflict(f"automatic naming run {batch_id} was already undone")
         entry = m.UndoEntry.get_or_none(m.UndoEntry.id == row.undo_entry) if row.undo_entry else None
         if entry is None:
-            raise PeopleError(f"automatic naming run {batch_id} is too old to undo")
+            raise Conflict(f"automatic naming run {batch_id} is too old to undo")
         undone = undo.apply(entry)
         recount(undone.people)
         paths: list[str] = []

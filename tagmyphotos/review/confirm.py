@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tagmyphotos.errors import NotFound, PeopleError
+from tagmyphotos.errors import Conflict, NotFound
 from tagmyphotos.faces.thumb import save_thumbnail
 from tagmyphotos.review import undo
 from tagmyphotos.review.people import find_person, get_person, person_view, recount, refresh_after, resolve_person
@@ -348,7 +348,7 @@ def undo_last(core: Core, scope: undo.UndoScope | None = None) -> ReviewResult:
     with serialized(core.db):
         entry = undo.last_entry(scope)
         if entry is None:
-            raise PeopleError("nothing to undo")
+            raise Conflict("nothing to undo")
         undone = undo.apply(entry)
         recount(undone.people)
     _undo_files(core, undone)

@@ -22,6 +22,7 @@ from tagmyphotos.metadata.read import match_regions_to_faces
 from tagmyphotos.review.confirm import confirm, confirm_faces
 from tagmyphotos.review.mark import add_face
 from tagmyphotos.review.people import (
+    Conflict,
     NotFound,
     PeopleError,
     clean_name,
@@ -383,7 +384,7 @@ def decide_conflict(core: Any, conflict_id: int, take: str) -> ForeignConflict:
         raise PeopleError("take must be 'theirs' or 'ours'")
     if take == "theirs":
         if row.face_id is None:
-            raise PeopleError("that face is gone here; nothing to name")
+            raise Conflict("that face is gone here; nothing to name")
         confirm(core, [row.face_id], row.name_there, action="import-decide")
     m.ForeignFace.update(decision=take, updated_at=m.utcnow()).where(m.ForeignFace.id == row.id).execute()
     item = [c for c in list_conflicts(limit=1, offset=0)[0] if c.id == conflict_id]

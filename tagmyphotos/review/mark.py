@@ -42,21 +42,22 @@ from tagmyphotos.suggest.state import forget_vectors
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
+
 def _embedder(core: Core) -> Any:
     """One box embedder per process (models loaded on the first manual face, not at start)."""
     return core.tool("box_embedder", lambda: BoxEmbedder(settings_from_config(core.cfg)))
 
 
 def check_box(box: Iterable[float], width: int, height: int, min_px: int) -> tuple[int, int, int, int]:
-    """The box clamped to the photo; PeopleError when nothing of it is inside or it is too small."""
+    """The box clamped to the photo; Conflict (409) when nothing of it is inside or it is too small."""
     x, y, w, h = (float(v) for v in box)
     if w <= 0 or h <= 0:
-        raise PeopleError("a face box needs a positive width and height")
+        raise Conflict("a face box needs a positive width and height")
     clamped = clamp_box((x, y, w, h), width, height)
     if clamped is None:
-        raise PeopleError(f"the box is outside the photo ({width} x {height} pixels)")
+        raise Conflict(f"the box is outside the photo ({width} x {height} pixels)")
     if min(clamped[2], clamped[3]) < min_px:
-        raise PeopleError(f"a face box must be at least {min_px} x {min_px} pixels of the full photo")
+        raise Conflict(f"a face box must be at least {min_px} x {min_px} pixels of the full photo")
     return clamped
 
 
@@ -66,7 +67,7 @@ def add_face(core: Core, photo_id: int, box: Iterable[float], who: int | str | N
     if photo is None:
         raise NotFound(f"no photo with id {photo_id}")
     if photo.state != m.PHOTO_DONE or not photo.width or not photo.height:
-        raise PeopleError(f"{photo.path} has not been analysed (state {photo.state}); faces are marked after analysis")
+        raise Conflict(f"{photo.path} has not been analysed (state {photo.state}); faces are marked after analysis")
     width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
     x, y, w, h = check_box(box, width, height, core.cfg.analysis.min_face_px)
     for other in m.Face.select().where(m.Face.photo == photo.id):
@@ -120,7 +121,7 @@ def remove_face(core: Core, face_id: int) -> ReviewResult:
         if face is None:
             raise NotFound(f"no face with id {face_id}")
         if face.source != "manual":
-            raise PeopleError(f"face {face_id} was {face.source}, not marked by hand; ignore it instead")
+            raise Conflict(f"face {face_id} was {face.source}, not marked by hand; ignore it instead")
         thumb = core.cfg.data / face.thumb if face.thumb else None
         data = thumb.read_bytes() if thumb is not None and thumb.is_file() else None
         journal = Journal("remove-face", f"removed face {face_id} marked by hand")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.merge import PersonPair, centroid, close_pairs, closest_faces, merge_distance
-from tagmyphotos.review.people import NotFound, PeopleError, get_person, merge_people, person_view
+from tagmyphotos.review.people import Conflict, NotFound, get_person, merge_people, person_view
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import serialized
 from tagmyphotos.store.views import FaceView, PersonView, ReviewResult, face_views, faces_select
@@ -130,7 +130,7 @@ def _evidence(person_id: int, nearest: int, sample: int) -> list[FaceView]:
 # --- "different people" ------------------------------------------------------------------------
 def _ordered(person_id: int, other_id: int) -> tuple[int, int]:
     if int(person_id) == int(other_id):
-        raise PeopleError("a person cannot be different from themselves")
+        raise Conflict("a person cannot be different from themselves")
     return (min(int(person_id), int(other_id)), max(int(person_id), int(other_id)))
 
 
@@ -162,12 +162,12 @@ def merge_pair(core: Core, person_id: int, other_id: int, into: int | None = Non
     """Merge a suggested pair in one action: into `into`, else into the one with more faces."""
     a, b = get_person(person_id), get_person(other_id)
     if a.id == b.id:
-        raise PeopleError("a person cannot be merged with themselves")
+        raise Conflict("a person cannot be merged with themselves")
     if into is None:
         target = max((a, b), key=lambda p: (p.face_count, -p.id))
     elif into in (a.id, b.id):
         target = a if into == a.id else b
     else:
-        raise PeopleError("`into` must be one of the two people")
+        raise Conflict("`into` must be one of the two people")
     source = b if target is a else a
     return merge_people(core, [int(source.id)], int(target.id))

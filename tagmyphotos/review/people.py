@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 
 # --- names -----------------------------------------------------------------------------------
+# Control and format characters (bidi overrides, zero-width), surrogates. Not the unassigned
+# ones (Cn): a character of a newer Unicode than this Python's is still a character.
+NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
 def clean_name(name: str) -> str:
     """Collapse whitespace; refuse empty, over-long and control-character names."""
     cleaned = " ".join(str(name).split())
@@ -36,7 +41,7 @@ def clean_name(name: str) -> str:
         raise PeopleError("a name cannot be empty")
     if len(cleaned) > tuning.PERSON_NAME_MAX_CHARS:
         raise PeopleError(f"a name can have at most {tuning.PERSON_NAME_MAX_CHARS} characters")
-    if any(unicodedata.category(c).startswith("C") for c in cleaned):
+    if any(unicodedata.category(c) in NAME_REFUSED_CATEGORIES for c in cleaned):
         raise PeopleError("a name cannot contain control characters")
     return cleaned
 
@@ -160,7 +165,7 @@ def set_cover(core: Core, person_id: int, face_id: int) -> PersonView:
         person = get_person(person_id)
         face = m.Face.get_or_none((m.Face.id == face_id) & (m.Face.person == person.id))
         if face is None or face.state != m.FACE_CONFIRMED:
-            raise PeopleError(f"face {face_id} is not a confirmed face of {person.name}")
+            raise Conflict(f"face {face_id} is not a confirmed face of {person.name}")
         m.Person.update(cover_face_id=face_id).where(m.Person.id == person_id).execute()
     return person_view(get_person(person_id))
 

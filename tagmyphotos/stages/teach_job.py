@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tagmyphotos.config import Config
 from tagmyphotos.library.paths import resolve_inside
-from tagmyphotos.review.people import PeopleError, clean_name
+from tagmyphotos.review.people import Conflict, PeopleError, clean_name
 from tagmyphotos.stages.teach import teach_folder
 from tagmyphotos.store.runner import StageContext
 
@@ -38,7 +38,7 @@ def teach_root(cfg: Config, root: str, folder: str) -> Path:
         raise PeopleError(f"name a folder inside the {root} folder, not the {root} folder itself")
     path = resolve_inside(cfg.library if root == "library" else cfg.data, folder)
     if not path.is_dir():
-        raise PeopleError(f"{folder or '/'} is not a folder")
+        raise Conflict(f"{folder or '/'} is not a folder")
     return path
 
 

@@ -29,7 +29,7 @@ def _routes(api: ApiEnv) -> list[tuple[str, str]]:
         assert path.startswith("/api/v1/") or path == "/api/v1", f"a route outside the API: {path}"
         url = re.sub(r"\{rest:path\}", "no/such/thing", path)
         url = re.sub(r"\{target\}", "immich", url)
-        url = re.sub(r"\{[a-z_]+\}", "1", url)
+        url = re.sub(r"\{[a-z_]+(:int)?\}", "1", url)
         for method in sorted(rc.methods or ()):
             out.append((method, url))
     return out

@@ -55,6 +55,6 @@ def test_sure_faces_are_named_listed_and_undone(api: ApiEnv) -> None:
     job = m.Job.get_by_id(undone["restore_job"]["id"])
     assert job.state == m.JOB_DONE and job.result["restored"] >= 1 and job.result["undone_batches"] == 1
     assert api.ok("GET", f"/auto/batches/{batch['id']}")["undone_at"]
-    assert_problem(api.call("POST", f"/auto/batches/{batch['id']}/undo"), 400)
+    assert_problem(api.call("POST", f"/auto/batches/{batch['id']}/undo"), 409)
     assert_problem(api.call("GET", "/auto/batches/999999"), 404)
     assert 'tagmyphotos_auto_batches_total{undone="true"} 1.0' in api.client.get("/metrics").text

@@ -78,12 +78,12 @@ def test_settings_read_is_masked(api: ApiEnv) -> None:
 def test_keys_set_in_the_environment_are_locked(api: ApiEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAGMYPHOTOS_MATCHING__K", "5")
     assert "matching.k" in api.ok("GET", "/settings")["locked_by_environment"]
-    body = assert_problem(api.call("PATCH", "/settings", json={"changes": {"matching.k": 8}}), 400)
+    body = assert_problem(api.call("PATCH", "/settings", json={"changes": {"matching.k": 8}}), 409)
     assert "environment" in body["detail"]
 
 
 def test_settings_change_validate_persist_and_reset(api: ApiEnv) -> None:
-    changed = api.ok("PATCH", "/settings", json={"changes": {"matching.k": "9", "analysis.workers": 1}})
+    changed = api.ok("PATCH", "/settings", json={"changes": {"matching.k": 9, "analysis.workers": 1}})
     assert changed["values"]["matching"]["k"] == 9 and api.core.cfg.matching.k == 9
     assert changed["restart_needed"] == ["analysis.workers"]
     assert settings_store.stored_overrides() == {"matching.k": 9, "analysis.workers": 1}

@@ -162,13 +162,13 @@ def test_mark_a_missed_face_name_it_then_delete_it(api: ApiEnv) -> None:
     assert "marked a face as Dee" in api.ok("GET", "/review/undo")["label"]
     # the same face again, a box too small, both a name and an id, an unknown photo
     assert_problem(api.post(url, json=box), 409)
-    assert "at least" in assert_problem(api.post(url, json={"x": 5, "y": 5, "w": 8, "h": 8}), 400)["detail"]
+    assert "at least" in assert_problem(api.post(url, json={"x": 5, "y": 5, "w": 8, "h": 8}), 409)["detail"]
     assert_problem(api.post(url, json={**box, "name": "Dee", "person_id": 1}), 422)
     assert_problem(api.post("/photos/987654/faces", json=box), 404)
     assert_problem(api.post(url, json=box, key="read"), 403)
     # only hand-marked faces can be deleted
     other = api.ok("GET", "/photos/by-path", params={"path": "img2.jpg"})["face_list"][0]
-    assert "ignore it instead" in assert_problem(api.call("DELETE", f"/faces/{other['id']}"), 400)["detail"]
+    assert "ignore it instead" in assert_problem(api.call("DELETE", f"/faces/{other['id']}"), 409)["detail"]
     gone = api.ok("DELETE", f"/faces/{new['id']}")
     assert gone["action"] == "remove-face" and gone["changed"] == [new["id"]]
     assert_problem(api.get(f"/faces/{new['id']}"), 404)

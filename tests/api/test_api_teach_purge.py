@@ -56,7 +56,7 @@ def test_teach_folder_paths_are_resolved_safely(api: ApiEnv, tmp_path: Path) -> 
     assert_problem(api.post("/teach/folder", json={"root": "library", "folder": "link-out"}), 400)
     assert_problem(api.post("/teach/folder", json={"root": "data", "folder": "/etc"}), 400)
     assert_problem(api.post("/teach/folder", json={"root": "library", "folder": "nope"}), 404)
-    assert_problem(api.post("/teach/folder", json={"root": "library", "folder": "img1.jpg"}), 400)
+    assert_problem(api.post("/teach/folder", json={"root": "library", "folder": "img1.jpg"}), 409)
     assert_problem(api.post("/teach/folder", json={"root": "home", "folder": "x"}), 422)
     assert_problem(api.post("/teach/folder", json={"root": "data"}), 422)
     assert_problem(api.post("/jobs", json={"type": "teach", "params": {"folder": "../outside"}}), 422)

@@ -62,7 +62,7 @@ def test_different_people_is_remembered_and_can_be_forgotten(api: ApiEnv) -> Non
     api.ok("DELETE", f"/people/merge-suggestions/different/{ids['Anna']}/{ids['Anna B.']}")
     assert api.ok("GET", "/people/merge-suggestions")["total"] == 1
     assert_problem(api.call("DELETE", f"/people/merge-suggestions/different/{ids['Anna']}/{ids['Carl']}"), 404)
-    assert_problem(api.post("/people/merge-suggestions/different", json={"person_ids": [ids["Anna"]] * 2}), 400)
+    assert_problem(api.post("/people/merge-suggestions/different", json={"person_ids": [ids["Anna"]] * 2}), 409)
     assert_problem(api.post("/people/merge-suggestions/different", json={"person_ids": [ids["Anna"], 99999]}), 404)
     assert_problem(api.post("/people/merge-suggestions/different", json={"person_ids": [1]}), 422)
 
@@ -83,7 +83,7 @@ def test_merge_in_one_action_and_hidden_people_are_left_out(api: ApiEnv) -> None
     assert [n.person_id for n in m.PhotoName.select().where(m.PhotoName.photo == tagged.id)] == [ids["Anna"]]
     assert api.ok("GET", "/people/merge-suggestions")["total"] == 0
     assert_problem(api.post("/people/merge-suggestions/merge", json={"person_ids": [ids["Dora"], ids["Carl"]],
-                                                                   "into": ids["Anna"]}), 400)  # fmt: skip
+                                                                   "into": ids["Anna"]}), 409)  # fmt: skip
 
 
 def test_without_a_split_nobody_is_suggested(api: ApiEnv) -> None:

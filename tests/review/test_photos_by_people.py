@@ -90,7 +90,7 @@ def test_date_range_is_the_file_date_in_local_days(api: ApiEnv) -> None:
     oldest_first = api.ok("GET", "/photos?order=date&limit=2")["items"]
     assert [p["path"] for p in oldest_first] == ["img1.jpg", "img2.jpg"]
     assert newest_first[0]["mtime"] >= newest_first[1]["mtime"] >= newest_first[2]["mtime"]
-    assert_problem(api.get("/photos?date_from=2020-06-16&date_to=2020-06-15"), 400)
+    assert api.ok("GET", "/photos?date_from=2020-06-16&date_to=2020-06-15")["total"] == 0  # an empty range
     assert_problem(api.get("/photos?date_from=yesterday"), 422)
     assert day_bounds(day, day) == (time.mktime(day.timetuple()), time.mktime(dt.date(2020, 6, 16).timetuple()))
 

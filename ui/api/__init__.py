@@ -17,6 +17,7 @@ from fastapi.routing import iter_route_contexts
 from . import (
     auto,
     clusters,
+    contract,
     faces,
     hooks,
     imports,
@@ -56,6 +57,10 @@ Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
          -d '{"type": "write"}' "$H/api/v1/jobs"
     curl -s -H "X-API-Key: $K" "$H/api/v1/jobs/<id>"
 """
+# What any route may answer besides its own statuses: a NUL or a body that is not UTF-8 JSON
+# (400), no or a bad key (401), a read-only key (403), too big (413), invalid (422), a storage
+# problem such as a locked database (503) and the last line of defence (500).
+ANY_ROUTE_STATUSES = (400, 401, 403, 413, 422, 500, 503)
 # merges before people: its /people/merge-suggestions paths must win over /people/{person_id}
 RESOURCES = (
     photos, faces, suggestions, merges, people, clusters, teach, jobs, writes, settings, system, keys, imports,
@@ -73,12 +78,12 @@ def openapi_schema(app: Any) -> dict[str, Any]:
     if schema is None:
         from .system import package_version
 
-        schema = get_openapi(
+        schema = contract.finish(get_openapi(
             title=API_TITLE, version=package_version(), description=API_DESCRIPTION,
             routes=api_routes(app),
             tags=[{"name": r.router.tags[0], "description": (r.__doc__ or "").strip().splitlines()[0]}
                   for r in RESOURCES if r.router.tags],
-        )  # fmt: skip
+        ))  # fmt: skip
         app.state.tagmyphotos_openapi = schema
     return schema  # type: ignore[no-any-return]
 
@@ -89,7 +94,7 @@ def build_router() -> APIRouter:
     The inbound hooks check their own signature (or an API key) and so sit outside the
     router-wide auth dependency; they are included first, before the catch-all."""
     outer = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute,
-                      responses=problem_responses(401, 403, 413, 422, 500))  # fmt: skip
+                      responses=problem_responses(*ANY_ROUTE_STATUSES))  # fmt: skip
     outer.include_router(hooks.router)
     router = APIRouter(
         dependencies=[Depends(authenticate)],

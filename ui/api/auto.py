@@ -71,7 +71,7 @@ def get_batch(batch_id: IdPath) -> BatchOut:
 
 @router.post(
     "/batches/{batch_id}/undo", response_model=BatchUndoOut, status_code=202, summary="Undo an automatic run",
-    responses=problem_responses(400, 404),
+    responses=problem_responses(404, 409),
     description="Its names are taken back at once (faces a person changed since are left as they are) and "
     "its faces are never named automatically again; a restore job then puts back the files its write "
     "changed: byte for byte from the backup where that write was the first one, otherwise rewritten.",

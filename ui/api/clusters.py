@@ -9,21 +9,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
 from tagmyphotos.store.views import ClusterView
 from tagmyphotos.suggest import clusters
 
-from .deps import MAX_ID, Page, PageParams, get_core, page_params
+from .deps import Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import MAX_BULK_IDS
-from .schemas import FaceOut, ReviewResultOut
+from .schemas import MAX_ID, FaceOut, Id, PersonName, RequestBody, ReviewResultOut, exactly_one
 
 router = APIRouter(prefix="/clusters", tags=["clusters"], route_class=ProblemRoute)
 ClusterIdPath = Annotated[int, Path(ge=0, le=MAX_ID, description="cluster id")]
-FaceIdList = list[Annotated[int, Field(ge=1, le=MAX_ID)]]
+FaceIdList = list[Id]
 
 
 class ClusterOut(BaseModel):
@@ -41,16 +41,18 @@ class ClusterDetail(ClusterOut):
     outlier_ids: list[int] = Field(description="faces far from the others (dropped when naming with drop_outliers)")
 
 
-class NameCluster(BaseModel):
+class NameCluster(RequestBody):
     """Name a cluster: give person_id or name; faces in `drop` (and outliers) stay unknown."""
 
-    person_id: int | None = Field(None, ge=1, le=MAX_ID)
-    name: str | None = Field(None, min_length=1, max_length=200, description="created when new")
+    model_config = ConfigDict(json_schema_extra=exactly_one(("person_id", "integer"), ("name", "string")))
+
+    person_id: Id | None = None
+    name: PersonName | None = Field(None, description="created when new")
     face_ids: FaceIdList | None = Field(
         None, max_length=MAX_BULK_IDS, description="only these faces (the ones you looked at)"
     )
     drop: FaceIdList = Field(default_factory=list, max_length=MAX_BULK_IDS, description="not this person")
-    drop_outliers: bool = Field(False, description="also leave out the faces far from the others")
+    drop_outliers: StrictBool = Field(False, description="also leave out the faces far from the others")
 
     @model_validator(mode="after")
     def _one(self) -> NameCluster:
@@ -72,7 +74,7 @@ def list_clusters(
 
 
 @router.get(
-    "/{cluster_id}", response_model=ClusterDetail, summary="One cluster, with its outliers",
+    "/{cluster_id:int}", response_model=ClusterDetail, summary="One cluster, with its outliers",
     responses=problem_responses(404),
 )  # fmt: skip
 def get_cluster(
@@ -88,7 +90,7 @@ def get_cluster(
 
 
 @router.post(
-    "/{cluster_id}/name", response_model=ReviewResultOut, summary="Name a cluster (confirm its faces)",
+    "/{cluster_id:int}/name", response_model=ReviewResultOut, summary="Name a cluster (confirm its faces)",
     responses=problem_responses(400, 404, 409, 422),
 )  # fmt: skip
 def name_cluster(cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depends(get_core)) -> ReviewResultOut:
@@ -99,10 +101,10 @@ def name_cluster(cluster_id: ClusterIdPath, body: NameCluster, core: Core = Depe
     return ReviewResultOut.of(result)
 
 
-class DropFromCluster(BaseModel):
+class DropFromCluster(RequestBody):
     """Faces to take out of the cluster; none given: its outliers."""
 
-    face_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+    face_ids: FaceIdList | None = Field(
         None, max_length=10_000, description="faces to take out; omitted: the cluster's outliers"
     )
 
@@ -112,7 +114,7 @@ class DroppedOut(BaseModel):
 
 
 @router.post(
-    "/{cluster_id}/drop", response_model=DroppedOut, summary="Take faces (default: the outliers) out of a cluster",
+    "/{cluster_id:int}/drop", response_model=DroppedOut, summary="Take faces (default: the outliers) out of a cluster",
     responses=problem_responses(404, 422),
 )  # fmt: skip
 def drop_faces(cluster_id: ClusterIdPath, body: DropFromCluster, core: Core = Depends(get_core)) -> DroppedOut:

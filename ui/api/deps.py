@@ -19,6 +19,7 @@ from tagmyphotos.system import auth, throttle
 from tagmyphotos.system.origins import origin_allowed
 
 from .errors import ApiProblem
+from .schemas import MAX_ID
 
 # Largest page a list endpoint returns; a client pages through with offset.
 MAX_PAGE_LIMIT = 500
@@ -26,8 +27,7 @@ DEFAULT_PAGE_LIMIT = 50
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where the gate (ui/api/gate.py) leaves the caller it identified, in the request's state.
 GATE_PRINCIPAL = "tagmyphotos_principal"
-# Ids are positive 64-bit integers: anything else is a 422, never a database error.
-MAX_ID = 2**63 - 1
+# Ids are positive integers up to schemas.MAX_ID: anything else is a 422, never a database error.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")

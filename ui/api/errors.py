@@ -15,11 +15,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import peewee as pw
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 from tagmyphotos.library.paths import PathNotFound, PathRefused
@@ -148,6 +149,8 @@ async def _enforce_body_limit(request: Request, limit: int = MAX_BODY_BYTES, str
             return problem_response(request, 413, f"the request body is over {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
     request._body = body = b"".join(chunks)  # the handler reads the cached body
+    if "json" in request.headers.get("content-type", "") and not _is_utf8(body):
+        return problem_response(request, 400, "the JSON body is not UTF-8 text", "bad-json")
     if "json" in request.headers.get("content-type", "") and json_depth(body) > MAX_JSON_DEPTH:
         return problem_response(request, 400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     if "json" in request.headers.get("content-type", "") and b"\\u0000" in body:
@@ -177,6 +180,14 @@ def nul_location(body: bytes) -> str:
                 return f"a name in {where or 'the body'}"
             stack.append((f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."), child))
     return ""
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _has_nul(request: Request) -> bool:
@@ -278,9 +289,29 @@ def not_found_or_not_allowed(request: Request, prefix: str) -> Response:
     return problem_response(request, 404, f"there is no API endpoint at {request.url.path}")
 
 
+# The problem types (the last part of `type`) each status may carry, for the OpenAPI document.
+PROBLEM_TYPES: dict[int, tuple[str, ...]] = {
+    400: ("bad-request", "bad-text", "bad-json", "bad-path", "refused", "bad-job-type", "bad-setting"),
+    401: ("unauthenticated", "bad-key", "bad-signature"),
+    403: ("not-allowed", "read-only"),
+    404: ("not-found",),
+    409: ("conflict", "cannot-undo"),
+    411: ("length-required",),
+    413: ("request-too-large",),
+    422: ("validation", "no-preview"),
+    500: ("internal-error",),
+    503: ("storage", "service-unavailable"),
+}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries documenting problem+json answers for these statuses."""
+    """OpenAPI `responses` entries documenting problem+json answers for these statuses, each
+    with the problem types it may carry (ui.api.contract moves the schema to problem+json)."""
     return {
-        s: {"model": Problem, "description": _TITLES.get(s, "Error"), "content": {PROBLEM_MEDIA_TYPE: {}}}
+        s: {
+            "model": Problem,
+            "description": f"{_TITLES.get(s, 'Error')} (problem types: {', '.join(PROBLEM_TYPES.get(s, ('error',)))})",
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
         for s in statuses
     }

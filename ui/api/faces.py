@@ -7,41 +7,38 @@ Every action takes one or many face ids and is ONE transaction in the service la
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tagmyphotos.core import Core
 from tagmyphotos.library import paths
 from tagmyphotos.review import confirm, mark, queries
 from tagmyphotos.review.queries import FaceFilter
 
-from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
+from .deps import IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
-from .schemas import FaceOut, ReviewResultOut
+from .schemas import MAX_ID, FaceOut, Id, PersonName, RequestBody, ReviewResultOut, at_most_one, exactly_one
 
 router = APIRouter(prefix="/faces", tags=["faces"], route_class=ProblemRoute)
 
 # Face ids per bulk action: a whole "likely" backlog of a big library fits in a few calls.
 MAX_BULK_IDS = 10_000
 THUMB_CACHE = "private, max-age=604800"
-FaceId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class FaceDetail(FaceOut):
     rejected_person_ids: list[int] = Field(description="people this face is never suggested for")
 
 
-class FaceIds(BaseModel):
-    face_ids: list[FaceId] = Field(min_length=1, max_length=MAX_BULK_IDS)
+class FaceIds(RequestBody):
+    face_ids: list[Id] = Field(min_length=1, max_length=MAX_BULK_IDS)
 
 
-class Who(BaseModel):
-    person_id: int | None = Field(None, ge=1, le=MAX_ID, description="an existing person")
-    name: str | None = Field(
-        None, min_length=1, max_length=200, description="a person's name (or old name); created when new"
-    )
+class Who(RequestBody):
+    person_id: Id | None = Field(None, description="an existing person")
+    name: PersonName | None = Field(None, description="a person's name (or old name); created when new")
 
     def who(self) -> int | str | None:
         return self.person_id if self.person_id is not None else self.name
@@ -49,6 +46,8 @@ class Who(BaseModel):
 
 class AssignFaces(FaceIds, Who):
     """Confirm faces as a person, given by id or by name (exactly one of the two)."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one(("person_id", "integer"), ("name", "string")))
 
     @model_validator(mode="after")
     def _one(self) -> AssignFaces:
@@ -59,6 +58,8 @@ class AssignFaces(FaceIds, Who):
 
 class RejectFaces(FaceIds, Who):
     """Not this person, ever. Without a person: the face's current or suggested person."""
+
+    model_config = ConfigDict(json_schema_extra=at_most_one("person_id", "name"))
 
     @model_validator(mode="after")
     def _at_most_one(self) -> RejectFaces:
@@ -90,14 +91,14 @@ def list_faces(
     return face_page(flt, page, order)
 
 
-@router.get("/{face_id}", response_model=FaceDetail, summary="One face", responses=problem_responses(404))
+@router.get("/{face_id:int}", response_model=FaceDetail, summary="One face", responses=problem_responses(404))
 def get_face(face_id: IdPath) -> FaceDetail:
     face = queries.get_face(face_id)
     return FaceDetail(**FaceOut.of(face).model_dump(), rejected_person_ids=queries.rejected_people(face_id))
 
 
 @router.get(
-    "/{face_id}/thumb", summary="The face's square JPEG thumbnail",
+    "/{face_id:int}/thumb", summary="The face's square JPEG thumbnail",
     response_class=Response, responses={200: {"content": {"image/jpeg": {}}}, **problem_responses(404)},
 )  # fmt: skip
 def face_thumb(face_id: IdPath, request: Request, core: Core = Depends(get_core)) -> Response:
@@ -152,7 +153,7 @@ def unassign_faces(body: FaceIds, core: Core = Depends(get_core)) -> ReviewResul
 
 
 @router.delete(
-    "/{face_id}", response_model=ReviewResultOut, summary="Delete a face marked by hand",
+    "/{face_id:int}", response_model=ReviewResultOut, summary="Delete a face marked by hand",
     responses=_ACTION_ERRORS,
     description="Only faces marked by hand (source `manual`) can be deleted; a detected face would come back "
     "with the next analysis: ignore it instead (400). Undo with POST /review/undo.",

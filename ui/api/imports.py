@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from jobs.tasks import start_job
 from tagmyphotos.core import Core
@@ -21,17 +21,18 @@ from tagmyphotos.store import models as m
 from .deps import IdPath, Page, PageParams, get_core, page_params
 from .errors import ProblemRoute, problem_responses
 from .jobs import JobOut, job_out
+from .schemas import RequestBody
 
 router = APIRouter(prefix="/imports", tags=["imports"], route_class=ProblemRoute)
 
 Source = Literal["immich", "photoprism", "takeout"]
 
 
-class ImportStart(BaseModel):
+class ImportStart(RequestBody):
     source: Source = Field(description="the app whose names are taken (takeout: a Google Takeout export's JSON files)")
-    dry_run: bool = Field(False, description="only count what would change")
+    dry_run: StrictBool = Field(False, description="only count what would change")
     folder: str | None = Field(
-        None, max_length=4096, pattern=r"^[^/]",
+        None, max_length=4096, pattern=r"^[^/\x00]",
         description="takeout only: the export's folder, relative to the library (default: the whole library)",
     )  # fmt: skip
 
@@ -50,7 +51,7 @@ class ConflictOut(BaseModel):
     updated_at: str | None
 
 
-class Decision(BaseModel):
+class Decision(RequestBody):
     take: Literal["theirs", "ours"] = Field(description="theirs: name the face as there; ours: keep ours")
 
 
@@ -79,8 +80,9 @@ def conflicts(source: Source | None = Query(None), page: PageParams = Depends(pa
 
 
 @router.post(
-    "/conflicts/{conflict_id}", response_model=ConflictOut, summary="Decide an import conflict",
-    responses=problem_responses(400, 404),
+    "/conflicts/{conflict_id:int}", response_model=ConflictOut, summary="Decide an import conflict",
+    responses=problem_responses(404, 409),
+    description="409 when taking their name for a face that is gone here.",
 )  # fmt: skip
 def decide(conflict_id: IdPath, body: Decision, core: Core = Depends(get_core)) -> ConflictOut:
     return ConflictOut(**foreign.decide_conflict(core, conflict_id, body.take).__dict__)

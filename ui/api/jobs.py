@@ -17,14 +17,15 @@ from tagmyphotos.library import paths
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 
-from .deps import MAX_ID, IdPath, Page, PageParams, order_by, page_params, paginate
+from .deps import IdPath, Page, PageParams, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses
+from .schemas import FOLDER_PATTERN, MAX_ID, PATH_SCHEMA, TEXT_PATTERN, RequestBody
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=ProblemRoute)
 
 # Bounds on a job's params: enough for a bulk write of many photo ids, small enough to store.
 MAX_PARAM_KEYS = 20
-MAX_PARAM_LIST = 100_000
+MAX_PARAM_LIST = 10_000
 # Params whose values are library paths: checked like any client path before a job sees them.
 PATH_PARAMS = ("path", "paths", "folder")
 # Params that are lists of that type; one value given bare (`"paths": "a.jpg"`) is refused
@@ -61,9 +62,34 @@ class JobEventOut(BaseModel):
     created_at: str
 
 
-class JobStart(BaseModel):
-    type: str = Field(description="the job type; GET /jobs/types lists them", examples=["scan"])
-    params: dict[str, Any] = Field(default_factory=dict, description="options of that job type")
+_SCALAR = {"type": ["string", "number", "boolean", "null"], "pattern": TEXT_PATTERN}
+_FOLDER = {"type": "string", "pattern": FOLDER_PATTERN}
+# What _bounded accepts, said in the schema: flat params (a value or a list of values), the
+# path params as library paths, at most MAX_PARAM_KEYS of them.
+PARAMS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": MAX_PARAM_KEYS,
+    "propertyNames": {"pattern": TEXT_PATTERN},
+    "properties": {
+        "paths": {"type": "array", "maxItems": MAX_PARAM_LIST, "items": PATH_SCHEMA},
+        "photo_ids": {"type": "array", "maxItems": MAX_PARAM_LIST,
+                      "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+        "path": PATH_SCHEMA,
+        "folder": _FOLDER,
+    },
+    "additionalProperties": {**_SCALAR, "type": [*_SCALAR["type"], "array"], "maxItems": MAX_PARAM_LIST,
+                             "items": _SCALAR},
+}  # fmt: skip
+
+
+class JobStart(RequestBody):
+    type: str = Field(
+        description="the job type; GET /jobs/types lists them", examples=["scan"],
+        json_schema_extra={"enum": list(STAGES)},
+    )  # fmt: skip
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="options of that job type", json_schema_extra=PARAMS_SCHEMA
+    )
 
     @field_validator("params")
     @classmethod
@@ -73,18 +99,28 @@ class JobStart(BaseModel):
         for key, item in value.items():
             if isinstance(item, list) and len(item) > MAX_PARAM_LIST:
                 raise ValueError(f"{key}: at most {MAX_PARAM_LIST} items")
-            if isinstance(item, dict):
+            if isinstance(item, dict) or (isinstance(item, list) and any(isinstance(v, (dict, list)) for v in item)):
                 raise ValueError(f"{key}: nested objects are not accepted")
+        for key in (*LIST_PARAMS, *PATH_PARAMS):
+            if key in value and value[key] is None:
+                raise ValueError(f"{key}: leave it out rather than null")
+        ids = value.get("photo_ids")
+        if isinstance(ids, list):  # JSON has one number type: 7.0 is the id 7
+            value["photo_ids"] = [int(i) if isinstance(i, float) and i.is_integer() else i for i in ids]
         for key, kind in LIST_PARAMS.items():
             raw = value.get(key)
             if raw is not None and not (
                 isinstance(raw, list) and all(isinstance(v, kind) and not isinstance(v, bool) for v in raw)
             ):
                 raise ValueError(f"{key}: must be a list of {'paths' if kind is str else 'ids'}")
+        if not all(1 <= i <= MAX_ID for i in value.get("photo_ids") or []):
+            raise ValueError(f"photo_ids: ids are from 1 to {MAX_ID}")
         for key in PATH_PARAMS:
             raw = value.get(key)
             if isinstance(raw, list) and key != "paths":
                 raise ValueError(f"{key}: must be one path (use `paths` for several)")
+            if raw is not None and not isinstance(raw, (str, list)):
+                raise ValueError(f"{key}: must be a path")
             if isinstance(raw, list):
                 value[key] = [paths.clean_relative(str(p)) for p in raw]
             elif raw is not None:
@@ -133,7 +169,9 @@ def create_job(body: JobStart) -> JobOut:
 @router.get("", response_model=Page[JobOut], summary="List jobs, newest first")
 def list_jobs(
     page: PageParams = Depends(page_params),
-    type: str | None = Query(None, max_length=40, description="only this job type"),
+    type: str | None = Query(
+        None, max_length=40, description="only this job type", json_schema_extra={"pattern": TEXT_PATTERN}
+    ),
     state: Literal["queued", "running", "done", "failed", "cancelled"] | None = Query(None),
     parent: int | None = Query(None, ge=1, le=MAX_ID, description="only jobs started by this job"),
     order: Literal["id", "-id", "created_at", "-created_at"] = "-id",
@@ -149,14 +187,14 @@ def list_jobs(
     return paginate(query, page, job_out)
 
 
-@router.get("/{job_id}", response_model=JobOut, summary="A job's state and progress",
+@router.get("/{job_id:int}", response_model=JobOut, summary="A job's state and progress",
             responses=problem_responses(404))  # fmt: skip
 def get_job(job_id: IdPath) -> JobOut:
     return job_out(_job(job_id))
 
 
 @router.post(
-    "/{job_id}/cancel", response_model=JobOut, summary="Cancel a queued or running job",
+    "/{job_id:int}/cancel", response_model=JobOut, summary="Cancel a queued or running job",
     responses=problem_responses(404, 409),
     description="A queued job is cancelled at once; a running one stops at its next progress check.",
 )  # fmt: skip
@@ -168,7 +206,7 @@ def cancel_job(job_id: IdPath) -> JobOut:
 
 
 @router.get(
-    "/{job_id}/events", response_model=Page[JobEventOut], summary="A job's log and per-file errors",
+    "/{job_id:int}/events", response_model=Page[JobEventOut], summary="A job's log and per-file errors",
     responses=problem_responses(404),
 )  # fmt: skip
 def job_events(

@@ -6,7 +6,7 @@ this router only maps them to the documented API shapes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -16,13 +16,11 @@ from tagmyphotos.core import Core
 from tagmyphotos.review import merges
 from tagmyphotos.review.people import NotFound, get_person, person_view
 
-from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
+from .deps import IdPath, Page, PageParams, get_core, page_params
 from .errors import ProblemRoute, problem_responses
-from .schemas import FaceOut, PersonOut, ReviewResultOut
+from .schemas import FaceOut, Id, PersonOut, RequestBody, ReviewResultOut
 
 router = APIRouter(prefix="/people/merge-suggestions", tags=["merge-suggestions"], route_class=ProblemRoute)
-
-PersonId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class MergeSuggestionOut(BaseModel):
@@ -46,12 +44,16 @@ class MergeSuggestionOut(BaseModel):
         )  # fmt: skip
 
 
-class PairIn(BaseModel):
-    person_ids: list[PersonId] = Field(min_length=2, max_length=2, description="the two people")
+class PairIn(RequestBody):
+    person_ids: list[Id] = Field(
+        min_length=2, max_length=2, json_schema_extra={"uniqueItems": True}, description="the two (different) people"
+    )
 
 
 class MergePairIn(PairIn):
-    into: PersonId | None = Field(None, description="which of the two keeps the faces (default: more faces)")
+    into: Id | None = Field(
+        None, description="which of the two keeps the faces (default: more faces); another id is a 409"
+    )
 
 
 class PairOut(BaseModel):
@@ -77,7 +79,7 @@ def list_suggestions(
 
 @router.post(
     "/merge", response_model=ReviewResultOut, summary="Merge a suggested pair in one action",
-    responses=problem_responses(400, 404),
+    responses=problem_responses(404, 409),
     description="The faces of one move to the other (`into`, else the one with more faces); the removed "
     "name becomes an alias. Undo with POST /review/undo.",
 )  # fmt: skip
@@ -88,7 +90,7 @@ def merge_pair(body: MergePairIn, core: Core = Depends(get_core)) -> ReviewResul
 
 @router.post(
     "/different", response_model=PairOut, status_code=201, summary="These two are different people",
-    responses=problem_responses(400, 404),
+    responses=problem_responses(404, 409),
     description="Remembered: the pair is never suggested for a merge again.",
 )  # fmt: skip
 def mark_different(body: PairIn, core: Core = Depends(get_core)) -> PairOut:
@@ -104,11 +106,11 @@ def list_different(page: PageParams = Depends(page_params)) -> dict[str, Any]:
 
 
 @router.delete(
-    "/different/{person_id}/{other_id}", response_model=PairOut, summary="Forget a 'different people' answer",
+    "/different/{person_id:int}/{other_id:int}", response_model=PairOut, summary="Forget a 'different people' answer",
     responses=problem_responses(400, 404),
 )  # fmt: skip
 def forget_different(person_id: IdPath, other_id: IdPath, core: Core = Depends(get_core)) -> PairOut:
-    if not merges.forget_different(core, person_id, other_id):
+    if person_id == other_id or not merges.forget_different(core, person_id, other_id):
         raise NotFound(f"people {person_id} and {other_id} were not marked as different")
     return _pair_out(person_id, other_id)
 

@@ -6,19 +6,19 @@ kept right); renames keep the old name as an alias so imports still match it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from tagmyphotos.core import Core
 from tagmyphotos.review import people
 from tagmyphotos.review.queries import FaceFilter
 
-from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
+from .deps import IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import face_page
-from .schemas import FaceOut, PersonOut, ReviewResultOut
+from .schemas import TEXT_PATTERN, FaceOut, Id, PersonName, PersonOut, RequestBody, ReviewResultOut, at_least_one
 
 router = APIRouter(prefix="/people", tags=["people"], route_class=ProblemRoute)
 
@@ -30,22 +30,29 @@ _SORT = {
 }
 
 
-class PersonCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Marie Curie"])
+class PersonCreate(RequestBody):
+    name: PersonName = Field(examples=["Marie Curie"])
 
 
-class PersonChange(BaseModel):
+class PersonChange(RequestBody):
     """Any of: a new name (the old one stays as an alias), hidden, a cover face."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    hidden: bool | None = Field(None, description="hidden people get no new suggestions")
-    ask_first: bool | None = Field(None, description="always ask me: never named without a click (twins, children)")
-    cover_face_id: int | None = Field(None, ge=1, le=MAX_ID, description="one of their confirmed faces")
+    model_config = ConfigDict(
+        json_schema_extra=at_least_one(
+            ("name", {"type": "string"}), ("hidden", {"type": "boolean"}), ("ask_first", {"type": "boolean"}),
+            ("cover_face_id", {"type": "integer"}),
+        )
+    )
+
+    name: PersonName | None = None
+    hidden: StrictBool | None = Field(None, description="hidden people get no new suggestions")
+    ask_first: StrictBool | None = Field(None, description="always ask me: never named without a click (twins)")
+    cover_face_id: Id | None = Field(None, description="one of their confirmed faces")
 
 
-class PersonMerge(BaseModel):
-    source_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        min_length=1, max_length=100, description="people merged INTO this one (they are removed)"
+class PersonMerge(RequestBody):
+    source_ids: list[Id] = Field(
+        min_length=1, max_length=100, description="people merged INTO this one (they are removed; not this one)"
     )
 
 
@@ -53,7 +60,9 @@ class PersonMerge(BaseModel):
 def list_people(
     page: PageParams = Depends(page_params),
     include_hidden: bool = Query(True),
-    q: str | None = Query(None, max_length=200, description="text in the name or an old name"),
+    q: str | None = Query(
+        None, max_length=200, description="text in the name or an old name", json_schema_extra={"pattern": TEXT_PATTERN}
+    ),
     order: Literal[
         "name", "-name", "face_count", "-face_count", "suggestions", "-suggestions", "created", "-created"
     ] = "name",
@@ -73,14 +82,14 @@ def create_person(body: PersonCreate, core: Core = Depends(get_core)) -> PersonO
     return PersonOut.of(people.create_person(core, body.name))
 
 
-@router.get("/{person_id}", response_model=PersonOut, summary="One person", responses=problem_responses(404))
+@router.get("/{person_id:int}", response_model=PersonOut, summary="One person", responses=problem_responses(404))
 def get_person(person_id: IdPath) -> PersonOut:
     return PersonOut.of(people.person_view(people.get_person(person_id)))
 
 
 @router.patch(
-    "/{person_id}", response_model=PersonOut, summary="Rename, hide/show, always ask, or set the cover face",
-    responses=problem_responses(400, 404, 409),
+    "/{person_id:int}", response_model=PersonOut, summary="Rename, hide/show, always ask, or set the cover face",
+    responses=problem_responses(404, 409),
 )  # fmt: skip
 def change_person(person_id: IdPath, body: PersonChange, core: Core = Depends(get_core)) -> PersonOut:
     if body.name is None and body.hidden is None and body.cover_face_id is None and body.ask_first is None:
@@ -98,7 +107,7 @@ def change_person(person_id: IdPath, body: PersonChange, core: Core = Depends(ge
 
 
 @router.delete(
-    "/{person_id}", response_model=ReviewResultOut, summary="Delete a person (faces back to unknown)",
+    "/{person_id:int}", response_model=ReviewResultOut, summary="Delete a person (faces back to unknown)",
     responses=problem_responses(404),
 )  # fmt: skip
 def delete_person(person_id: IdPath, core: Core = Depends(get_core)) -> ReviewResultOut:
@@ -106,18 +115,19 @@ def delete_person(person_id: IdPath, core: Core = Depends(get_core)) -> ReviewRe
 
 
 @router.post(
-    "/{person_id}/merge", response_model=ReviewResultOut, summary="Merge other people into this one",
-    responses=problem_responses(400, 404),
-    description="Their faces move here and their names become this person's aliases.",
+    "/{person_id:int}/merge", response_model=ReviewResultOut, summary="Merge other people into this one",
+    responses=problem_responses(404, 409),
+    description="Their faces move here and their names become this person's aliases. 409 when the "
+    "person is among `source_ids`.",
 )  # fmt: skip
 def merge_people(person_id: IdPath, body: PersonMerge, core: Core = Depends(get_core)) -> ReviewResultOut:
     if person_id in body.source_ids:
-        raise ApiProblem(400, "a person cannot be merged into themselves")
+        raise ApiProblem(409, "a person cannot be merged into themselves", "conflict")
     return ReviewResultOut.of(people.merge_people(core, body.source_ids, person_id))
 
 
 @router.get(
-    "/{person_id}/faces", response_model=Page[FaceOut], summary="A person's faces",
+    "/{person_id:int}/faces", response_model=Page[FaceOut], summary="A person's faces",
     responses=problem_responses(404),
 )  # fmt: skip
 def person_faces(

@@ -13,12 +13,12 @@ import mimetypes
 import os
 import urllib.parse
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from PIL import Image
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from tagmyphotos.core import Core
 from tagmyphotos.faces.images import ImageError, load_image
@@ -28,10 +28,20 @@ from tagmyphotos.review import mark, photos
 from tagmyphotos.stages import purge, raw
 from tagmyphotos.store import models as m
 
-from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
+from .deps import IdPath, Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import Who
-from .schemas import API_PREFIX, FaceOut, ReviewResultOut
+from .schemas import (
+    API_PREFIX,
+    FOLDER_PATTERN,
+    MAX_ID,
+    PATH_PATTERN,
+    TEXT_PATTERN,
+    FaceOut,
+    RequestBody,
+    ReviewResultOut,
+    at_most_one,
+)  # fmt: skip
 from .writes import WriteAuditOut, audit_out
 
 router = APIRouter(prefix="/photos", tags=["photos"], route_class=ProblemRoute)
@@ -44,6 +54,22 @@ PREVIEW_CACHE = "private, max-age=86400"
 MAX_BOX_PX = 1_000_000
 # Write attempts a photo's detail lists (the audit log has them all).
 WRITES_SHOWN = 10
+
+
+# A day in a query: RFC 3339 full-date (the year 0 does not exist).
+DATE_QUERY: dict[str, Any] = {"format": "date", "pattern": r"^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+
+
+def iso_day(value: str | None, name: str) -> dt.date | None:
+    """A YYYY-MM-DD query value as a date; 422 for anything else (a number is not a day)."""
+    if value is None:
+        return None
+    try:
+        if len(value) != 10 or not value.isascii() or not value.replace("-", "").isdigit():
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ApiProblem(422, f"{name}: give a day as YYYY-MM-DD", "validation") from None
 
 
 class PhotoOut(BaseModel):
@@ -96,6 +122,8 @@ class MarkFace(Who):
     """A face the detector missed: its box in the photo as displayed (EXIF orientation applied),
     full-resolution pixels; optionally who it is (by id or by name, not both)."""
 
+    model_config = ConfigDict(json_schema_extra=at_most_one("person_id", "name"))
+
     x: float = Field(ge=-MAX_BOX_PX, le=MAX_BOX_PX, description="left edge; a box over the edge is clamped")
     y: float = Field(ge=-MAX_BOX_PX, le=MAX_BOX_PX, description="top edge")
     w: float = Field(gt=0, le=MAX_BOX_PX, description="width (at least analysis.min_face_px inside the photo)")
@@ -142,22 +170,34 @@ def list_photos(
     ),
     mode: Literal["all", "any", "only"] = Query("all", description="how `people` combine"),
     person_id: int | None = Query(None, ge=1, le=MAX_ID, description="one person (same as people=ID)"),
-    date_from: dt.date | None = Query(None, description="first day (file modification date), YYYY-MM-DD"),
-    date_to: dt.date | None = Query(None, description="last day, inclusive"),
+    date_from: str | None = Query(
+        None, description="first day (file modification date), YYYY-MM-DD", json_schema_extra=DATE_QUERY
+    ),
+    date_to: str | None = Query(
+        None, description="last day, inclusive (before date_from: no photo)", json_schema_extra=DATE_QUERY
+    ),
     has_unnamed_faces: bool | None = Query(None, description="photos with (or without) faces not yet named"),
     state: Literal["pending", "done", "failed", "error", "missing"] | None = Query(None),
-    folder: str | None = Query(None, max_length=4096, description="library-relative folder"),
+    folder: str | None = Query(
+        None,
+        description="library-relative folder ('': the library's root)",
+        json_schema_extra={"pattern": FOLDER_PATTERN},
+    ),
     recursive: bool = Query(True, description="include sub-folders of `folder`"),
-    has_unknown_faces: bool | None = Query(None, description="photos with (or without) faces with no name "
-                                           "and no suggestion"),  # fmt: skip
+    has_unknown_faces: bool | None = Query(
+        None, description="photos with (or without) faces with no name and no suggestion"
+    ),  # fmt: skip
     has_error: bool | None = Query(None, description="analysis/read failed or the last write failed"),
     written: bool | None = Query(None, description="names written into the file (or not)"),
-    q: str | None = Query(None, max_length=200, description="text the path contains"),
+    q: str | None = Query(
+        None, max_length=200, description="text the path contains", json_schema_extra={"pattern": TEXT_PATTERN}
+    ),
     order: Literal["path", "-path", "date", "-date", "mtime", "-mtime", "size", "-size", "id", "-id"] = "path",
 ) -> dict:
-    if date_from and date_to and date_from > date_to:
-        raise ApiProblem(400, "date_from is after date_to")
-    start, end = photos.day_bounds(date_from, date_to)
+    first, last = iso_day(date_from, "date_from"), iso_day(date_to, "date_to")
+    if first and last and first > last:  # an empty range: no photo is in it
+        return {"items": [], "total": 0, "limit": page.limit, "offset": page.offset}
+    start, end = photos.day_bounds(first, last)
     chosen = tuple(people) + ((person_id,) if person_id is not None else ())
     flt = photos.PhotoFilter(
         people=chosen, mode=mode, folder=folder, recursive=recursive, date_from=start, date_to=end,
@@ -169,8 +209,8 @@ def list_photos(
     return {"items": items, "total": found.total, "limit": page.limit, "offset": page.offset}
 
 
-class PurgeIn(BaseModel):
-    dry_run: bool = Field(True, description="only count (the default); false forgets them")
+class PurgeIn(RequestBody):
+    dry_run: StrictBool = Field(True, description="only count (the default); false forgets them")
 
 
 class PurgeOut(BaseModel):
@@ -219,7 +259,9 @@ def _photo(photo_id: int) -> m.Photo:
     responses=problem_responses(400, 404),
 )  # fmt: skip
 def photo_by_path(
-    path: str = Query(..., min_length=1, max_length=4096, description="library-relative path"),
+    path: str = Query(
+        ..., min_length=1, description="library-relative path", json_schema_extra={"pattern": PATH_PATTERN}
+    ),
     core: Core = Depends(get_core),
 ) -> PhotoDetail:
     rel = paths.clean_relative(path)
@@ -228,7 +270,7 @@ def photo_by_path(
 
 
 @router.get(
-    "/{photo_id}", response_model=PhotoDetail, summary="A photo with its faces and write state",
+    "/{photo_id:int}", response_model=PhotoDetail, summary="A photo with its faces and write state",
     responses=problem_responses(404),
 )  # fmt: skip
 def get_photo(photo_id: IdPath) -> PhotoDetail:
@@ -241,7 +283,7 @@ def _etag_match(request: Request, etag: str) -> bool:
 
 
 @router.get(
-    "/{photo_id}/preview", summary="A scaled JPEG preview, oriented as displayed",
+    "/{photo_id:int}/preview", summary="A scaled JPEG preview, oriented as displayed",
     response_class=Response, responses={200: {"content": {"image/jpeg": {}}}, **problem_responses(404, 422)},
 )  # fmt: skip
 def photo_preview(
@@ -269,8 +311,8 @@ def photo_preview(
 
 
 @router.get(
-    "/{photo_id}/original", summary="The original file, byte for byte",
-    response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}},
+    "/{photo_id:int}/original", summary="The original file, byte for byte",
+    response_class=FileResponse, responses={200: {"content": {"image/*": {}, "application/octet-stream": {}}},
                                             **problem_responses(404)},
 )  # fmt: skip
 def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> StreamingResponse:
@@ -296,7 +338,7 @@ def photo_original(photo_id: IdPath, core: Core = Depends(get_core)) -> Streamin
 
 
 @router.post(
-    "/{photo_id}/faces", response_model=ReviewResultOut, status_code=201,
+    "/{photo_id:int}/faces", response_model=ReviewResultOut, status_code=201,
     summary="Mark a face the detector missed (and name it)", responses=problem_responses(400, 404, 409, 422),
     description="The box is checked against the photo and its minimum face size; when a detector finds a "
     "face in it, it is embedded and teaches the matcher, otherwise it only names the photo (`warnings` says "

@@ -7,11 +7,79 @@ changing what /api/v1 promises.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tagmyphotos import tuning
+from tagmyphotos.library.paths import MAX_CLIENT_PATH_CHARS
+
 API_PREFIX = "/api/v1"
+# Ids are positive integers up to 2^53 - 1: every JSON parser (JavaScript's too) reads them
+# exactly, and a validator comparing them as doubles draws the same line as the server.
+MAX_ID = 2**53 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# What the core refuses in a person's name (review.people.clean_name), said in the schema:
+# at least one character that is not white space, and no control or format character (Unicode
+# Cc, Cf; white space is collapsed first). Spelt out as ranges: the schema's regex dialects
+# (ECMA-262, Python, Rust) share no Unicode category syntax.
+_FORMAT = (
+    r"\xad\u0600-\u0605\u061C\u06DD\u070F\u0890-\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064"
+    r"\u2066-\u206F\uFEFF\uFFF9-\uFFFB\U000110BD\U000110CD\U00013430-\U00013438\U0001BCA0-\U0001BCA3"
+    r"\U0001D173-\U0001D17A\U000E0001\U000E0020-\U000E007F"
+)
+_CONTROL_NOT_SPACE = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+# One line of text with no control or format character.
+LINE_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f{_FORMAT}]*$"
+NAME_PATTERN = (
+    rf"^[^{_CONTROL_NOT_SPACE}{_FORMAT}]*[^\s\x00-\x1f\x7f-\x9f{_FORMAT}]"
+    rf"[^{_CONTROL_NOT_SPACE}{_FORMAT}]*$"
+)
+PersonName = Annotated[
+    str,
+    Field(min_length=1, max_length=tuning.PERSON_NAME_MAX_CHARS, json_schema_extra={"pattern": NAME_PATTERN}),
+]
+# What library.paths.clean_relative refuses, said in the schema: absolute paths, '.' and '..'
+# segments (also as look-alike characters), backslashes and control characters, percent-escapes
+# (they could decode to any of those), paths of only '/', more than MAX_CLIENT_PATH_CHARS. The
+# length is in the pattern, not in minLength/maxLength: clean_relative checks it (400), and a
+# fuzzer building a 4096-character string for a lookahead pattern would take minutes.
+_PATH_BAD_CHARS = r"\x00-\x1f\x7f-\x9f\\\u2100\u2101\u2105\u2106\uFE68\uFF0F\uFF3C"
+_PATH_DOTS = r"\s*(?:[.\u2024\uFE52\uFF0E]{1,2}|[\u2025\uFE30])\s*"
+PATH_PATTERN = (
+    rf"^(?![/~])(?![^\W\d_]:)(?!.*%[0-9A-Fa-f]{{2}})(?!(?:[^/]*/)*{_PATH_DOTS}(?:/|$))(?=.*[^/])"
+    rf"[^{_PATH_BAD_CHARS}]{{1,{MAX_CLIENT_PATH_CHARS}}}$"
+)
+ClientPath = Annotated[str, Field(json_schema_extra={"pattern": PATH_PATTERN})]
+# A folder: a path, or '' for the library's (or data folder's) root.
+FOLDER_PATTERN = "^(?:$|" + PATH_PATTERN[1:] + ")"
+PATH_SCHEMA: dict[str, Any] = {"type": "string", "pattern": PATH_PATTERN}
+# Free text of a query (search words): no NUL, which the API refuses everywhere (PostgreSQL
+# stores none).
+TEXT_PATTERN = r"^[^\x00]*$"
+
+
+class RequestBody(BaseModel):
+    """A request body: fields the schema does not name are refused (422), not ignored, so a
+    misspelt option never silently does the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def exactly_one(*fields: tuple[str, str]) -> dict[str, Any]:
+    """JSON Schema for 'exactly one of these fields, not null' ((name, JSON type) pairs)."""
+    return {"oneOf": [{"required": [f], "properties": {f: {"type": t}}} for f, t in fields]}
+
+
+def at_most_one(*fields: str) -> dict[str, Any]:
+    """JSON Schema for 'at most one of these fields is given (not null)'."""
+    return {"anyOf": [{"properties": {f: {"type": "null"}}} for f in fields]}
+
+
+def at_least_one(*fields: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """JSON Schema for 'at least one of these fields is given with a value of this schema'."""
+    return {"anyOf": [{"required": [f], "properties": {f: schema}} for f, schema in fields]}
 
 
 class _Out(BaseModel):

@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.notify import test_connection
 from tagmyphotos.core import Core
 from tagmyphotos.store import settings as settings_store
 
+from . import settings_schema
 from .deps import get_core
 from .errors import ApiProblem, ProblemRoute, problem_responses
+from .schemas import RequestBody, at_least_one
 
 router = APIRouter(prefix="/settings", tags=["settings"], route_class=ProblemRoute)
 
@@ -34,13 +36,21 @@ class SettingsOut(BaseModel):
     )
 
 
-class SettingsChange(BaseModel):
+class SettingsChange(RequestBody):
     """Dotted keys and new values; send a secret back as '********' to keep it."""
 
-    changes: dict[str, Any] = Field(
-        default_factory=dict, examples=[{"matching.likely_confidence": 0.85, "write.mode": "sidecar"}]
+    model_config = ConfigDict(
+        json_schema_extra=at_least_one(("changes", {"minProperties": 1}), ("reset", {"minItems": 1}))
     )
-    reset: list[str] = Field(default_factory=list, description="keys to return to config.yaml's value")
+
+    changes: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"matching.likely_confidence": 0.85, "write.mode": "sidecar"}],
+        json_schema_extra=settings_schema.changes_schema(),
+    )  # fmt: skip
+    reset: list[str] = Field(
+        default_factory=list, description="keys to return to config.yaml's value",
+        json_schema_extra=settings_schema.reset_schema(),
+    )  # fmt: skip
 
 
 class SettingsChanged(SettingsOut):
@@ -75,13 +85,20 @@ def read_settings(core: Core = Depends(get_core)) -> dict[str, Any]:
 
 @router.patch(
     "", response_model=SettingsChanged, summary="Change settings (the safe subset)",
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 409, 422),
     description="Paths, server, login, queue and database settings, and the exiftool program, "
-    "can only be changed in config.yaml or the environment.",
+    "can only be changed in config.yaml or the environment. 409 for a key set by an environment "
+    "variable (it takes precedence).",
 )  # fmt: skip
 def change_settings(body: SettingsChange, core: Core = Depends(get_core)) -> dict[str, Any]:
     if not body.changes and not body.reset:
         raise ApiProblem(400, "nothing to change: send `changes` and/or `reset`")
+    locked = sorted(settings_store.env_locked() & (set(body.changes) | set(body.reset)))
+    if locked:
+        raise ApiProblem(409, f"{locked[0]}: set by an environment variable, which takes precedence", "conflict")
+    wrong = settings_schema.wrong_type(body.changes)
+    if wrong:
+        raise ApiProblem(400, wrong, "bad-setting")
     try:
         new_cfg, restart = settings_store.save_changes(core.cfg, body.changes, body.reset)
     except settings_store.SettingsError as exc:

@@ -5,7 +5,7 @@ Also /review/undo: the last review action (of any kind) can be undone from a scr
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -14,10 +14,10 @@ from tagmyphotos.core import Core
 from tagmyphotos.review import confirm, suggested
 from tagmyphotos.store.views import SuggestionGroup
 
-from .deps import MAX_ID, Page, PageParams, get_core, page_params
+from .deps import Page, PageParams, get_core, page_params
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .faces import FaceIds
-from .schemas import FaceOut, PersonOut, ReviewResultOut
+from .schemas import MAX_ID, FaceOut, Id, PersonOut, RequestBody, ReviewResultOut
 
 router = APIRouter(tags=["suggestions"], route_class=ProblemRoute)
 
@@ -36,10 +36,8 @@ class SuggestionGroupOut(BaseModel):
                    faces=[FaceOut.of(v) for v in group.faces])  # fmt: skip
 
 
-class AcceptLikely(BaseModel):
-    person_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
-        None, description="only this person's suggestions; omit for everybody"
-    )
+class AcceptLikely(RequestBody):
+    person_id: Id | None = Field(None, description="only this person's suggestions; omit for everybody")
 
 
 class UndoOut(BaseModel):
@@ -51,6 +49,7 @@ class UndoOut(BaseModel):
 
 @router.get(
     "/suggestions", response_model=Page[SuggestionGroupOut], summary="Suggestions grouped by person",
+    responses=problem_responses(404),
     description="Pages through people in the Review page's order: the most 'likely' suggestions first, "
     "then the most suggestions; each group holds that person's suggested faces, likely before maybe, "
     "the most confident first (or the best quality first with `order=quality`).",
@@ -110,7 +109,8 @@ def last_undo() -> UndoOut:
 
 @router.post(
     "/review/undo", response_model=ReviewResultOut, summary="Undo the last review action",
-    responses=problem_responses(400, 409),
+    responses=problem_responses(409),
+    description="409 when there is nothing to undo, or the change cannot be undone any more.",
 )  # fmt: skip
 def undo(core: Core = Depends(get_core)) -> ReviewResultOut:
     return ReviewResultOut.of(confirm.undo_last(core))

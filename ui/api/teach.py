@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from jobs.tasks import start_job
+from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.library import paths
 from tagmyphotos.stages import teach_job
@@ -22,6 +23,7 @@ from tagmyphotos.store import models as m
 from .deps import get_core
 from .errors import ApiProblem, ProblemRoute, UploadRoute, problem_responses
 from .jobs import JobOut, job_out
+from .schemas import NAME_PATTERN, PATH_SCHEMA, PersonName, RequestBody
 
 router = APIRouter(prefix="/teach", tags=["teach"], route_class=ProblemRoute)
 uploads = APIRouter(route_class=UploadRoute)
@@ -29,14 +31,18 @@ uploads = APIRouter(route_class=UploadRoute)
 # At most this many photos in one upload, and this many bytes each.
 MAX_UPLOAD_FILES = 50
 MAX_UPLOAD_FILE_BYTES = 50 << 20
+# A person's name that is also a folder name (teach_job.upload_folder_name): no '/' or '\\',
+# not starting with '.'.
+UPLOAD_NAME_PATTERN = r"^(?!\s*\.)(?!.*[/\\])" + NAME_PATTERN.removeprefix("^")
 
 
-class TeachFolder(BaseModel):
+class TeachFolder(RequestBody):
     """A reference folder on the server: one sub-folder of photos per person (named after them)."""
 
     root: Literal["library", "data"] = Field("library", description="what `folder` is relative to")
-    folder: str = Field(min_length=1, max_length=4096, description="e.g. 'people' for <library>/people/<Name>/*.jpg")
-    person: str | None = Field(None, min_length=1, max_length=200, description="only this person's sub-folder")
+    folder: str = Field(json_schema_extra=PATH_SCHEMA,
+                        description="e.g. 'people' for <library>/people/<Name>/*.jpg")  # fmt: skip
+    person: PersonName | None = Field(None, description="only this person's sub-folder")
 
 
 class TeachUploadOut(BaseModel):
@@ -70,8 +76,18 @@ def teach_folder(body: TeachFolder, core: Core = Depends(get_core)) -> JobOut:
     "reported in the job.",
 )  # fmt: skip
 async def teach_upload(
-    person: str = Form(..., min_length=1, max_length=200, description="who is in the photos"),
-    files: list[UploadFile] = File(..., description="photos of this person alone"),
+    person: str = Form(
+        ...,
+        min_length=1,
+        max_length=tuning.PERSON_NAME_MAX_CHARS,
+        description="who is in the photos",
+        json_schema_extra={"pattern": UPLOAD_NAME_PATTERN},
+    ),
+    files: list[UploadFile] = File(
+        ...,
+        description=f"photos of this person alone, named *.jpg, *.png, ... (at most {MAX_UPLOAD_FILES})",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_UPLOAD_FILES},
+    ),
     core: Core = Depends(get_core),
 ) -> TeachUploadOut:
     if len(files) > MAX_UPLOAD_FILES:

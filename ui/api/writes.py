@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from jobs.tasks import start_job
 from tagmyphotos.core import Core
@@ -21,17 +21,27 @@ from tagmyphotos.stages.restore import usable_since
 from tagmyphotos.stages.write import preview
 from tagmyphotos.store import models as m
 
-from .deps import MAX_ID, IdPath, Page, PageParams, get_core, order_by, page_params, paginate
+from .deps import IdPath, Page, PageParams, get_core, order_by, page_params, paginate
 from .errors import ApiProblem, ProblemRoute, problem_responses
 from .jobs import JobOut, job_out
+from .schemas import MAX_ID, PATH_PATTERN, ClientPath, RequestBody, at_least_one
 
 router = APIRouter(prefix="/writes", tags=["writes"], route_class=ProblemRoute)
 
 # Files a preview may dry-run in one request (each costs one exiftool read, ~20-50 ms).
 MAX_PREVIEW_FILES = 200
-MAX_WRITE_PATHS = 100_000
+MAX_WRITE_PATHS = 10_000
 _preview_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-write-preview")
-ClientPath = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def _text(value: Any) -> Any:
+    """A time is sent as text (RFC 3339); a bare number is not read as seconds since 1970."""
+    if not isinstance(value, (str, dt.datetime)):
+        raise ValueError("give a time as text, e.g. 2024-05-01T00:00:00Z")
+    return value
+
+
+TimeText = Annotated[dt.datetime, BeforeValidator(_text)]
 
 
 class TagChangeOut(BaseModel):
@@ -57,11 +67,11 @@ def _clean(paths_in: list[str] | None) -> list[str]:
     return [paths.clean_relative(p) for p in paths_in or []]
 
 
-class WriteStart(BaseModel):
+class WriteStart(RequestBody):
     paths: list[ClientPath] = Field(
         default_factory=list, max_length=MAX_WRITE_PATHS, description="only these photos (default: all that changed)"
     )
-    dry_run: bool = Field(False, description="record what would change in the audit log; write nothing")
+    dry_run: StrictBool = Field(False, description="record what would change in the audit log; write nothing")
 
     @field_validator("paths")
     @classmethod
@@ -69,12 +79,18 @@ class WriteStart(BaseModel):
         return _clean(value)
 
 
-class RestoreStart(BaseModel):
+class RestoreStart(RequestBody):
     """Put back the original files: name paths, or `all`, or `since` a time."""
 
+    model_config = ConfigDict(
+        json_schema_extra=at_least_one(
+            ("paths", {"type": "array", "minItems": 1}), ("all", {"const": True}), ("since", {"type": "string"})
+        )
+    )
+
     paths: list[ClientPath] = Field(default_factory=list, max_length=MAX_WRITE_PATHS)
-    all: bool = Field(False, description="every file ever written")
-    since: dt.datetime | None = Field(
+    all: StrictBool = Field(False, description="every file ever written")
+    since: TimeText | None = Field(
         None, description="files first written at or after this time (no zone: the server's local time)"
     )
 
@@ -100,7 +116,9 @@ class RestoreStart(BaseModel):
     responses=problem_responses(400),
 )  # fmt: skip
 def write_preview(
-    path: list[str] | None = Query(None, description="only these photos (repeat the parameter)"),
+    path: list[Annotated[str, Field(json_schema_extra={"pattern": PATH_PATTERN})]] = Query(
+        [], description="only these photos (repeat the parameter)"
+    ),
     limit: int = Query(20, ge=1, le=MAX_PREVIEW_FILES, description="files to dry-run"),
     core: Core = Depends(get_core),
 ) -> WritePreviewOut:
@@ -183,7 +201,12 @@ def audit_log(
     mode: Literal["in-file", "sidecar", "dry-run", "restore"] | None = Query(None),
     photo_id: int | None = Query(None, ge=1, le=MAX_ID),
     job_id: int | None = Query(None, ge=1, le=MAX_ID),
-    path: str | None = Query(None, max_length=4096, description="this photo's library-relative path"),
+    path: str | None = Query(
+        None,
+        min_length=1,
+        description="this photo's library-relative path",
+        json_schema_extra={"pattern": PATH_PATTERN},
+    ),
     order: Literal["id", "-id"] = "-id",
 ) -> dict[str, Any]:
     query = m.WriteAudit.select()
@@ -202,7 +225,7 @@ def audit_log(
 
 
 @router.get(
-    "/audit/{audit_id}", response_model=WriteAuditOut, summary="One write attempt",
+    "/audit/{audit_id:int}", response_model=WriteAuditOut, summary="One write attempt",
     responses=problem_responses(404),
 )  # fmt: skip
 def audit_entry(audit_id: IdPath) -> WriteAuditOut:
