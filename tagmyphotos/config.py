@@ -267,6 +267,9 @@ class AuthConfig(_Section):
     # Trusted reverse-proxy header (Authelia/Authentik), e.g. "Remote-User"; empty = off.
     proxy_header: str = ""
     proxy_trusted_ips: list[str] = ["127.0.0.1"]
+    # Wrong API keys one address may send in 15 minutes before it must wait (then each more
+    # doubles the wait); raise it only for a scratch server under an API fuzzer.
+    key_failures_per_address: int = Field(tuning.LOGIN_FAILURES_PER_CLIENT, ge=1, le=1_000_000)
 
     @field_validator("password")
     @classmethod

@@ -66,16 +66,18 @@ class LoginThrottle:
         self._by_client: dict[str, _Failures] = {}
         self._overall = _Failures()
 
-    def wait_s(self, client: str) -> float:
-        """Seconds this address must still wait before its next attempt (0: it may try)."""
+    def wait_s(self, client: str, per_client: int = tuning.LOGIN_FAILURES_PER_CLIENT) -> float:
+        """Seconds this address must still wait before its next attempt (0: it may try);
+        `per_client` failures are free (auth.key_failures_per_address for API keys)."""
         now = self._clock()
         with self._lock:
             mine = self._by_client.get(client)
             if mine is None or not mine.prune(now):
                 return 0.0  # no failure of its own: the overall budget does not lock it out
-            waits = [mine.last + _backoff_s(len(mine.times), tuning.LOGIN_FAILURES_PER_CLIENT) - now]
+            waits = [mine.last + _backoff_s(len(mine.times), per_client) - now]
             overall = self._overall.prune(now)
-            waits.append(self._overall.last + _backoff_s(overall, tuning.LOGIN_FAILURES_OVERALL) - now)
+            budget = max(tuning.LOGIN_FAILURES_OVERALL, per_client)
+            waits.append(self._overall.last + _backoff_s(overall, budget) - now)
         return max(0.0, *waits)
 
     def refused(self, client: str, wait_s: float) -> None:

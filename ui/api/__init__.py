@@ -58,9 +58,10 @@ Common scripts (`K` holds a key, `H` the server, e.g. `http://nas:8765`):
     curl -s -H "X-API-Key: $K" "$H/api/v1/jobs/<id>"
 """
 # What any route may answer besides its own statuses: a NUL or a body that is not UTF-8 JSON
-# (400), no or a bad key (401), a read-only key (403), too big (413), invalid (422), a storage
-# problem such as a locked database (503) and the last line of defence (500).
-ANY_ROUTE_STATUSES = (400, 401, 403, 413, 422, 500, 503)
+# (400), no or a bad key (401), a read-only key (403), too big (413), invalid (422), too many
+# wrong API keys from the caller's address (429), a storage problem such as a locked database
+# (503) and the last line of defence (500).
+ANY_ROUTE_STATUSES = (400, 401, 403, 413, 422, 429, 500, 503)
 # merges before people: its /people/merge-suggestions paths must win over /people/{person_id}
 RESOURCES = (
     photos, faces, suggestions, merges, people, clusters, teach, jobs, writes, settings, system, keys, imports,

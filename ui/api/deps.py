@@ -63,7 +63,7 @@ def identify(
     if api_key:
         client = auth.client_address(cfg, peer, headers.get("x-forwarded-for"))
         keys = throttle.KEY_THROTTLE
-        wait = keys.wait_s(client)
+        wait = keys.wait_s(client, cfg.auth.key_failures_per_address)
         if wait > 0:
             keys.refused(client, wait)
             raise ApiProblem(429, f"too many wrong API keys from this address; try again in {math.ceil(wait)} s",

@@ -299,6 +299,7 @@ PROBLEM_TYPES: dict[int, tuple[str, ...]] = {
     411: ("length-required",),
     413: ("request-too-large",),
     422: ("validation", "no-preview"),
+    429: ("throttled",),
     500: ("internal-error",),
     503: ("storage", "service-unavailable"),
 }
