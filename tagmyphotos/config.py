@@ -87,7 +87,7 @@ class ScanConfig(_Section):
     raw_extensions: list[str] = list(RAW_EXTENSIONS)
     exclude: list[str] = ["**/@eaDir/**", "**/#recycle/**", "**/.thumbnails/**"]
     # Minutes between automatic rescans; 0 switches the periodic rescan off.
-    interval_minutes: int = Field(60, ge=0)
+    interval_minutes: int = Field(60, ge=0, le=525_600)  # at most a year
 
     @field_validator("extensions", "raw_extensions")
     @classmethod
@@ -105,13 +105,13 @@ class AnalysisConfig(_Section):
     detector: Literal["auto", "hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"] = "auto"
     # Longest side, in pixels, of the image the detector sees (coordinates map back).
     detect_max_px: int = Field(tuning.DETECT_MAX_SIDE, ge=320, le=8000)
-    min_face_px: int = Field(tuning.MIN_FACE_PX, ge=8)
+    min_face_px: int = Field(tuning.MIN_FACE_PX, ge=8, le=10_000)
     workers: int = Field(2, ge=1, le=64)
     # process: one analysis process per worker (dlib holds the GIL); thread: less memory.
     executor: Literal["process", "thread"] = "process"
     # Photos per analysis task; smaller = finer progress and cancel, larger = less overhead.
     batch_size: int = Field(16, ge=1, le=1000)
-    max_image_pixels: int = Field(tuning.IMAGE_MAX_PIXELS, ge=1_000_000)
+    max_image_pixels: int = Field(tuning.IMAGE_MAX_PIXELS, ge=1_000_000, le=10_000_000_000)
 
     @model_validator(mode="after")
     def _detector_of_engine(self) -> AnalysisConfig:
@@ -158,9 +158,9 @@ class WriteConfig(_Section):
     keyword_prefix: str = "People"
     microsoft_regions: bool = False
     preserve_mtime: bool = True
-    backup_retention_days: int = Field(90, ge=0)
+    backup_retention_days: int = Field(90, ge=0, le=36_500)
     # Refuse a bulk write unless this much space stays free on the data volume.
-    min_free_mb: int = Field(512, ge=0)
+    min_free_mb: int = Field(512, ge=0, le=1_000_000_000)
     exiftool: str = ""
     # Photos written at once, each by its own exiftool (a thread each): one per CPU core.
     workers: int = Field(2, ge=1, le=16)
@@ -257,8 +257,8 @@ class IntegrationsConfig(_Section):
     # Reading stops, with a warning, after this many pages (Immich: 1,000 assets each, PhotoPrism
     # 500) or items (assets, photos and people counted together) in one import: far above a real
     # library (2 million assets), and a server whose paging never ends is cut off within minutes.
-    import_max_pages: int = Field(2000, ge=1)
-    import_max_items: int = Field(2_000_000, ge=1)
+    import_max_pages: int = Field(2000, ge=1, le=1_000_000)
+    import_max_items: int = Field(2_000_000, ge=1, le=1_000_000_000)
 
 
 class AuthConfig(_Section):

@@ -63,7 +63,7 @@ def cmd_restore(args: argparse.Namespace, cfg: Config) -> int:
         try:
             params["since"] = usable_since(dt.datetime.fromisoformat(args.since)).isoformat()
         except ValueError:
-            say(f"restore: --since {args.since!r} is not a date from 1970 on, like 2026-11-26 or 2026-11-26T18:00")
+            say(f"restore: --since {args.since!r} is not a date like 2026-11-26 or 2026-11-26T18:00")
             return EXIT_USAGE
     from .runner import run_job_command
 

@@ -33,16 +33,15 @@ class RestoreReport:
 
 
 def usable_since(since: dt.datetime) -> dt.datetime:
-    """A `since` the restore can compare with file times, else ValueError with a sentence
-    (0001-01-01 was accepted, then the job crashed with "year 0 is out of range")."""
+    """A `since` the restore can compare with file times: any time before 1970 (0001-01-01 was
+    accepted, then the job crashed with "year 0 is out of range") means from the beginning,
+    every backup; a time past the last one restores nothing."""
     try:
-        stamp = since.timestamp()
+        if since.timestamp() >= 0:
+            return since
     except (OverflowError, OSError, ValueError):
-        stamp = -1.0
-    if stamp < 0 or since.year > 9000:
-        raise ValueError(f"since {since.isoformat()} is not a usable time: give a date from 1970 on, "
-                         "e.g. 2026-11-26 or 2026-11-26T18:00")  # fmt: skip
-    return since
+        pass
+    return dt.datetime(1970, 1, 1, tzinfo=since.tzinfo)
 
 
 @dataclass
