@@ -143,12 +143,13 @@ class ReviewConfig(_Section):
 
 # "daily at HH:MM" (24-hour clock, the server's local time)
 DAILY_AT = re.compile(r"^daily at ([01]\d|2[0-3]):([0-5]\d)$")
+WRITE_AUTO = r"^(off|after_match|daily at ([01]\d|2[0-3]):[0-5]\d)$"  # write.auto, as the API schema says
 
 
 class WriteConfig(_Section):
     # Names go into the files without a click: off; after_match (after each automatic naming
     # run and each match); "daily at HH:MM" (once a day, everything pending).
-    auto: str = "off"
+    auto: str = Field("off", pattern=WRITE_AUTO)
     mode: Literal["auto", "in-file", "sidecar"] = "auto"
     sidecar_naming: Literal["photo.jpg.xmp", "photo.xmp"] = "photo.jpg.xmp"
     person_in_image: bool = True
@@ -165,13 +166,13 @@ class WriteConfig(_Section):
     # Photos written at once, each by its own exiftool (a thread each): one per CPU core.
     workers: int = Field(2, ge=1, le=16)
 
-    @field_validator("auto")
+    @field_validator("auto", mode="before")
     @classmethod
-    def _when(cls, v: str) -> str:
-        v = " ".join(v.split()).lower()
-        if v in ("off", "after_match") or DAILY_AT.match(v):
-            return v
-        raise ValueError('must be "off", "after_match" or "daily at HH:MM" (for example "daily at 03:30")')
+    def _when(cls, v: object) -> object:
+        """In plain words before the pattern's own message (which the API schema also states)."""
+        if isinstance(v, str) and not re.fullmatch(WRITE_AUTO, v):
+            raise ValueError('must be "off", "after_match" or "daily at HH:MM" (for example "daily at 03:30")')
+        return v
 
     def daily_at(self) -> tuple[int, int] | None:
         """(hour, minute) of the daily automatic write, or None."""
