@@ -49,15 +49,8 @@ class NameImport:
         ui.timer(0.1, self.refresh, once=True)
 
     async def start(self, source: str) -> None:
-        job_id = await frame.call(start_job, "import-names", {"source": source, "dry_run": bool(self.dry.value)})
-        if job_id is None:
-            return
         self.outcome.set_text("Importing…")
-        while True:
-            job = await frame.call(m.Job.get_by_id, job_id)
-            if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
-                break
-            await asyncio.sleep(POLL_S)
+        job = await run_import_job({"source": source, "dry_run": bool(self.dry.value)})
         if job is not None and job.state == m.JOB_DONE:
             self.outcome.set_text(outcome_text(job.result or {}))
         elif job is not None:
@@ -85,3 +78,15 @@ class NameImport:
     async def decide(self, conflict_id: int, take: str) -> None:
         if await frame.succeeded(foreign.decide_conflict, frame.core(), conflict_id, take, done="decided"):
             await self.refresh()
+
+
+async def run_import_job(params: dict[str, object]) -> m.Job | None:
+    """Start an import-names job and wait for its end (None: it could not be started)."""
+    job_id = await frame.call(start_job, "import-names", params)
+    if job_id is None:
+        return None
+    while True:
+        job = await frame.call(m.Job.get_by_id, job_id)
+        if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+            return job
+        await asyncio.sleep(POLL_S)

@@ -5,17 +5,13 @@ folder inside the library and follows its row."""
 
 from __future__ import annotations
 
-import asyncio
-
 from nicegui import ui
 
 from integrations.stage_import import takeout_text
-from jobs.tasks import start_job
 from tagmyphotos.store import models as m
 
 from .. import frame
-
-POLL_S = 1.0
+from .name_import import run_import_job
 
 
 class TakeoutImport:
@@ -42,15 +38,8 @@ class TakeoutImport:
         folder = str(self.folder.value or "").strip().strip("/")
         if folder:
             params["folder"] = folder  # resolved inside the library by the job
-        job_id = await frame.call(start_job, "import-names", params)
-        if job_id is None:
-            return
         self.outcome.set_text("Reading…")
-        while True:
-            job = await frame.call(m.Job.get_by_id, job_id)
-            if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
-                break
-            await asyncio.sleep(POLL_S)
+        job = await run_import_job(params)
         if job is not None and job.state == m.JOB_DONE:
             result = job.result or {}
             lines = [takeout_text(result)]
