@@ -126,9 +126,7 @@ def count_matching(flt: FaceFilter) -> int:
     people = {_person_key(p) for p in (flt.person, flt.suggested) if p is not None}
     if len(states) > 1 or len(people) > 1:
         return 0  # two states (or two people) at once: no face is both
-    return tally.count(
-        next(iter(states), None), next(iter(people), None), flt.band, flt.clustered
-    )
+    return tally.count(next(iter(states), None), next(iter(people), None), flt.band, flt.clustered)
 
 
 def get_face(face_id: int) -> FaceView:

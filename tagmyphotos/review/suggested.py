@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
 from tagmyphotos.review.people import get_person, person_id_of, person_view
 from tagmyphotos.review.queries import BANDS, FaceFilter, count_faces, list_faces
 from tagmyphotos.store import models as m

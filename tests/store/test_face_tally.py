@@ -36,7 +36,9 @@ def check_pages() -> None:
         .where((m.Face.state == m.FACE_SUGGESTED) & ~m.Person.hidden)
         .group_by(m.Face.suggested_person)
     )
-    expected = sorted(((int(p), int(n), int(t) - int(n)) for p, n, t in grouped), key=lambda r: (-r[1], -(r[1] + r[2]), r[0]))
+    expected = sorted(
+        ((int(p), int(n), int(t) - int(n)) for p, n, t in grouped), key=lambda r: (-r[1], -(r[1] + r[2]), r[0])
+    )
     assert [(c.person_id, c.likely, c.maybe) for c in suggestion_counts()] == expected
     for p in m.Person.select():
         view = people.person_view(p)
