@@ -133,9 +133,12 @@ def _v9(db: pw.Database) -> None:
 
 def _v10(db: pw.Database) -> None:
     """Pages cost the same at 1k and 500k photos: face counts kept by triggers (store/tally.py);
-    the unknown faces not in a group listed best first, and a person's faces, from an index."""
+    the unknown faces in no group listed best first from an index, and the groups' sizes and
+    photos counted from that index alone (it holds the photo too)."""
     tally.install(db)
-    db.execute_sql("CREATE INDEX IF NOT EXISTS face_state_cluster_quality ON face (state, cluster, quality)")
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS face_state_cluster_quality ON face (state, cluster, quality, photo_id)"
+    )
 
 
 MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
