@@ -193,6 +193,15 @@ def person_view(person: m.Person) -> PersonView:
     return _views([person])[0]
 
 
+def person_views(person_ids: list[int]) -> list[PersonView]:
+    """Views of these people in this order, with one read of the counts (NotFound if one is gone)."""
+    found = {int(p.id): p for p in m.Person.select().where(m.Person.id.in_(person_ids))} if person_ids else {}
+    missing = [pid for pid in person_ids if pid not in found]
+    if missing:
+        raise NotFound(f"no person with id {missing[0]}")
+    return _views([found[pid] for pid in person_ids])
+
+
 def _aliases(ids: list[int] | None) -> dict[int, list[str]]:
     query = m.PersonAlias.select().order_by(m.PersonAlias.id)
     if ids is not None:

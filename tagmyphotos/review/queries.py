@@ -146,14 +146,14 @@ def thumb_of(face_id: int) -> str | None:
 
 def header_counts() -> HeaderCounts:
     """Suggested and unknown faces, from the tally: one read of a few hundred rows."""
-    kept = tally.counts()
-    per_state = {s: sum(n for k, n in kept.items() if k.state == s) for s in (m.FACE_SUGGESTED, m.FACE_UNKNOWN)}
-    return HeaderCounts(per_state[m.FACE_SUGGESTED], per_state[m.FACE_UNKNOWN])
+    per_state = tally.per_state()
+    return HeaderCounts(per_state.get(m.FACE_SUGGESTED, 0), per_state.get(m.FACE_UNKNOWN, 0))
 
 
 def count_faces(state: str | None = None) -> int:
     """Faces in `state` (all faces: None), from the tally: no scan of the face table."""
-    return tally.count(state)
+    per_state = tally.per_state()
+    return per_state.get(state, 0) if state is not None else sum(per_state.values())
 
 
 def rejected_people(face_id: int) -> list[int]:

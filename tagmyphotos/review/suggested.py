@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tagmyphotos.review.people import get_person, person_id_of, person_view
+from tagmyphotos.review.people import person_id_of, person_views
 from tagmyphotos.review.queries import BANDS, FaceFilter, count_faces, list_faces
 from tagmyphotos.store import models as m
 from tagmyphotos.store import tally
@@ -91,8 +91,9 @@ def suggestion_groups(
 ) -> list[SuggestionGroup]:
     """The groups of `ranked` (a slice of `suggestion_counts()`), each with its first `per_person`
     faces in `order` (the review's "confidence" unless asked otherwise)."""
-    groups = []
-    for c in ranked:
-        faces = list_faces(FaceFilter(suggested=c.person_id, band=band), order, 0, per_person)
-        groups.append(SuggestionGroup(person_view(get_person(c.person_id)), faces, c.likely, c.maybe))
-    return groups
+    views = person_views([c.person_id for c in ranked])
+    return [
+        SuggestionGroup(view, list_faces(FaceFilter(suggested=c.person_id, band=band), order, 0, per_person),
+                        c.likely, c.maybe)
+        for c, view in zip(ranked, views, strict=True)
+    ]  # fmt: skip

@@ -65,6 +65,12 @@ def counts() -> dict[TallyKey, int]:
     return {_key(r): int(r[4]) for r in found if int(r[4])}
 
 
+def per_state() -> dict[str, int]:
+    """Faces per state (the header's figures): summed by the database, a few rows back."""
+    cursor = m.database.execute_sql("SELECT state, SUM(n) FROM face_tally GROUP BY state")
+    return {str(state): int(n) for state, n in cursor.fetchall() if int(n)}
+
+
 def _key(row: tuple[object, ...]) -> TallyKey:
     return TallyKey(str(row[0]), int(str(row[1])), str(row[2]), bool(int(str(row[3]))))
 
