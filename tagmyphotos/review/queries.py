@@ -102,9 +102,15 @@ def face_order(order: str) -> tuple[Any, ...]:
 
 
 def list_faces(flt: FaceFilter, order: str = "quality", offset: int = 0, limit: int = 100) -> list[FaceView]:
-    """One page of the faces `flt` selects, in `order` (a key of FACE_ORDERS)."""
-    query = faces_select().where(face_condition(flt)).order_by(*face_order(order))
-    return face_views(query.offset(offset).limit(limit))
+    """One page of the faces `flt` selects, in `order` (a key of FACE_ORDERS).
+
+    The page's ids are chosen on the face table alone (an index covers the Review's order), then
+    only those rows are read, with their photo: not every matching row before the sort."""
+    keys = face_order(order)
+    if order == "photo":  # sorted by the photo's path: the join is needed to choose the page
+        return face_views(faces_select().where(face_condition(flt)).order_by(*keys).offset(offset).limit(limit))
+    page = m.Face.select(m.Face.id).where(face_condition(flt)).order_by(*keys).offset(offset).limit(limit)
+    return face_views(faces_select().where(m.Face.id.in_(page)).order_by(*keys))
 
 
 def find_faces(flt: FaceFilter, order: str = "quality", offset: int = 0, limit: int = 100) -> FacePage:

@@ -134,10 +134,14 @@ def _v9(db: pw.Database) -> None:
 def _v10(db: pw.Database) -> None:
     """Pages cost the same at 1k and 500k photos: face counts kept by triggers (store/tally.py);
     the unknown faces in no group listed best first from an index, and the groups' sizes and
-    photos counted from that index alone (it holds the photo too)."""
+    photos counted from that index alone (it holds the photo too); a person's suggestions in the
+    Review's order chosen from an index alone."""
     tally.install(db)
     db.execute_sql(
         "CREATE INDEX IF NOT EXISTS face_state_cluster_quality ON face (state, cluster, quality, photo_id)"
+    )
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS face_suggested_order ON face (suggested_person_id, state, band, confidence)"
     )
 
 
