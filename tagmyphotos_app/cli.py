@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, cfg)
     except KeyboardInterrupt:
         return EXIT_FAILED
-    except migrations.SchemaTooNew as exc:  # serve, worker and every command: refused before any write
+    except migrations.UpgradeStopped as exc:  # a newer database, or no copy before an upgrade: nothing written
         say(f"error: {exc}", err=True)
         return EXIT_FAILED
     except Exception as exc:  # a locked database or a full disk is a sentence, not a traceback

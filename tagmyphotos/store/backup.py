@@ -25,13 +25,15 @@ from pathlib import Path
 
 import peewee as pw
 
+from tagmyphotos.store.migrations import UpgradeStopped
+
 log = logging.getLogger("tagmyphotos.store.backup")
 
 KEEP = 2  # copies before upgrades kept beside the database (the newest ones)
 PG_DUMP_TIMEOUT_S = 3600
 
 
-class BackupFailed(RuntimeError):
+class BackupFailed(UpgradeStopped):
     """The copy before a migration could not be made or checked: nothing was migrated."""
 
 
@@ -51,8 +53,8 @@ def backup_before_upgrade(db: pw.Database, db_path: Path, version: int, target: 
 def backup_sqlite(db: pw.SqliteDatabase, db_path: Path, version: int, target: int) -> Path:
     final = backup_path(db_path, target)
     partial = final.with_name(final.name + ".partial")
-    partial.unlink(missing_ok=True)
     try:
+        partial.unlink(missing_ok=True)
         copy = sqlite3.connect(partial)
         try:
             db.connection().backup(copy)

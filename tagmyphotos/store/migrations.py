@@ -166,15 +166,19 @@ LATEST = len(MIGRATIONS)
 OLDEST_UPGRADABLE = 1  # every schema a release ever wrote, see the module's docstring
 
 
-class SchemaTooNew(RuntimeError):
+class UpgradeStopped(RuntimeError):
+    """The start stops before the schema is touched; the message says why and what to do."""
+
+
+class SchemaTooNew(UpgradeStopped):
     """The database was written by a newer release: this one must not read or change it."""
 
     def __init__(self, found: int, latest: int = LATEST) -> None:
         super().__init__(
             f"the database has schema version {found}, written by a newer Tag My Photos than this "
             f"one ({VERSION}, schema version {latest}); nothing was changed. Run the newer "
-            "release again (its image or package), or restore the database backup taken before "
-            "that upgrade (library.db.before-v*.bak beside it, or your PostgreSQL dump)"
+            "release again (its image or package), or restore the copy taken before that upgrade "
+            "(tagmyphotos.db.before-v*.bak beside the database, or your PostgreSQL dump)"
         )
         self.found = found
         self.latest = latest
