@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tagmyphotos_lab.servers import free_port
 from tests.support.base import EXIFTOOL, FACES, ROOT, copy_tree
-from tests.support.servers import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -24,8 +24,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tagmyphotos.config import Config, load_config
+from tagmyphotos_lab.servers import free_port
 from tests.support.base import EXIFTOOL, FACES, ROOT, copy_tree
-from tests.support.servers import free_port
 
 ENTRYPOINT = ROOT / "scripts" / "entrypoint.sh"
 INSTALL = ROOT / "scripts" / "install.sh"
