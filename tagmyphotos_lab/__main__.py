@@ -40,7 +40,7 @@ def entry(argv: list[str]) -> tuple[str, Callable[[], object], list[str]] | None
     if name == "evaluate":
         kind = EVALUATIONS.get(rest[0]) if rest else None
         module = f"tagmyphotos_lab.evaluate.{kind or DEFAULT_EVALUATION}"
-        return f"evaluate {rest[0]}" if kind else "evaluate", importlib.import_module(module).main, rest[bool(kind):]
+        return f"evaluate {rest[0]}" if kind else "evaluate", importlib.import_module(module).main, rest[bool(kind) :]
     if name == "hard-copies":
         return name, importlib.import_module("tagmyphotos_lab.hard_copies").main, rest
     if name in benchmarks():

@@ -42,6 +42,10 @@ class App:
     log: Path
     env: dict[str, str]
 
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
     def client(self, key: str | None = API_KEY) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers={"X-API-Key": key} if key else {}, timeout=30)
 
@@ -58,16 +62,20 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
 
 
-def app_env(library: Path, data: Path, *, periodic_scan: bool = False, **settings: str) -> dict[str, str]:
-    """The environment of a server on `library` and `data`: no config file, this checkout's code,
-    the pinned exiftool, the periodic scan off unless asked for; `settings` (TAGMYPHOTOS_*) last."""
+def app_env(library: Path, data: Path, **settings: str) -> dict[str, str]:
+    """The environment of a server on `library` and `data` with the periodic scan off (a test or a
+    benchmark starts its scans itself); `settings` (TAGMYPHOTOS_*) last."""
+    return periodic_scan_env(library, data, **{"TAGMYPHOTOS_SCAN__INTERVAL_MINUTES": "0", **settings})
+
+
+def periodic_scan_env(library: Path, data: Path, **settings: str) -> dict[str, str]:
+    """The same with the periodic scan as configured (on by default, as a user's first start has it):
+    no config file, this checkout's code, the pinned exiftool; `settings` last."""
     env = clean_environ()
     env.update(
         TAGMYPHOTOS_CONFIG=str(data.parent / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(library),
         TAGMYPHOTOS_DATA=str(data), PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )  # fmt: skip
-    if not periodic_scan:
-        env["TAGMYPHOTOS_SCAN__INTERVAL_MINUTES"] = "0"
     if EXIFTOOL.exists():
         env["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(EXIFTOOL)
     env.update(settings)
@@ -92,19 +100,35 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: 
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's process group (its workers and exiftools too), SIGKILL if it lingers."""
+    """SIGTERM to the server's process group (its workers and exiftools too), SIGKILL if it lingers.
+    A process not started in a session of its own (start_new_session) is signalled alone."""
+    own_group = _leads_group(proc)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if proc.poll() is not None:
             break
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
+        _signal(proc, sig, own_group)
         try:
             proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             continue
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # anything the server left behind in its group
+    if own_group:
+        _signal(proc, signal.SIGKILL, own_group)  # anything the server left behind in its group
     proc.wait()
+
+
+def _leads_group(proc: subprocess.Popen[bytes]) -> bool:
+    try:
+        return os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:
+        return False
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int, own_group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if own_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
 
 
 @contextlib.contextmanager
