@@ -59,6 +59,7 @@ http {{
 """
 
 
+@pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[str]:
     """`tagmyphotos serve` behind nginx at https://127.0.0.1:PORT/tagmyphotos/; yields that URL."""
     if not shutil.which("nginx"):
