@@ -134,7 +134,7 @@ def _fill(db: pw.Database | pw.DatabaseProxy) -> None:
     )
 
 
-# --- the table and its triggers (migration 10) ---------------------------------------------
+# --- the table and its triggers (migration 11) ---------------------------------------------
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS face_tally (state VARCHAR(32) NOT NULL, person INTEGER NOT NULL, "
     "band VARCHAR(32) NOT NULL, clustered INTEGER NOT NULL, n BIGINT NOT NULL{key})"
