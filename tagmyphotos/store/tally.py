@@ -21,7 +21,6 @@ import peewee as pw
 
 from tagmyphotos.store import models as m
 
-KEY_COLUMNS = ("state", "person", "band", "clustered")
 # PostgreSQL: fold the appended rows when there are this many more than keys.
 COMPACT_SLACK = 500
 
@@ -83,7 +82,7 @@ def per_state() -> dict[str, int]:
     """Faces per state (the header's figures): summed by the database, a few rows back."""
     found = m.database.execute_sql("SELECT state, SUM(n), COUNT(*) FROM face_tally GROUP BY state").fetchall()
     if isinstance(m.database.obj, pw.PostgresqlDatabase) and sum(r[2] for r in found) > COMPACT_SLACK:
-        counts()  # folds the appended rows when they outnumber the keys
+        counts()  # folds the appended rows if they outnumber the keys (a read of one row per key)
     return {str(state): int(n) for state, n, _ in found if int(n)}
 
 
