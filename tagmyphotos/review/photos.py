@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import peewee as pw
@@ -21,6 +21,7 @@ from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import REFERENCE_KIND
 from tagmyphotos.review.people import person_id_of
 from tagmyphotos.store import models as m
+from tagmyphotos.store import photo_tally
 from tagmyphotos.store.views import FaceView, PhotoNameView, face_views, faces_select, photo_names
 
 PEOPLE_MODES = ("all", "any", "only")
@@ -102,11 +103,17 @@ def day_bounds(first: dt.date | None, last: dt.date | None) -> tuple[float | Non
 def find_photos(flt: PhotoFilter, offset: int = 0, limit: int = 50) -> PhotoPage:
     """One page of library photos matching `flt`, with the total; a few indexed queries."""
     query = _photo_query(flt).order_by(*_photo_order(flt.order))
-    total = query.count()
+    total = photo_tally.unnamed_photos(REFERENCE_KIND) if _only_unnamed(flt) else query.count()
     photos = m.rows_as_objects(query.offset(offset).limit(limit))
     ids = [int(p.id) for p in photos]
     counts, people = _faces_of(ids)
     return PhotoPage([_card(p, counts.get(p.id, {}), people.get(p.id, [])) for p in photos], total)
+
+
+def _only_unnamed(flt: PhotoFilter) -> bool:
+    """The filter is "photos with unnamed faces" and nothing else: its total is kept
+    (store/photo_tally.py) instead of counted over most of the library."""
+    return replace(flt, order="path") == PhotoFilter(has_unnamed_faces=True)
 
 
 def _photo_query(flt: PhotoFilter) -> Any:

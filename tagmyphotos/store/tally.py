@@ -30,13 +30,23 @@ def key_sql(row: str) -> str:
 
     person: the confirmed person of a confirmed face, the suggested person of a suggested face,
     0 otherwise; band: a suggested face's band ('' if none); clustered: 1 in a group, 0 not."""
-    return (
-        f"{row}.state, "
+    return ", ".join(key_parts(row))
+
+
+def key_parts(row: str) -> list[str]:
+    return [
+        f"{row}.state",
         f"CASE {row}.state WHEN 'confirmed' THEN COALESCE({row}.person_id, 0) "
-        f"WHEN 'suggested' THEN COALESCE({row}.suggested_person_id, 0) ELSE 0 END, "
-        f"CASE WHEN {row}.state = 'suggested' THEN COALESCE({row}.band, '') ELSE '' END, "
-        f"CASE WHEN {row}.cluster IS NULL THEN 0 ELSE 1 END"
-    )
+        f"WHEN 'suggested' THEN COALESCE({row}.suggested_person_id, 0) ELSE 0 END",
+        f"CASE WHEN {row}.state = 'suggested' THEN COALESCE({row}.band, '') ELSE '' END",
+        f"CASE WHEN {row}.cluster IS NULL THEN 0 ELSE 1 END",
+    ]
+
+
+def key_changed() -> str:
+    """SQL true when an updated face's key changed: the refresh rewrites every suggestion's
+    person, band and state with a new confidence, and most keep their key (no upsert then)."""
+    return " OR ".join(f"({old}) IS NOT ({new})" for old, new in zip(key_parts("OLD"), key_parts("NEW"), strict=True))
 
 
 class FaceTally(m.BaseModel):
@@ -146,7 +156,7 @@ _SQLITE_TRIGGERS = {
     "face_tally_insert": ("AFTER INSERT ON face", [("NEW", 1)]),
     "face_tally_delete": ("AFTER DELETE ON face", [("OLD", -1)]),
     "face_tally_update": (
-        "AFTER UPDATE OF state, person_id, suggested_person_id, band, cluster ON face",
+        f"AFTER UPDATE OF state, person_id, suggested_person_id, band, cluster ON face WHEN {key_changed()}",
         [("OLD", -1), ("NEW", 1)],
     ),
 }

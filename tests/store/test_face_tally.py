@@ -9,12 +9,14 @@ from typing import Any
 
 import peewee as pw
 
+from tagmyphotos.library.scan import REFERENCE_KIND
 from tagmyphotos.review import auto, confirm, people
+from tagmyphotos.review.photos import PhotoFilter, find_photos
 from tagmyphotos.review.queries import FaceFilter, find_faces, header_counts
 from tagmyphotos.review.suggested import suggestion_counts
 from tagmyphotos.stages.purge import purge_missing
 from tagmyphotos.store import models as m
-from tagmyphotos.store import tally
+from tagmyphotos.store import photo_tally, tally
 from tagmyphotos.suggest import refresh as suggest
 from tests.support.review import Synthetic, add_face, add_photo, check_counts, person, single
 
@@ -50,7 +52,20 @@ def check_pages() -> None:
     singles = (m.Face.state == m.FACE_UNKNOWN) & m.Face.cluster.is_null()
     assert find_faces(FaceFilter(state=m.FACE_UNKNOWN, clustered=False), limit=1).total == full_count(singles)
     assert people.ignored_count() == full_count(m.Face.state == m.FACE_IGNORED)
+    check_photos()
     check_counts()
+
+
+def check_photos() -> None:
+    """Every photo's unnamed-face counter, and the Photos page's kept total, against full counts."""
+    assert photo_tally.counter_differences() == []
+    true = photo_tally.true_unnamed_photos(REFERENCE_KIND)
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == true
+    for order in ("-date", "path"):
+        page = find_photos(PhotoFilter(has_unnamed_faces=True, order=order), 0, 2)
+        assert page.total == true
+    counted = find_photos(PhotoFilter(has_unnamed_faces=True, text="/"), 0, 2)  # counted, not kept
+    assert counted.total == true
 
 
 def test_counts_stay_true_through_every_kind_of_change(core) -> None:
@@ -107,6 +122,50 @@ def test_counts_stay_true_through_auto_naming_purge_and_cascades(core) -> None:
     m.Person.delete().where(m.Person.id == person("Dee").id).execute()  # SET NULL on its faces
     m.Face.update(state=m.FACE_UNKNOWN, person=None).where(m.Face.person.is_null()).execute()
     assert tally.differences() == {}
+    check_photos()
+
+
+def test_photos_with_unnamed_faces_stay_true(core) -> None:
+    syn = Synthetic()
+    first, second = add_photo(), add_photo()
+    faces = [add_face(p, syn.face("Fay"), box=(300 * k, 0, 200, 200)) for p in (first, second) for k in range(2)]
+    check_photos()
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == 2
+    confirm.confirm(core, [faces[0].id], "Fay")  # first keeps one unnamed face
+    confirm.ignore(core, [faces[1].id])  # and now has none
+    check_photos()
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == 1
+    confirm.undo_last(core)
+    check_photos()
+    m.Face.update(photo=first.id).where(m.Face.id == faces[2].id).execute()  # a face moves photo
+    m.Photo.update(kind=REFERENCE_KIND).where(m.Photo.id == second.id).execute()
+    check_photos()
+    m.Photo.update(kind="image").where(m.Photo.id == second.id).execute()
+    second.path = "synthetic/renamed.jpg"
+    second.save()  # a photo saved whole leaves the counter to the triggers
+    check_photos()
+    m.Face.update(state=m.FACE_IGNORED).execute()  # one statement, many photos
+    check_photos()
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == 0
+    m.Face.update(state=m.FACE_SUGGESTED).execute()
+    check_photos()
+    m.Photo.delete().where(m.Photo.id == first.id).execute()  # its faces go by cascade
+    m.Face.delete().where(m.Face.id == faces[3].id).execute()
+    check_photos()
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == 0
+
+
+def test_photo_tally_install_is_safe_to_rerun(core) -> None:
+    syn = Synthetic()
+    for _ in range(3):
+        single(syn.face("Gus"))
+    before = photo_tally.unnamed_photos(REFERENCE_KIND)
+    photo_tally.install(m.database.obj)
+    photo_tally.install(m.database.obj)
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == before == 3
+    if isinstance(m.database.obj, pw.PostgresqlDatabase):
+        photo_tally.compact()
+    check_photos()
 
 
 def test_rebuild_and_compact_keep_the_counts(core) -> None:
