@@ -274,22 +274,29 @@ def _judgement(
 
 
 def _write(judged: list[Judgement]) -> None:
-    """One prepared UPDATE for many faces: peewee would build the SQL again for every row."""
+    """Prepared UPDATEs for many faces (peewee would build the SQL again for every row). A face
+    whose person, band, level and state stay (most of a refresh: only the confidence moved) gets
+    its confidence and explanation alone: setting its other columns to the same values would
+    rewrite every index on them and run the face tally's trigger (store/tally.py) for nothing."""
     if not judged:
         return
     db = m.database.obj
     q = db.param
     t, c = m.Face._meta.table_name, m.Face
-    sql = (
+    where = f'WHERE "{c.id.column_name}" = {q} AND "{c.state.column_name}" IN ({q}, {q})'
+    moved = (
         f'UPDATE "{t}" SET "{c.state.column_name}" = {q}, "{c.suggested_person.column_name}" = {q}, '
         f'"{c.band.column_name}" = {q}, "{c.confidence.column_name}" = {q}, '
         f'"{c.certainty.column_name}" = {q}, "{c.explanation.column_name}" = {q}, '
-        f'"{c.cluster.column_name}" = CASE WHEN {q} THEN NULL ELSE "{c.cluster.column_name}" END '
-        f'WHERE "{c.id.column_name}" = {q} AND "{c.state.column_name}" IN ({q}, {q})'
+        f'"{c.cluster.column_name}" = CASE WHEN {q} THEN NULL ELSE "{c.cluster.column_name}" END {where}'
     )
+    stayed = f'UPDATE "{t}" SET "{c.confidence.column_name}" = {q}, "{c.explanation.column_name}" = {q} {where}'
     with m.database.atomic():
         cursor = db.cursor()
-        cursor.executemany(sql, [(*j.row(), *CANDIDATE_STATES) for j in judged])
+        cursor.executemany(moved, [(*j.row(), *CANDIDATE_STATES) for j in judged if j.moved])
+        cursor.executemany(
+            stayed, [(j.confidence, j.explanation, j.face_id, *CANDIDATE_STATES) for j in judged if not j.moved]
+        )
 
 
 # --- the index -------------------------------------------------------------------------------
