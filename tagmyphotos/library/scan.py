@@ -15,9 +15,10 @@ from pathlib import Path
 import xxhash
 from PIL import Image, UnidentifiedImageError
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.geometry import exif_orientation
-from tagmyphotos.store import models as m
 from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library, walk_paths
+from tagmyphotos.store import models as m
 from tagmyphotos.tuning import HASH_CHUNK_BYTES, SCAN_COMMIT_EVERY
 
 try:  # HEIC/HEIF headers
@@ -33,7 +34,7 @@ except ImportError:  # pragma: no cover - optional at run time
 REFERENCE_KIND = "reference"
 
 
-class FileProblem(Exception):
+class FileProblem(TagMyPhotosError):
     """A file we can't use, with a message for the user."""
 
 

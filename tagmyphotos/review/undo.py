@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 
@@ -28,8 +29,12 @@ FACE_FIELDS = (
 AUTO_KIND = "auto-accept"
 
 
-class UndoError(ValueError):
+class UndoError(TagMyPhotosError, ValueError):
     """Nothing to undo, or the entry can no longer be applied (a name was taken since)."""
+
+    http_status = 409
+    slug = "cannot-undo"
+    exit_code = EXIT_USAGE
 
 
 def _face_state(face: m.Face) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisResult, AnalyzedFace, FaceAnalyzer, on_original, settings_from_config
 from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
@@ -158,8 +159,8 @@ def _raw_source(
     return None
 
 
-class _ClaimLost(Exception):
-    pass
+class _ClaimLost(TagMyPhotosError):
+    """This worker no longer holds the photo it was analysing (another took it over)."""
 
 
 def _finish(photo_id: int, claim: claims.PhotoClaim | None, state: str, **values: Any) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.store import claims
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
@@ -34,11 +35,11 @@ _running: set[claims.JobClaim] = set()
 _running_lock = threading.Lock()
 
 
-class JobCancelled(Exception):
+class JobCancelled(TagMyPhotosError):
     """Raised inside a stage when the user cancelled its job."""
 
 
-class JobLost(Exception):
+class JobLost(TagMyPhotosError):
     """Raised inside a stage when another run took the job over (this run was given up on)."""
 
 

@@ -18,7 +18,8 @@ from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, order_by, page_params, paginate
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 from .schemas import FOLDER_PATTERN, MAX_ID, PATH_SCHEMA, TEXT_PATTERN, RequestBody
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=ProblemRoute)

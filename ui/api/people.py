@@ -16,8 +16,9 @@ from tagmyphotos.review import people
 from tagmyphotos.review.queries import FaceFilter
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .faces import face_page
+from .problems import ApiProblem, problem_responses
 from .schemas import TEXT_PATTERN, FaceOut, Id, PersonName, PersonOut, RequestBody, ReviewResultOut, at_least_one
 
 router = APIRouter(prefix="/people", tags=["people"], route_class=ProblemRoute)
