@@ -23,7 +23,8 @@ from copies_data import ORIGINAL, CopySet, KindFaces, load_copies
 from evaluate_match import evaluate, figures, open_set, run_draw
 from match_data import Draw, FaceSet, draws
 
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.states import MatchBand
 
 
 def original_set(cs: CopySet) -> FaceSet:
@@ -115,7 +116,7 @@ def row_of(name: str, kf: KindFaces, n_labelled: int, c: Counter[str], s: Counte
         "missed_by_detection": c["missed"],
         "distractors_named": c["extra_named"],
         "stranger_faces": s["faces"],
-        "stranger_likely": s[BAND_LIKELY],
+        "stranger_likely": s[MatchBand.LIKELY],
         "stranger_maybe": s["maybe"],
     }
 

@@ -23,7 +23,8 @@ from evaluate_certainty import report as certainty_report
 from match_data import Draw, FaceSet, draws, load_testdata_faces
 
 from tagmyphotos.matching.assign import assign_per_photo
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.states import MatchBand
 
 MAX_ROUNDS = 10
 
@@ -132,7 +133,7 @@ def main() -> None:
     runs = args.seeds
     unknown_left = round(c["unknown_left"] / runs, 2)
     strangers = open_set(faces, args.k, args.seeds, settings)
-    s_likely = round(strangers[BAND_LIKELY] / max(1, strangers["faces"]), 4)
+    s_likely = round(strangers[MatchBand.LIKELY] / max(1, strangers["faces"]), 4)
     s_maybe = round(strangers["maybe"] / max(1, strangers["faces"]), 4)
     print(
         f"{faces.embedding_id}: {len(faces.vectors)} labelled faces, {len(set(faces.identities))} people, "

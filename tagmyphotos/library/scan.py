@@ -177,7 +177,7 @@ def scan_library(
     cursor = m.database.execute_sql(
         f"SELECT id, path, size, mtime, state FROM photo WHERE state != {m.database.param} AND kind != "
         f"{m.database.param}",
-        (m.PHOTO_MISSING, REFERENCE_KIND),
+        (m.PhotoState.MISSING, REFERENCE_KIND),
     )
     known = {row[1]: KnownPhoto(*row) for row in cursor.fetchall() if in_scope(row[1], scope)}
     seen_paths: set[str] = set()
@@ -201,7 +201,7 @@ def scan_library(
             progress(report.seen)
         seen_paths.add(item.rel)
         row = known.get(item.rel)
-        if row and row.size == item.size and row.mtime == item.mtime and row.state != m.PHOTO_ERROR:
+        if row and row.size == item.size and row.mtime == item.mtime and row.state != m.PhotoState.ERROR:
             report.unchanged += 1
             continue
         report.files_read += 1
@@ -243,7 +243,7 @@ def _fields(item: FoundFile, probe: Probe | None, problem: str | None) -> dict[s
         "updated_at": m.utcnow(),
     }
     if probe is None:
-        return base | {"state": m.PHOTO_ERROR, "last_error": problem, "hash": None}
+        return base | {"state": m.PhotoState.ERROR, "last_error": problem, "hash": None}
     return base | {
         "hash": probe.hash,
         "format": probe.format,
@@ -260,10 +260,10 @@ def _update_changed(
     photo = m.Photo.get_by_id(photo_id)
     values = _fields(item, probe, problem)
     if probe is not None:
-        if probe.hash == photo.hash and photo.state != m.PHOTO_ERROR:
+        if probe.hash == photo.hash and photo.state != m.PhotoState.ERROR:
             values.pop("state", None)  # touched, not changed: keep its analysis
         else:
-            values["state"] = m.PHOTO_PENDING
+            values["state"] = m.PhotoState.PENDING
             report.changed.append(photo_id)
     else:
         report.errors.append((item.rel, problem or "unreadable"))
@@ -292,7 +292,7 @@ def _settle_new_and_gone(
         row[1]: row
         for row in m.rows(
             m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(
-                (m.Photo.state == m.PHOTO_MISSING) & (m.Photo.kind != REFERENCE_KIND)
+                (m.Photo.state == m.PhotoState.MISSING) & (m.Photo.kind != REFERENCE_KIND)
             )
         )
     }
@@ -308,12 +308,12 @@ def _settle_new_and_gone(
             photo_id = gone.pop(old_path).id
         elif item.rel in missing_rows:  # came back at its old path
             photo_id = missing_rows[item.rel][0]
-            values.setdefault("state", m.PHOTO_PENDING)
+            values.setdefault("state", m.PhotoState.PENDING)
         elif probe is not None and missing_by_hash.get(probe.hash):
             photo_id = missing_by_hash[probe.hash].pop()
             old_path = m.Photo.get_by_id(photo_id).path
         else:
-            values["state"] = values.get("state", m.PHOTO_PENDING)
+            values["state"] = values.get("state", m.PhotoState.PENDING)
             photo = m.Photo.create(path=item.rel, **values)
             report.new.append(photo.id)
             if problem:
@@ -323,7 +323,7 @@ def _settle_new_and_gone(
         if old_path is not None:
             report.moved.append((old_path, item.rel))  # same content: keeps faces and names
     if gone:
-        m.Photo.update(state=m.PHOTO_MISSING, updated_at=m.utcnow()).where(
+        m.Photo.update(state=m.PhotoState.MISSING, updated_at=m.utcnow()).where(
             m.Photo.id.in_([row.id for row in gone.values()])
         ).execute()
         report.missing.extend(sorted(gone))

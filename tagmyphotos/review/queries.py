@@ -15,16 +15,17 @@ from typing import Any
 import peewee as pw
 
 from tagmyphotos.review.people import NotFound, person_id_of
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import ClusterView, FaceView, face_views, faces_select
 from tagmyphotos.suggest.clusters import count_clusters, list_clusters, outliers_among
 
-BANDS = ("likely", "maybe")
+BANDS = tuple(MatchBand)  # for membership tests (3.11: `"x" in MatchBand` raises)
 # "confidence": likely before maybe, then the most confident first: what a reviewer accepts
 # fastest (the band follows the confidence, so within a band this is simply the most confident).
 FACE_ORDERS: dict[str, tuple[Any, ...]] = {
     "quality": (m.Face.quality.desc(), m.Face.id),
-    "confidence": (pw.Case(None, [(m.Face.band == "likely", 0)], 1), m.Face.confidence.desc(), m.Face.id),
+    "confidence": (pw.Case(None, [(m.Face.band == MatchBand.LIKELY, 0)], 1), m.Face.confidence.desc(), m.Face.id),
     "newest": (m.Face.id.desc(),),
     "oldest": (m.Face.id,),
     "photo": (m.Photo.path, m.Face.x, m.Face.id),
@@ -73,11 +74,11 @@ def face_condition(flt: FaceFilter) -> Any:
     if flt.state is not None:
         where &= m.Face.state == flt.state
     if flt.person is not None:
-        where &= (m.Face.person == _person_key(flt.person)) & (m.Face.state == m.FACE_CONFIRMED)
+        where &= (m.Face.person == _person_key(flt.person)) & (m.Face.state == m.FaceState.CONFIRMED)
     if flt.suggested is not None:
-        where &= (m.Face.suggested_person == _person_key(flt.suggested)) & (m.Face.state == m.FACE_SUGGESTED)
+        where &= (m.Face.suggested_person == _person_key(flt.suggested)) & (m.Face.state == m.FaceState.SUGGESTED)
     if flt.band is not None:
-        where &= (m.Face.band == flt.band) & (m.Face.state == m.FACE_SUGGESTED)
+        where &= (m.Face.band == flt.band) & (m.Face.state == m.FaceState.SUGGESTED)
     if flt.photo_id is not None:
         where &= m.Face.photo == flt.photo_id
     if flt.cluster is not None:
@@ -129,7 +130,7 @@ def thumb_of(face_id: int) -> str | None:
 
 def header_counts() -> HeaderCounts:
     """Suggested and unknown faces: two index-only counts, cheap enough for a timer."""
-    return HeaderCounts(count_faces(m.FACE_SUGGESTED), count_faces(m.FACE_UNKNOWN))
+    return HeaderCounts(count_faces(m.FaceState.SUGGESTED), count_faces(m.FaceState.UNKNOWN))
 
 
 def count_faces(state: str | None = None) -> int:
@@ -168,7 +169,7 @@ class UnnamedWork:
 
 
 def unnamed_work() -> UnnamedWork:
-    return UnnamedWork(count_clusters(), count_faces(m.FACE_UNKNOWN))
+    return UnnamedWork(count_clusters(), count_faces(m.FaceState.UNKNOWN))
 
 
 def count_clusters_to_name() -> int:

@@ -17,6 +17,7 @@ import peewee as pw
 
 from tagmyphotos.review.people import get_person, person_id_of, person_view
 from tagmyphotos.review.queries import BANDS, FaceFilter, count_faces, list_faces
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store.views import SuggestionGroup
 
@@ -60,12 +61,12 @@ def suggestion_counts(
     """Every person with suggested faces (in `band`, if given), in the one order."""
     if band is not None and band not in BANDS:
         raise ValueError(f"band must be one of {', '.join(BANDS)}")
-    where = (m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.is_null(False)
+    where = (m.Face.state == m.FaceState.SUGGESTED) & m.Face.suggested_person.is_null(False)
     if person is not None:
         where &= m.Face.suggested_person == person_id_of(person)
     if not include_hidden:
         where &= m.Face.suggested_person.not_in(m.Person.select(m.Person.id).where(m.Person.hidden))
-    likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == "likely", 1)], 0))
+    likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == MatchBand.LIKELY, 1)], 0))
     rows = m.rows(
         m.Face.select(m.Face.suggested_person, likely, pw.fn.COUNT(m.Face.id)).where(where).group_by(
             m.Face.suggested_person
@@ -73,7 +74,7 @@ def suggestion_counts(
     )
     counts = [SuggestionCount(int(p), int(n or 0), int(t) - int(n or 0)) for p, n, t in rows]
     if band is not None:
-        counts = [c for c in counts if (c.likely if band == "likely" else c.maybe) > 0]
+        counts = [c for c in counts if (c.likely if band == MatchBand.LIKELY else c.maybe) > 0]
     return sorted(counts, key=SuggestionCount.rank)
 
 
@@ -81,7 +82,7 @@ def review_summary() -> ReviewSummary:
     """The Review page's counts and its order of people."""
     order = suggestion_counts()
     counts = ReviewCounts(
-        sum(c.total for c in order), sum(c.likely for c in order), len(order), count_faces(m.FACE_UNKNOWN)
+        sum(c.total for c in order), sum(c.likely for c in order), len(order), count_faces(m.FaceState.UNKNOWN)
     )
     return ReviewSummary(counts, order)
 

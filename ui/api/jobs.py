@@ -137,7 +137,7 @@ class JobType(BaseModel):
 
 def job_out(job: m.Job) -> JobOut:
     view = jobs_store.JobView.of(job)
-    progress = (view.done / view.total) if view.total else (1.0 if view.state == m.JOB_DONE else 0.0)
+    progress = (view.done / view.total) if view.total else (1.0 if view.state == m.JobState.DONE else 0.0)
     return JobOut(**view.__dict__, progress=round(min(progress, 1.0), 4),
                   cancel_requested=bool(job.cancel_requested))  # fmt: skip
 

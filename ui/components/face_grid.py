@@ -12,6 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
+from tagmyphotos.states import Certainty
 from tagmyphotos.store.views import FaceView
 
 from .. import frame
@@ -28,14 +29,14 @@ GRID_STYLE = f"grid-template-columns: repeat(auto-fill, minmax({TILE_MIN_PX}px, 
 
 # How sure a suggestion is, in words and colours (tagmyphotos.matching.sure), with each level's
 # wrong-name rate measured where most people are unnamed (scripts/evaluate --open-set), in round words.
-CERTAINTY_COLOR = {"sure": "positive", "likely": "teal-9", "check": "warning"}
-CERTAINTY_TEXT_COLOR = {"check": "black"}
-CERTAINTY_HELP = {
-    "sure": "sure: none of 11,000 such test suggestions was wrong, with most people unnamed; "
+CERTAINTY_COLOR: dict[str, str] = {Certainty.SURE: "positive", Certainty.LIKELY: "teal-9", Certainty.CHECK: "warning"}
+CERTAINTY_TEXT_COLOR: dict[str, str] = {Certainty.CHECK: "black"}
+CERTAINTY_HELP: dict[str, str] = {
+    Certainty.SURE: "sure: none of 11,000 such test suggestions was wrong, with most people unnamed; "
     "these may be named without you (Settings)",
-    "likely": "likely: often right, but about half were wrong while most people in a library were not yet "
+    Certainty.LIKELY: "likely: often right, but about half were wrong while most people in a library were not yet "
     "named; a glance is enough",
-    "check": "check: most such suggestions were wrong; look at this one",
+    Certainty.CHECK: "check: most such suggestions were wrong; look at this one",
 }
 
 
