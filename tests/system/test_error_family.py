@@ -101,3 +101,15 @@ def test_a_bad_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
     config.write_text("server: [not, a, mapping]\n")
     assert main(["--config", str(config), "status"]) == EXIT_USAGE
     assert capsys.readouterr().err.strip()
+
+
+def test_a_command_maps_an_error_of_the_family_once(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {"TAGMYPHOTOS_LIBRARY": str(library), "TAGMYPHOTOS_DATA": str(tmp_path / "data"),
+                        "TAGMYPHOTOS_CONFIG": str(tmp_path / "absent.yaml")}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    assert main(["photos", "--person", "Nobody", "--json"]) == EXIT_NOT_FOUND  # NotFound, raised in the action
+    assert capsys.readouterr().out.strip() == '{"error": "no person named \'Nobody\'"}'
+    assert main(["reject", "424242", "--person", "Nobody"]) == EXIT_NOT_FOUND
+    assert capsys.readouterr().out.startswith("error: no ")
