@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, StrictBool
 from tagmyphotos.core import Core
 from tagmyphotos.review import people
 from tagmyphotos.review.queries import FaceFilter
+from tagmyphotos.states import FaceState
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
 from .errors import ProblemRoute
@@ -139,5 +140,5 @@ def person_faces(
     order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
 ) -> dict[str, Any]:
     people.get_person(person_id)
-    flt = FaceFilter(person=person_id) if state == "confirmed" else FaceFilter(suggested=person_id, band=band)
+    flt = FaceFilter(person=person_id) if state == FaceState.CONFIRMED else FaceFilter(suggested=person_id, band=band)
     return face_page(flt, page, order)

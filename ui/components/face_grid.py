@@ -12,7 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
-from tagmyphotos.states import Certainty
+from tagmyphotos.states import Certainty, FaceState
 from tagmyphotos.store.views import FaceView
 
 from .. import frame
@@ -51,12 +51,12 @@ def photo_link(face: FaceView) -> str:
 def tile_label(face: FaceView) -> str:
     """What a screen reader says for a face tile: who it is (or may be) and in which photo."""
     photo = face.photo_path.rsplit("/", 1)[-1]
-    if face.state == "confirmed" and face.person_name:
+    if face.state == FaceState.CONFIRMED and face.person_name:
         who = face.person_name
-    elif face.state == "suggested" and face.suggested_person_name:
+    elif face.state == FaceState.SUGGESTED and face.suggested_person_name:
         who = f"maybe {face.suggested_person_name} ({face.certainty or 'check'})"
     else:
-        who = "unknown face" if face.state != "ignored" else "ignored face"
+        who = "unknown face" if face.state != FaceState.IGNORED else "ignored face"
     return f"{who}, in {photo}"
 
 
