@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from benchlib import print_table
-from match_data import FaceSet, draws
 from scipy.stats import beta
 
 from tagmyphotos.matching.match import Matcher, MatchSettings
 from tagmyphotos.matching.sure import SureRule, Unnamed, certainty, gather
 from tagmyphotos.states import Certainty, MatchBand
+from tagmyphotos_lab.benchlib import print_table
+from tagmyphotos_lab.match_data import FaceSet, draws
 
 # "sure" must stay below this many wrong names per 100 at 95% confidence (with no wrong name:
 # >= 2,995 suggestions).
