@@ -4,7 +4,8 @@ Why one base: the API answers an error with a status and a problem type, the CLI
 and an exit code. When each class carries those three facts, the API (ui.api.errors) and the CLI
 (tagmyphotos_app.cli) translate the whole family in one place each, and a new error cannot be
 forgotten by one of them. Errors with a 5xx status are the server's own failures: the API hides
-their message (it logs it) and answers 500; the CLI prints the message and exits 1.
+their message (it logs it) and answers 500; the CLI prints the message and exits 1. The CLI
+writes the sentence to stderr, and with --json also {"error": ...} to stdout.
 
 The family (HTTP status / problem slug / exit code; a class's own stdlib base in brackets, kept so
 that existing `except ValueError` and the like still catch it):
@@ -24,7 +25,8 @@ that existing `except ValueError` and the like still catch it):
     │   EngineUnavailableError, WeightsMissingError [RuntimeError]      500  1  faces
     ├── RawPreviewError, BackupError [RuntimeError] ── OutsideLibrary,
     │   WriteError, ExifToolError [RuntimeError], UnsafeArgument [ValueError]  500  1  metadata
-    ├── JobCancelled, JobLost (store.runner), ClaimLost (stages.analyze)   500  1  job control flow
+    ├── UpgradeStopped [RuntimeError] ── SchemaTooNew, BackupFailed   500  1  store: the start refused
+    ├── JobCancelled, JobLost (store.runner), _ClaimLost (stages.analyze)  500  1  job control flow
     └── outer rooms: ApiProblem (any status it is given), BodyTooLarge 413 (ui.api),
         UnsignedMessage [ValueError] (jobs), IntegrationError, PathMapError [ValueError]
         (integrations)

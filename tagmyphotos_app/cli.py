@@ -12,8 +12,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from tagmyphotos import VERSION
 from tagmyphotos.config import Config, load_config
 from tagmyphotos.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, TagMyPhotosError
+from tagmyphotos.store import migrations
 
 from .output import say
 
@@ -54,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Face recognition for your photo library; writes people into the photos.",
     )
     parser.add_argument("--config", help="config file (default: $TAGMYPHOTOS_CONFIG or ./config.yaml)")
+    parser.add_argument("--version", action="version", version=f"tagmyphotos {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
@@ -75,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "scan":
             p.add_argument("paths", nargs="*", metavar="PATH", help="only these files or folders (in the library)")
     add("status", "counts of photos, faces, people and recent jobs")
+    add("version", "the release, and the database schema versions this release reads and writes")
     p = add("purge", "forget photos marked missing (their faces and names too)")
     p.add_argument("--yes", action="store_true", help="do it (otherwise only count)")
     p = add("config", "configuration tools")
@@ -120,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report_error(args: argparse.Namespace, exc: TagMyPhotosError) -> int:
-    """A product error as the user sees it (`{"error": ...}` with --json) and its exit code."""
-    emit(args, {"error": str(exc)}, f"error: {exc}")
+    """A product error as the user sees it, and its exit code: the sentence on stderr, and with
+    --json also `{"error": ...}` on stdout for the script that reads it."""
+    if getattr(args, "json", False):
+        say(json.dumps({"error": str(exc)}, sort_keys=True))
+    say(f"error: {exc}", err=True)
     return exc.exit_code
 
 
@@ -193,6 +200,16 @@ def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
         {"missing": report.missing, "purged": report.purged, "faces": report.faces, "named_faces": report.named_faces},
         f"{verb} {report.missing} missing photos ({report.faces} faces, {report.named_faces} of them named)",
     )
+    return EXIT_OK
+
+
+@command("version")
+def cmd_version(args: argparse.Namespace, cfg: Config) -> int:
+    """No database is opened: it answers also beside a database it would refuse."""
+    data = {"version": VERSION, "schema_version": migrations.LATEST,
+            "oldest_upgradable_schema": migrations.OLDEST_UPGRADABLE}  # fmt: skip
+    emit(args, data, f"tagmyphotos {VERSION} (database schema {migrations.LATEST}, "
+                     f"upgrades from schema {migrations.OLDEST_UPGRADABLE})")  # fmt: skip
     return EXIT_OK
 
 

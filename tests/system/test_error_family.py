@@ -88,7 +88,8 @@ def test_an_api_problem_chooses_its_own_status_slug_and_headers() -> None:
 def test_the_cli_maps_each_to_its_exit_code(cls: type[TagMyPhotosError], capsys: pytest.CaptureFixture[str]) -> None:
     exc = ApiProblem(400, "what went wrong") if cls is ApiProblem else instance(cls)
     assert report_error(argparse.Namespace(json=True), exc) == cls.exit_code
-    assert capsys.readouterr().out.strip() == '{"error": "what went wrong"}'
+    printed = capsys.readouterr()
+    assert (printed.out.strip(), printed.err.strip()) == ('{"error": "what went wrong"}', "error: what went wrong")
 
 
 def test_known_codes_are_unchanged() -> None:
@@ -112,4 +113,4 @@ def test_a_command_maps_an_error_of_the_family_once(
     assert main(["photos", "--person", "Nobody", "--json"]) == EXIT_NOT_FOUND  # NotFound, raised in the action
     assert capsys.readouterr().out.strip() == '{"error": "no person named \'Nobody\'"}'
     assert main(["reject", "424242", "--person", "Nobody"]) == EXIT_NOT_FOUND
-    assert capsys.readouterr().out.startswith("error: no ")
+    assert capsys.readouterr().err.startswith("error: no ")  # the sentence goes to stderr
