@@ -338,32 +338,46 @@ def _settle_new_and_gone(
 
 # Rows per INSERT: 13 values each, well under SQLite's 32766 bound variables.
 _INSERT_BATCH = 500
+_NEW_COLUMNS = ("path", "kind", "size", "mtime", "hash", "format", "width", "height", "orientation",
+                "state", "last_error", "created_at", "updated_at")  # fmt: skip
 
 
 def _insert_new(new_rows: list[tuple[FoundFile, dict[str, object], str | None]], report: ScanReport) -> None:
-    """Create the photo rows of new files, in order, a batch per INSERT; their ids (and the
-    errors of unreadable ones) go into the report as `Photo.create` one by one would."""
-    created_at = m.utcnow()
+    """Create the photo rows of new files, in order, a batch per raw INSERT (the ORM's insert
+    builds its SQL value by value: most of a first scan); their ids (and the errors of
+    unreadable ones) go into the report as `Photo.create` one by one would."""
+    to_db = m.Photo.created_at.db_value
+    created_at = to_db(m.utcnow())
     for i in range(0, len(new_rows), _INSERT_BATCH):
         batch = new_rows[i : i + _INSERT_BATCH]
-        rows = [_new_row(item, values, created_at) for item, values, _ in batch]
-        ids = dict(m.rows(m.Photo.insert_many(rows).returning(m.Photo.path, m.Photo.id)))
+        params: list[object] = []
+        for item, values, _ in batch:
+            row = _new_row(item, values)
+            row["created_at"], row["updated_at"] = created_at, to_db(row["updated_at"])
+            params += [row[c] for c in _NEW_COLUMNS]
+        ids = dict(m.database.execute_sql(_insert_sql(len(batch)), params).fetchall())
         for item, _, problem in batch:
             report.new.append(ids[item.rel])
             if problem:
                 report.errors.append((item.rel, problem))
 
 
-def _new_row(item: FoundFile, values: dict[str, object], created_at: object) -> dict[str, object]:
+def _insert_sql(rows: int) -> str:
+    one = "(" + ", ".join([m.database.param] * len(_NEW_COLUMNS)) + ")"
+    return f"INSERT INTO photo ({', '.join(_NEW_COLUMNS)}) VALUES {', '.join([one] * rows)} RETURNING path, id"
+
+
+def _new_row(item: FoundFile, values: dict[str, object]) -> dict[str, object]:
     """Every column of a new photo row (one shape for a batch insert), defaults as the model's."""
     return {
         "path": item.rel,
+        "hash": None,
         "format": None,
         "width": None,
         "height": None,
         "orientation": 1,
         "state": m.PHOTO_PENDING,
-        "created_at": created_at,
+        "last_error": None,
     } | values
 
 
