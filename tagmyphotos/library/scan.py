@@ -195,23 +195,25 @@ def scan_library(
     # a transaction held across the walk would block every other writer (API, analysis) for
     # the whole scan, and hide the job's heartbeat until the end.
     walk = walk_library(root, rules) if scope is None else walk_paths(root, rules, scope)
+    seen = unchanged = 0  # (locals: the loop runs once per file of the library)
     for item in walk:
-        if should_stop and should_stop():
+        if should_stop is not None and should_stop():
             break
         if isinstance(item, WalkProblem):
             report.errors.append((item.rel, item.message))
             continue
+        rel = item.rel
         if scope is not None:
-            if item.rel in seen_paths:
+            if rel in seen_paths:
                 continue  # named twice (a folder and a file in it)
-            seen_paths.add(item.rel)
-        report.seen += 1
-        if progress and report.seen % 500 == 0:
-            progress(report.seen)
-        row = unseen.pop(item.rel, None)
+            seen_paths.add(rel)
+        seen += 1
+        if progress is not None and seen % 500 == 0:
+            progress(seen)
+        row = unseen.pop(rel, None)
         # Unchanged = same size and mtime (and not an error, which is always tried again).
         if row is not None and row[1] == item.size and row[2] == item.mtime and row[3] != error_state:
-            report.unchanged += 1
+            unchanged += 1
             continue
         report.files_read += 1
         probe, problem = _probe(item)
@@ -221,6 +223,7 @@ def scan_library(
         changed.append((row[4], item, probe, problem))
         if len(changed) >= SCAN_COMMIT_EVERY:
             _flush_changed(changed, report)
+    report.seen, report.unchanged = seen, unchanged
     _flush_changed(changed, report)
     stopped = bool(should_stop and should_stop())
     with m.database.atomic():
