@@ -3,23 +3,17 @@
 Where most people are unnamed (scripts/evaluate --open-set, the calibration of tuning.SURE_*),
 "sure" - what the product names by itself - holds no wrong name and still covers most right
 names, and faces it named by itself never make another face "sure". With one stranger at a time
-(scripts/evaluate_certainty.py) each level is wrong more often than the one above it."""
+(tagmyphotos_lab/evaluate/certainty.py) each level is wrong more often than the one above it."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-
-from tests.support.base import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import evaluate_open_set as open_set
-from evaluate_certainty import SURE_MAX_WRONG_PER_100, Judged, judged, levels
-from match_data import load_testdata_faces
 
 from tagmyphotos.matching.match import MatchSettings
 from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SureRule
+from tagmyphotos_lab.evaluate import open_set
+from tagmyphotos_lab.evaluate.certainty import SURE_MAX_WRONG_PER_100, Judged, judged, levels
+from tagmyphotos_lab.match_data import load_testdata_faces
 
 DLIB = MatchSettings.for_model("Dlib")
 
@@ -42,7 +36,7 @@ def test_each_level_is_wrong_more_often_than_the_one_above(closed_set: list[Judg
 
 
 def test_sure_is_never_wrong_with_most_people_unnamed() -> None:
-    """A quick open-set run (the README's figure is `scripts/evaluate --open-set --copies`)."""
+    """A quick open-set run (docs/calibration.md's figure is `scripts/evaluate --open-set --copies`)."""
     lib = open_set.library(copies=False)
     rule = SureRule.for_settings(DLIB)
     items = [j for seed in range(60) for j in open_set.draw(lib, seed, DLIB, rule)]
