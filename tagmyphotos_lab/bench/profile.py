@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-from bench_analyze import make_12mp
-from benchlib import FACES_DIR, emit, print_table
 
 from tagmyphotos.config import Config
 from tagmyphotos.faces import analyze as faces_analyze
@@ -33,6 +31,8 @@ from tagmyphotos.faces.images import reuse_freed_blocks
 from tagmyphotos.stages.analyze import store_result
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import close_database, open_database
+from tagmyphotos_lab.bench.analyze import make_12mp
+from tagmyphotos_lab.benchlib import FACES_DIR, emit, print_table
 
 STEPS = (
     ("decode", "decode (JPEG draft, orientation, RGB array)"),
