@@ -57,14 +57,6 @@ def _face_prob(g: Graph, logits: str, axis: int) -> str:
     return g.op("Gather", [soft, index], axis=axis)
 
 
-def _face_sigmoid(g: Graph, x: str, k: np.ndarray, b: np.ndarray) -> str:
-    """The 'face' probability of a 1x1 two-class head as one channel: a softmax of two logits is
-    the sigmoid of their difference, and a one-channel convolution with its sigmoid is one fused
-    kernel where softmax over channels reorders the whole map (PNet: 7% of its time, on every
-    pyramid level; probabilities within 3e-7 of the softmax's)."""
-    return g.op("Sigmoid", [_conv(g, x, k[..., 1:2] - k[..., 0:1], b[1:2] - b[0:1])])
-
-
 def _flatten_keras(g: Graph, x: str) -> str:
     """Keras Permute((2, 1, 3)) + Flatten of an NHWC tensor, from NCHW: (N, W, H, C) order."""
     return g.op("Flatten", [g.op("Transpose", [x], perm=[0, 3, 2, 1])], axis=1)
@@ -82,7 +74,7 @@ def pnet_graph(w: _W) -> bytes:
     x = _pool(g, _conv(g, _nchw(g), w[0], w[1], w[2]), 2, same=True)
     x = _conv(g, _conv(g, x, w[3], w[4], w[5]), w[6], w[7], w[8])
     reg = g.op("Transpose", [_conv(g, x, w[9], w[10])], perm=[0, 2, 3, 1])
-    prob = g.op("Transpose", [_face_sigmoid(g, x, w[11], w[12])], perm=[0, 2, 3, 1])
+    prob = g.op("Transpose", [_face_prob(g, _conv(g, x, w[11], w[12]), 1)], perm=[0, 2, 3, 1])
     return g.model("mtcnn_pnet", {"images": ("n", "h", "w", 3)}, {"reg": reg, "prob": prob}, uint8=True)
 
 
