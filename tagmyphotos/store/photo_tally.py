@@ -26,7 +26,7 @@ from tagmyphotos.store import models as m
 COLUMN = "unnamed_faces"
 TABLE = "photo_unnamed_tally"
 COMPACT_SLACK = 500  # PostgreSQL: fold the appended rows when there are this many
-_UNNAMED = f"('{m.FACE_UNKNOWN}', '{m.FACE_SUGGESTED}')"
+_UNNAMED = f"('{m.FaceState.UNKNOWN.value}', '{m.FaceState.SUGGESTED.value}')"
 
 
 def unnamed_photos(other_than: str) -> int:

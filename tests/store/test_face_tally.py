@@ -5,6 +5,7 @@ Runs on SQLite and, with `--db=postgres`, on PostgreSQL (whose triggers append p
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import peewee as pw
@@ -29,13 +30,13 @@ def check_pages() -> None:
     """The tally's users against the same figures counted over the face table."""
     assert tally.differences() == {}
     heads = header_counts()
-    assert heads.suggested == full_count(m.Face.state == m.FACE_SUGGESTED)
-    assert heads.unknown == full_count(m.Face.state == m.FACE_UNKNOWN)
+    assert heads.suggested == full_count(m.Face.state == m.FaceState.SUGGESTED)
+    assert heads.unknown == full_count(m.Face.state == m.FaceState.UNKNOWN)
     likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == "likely", 1)], 0))
     grouped = m.rows(
         m.Face.select(m.Face.suggested_person, likely, pw.fn.COUNT(m.Face.id))
         .join(m.Person, on=m.Face.suggested_person == m.Person.id)
-        .where((m.Face.state == m.FACE_SUGGESTED) & ~m.Person.hidden)
+        .where((m.Face.state == m.FaceState.SUGGESTED) & ~m.Person.hidden)
         .group_by(m.Face.suggested_person)
     )
     expected = sorted(
@@ -44,14 +45,14 @@ def check_pages() -> None:
     assert [(c.person_id, c.likely, c.maybe) for c in suggestion_counts()] == expected
     for p in m.Person.select():
         view = people.person_view(p)
-        suggested = (m.Face.state == m.FACE_SUGGESTED) & (m.Face.suggested_person == p.id)
+        suggested = (m.Face.state == m.FaceState.SUGGESTED) & (m.Face.suggested_person == p.id)
         assert view.likely == full_count(suggested & (m.Face.band == "likely"))
         assert view.maybe == full_count(suggested & (m.Face.band == "maybe"))
         assert find_faces(FaceFilter(person=p.id), limit=1).total == p.face_count
         assert find_faces(FaceFilter(suggested=p.id), limit=1).total == full_count(suggested)
-    singles = (m.Face.state == m.FACE_UNKNOWN) & m.Face.cluster.is_null()
-    assert find_faces(FaceFilter(state=m.FACE_UNKNOWN, clustered=False), limit=1).total == full_count(singles)
-    assert people.ignored_count() == full_count(m.Face.state == m.FACE_IGNORED)
+    singles = (m.Face.state == m.FaceState.UNKNOWN) & m.Face.cluster.is_null()
+    assert find_faces(FaceFilter(state=m.FaceState.UNKNOWN, clustered=False), limit=1).total == full_count(singles)
+    assert people.ignored_count() == full_count(m.Face.state == m.FaceState.IGNORED)
     check_photos()
     check_counts()
 
@@ -75,7 +76,7 @@ def test_counts_stay_true_through_every_kind_of_change(core) -> None:
     for who, mine in faces.items():  # confirm (creates the people)
         confirm.confirm(core, [f.id for f in mine[:3]], who)
     suggest.refresh_suggestions(core)  # the rest become suggestions
-    assert full_count(m.Face.state == m.FACE_SUGGESTED) > 0
+    assert full_count(m.Face.state == m.FaceState.SUGGESTED) > 0
     check_pages()
     confirm.reject(core, [faces["Ann"][3].id])
     confirm.ignore(core, [faces["Bo"][3].id])
@@ -113,14 +114,14 @@ def test_counts_stay_true_through_auto_naming_purge_and_cascades(core) -> None:
     gone = add_photo()
     for k in range(3):
         add_face(gone, syn.face("Dee"), box=(400 * k, 0, 200, 200))
-    m.Photo.update(state=m.PHOTO_MISSING).where(m.Photo.id == gone.id).execute()
+    m.Photo.update(state=m.PhotoState.MISSING).where(m.Photo.id == gone.id).execute()
     check_pages()
     report = purge_missing(core, dry_run=False)
     assert report.faces == 3
     check_pages()
     m.Photo.delete().where(m.Photo.id == probes[0].photo_id).execute()  # the face goes by cascade
     m.Person.delete().where(m.Person.id == person("Dee").id).execute()  # SET NULL on its faces
-    m.Face.update(state=m.FACE_UNKNOWN, person=None).where(m.Face.person.is_null()).execute()
+    m.Face.update(state=m.FaceState.UNKNOWN, person=None).where(m.Face.person.is_null()).execute()
     assert tally.differences() == {}
     check_photos()
 
@@ -144,10 +145,10 @@ def test_photos_with_unnamed_faces_stay_true(core) -> None:
     second.path = "synthetic/renamed.jpg"
     second.save()  # a photo saved whole leaves the counter to the triggers
     check_photos()
-    m.Face.update(state=m.FACE_IGNORED).execute()  # one statement, many photos
+    m.Face.update(state=m.FaceState.IGNORED).execute()  # one statement, many photos
     check_photos()
     assert photo_tally.unnamed_photos(REFERENCE_KIND) == 0
-    m.Face.update(state=m.FACE_SUGGESTED).execute()
+    m.Face.update(state=m.FaceState.SUGGESTED).execute()
     check_photos()
     m.Photo.delete().where(m.Photo.id == first.id).execute()  # its faces go by cascade
     m.Face.delete().where(m.Face.id == faces[3].id).execute()
@@ -180,3 +181,30 @@ def test_rebuild_and_compact_keep_the_counts(core) -> None:
         tally.compact()
     tally.rebuild()
     assert tally.counts() == before and tally.differences() == {}
+
+
+def test_two_writers_naming_the_last_unnamed_faces_of_one_photo_side_by_side(core) -> None:
+    """Each writer sees the other's face still unnamed in its own snapshot; the counter is an
+    in-place update of the photo row, so the second waits for the first and adds to its result:
+    the photo leaves the total exactly once (PostgreSQL, READ COMMITTED; SQLite: one writer)."""
+    syn = Synthetic()
+    photo = add_photo()
+    a, b = (add_face(photo, syn.face("Hal"), box=(300 * k, 0, 200, 200)) for k in range(2))
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == 1
+    done = threading.Event()
+
+    def other_writer() -> None:
+        with m.database.atomic():
+            m.Face.update(state=m.FaceState.IGNORED).where(m.Face.id == b.id).execute()
+        m.database.close()
+        done.set()
+
+    with m.database.atomic():
+        m.Face.update(state=m.FaceState.IGNORED).where(m.Face.id == a.id).execute()
+        second = threading.Thread(target=other_writer)
+        second.start()
+        assert not done.wait(0.5)  # it waits for this transaction (the photo row's lock)
+    second.join(30)
+    assert done.is_set()
+    assert photo_tally.unnamed_photos(REFERENCE_KIND) == 0
+    check_photos()
