@@ -143,7 +143,7 @@ def _fill(db: pw.Database | pw.DatabaseProxy) -> None:
     )
 
 
-# --- the table and its triggers (migration 11) ---------------------------------------------
+# --- the table and its triggers (migration 11; 12 adds the update trigger's WHEN) ----------------
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS face_tally (state VARCHAR(32) NOT NULL, person INTEGER NOT NULL, "
     "band VARCHAR(32) NOT NULL, clustered INTEGER NOT NULL, n BIGINT NOT NULL{key})"
