@@ -8,17 +8,17 @@ import-names             (names given in Immich / PhotoPrism; then write puts th
 
 from __future__ import annotations
 
-from integrations.job_events import announce_job
-from integrations.stage_import import stage_import_names
-from integrations.stage_notify import stage_notify
+from integrations.stages.import_names import stage_import_names
+from integrations.stages.notify import stage_notify
+from integrations.webhook.job_events import announce_job
 from tagmyphotos.stages import scan as scan_stage
 from tagmyphotos.stages.analyze import stage_analyze
 from tagmyphotos.stages.auto_name import stage_auto_name
 from tagmyphotos.stages.match import stage_match
 from tagmyphotos.stages.restore import stage_restore
-from tagmyphotos.stages.teach_job import stage_teach
+from tagmyphotos.stages.runner import Stage
+from tagmyphotos.stages.teach import stage_teach
 from tagmyphotos.stages.write import stage_write
-from tagmyphotos.store.runner import Stage
 
 ANNOUNCE = (announce_job,)  # job.done / job.failed to the webhook (integrations.webhook.job_events)
 

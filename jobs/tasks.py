@@ -14,11 +14,11 @@ from huey import crontab
 
 from tagmyphotos import tuning
 from tagmyphotos.review import auto
+from tagmyphotos.stages.runner import Stage, run_stage
 from tagmyphotos.stages.write import has_pending_writes
 from tagmyphotos.store import claims, workers
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import Stage, run_stage
 from tagmyphotos.suggest.refresh import rebuild_index
 
 from . import runtime

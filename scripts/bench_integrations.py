@@ -23,14 +23,14 @@ from pathlib import Path
 
 from benchlib import emit, print_table, timer
 
-from integrations import immich_names
-from integrations.immich import ImmichClient, notify_immich
-from integrations.photoprism import notify_photoprism
-from integrations.stage_import import run_import
+from integrations.immich import names as immich_names
+from integrations.immich.client import ImmichClient, notify_immich
+from integrations.photoprism.client import notify_photoprism
+from integrations.stages.import_names import run_import
 from tagmyphotos import tuning
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.review.foreign import known_photos
+from tagmyphotos.review.imported_names import known_photos
 from tagmyphotos.store import models as m
 from tests.support.fakes.builders import batch, integrations_cfg, written
 from tests.support.fakes.immich import FakeImmich

@@ -20,8 +20,8 @@ from takeout_library import build, score
 from tagmyphotos import tuning
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
-from tagmyphotos.store.runner import run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testdata" / "faces"

@@ -40,7 +40,7 @@ def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bo
     """Queue a job (a running server or worker picks it up), or with wait run it here and now."""
     from jobs.pipeline import STAGES
     from jobs.tasks import run_job, start_job
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     core = boot(cfg)
     try:

@@ -23,11 +23,11 @@ from integrations.reading import Reading
 from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 from tagmyphotos.geometry import NormBox
-from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
-from tagmyphotos.review.foreign_people import ForeignPersonInfo
+from tagmyphotos.review.imported_names import ForeignName, ForeignPhoto
+from tagmyphotos.review.imported_people import ForeignPersonInfo
 
 if TYPE_CHECKING:
-    from integrations.immich import ImmichClient
+    from integrations.immich.client import ImmichClient
 
 
 @dataclass

@@ -21,11 +21,11 @@ from integrations.reading import Reading
 from tagmyphotos import tuning
 from tagmyphotos.config import IntegrationsConfig, PhotoPrismConfig
 from tagmyphotos.geometry import NormBox
-from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
-from tagmyphotos.review.foreign_people import ForeignPersonInfo
+from tagmyphotos.review.imported_names import ForeignName, ForeignPhoto
+from tagmyphotos.review.imported_people import ForeignPersonInfo
 
 if TYPE_CHECKING:
-    from integrations.photoprism import PhotoPrismClient
+    from integrations.photoprism.client import PhotoPrismClient
 
 
 @dataclass

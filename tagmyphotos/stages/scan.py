@@ -11,7 +11,7 @@ from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import scan_library, walk_rules
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.stages.runner import StageContext
 
 
 def scan_scope(params: dict[str, Any]) -> list[str] | None:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from tagmyphotos.config import Config
 from tagmyphotos.library.paths import resolve_inside
 from tagmyphotos.review.people import Conflict, PeopleError, clean_name
-from tagmyphotos.stages.teach import teach_folder
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.stages.runner import StageContext
+from tagmyphotos.stages.steps.teach_folder import teach_folder
 
 if TYPE_CHECKING:
     from tagmyphotos.core import Core

@@ -23,9 +23,9 @@ from jobs.pipeline import STAGES
 from tagmyphotos.config import ImmichConfig, PathMap, PhotoPrismConfig
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import oriented_size
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tests.support import dbtarget
 from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
 from tests.support.fakes.immich import FakeImmich

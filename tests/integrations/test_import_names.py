@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from integrations.stage_import import run_import
+from integrations.stages.import_names import run_import
 from jobs.pipeline import STAGES
 from tagmyphotos.config import ImmichConfig, PathMap, PhotoPrismConfig
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import NormBox, oriented_size, to_stored
 from tagmyphotos.review.confirm import confirm
-from tagmyphotos.review.foreign import ForeignName, decide_conflict, list_conflicts, oriented_box
+from tagmyphotos.review.imported_names import ForeignName, decide_conflict, list_conflicts, oriented_box
 from tagmyphotos.review.people import rename_person
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tests.support import dbtarget
 from tests.support.base import EXIFTOOL, REAL, make_config
 from tests.support.fakes.immich import FakeImmich

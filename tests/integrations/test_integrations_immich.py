@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from integrations.immich import FACES_IMPORT_HINT, check_immich, notify_immich
+from integrations.immich.client import FACES_IMPORT_HINT, check_immich, notify_immich
 from tagmyphotos import tuning
 from tests.support.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tests.support.fakes.immich import FakeImmich, like

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from integrations.stage_import import takeout_text
+from integrations.stages.import_names import takeout_text
 from tagmyphotos.store import models as m
 
 from .. import frame

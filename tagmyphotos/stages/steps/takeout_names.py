@@ -23,8 +23,8 @@ from typing import Any
 from tagmyphotos.core import Core
 from tagmyphotos.metadata.takeout import SOURCE, TakeoutNames, TakeoutProblem, find_takeout, load_takeout
 from tagmyphotos.review.people import recount
-from tagmyphotos.stages.import_tags import ImportReport, import_keyword_names
-from tagmyphotos.stages.place_names import place_library, suggest_placements
+from tagmyphotos.stages.steps.embedded_names import ImportReport, import_keyword_names
+from tagmyphotos.stages.steps.place_names import place_library, suggest_placements
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest.refresh import refresh_affected
 
