@@ -1,5 +1,5 @@
 """`tagmyphotos import-names`: take the names people already gave in Immich or PhotoPrism, or
-in Google Photos (`--from takeout [DIR]`: a Takeout export, stages/takeout_import.py).
+in Google Photos (`--from takeout [DIR]`: a Takeout export, stages/steps/takeout_names.py).
 
 It runs the import-names job here and now (the names are in the database when it returns) and
 prints what it did; --dry-run only counts. The JSON has imported, marked, already, conflicts,

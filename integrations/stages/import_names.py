@@ -1,7 +1,7 @@
 """The import-names stage: bring the names people gave in Immich or PhotoPrism onto our faces.
 
 A job with params {"source": "immich" | "photoprism", "dry_run": bool}. The integration reads
-(a few paged requests); the core decides and applies (review.foreign: conflicts listed, never
+(a few paged requests); the core decides and applies (review.imported_names: conflicts listed, never
 applied; idempotent), then people are kept in step (renames there taken here; ours pushed to
 Immich when push_renames is on). Safe to rerun: a second run changes nothing.
 """

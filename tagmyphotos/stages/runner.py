@@ -110,7 +110,7 @@ class Stage:
     then: tuple[str, ...] = ()
     summary: str = ""
     # Several jobs of this stage may run at once and share the work through claims (analyze):
-    # in scale-out every worker process gets one (jobs/tasks.py).
+    # in scale-out every worker process gets one (jobs/tasks.py: run_job)
     shared: bool = False
     # What to do once a job ended (announcements); a failure here never changes the job.
     after: tuple[AfterFn, ...] = ()

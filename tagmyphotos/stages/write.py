@@ -156,7 +156,7 @@ def managed_names(tags: PhotoTags) -> list[str]:
     )
     for audit in audits:
         names.update((audit.tags or {}).get("people", []))
-    # people the file itself names on no face stay as they are (import_tags: photo-level names)
+    # people the file itself names on no face stay as they are (embedded names: photo-level names)
     photo_level = m.PhotoName.select(m.Person.name).join(m.Person).where(
         (m.PhotoName.photo == tags.photo_id) & m.PhotoName.face.is_null()
     )
