@@ -8,7 +8,7 @@ the chip geometry (interpolation.h: get_face_chip_details' template and padding,
 chip_details' rotated rectangle) and the extraction (a pyramid_down<2> 1-4-6-4-1 pyramid
 when the chip shrinks the face, then bilinear sampling truncated to uint8, black outside).
 The landmarks are identical to dlib's and the chips within a grey level on the testdata
-(README "Face engines").
+(docs/calibration.md, "Face engines").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ MTCNN (the `mtcnn` wheel's weights on ONNX Runtime) finds the faces; dlib's 5-po
 predictor and chip extraction, re-implemented in numpy (faces_align), give exactly dlib's
 landmarks and chips for a box; dlib's ResNet (face-recognition-models' weights as an ONNX
 graph, faces_resnet) embeds them. For the same box and points its vectors equal dlib-bin's
-within 2e-6 (README "Face engines"), so the calibrated Dlib thresholds apply unchanged. The
+within 2e-6 (docs/calibration.md, "Face engines"), so the calibrated Dlib thresholds apply unchanged. The
 boxes differ (MTCNN's, mapped to HOG-like ones for the landmark model), so the points are
 averaged over three scales of the box (tuning.LANDMARK_BOX_SCALES); hence a pipeline id of
 its own.

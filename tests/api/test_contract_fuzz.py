@@ -1,12 +1,12 @@
 """The API keeps its OpenAPI contract: Schemathesis, driven by /api/v1/openapi.json, finds no
 server error, no status, header or body the schema does not document, no schema-valid request
-refused and no schema-violating one accepted (README "API": the same command by hand).
+refused and no schema-violating one accepted (docs/api.md, "The contract": the same command by hand).
 
 Why against the real server (`tagmyphotos serve` in a subprocess, tests.support.appserver): the
 contract covers what the app in front of the routes does too (the body checks, the 404/405
 catch-all, the auth dependency). The library is a few testdata photos, analysed by the real
 stages. The default suite runs a small seeded budget (random and stateful phases, a few examples
-per operation: a minute or two); the `slow` run is the acceptance run (README): every phase and
+per operation: a minute or two); the `slow` run is the acceptance run (docs/api.md): every phase and
 check, 25 examples per operation, seeded, stateful links followed.
 """
 
@@ -58,14 +58,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         core.close()
     # the fuzzer's ignored-auth check sends wrong keys on every operation: a scratch server
-    # under a fuzzer allows them (the README's command says so), or its own calls get 429
+    # under a fuzzer allows them (docs/api.md's command says so), or its own calls get 429
     env = {**dbtarget.database_env(base / "data"), "TAGMYPHOTOS_AUTH__KEY_FAILURES_PER_ADDRESS": "1000000"}
     with serve(library, base / "data", **env) as app:
         yield Served(app.base, API_KEY)
 
 
 def schemathesis(served: Served, examples: int, phases: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The README's command: every check, seeded, `examples` per operation, stateful links."""
+    """docs/api.md's command: every check, seeded, `examples` per operation, stateful links."""
     command = [
         str(SCHEMATHESIS), "--no-color", "run", f"{served.base}/api/v1/openapi.json",
         "-H", f"X-API-Key: {served.key}", "--checks", "all", "--max-examples", str(examples),

@@ -2,7 +2,7 @@
 
 dlib-bin dies there with SIGILL (checked first, so the test proves the emulation really lacks
 AVX); the onnx engine must find the same faces as a native run, with vectors within 0.1 of the
-native ones (README "Face engines": 3 of the 4 faces agree to 1e-6; on img10 the emulated SSE
+native ones (docs/calibration.md, "Face engines": 3 of the 4 faces agree to 1e-6; on img10 the emulated SSE
 kernels move MTCNN's box by 5 px, 0.054 apart, against a match threshold of 0.6).
 One worker: analysis runs inside the emulated process (a spawned worker would run natively).
 """

@@ -23,7 +23,7 @@ from tagmyphotos.faces.images import ImageError
 from tests.support.base import FACES
 
 # What the default engine (MTCNN at 1024 px) finds on the group selfie: 4 of its 7 faces (the
-# other three are cut by the frame or half hidden); see README "Face analysis" for each option.
+# other three are cut by the frame or half hidden); see docs/calibration.md "Face engines" for each option.
 SELFIE_FACES_DEFAULT = 4
 
 

@@ -1,10 +1,10 @@
 """The onnx engine against dlib-bin, the reference: same landmarks, same chips, same vectors.
 
 dlib-bin (the `dlib` extra, installed for tests) runs here because this machine has AVX; the
-comparisons skip where it cannot. Tolerances (README "Face engines"): for the same box the
+comparisons skip where it cannot. Tolerances (docs/calibration.md, "Face engines"): for the same box the
 landmarks and chips are identical and the vectors within 1e-4 (measured 1.1e-6, float32
 summation order); end to end (MTCNN boxes instead of HOG's, points averaged over 3 box scales)
-the vectors of the same face are within 0.15 (README gives the measured max and mean) against
+the vectors of the same face are within 0.15 (docs/calibration.md gives the measured max and mean) against
 a match threshold of 0.6.
 """
 

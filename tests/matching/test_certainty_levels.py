@@ -42,7 +42,7 @@ def test_each_level_is_wrong_more_often_than_the_one_above(closed_set: list[Judg
 
 
 def test_sure_is_never_wrong_with_most_people_unnamed() -> None:
-    """A quick open-set run (the README's figure is `scripts/evaluate --open-set --copies`)."""
+    """A quick open-set run (docs/calibration.md's figure is `scripts/evaluate --open-set --copies`)."""
     lib = open_set.library(copies=False)
     rule = SureRule.for_settings(DLIB)
     items = [j for seed in range(60) for j in open_set.draw(lib, seed, DLIB, rule)]

@@ -1,4 +1,4 @@
-"""Analysis memory for a 50 MP RAW decoded by LibRaw stays within the README's bound (issue 28).
+"""Analysis memory for a 50 MP RAW decoded by LibRaw stays within the bound docs/performance.md gives (issue 28).
 
 A 52 MP DNG (8660x6032 Bayer mosaic, 8 bit, made from a test photo) with only a 160 px preview, so
 LibRaw decodes it at half size. The real server analyses it; the process tree's RSS is sampled from
@@ -57,4 +57,4 @@ def test_a_50_mp_raw_decoded_by_libraw_costs_one_bounded_decode(tmp_path: Path) 
     print(figures)
     assert analysis["state"] == "done" and analysis["result"]["raw_decoded"] == 1, analysis
     assert (photo["width"], photo["height"], photo["faces"]) == (*dng.raw_size, 2), photo
-    assert max(peak) - idle < 2 * ONE_DECODE_BYTES, figures  # the README's bound: workers' models + one decode
+    assert max(peak) - idle < 2 * ONE_DECODE_BYTES, figures  # docs/performance.md's bound: workers' models + one decode

@@ -105,7 +105,7 @@ class FaceOut(_Out):
     band: str | None = Field(None, description="likely | maybe, for a suggestion")
     certainty: str | None = Field(
         None, description="sure | likely | check, for a suggestion: how often such suggestions were wrong "
-        "(README, Naming by itself); only sure ones are named without you (settings review.auto_accept)",
+        "(docs/calibration.md, Sure); only sure ones are named without you (settings review.auto_accept)",
     )  # fmt: skip
     explanation: dict[str, Any] | None = Field(None, description="why the suggestion was made")
     cluster: int | None = Field(None, description="unknown-face cluster id")

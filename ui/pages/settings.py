@@ -48,7 +48,7 @@ def register() -> None:
         with ui.expansion("Advanced: matching and analysis tuning", icon="tune").classes("w-full").props(
             "dense header-class=text-grey-8"
         ):
-            ui.label("Calibrated defaults (see the README); change them only to experiment.").classes(
+            ui.label("Calibrated defaults (see docs/calibration.md); change them only to experiment.").classes(
                 "text-sm text-grey-7"
             )
             form.group("", "", [catalog.advanced_setting(k) for k in advanced])
