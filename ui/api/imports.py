@@ -67,7 +67,7 @@ def import_names(body: ImportStart) -> JobOut:
     existing = jobs_store.active_job("import-names")
     params: dict[str, object] = {"source": body.source, "dry_run": body.dry_run}
     if body.source == "takeout" and body.folder:
-        params["folder"] = body.folder  # resolved inside the library by the job (stage_import.takeout_folder)
+        params["folder"] = body.folder  # resolved inside the library by the job (import_names.takeout_folder)
     job_id = existing or start_job("import-names", params)
     return job_out(m.Job.get_by_id(job_id))
 
