@@ -8,8 +8,8 @@ import pytest
 
 from integrations.http import ApiClient, IntegrationError, backoff_s
 from tagmyphotos import tuning
-from tests.support.fakes.builders import closed_port_url
-from tests.support.fakes.server import FakeServer, Recorded, Reply
+from tagmyphotos_lab.fakes.builders import closed_port_url
+from tagmyphotos_lab.fakes.server import FakeServer, Recorded, Reply
 
 
 class Echo(FakeServer):

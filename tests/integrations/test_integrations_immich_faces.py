@@ -8,8 +8,8 @@ from integrations.batch import FaceBox
 from integrations.immich.client import notify_immich
 from integrations.immich.faces import iou
 from tagmyphotos import tuning
-from tests.support.fakes.builders import batch, written
-from tests.support.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.builders import batch, written
+from tagmyphotos_lab.fakes.immich import FakeImmich
 from tests.support.immich import cfg_for
 
 pytest_plugins = ("tests.support.immich",)
