@@ -31,7 +31,8 @@ from tagmyphotos.store import models as m
 from tagmyphotos.system import auth
 
 from .deps import authenticate, get_core
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 
 router = APIRouter(prefix="/hooks", tags=["hooks"], route_class=ProblemRoute)
 
