@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import TagMyPhotosError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ _NOT_ACTED_STATUSES = frozenset({502, 503, 504})
 SERVER_MESSAGE_CHARS = 120
 
 
-class IntegrationError(Exception):
+class IntegrationError(TagMyPhotosError):
     """A call failed for good; str(error) is a readable sentence without secrets."""
 
     def __init__(self, message: str, status: int | None = None, server_message: str = "") -> None:

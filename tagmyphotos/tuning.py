@@ -536,7 +536,7 @@ LOGIN_LOCKOUT_MAX_S = 900
 # attempts (the same doubling): a botnet of addresses is slowed as one client.
 LOGIN_FAILURES_OVERALL = 30
 
-# --- importing names other tools wrote (stages/import_tags.py) ----------------------------------
+# --- importing names other tools wrote (stages/steps/embedded_names.py) ----------------------------------
 
 # A photo with more named face regions than this is not imported (a job warning says so). The
 # busiest photo of the shared test data shows 7 faces (a group selfie); hand-tagged class and wedding

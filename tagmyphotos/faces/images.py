@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.geometry import exif_orientation
 
 
@@ -87,7 +88,7 @@ PIXELS_STRIP_FROM = 4_000_000
 PIXELS_STRIP_ROWS = 256
 
 
-class ImageError(Exception):
+class ImageError(TagMyPhotosError):
     """A photo that cannot be analysed; `str(exc)` is a sentence fit for the photo's error column."""
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import exiftool  # pyexiftool
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import TagMyPhotosError
 
 # ImageDataHash, our proof that the image data is untouched, needs ExifTool >= 12.58.
 MIN_EXIFTOOL_VERSION = (12, 58)
@@ -41,11 +42,11 @@ PREFLIGHT_TIMEOUT_S = 30.0
 _PREFLIGHT_PASSED: set[tuple[str, int, int, int]] = set()  # executables that answered -ver
 
 
-class ExifToolError(RuntimeError):
+class ExifToolError(TagMyPhotosError, RuntimeError):
     """exiftool is missing, too old, died, timed out, or refused a command."""
 
 
-class UnsafeArgument(ValueError):
+class UnsafeArgument(TagMyPhotosError, ValueError):
     """An argument that could be split into several exiftool arguments (line break, NUL)."""
 
 

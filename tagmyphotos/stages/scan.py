@@ -1,6 +1,7 @@
-"""The core's stage functions: each does one step of the pipeline for a job (see pipeline.py).
+"""The scan stage: find new, changed, moved and missing photos (all, or the paths a job names).
 
-They only call services; the runner owns job state, progress flushing and failure handling.
+It only calls the library's scanner (library/scan.py); the runner owns job state, progress
+flushing and failure handling.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import scan_library, walk_rules
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.stages.runner import StageContext
 
 
 def scan_scope(params: dict[str, Any]) -> list[str] | None:

@@ -30,7 +30,7 @@ from tagmyphotos.store.db import chunked
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
-CANDIDATE_STATES = (m.FACE_UNKNOWN, m.FACE_SUGGESTED)
+CANDIDATE_STATES = (m.FaceState.UNKNOWN, m.FaceState.SUGGESTED)
 
 
 def fast_rows(query: Any) -> list[tuple[Any, ...]]:
@@ -110,11 +110,11 @@ class ModelState:
         if not force and self._loaded and now - self._checked < tuning.SUGGEST_SYNC_CHECK_S:
             return
         self._checked = now
-        mark = _signature(self.model_id, (m.FACE_CONFIRMED,))
+        mark = _signature(self.model_id, (m.FaceState.CONFIRMED,))
         if self._loaded and mark == self._mark:
             return
         query = m.Face.select(m.Face.id, m.Face.person, m.Face.updated_at, m.Face.auto_batch).where(
-            (m.Face.state == m.FACE_CONFIRMED) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
+            (m.Face.state == m.FaceState.CONFIRMED) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
         )
         rows = fast_rows(query)
         want = {int(f): (int(p), stamp) for f, p, stamp, _ in rows}
@@ -173,7 +173,7 @@ class ModelState:
         gone, moved = [], []
         for f in face_ids:
             row = rows.get(f)
-            if row is not None and row[0] == m.FACE_CONFIRMED and row[1] is not None:
+            if row is not None and row[0] == m.FaceState.CONFIRMED and row[1] is not None:
                 if self._seen.get(f) != (int(row[1]), row[2]):
                     moved.append(f)
                     self._seen[f] = (int(row[1]), row[2])

@@ -21,14 +21,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from integrations import immich_names
-from integrations.immich import ImmichClient, notify_immich
-from integrations.photoprism import notify_photoprism
-from integrations.stage_import import run_import
+from integrations.immich import names as immich_names
+from integrations.immich.client import ImmichClient, notify_immich
+from integrations.photoprism.client import notify_photoprism
+from integrations.stages.import_names import run_import
 from tagmyphotos import tuning
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.review.foreign import known_photos
+from tagmyphotos.review.imported_names import known_photos
 from tagmyphotos.store import models as m
 from tagmyphotos_lab.benchlib import emit, print_table, timer
 from tagmyphotos_lab.fakes.builders import batch, integrations_cfg, written
@@ -67,7 +67,7 @@ def import_library(base: Path, photos: int) -> Core:
     (base / "library").mkdir()
     core = Core(load_config(path=base / "none.yaml", environ=env))
     rows = [{"path": f"{i // 1000}/IMG_{i:05}.jpg", "size": 1, "mtime": 0.0, "width": PHOTO_W, "height": PHOTO_H,
-             "orientation": 1, "state": m.PHOTO_DONE} for i in range(photos)]  # fmt: skip
+             "orientation": 1, "state": m.PhotoState.DONE} for i in range(photos)]  # fmt: skip
     with core.db.atomic():
         for i in range(0, len(rows), 500):
             m.Photo.insert_many(rows[i : i + 500]).execute()

@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from integrations.stage_import import run_import
+from integrations.stages.import_names import run_import
 from jobs.pipeline import STAGES
 from tagmyphotos.config import ImmichConfig, PathMap, PhotoPrismConfig
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import NormBox, oriented_size, to_stored
 from tagmyphotos.review.confirm import confirm
-from tagmyphotos.review.foreign import ForeignName, decide_conflict, list_conflicts, oriented_box
+from tagmyphotos.review.imported_names import ImportedName, decide_conflict, list_conflicts, oriented_box
 from tagmyphotos.review.people import rename_person
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.fakes.immich import FakeImmich
 from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 from tests.support import dbtarget
@@ -37,7 +37,7 @@ def run(core: Core, stage: str, **params: Any) -> dict[str, Any]:
     job_id = jobs_store.create_job(stage, {"no_follow": True, **params})
     run_stage(core, STAGES[stage], job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     return dict(job.result)
 
 
@@ -154,7 +154,7 @@ def test_immich_names_land_on_our_faces_go_into_the_files_and_a_rerun_changes_no
     assert first["skipped"] == {"hidden": 1, "unnamed": 1}
     assert m.Photo.get(m.Photo.path == "rotated.jpg").orientation == 6
     for path, names in expected.items():
-        confirmed = {f.person.name for f in faces_of(path) if f.state == m.FACE_CONFIRMED}
+        confirmed = {f.person.name for f in faces_of(path) if f.state == m.FaceState.CONFIRMED}
         assert confirmed == names, path
     marked = [f for f in faces_of(missed_path) if f.source == "manual"]
     assert len(marked) == 1 and marked[0].embedding is not None  # the detector confirmed it: it teaches
@@ -227,9 +227,9 @@ def test_a_box_in_the_stored_frame_is_turned_to_the_displayed_one() -> None:
 
     shown = NormBox(0.2, 0.1, 0.2, 0.15)
     stored = to_stored(shown, 6)
-    old_immich = ForeignName("f", "p", "Ann", stored, (4000, 3000))
+    old_immich = ImportedName("f", "p", "Ann", stored, (4000, 3000))
     assert oriented_box(old_immich, Photo()).close_to(shown)
-    current = ForeignName("f", "p", "Ann", shown, (1080, 1440))
+    current = ImportedName("f", "p", "Ann", shown, (1080, 1440))
     assert oriented_box(current, Photo()) == shown
 
 
@@ -267,7 +267,7 @@ def test_photoprism_markers_land_on_our_faces_and_a_conflict_is_listed(
     first = run(library, "import-names", source="photoprism")
     assert (first["imported"], first["conflicts"], first["marked"]) == (2, 1, 0)
     assert first["skipped"] == {"hidden": 1, "unnamed": 1}
-    assert {f.person.name for f in faces_of("rotated.jpg") if f.state == m.FACE_CONFIRMED} == {"Eve There"}
+    assert {f.person.name for f in faces_of("rotated.jpg") if f.state == m.FaceState.CONFIRMED} == {"Eve There"}
     assert m.Face.get_by_id(clash.id).person.name == "Frank Here"
     second = run(library, "import-names", source="photoprism")
     assert (second["imported"], second["already"], second["conflicts"]) == (0, 2, 1)
@@ -329,7 +329,7 @@ def test_the_cli_prints_json_with_imported_conflicts_unmatched(
 
 def test_the_import_schedule_starts_one_import_when_due(core: Core) -> None:
     from jobs import runtime
-    from jobs.tasks import start_due_imports
+    from jobs.schedules import start_due_imports
 
     runtime.install(core)
     try:
@@ -346,7 +346,7 @@ def test_the_import_schedule_starts_one_import_when_due(core: Core) -> None:
 
 def test_a_raw_and_its_jpeg_named_alike_there_are_one_photo_here(library: Core, immich: FakeImmich) -> None:
     jpeg = m.Photo.get(m.Photo.path == "img1.jpg")
-    m.Photo.create(path="img1.dng", kind="raw", size=1, mtime=0.0, state=m.PHOTO_DONE, faces_from=jpeg.id)
+    m.Photo.create(path="img1.dng", kind="raw", size=1, mtime=0.0, state=m.PhotoState.DONE, faces_from=jpeg.id)
     ann = immich.add_person("Ann There")
     box, frame = immich_box(faces_of("img1.jpg")[0], jpeg)
     for path in ("img1.jpg", "img1.dng"):

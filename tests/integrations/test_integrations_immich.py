@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from integrations.immich import FACES_IMPORT_HINT, check_immich, notify_immich
+from integrations.immich.client import FACES_IMPORT_HINT, check_immich, notify_immich
 from tagmyphotos import tuning
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tagmyphotos_lab.fakes.immich import FakeImmich, like

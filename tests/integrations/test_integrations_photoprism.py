@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from integrations.photoprism import XMP_FACES_HINT, check_photoprism, notify_photoprism
+from integrations.photoprism.client import XMP_FACES_HINT, check_photoprism, notify_photoprism
 from tagmyphotos import tuning
 from tagmyphotos.config import IntegrationsConfig
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, ValidationError
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
 from jobs.tasks import start_job
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
@@ -31,7 +31,8 @@ from tagmyphotos.store import models as m
 from tagmyphotos.system import auth
 
 from .deps import authenticate, get_core
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 
 router = APIRouter(prefix="/hooks", tags=["hooks"], route_class=ProblemRoute)
 

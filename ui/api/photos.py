@@ -25,12 +25,13 @@ from tagmyphotos.faces.images import ImageError, load_image
 from tagmyphotos.library import paths
 from tagmyphotos.metadata.raw import RawPreviewError
 from tagmyphotos.review import mark, photos
-from tagmyphotos.stages import purge, raw
+from tagmyphotos.stages.steps import purge, raw
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .faces import Who
+from .problems import ApiProblem, problem_responses
 from .schemas import (
     API_PREFIX,
     FOLDER_PATTERN,

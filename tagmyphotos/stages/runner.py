@@ -2,8 +2,13 @@
 
 A stage is a plain function `run(core, ctx) -> result dict` that does its work and reports
 through StageContext; it never touches the job row itself. The ordered list of stages that
-reads like the product is in jobs/pipeline.py (it includes the notify stage, which lives in
-integrations/ and so cannot be named by the core).
+reads like the product is in jobs/pipeline.py (it includes the notify and import-names stages,
+which live in integrations/stages/ and so cannot be named by the core).
+
+Why beside the stages and not in store/: it is the one thing every job module uses, and it
+acts on job rows only through store/jobs.py and store/claims.py (the database layer below); the
+huey task that calls it (jobs/tasks.py) and the CLI's `--wait` run (tagmyphotos_app/boot.py)
+only hand it a job id.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.store import claims
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
@@ -34,11 +40,11 @@ _running: set[claims.JobClaim] = set()
 _running_lock = threading.Lock()
 
 
-class JobCancelled(Exception):
+class JobCancelled(TagMyPhotosError):
     """Raised inside a stage when the user cancelled its job."""
 
 
-class JobLost(Exception):
+class JobLost(TagMyPhotosError):
     """Raised inside a stage when another run took the job over (this run was given up on)."""
 
 
@@ -110,7 +116,7 @@ class Stage:
     then: tuple[str, ...] = ()
     summary: str = ""
     # Several jobs of this stage may run at once and share the work through claims (analyze):
-    # in scale-out every worker process gets one (jobs/tasks.py).
+    # in scale-out every worker process gets one (jobs/tasks.py: run_job)
     shared: bool = False
     # What to do once a job ended (announcements); a failure here never changes the job.
     after: tuple[AfterFn, ...] = ()
@@ -119,10 +125,10 @@ class Stage:
 def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     """Run one job through its stage; return the ids of follow-up jobs it created."""
     job = m.Job.get_or_none(m.Job.id == job_id)
-    if job is None or job.state != m.JOB_QUEUED:
+    if job is None or job.state != m.JobState.QUEUED:
         return []  # finished, or running elsewhere: a duplicate delivery does nothing (safe rerun)
     if job.cancel_requested:
-        jobs_store.finish(job_id, m.JOB_CANCELLED)
+        jobs_store.finish(job_id, m.JobState.CANCELLED)
         return []
     claim = claims.claim_job(job_id)
     if claim is None:
@@ -140,13 +146,13 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
         log.warning("job %s (%s) was taken over by another run; this run stops", job_id, stage.name)
         return []
     except JobCancelled:
-        claims.finish_job(claim, m.JOB_CANCELLED, {"done": ctx.done, "total": ctx.total})
+        claims.finish_job(claim, m.JobState.CANCELLED, {"done": ctx.done, "total": ctx.total})
         ctx.info("cancelled")
         return []
     except Exception as exc:  # the runner, not the stage, turns failures into job state
         log.exception("job %s (%s) failed", job_id, stage.name)
         jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
-        if claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or failure_sentence(stage.name, exc)):
+        if claims.finish_job(claim, m.JobState.FAILED, error=storage_problem(exc) or failure_sentence(stage.name, exc)):
             _after(core, stage, job_id)
         return []
     finally:
@@ -157,12 +163,12 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     # depends on what it did (an automatic naming run is followed by a write only when it named).
     asked = result.pop("follow", [])
     claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
-    if not claims.finish_job(claim, m.JOB_DONE, result):
+    if not claims.finish_job(claim, m.JobState.DONE, result):
         return []
     followers = []
     if not ctx.params.get("no_follow"):
         for next_type in stage.then:
-            if jobs_store.active_job(next_type, states=(m.JOB_QUEUED,)) is None or next_type == "notify":
+            if jobs_store.active_job(next_type, states=(m.JobState.QUEUED,)) is None or next_type == "notify":
                 followers.append(jobs_store.create_job(next_type, {"source_job": job_id}, parent=job_id))
         for follow in asked:
             params = {"source_job": job_id, **follow.get("params", {})}
