@@ -19,7 +19,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("tagmyphotos", "ui", "jobs", "integrations", "tagmyphotos_app")
+PACKAGES = ("tagmyphotos", "ui", "jobs", "integrations", "tagmyphotos_app", "tagmyphotos_lab")
 
 
 def cycles(graph: grimp.ImportGraph) -> list[list[str]]:

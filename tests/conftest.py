@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if session.config.getoption("--db") != "postgres":
         return
-    from tests.support.servers import ServerUnavailable, start_postgres
+    from tagmyphotos_lab.servers import ServerUnavailable, start_postgres
 
     try:
         dbtarget.use(start_postgres())

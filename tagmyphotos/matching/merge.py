@@ -4,7 +4,7 @@ Why centroids: naming one real person twice (two clusters named "Anna" and "Anna
 first import under a nickname) leaves two groups of faces of one face; the mean of a group is
 far steadier than any single face, so the centroid distance of two halves of one person stays
 well under the distance between two different people (calibration in tuning.py,
-scripts/evaluate_merge.py). Pure numpy: the review layer loads the vectors and names.
+tagmyphotos_lab/evaluate/merge.py). Pure numpy: the review layer loads the vectors and names.
 """
 
 from __future__ import annotations

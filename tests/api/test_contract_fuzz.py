@@ -2,7 +2,7 @@
 server error, no status, header or body the schema does not document, no schema-valid request
 refused and no schema-violating one accepted (docs/api.md, "The contract": the same command by hand).
 
-Why against the real server (`tagmyphotos serve` in a subprocess, tests.support.appserver): the
+Why against the real server (`tagmyphotos serve` in a subprocess, tagmyphotos_lab.appserver): the
 contract covers what the app in front of the routes does too (the body checks, the 404/405
 catch-all, the auth dependency). The library is a few testdata photos, analysed by the real
 stages. The default suite runs a small seeded budget (random and stateful phases, a few examples
@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from tagmyphotos.core import Core
+from tagmyphotos_lab.appserver import API_KEY, serve
 from tests.support import dbtarget
-from tests.support.appserver import API_KEY, serve
 from tests.support.base import FACES, ROOT, copy_tree, make_config, scan_and_analyze
 
 PHOTOS = "img[1-6].jpg"  # six photos: faces, a cluster, people to name

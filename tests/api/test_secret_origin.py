@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 
 from tagmyphotos.core import Core
 from tagmyphotos.system import auth
+from tagmyphotos_lab.fakes.immich import FakeImmich
 from tests.support.api import make_app
 from tests.support.base import make_config
-from tests.support.fakes.immich import FakeImmich
 
 KEY = "immich-owners-key-5d1c0e9b7a"
 URL_KEY, SECRET_KEY = "integrations.immich.url", "integrations.immich.api_key"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 import time
 import urllib.request
@@ -27,8 +26,9 @@ from tagmyphotos.review import confirm
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
-from tests.support.base import EXIFTOOL, FACES, ROOT, make_config, scan_and_analyze
-from tests.support.e2e import WAIT_S, browser, free_port  # noqa: F401  (browser is a fixture)
+from tagmyphotos_lab.appserver import app_env, run_server
+from tests.support.base import FACES, make_config, scan_and_analyze
+from tests.support.e2e import WAIT_S, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -70,39 +70,9 @@ def hostile_site(tmp_path: Path) -> Iterator[str]:
         assert m.WriteAudit.select().where(m.WriteAudit.result == "ok").count() == 1
     finally:
         core.close()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
-    env.update(
-        TAGMYPHOTOS_CONFIG=str(tmp_path / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(lib), TAGMYPHOTOS_DATA=str(data),
-        TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0", TAGMYPHOTOS_WRITE__EXIFTOOL=str(EXIFTOOL),
-        TAGMYPHOTOS_AUTH__PASSWORD=PASSWORD,
-    )  # fmt: skip
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "tagmyphotos"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    env = app_env(lib, data, TAGMYPHOTOS_AUTH__PASSWORD=PASSWORD)
+    with run_server(env, cwd=tmp_path, log=tmp_path / "serve.log") as app:
+        yield app.base
 
 
 def test_file_name_is_never_code_and_csp_holds(hostile_site: str, browser) -> None:  # noqa: F811

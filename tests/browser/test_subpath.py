@@ -9,12 +9,10 @@ handshake from a foreign origin is refused.
 
 from __future__ import annotations
 
-import os
 import shutil
 import ssl
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.base import EXIFTOOL, FACES, ROOT, copy_tree
-from tests.support.servers import free_port
+from tagmyphotos_lab.appserver import app_env, run_server, stop, wait_healthy
+from tagmyphotos_lab.servers import free_port
+from tests.support.base import FACES, copy_tree
 
 pytestmark = pytest.mark.browser
 
@@ -60,22 +59,6 @@ http {{
 """
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    context = ssl._create_unverified_context()
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2, context=context):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer:\n{log.read_text()[-3000:] if log.exists() else ''}")
-
-
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[str]:
     """`tagmyphotos serve` behind nginx at https://127.0.0.1:PORT/tagmyphotos/; yields that URL."""
@@ -83,39 +66,26 @@ def proxied(tmp_path: Path) -> Iterator[str]:
         pytest.fail("nginx is missing: scripts/install.sh --test installs it")
     tmp = Path(tempfile.mkdtemp(prefix="tmp-subpath-"))
     tmp.chmod(0o755)  # nginx workers run as nobody
-    app, port = free_port(), free_port()
+    port = free_port()
     public = f"https://127.0.0.1:{port}{PREFIX}/"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                     "/CN=127.0.0.1", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
                    capture_output=True, check=True)  # fmt: skip
-    (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, port=port, app=app, prefix=PREFIX))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
-    env.update(
-        TAGMYPHOTOS_CONFIG=str(tmp_path / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(copy_tree(FACES, tmp_path / "lib",
-        "img1*.jpg")), TAGMYPHOTOS_DATA=str(tmp_path / "data"), TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0",
-        TAGMYPHOTOS_WRITE__EXIFTOOL=str(EXIFTOOL), TAGMYPHOTOS_PASSWORD=PASSWORD,
-        TAGMYPHOTOS_SERVER__PUBLIC_URL=public,
-    )  # fmt: skip
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "tagmyphotos"), "serve", "--host", "127.0.0.1", "--port", str(app)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
-        )  # fmt: skip
-    nginx_args = ["-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(tmp / "nginx.conf")]
-    nginx = subprocess.Popen(["nginx", *nginx_args], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    env = app_env(copy_tree(FACES, tmp_path / "lib", "img1*.jpg"), tmp_path / "data", TAGMYPHOTOS_PASSWORD=PASSWORD,
+                  TAGMYPHOTOS_SERVER__PUBLIC_URL=public)  # fmt: skip
     try:
-        _wait_http(f"http://127.0.0.1:{app}/healthz", server, log)
-        _wait_http(public + "healthz", nginx, tmp / "nginx-error.log")
-        yield public
-    finally:
-        for proc in (nginx, server):
-            proc.terminate()
+        with run_server(env, cwd=tmp_path, log=tmp_path / "serve.log") as app:
+            (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, port=port, app=app.port, prefix=PREFIX))
+            nginx_args = ["-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(tmp / "nginx.conf")]
+            nginx = subprocess.Popen(
+                ["nginx", *nginx_args], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+            )  # its own group: stop() signals the group
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                wait_healthy(public + "healthz", nginx, tmp / "nginx-error.log")
+                yield public
+            finally:
+                stop(nginx)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -24,8 +24,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tagmyphotos.config import Config, load_config
+from tagmyphotos_lab.servers import free_port
 from tests.support.base import EXIFTOOL, FACES, ROOT, copy_tree
-from tests.support.servers import free_port
 
 ENTRYPOINT = ROOT / "scripts" / "entrypoint.sh"
 INSTALL = ROOT / "scripts" / "install.sh"
@@ -164,7 +164,7 @@ def test_dockerfile_copies_only_what_exists_and_is_not_ignored(
                 assert (ROOT / src).exists(), f"line {ins.line}: {src} does not exist"
                 top = src.rstrip("/")
                 assert not any(fnmatch.fnmatch(top, p) for p in ignored), f"{src} is in .dockerignore"
-    assert {".git", ".venv", "tests"} <= set(ignored), "the build context stays small"
+    assert {".git", ".venv", "tests", "tagmyphotos_lab"} <= set(ignored), "the build context stays small"
 
 
 def test_final_stage_runtime_contract(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:

@@ -1,18 +1,13 @@
-"""scripts/hard_copies.py: every kind of copy puts a point of the original where Kind.point says
+"""tagmyphotos_lab/hard_copies.py: every kind of copy puts a point of the original where Kind.point says
 (scripts/evaluate --copies finds the labelled face of a copy by that position)."""
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.support.base import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from hard_copies import KINDS, Kind
+from tagmyphotos_lab.hard_copies import KINDS, Kind
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.appserver import serve
+from tagmyphotos_lab.appserver import serve
 
 pytestmark = pytest.mark.slow  # a real server decoding a 119 MP image several times: ~1-2 min
 

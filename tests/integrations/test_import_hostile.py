@@ -26,10 +26,10 @@ from tagmyphotos.geometry import oriented_size
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
+from tagmyphotos_lab.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 from tests.support import dbtarget
 from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
-from tests.support.fakes.immich import FakeImmich
-from tests.support.fakes.photoprism import FakePhotoPrism
 
 PHOTOS = ("img1.jpg", "img2.jpg", "img3.jpg")
 

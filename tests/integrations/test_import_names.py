@@ -25,10 +25,10 @@ from tagmyphotos.review.people import rename_person
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
+from tagmyphotos_lab.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 from tests.support import dbtarget
 from tests.support.base import EXIFTOOL, REAL, make_config
-from tests.support.fakes.immich import FakeImmich
-from tests.support.fakes.photoprism import FakePhotoPrism
 
 PREVIEW = 1440  # Immich measures faces on its preview (long side), as displayed
 

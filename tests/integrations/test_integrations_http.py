@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from integrations.http import ApiClient, IntegrationError, backoff_s
-from tests.support.fakes.builders import closed_port_url
-from tests.support.fakes.server import FakeServer, Recorded, Reply
+from tagmyphotos_lab.fakes.builders import closed_port_url
+from tagmyphotos_lab.fakes.server import FakeServer, Recorded, Reply
 
 
 class Echo(FakeServer):

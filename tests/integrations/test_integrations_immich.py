@@ -8,8 +8,8 @@ import time
 import pytest
 
 from integrations.immich import FACES_IMPORT_HINT, check_immich, notify_immich
-from tests.support.fakes.builders import batch, closed_port_url, integrations_cfg, written
-from tests.support.fakes.immich import FakeImmich, like
+from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
+from tagmyphotos_lab.fakes.immich import FakeImmich, like
 from tests.support.immich import MAP, cfg_for
 
 pytest_plugins = ("tests.support.immich",)

@@ -7,8 +7,8 @@ import pytest
 from integrations.batch import FaceBox
 from integrations.immich import notify_immich
 from integrations.immich_faces import iou
-from tests.support.fakes.builders import batch, written
-from tests.support.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.builders import batch, written
+from tagmyphotos_lab.fakes.immich import FakeImmich
 from tests.support.immich import cfg_for
 
 pytest_plugins = ("tests.support.immich",)

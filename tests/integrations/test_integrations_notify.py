@@ -10,10 +10,10 @@ import pytest
 from integrations import notify
 from integrations.batch import FaceBox, WriteBatch, WrittenFile
 from tagmyphotos.config import IntegrationsConfig
-from tests.support.fakes.builders import batch, closed_port_url, integrations_cfg, written
-from tests.support.fakes.immich import FakeImmich
-from tests.support.fakes.photoprism import FakePhotoPrism
-from tests.support.fakes.webhook import FakeWebhook
+from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
+from tagmyphotos_lab.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
+from tagmyphotos_lab.fakes.webhook import FakeWebhook
 
 MAP = {"local_prefix": "/library", "remote_prefix": "/mnt/photos"}
 

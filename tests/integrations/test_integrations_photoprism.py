@@ -9,8 +9,8 @@ import pytest
 
 from integrations.photoprism import XMP_FACES_HINT, check_photoprism, notify_photoprism
 from tagmyphotos.config import IntegrationsConfig
-from tests.support.fakes.builders import batch, closed_port_url, integrations_cfg, written
-from tests.support.fakes.photoprism import FakePhotoPrism
+from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
+from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 
 
 @pytest.fixture(autouse=True)

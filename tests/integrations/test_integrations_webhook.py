@@ -12,8 +12,8 @@ import pytest
 
 from integrations.webhook import check_webhook, notify_webhook, verify
 from tagmyphotos.config import IntegrationsConfig
-from tests.support.fakes.builders import batch, closed_port_url, integrations_cfg, written
-from tests.support.fakes.webhook import FakeWebhook
+from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
+from tagmyphotos_lab.fakes.webhook import FakeWebhook
 
 SECRET = "hmac-secret-for-tests-9f8e7d"
 HOOK_PATH = "/api/webhook/ha-private-webhook-id-31337"

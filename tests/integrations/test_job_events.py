@@ -16,9 +16,9 @@ from tagmyphotos.review import confirm
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
+from tagmyphotos_lab.fakes.builders import closed_port_url
+from tagmyphotos_lab.fakes.webhook import FakeWebhook
 from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
-from tests.support.fakes.builders import closed_port_url
-from tests.support.fakes.webhook import FakeWebhook
 
 SECRET = "job-events-secret-5b1c"
 HOOK = "/hooks/tagmyphotos"

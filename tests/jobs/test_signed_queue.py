@@ -20,9 +20,9 @@ import pytest
 
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
+from tagmyphotos_lab.servers import Redis, ServerUnavailable, start_redis
 from tests.support import dbtarget
 from tests.support.base import FACES, ROOT, copy_tree, make_config
-from tests.support.servers import Redis, ServerUnavailable, start_redis
 
 REFUSAL = "refused a queue message"
 

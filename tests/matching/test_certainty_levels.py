@@ -3,23 +3,17 @@
 Where most people are unnamed (scripts/evaluate --open-set, the calibration of tuning.SURE_*),
 "sure" - what the product names by itself - holds no wrong name and still covers most right
 names, and faces it named by itself never make another face "sure". With one stranger at a time
-(scripts/evaluate_certainty.py) each level is wrong more often than the one above it."""
+(tagmyphotos_lab/evaluate/certainty.py) each level is wrong more often than the one above it."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-
-from tests.support.base import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import evaluate_open_set as open_set
-from evaluate_certainty import SURE_MAX_WRONG_PER_100, Judged, judged, levels
-from match_data import load_testdata_faces
 
 from tagmyphotos.matching.match import MatchSettings
 from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SureRule
+from tagmyphotos_lab.evaluate import open_set
+from tagmyphotos_lab.evaluate.certainty import SURE_MAX_WRONG_PER_100, Judged, judged, levels
+from tagmyphotos_lab.match_data import load_testdata_faces
 
 DLIB = MatchSettings.for_model("Dlib")
 

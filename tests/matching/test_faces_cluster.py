@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -17,10 +15,7 @@ from tagmyphotos.matching.cluster import (
     outliers,
     update_clusters,
 )
-from tests.support.base import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from match_data import FaceSet, load_testdata_faces, synthetic_faces
+from tagmyphotos_lab.match_data import FaceSet, load_testdata_faces, synthetic_faces
 
 DLIB = ClusterSettings.for_model("Dlib")
 

@@ -1,5 +1,5 @@
 """The real servers of the scale-out tests: PostgreSQL and redis-server from the Debian packages
-(tests/support/servers.py), one of each per test module; skipped where they cannot start."""
+(tagmyphotos_lab/servers.py), one of each per test module; skipped where they cannot start."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.servers import Postgres, Redis, ServerUnavailable, start_postgres, start_redis
+from tagmyphotos_lab.servers import Postgres, Redis, ServerUnavailable, start_postgres, start_redis
 
 
 @pytest.fixture(scope="module")

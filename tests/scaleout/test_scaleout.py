@@ -1,7 +1,7 @@
 """Scale-out: several worker processes share one library through Redis (queue) and PostgreSQL
 (database), with no photo done twice and no job lost, even when a worker is killed.
 
-Real servers from the Debian packages (tests/support/servers.py), real `tagmyphotos worker` consumers
+Real servers from the Debian packages (tagmyphotos_lab/servers.py), real `tagmyphotos worker` consumers
 in their own processes (tests/support/scaleout_worker.py adds the `probe` stage), real photos. The
 claim race also runs on SQLite, unmarked, so the default suite covers the claim SQL too.
 """
@@ -30,8 +30,8 @@ from tagmyphotos.core import Core
 from tagmyphotos.store import claims
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
+from tagmyphotos_lab.servers import Postgres, Redis, new_database
 from tests.support.base import ROOT, make_config
-from tests.support.servers import Postgres, Redis, new_database
 
 # How long the workers get to empty the queue (64 photos, a few jobs) before the test fails.
 DRAIN_TIMEOUT_S = 120

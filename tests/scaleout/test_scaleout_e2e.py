@@ -25,10 +25,10 @@ import pytest
 
 from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
+from tagmyphotos_lab.fakes.webhook import FakeWebhook
+from tagmyphotos_lab.servers import Postgres, Redis, new_database
 from tests.support import topology as topology_support
 from tests.support.base import EXIFTOOL, FACES, copy_tree
-from tests.support.fakes.webhook import FakeWebhook
-from tests.support.servers import Postgres, Redis, new_database
 
 pytestmark = pytest.mark.scaleout
 

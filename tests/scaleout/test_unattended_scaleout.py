@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tagmyphotos.store import workers
+from tagmyphotos_lab.servers import Postgres, Redis, new_database
 from tests.support import unattended
-from tests.support.servers import Postgres, Redis, new_database
 from tests.support.topology import Topology, healthy, scaleout_env
 
 pytestmark = pytest.mark.scaleout

@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from tagmyphotos.core import Core
 from tagmyphotos.store import models as m
 from tagmyphotos.system import auth, throttle
+from tagmyphotos_lab.appserver import run_server
 from tests.support import dbtarget
 from tests.support import kill as ks
 from tests.support import security as sec
@@ -331,14 +332,6 @@ class Server:
     data: Path
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(analysed_template: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import shutil
@@ -347,30 +340,11 @@ def server(analysed_template: tuple[Path, Path], tmp_path_factory: pytest.TempPa
     lib, data = base / "library", base / "data"
     shutil.copytree(analysed_template[0], lib)
     dbtarget.copy_data(analysed_template[1], data)
-    port = _free_port()
-    log = open(base / "server.log", "wb")  # noqa: SIM115 - closed with the server
     env = ks.app_env(lib, data)
     env.update({"TAGMYPHOTOS_PASSWORD": SECRETS["auth.password"],
                 "TAGMYPHOTOS_INTEGRATIONS__IMMICH__API_KEY": SECRETS["integrations.immich.api_key"]})  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "tagmyphotos_app", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start: " + (base / "server.log").read_text()[-3000:])
-        yield Server(url, port, env, lib, data)
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.wait(timeout=30)
-        log.close()
+    with run_server(env, cwd=ROOT, log=base / "server.log") as app:
+        yield Server(app.base, app.port, env, lib, data)
 
 
 PAGE_LISTER = """

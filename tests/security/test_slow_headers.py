@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.support.appserver import serve
+from tagmyphotos_lab.appserver import serve
 
 
 def seconds_until_closed(port: int, give_up_s: float) -> float | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.appserver import serve
+from tagmyphotos_lab.appserver import serve
 from tests.support.base import FACES, copy_tree
 
 # The 64 test photos in three folders: an analysis long enough (192 photos) that the second

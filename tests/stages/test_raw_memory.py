@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tagmyphotos_lab.appserver import serve
 from tests.faces.test_image_memory import MB, ONE_DECODE_BYTES, rss, tree
-from tests.support.appserver import serve
 from tests.support.base import FACES
 from tests.support.rawfiles import make_dng
 

@@ -1,7 +1,7 @@
 """Names without boxes placed across a real library (issue 27), with the real analysis: group
 pictures of 2-4 people's portraits from the testdata, named in a Google Takeout JSON (or in
 PersonInImage, written with exiftool), named single portraits, unnamed photos, nobody named by
-hand (scripts/takeout_library.py builds it, scripts/evaluate --takeout measures it in full).
+hand (tagmyphotos_lab/takeout_library.py builds it, scripts/evaluate --takeout measures it in full).
 No face is ever confirmed wrongly; most group faces are placed or suggested rightly; placed
 names say where they came from and are written into the files as regions, which exiftool and
 exiv2 read back; `import-names --from takeout DIR` reads a separate copy of the JSON files."""
@@ -25,11 +25,9 @@ from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
 from tagmyphotos.store.views import photo_names
+from tagmyphotos_lab.takeout_library import Built, build, score
 from tests.support import dbtarget
 from tests.support.base import EXIFTOOL, FACES, ROOT, make_config
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from takeout_library import Built, build, score
 
 GROUPS = 4
 

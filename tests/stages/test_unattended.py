@@ -10,8 +10,8 @@ from typing import Any
 
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
+from tagmyphotos_lab.appserver import serve
 from tests.support import unattended
-from tests.support.appserver import serve
 
 
 def test_new_photos_are_named_and_written_without_a_click(tmp_path: Path) -> None:

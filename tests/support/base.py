@@ -20,14 +20,12 @@ from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.runner import run_stage
+from tagmyphotos_lab.paths import EXIFTOOL, FACES, ROOT, SHARED, TESTDATA
 from tests.support import dbtarget
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))
-TESTDATA = SHARED / "testdata"
-FACES = TESTDATA / "faces"
 REAL = TESTDATA / "real"
-EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
+__all__ = ["EXIFTOOL", "FACES", "REAL", "ROOT", "SHARED", "TESTDATA", "copy_tree", "make_config", "people_in", "run",
+           "scan_and_analyze"]  # fmt: skip
 
 
 def copy_tree(src: Path, dst: Path, pattern: str = "*") -> Path:

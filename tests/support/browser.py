@@ -7,14 +7,10 @@ modules; a second conftest here would shadow it.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.base import EXIFTOOL, ROOT
+from tagmyphotos_lab.appserver import periodic_scan_env, run_server
 
 PASSWORD = "e2e-password-123"
 CHROME_FLAGS = (
@@ -32,12 +28,6 @@ CHROME_FLAGS = (
 WAIT_S = 60
 DESKTOP = (1366, 900)
 PHONE = (390, 844)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -57,39 +47,11 @@ class Site:
 
 
 def serve(root: Path, **env_extra: str) -> Iterator[Site]:
-    """`tagmyphotos serve` on root/library and root/data until the generator is closed."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
-    env.update(
-        TAGMYPHOTOS_CONFIG=str(root / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(root / "library"),
-        TAGMYPHOTOS_DATA=str(root / "data"), TAGMYPHOTOS_WRITE__EXIFTOOL=str(EXIFTOOL), **env_extra,
-    )  # fmt: skip
-    log = open(root / "serve.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "tagmyphotos"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((root / "serve.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
-        yield Site(base, root / "data" / "tagmyphotos.db", root)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    """`tagmyphotos serve` on root/library and root/data until the generator is closed; the periodic
+    scan as configured (on unless env_extra turns it off), the log in root/serve.log."""
+    env = periodic_scan_env(root / "library", root / "data", **env_extra)
+    with run_server(env, cwd=root, log=root / "serve.log") as app:
+        yield Site(app.base, root / "data" / "tagmyphotos.db", root)
 
 
 @pytest.fixture

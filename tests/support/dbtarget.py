@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.servers import Postgres
+from tagmyphotos_lab.servers import Postgres
 
 ENV_KEY = "TAGMYPHOTOS_DATABASE_URL"
 
@@ -98,7 +98,7 @@ def dump(data: Path) -> bytes:
     at rest; on SQLite read the database file)."""
     import subprocess
 
-    from tests.support.servers import _pg_bin
+    from tagmyphotos_lab.servers import _pg_bin
 
     url = database_env(data)[ENV_KEY]
     return subprocess.run([str(_pg_bin() / "pg_dump"), "--data-only", url], capture_output=True, check=True).stdout

@@ -4,23 +4,20 @@ headless Chromium at 1366x1000, and counts read from the served database."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tagmyphotos.core import Core
-from tests.support.base import EXIFTOOL, ROOT, make_config
-from tests.support.browser import CHROME_FLAGS, WAIT_S, free_port
+from tagmyphotos_lab.appserver import app_env, run_server
+from tests.support.base import make_config
+from tests.support.browser import CHROME_FLAGS, WAIT_S
 
-__all__ = ["WAIT_S", "browser", "count", "free_port", "served"]
+__all__ = ["WAIT_S", "browser", "count", "served"]
 
 
 def served(
@@ -36,39 +33,9 @@ def served(
         prepare(core)
     finally:
         core.close()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST", "NICEGUI"))}
-    env.update(
-        TAGMYPHOTOS_CONFIG=str(tmp_path / "none.yaml"), TAGMYPHOTOS_LIBRARY=str(tmp_path / "library"),
-        TAGMYPHOTOS_DATA=str(tmp_path / "data"), TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0",
-        TAGMYPHOTOS_WRITE__EXIFTOOL=str(EXIFTOOL),
-    )  # fmt: skip
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "tagmyphotos"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
-        yield base, tmp_path / "data" / "tagmyphotos.db"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    env = app_env(tmp_path / "library", tmp_path / "data")
+    with run_server(env, cwd=tmp_path, log=tmp_path / "serve.log") as app:
+        yield app.base, tmp_path / "data" / "tagmyphotos.db"
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from tagmyphotos.config import IntegrationsConfig
-from tests.support.fakes.builders import integrations_cfg
-from tests.support.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.builders import integrations_cfg
+from tagmyphotos_lab.fakes.immich import FakeImmich
 
 MAP = {"local_prefix": "/library", "remote_prefix": "/mnt/photos"}
 

@@ -24,8 +24,9 @@ from tagmyphotos.core import Core
 from tagmyphotos.geometry import iou
 from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
+from tagmyphotos_lab import appserver
 from tests.support import dbtarget
-from tests.support.base import EXIFTOOL, ROOT, make_config
+from tests.support.base import ROOT, make_config
 
 # Poll the database this often while waiting for the progress that triggers a kill (s).
 POLL_S = 0.02
@@ -34,20 +35,8 @@ COMMAND_TIMEOUT_S = 300
 
 
 def app_env(lib: Path, data: Path, **extra: str) -> dict[str, str]:
-    # no PYTEST_* either: NiceGUI takes a process with PYTEST_CURRENT_TEST for its own screen test
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST"))}
-    env.update(
-        TAGMYPHOTOS_LIBRARY=str(lib),
-        TAGMYPHOTOS_DATA=str(data),
-        TAGMYPHOTOS_CONFIG=str(data / "absent-config.yaml"),
-        TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0",
-        PYTHONPATH=str(ROOT),
-    )
-    if EXIFTOOL.exists():
-        env["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(EXIFTOOL)
-    env.update(dbtarget.database_env(data))
-    env.update(extra)
-    return env
+    """The server's environment (tagmyphotos_lab.appserver) on this run's database target."""
+    return appserver.app_env(lib, data, **{**dbtarget.database_env(data), **extra})
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -17,8 +17,8 @@ from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.store import models as m
 from tagmyphotos.system import auth
+from tagmyphotos_lab.servers import free_port
 from tests.support.base import EXIFTOOL, ROOT
-from tests.support.servers import free_port
 
 # Seconds for the whole pipeline on 64 photos with three processes on a shared 2-core machine.
 PIPELINE_TIMEOUT_S = 600

@@ -290,7 +290,7 @@ def test_metrics_answer_when_the_database_fails(core: Core) -> None:
 
 def test_unready_when_the_queue_is_unreachable(core: Core, library: Path, tmp_path: Path) -> None:
     from jobs.queue import configure_queue
-    from tests.support.servers import free_port
+    from tagmyphotos_lab.servers import free_port
 
     cfg = make_config(
         library, tmp_path / "data",

@@ -21,8 +21,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from benchlib import emit, print_table, timer
-
 from integrations import immich, immich_names
 from integrations.immich import ImmichClient, notify_immich
 from integrations.photoprism import notify_photoprism
@@ -31,9 +29,10 @@ from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.review.foreign import known_photos
 from tagmyphotos.store import models as m
-from tests.support.fakes.builders import batch, integrations_cfg, written
-from tests.support.fakes.immich import FakeImmich
-from tests.support.fakes.photoprism import FakePhotoPrism
+from tagmyphotos_lab.benchlib import emit, print_table, timer
+from tagmyphotos_lab.fakes.builders import batch, integrations_cfg, written
+from tagmyphotos_lab.fakes.immich import FakeImmich
+from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 
 
 def run_immich(fake: FakeImmich, files: list[str], group: bool) -> tuple[int, float, int]:

@@ -1,6 +1,6 @@
 """Calibration of merge suggestions on ../shared/testdata/faces (tuning.MERGE_DISTANCE_RATIO).
 
-    .venv/bin/python scripts/evaluate_merge.py [--draws 20]
+    scripts/evaluate --merge [--draws 20]
 
 A person named twice is simulated by splitting every labelled person with two or more faces
 into two random groups (sizes random too); two different people are every pair of labelled
@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from benchlib import emit, print_table
-from match_data import FACES_DIR, load_testdata_faces
 
 from tagmyphotos.matching.merge import centroid, merge_distance
 from tagmyphotos.tuning import MATCH_MODELS
+from tagmyphotos_lab.benchlib import emit, print_table
+from tagmyphotos_lab.match_data import FACES_DIR, load_testdata_faces
 
 THRESHOLDS = (0.45, 0.50, 0.55, 0.60)
 

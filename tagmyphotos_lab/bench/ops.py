@@ -18,14 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchlib import best_of, emit, peak_rss_mb, print_table, timer
-
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
 from tagmyphotos.system.metrics import LibraryCollector, render
 from tagmyphotos.system.stats import library_stats
+from tagmyphotos_lab.benchlib import best_of, emit, peak_rss_mb, print_table, timer
 
 CHUNK = 5000
 
@@ -130,7 +129,7 @@ def main() -> None:
     try:
         figures |= run("sqlite", folder / "sqlite", args, None)
         if args.postgres:
-            from tests.support.servers import start_postgres
+            from tagmyphotos_lab.servers import start_postgres
 
             pg = start_postgres()
             try:

@@ -6,7 +6,7 @@ Each setup analyses the same library (the testdata photos, `--copies` times, eac
 distinct by trailing bytes after the JPEG end so the scanner sees new files) from a fresh
 database: SQLite runs the analyze stage in this process, as `tagmyphotos analyze --wait` does;
 the distributed setups start the worker processes first (real redis-server and PostgreSQL from
-the Debian packages, as tests/support/servers.py starts them), queue one analyze job through Redis and
+the Debian packages, as tagmyphotos_lab/servers.py starts them), queue one analyze job through Redis and
 time until every analyze job (the lead and one helper per other worker) is done. Each process
 analyses with `--analysis-workers` processes of its own (1: one core per worker process).
 The machine may be shared: the 1-minute load average is printed with the figures.
@@ -25,14 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import FACES_DIR, ROOT, emit, print_table
-
 from tagmyphotos.config import Config, load_config
 from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store import workers
-from tests.support.servers import Postgres, Redis, new_database, start_postgres, start_redis
+from tagmyphotos_lab.benchlib import FACES_DIR, ROOT, emit, print_table
+from tagmyphotos_lab.servers import Postgres, Redis, new_database, start_postgres, start_redis
 
 # A setup that has not finished its analysis by then is reported as failed (seconds).
 RUN_TIMEOUT_S = 1800

@@ -1,7 +1,7 @@
 """scripts/bench load [--clients 50] [--seconds 60]: the real server under many clients while a
 bulk analysis runs.
 
-Starts `python -m tagmyphotos_app serve` on 127.0.0.1 (never another interface) over a
+Starts `python -m tagmyphotos_app serve` on 127.0.0.1 (never another interface; tagmyphotos_lab.appserver) over a
 throwaway library (the test photos hard-linked into folders), scans it, starts the analysis
 through the API, then measures in the same run: a baseline of 1 client for --baseline-seconds,
 then --clients concurrent clients for --seconds, each looping over a mix of API reads, review
@@ -18,7 +18,6 @@ import asyncio
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from benchlib import FACES_DIR, ROOT, emit, print_table
+
+from tagmyphotos_lab.appserver import App, app_env, run_server
+from tagmyphotos_lab.benchlib import FACES_DIR, ROOT, emit, print_table
 
 # The request mix: (weight, kind). UI pages are NiceGUI renders: the heaviest GETs.
 MIX = [
@@ -71,12 +72,6 @@ class Phase:
         return [self.name, self.clients, n, round(n / self.seconds, 1) if self.seconds else 0, round(self.pct(0.5), 1),
                 round(self.pct(0.95), 1), round(self.pct(0.99), 1), len(self.errors), self.locked,
                 round(self.analysed / self.seconds * 60, 1) if self.seconds else 0]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_library(lib: Path, photos: int) -> None:
@@ -169,39 +164,14 @@ def main() -> int:
     lib, data = tmp / "library", tmp / "data"
     build_library(lib, args.photos)
     password = "bench-" + os.urandom(8).hex()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGMYPHOTOS_", "PYTEST"))}
-    env.update(TAGMYPHOTOS_LIBRARY=str(lib), TAGMYPHOTOS_DATA=str(data), TAGMYPHOTOS_PASSWORD=password,
-               TAGMYPHOTOS_CONFIG=str(tmp / "none.yaml"), TAGMYPHOTOS_SCAN__INTERVAL_MINUTES="0",
-               PYTHONPATH=str(ROOT))  # fmt: skip
-    exiftool = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
-    if exiftool.exists():
-        env["TAGMYPHOTOS_WRITE__EXIFTOOL"] = str(exiftool)
-    cli = [sys.executable, "-m", "tagmyphotos_app"]
-    subprocess.run([*cli, "scan", "--wait"], env=env, cwd=ROOT, check=True, capture_output=True)
+    env = app_env(lib, data, TAGMYPHOTOS_PASSWORD=password)
+    subprocess.run([sys.executable, "-m", "tagmyphotos_app", "scan", "--wait"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
     key, session, photo_ids = _credentials(env, lib, data)
-    port = free_port()
-    log_path = tmp / "server.log"
-    server = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base)
-        db = data / "tagmyphotos.db"
-        job = httpx.post(base + "/api/v1/jobs", json={"type": "analyze"}, headers={"X-API-Key": key}, timeout=30)
-        job.raise_for_status()
-        deadline = time.monotonic() + 300
-        while done_count(db) < 16 and time.monotonic() < deadline:  # faces to review exist
-            time.sleep(0.5)
-        face_ids = _face_ids(db)
-        load = Load(base, key, session, photo_ids, face_ids)
-        phases = [Phase("baseline", 1), Phase("load", args.clients)]
-        asyncio.run(load.run(phases[0], args.baseline_seconds, db))
-        asyncio.run(load.run(phases[1], args.seconds, db))
-        still_running = done_count(db) < args.photos
-        server_locked = log_path.read_text(errors="replace").count("database is locked")
+        with run_server(env, cwd=ROOT, log=tmp / "server.log") as app:
+            phases, still_running, server_locked = _measure(app, args, Load(app.base, key, session, photo_ids, []))
     finally:
-        os.killpg(server.pid, 9)
-        server.wait(timeout=30)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     base_p, load_p = phases
@@ -227,9 +197,25 @@ def main() -> int:
     return 0 if not load_p.errors and not (load_p.locked + server_locked) else 1
 
 
+def _measure(app: App, args: argparse.Namespace, load: Load) -> tuple[list[Phase], bool, int]:
+    """Start the analysis through the API, then the 1-client and the loaded phase while it runs."""
+    db = Path(app.env["TAGMYPHOTOS_DATA"]) / "tagmyphotos.db"
+    job = httpx.post(app.base + "/api/v1/jobs", json={"type": "analyze"}, headers=load.headers,
+                     timeout=30)  # fmt: skip
+    job.raise_for_status()
+    deadline = time.monotonic() + 300
+    while done_count(db) < 16 and time.monotonic() < deadline:  # faces to review exist
+        time.sleep(0.5)
+    load.face_ids = _face_ids(db)
+    phases = [Phase("baseline", 1), Phase("load", args.clients)]
+    asyncio.run(load.run(phases[0], args.baseline_seconds, db))
+    asyncio.run(load.run(phases[1], args.seconds, db))
+    still_running = done_count(db) < args.photos
+    return phases, still_running, app.log.read_text(errors="replace").count("database is locked")
+
+
 def _credentials(env: dict[str, str], lib: Path, data: Path) -> tuple[str, str, list[int]]:
     """An API key, a UI session cookie and the photo ids, made on the server's database."""
-    sys.path.insert(0, str(ROOT))
     from tagmyphotos.config import load_config
     from tagmyphotos.core import Core
     from tagmyphotos.store import models as m
@@ -252,18 +238,6 @@ def _face_ids(db: Path) -> list[int]:
         return [int(r[0]) for r in con.execute("SELECT id FROM face ORDER BY id LIMIT 200")] or [1]
     finally:
         con.close()
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("the server did not start")
 
 
 if __name__ == "__main__":

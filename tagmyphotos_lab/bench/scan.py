@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import emit, print_table
 from PIL import Image
 
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.library.scan import scan_library, walk_rules
+from tagmyphotos_lab.benchlib import emit, print_table
 
 DISTINCT = 256  # distinct tiny JPEGs; the rest are hard links to them
 PER_FOLDER = 500

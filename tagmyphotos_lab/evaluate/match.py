@@ -8,7 +8,7 @@ over draws: precision and recall of "likely" and of "likely"+"maybe" in the firs
 still unnamed after the loop, an open-set check (each person in turn is a stranger nobody
 labelled: how often are their faces named anyway), a precision/recall curve over the
 distance threshold, and how often each certainty level the review page shows names the wrong
-person (scripts/evaluate_certainty.py). The last line is one JSON object.
+person (tagmyphotos_lab/evaluate/certainty.py). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import argparse
 from collections import Counter
 
 import numpy as np
-from benchlib import emit, print_table
-from evaluate_certainty import LEVEL_SEEDS
-from evaluate_certainty import report as certainty_report
-from match_data import Draw, FaceSet, draws, load_testdata_faces
 
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos_lab.benchlib import emit, print_table
+from tagmyphotos_lab.evaluate.certainty import LEVEL_SEEDS
+from tagmyphotos_lab.evaluate.certainty import report as certainty_report
+from tagmyphotos_lab.match_data import Draw, FaceSet, draws, load_testdata_faces
 
 MAX_ROUNDS = 10
 

@@ -1,6 +1,6 @@
 """scripts/bench match: nearest-neighbour search and a full suggestion refresh at 100k faces.
 
-Synthetic embeddings shaped like the real testdata ones (scripts/match_data.py): N confirmed
+Synthetic embeddings shaped like the real testdata ones (tagmyphotos_lab/match_data.py): N confirmed
 faces of N/20 identities in the index, and as many unknown faces of the same identities,
 grouped into photos of 1-4 faces. In one run: Annoy (through NeighbourIndex.query, one face per
 call as the UI asks) against brute-force numpy on the same queries (recall@10 and latency),
@@ -17,13 +17,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
-from match_data import load_testdata_faces, synthetic_faces
 
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.cluster import ClusterSettings, cluster_faces, update_clusters
 from tagmyphotos.matching.index import IndexSpec, NeighbourIndex, exact_knn
 from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos_lab.benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
+from tagmyphotos_lab.match_data import load_testdata_faces, synthetic_faces
 
 
 def main() -> None:

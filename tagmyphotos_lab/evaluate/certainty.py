@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from benchlib import print_table
-from match_data import FaceSet, draws
 from scipy.stats import beta
 
 from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
 from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SureRule, Unnamed, certainty, gather
+from tagmyphotos_lab.benchlib import print_table
+from tagmyphotos_lab.match_data import FaceSet, draws
 
 # "sure" must stay below this many wrong names per 100 at 95% confidence (with no wrong name:
 # >= 2,995 suggestions).

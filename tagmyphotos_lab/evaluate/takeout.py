@@ -1,6 +1,6 @@
 """scripts/evaluate --takeout [--groups N] [--seeds N]: names without boxes placed across a library.
 
-Builds the test library of scripts/takeout_library.py (group pictures of 2-4 people's portraits
+Builds the test library of tagmyphotos_lab/takeout_library.py (group pictures of 2-4 people's portraits
 named in a Google Takeout JSON, named single portraits, photos with no names; nobody named by
 hand), runs the real scan, analyze and match stages, and scores every face of the group
 pictures: placed (confirmed) rightly or wrongly, suggested rightly or wrongly, left. The same
@@ -10,22 +10,17 @@ again with PersonInImage tags (exiftool) instead of JSON. Prints a table, then o
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
-
-from benchlib import emit, print_table
-from takeout_library import build, score
 
 from tagmyphotos import tuning
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store.runner import run_stage
-
-ROOT = Path(__file__).resolve().parents[1]
-FACES = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testdata" / "faces"
-EXIFTOOL = ROOT / ".venv" / "opt" / "exiftool" / "exiftool"
+from tagmyphotos_lab.benchlib import emit, print_table
+from tagmyphotos_lab.paths import EXIFTOOL, FACES
+from tagmyphotos_lab.takeout_library import build, score
 
 
 def run_library(mode: str, base: Path, groups: int | None, seed: int, singles: int) -> dict[str, float | int]:

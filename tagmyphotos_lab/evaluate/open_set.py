@@ -12,7 +12,7 @@ library gets a suggestion through the product's own matcher, one-person-per-phot
 "sure" rule (tagmyphotos.matching.sure). A suggestion for an unnamed person's face is wrong;
 faces of the unlabelled group photos are in the library but not scored (nobody knows who they
 are). With --copies the library also holds the harder copies of every photo (quarter size,
-tilted, blurred, grey, ...: scripts/hard_copies.py) as photos of their own; copies of the named
+tilted, blurred, grey, ...: tagmyphotos_lab/hard_copies.py) as photos of their own; copies of the named
 photos themselves are not scored (near-duplicates of the evidence).
 
 Round two: the "sure" faces of round one are accepted by the product (as review.auto_accept
@@ -29,13 +29,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from benchlib import emit, print_table
-from evaluate_certainty import upper_bound
-from match_data import load_testdata_faces
 
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.match import Matcher, MatchSettings
 from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SURE, SureRule, Unnamed, certainty, gather
+from tagmyphotos_lab.benchlib import emit, print_table
+from tagmyphotos_lab.evaluate.certainty import upper_bound
+from tagmyphotos_lab.match_data import load_testdata_faces
 
 NAMED_PEOPLE = (2, 5)  # people named per draw (of 13): most of the library stays unnamed
 NAMED_PHOTOS = (2, 4)  # photos named per named person: few (--named-photos 1-3: fewer)
@@ -69,7 +69,7 @@ def library(copies: bool) -> Library:
 
 
 def _copies_library() -> Library:
-    from copies_data import load_copies
+    from tagmyphotos_lab.copies_data import load_copies
 
     cs = load_copies()
     files = sorted(cs.identity)

@@ -5,7 +5,7 @@ found again (or known missed) and every other face the detector returned; the an
 ~700 photos takes minutes, so it is cached in .cache/ under a key made of the copies, the
 analysis settings, the embedding id and the source of tagmyphotos/faces and tuning.py (any
 change of the engine re-runs it). The labelled face of an original is its largest face (as
-scripts/match_data.py takes it); in a copy it is the face whose centre lies nearest the point
+tagmyphotos_lab/match_data.py takes it); in a copy it is the face whose centre lies nearest the point
 where that face's centre lands (hard_copies.Kind.point), within half the face's size.
 """
 
@@ -14,23 +14,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from hard_copies import FACES_DIR, KINDS, Kind, copy_path, make_copies, originals
-from match_data import tuning_stamp
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = ROOT / ".cache"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tagmyphotos.faces import workers  # noqa: E402
-from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer  # noqa: E402
-from tagmyphotos.faces.images import probe  # noqa: E402
+from tagmyphotos.faces import workers
+from tagmyphotos.faces.analyze import AnalysisSettings, FaceAnalyzer
+from tagmyphotos.faces.images import probe
+from tagmyphotos_lab.hard_copies import FACES_DIR, KINDS, Kind, copy_path, make_copies, originals
+from tagmyphotos_lab.match_data import tuning_stamp
+from tagmyphotos_lab.paths import CACHE_DIR, ROOT
 
 ORIGINAL = "original"
 # A face of a copy is the labelled face when its centre is this close (fraction of its size).

@@ -1,4 +1,4 @@
-"""Embeddings for scripts/evaluate, scripts/bench_match.py and the matching tests.
+"""Embeddings for scripts/evaluate, tagmyphotos_lab/bench/match.py and the matching tests.
 
 Real: every face of ../shared/testdata/faces through tagmyphotos.faces.analyze (the product's
 own pipeline), cached in .cache/ keyed by the embedding id and the files' sizes and times, so
@@ -16,21 +16,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-FACES_DIR = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testdata" / "faces"
-CACHE_DIR = ROOT / ".cache"
+from tagmyphotos_lab.paths import CACHE_DIR, FACES
+
+FACES_DIR = FACES
 # Isotropic share of the shrunk covariances: 0.3 matches the real 1st and 5th percentiles of
 # different-identity distances within 0.02 (0.1 makes identities closer, 0.5 farther apart).
 SHRINK = 0.3
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @dataclass(frozen=True)

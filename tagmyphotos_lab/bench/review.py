@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import peewee as pw
-from benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
-from match_data import load_testdata_faces, synthetic_faces
 
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
@@ -26,6 +24,8 @@ from tagmyphotos.review import confirm
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest import clusters
 from tagmyphotos.suggest import refresh as suggest
+from tagmyphotos_lab.benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
+from tagmyphotos_lab.match_data import load_testdata_faces, synthetic_faces
 
 
 def populate(n: int, people: int, seed: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Shared output and measurement helpers for scripts/bench_*.py.
+"""Shared output and measurement helpers for the benchmarks (tagmyphotos_lab.bench) and evaluations.
 
 Every benchmark prints a readable table and then, as its very last line, one JSON object of
 its figures, so scripts and CI can parse it (`tail -1`).
@@ -13,13 +13,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared"))  # as scripts/test sets it
-FACES_DIR = SHARED / "testdata" / "faces"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tagmyphotos_lab.paths import FACES, ROOT, SHARED
+
+FACES_DIR = FACES
+__all__ = ["FACES_DIR", "ROOT", "SHARED", "best_of", "cpu_count", "emit", "peak_rss_mb", "print_table", "timer"]
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

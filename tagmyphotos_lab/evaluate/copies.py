@@ -1,7 +1,7 @@
 """scripts/evaluate --copies: the simulated user on harder copies of the testdata (issue 20).
 
 The user labels --k ORIGINAL photos per person (the same draws as scripts/evaluate); the
-unseen photos are the copies (scripts/hard_copies.py: quarter and half size, tilted by ±20°
+unseen photos are the copies (tagmyphotos_lab/hard_copies.py: quarter and half size, tilted by ±20°
 and ±40°, blurred, grey, mirrored, JPEG quality 30) of the other labelled photos; copies of
 the photos the user labelled are left out (they would be near duplicates of what was taught).
 Per kind of copy and overall: how many labelled faces the analysis found, precision and recall
@@ -18,12 +18,12 @@ import argparse
 from collections import Counter
 
 import numpy as np
-from benchlib import emit, print_table
-from copies_data import ORIGINAL, CopySet, KindFaces, load_copies
-from evaluate_match import evaluate, figures, open_set, run_draw
-from match_data import Draw, FaceSet, draws
 
 from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos_lab.benchlib import emit, print_table
+from tagmyphotos_lab.copies_data import ORIGINAL, CopySet, KindFaces, load_copies
+from tagmyphotos_lab.evaluate.match import evaluate, figures, open_set, run_draw
+from tagmyphotos_lab.match_data import Draw, FaceSet, draws
 
 
 def original_set(cs: CopySet) -> FaceSet:

@@ -9,7 +9,7 @@ the key changes when the originals or the recipe change. Every kind also knows w
 the original lands in the copy, so the evaluation finds the labelled face again by position,
 never by guessing "the largest face".
 
-`python scripts/hard_copies.py [--out DIR]` makes them and prints the folder.
+`python -m tagmyphotos_lab hard-copies [--out DIR]` makes them and prints the folder.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ import argparse
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps
 
-ROOT = Path(__file__).resolve().parent.parent
-FACES_DIR = Path(os.environ.get("TMP_SHARED_DIR", ROOT.parent / "shared")) / "testdata" / "faces"
-CACHE_DIR = ROOT / ".cache" / "hard-copies"
+from tagmyphotos_lab import paths
+from tagmyphotos_lab.paths import FACES
+
+FACES_DIR = FACES
+CACHE_DIR = paths.CACHE_DIR / "hard-copies"
 RECIPE_VERSION = 1
 # Blur: a Gaussian of this fraction of the photo's long side (4 px at 1000 px); on the labelled
 # faces it brings the chip's sharpness (variance of the Laplacian) from a median of 374 to 14.

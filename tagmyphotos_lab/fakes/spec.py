@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.support.base import SHARED
+from tagmyphotos_lab.paths import SHARED
 
 SPECS_DIR = Path(
     os.environ.get("TAGMYPHOTOS_SPECS_DIR", SHARED / "specs")

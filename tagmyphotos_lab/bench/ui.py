@@ -22,8 +22,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchlib import best_of, emit, peak_rss_mb, print_table, timer
-
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
 from tagmyphotos.review.people import list_people
@@ -32,6 +30,7 @@ from tagmyphotos.review.queries import FaceFilter, find_faces, header_counts
 from tagmyphotos.review.suggested import review_summary, suggestion_groups
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest.clusters import list_clusters
+from tagmyphotos_lab.benchlib import best_of, emit, peak_rss_mb, print_table, timer
 from ui.pages import review, unknown
 from ui.pages.photos import PHOTOS_PER_PAGE
 

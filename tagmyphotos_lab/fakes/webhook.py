@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.fakes.server import FakeServer, Recorded, Reply
+from tagmyphotos_lab.fakes.server import FakeServer, Recorded, Reply
 
 
 class FakeWebhook(FakeServer):

@@ -31,8 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import FACES_DIR, emit, peak_rss_mb, print_table, timer
-
 from tagmyphotos.config import WriteConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.metadata.backups import BackupStore
@@ -41,6 +39,7 @@ from tagmyphotos.metadata.exiftool import ExifToolSession, default_executable
 from tagmyphotos.metadata.plan import PersonRegion, WriteOptions, plan_write
 from tagmyphotos.metadata.read import TagSet, read_request
 from tagmyphotos.metadata.write import MetadataWriter, WriteItem, WriteResult
+from tagmyphotos_lab.benchlib import FACES_DIR, emit, peak_rss_mb, print_table, timer
 
 PEOPLE = [
     PersonRegion("Ada Lovelace", NormBox(0.30, 0.20, 0.20, 0.25)),

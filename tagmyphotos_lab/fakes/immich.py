@@ -16,8 +16,8 @@ import unicodedata
 import uuid
 from typing import Any
 
-from tests.support.fakes.server import FakeServer, Recorded, Reply
-from tests.support.fakes.spec import IMMICH_SPEC, ApiSpec
+from tagmyphotos_lab.fakes.server import FakeServer, Recorded, Reply
+from tagmyphotos_lab.fakes.spec import IMMICH_SPEC, ApiSpec
 
 _SPEC: ApiSpec | None = None
 

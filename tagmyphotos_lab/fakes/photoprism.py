@@ -13,8 +13,8 @@ import time
 import uuid
 from typing import Any
 
-from tests.support.fakes.server import FakeServer, Recorded, Reply
-from tests.support.fakes.spec import PHOTOPRISM_SPEC, ApiSpec
+from tagmyphotos_lab.fakes.server import FakeServer, Recorded, Reply
+from tagmyphotos_lab.fakes.spec import PHOTOPRISM_SPEC, ApiSpec
 
 INDEX_BODY = "/definitions/customize.IndexSettings"
 PUBLIC = {("GET", "/api/v1/status"), ("GET", "/api/v1/config")}

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchlib import FACES_DIR, ROOT, emit, print_table
 from PIL import Image
 
 from tagmyphotos.faces import workers
@@ -37,6 +36,7 @@ from tagmyphotos.faces.engine_dlib import EngineUnavailableError, require_dlib
 from tagmyphotos.faces.engine_onnx import OnnxEngine
 from tagmyphotos.faces.images import load_image, probe
 from tagmyphotos.faces.weights import link_weights
+from tagmyphotos_lab.benchlib import FACES_DIR, ROOT, emit, print_table
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -169,8 +169,7 @@ def pipeline(
     spec = {"paths": [str(p) for p in paths], "workers": workers, "kind": kind, "detector": detector, "engine": engine}
     # `-c`, not this file: spawned workers re-import the parent's __main__ file, and this one
     # imports the benchmark's tools; the app's entry point is a small module.
-    code = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]; "
-    code += "from bench_analyze import child; child(sys.argv[1])"
+    code = "import sys; from tagmyphotos_lab.bench.analyze import child; child(sys.argv[1])"
     return run_measured([sys.executable, "-c", code, json.dumps(spec)])
 
 
