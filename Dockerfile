@@ -4,6 +4,8 @@
 #   docker build --platform linux/arm64 -t tagmyphotos:arm64 .      # the same file for arm64
 #   docker run -p 8765:8765 -v /path/to/photos:/photos -v tmp-data:/data tagmyphotos
 # Without a container registry: scripts/docker-build [--arch arm64] (docs/production.md).
+# The label org.opencontainers.image.version is the VERSION build arg: scripts/docker-build passes
+# tagmyphotos.VERSION; a plain docker build adds --build-arg VERSION=<that number> (else "dev").
 # With deepface's TensorFlow models and full API (+1.3 GB; TensorFlow's own wheel on arm64):
 #   docker build --build-arg EXTRAS=scaleout,deepface -t tagmyphotos:deepface .
 # Native code is compiled for the architecture's baseline (no -march=native), so an image built

@@ -11,7 +11,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from tagmyphotos import VERSION
 from tagmyphotos.config import Config, ConfigError, load_config
+from tagmyphotos.store import migrations
 
 from .output import say
 
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Face recognition for your photo library; writes people into the photos.",
     )
     parser.add_argument("--config", help="config file (default: $TAGMYPHOTOS_CONFIG or ./config.yaml)")
+    parser.add_argument("--version", action="version", version=f"tagmyphotos {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "scan":
             p.add_argument("paths", nargs="*", metavar="PATH", help="only these files or folders (in the library)")
     add("status", "counts of photos, faces, people and recent jobs")
+    add("version", "the release, and the database schema versions this release reads and writes")
     p = add("purge", "forget photos marked missing (their faces and names too)")
     p.add_argument("--yes", action="store_true", help="do it (otherwise only count)")
     p = add("config", "configuration tools")
@@ -103,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args, cfg)
     except KeyboardInterrupt:
+        return EXIT_FAILED
+    except migrations.UpgradeStopped as exc:  # a newer database, or no copy before an upgrade: nothing written
+        say(f"error: {exc}", err=True)
         return EXIT_FAILED
     except Exception as exc:  # a locked database or a full disk is a sentence, not a traceback
         from tagmyphotos.store.db import storage_problem
@@ -182,6 +189,16 @@ def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
         {"missing": report.missing, "purged": report.purged, "faces": report.faces, "named_faces": report.named_faces},
         f"{verb} {report.missing} missing photos ({report.faces} faces, {report.named_faces} of them named)",
     )
+    return EXIT_OK
+
+
+@command("version")
+def cmd_version(args: argparse.Namespace, cfg: Config) -> int:
+    """No database is opened: it answers also beside a database it would refuse."""
+    data = {"version": VERSION, "schema_version": migrations.LATEST,
+            "oldest_upgradable_schema": migrations.OLDEST_UPGRADABLE}  # fmt: skip
+    emit(args, data, f"tagmyphotos {VERSION} (database schema {migrations.LATEST}, "
+                     f"upgrades from schema {migrations.OLDEST_UPGRADABLE})")  # fmt: skip
     return EXIT_OK
 
 

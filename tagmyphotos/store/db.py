@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from playhouse.db_url import connect
 
 from tagmyphotos import tuning
 from tagmyphotos.store import migrations
+from tagmyphotos.store.backup import backup_before_upgrade
 from tagmyphotos.store.models import database
 
 # Wait this long for a lock held by another process/thread before "database is locked".
@@ -41,13 +43,40 @@ def make_database(db_path: Path, url: str | None = None) -> pw.Database:
 
 
 def open_database(db_path: Path, url: str | None = None, upgrade: bool = True) -> pw.Database:
-    """Bind the models to the database and bring its schema up to date."""
+    """Bind the models to the database and bring its schema up to date (a copy first, see
+    store/backup.py). A database written by a newer release is refused (migrations.SchemaTooNew)
+    before anything is written: a SQLite file is read as immutable before it is even opened."""
+    if not url:
+        migrations.refuse_newer(peek_sqlite_version(db_path))
     db = make_database(db_path, url)
     database.initialize(db)
     db.connect(reuse_if_open=True)
+    try:
+        version = migrations.current_version(db)
+        migrations.refuse_newer(version)
+        if upgrade and 0 < version < migrations.LATEST:
+            backup_before_upgrade(db, db_path, version, migrations.LATEST)
+    except BaseException:
+        db.close()
+        raise
     if upgrade:
         migrations.upgrade(db)
     return db
+
+
+def peek_sqlite_version(db_path: Path) -> int:
+    """The schema version of a SQLite file, read without a lock, journal or WAL file (0 if there
+    is no file or no version yet). A version still only in the WAL is caught after opening."""
+    if not db_path.is_file():
+        return 0
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?immutable=1", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM schema_meta WHERE key = 'version'").fetchone()
+    except sqlite3.DatabaseError:
+        return 0  # no schema_meta yet (or not a database: opening it says so)
+    finally:
+        conn.close()
+    return int(row[0]) if row else 0
 
 
 def close_database() -> None:

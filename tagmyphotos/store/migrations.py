@@ -2,15 +2,25 @@
 
 Each entry of MIGRATIONS brings the schema from version N-1 to N and never changes once
 released; a new schema change is a new entry. Version 1 is frozen here as it shipped.
+
+What this code upgrades from: OLDEST_UPGRADABLE. The first release (commit 06dcfdc) applied
+versions 1 and 2 at its first start, each in its own transaction, so a database in the wild is at
+version 2 or later, or at 1 if that first start was stopped between the two; both are upgraded
+(tests/store/test_upgrade.py builds them as that release wrote them and upgrades them to LATEST).
+A database above LATEST was written by a newer release: it is refused (SchemaTooNew) before
+anything is written, as downgrades do not exist. The copy taken before a migration runs:
+store/backup.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
+from tagmyphotos import VERSION
 from tagmyphotos.store import models as m
 
 
@@ -130,8 +140,48 @@ def _v9(db: pw.Database) -> None:
     db.create_tables([m.AutoBatch])
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+# (old name, name, table, column, unique): the photo indexes of every database and, since the job
+# table got its own frozen class (78f6c13), the job indexes of databases made after it were named
+# after the frozen classes; the first release named the job ones job_state and job_type.
+_INDEX_NAMES = (
+    ("_photov1_hash", "photo_hash", "photo", "hash", False),
+    ("_photov1_path", "photo_path", "photo", "path", True),
+    ("_photov1_state", "photo_state", "photo", "state", False),
+    ("_jobv1_state", "job_state", "job", "state", False),
+    ("_jobv1_type", "job_type", "job", "type", False),
+)
+
+
+def _v10(db: pw.Database) -> None:
+    """One schema whatever release made the database: index names <table>_<column>, like every
+    other table's (found by the upgrade test: a first-release database and a new one differed)."""
+    for old, new, table, column, unique in _INDEX_NAMES:
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        db.execute_sql(f'CREATE {kind} IF NOT EXISTS "{new}" ON "{table}" ("{column}")')
+        db.execute_sql(f'DROP INDEX IF EXISTS "{old}"')
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 LATEST = len(MIGRATIONS)
+OLDEST_UPGRADABLE = 1  # every schema a release ever wrote, see the module's docstring
+
+
+class UpgradeStopped(RuntimeError):
+    """The start stops before the schema is touched; the message says why and what to do."""
+
+
+class SchemaTooNew(UpgradeStopped):
+    """The database was written by a newer release: this one must not read or change it."""
+
+    def __init__(self, found: int, latest: int = LATEST) -> None:
+        super().__init__(
+            f"the database has schema version {found}, written by a newer Tag My Photos than this "
+            f"one ({VERSION}, schema version {latest}); nothing was changed. Run the newer "
+            "release again (its image or package), or restore the copy taken before that upgrade "
+            "(tagmyphotos.db.before-v*.bak beside the database, or your PostgreSQL dump)"
+        )
+        self.found = found
+        self.latest = latest
 
 
 def current_version(db: pw.Database) -> int:
@@ -141,16 +191,44 @@ def current_version(db: pw.Database) -> int:
     return int(row.value) if row else 0
 
 
-def upgrade(db: pw.Database, target: int = LATEST) -> int:
-    """Apply every migration above the current version, each in its own transaction."""
-    version = current_version(db)
+def refuse_newer(version: int) -> None:
+    """Raise SchemaTooNew for a schema above LATEST (checked before any write)."""
     if version > LATEST:
-        raise RuntimeError(
-            f"the database has schema version {version}, newer than this program ({LATEST}); "
-            "upgrade Tag My Photos"
-        )
-    for number in range(version + 1, target + 1):
-        with db.atomic():
-            MIGRATIONS[number - 1](db)
-            m.upsert(m.SchemaMeta, m.SchemaMeta.key, {"key": "version", "value": str(number)})
+        raise SchemaTooNew(version)
+
+
+def upgrade(db: pw.Database, target: int = LATEST) -> int:
+    """Apply every migration above the current version, each in its own transaction: on
+    PostgreSQL (transactional DDL) a failed migration leaves the schema as it was."""
+    version = current_version(db)
+    refuse_newer(version)
+    with _sqlite_foreign_keys_off(db):
+        for number in range(version + 1, target + 1):
+            with db.atomic():
+                MIGRATIONS[number - 1](db)
+                _check_foreign_keys(db, number)
+                m.upsert(m.SchemaMeta, m.SchemaMeta.key, {"key": "version", "value": str(number)})
     return max(version, target)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(db: pw.Database) -> Iterator[None]:
+    """SQLite adds a NOT NULL column by rebuilding the table (new table, copy, DROP, rename); with
+    foreign keys on, that DROP cascades: version 9 deleted every alias and unnamed every face of
+    an upgraded database. The pragma only works outside a transaction, so it is set here, around
+    them, and each migration checks the keys itself before it commits (SQLite's documented way)."""
+    if not isinstance(db, pw.SqliteDatabase) or not db.pragma("foreign_keys"):
+        yield
+        return
+    db.pragma("foreign_keys", 0)
+    try:
+        yield
+    finally:
+        db.pragma("foreign_keys", 1)
+
+
+def _check_foreign_keys(db: pw.Database, number: int) -> None:
+    if isinstance(db, pw.SqliteDatabase):
+        broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migration {number} would leave broken references {broken[:5]}; nothing was changed")

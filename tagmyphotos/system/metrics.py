@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import peewee as pw
@@ -40,6 +39,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from tagmyphotos import VERSION
 from tagmyphotos.store import models as m
 from tagmyphotos.store import workers
 
@@ -86,14 +86,7 @@ MODEL_LOAD_SECONDS = Gauge(
 BUILD_INFO = Info("tagmyphotos_build", "Version of Tag My Photos and its Python", registry=PROCESS_REGISTRY)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("tagmyphotos")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-BUILD_INFO.info({"version": _version(), "python": platform.python_version()})
+BUILD_INFO.info({"version": VERSION, "python": platform.python_version()})
 
 
 def count_integration_call(target: str, result: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from openapi_spec_validator import validate
 
+from tagmyphotos import VERSION
 from tagmyphotos.store import migrations
 from tests.support.api import ApiEnv, assert_problem
 
@@ -114,7 +115,7 @@ def test_an_internal_error_shows_no_internals(api: ApiEnv, monkeypatch: pytest.M
 def test_version_stats_and_whoami(api: ApiEnv) -> None:
     version = api.ok("GET", "/version")
     assert version["schema_version"] == migrations.LATEST == version["latest_schema_version"]
-    assert version["api"] == "v1" and version["version"]
+    assert version["api"] == "v1" and version["version"] == VERSION
     stats = api.ok("GET", "/stats")
     assert stats["photos"]["total"] == 64 and stats["faces"]["total"] > 0
     assert isinstance(stats["queue_depth"], int)

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from tagmyphotos import VERSION
 from tagmyphotos.config import Config, load_config
 from tagmyphotos_lab.servers import free_port
 from tests.support.base import EXIFTOOL, FACES, ROOT, copy_tree
@@ -190,6 +191,21 @@ def test_final_stage_runtime_contract(dockerfile: tuple[dict[str, str], list[Sta
         path="/nonexistent.yaml", environ={k: v for k, v in env.items() if k.startswith("TAGMYPHOTOS_")}
     )
     assert str(cfg.library) == "/photos" and cfg.server.host == "0.0.0.0"
+
+
+def test_image_label_carries_the_release(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:
+    """org.opencontainers.image.version is the VERSION build arg, and scripts/docker-build passes
+    it from tagmyphotos.VERSION, the number --version and the API show (issue 30, item 7)."""
+    _, (_, final) = dockerfile
+    assert [a.args for a in final.all("ARG")] == ["VERSION=dev"]
+    (label,) = final.all("LABEL")
+    assert env_pairs(label.args)["org.opencontainers.image.version"] == "${VERSION}"
+    script = (ROOT / "scripts" / "docker-build").read_text()
+    assert '--build-arg "VERSION=$VERSION"' in script
+    line = next(x for x in script.splitlines() if x.startswith("VERSION=$("))
+    found = subprocess.run(["bash", "-c", f"{line}; echo \"$VERSION\""], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.strip()  # fmt: skip
+    assert found == VERSION
 
 
 # --- compose examples ---------------------------------------------------------------------------

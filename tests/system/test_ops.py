@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from tagmyphotos import VERSION
 from tagmyphotos.core import Core
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
@@ -130,7 +130,7 @@ def test_metrics_after_a_real_pipeline_run(analysed: tuple[Core, TestClient, m.J
     assert value(samples, "tagmyphotos_oldest_queued_job_age_seconds") == 0
     for result in ("ok", "failed", "restored"):
         assert value(samples, "tagmyphotos_writes_total", result=result, mode="") == 0
-    info = value(samples, "tagmyphotos_build_info", version=metadata.version("tagmyphotos"), python=_py())
+    info = value(samples, "tagmyphotos_build_info", version=VERSION, python=_py())
     assert info == 1
 
 
@@ -226,7 +226,7 @@ def _ready(client: TestClient) -> tuple[int, dict[str, Any]]:
 
 def test_ready_when_everything_is_there(core: Core) -> None:
     client = app_for(core)
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "version": VERSION}
     status, body = _ready(client)
     assert status == 200, body
     assert body["ready"] is True and body["reasons"] == []
@@ -284,7 +284,7 @@ def test_metrics_answer_when_the_database_fails(core: Core) -> None:
     assert value(samples, "tagmyphotos_database_up") == 0
     assert not any(name == "tagmyphotos_photos" for name, _ in samples)
     assert (
-        value(samples, "tagmyphotos_build_info", version=metadata.version("tagmyphotos"), python=_py()) == 1
+        value(samples, "tagmyphotos_build_info", version=VERSION, python=_py()) == 1
     )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from jobs.queue import queue_depth
+from tagmyphotos import VERSION
 from tagmyphotos.system import metrics
 from tagmyphotos.system.health import readiness
 
@@ -46,8 +47,9 @@ def get_metrics(request: Request) -> Response:
 
 @router.get("/healthz", include_in_schema=False)
 def healthz() -> dict[str, str]:
-    """The process is up and serving requests (liveness): nothing else is checked."""
-    return {"status": "ok"}
+    """The process is up and serving requests (liveness): nothing else is checked. The release
+    rides along, so an upgrade can be confirmed without an API key."""
+    return {"status": "ok", "version": VERSION}
 
 
 @router.get("/readyz", include_in_schema=False)

@@ -7,13 +7,13 @@ because orchestrators call them without a key.
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.queue import queue_depth
+from tagmyphotos import VERSION
 from tagmyphotos.core import Core
 from tagmyphotos.store import migrations
 from tagmyphotos.system.stats import library_stats
@@ -25,7 +25,7 @@ router = APIRouter(tags=["system"], route_class=ProblemRoute)
 
 
 class VersionOut(BaseModel):
-    version: str = Field(description="the Tag My Photos package version")
+    version: str = Field(description="the Tag My Photos release (CHANGELOG.md)")
     api: str = "v1"
     schema_version: int = Field(description="the database schema version in use")
     latest_schema_version: int
@@ -77,10 +77,8 @@ class WhoAmI(BaseModel):
 
 
 def package_version() -> str:
-    try:
-        return metadata.version("tagmyphotos")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+    """The release (tagmyphotos.VERSION, the one source pyproject also reads)."""
+    return VERSION
 
 
 @router.get("/version", response_model=VersionOut, summary="Program, API and schema versions")
