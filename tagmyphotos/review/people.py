@@ -20,6 +20,7 @@ from tagmyphotos import tuning
 from tagmyphotos.errors import Conflict, NotFound, PeopleError
 from tagmyphotos.review.undo import Journal
 from tagmyphotos.store import models as m
+from tagmyphotos.store import tally
 from tagmyphotos.store.db import chunked, serialized
 from tagmyphotos.store.views import PersonView, ReviewResult, iso, objs
 from tagmyphotos.suggest.refresh import refresh_affected
@@ -195,6 +196,15 @@ def person_view(person: m.Person) -> PersonView:
     return _views([person])[0]
 
 
+def person_views(person_ids: list[int]) -> list[PersonView]:
+    """Views of these people in this order, with one read of the counts (NotFound if one is gone)."""
+    found = {int(p.id): p for p in m.Person.select().where(m.Person.id.in_(person_ids))} if person_ids else {}
+    missing = [pid for pid in person_ids if pid not in found]
+    if missing:
+        raise NotFound(f"no person with id {missing[0]}")
+    return _views([found[pid] for pid in person_ids])
+
+
 def _aliases(ids: list[int] | None) -> dict[int, list[str]]:
     query = m.PersonAlias.select().order_by(m.PersonAlias.id)
     if ids is not None:
@@ -210,13 +220,9 @@ def _views(people: list[m.Person]) -> list[PersonView]:
         return []
     ids = [p.id for p in people]
     bands: dict[tuple[int, str], int] = {}
-    rows = m.rows(
-        m.Face.select(m.Face.suggested_person, m.Face.band, pw.fn.COUNT(m.Face.id))
-        .where((m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.in_(ids))
-        .group_by(m.Face.suggested_person, m.Face.band)
-    )
-    for pid, band, n in rows:
-        bands[(pid, band)] = int(n)
+    for key, n in tally.counts().items():  # kept by the database: no scan of the suggestions
+        if key.state == m.FACE_SUGGESTED:
+            bands[(key.person, key.band)] = bands.get((key.person, key.band), 0) + n
     covers = {p.cover_face_id for p in people if p.cover_face_id}
     thumbs: dict[int, str] = {}
     if covers:
@@ -242,7 +248,7 @@ def _views(people: list[m.Person]) -> list[PersonView]:
 
 def ignored_count() -> int:
     """The built-in "ignored" bucket (strangers, background faces) is a face state."""
-    return m.Face.select().where(m.Face.state == m.FACE_IGNORED).count()
+    return tally.count(m.FACE_IGNORED)
 
 
 # --- changes ---------------------------------------------------------------------------------

@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import peewee as pw
-
-from tagmyphotos.review.people import get_person, person_id_of, person_view
+from tagmyphotos.review.people import person_id_of, person_views
 from tagmyphotos.review.queries import BANDS, FaceFilter, count_faces, list_faces
 from tagmyphotos.store import models as m
+from tagmyphotos.store import tally
 from tagmyphotos.store.views import SuggestionGroup
 
 
@@ -60,21 +59,22 @@ def suggestion_counts(
     """Every person with suggested faces (in `band`, if given), in the one order."""
     if band is not None and band not in BANDS:
         raise ValueError(f"band must be one of {', '.join(BANDS)}")
-    where = (m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.is_null(False)
-    if person is not None:
-        where &= m.Face.suggested_person == person_id_of(person)
-    if not include_hidden:
-        where &= m.Face.suggested_person.not_in(m.Person.select(m.Person.id).where(m.Person.hidden))
-    likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == "likely", 1)], 0))
-    rows = m.rows(
-        m.Face.select(m.Face.suggested_person, likely, pw.fn.COUNT(m.Face.id)).where(where).group_by(
-            m.Face.suggested_person
-        )
-    )
-    counts = [SuggestionCount(int(p), int(n or 0), int(t) - int(n or 0)) for p, n, t in rows]
+    wanted = person_id_of(person) if person is not None else None
+    hidden = set() if include_hidden else _hidden_people()
+    likely: dict[int, int] = {}
+    total: dict[int, int] = {}
+    for key, n in tally.counts().items():
+        if key.state == m.FACE_SUGGESTED and key.person and key.person not in hidden and wanted in (None, key.person):
+            likely[key.person] = likely.get(key.person, 0) + (n if key.band == "likely" else 0)
+            total[key.person] = total.get(key.person, 0) + n
+    counts = [SuggestionCount(p, likely[p], total[p] - likely[p]) for p in total]
     if band is not None:
         counts = [c for c in counts if (c.likely if band == "likely" else c.maybe) > 0]
     return sorted(counts, key=SuggestionCount.rank)
+
+
+def _hidden_people() -> set[int]:
+    return {int(p) for (p,) in m.rows(m.Person.select(m.Person.id).where(m.Person.hidden))}
 
 
 def review_summary() -> ReviewSummary:
@@ -91,8 +91,9 @@ def suggestion_groups(
 ) -> list[SuggestionGroup]:
     """The groups of `ranked` (a slice of `suggestion_counts()`), each with its first `per_person`
     faces in `order` (the review's "confidence" unless asked otherwise)."""
-    groups = []
-    for c in ranked:
-        faces = list_faces(FaceFilter(suggested=c.person_id, band=band), order, 0, per_person)
-        groups.append(SuggestionGroup(person_view(get_person(c.person_id)), faces, c.likely, c.maybe))
-    return groups
+    views = person_views([c.person_id for c in ranked])
+    return [
+        SuggestionGroup(view, list_faces(FaceFilter(suggested=c.person_id, band=band), order, 0, per_person),
+                        c.likely, c.maybe)
+        for c, view in zip(ranked, views, strict=True)
+    ]  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tagmyphotos.store import models as m
+from tagmyphotos.store import tally
 from tests.support.base import FACES
 
 MODEL = "Dlib/dlib5-chip150-p0.25/v1"
@@ -110,3 +111,5 @@ def check_counts() -> None:
     # face.person is set exactly when the face is confirmed
     assert not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FACE_CONFIRMED)).exists()
     assert not m.Face.select().where(m.Face.person.is_null() & (m.Face.state == m.FACE_CONFIRMED)).exists()
+    # the counts the pages read (store/tally.py, kept by triggers) equal a full count
+    assert tally.differences() == {}
