@@ -52,13 +52,20 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _copy_synced(src: Path, dst: Path) -> None:
-    """Copy bytes, mode and times to `dst`, flushed to disk."""
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
-        shutil.copyfileobj(fin, fout, _CHUNK)
-        fout.flush()
+def _copy_synced(src: Path, dst: Path) -> str:
+    """Copy bytes, mode and times to `dst`, flushed to disk; returns the SHA-256 of the bytes
+    copied, hashed on their way (re-reading the copy to hash it read it back from the page
+    cache, not the disk: the same bytes, one more pass over the file)."""
+    h = hashlib.sha256()
+    with open(src, "rb", buffering=0) as fin, open(dst, "wb", buffering=0) as fout:
+        while chunk := fin.read(_CHUNK):
+            h.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[fout.write(view) :]
         os.fsync(fout.fileno())
     shutil.copystat(src, dst)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,7 @@ def _put_back(original: Path, record: BackupRecord) -> None:
     sha256, mtime_ns = record.sha256, record.mtime_ns
     tmp = original.with_name(f".{original.name}.tagmyphotos-restore-{os.getpid()}")
     try:
-        _copy_synced(Path(record.backup), tmp)
-        if sha256_file(tmp) != sha256:
+        if _copy_synced(Path(record.backup), tmp) != sha256:
             raise BackupError(f"the copy of {original} does not match its checksum; not restored")
         with contextlib.suppress(FileNotFoundError):
             st = original.stat()
@@ -201,8 +207,7 @@ class BackupStore:
             tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
             try:
                 st = original.stat()
-                _copy_synced(original, tmp)
-                digest = sha256_file(tmp)
+                digest = _copy_synced(original, tmp)
                 after = original.stat()
                 if (after.st_size, after.st_mtime_ns) != (
                     st.st_size,

@@ -308,7 +308,8 @@ def jpeg_image_digest(path: Path) -> str:
                     tail, ended = b"", False
                     while chunk := f.read(_DIGEST_CHUNK):
                         h.update(chunk)
-                        ended = ended or b"\xff\xd9" in tail + chunk  # EOI (never inside scan data)
+                        # EOI (never inside scan data), maybe split between two chunks
+                        ended = ended or b"\xff\xd9" in chunk or tail + chunk[:1] == b"\xff\xd9"
                         tail = chunk[-1:]
                     return "jpeg-sha256:" + h.hexdigest() if ended else ""
                 body = f.read(length - 2)

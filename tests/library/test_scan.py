@@ -157,3 +157,54 @@ def test_reference_photos_taught_from_outside_are_not_scanned_or_purged(core: Co
     _scan(core)
     _scan(core)
     assert m.Photo.get_by_id(ref.id).state == m.PHOTO_DONE
+
+
+def test_new_photos_inserted_in_batches_keep_order_defaults_and_errors(core: Core) -> None:
+    """More new files than one INSERT batch, unreadable ones among them: every file gets its
+    own row (ids in walk order), the readable ones pending, the broken ones in error."""
+    from tagmyphotos.library import scan
+
+    lib = core.cfg.library
+    (lib / "many").mkdir()
+    source = shutil.copyfile(FACES / "img1.jpg", lib.parent / "one.jpg")  # outside the library
+    for i in range(scan._INSERT_BATCH + 37):
+        target = lib / "many" / f"n{i:04d}.jpg"
+        if i % 100 == 7:
+            target.write_bytes(source.read_bytes()[:300])  # truncated: an error row
+        else:
+            os.link(source, target)
+    report = _scan(core)
+    total = 64 + scan._INSERT_BATCH + 37
+    broken = {f"many/n{i:04d}.jpg" for i in range(scan._INSERT_BATCH + 37) if i % 100 == 7}
+    assert report.seen == total and len(report.new) == total == len(set(report.new))
+    assert {path for path, _ in report.errors} == broken
+    rows = {r.id: r for r in m.Photo.select()}
+    assert sorted(report.new) == sorted(rows)
+    paths = [rows[i].path for i in report.new]
+    assert paths[64:] == sorted(p for p in paths if p.startswith("many/"))  # walk order kept
+    for row in rows.values():
+        assert row.created_at is not None and row.updated_at is not None
+        if row.path in broken:
+            assert row.state == m.PHOTO_ERROR and row.last_error and row.hash is None
+        else:
+            assert row.state == m.PHOTO_PENDING and row.format and row.width and row.orientation == 1
+    again = _scan(core)
+    assert again.unchanged == total - len(broken) and again.files_read == len(broken) and not again.new
+
+
+def test_file_patterns_exclude_files_and_folder_patterns_exclude_folders(library: Path) -> None:
+    """Folder patterns ("x/**") are checked at the folder only; file patterns at every file."""
+    from tests.support.base import make_config
+
+    cfg = make_config(library, library.parent / "data", TAGMYPHOTOS_SCAN__EXCLUDE='["a/**/b/**", "*_tmp.jpg"]')
+    for folder in ("a/x/b", "a/x/c", "b"):
+        (library / folder).mkdir(parents=True)
+        shutil.copyfile(FACES / "img1.jpg", library / folder / "p.jpg")
+        shutil.copyfile(FACES / "img1.jpg", library / folder / "p_tmp.jpg")
+    core = Core(cfg)
+    try:
+        _scan(core)
+        paths = {r.path for r in m.Photo.select() if "/" in r.path}
+        assert paths == {"a/x/c/p.jpg", "b/p.jpg"}
+    finally:
+        core.close()
