@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tagmyphotos.errors import TagMyPhotosError
+
 # HTTP retries: backoff base * 2^attempt seconds, capped (also caps a server's Retry-After).
 HTTP_BACKOFF_BASE_S = 0.5
 HTTP_BACKOFF_MAX_S = 8.0
@@ -33,7 +35,7 @@ _NOT_ACTED_STATUSES = frozenset({502, 503, 504})
 SERVER_MESSAGE_CHARS = 120
 
 
-class IntegrationError(Exception):
+class IntegrationError(TagMyPhotosError):
     """A call failed for good; str(error) is a readable sentence without secrets."""
 
     def __init__(self, message: str, status: int | None = None, server_message: str = "") -> None:

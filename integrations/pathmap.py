@@ -11,9 +11,10 @@ import posixpath
 from pathlib import Path
 
 from tagmyphotos.config import PathMap
+from tagmyphotos.errors import TagMyPhotosError
 
 
-class PathMapError(ValueError):
+class PathMapError(TagMyPhotosError, ValueError):
     """A file cannot be mapped (it is not under the configured local prefix)."""
 
 

@@ -33,7 +33,7 @@ def batch_for_job(core: Core, write_job_id: int) -> WriteBatch:
             query = (
                 m.Face.select(m.Face, m.Person.name)
                 .join(m.Person, on=(m.Face.person == m.Person.id))
-                .where((m.Face.photo == photo.id) & (m.Face.state == m.FACE_CONFIRMED))
+                .where((m.Face.photo == photo.id) & (m.Face.state == m.FaceState.CONFIRMED))
             )
             for face in m.rows_as_objects(query):
                 box = FaceBox(

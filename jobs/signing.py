@@ -26,6 +26,7 @@ from typing import Any
 from huey.serializer import Serializer
 
 from tagmyphotos.config import Config
+from tagmyphotos.errors import TagMyPhotosError
 
 log = logging.getLogger("tagmyphotos.jobs")
 
@@ -35,7 +36,7 @@ MARK = b"tmpq1:"
 SIGNATURE_BYTES = 32
 
 
-class UnsignedMessage(ValueError):
+class UnsignedMessage(TagMyPhotosError, ValueError):
     """A queue message this installation did not sign: never unpickled."""
 
 

@@ -39,7 +39,7 @@ def run_job(job_id: int) -> None:
         return
     stage = STAGES.get(job.type)
     if stage is None:
-        jobs_store.finish(job_id, m.JOB_FAILED, error=f"unknown job type {job.type!r}")
+        jobs_store.finish(job_id, m.JobState.FAILED, error=f"unknown job type {job.type!r}")
         return
     if not stage.shared:
         _run(job_id, stage)
@@ -64,10 +64,10 @@ def _pass_on(job: m.Job, stage: Stage) -> bool:
     lead_id = (job.params or {}).get("helper_of")
     with _shared_lock:
         busy = _running.get(stage.name, 0) > 0
-    if lead_id is None or not busy or job.state != m.JOB_QUEUED:
+    if lead_id is None or not busy or job.state != m.JobState.QUEUED:
         return False
     lead = m.Job.get_or_none(m.Job.id == int(lead_id))
-    if lead is None or lead.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+    if lead is None or lead.state not in (m.JobState.QUEUED, m.JobState.RUNNING):
         return False
     run_job.schedule(args=(job.id,), delay=tuning.SHARED_JOB_RETRY_S)
     return True
@@ -84,7 +84,8 @@ def _helpers(job: m.Job) -> list[int]:
     one library about N times as fast. Created once, by the first delivery of the lead job."""
     if huey.immediate or runtime.core().cfg.queue.backend != "redis" or job.params.get("helper_of"):
         return []
-    if job.state != m.JOB_QUEUED or m.Job.select().where((m.Job.parent == job.id) & (m.Job.type == job.type)).exists():
+    children = m.Job.select().where((m.Job.parent == job.id) & (m.Job.type == job.type))
+    if job.state != m.JobState.QUEUED or children.exists():
         return []
     others = len(workers.live_workers()) - 1
     params = {**(job.params or {}), "helper_of": job.id}

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
 
 ENV_PREFIX = "TAGMYPHOTOS_"
 DEFAULT_CONFIG_FILE = "config.yaml"
@@ -42,8 +43,10 @@ SECRET_NAMES = frozenset({"password", "api_key", "token", "secret", "storage_sec
 _URL_IN_TEXT = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
 
 
-class ConfigError(Exception):
+class ConfigError(TagMyPhotosError):
     """A configuration problem, with a one-line message for the user."""
+
+    exit_code = EXIT_USAGE
 
 
 class _Section(BaseModel):

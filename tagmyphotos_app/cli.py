@@ -1,7 +1,8 @@
 """The `tagmyphotos` command: the composition root that wires core, queue, jobs and web app.
 
 Exit codes scripts can rely on: 0 ok, 1 the work ran but failed or had errors, 2 bad usage or
-configuration, 3 something named was not found.
+configuration, 3 something named was not found. A product error (tagmyphotos.errors) carries its
+own exit code: `main` turns it into a message and that code, the one place the CLI maps errors.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from tagmyphotos import VERSION
-from tagmyphotos.config import Config, ConfigError, load_config
+from tagmyphotos.config import Config, load_config
+from tagmyphotos.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, TagMyPhotosError
 from tagmyphotos.store import migrations
 
 from .output import say
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+EXIT_OK = 0
+__all__ = ["EXIT_FAILED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "command", "count", "emit", "main", "open_core"]
 
 Handler = Callable[[argparse.Namespace, Config], int]
 COMMANDS: dict[str, Handler] = {}
@@ -100,16 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config)
-    except ConfigError as exc:
+    except TagMyPhotosError as exc:  # ConfigError: a sentence on stderr, exit 2
         say(str(exc), err=True)
-        return EXIT_USAGE
+        return exc.exit_code
     handler = COMMANDS[args.command]
     try:
         return handler(args, cfg)
+    except TagMyPhotosError as exc:
+        return report_error(args, exc)
     except KeyboardInterrupt:
-        return EXIT_FAILED
-    except migrations.UpgradeStopped as exc:  # a newer database, or no copy before an upgrade: nothing written
-        say(f"error: {exc}", err=True)
         return EXIT_FAILED
     except Exception as exc:  # a locked database or a full disk is a sentence, not a traceback
         from tagmyphotos.store.db import storage_problem
@@ -119,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say(f"error: {problem}", err=True)
         return EXIT_FAILED
+
+
+def report_error(args: argparse.Namespace, exc: TagMyPhotosError) -> int:
+    """A product error as the user sees it, and its exit code: the sentence on stderr, and with
+    --json also `{"error": ...}` on stdout for the script that reads it."""
+    if getattr(args, "json", False):
+        say(json.dumps({"error": str(exc)}, sort_keys=True))
+    say(f"error: {exc}", err=True)
+    return exc.exit_code
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

@@ -78,7 +78,7 @@ def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
         job_id = jobs_store.create_job("import-names", params)
         run_stage(core, STAGES["import-names"], job_id)
         job = m.Job.get_by_id(job_id)
-        if job.state != m.JOB_DONE:
+        if job.state != m.JobState.DONE:
             emit(args, {"job_id": job_id, "state": job.state, "error": job.error}, "import-names failed")
             say(f"error: {job.error}", err=True)
             return EXIT_FAILED

@@ -12,7 +12,7 @@ from typing import Any
 
 from tagmyphotos.config import Config
 
-from .cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command, emit, open_core
+from .cli import EXIT_NOT_FOUND, EXIT_OK, command, emit, open_core
 
 
 def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -37,11 +37,7 @@ def cmd_apikey(args: argparse.Namespace, cfg: Config) -> int:
     core = open_core(cfg)
     try:
         if args.apikey_action == "create":
-            try:
-                info, secret = auth.create_api_key(args.name, args.scope)
-            except auth.AuthError as exc:
-                emit(args, {"error": str(exc)}, f"error: {exc}")
-                return EXIT_USAGE
+            info, secret = auth.create_api_key(args.name, args.scope)  # AuthError: cli.main, exit 2
             emit(
                 args,
                 {"key": info.__dict__, "secret": secret},

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tagmyphotos.config import Config
+from tagmyphotos.errors import PeopleError, TagMyPhotosError
 
-from .cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command, count, emit, open_core
+from .cli import EXIT_OK, command, count, emit, open_core
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -46,19 +47,16 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def run_action(action: Callable[[Any, argparse.Namespace], tuple[dict[str, Any], str]]) -> Handler:
-    """Open the core, run, print; map the service errors to exit codes."""
-    from tagmyphotos.review.people import NotFound, PeopleError
+    """Open the core, run, print. Errors of the family reach cli.main, which maps them."""
 
     def handler(args: argparse.Namespace, cfg: Config) -> int:
         core = open_core(cfg)
         try:
             data, text = action(core, args)
-        except NotFound as exc:
-            emit(args, {"error": str(exc)}, f"error: {exc}")
-            return EXIT_NOT_FOUND
-        except (PeopleError, ValueError) as exc:
-            emit(args, {"error": str(exc)}, f"error: {exc}")
-            return EXIT_USAGE
+        except TagMyPhotosError:
+            raise
+        except ValueError as exc:  # a plain ValueError from deeper code (a bad date, ...): refused as asked
+            raise PeopleError(str(exc)) from exc
         finally:
             core.close()
         emit(args, data, text)

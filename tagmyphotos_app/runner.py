@@ -67,7 +67,7 @@ def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bo
         _print(as_json, {"job": job.__dict__}, text)
         if job.error:  # last, on stderr: what the user reads after any logged stack trace
             say(f"error: {job.error}", err=True)
-        return 0 if job.state == m.JOB_DONE else 1
+        return 0 if job.state == m.JobState.DONE else 1
     finally:
         core.close()
 
@@ -135,7 +135,7 @@ def wait_for_job(job_id: int, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = m.Job.get_by_id(job_id).state
-        if state in (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED):
+        if state in (m.JobState.DONE, m.JobState.FAILED, m.JobState.CANCELLED):
             return str(state)
         time.sleep(WAIT_POLL_S)
     return str(m.Job.get_by_id(job_id).state)

@@ -136,15 +136,15 @@ def score(built: list[Built]) -> dict[str, float | int]:
         c["group_photos"] += item.kind == "group"
         for face in m.Face.select().where((m.Face.photo == photo.id) & (m.Face.source == "detected")):
             truth = _truth(item, face)
-            if face.state == m.FACE_CONFIRMED:
+            if face.state == m.FaceState.CONFIRMED:
                 c["confirmed_all"] += 1
                 c["wrong_confirmed_all"] += names.get(face.person_id) != truth
             if item.kind != "group" or truth is None:
                 continue
             c["group_faces"] += 1
-            if face.state == m.FACE_CONFIRMED:
+            if face.state == m.FaceState.CONFIRMED:
                 c["placed_right" if names.get(face.person_id) == truth else "placed_wrong"] += 1
-            elif face.state == m.FACE_SUGGESTED and face.suggested_person_id is not None:
+            elif face.state == m.FaceState.SUGGESTED and face.suggested_person_id is not None:
                 right = names.get(face.suggested_person_id) == truth
                 c["suggested_right" if right else "suggested_wrong"] += 1
             else:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tagmyphotos.errors import TagMyPhotosError
 
-class DlibFormatError(ValueError):
+
+class DlibFormatError(TagMyPhotosError, ValueError):
     """The file is not the dlib model this reader expects."""
 
 

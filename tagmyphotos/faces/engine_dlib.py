@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.faces.detect import Detection, FaceDetector
 from tagmyphotos.faces.embed import DEFAULT_MODEL, Aligner, DlibEmbedder, EmbeddingSpec, make_embedder
 from tagmyphotos.faces.engine import detector_for
 
 
-class EngineUnavailableError(RuntimeError):
+class EngineUnavailableError(TagMyPhotosError, RuntimeError):
     """This engine cannot run on this machine; the message says why and what to use instead."""
 
 

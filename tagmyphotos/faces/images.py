@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.geometry import exif_orientation
 
 # Decodes of more pixels than this (after a JPEG's reduced decode) run one at a time on the
@@ -110,7 +111,7 @@ PIXELS_STRIP_FROM = 4_000_000
 PIXELS_STRIP_ROWS = 256
 
 
-class ImageError(Exception):
+class ImageError(TagMyPhotosError):
     """A photo that cannot be analysed; `str(exc)` is a sentence fit for the photo's error column."""
 
 

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.faces.dlibfile import cached_shape_predictor
 
 # dlib's ResNet descriptor and its 5-point landmark model, as shipped by face-recognition-models.
@@ -28,7 +29,7 @@ MTCNN_FILES = ("pnet.lz4", "rnet.lz4", "onet.lz4")
 DEEPFACE_LINKED = (DLIB_RESNET_FILE, DLIB_LANDMARKS_FILE)
 
 
-class WeightsMissingError(RuntimeError):
+class WeightsMissingError(TagMyPhotosError, RuntimeError):
     """A model weight file is not where it must be; the message names the file and the folder."""
 
     def __init__(self, file_name: str, folder: Path | str, hint: str = "") -> None:

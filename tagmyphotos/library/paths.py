@@ -18,16 +18,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote
 
+from tagmyphotos.errors import EXIT_NOT_FOUND, EXIT_USAGE, TagMyPhotosError
+
 # Longest client path accepted (characters); far above any real library path.
 MAX_CLIENT_PATH_CHARS = 4096
 
 
-class PathRefused(ValueError):
+class PathRefused(TagMyPhotosError, ValueError):
     """The path is not acceptable (traversal, absolute, bad characters); a 400 for clients."""
 
+    http_status = 400
+    slug = "bad-path"
+    exit_code = EXIT_USAGE
 
-class PathNotFound(LookupError):
+
+class PathNotFound(TagMyPhotosError, LookupError):
     """The path is acceptable but names nothing inside the root; a 404 for clients."""
+
+    http_status = 404
+    slug = "not-found"
+    exit_code = EXIT_NOT_FOUND
 
 
 def _suspicious_segment(segment: str) -> bool:

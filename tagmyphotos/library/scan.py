@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import xxhash
 from PIL import Image, UnidentifiedImageError
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.geometry import exif_orientation
 from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library, walk_paths
 from tagmyphotos.store import models as m
@@ -38,7 +39,7 @@ except ImportError:  # pragma: no cover - optional at run time
 REFERENCE_KIND = "reference"
 
 
-class FileProblem(Exception):
+class FileProblem(TagMyPhotosError):
     """A file we can't use, with a message for the user."""
 
 
@@ -172,7 +173,7 @@ _KNOWN_QUERY = "SELECT path, size, mtime, state, id FROM photo WHERE state != {p
 def known_photos(scope: list[str] | None) -> dict[str, tuple[Any, ...]]:
     """The library's photo rows (KnownPhoto's fields) by path, only those in `scope`, with one
     raw query: for 100k photos the ORM's per-row conversion would cost more than the walk."""
-    cursor = m.database.execute_sql(_KNOWN_QUERY.format(p=m.database.param), (m.PHOTO_MISSING, REFERENCE_KIND))
+    cursor = m.database.execute_sql(_KNOWN_QUERY.format(p=m.database.param), (m.PhotoState.MISSING, REFERENCE_KIND))
     if scope is None:
         return {row[0]: row for row in cursor}
     return {row[0]: row for row in cursor if in_scope(row[0], scope)}
@@ -194,7 +195,7 @@ def scan_library(
     seen_paths: set[str] = set()  # only a scan of given paths can name a file twice
     fresh: list[tuple[FoundFile, Probe | None, str | None]] = []
     changed: list[tuple[int, FoundFile, Probe | None, str | None]] = []
-    error_state = m.PHOTO_ERROR
+    error_state = m.PhotoState.ERROR
     # Writes go in short transactions (batches of changed files, then the new and gone ones):
     # a transaction held across the walk would block every other writer (API, analysis) for
     # the whole scan, and hide the job's heartbeat until the end.
@@ -259,7 +260,7 @@ def _fields(item: FoundFile, probe: Probe | None, problem: str | None) -> dict[s
         "updated_at": m.utcnow(),
     }
     if probe is None:
-        return base | {"state": m.PHOTO_ERROR, "last_error": problem, "hash": None}
+        return base | {"state": m.PhotoState.ERROR, "last_error": problem, "hash": None}
     return base | {
         "hash": probe.hash,
         "format": probe.format,
@@ -276,10 +277,10 @@ def _update_changed(
     photo = m.Photo.get_by_id(photo_id)
     values = _fields(item, probe, problem)
     if probe is not None:
-        if probe.hash == photo.hash and photo.state != m.PHOTO_ERROR:
+        if probe.hash == photo.hash and photo.state != m.PhotoState.ERROR:
             values.pop("state", None)  # touched, not changed: keep its analysis
         else:
-            values["state"] = m.PHOTO_PENDING
+            values["state"] = m.PhotoState.PENDING
             report.changed.append(photo_id)
     else:
         report.errors.append((item.rel, problem or "unreadable"))
@@ -309,7 +310,7 @@ def _settle_new_and_gone(
         row[1]: row
         for row in m.rows(
             m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(
-                (m.Photo.state == m.PHOTO_MISSING) & (m.Photo.kind != REFERENCE_KIND)
+                (m.Photo.state == m.PhotoState.MISSING) & (m.Photo.kind != REFERENCE_KIND)
             )
         )
     }
@@ -325,7 +326,7 @@ def _settle_new_and_gone(
             photo_id = gone.pop(old_path).id
         elif item.rel in missing_rows:  # came back at its old path
             photo_id = missing_rows[item.rel][0]
-            values.setdefault("state", m.PHOTO_PENDING)
+            values.setdefault("state", m.PhotoState.PENDING)
         elif probe is not None and missing_by_hash.get(probe.hash):
             photo_id = missing_by_hash[probe.hash].pop()
             old_path = m.Photo.get_by_id(photo_id).path
@@ -336,7 +337,7 @@ def _settle_new_and_gone(
         if old_path is not None:
             report.moved.append((old_path, item.rel))  # same content: keeps faces and names
     if gone:
-        m.Photo.update(state=m.PHOTO_MISSING, updated_at=m.utcnow()).where(
+        m.Photo.update(state=m.PhotoState.MISSING, updated_at=m.utcnow()).where(
             m.Photo.id.in_([row.id for row in gone.values()])
         ).execute()
         report.missing.extend(sorted(gone))
@@ -383,7 +384,7 @@ def _new_row(item: FoundFile, values: dict[str, object]) -> dict[str, object]:
         "width": None,
         "height": None,
         "orientation": 1,
-        "state": m.PHOTO_PENDING,
+        "state": m.PhotoState.PENDING,
         "last_error": None,
     } | values
 

@@ -21,9 +21,8 @@ import numpy as np
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
+from tagmyphotos.states import MatchBand
 
-BAND_LIKELY = "likely"
-BAND_MAYBE = "maybe"
 NO_REJECTIONS: Mapping[int, Collection[int]] = {}
 
 
@@ -108,7 +107,7 @@ class Explanation:
 class Suggestion:
     face_id: int
     person_id: int | None  # set only when band is likely or maybe
-    band: str | None
+    band: MatchBand | None
     confidence: float
     candidate_id: int | None  # best person even when it stays unknown (for the explanation)
     explanation: Explanation | None
@@ -278,9 +277,9 @@ class Matcher:
         band = None
         if dist <= s.threshold and (margin is None or margin >= s.min_margin):
             if confidence >= s.likely:
-                band = BAND_LIKELY
+                band = MatchBand.LIKELY
             elif confidence >= s.maybe:
-                band = BAND_MAYBE
+                band = MatchBand.MAYBE
         return Suggestion(face_id, person if band else None, band, confidence, person, explanation, neighbours)
 
     # --- person statistics ----------------------------------------------------------------------

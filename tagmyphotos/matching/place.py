@@ -28,7 +28,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from tagmyphotos import tuning
-from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, MatchSettings
+from tagmyphotos.matching.match import MatchSettings
+from tagmyphotos.states import MatchBand
 
 # Placing rounds stop when two in a row agree, or after this many.
 PLACE_MAX_ROUNDS = 6
@@ -58,7 +59,7 @@ class Placement:
     distance: float  # the name's cost on the face (to exemplars, or shared with other photos)
     margin: float  # what the photo's best assignment would cost more without this pair
     confidence: float
-    band: str | None  # likely / maybe (a suggestion), None: too unsure to suggest
+    band: MatchBand | None  # likely / maybe (a suggestion), None: too unsure to suggest
     sure: bool  # may be confirmed
     basis: str  # "exemplars" (confirmed or surely placed faces) or "shared" (other photos' faces)
 
@@ -225,8 +226,8 @@ def _solve(
     return out
 
 
-def _band(confidence: float, s: MatchSettings) -> str | None:
-    return BAND_LIKELY if confidence >= s.likely else BAND_MAYBE if confidence >= s.maybe else None
+def _band(confidence: float, s: MatchSettings) -> MatchBand | None:
+    return MatchBand.LIKELY if confidence >= s.likely else MatchBand.MAYBE if confidence >= s.maybe else None
 
 
 def _logistic(z: float) -> float:
@@ -246,7 +247,7 @@ def _exemplars(
     decides again whether they hold; a face never counts for its own photo)."""
     extra: dict[int, list[tuple[np.ndarray, int]]] = {}
     for pl in placements:
-        if pl.band == BAND_LIKELY:
+        if pl.band == MatchBand.LIKELY:
             extra.setdefault(pl.person_id, []).append((vecs[pl.face_id], pl.photo_id))
     out = dict(given)
     for p, rows in extra.items():

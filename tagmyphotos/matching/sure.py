@@ -29,10 +29,8 @@ import numpy as np
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.index import NeighbourIndex, exact_knn
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings, Suggestion
-
-SURE, LIKELY, CHECK = "sure", "likely", "check"
-CERTAINTY_LEVELS = (SURE, LIKELY, CHECK)
+from tagmyphotos.matching.match import Matcher, MatchSettings, Suggestion
+from tagmyphotos.states import Certainty, MatchBand
 
 
 @dataclass(frozen=True)
@@ -94,14 +92,14 @@ class Unnamed:
     index: NeighbourIndex | None = None  # over the same faces (large libraries); None: exact search
 
 
-def certainty(s: Suggestion, sure: bool) -> str | None:
+def certainty(s: Suggestion, sure: bool) -> Certainty | None:
     """The level the user sees: "sure" (the rule above), "likely" (the rest of the likely
     band), "check" (the maybe band); None for a face without a suggestion."""
     if s.band is None or s.person_id is None:
         return None
-    if s.band == BAND_LIKELY:
-        return SURE if sure else LIKELY
-    return CHECK
+    if s.band == MatchBand.LIKELY:
+        return Certainty.SURE if sure else Certainty.LIKELY
+    return Certainty.CHECK
 
 
 def gather(
@@ -121,7 +119,7 @@ def gather(
     out: list[Evidence | None] = [None] * len(suggestions)
     rows_of: dict[int, list[int]] = {}
     for row, s in enumerate(suggestions):
-        if s.band == BAND_LIKELY and s.person_id is not None:
+        if s.band == MatchBand.LIKELY and s.person_id is not None:
             rows_of.setdefault(s.person_id, []).append(row)
     space = _space(matcher, vectors)
     pending: list[tuple[int, np.ndarray]] = []  # (row, the person's trusted vectors)

@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tagmyphotos import tuning
+from tagmyphotos.errors import TagMyPhotosError
 
 _CHUNK = tuning.HASH_CHUNK_BYTES
 
 
-class BackupError(RuntimeError):
+class BackupError(TagMyPhotosError, RuntimeError):
     """A backup or restore that could not be done safely; the message says what and why."""
 
 

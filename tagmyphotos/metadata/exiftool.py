@@ -31,6 +31,8 @@ from typing import Any
 
 import exiftool  # pyexiftool
 
+from tagmyphotos.errors import TagMyPhotosError
+
 # One exiftool command (read, write or verify of one photo) must answer within this many
 # seconds, else the process is killed and restarted: a 100-MP TIFF takes ~2 s on a NAS core.
 EXIFTOOL_TIMEOUT_S = 60.0
@@ -43,11 +45,11 @@ PREFLIGHT_TIMEOUT_S = 30.0
 _PREFLIGHT_PASSED: set[tuple[str, int, int, int]] = set()  # executables that answered -ver
 
 
-class ExifToolError(RuntimeError):
+class ExifToolError(TagMyPhotosError, RuntimeError):
     """exiftool is missing, too old, died, timed out, or refused a command."""
 
 
-class UnsafeArgument(ValueError):
+class UnsafeArgument(TagMyPhotosError, ValueError):
     """An argument that could be split into several exiftool arguments (line break, NUL)."""
 
 

@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.metadata.exiftool import ExifToolSession, path_arg
 from tagmyphotos.metadata.read import is_jpeg
 
@@ -20,7 +21,7 @@ from tagmyphotos.metadata.read import is_jpeg
 PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage")
 
 
-class RawPreviewError(Exception):
+class RawPreviewError(TagMyPhotosError):
     """No usable embedded JPEG; `str()` is a sentence for the photo's error column."""
 
 

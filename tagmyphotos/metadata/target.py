@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.metadata.backups import BackupStore
 from tagmyphotos.metadata.exiftool import ExifToolError, ExifToolSession, UnsafeArgument
 from tagmyphotos.metadata.plan import PersonRegion, TagState, WriteOptions, WritePlan, plan_write
@@ -36,7 +37,7 @@ _EXTENSIONS = {
 }
 
 
-class WriteError(RuntimeError):
+class WriteError(TagMyPhotosError, RuntimeError):
     """A write that did not happen or was undone; `str()` says why, `restored` whether the
     backup was put back (None: nothing had been touched yet)."""
 

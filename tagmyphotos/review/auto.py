@@ -22,6 +22,7 @@ from tagmyphotos.review import undo
 from tagmyphotos.review.confirm import confirm_pairs
 from tagmyphotos.review.people import recount, refresh_after
 from tagmyphotos.review.undo import AUTO_KIND, Journal
+from tagmyphotos.states import Certainty
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked, serialized
 from tagmyphotos.store.views import iso, objs
@@ -96,8 +97,8 @@ def sure_faces(cap: int) -> list[int]:
         m.Face.select(m.Face.id)
         .join(m.Person, on=(m.Face.suggested_person == m.Person.id))
         .where(
-            (m.Face.state == m.FACE_SUGGESTED)
-            & (m.Face.certainty == "sure")
+            (m.Face.state == m.FaceState.SUGGESTED)
+            & (m.Face.certainty == Certainty.SURE)
             & (m.Person.hidden == False)  # noqa: E712 (peewee builds SQL from ==)
             & (m.Person.ask_first == False)  # noqa: E712
         )
@@ -117,7 +118,7 @@ def name_batch(core: Core, face_ids: list[int], job_id: int | None = None) -> Ba
     with serialized(core.db):
         faces = [f for part in chunked(face_ids) for f in objs(m.Face.select().where(m.Face.id.in_(part)))]
         people = {int(p.id): p for p in m.Person.select()}
-        sure = [f for f in faces if f.state == m.FACE_SUGGESTED and f.certainty == "sure"]
+        sure = [f for f in faces if f.state == m.FaceState.SUGGESTED and f.certainty == Certainty.SURE]
         pairs = [(f, people[f.suggested_person_id]) for f in sure if f.suggested_person_id in people]
         journal = Journal(AUTO_KIND)
         done = confirm_pairs(journal, pairs, displace=False, respect_rejections=True)

@@ -20,6 +20,7 @@ from tagmyphotos.faces.thumb import save_thumbnail
 from tagmyphotos.review import undo
 from tagmyphotos.review.people import find_person, get_person, person_view, recount, refresh_after, resolve_person
 from tagmyphotos.review.undo import Journal
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked, serialized
 from tagmyphotos.store.views import ReviewResult, Skipped, UndoView, iso, objs
@@ -39,7 +40,7 @@ _CLEAR_SUGGESTION: dict[str, Any] = {
 }
 
 
-def _faces(face_ids: Iterable[int]) -> list[Any]:
+def _faces(face_ids: Iterable[int]) -> list[m.Face]:
     """Rows in the caller's order; NotFound names the first missing id."""
     ids = list(dict.fromkeys(int(i) for i in face_ids))
     rows = {f.id: f for part in chunked(ids) for f in m.Face.select().where(m.Face.id.in_(part))}
@@ -49,7 +50,7 @@ def _faces(face_ids: Iterable[int]) -> list[Any]:
     return [rows[i] for i in ids]
 
 
-def _set(faces: Sequence[Any], **values: Any) -> None:
+def _set(faces: Sequence[m.Face], **values: Any) -> None:
     values["updated_at"] = m.utcnow()
     for part in chunked(f.id for f in faces):
         m.Face.update(**values).where(m.Face.id.in_(part)).execute()
@@ -65,14 +66,14 @@ class Confirmed:
 
 
 def confirm_faces(
-    journal: Journal, faces: Sequence[Any], person: m.Person, displace: bool, respect_rejections: bool
+    journal: Journal, faces: Sequence[m.Face], person: m.Person, displace: bool, respect_rejections: bool
 ) -> Confirmed:
     """Confirm `faces` as `person` inside the caller's transaction (the building block of every naming action)."""
     return confirm_pairs(journal, [(f, person) for f in faces], displace, respect_rejections)
 
 
 def confirm_pairs(
-    journal: Journal, pairs: Sequence[tuple[Any, m.Person]], displace: bool, respect_rejections: bool
+    journal: Journal, pairs: Sequence[tuple[m.Face, m.Person]], displace: bool, respect_rejections: bool
 ) -> Confirmed:
     """Confirm each face as its person, in a few statements however many people are involved.
 
@@ -83,18 +84,18 @@ def confirm_pairs(
     for part in chunked(f.id for f, _ in pairs):
         query = m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person)
         rejected.update((int(f), int(p)) for f, p in m.rows(query.where(m.FaceRejection.face.in_(part))))
-    holders: dict[tuple[int, int], Any] = {}
+    holders: dict[tuple[int, int], m.Face] = {}
     for part in chunked({f.photo_id for f, _ in pairs}):
-        same = m.Face.select().where(m.Face.photo.in_(part) & (m.Face.state == m.FACE_CONFIRMED))
+        same = m.Face.select().where(m.Face.photo.in_(part) & (m.Face.state == m.FaceState.CONFIRMED))
         holders.update({(int(f.photo_id), int(f.person_id)): f for f in objs(same)})
     renamed = {int(f.id): int(p.id) for f, p in pairs}
-    changed: list[tuple[Any, m.Person]] = []
+    changed: list[tuple[m.Face, m.Person]] = []
     skipped: list[Skipped] = []
-    displaced: list[Any] = []
+    displaced: list[m.Face] = []
     taken: set[tuple[int, int]] = set()
     for face, person in pairs:
         key = (int(face.photo_id), int(person.id))
-        if face.person_id == person.id and face.state == m.FACE_CONFIRMED:
+        if face.person_id == person.id and face.state == m.FaceState.CONFIRMED:
             taken.add(key)
             continue
         if key in taken:
@@ -112,7 +113,7 @@ def confirm_pairs(
         taken.add(key)
         changed.append((face, person))
     journal.touch([*(f for f, _ in changed), *displaced])
-    _set(displaced, state=m.FACE_UNKNOWN, person=None, **_CLEAR_SUGGESTION)
+    _set(displaced, state=m.FaceState.UNKNOWN, person=None, **_CLEAR_SUGGESTION)
     _write_confirmed([(int(f.id), int(p.id)) for f, p in changed])
     gone = [(int(f.id), int(p.id)) for f, p in changed if (f.id, p.id) in rejected]
     for fid, pid in gone:  # an explicit confirmation overrides an old rejection
@@ -137,7 +138,7 @@ def _write_confirmed(rows: list[tuple[int, int]]) -> None:
         f'UPDATE "{c._meta.table_name}" SET "state" = {q}, "{c.person.column_name}" = {q}, {sets}, '
         f'"updated_at" = {q} WHERE "id" = {q}'
     )
-    db.cursor().executemany(sql, [(m.FACE_CONFIRMED, pid, now, fid) for fid, pid in rows])
+    db.cursor().executemany(sql, [(m.FaceState.CONFIRMED, pid, now, fid) for fid, pid in rows])
 
 
 def _faces_n(n: int) -> str:
@@ -214,7 +215,7 @@ def reject(core: Core, face_ids: Iterable[int], who: int | str | None = None) ->
                 journal.rejections_added.append((int(face.id), int(target)))
             if face.person_id == target or face.suggested_person_id == target:
                 journal.touch([face])
-                _set([face], state=m.FACE_UNKNOWN, person=None, **_CLEAR_SUGGESTION)
+                _set([face], state=m.FaceState.UNKNOWN, person=None, **_CLEAR_SUGGESTION)
                 changed.append(face.id)
         recount(persons)
         label = person.name if person is not None else "their people"
@@ -240,12 +241,12 @@ def _to_state(core: Core, face_ids: Iterable[int], state: str, action: str, labe
 
 def ignore(core: Core, face_ids: Iterable[int]) -> ReviewResult:
     """Strangers and background faces: the built-in "ignored" bucket (never suggested)."""
-    return _to_state(core, face_ids, m.FACE_IGNORED, "ignore", "ignored")
+    return _to_state(core, face_ids, m.FaceState.IGNORED, "ignore", "ignored")
 
 
 def unassign(core: Core, face_ids: Iterable[int]) -> ReviewResult:
     """Back to unknown (from confirmed or ignored); unlike reject, nothing is remembered."""
-    return _to_state(core, face_ids, m.FACE_UNKNOWN, "unassign", "unassigned")
+    return _to_state(core, face_ids, m.FaceState.UNKNOWN, "unassign", "unassigned")
 
 
 def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accept") -> ReviewResult:
@@ -253,11 +254,11 @@ def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accep
     with serialized(core.db):
         faces = [f for f in _faces(face_ids)]
         journal = Journal(action)
-        skipped = [Skipped(f.id, "no suggestion") for f in faces if f.state != m.FACE_SUGGESTED]
-        pairs: list[tuple[Any, m.Person]] = []
+        skipped = [Skipped(f.id, "no suggestion") for f in faces if f.state != m.FaceState.SUGGESTED]
+        pairs: list[tuple[m.Face, m.Person]] = []
         people = {int(p.id): p for p in m.Person.select()}
         for face in sorted(faces, key=lambda f: -(f.confidence or 0.0)):
-            if face.state == m.FACE_SUGGESTED and face.suggested_person_id in people:
+            if face.state == m.FaceState.SUGGESTED and face.suggested_person_id in people:
                 pairs.append((face, people[face.suggested_person_id]))
         done = confirm_pairs(journal, pairs, displace=False, respect_rejections=True)
         changed, more = done.changed, done.skipped
@@ -272,7 +273,7 @@ def accept_suggestions(core: Core, face_ids: Iterable[int], action: str = "accep
 
 def accept_likely(core: Core, who: int | str | None = None) -> ReviewResult:
     """Accept every "likely" suggestion (of one person, or of everybody)."""
-    query = m.Face.select(m.Face.id).where((m.Face.state == m.FACE_SUGGESTED) & (m.Face.band == "likely"))
+    query = m.Face.select(m.Face.id).where((m.Face.state == m.FaceState.SUGGESTED) & (m.Face.band == MatchBand.LIKELY))
     view = None
     if who is not None:
         person = get_person(who) if isinstance(who, int) else _named(who)
@@ -299,7 +300,7 @@ def name_cluster(
     """
     with serialized(core.db):
         query = m.Face.select().where(
-            (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED])
+            (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FaceState.UNKNOWN, m.FaceState.SUGGESTED])
         )
         faces = objs(query.order_by(m.Face.quality.desc(), m.Face.id))
         if not faces:

@@ -189,7 +189,7 @@ def _row(source: str, photo_id: int, fn: ForeignName, outcome: str, face: Any = 
 def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
     plan, source = _Plan(), people.source
     photo: Any = people.photos.get(fp.photo_id)
-    if photo is None or photo.state != m.PHOTO_DONE or not photo.width or not photo.height:
+    if photo is None or photo.state != m.PhotoState.DONE or not photo.width or not photo.height:
         why = "the photo is not analysed here yet" if photo is not None else "the photo is gone"
         plan.rows += [_row(source, fp.photo_id, fn, m.FOREIGN_UNMATCHED, note=why) for fn in fp.names]
         return plan
@@ -203,7 +203,7 @@ def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
             min_iou=tuning.FOREIGN_FACE_MIN_IOU,
         )  # fmt: skip
     }
-    named_here = {f.person_id: f for f in faces if f.state == m.FACE_CONFIRMED}
+    named_here = {f.person_id: f for f in faces if f.state == m.FaceState.CONFIRMED}
     rejected = people.rejected
     taken: dict[str, NormBox] = {}
     for index, fn in enumerate(fp.names):
@@ -228,7 +228,7 @@ def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
             else:
                 plan.mark.append(fn)
             continue
-        if face.state == m.FACE_CONFIRMED:
+        if face.state == m.FaceState.CONFIRMED:
             same = person is not None and face.person_id == person.id
             outcome = m.FOREIGN_ALREADY if same else m.FOREIGN_CONFLICT
             plan.rows.append(_row(source, photo.id, fn, outcome, face, None if same else face.person_id))
@@ -236,7 +236,7 @@ def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
             plan.rows.append(
                 _row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, note=f"rejected for {person.name} here")
             )
-        elif face.state == m.FACE_IGNORED:
+        elif face.state == m.FaceState.IGNORED:
             plan.rows.append(_row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, note="ignored here (not a face?)"))
         elif holder is not None:
             plan.rows.append(_row(source, photo.id, fn, m.FOREIGN_CONFLICT, face, holder.person_id,
@@ -401,5 +401,5 @@ def known_photos() -> dict[str, int]:
     """Library-relative path -> the photo id that holds its faces, for every photo an import can
     name (not missing). A RAW that shares the faces of its JPEG (faces_from) maps to the JPEG, so
     a name given on either file lands on the one set of faces."""
-    query = m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.faces_from).where(m.Photo.state != m.PHOTO_MISSING)
+    query = m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.faces_from).where(m.Photo.state != m.PhotoState.MISSING)
     return {path: int(twin or pid) for pid, path, twin in m.rows(query)}

@@ -66,7 +66,7 @@ def add_face(core: Core, photo_id: int, box: Iterable[float], who: int | str | N
     photo = m.Photo.get_or_none(m.Photo.id == photo_id)
     if photo is None:
         raise NotFound(f"no photo with id {photo_id}")
-    if photo.state != m.PHOTO_DONE or not photo.width or not photo.height:
+    if photo.state != m.PhotoState.DONE or not photo.width or not photo.height:
         raise Conflict(f"{photo.path} has not been analysed (state {photo.state}); faces are marked after analysis")
     width, height = oriented_size(photo.width, photo.height, photo.orientation or 1)
     x, y, w, h = check_box(box, width, height, core.cfg.analysis.min_face_px)
@@ -85,7 +85,7 @@ def add_face(core: Core, photo_id: int, box: Iterable[float], who: int | str | N
     try:
         with serialized(core.db):
             face = m.Face.create(
-                photo=photo.id, source="manual", state=m.FACE_UNKNOWN, x=x, y=y, w=w, h=h,
+                photo=photo.id, source="manual", state=m.FaceState.UNKNOWN, x=x, y=y, w=w, h=h,
                 det_score=found.score, quality=found.quality,
                 landmarks=None if found.landmarks is None else np.round(found.landmarks, 2).tolist(),
                 embedding=None if found.embedding is None else found.embedding.tobytes(), model=found.embedding_id,

@@ -124,7 +124,7 @@ def _view(core: Core, cand: _Candidate, sample: int) -> MergeSuggestion | None:
 
 def _evidence(person_id: int, nearest: int, sample: int) -> list[FaceView]:
     """The face nearest to the other person, then their best-quality faces."""
-    confirmed = (m.Face.person == person_id) & (m.Face.state == m.FACE_CONFIRMED)
+    confirmed = (m.Face.person == person_id) & (m.Face.state == m.FaceState.CONFIRMED)
     best = faces_select().where(confirmed & (m.Face.id != nearest)).order_by(m.Face.quality.desc(), m.Face.id)
     first = face_views(faces_select().where(confirmed & (m.Face.id == nearest)))
     return (first + face_views(best.limit(sample)))[:sample]

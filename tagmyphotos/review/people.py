@@ -19,6 +19,7 @@ import peewee as pw
 from tagmyphotos import tuning
 from tagmyphotos.errors import Conflict, NotFound, PeopleError
 from tagmyphotos.review.undo import Journal
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store import tally
 from tagmyphotos.store.db import chunked, serialized
@@ -143,7 +144,7 @@ def recount(person_ids: Iterable[int | None]) -> None:
     ids = sorted({int(p) for p in person_ids if p is not None})
     for part in chunked(ids):
         people = {int(p.id): p for p in m.Person.select().where(m.Person.id.in_(part))}
-        confirmed = (m.Face.state == m.FACE_CONFIRMED) & m.Face.person.in_(list(people))
+        confirmed = (m.Face.state == m.FaceState.CONFIRMED) & m.Face.person.in_(list(people))
         counts = dict(
             m.rows(m.Face.select(m.Face.person, pw.fn.COUNT(m.Face.id)).where(confirmed).group_by(m.Face.person))
         )
@@ -155,7 +156,7 @@ def recount(person_ids: Iterable[int | None]) -> None:
             if (cover, pid) not in valid:
                 best = (
                     m.Face.select(m.Face.id)
-                    .where((m.Face.person == pid) & (m.Face.state == m.FACE_CONFIRMED))
+                    .where((m.Face.person == pid) & (m.Face.state == m.FaceState.CONFIRMED))
                     .order_by(m.Face.quality.desc(), m.Face.det_score.desc(), m.Face.id)
                     .first()
                 )
@@ -168,7 +169,7 @@ def set_cover(core: Core, person_id: int, face_id: int) -> PersonView:
     with serialized(core.db):
         person = get_person(person_id)
         face = m.Face.get_or_none((m.Face.id == face_id) & (m.Face.person == person.id))
-        if face is None or face.state != m.FACE_CONFIRMED:
+        if face is None or face.state != m.FaceState.CONFIRMED:
             raise Conflict(f"face {face_id} is not a confirmed face of {person.name}")
         m.Person.update(cover_face_id=face_id).where(m.Person.id == person_id).execute()
     return person_view(get_person(person_id))
@@ -221,7 +222,7 @@ def _views(people: list[m.Person]) -> list[PersonView]:
     ids = [p.id for p in people]
     bands: dict[tuple[int, str], int] = {}
     for key, n in tally.counts().items():  # kept by the database: no scan of the suggestions
-        if key.state == m.FACE_SUGGESTED:
+        if key.state == m.FaceState.SUGGESTED:
             bands[(key.person, key.band)] = bands.get((key.person, key.band), 0) + n
     covers = {p.cover_face_id for p in people if p.cover_face_id}
     thumbs: dict[int, str] = {}
@@ -238,8 +239,8 @@ def _views(people: list[m.Person]) -> list[PersonView]:
             cover_face_id=p.cover_face_id,
             cover_thumb=thumbs.get(p.cover_face_id) if p.cover_face_id else None,
             aliases=aliases.get(p.id, []),
-            likely=bands.get((p.id, "likely"), 0),
-            maybe=bands.get((p.id, "maybe"), 0),
+            likely=bands.get((p.id, MatchBand.LIKELY), 0),
+            maybe=bands.get((p.id, MatchBand.MAYBE), 0),
             created_at=iso(p.created_at),
         )
         for p in people
@@ -248,7 +249,7 @@ def _views(people: list[m.Person]) -> list[PersonView]:
 
 def ignored_count() -> int:
     """The built-in "ignored" bucket (strangers, background faces) is a face state."""
-    return tally.count(m.FACE_IGNORED)
+    return tally.count(m.FaceState.IGNORED)
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -378,7 +379,7 @@ def delete_person(core: Core, person_id: int) -> ReviewResult:
         ids = [int(f.id) for f in confirmed + suggested]
         for part in chunked(ids):
             m.Face.update(
-                state=m.FACE_UNKNOWN, person=None, suggested_person=None, confidence=None, band=None,
+                state=m.FaceState.UNKNOWN, person=None, suggested_person=None, confidence=None, band=None,
                 explanation=None, cluster=None, updated_at=m.utcnow(),
             ).where(m.Face.id.in_(part)).execute()  # fmt: skip
         m.Person.delete().where(m.Person.id == person.id).execute()

@@ -25,8 +25,8 @@ from tagmyphotos.store.views import FaceView, PhotoNameView, face_views, faces_s
 
 PEOPLE_MODES = ("all", "any", "only")
 PHOTO_ORDERS = ("path", "date", "size", "id")  # each also descending with a leading '-'
-UNNAMED_STATES = (m.FACE_UNKNOWN, m.FACE_SUGGESTED)  # no confirmed name, not ignored
-_FAILED = (m.PHOTO_FAILED, m.PHOTO_ERROR)
+UNNAMED_STATES = (m.FaceState.UNKNOWN, m.FaceState.SUGGESTED)  # no confirmed name, not ignored
+_FAILED = (m.PhotoState.FAILED, m.PhotoState.ERROR)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _photo_query(flt: PhotoFilter) -> Any:
         query = query.where(m.Photo.mtime >= flt.date_from)
     if flt.date_to is not None:
         query = query.where(m.Photo.mtime < flt.date_to)
-    for wanted, states in ((flt.has_unnamed_faces, UNNAMED_STATES), (flt.has_unknown_faces, (m.FACE_UNKNOWN,))):
+    for wanted, states in ((flt.has_unnamed_faces, UNNAMED_STATES), (flt.has_unknown_faces, (m.FaceState.UNKNOWN,))):
         if wanted is not None:
             # EXISTS per photo (index face(photo_id, state)): a page in date or path order stops
             # after `limit` photos instead of collecting every unnamed face of the library first
@@ -196,7 +196,7 @@ def _faces_of(photo_ids: list[int]) -> tuple[dict[int, dict[str, int]], dict[int
         for pid, state, person in m.rows(query):
             by_state = counts.setdefault(int(pid), {})
             by_state[str(state)] = by_state.get(str(state), 0) + 1
-            if state == m.FACE_CONFIRMED and person is not None:
+            if state == m.FaceState.CONFIRMED and person is not None:
                 named.setdefault(int(pid), {})[int(person)] = True
         tags = m.PhotoName.select(m.PhotoName.photo, m.PhotoName.person).where(
             m.PhotoName.photo.in_(photo_ids) & m.PhotoName.face.is_null()
@@ -220,9 +220,9 @@ def _card(p: Any, counts: dict[str, int], people: list[PersonTag]) -> PhotoCard:
     return PhotoCard(
         id=p.id, path=p.path, kind=p.kind, format=p.format, size=p.size, width=width, height=height,
         orientation=p.orientation or 1, state=p.state, error=p.last_error, mtime=p.mtime,
-        faces=sum(counts.values()), unknown_faces=counts.get(m.FACE_UNKNOWN, 0),
+        faces=sum(counts.values()), unknown_faces=counts.get(m.FaceState.UNKNOWN, 0),
         unnamed_faces=sum(counts.get(s, 0) for s in UNNAMED_STATES),
-        confirmed_faces=counts.get(m.FACE_CONFIRMED, 0), written=bool(p.written_signature),
+        confirmed_faces=counts.get(m.FaceState.CONFIRMED, 0), written=bool(p.written_signature),
         write_error=p.write_error, people=people,
     )  # fmt: skip
 

@@ -15,17 +15,18 @@ from typing import Any
 import peewee as pw
 
 from tagmyphotos.review.people import NotFound, person_id_of
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store import tally
 from tagmyphotos.store.views import ClusterView, FaceView, face_views, faces_select
 from tagmyphotos.suggest.clusters import count_clusters, list_clusters, outliers_among
 
-BANDS = ("likely", "maybe")
+BANDS = tuple(MatchBand)  # for membership tests (3.11: `"x" in MatchBand` raises)
 # "confidence": likely before maybe, then the most confident first: what a reviewer accepts
 # fastest (the band follows the confidence, so within a band this is simply the most confident).
 FACE_ORDERS: dict[str, tuple[Any, ...]] = {
     "quality": (m.Face.quality.desc(), m.Face.id),
-    "confidence": (pw.Case(None, [(m.Face.band == "likely", 0)], 1), m.Face.confidence.desc(), m.Face.id),
+    "confidence": (pw.Case(None, [(m.Face.band == MatchBand.LIKELY, 0)], 1), m.Face.confidence.desc(), m.Face.id),
     "newest": (m.Face.id.desc(),),
     "oldest": (m.Face.id,),
     "photo": (m.Photo.path, m.Face.x, m.Face.id),
@@ -74,11 +75,11 @@ def face_condition(flt: FaceFilter) -> Any:
     if flt.state is not None:
         where &= m.Face.state == flt.state
     if flt.person is not None:
-        where &= (m.Face.person == _person_key(flt.person)) & (m.Face.state == m.FACE_CONFIRMED)
+        where &= (m.Face.person == _person_key(flt.person)) & (m.Face.state == m.FaceState.CONFIRMED)
     if flt.suggested is not None:
-        where &= (m.Face.suggested_person == _person_key(flt.suggested)) & (m.Face.state == m.FACE_SUGGESTED)
+        where &= (m.Face.suggested_person == _person_key(flt.suggested)) & (m.Face.state == m.FaceState.SUGGESTED)
     if flt.band is not None:
-        where &= (m.Face.band == flt.band) & (m.Face.state == m.FACE_SUGGESTED)
+        where &= (m.Face.band == flt.band) & (m.Face.state == m.FaceState.SUGGESTED)
     if flt.photo_id is not None:
         where &= m.Face.photo == flt.photo_id
     if flt.cluster is not None:
@@ -127,8 +128,8 @@ def count_matching(flt: FaceFilter) -> int:
     if flt.photo_id is not None or flt.cluster is not None or flt.min_quality is not None:
         return int(m.Face.select(m.Face.id).where(face_condition(flt)).count())
     states = {s for s in (flt.state,) if s is not None}
-    states |= {m.FACE_CONFIRMED} if flt.person is not None else set()
-    states |= {m.FACE_SUGGESTED} if flt.suggested is not None or flt.band is not None else set()
+    states |= {m.FaceState.CONFIRMED} if flt.person is not None else set()
+    states |= {m.FaceState.SUGGESTED} if flt.suggested is not None or flt.band is not None else set()
     people = {_person_key(p) for p in (flt.person, flt.suggested) if p is not None}
     if len(states) > 1 or len(people) > 1:
         return 0  # two states (or two people) at once: no face is both
@@ -153,7 +154,7 @@ def thumb_of(face_id: int) -> str | None:
 def header_counts() -> HeaderCounts:
     """Suggested and unknown faces, from the tally: one read of a few hundred rows."""
     per_state = tally.per_state()
-    return HeaderCounts(per_state.get(m.FACE_SUGGESTED, 0), per_state.get(m.FACE_UNKNOWN, 0))
+    return HeaderCounts(per_state.get(m.FaceState.SUGGESTED, 0), per_state.get(m.FaceState.UNKNOWN, 0))
 
 
 def count_faces(state: str | None = None) -> int:
@@ -193,7 +194,7 @@ class UnnamedWork:
 
 
 def unnamed_work() -> UnnamedWork:
-    return UnnamedWork(count_clusters(), count_faces(m.FACE_UNKNOWN))
+    return UnnamedWork(count_clusters(), count_faces(m.FaceState.UNKNOWN))
 
 
 def count_clusters_to_name() -> int:

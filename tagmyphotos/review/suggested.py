@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from tagmyphotos.review.people import person_id_of, person_views
 from tagmyphotos.review.queries import BANDS, FaceFilter, count_faces, list_faces
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store import tally
 from tagmyphotos.store.views import SuggestionGroup
@@ -64,12 +65,13 @@ def suggestion_counts(
     likely: dict[int, int] = {}
     total: dict[int, int] = {}
     for key, n in tally.counts().items():
-        if key.state == m.FACE_SUGGESTED and key.person and key.person not in hidden and wanted in (None, key.person):
-            likely[key.person] = likely.get(key.person, 0) + (n if key.band == "likely" else 0)
+        shown = key.person and key.person not in hidden and wanted in (None, key.person)
+        if key.state == m.FaceState.SUGGESTED and shown:
+            likely[key.person] = likely.get(key.person, 0) + (n if key.band == MatchBand.LIKELY else 0)
             total[key.person] = total.get(key.person, 0) + n
     counts = [SuggestionCount(p, likely[p], total[p] - likely[p]) for p in total]
     if band is not None:
-        counts = [c for c in counts if (c.likely if band == "likely" else c.maybe) > 0]
+        counts = [c for c in counts if (c.likely if band == MatchBand.LIKELY else c.maybe) > 0]
     return sorted(counts, key=SuggestionCount.rank)
 
 
@@ -81,7 +83,7 @@ def review_summary() -> ReviewSummary:
     """The Review page's counts and its order of people."""
     order = suggestion_counts()
     counts = ReviewCounts(
-        sum(c.total for c in order), sum(c.likely for c in order), len(order), count_faces(m.FACE_UNKNOWN)
+        sum(c.total for c in order), sum(c.likely for c in order), len(order), count_faces(m.FaceState.UNKNOWN)
     )
     return ReviewSummary(counts, order)
 

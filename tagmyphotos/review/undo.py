@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 
@@ -33,8 +34,12 @@ FACE_FIELDS = (
 AUTO_KIND = "auto-accept"
 
 
-class UndoError(ValueError):
+class UndoError(TagMyPhotosError, ValueError):
     """Nothing to undo, or the entry can no longer be applied (a name was taken since)."""
+
+    http_status = 409
+    slug = "cannot-undo"
+    exit_code = EXIT_USAGE
 
 
 def _face_state(face: m.Face) -> dict[str, Any]:
@@ -194,10 +199,10 @@ def apply(entry: m.UndoEntry) -> Undone:
             continue
         state, owner = before["state"], before["person_id"]
         if owner is not None and owner not in existing:
-            state, owner = m.FACE_UNKNOWN, None
-        if state == m.FACE_SUGGESTED:
-            state = m.FACE_UNKNOWN  # the refresh after the undo suggests it again
-        batch = before.get("auto_batch") if state == m.FACE_CONFIRMED else None
+            state, owner = m.FaceState.UNKNOWN, None
+        if state == m.FaceState.SUGGESTED:
+            state = m.FaceState.UNKNOWN  # the refresh after the undo suggests it again
+        batch = before.get("auto_batch") if state == m.FaceState.CONFIRMED else None
         groups.setdefault((state, owner, before["cluster"], batch), []).append(fid)
         people.update(x for x in (now[1], owner) if x is not None)
         restored.append(fid)
@@ -223,8 +228,8 @@ def apply(entry: m.UndoEntry) -> Undone:
         confirmed = m.Face.select().where(m.Face.person == pid).exists()
         if not confirmed:
             m.Face.update(suggested_person=None, confidence=None, band=None, explanation=None,
-                          state=m.FACE_UNKNOWN).where(
-                (m.Face.suggested_person == pid) & (m.Face.state == m.FACE_SUGGESTED)
+                          state=m.FaceState.UNKNOWN).where(
+                (m.Face.suggested_person == pid) & (m.Face.state == m.FaceState.SUGGESTED)
             ).execute()  # fmt: skip
             m.Person.delete().where(m.Person.id == pid).execute()
             people.discard(pid)
@@ -269,12 +274,12 @@ def _put_back(
         person = row.pop("person_id")
         taken = (
             m.Face.select()
-            .where((m.Face.photo == photo) & (m.Face.person == person) & (m.Face.state == m.FACE_CONFIRMED))
+            .where((m.Face.photo == photo) & (m.Face.person == person) & (m.Face.state == m.FaceState.CONFIRMED))
             .exists()
         )
         if person not in existing or taken:
             person = None
-        row["state"] = m.FACE_CONFIRMED if person is not None else m.FACE_UNKNOWN
+        row["state"] = m.FaceState.CONFIRMED if person is not None else m.FaceState.UNKNOWN
         row["embedding"] = base64.b64decode(row["embedding"]) if row["embedding"] is not None else None
         row["created_at"] = dt.datetime.fromisoformat(row["created_at"])
         m.Face.insert(photo=photo, person=person, updated_at=m.utcnow(), **row).execute()

@@ -17,6 +17,7 @@ import numpy as np
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.faces import workers
 from tagmyphotos.faces.analyze import AnalysisResult, AnalyzedFace, FaceAnalyzer, on_original, settings_from_config
 from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
@@ -37,8 +38,8 @@ def analyzer(core: Core) -> FaceAnalyzer:
 def analyze_condition(embedding_id: str, photo_ids: list[int] | None = None) -> Any:
     """Pending photos, and analysed ones whose embeddings come from another model."""
     cond = m.Photo.kind.in_(("image", "raw")) & (
-        (m.Photo.state == m.PHOTO_PENDING)
-        | ((m.Photo.state == m.PHOTO_DONE) & (m.Photo.analysis_model != embedding_id))
+        (m.Photo.state == m.PhotoState.PENDING)
+        | ((m.Photo.state == m.PhotoState.DONE) & (m.Photo.analysis_model != embedding_id))
     )
     if photo_ids:
         cond &= m.Photo.id.in_(photo_ids)
@@ -146,7 +147,7 @@ def _raw_source(
         return source
     try:
         with m.database.atomic():
-            _finish(photo.id, claim, m.PHOTO_DONE, last_error=None, analyzed_hash=photo.hash,
+            _finish(photo.id, claim, m.PhotoState.DONE, last_error=None, analyzed_hash=photo.hash,
                     analysis_model=analyzer(core).embedding_id, format=source.format, width=source.stored[0],
                     height=source.stored[1], orientation=source.orientation, faces_from=source.sibling_id)  # fmt: skip
         counts["raw_paired"] += 1
@@ -158,8 +159,8 @@ def _raw_source(
     return None
 
 
-class _ClaimLost(Exception):
-    pass
+class _ClaimLost(TagMyPhotosError):
+    """This worker no longer holds the photo it was analysing (another took it over)."""
 
 
 def _finish(photo_id: int, claim: claims.PhotoClaim | None, state: str, **values: Any) -> None:
@@ -174,7 +175,7 @@ def record_failure(photo: m.Photo, message: str, claim: claims.PhotoClaim | None
     """A failed photo is retried only when the file changes (the scanner resets its state)."""
     try:
         with m.database.atomic():
-            _finish(photo.id, claim, m.PHOTO_FAILED, last_error=message[:1000], analyzed_hash=photo.hash)
+            _finish(photo.id, claim, m.PhotoState.FAILED, last_error=message[:1000], analyzed_hash=photo.hash)
     except _ClaimLost:
         return False
     return True
@@ -189,7 +190,7 @@ def store_result(
     try:
         with m.database.atomic():
             _finish(
-                photo.id, claim, m.PHOTO_DONE,
+                photo.id, claim, m.PhotoState.DONE,
                 last_error=None, analyzed_hash=photo.hash, analysis_model=result.embedding_id,
                 format=result.format, width=result.stored_width, height=result.stored_height,
                 orientation=result.orientation, faces_from=None,
@@ -211,7 +212,7 @@ def _replace_faces(cfg: Config, photo_id: int, result: AnalysisResult) -> list[i
     for stale in old:
         if stale.id in keep_ids:
             continue
-        if stale.source == "detected" and stale.state != m.FACE_CONFIRMED:
+        if stale.source == "detected" and stale.state != m.FaceState.CONFIRMED:
             _remove_thumb(cfg, stale)
             stale.delete_instance()
         # confirmed or imported/manual faces the detector did not find again stay: a
@@ -247,7 +248,7 @@ def _save_face(cfg: Config, photo_id: int, face: AnalyzedFace, heir: m.Face | No
         m.Face.update(values).where(m.Face.id == heir.id).execute()
         row = m.Face.get_by_id(heir.id)
     else:
-        row = m.Face.create(photo=photo_id, source="detected", state=m.FACE_UNKNOWN, **values)
+        row = m.Face.create(photo=photo_id, source="detected", state=m.FaceState.UNKNOWN, **values)
     rel = thumb_path(photo_id, row.id)
     save_thumbnail(face.thumbnail, cfg.data / rel)
     if row.thumb != rel:

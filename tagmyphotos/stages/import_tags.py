@@ -101,7 +101,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
             if index in matches:
                 face = faces[matches[index]]
                 face_id = face.id
-                if face.state in (m.FACE_UNKNOWN, m.FACE_SUGGESTED) and not _rejected(face.id, person.id):
+                if face.state in (m.FaceState.UNKNOWN, m.FaceState.SUGGESTED) and not _rejected(face.id, person.id):
                     _confirm(face.id, person.id)
                     report.confirmed += 1
             else:
@@ -164,11 +164,11 @@ def import_keyword_names(
             continue
         report.people_created += int(created)
         persons.append((person, sources))
-    confirmed = {int(p) for (p,) in m.rows(m.Face.select(m.Face.person).where(
-        (m.Face.photo == photo_id) & (m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False)))}  # fmt: skip
+    has_name = (m.Face.photo == photo_id) & (m.Face.state == m.FaceState.CONFIRMED) & m.Face.person.is_null(False)
+    confirmed = {int(p) for (p,) in m.rows(m.Face.select(m.Face.person).where(has_name))}
     pending = [(p, s) for p, s in persons if p.id not in confirmed]
     undecided = [f for f in faces if f.id not in taken and f.source == "detected"
-                 and f.state in (m.FACE_UNKNOWN, m.FACE_SUGGESTED)]  # fmt: skip
+                 and f.state in (m.FaceState.UNKNOWN, m.FaceState.SUGGESTED)]  # fmt: skip
     named: set[str] = set()
     for person, sources in persons:
         face_id = None
@@ -198,7 +198,7 @@ def record_name(photo_id: int, person_id: int, sources: list[str], face_id: int 
 
 
 def _confirm(face_id: int, person_id: int) -> None:
-    values = {"state": m.FACE_CONFIRMED, "person": person_id, "suggested_person": None,
+    values = {"state": m.FaceState.CONFIRMED, "person": person_id, "suggested_person": None,
               "confidence": None, "band": None, "explanation": None, "updated_at": m.utcnow()}  # fmt: skip
     m.Face.update(values).where(m.Face.id == face_id).execute()
 
@@ -213,7 +213,7 @@ def _manual_face(
     )
     if existing is not None:
         return int(existing.id)
-    face = m.Face.create(photo=photo_id, source="imported", state=m.FACE_CONFIRMED, person=person,
+    face = m.Face.create(photo=photo_id, source="imported", state=m.FaceState.CONFIRMED, person=person,
                          x=round(box.x * width), y=round(box.y * height), w=max(1, round(box.w * width)),
                          h=max(1, round(box.h * height)), det_score=0.0)  # fmt: skip
     report.manual += 1

@@ -22,6 +22,7 @@ import numpy as np
 
 from tagmyphotos.matching.place import NamedPhoto, Placement, PlaceSettings, place_names
 from tagmyphotos.review.people import recount
+from tagmyphotos.states import Certainty, MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 from tagmyphotos.suggest.state import CANDIDATE_STATES, fast_rows, match_settings, model_state, vectors_of
@@ -60,7 +61,7 @@ def _open_names() -> dict[int, set[int]]:
         names[int(ph)].add(int(p))
     for part in chunked(sorted(names)):
         query = m.Face.select(m.Face.photo, m.Face.person).where(
-            m.Face.photo.in_(part) & (m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False)
+            m.Face.photo.in_(part) & (m.Face.state == m.FaceState.CONFIRMED) & m.Face.person.is_null(False)
         )
         for ph, p in fast_rows(query):
             names[int(ph)].discard(int(p))
@@ -114,7 +115,7 @@ def _place_model(
     exemplars: dict[int, list[np.ndarray]] = defaultdict(list)
     for part in chunked(persons):
         query = m.Face.select(m.Face.person, m.Face.embedding).where(
-            m.Face.person.in_(part) & (m.Face.state == m.FACE_CONFIRMED) & (m.Face.model == model_id)
+            m.Face.person.in_(part) & (m.Face.state == m.FaceState.CONFIRMED) & (m.Face.model == model_id)
             & m.Face.embedding.is_null(False)
         )  # fmt: skip
         for p, blob in fast_rows(query):
@@ -168,7 +169,7 @@ def _confirm(sure: list[Placement]) -> None:
     with m.database.atomic():
         for pl in sure:
             moved = (
-                m.Face.update(state=m.FACE_CONFIRMED, person=pl.person_id, suggested_person=None, confidence=None,
+                m.Face.update(state=m.FaceState.CONFIRMED, person=pl.person_id, suggested_person=None, confidence=None,
                               band=None, explanation=None, cluster=None, updated_at=m.utcnow())
                 .where((m.Face.id == pl.face_id) & m.Face.state.in_(CANDIDATE_STATES))
                 .execute()
@@ -195,12 +196,12 @@ def suggest_placements(pending: list[Placement]) -> int:
             why = {"placed": True, "basis": pl.basis, "distance": pl.distance, "margin": pl.margin,
                    "candidate": pl.person_id}  # fmt: skip
             written += (
-                m.Face.update(state=m.FACE_SUGGESTED, suggested_person=pl.person_id, band=pl.band,
+                m.Face.update(state=m.FaceState.SUGGESTED, suggested_person=pl.person_id, band=pl.band,
                               confidence=pl.confidence, explanation=why,
                               # never "sure": that level is the matching rule's alone (matching/sure.py)
-                              certainty="likely" if pl.band == "likely" else "check",
+                              certainty=Certainty.LIKELY if pl.band == MatchBand.LIKELY else Certainty.CHECK,
                               cluster=None, updated_at=m.utcnow())
-                .where((m.Face.id == pl.face_id) & (m.Face.state == m.FACE_UNKNOWN))
+                .where((m.Face.id == pl.face_id) & (m.Face.state == m.FaceState.UNKNOWN))
                 .execute()
             )  # fmt: skip
     return written

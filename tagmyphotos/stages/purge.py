@@ -35,7 +35,7 @@ class PurgeReport:
 
 
 def _gone() -> Any:
-    return (m.Photo.state == m.PHOTO_MISSING) & (m.Photo.kind != REFERENCE_KIND)
+    return (m.Photo.state == m.PhotoState.MISSING) & (m.Photo.kind != REFERENCE_KIND)
 
 
 def purge_missing(core: Core, dry_run: bool = True) -> PurgeReport:

@@ -28,7 +28,7 @@ from tagmyphotos.metadata.read import read_photo
 from tagmyphotos.stages.write import writer
 from tagmyphotos.store import models as m
 
-_SIBLING_STATES = (m.PHOTO_PENDING, m.PHOTO_ANALYZING, m.PHOTO_DONE)
+_SIBLING_STATES = (m.PhotoState.PENDING, m.PhotoState.ANALYZING, m.PhotoState.DONE)
 
 
 @dataclass(frozen=True)
@@ -109,14 +109,14 @@ def adopt_raw_twins(core: Core, photo: m.Photo) -> int:
     linked = 0
     query = m.Photo.select().where(
         (m.Photo.kind == "raw") & m.Photo.path.startswith(prefix) & m.Photo.faces_from.is_null()
-        & (m.Photo.state == m.PHOTO_DONE)
+        & (m.Photo.state == m.PhotoState.DONE)
     )  # fmt: skip
     for raw in query:
         rest = raw.path[len(prefix) :]
         if raw.path[: len(prefix)].casefold() != prefix.casefold() or not rest or {".", "/"} & set(rest):
             continue
         faces = list(m.Face.select().where(m.Face.photo == raw.id))
-        if any(f.state == m.FACE_CONFIRMED for f in faces):
+        if any(f.state == m.FaceState.CONFIRMED for f in faces):
             continue
         with m.database.atomic():
             m.Face.delete().where(m.Face.photo == raw.id).execute()

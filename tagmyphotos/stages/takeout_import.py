@@ -108,7 +108,7 @@ def import_takeout(core: Core, folder: Path, dry_run: bool = False) -> dict[str,
         created_before = m.Person.select().count()
         touched: set[int] = set()
         report = ImportReport()
-        for photo in m.Photo.select(m.Photo.id, m.Photo.path).where(m.Photo.state == m.PHOTO_DONE):
+        for photo in m.Photo.select(m.Photo.id, m.Photo.path).where(m.Photo.state == m.PhotoState.DONE):
             found = _lookup(folder, folders, photo.path)
             if isinstance(found, TakeoutProblem):
                 used.add(found.path)

@@ -179,16 +179,16 @@ def _photo_for(core: Core, item: _Item, embedding_id: str) -> tuple[Any, bool]:
     if item.path.is_relative_to(library):
         photo = m.Photo.get_or_none(m.Photo.path == item.path.relative_to(library).as_posix())
         if photo is not None:
-            analysed = photo.state == m.PHOTO_DONE and photo.analysis_model == embedding_id
+            analysed = photo.state == m.PhotoState.DONE and photo.analysis_model == embedding_id
             return photo, analysed and (photo.size, photo.mtime) == (stat.st_size, stat.st_mtime)
     photo = m.Photo.get_or_none(m.Photo.path == item.ref)
     if photo is None:
         photo = m.Photo.create(
-            path=item.ref, kind=REFERENCE_KIND, size=stat.st_size, mtime=stat.st_mtime, state=m.PHOTO_PENDING
+            path=item.ref, kind=REFERENCE_KIND, size=stat.st_size, mtime=stat.st_mtime, state=m.PhotoState.PENDING
         )
         return photo, False
     unchanged = (photo.size, photo.mtime) == (stat.st_size, stat.st_mtime)
-    if unchanged and photo.analysis_model == embedding_id and photo.state == m.PHOTO_DONE:
+    if unchanged and photo.analysis_model == embedding_id and photo.state == m.PhotoState.DONE:
         return photo, True
     m.Photo.update(size=stat.st_size, mtime=stat.st_mtime, updated_at=m.utcnow()).where(
         m.Photo.id == photo.id

@@ -102,14 +102,14 @@ def desired_tags(
     faces = (
         m.Face.select(m.Face, m.Person.name)
         .join(m.Person, on=(m.Face.person == m.Person.id))
-        .where((m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False))
+        .where((m.Face.state == m.FaceState.CONFIRMED) & m.Face.person.is_null(False))
     )
     by_photo: dict[int, list[Any]] = defaultdict(list)
     for face in m.rows_as_objects(faces):
         by_photo[face.photo_id].append(face)
     with_faces = list(by_photo)
     query = m.Photo.select().where(
-        (m.Photo.state == m.PHOTO_DONE)
+        (m.Photo.state == m.PhotoState.DONE)
         & (m.Photo.kind != "reference")  # taught from outside the library: never written
         & (
             m.Photo.id.in_(with_faces)

@@ -35,7 +35,7 @@ from tagmyphotos.store import models as m
 PHOTO_CLAIM_LEASE_S = 600
 
 # A photo that is being analysed (claimed by one worker).
-PHOTO_CLAIMED = m.PHOTO_ANALYZING
+PHOTO_CLAIMED = m.PhotoState.ANALYZING
 _LEASE_PREFIX = "lease:"
 
 
@@ -70,7 +70,7 @@ def claim_photos(
     limit: int, where: pw.Expression | None = None, now: dt.datetime | None = None
 ) -> PhotoClaim:
     """Take up to `limit` photos (default: pending ones, oldest id first) for this worker."""
-    cond = where if where is not None else (m.Photo.state == m.PHOTO_PENDING)
+    cond = where if where is not None else (m.Photo.state == m.PhotoState.PENDING)
     token = now or m.utcnow()
     pick = m.Photo.select(m.Photo.id).where(cond).order_by(m.Photo.id).limit(limit)
     if _is_postgres(_db()):
@@ -123,7 +123,7 @@ def release_photos(claim: PhotoClaim, ids: list[int] | None = None) -> int:
     if not chosen:
         return 0
     n = (
-        m.Photo.update(state=m.PHOTO_PENDING, updated_at=m.utcnow())
+        m.Photo.update(state=m.PhotoState.PENDING, updated_at=m.utcnow())
         .where(_held(PhotoClaim(claim.token, chosen)))
         .execute()
     )
@@ -136,7 +136,7 @@ def reap_photos(lease_s: float = PHOTO_CLAIM_LEASE_S, now: dt.datetime | None = 
     now = now or m.utcnow()
     expired = now - dt.timedelta(seconds=lease_s)
     return int(
-        m.Photo.update(state=m.PHOTO_PENDING, updated_at=now)
+        m.Photo.update(state=m.PhotoState.PENDING, updated_at=now)
         .where((m.Photo.state == PHOTO_CLAIMED) & (m.Photo.updated_at < expired))
         .execute()
     )
@@ -160,17 +160,17 @@ def claim_job(job_id: int, now: dt.datetime | None = None) -> JobClaim | None:
     token = now or m.utcnow()
     n = (
         m.Job.update(
-            state=m.JOB_RUNNING, started_at=token, heartbeat_at=token, error=None,
+            state=m.JobState.RUNNING, started_at=token, heartbeat_at=token, error=None,
             worker_host=socket.gethostname()[:255], worker_pid=os.getpid(),
         )  # fmt: skip
-        .where((m.Job.id == job_id) & (m.Job.state == m.JOB_QUEUED) & (m.Job.cancel_requested == False))  # noqa: E712
+        .where((m.Job.id == job_id) & (m.Job.state == m.JobState.QUEUED) & (m.Job.cancel_requested == False))  # noqa: E712
         .execute()
     )
     return JobClaim(job_id, token) if n == 1 else None
 
 
 def _owns(claim: JobClaim) -> pw.Expression:
-    return (m.Job.id == claim.job_id) & (m.Job.state == m.JOB_RUNNING) & (m.Job.started_at == claim.token)
+    return (m.Job.id == claim.job_id) & (m.Job.state == m.JobState.RUNNING) & (m.Job.started_at == claim.token)
 
 
 def job_heartbeat(claim: JobClaim, done: int, total: int | None = None, errors: int | None = None) -> bool:
@@ -198,17 +198,17 @@ def finish_job(
 
 def requeue_own_job(claim: JobClaim) -> bool:
     """running -> queued for a job this run still owns (it is stopping before the job is done)."""
-    return int(m.Job.update(state=m.JOB_QUEUED).where(_owns(claim)).execute()) == 1
+    return int(m.Job.update(state=m.JobState.QUEUED).where(_owns(claim)).execute()) == 1
 
 
 def requeue_stale_job(job_id: int, stale_before: dt.datetime) -> bool:
     """running -> queued when its heartbeat is older than `stale_before`; True for one caller
     only, so two housekeeping ticks on two machines never send the job twice."""
     n = (
-        m.Job.update(state=m.JOB_QUEUED)
+        m.Job.update(state=m.JobState.QUEUED)
         .where(
             (m.Job.id == job_id)
-            & (m.Job.state == m.JOB_RUNNING)
+            & (m.Job.state == m.JobState.RUNNING)
             & ((m.Job.heartbeat_at < stale_before) | m.Job.heartbeat_at.is_null())
         )
         .execute()

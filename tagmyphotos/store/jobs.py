@@ -47,7 +47,7 @@ class JobView:
 
 # Jobs whose end is announced (webhook `job_events`, the Jobs page): the pipeline's own steps.
 ANNOUNCED_TYPES = ("scan", "analyze", "match", "auto-name", "write")
-ANNOUNCED_STATES = {m.JOB_DONE: "job.done", m.JOB_FAILED: "job.failed"}
+ANNOUNCED_STATES: dict[str, str] = {m.JobState.DONE: "job.done", m.JobState.FAILED: "job.failed"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def create_job(job_type: str, params: dict[str, Any] | None = None, parent: int 
     return int(m.Job.create(type=job_type, params=params or {}, parent=parent).id)
 
 
-def active_job(job_type: str, states: tuple[str, ...] = (m.JOB_QUEUED, m.JOB_RUNNING)) -> int | None:
+def active_job(job_type: str, states: tuple[str, ...] = (m.JobState.QUEUED, m.JobState.RUNNING)) -> int | None:
     """An unfinished job of this type, so a second request does not start a twin."""
     row = (
         m.Job.select(m.Job.id)
@@ -120,7 +120,7 @@ def coalesce_queued(job_type: str, params: dict[str, Any] | None) -> int | None:
     for _ in range(3):
         row = (
             m.Job.select(m.Job.id, m.Job.params)
-            .where((m.Job.type == job_type) & (m.Job.state == m.JOB_QUEUED) & (m.Job.cancel_requested == False))  # noqa: E712
+            .where((m.Job.type == job_type) & (m.Job.state == m.JobState.QUEUED) & (m.Job.cancel_requested == False))  # noqa: E712
             .order_by(m.Job.id)
             .first()
         )
@@ -134,7 +134,7 @@ def coalesce_queued(job_type: str, params: dict[str, Any] | None) -> int | None:
         if merged == old:
             return int(row.id)
         query = m.Job.update(params=merged).where(
-            (m.Job.id == row.id) & (m.Job.state == m.JOB_QUEUED) & (m.Job.params == old)
+            (m.Job.id == row.id) & (m.Job.state == m.JobState.QUEUED) & (m.Job.params == old)
         )
         if query.execute() == 1:
             return int(row.id)
@@ -164,10 +164,10 @@ def log_event(job_id: int, message: str, level: str = "info", path: str | None =
 def request_cancel(job_id: int) -> bool:
     """Ask a job to stop; a queued job is cancelled at once, a running one at its next check."""
     job = m.Job.get_or_none(m.Job.id == job_id)
-    if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+    if job is None or job.state not in (m.JobState.QUEUED, m.JobState.RUNNING):
         return False
-    if job.state == m.JOB_QUEUED:
-        finish(job_id, m.JOB_CANCELLED)
+    if job.state == m.JobState.QUEUED:
+        finish(job_id, m.JobState.CANCELLED)
     else:
         m.Job.update(cancel_requested=True).where(m.Job.id == job_id).execute()
     return True
@@ -182,7 +182,7 @@ def stale_running_jobs(now: dt.datetime | None = None) -> list[int]:
     """Jobs marked running whose worker stopped reporting (it was killed): to be rerun."""
     limit = (now or m.utcnow()) - dt.timedelta(seconds=STALE_JOB_SECONDS)
     query = m.Job.select(m.Job.id).where(
-        (m.Job.state == m.JOB_RUNNING) & ((m.Job.heartbeat_at < limit) | m.Job.heartbeat_at.is_null())
+        (m.Job.state == m.JobState.RUNNING) & ((m.Job.heartbeat_at < limit) | m.Job.heartbeat_at.is_null())
     )
     return [int(j.id) for j in query]
 

@@ -21,6 +21,7 @@ import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
 from tagmyphotos import VERSION
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.store import models as m
 from tagmyphotos.store import tally
 
@@ -181,8 +182,9 @@ LATEST = len(MIGRATIONS)
 OLDEST_UPGRADABLE = 1  # every schema a release ever wrote, see the module's docstring
 
 
-class UpgradeStopped(RuntimeError):
-    """The start stops before the schema is touched; the message says why and what to do."""
+class UpgradeStopped(TagMyPhotosError, RuntimeError):
+    """The start stops before the schema is touched; the message says why and what to do (the CLI:
+    that sentence, exit 1; the family's defaults)."""
 
 
 class SchemaTooNew(UpgradeStopped):

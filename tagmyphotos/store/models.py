@@ -12,6 +12,8 @@ from typing import Any
 
 import peewee as pw
 
+from tagmyphotos.states import FaceState, JobState, PhotoState
+
 database = pw.DatabaseProxy()
 
 
@@ -52,13 +54,8 @@ class IdModel(BaseModel):
 
 
 # --- photo states ---------------------------------------------------------------------------
-PHOTO_PENDING = "pending"  # new or changed: waits for face analysis
-PHOTO_ANALYZING = "analyzing"  # claimed by one worker (claims.py); back to pending if it dies
-PHOTO_DONE = "done"  # analysed (zero or more faces)
-PHOTO_FAILED = "failed"  # analysis failed; retried only when the file changes
-PHOTO_ERROR = "error"  # the scanner could not read it (zero-byte, truncated, not an image, ...)
-PHOTO_MISSING = "missing"  # gone from the library; kept until `tagmyphotos purge`
-PHOTO_STATES = (PHOTO_PENDING, PHOTO_ANALYZING, PHOTO_DONE, PHOTO_FAILED, PHOTO_ERROR, PHOTO_MISSING)
+# PhotoState (tagmyphotos.states); every state, for membership tests and counts by state:
+PHOTO_STATES = tuple(PhotoState)
 
 
 class Photo(IdModel):
@@ -71,7 +68,7 @@ class Photo(IdModel):
     width = pw.IntegerField(null=True)  # stored pixels (before EXIF orientation)
     height = pw.IntegerField(null=True)
     orientation = pw.IntegerField(default=1)  # EXIF orientation 1..8
-    state = pw.CharField(default=PHOTO_PENDING, index=True)
+    state = pw.CharField(default=PhotoState.PENDING, index=True)
     last_error = pw.TextField(null=True)
     analyzed_hash = pw.CharField(null=True)  # file hash the faces were computed from
     analysis_model = pw.CharField(null=True)
@@ -110,11 +107,7 @@ class PersonAlias(IdModel):
 
 
 # --- face states ----------------------------------------------------------------------------
-FACE_UNKNOWN = "unknown"
-FACE_SUGGESTED = "suggested"
-FACE_CONFIRMED = "confirmed"
-FACE_IGNORED = "ignored"
-FACE_STATES = (FACE_UNKNOWN, FACE_SUGGESTED, FACE_CONFIRMED, FACE_IGNORED)
+FACE_STATES = tuple(FaceState)  # FaceState (tagmyphotos.states)
 
 
 class Face(IdModel):
@@ -131,7 +124,7 @@ class Face(IdModel):
     model = pw.CharField(null=True, index=True)  # model + pipeline version of the embedding
     thumb = pw.CharField(null=True)  # relative to the data folder
     source = pw.CharField(default="detected")  # detected | imported | manual
-    state = pw.CharField(default=FACE_UNKNOWN, index=True)
+    state = pw.CharField(default=FaceState.UNKNOWN, index=True)
     person = pw.ForeignKeyField(Person, null=True, backref="faces", on_delete="SET NULL")
     suggested_person = pw.ForeignKeyField(Person, null=True, on_delete="SET NULL")
     confidence = pw.FloatField(null=True)
@@ -145,6 +138,11 @@ class Face(IdModel):
     auto_batch = pw.IntegerField(null=True, index=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
+    # The foreign keys' id accessors peewee adds (its stubs do not know them): with these a face
+    # row is typed `m.Face` where it crosses modules, not `Any` (issue 30, item 3).
+    photo_id: int
+    person_id: int | None
+    suggested_person_id: int | None
 
     class Meta:
         table_name = "face"
@@ -225,17 +223,12 @@ class AutoBatch(IdModel):
 
 
 # --- jobs -----------------------------------------------------------------------------------
-JOB_QUEUED = "queued"
-JOB_RUNNING = "running"
-JOB_DONE = "done"
-JOB_FAILED = "failed"
-JOB_CANCELLED = "cancelled"
-JOB_STATES = (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED)
+JOB_STATES = tuple(JobState)  # JobState (tagmyphotos.states)
 
 
 class Job(IdModel):
     type = pw.CharField(index=True)  # scan | analyze | match | write | restore | notify
-    state = pw.CharField(default=JOB_QUEUED, index=True)
+    state = pw.CharField(default=JobState.QUEUED, index=True)
     params = JSONField(default=dict)
     progress_done = pw.IntegerField(default=0)
     progress_total = pw.IntegerField(default=0)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.store import claims
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
@@ -34,11 +35,11 @@ _running: set[claims.JobClaim] = set()
 _running_lock = threading.Lock()
 
 
-class JobCancelled(Exception):
+class JobCancelled(TagMyPhotosError):
     """Raised inside a stage when the user cancelled its job."""
 
 
-class JobLost(Exception):
+class JobLost(TagMyPhotosError):
     """Raised inside a stage when another run took the job over (this run was given up on)."""
 
 
@@ -119,10 +120,10 @@ class Stage:
 def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     """Run one job through its stage; return the ids of follow-up jobs it created."""
     job = m.Job.get_or_none(m.Job.id == job_id)
-    if job is None or job.state != m.JOB_QUEUED:
+    if job is None or job.state != m.JobState.QUEUED:
         return []  # finished, or running elsewhere: a duplicate delivery does nothing (safe rerun)
     if job.cancel_requested:
-        jobs_store.finish(job_id, m.JOB_CANCELLED)
+        jobs_store.finish(job_id, m.JobState.CANCELLED)
         return []
     claim = claims.claim_job(job_id)
     if claim is None:
@@ -140,13 +141,13 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
         log.warning("job %s (%s) was taken over by another run; this run stops", job_id, stage.name)
         return []
     except JobCancelled:
-        claims.finish_job(claim, m.JOB_CANCELLED, {"done": ctx.done, "total": ctx.total})
+        claims.finish_job(claim, m.JobState.CANCELLED, {"done": ctx.done, "total": ctx.total})
         ctx.info("cancelled")
         return []
     except Exception as exc:  # the runner, not the stage, turns failures into job state
         log.exception("job %s (%s) failed", job_id, stage.name)
         jobs_store.log_event(job_id, "".join(traceback.format_exception_only(exc)).strip(), "error")
-        if claims.finish_job(claim, m.JOB_FAILED, error=storage_problem(exc) or failure_sentence(stage.name, exc)):
+        if claims.finish_job(claim, m.JobState.FAILED, error=storage_problem(exc) or failure_sentence(stage.name, exc)):
             _after(core, stage, job_id)
         return []
     finally:
@@ -157,12 +158,12 @@ def run_stage(core: Any, stage: Stage, job_id: int) -> list[int]:
     # depends on what it did (an automatic naming run is followed by a write only when it named).
     asked = result.pop("follow", [])
     claims.job_heartbeat(claim, ctx.done, ctx.total, ctx.errors)
-    if not claims.finish_job(claim, m.JOB_DONE, result):
+    if not claims.finish_job(claim, m.JobState.DONE, result):
         return []
     followers = []
     if not ctx.params.get("no_follow"):
         for next_type in stage.then:
-            if jobs_store.active_job(next_type, states=(m.JOB_QUEUED,)) is None or next_type == "notify":
+            if jobs_store.active_job(next_type, states=(m.JobState.QUEUED,)) is None or next_type == "notify":
                 followers.append(jobs_store.create_job(next_type, {"source_job": job_id}, parent=job_id))
         for follow in asked:
             params = {"source_job": job_id, **follow.get("params", {})}

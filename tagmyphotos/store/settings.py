@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from tagmyphotos.config import Config, deep_merge, env_overrides, mask_setting
+from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
 from tagmyphotos.store import models as m
 
 OVERRIDES_SETTING = "config.overrides"
@@ -50,8 +51,12 @@ SECRET_OF_URL: dict[str, str] = {
 }
 
 
-class SettingsError(ValueError):
+class SettingsError(TagMyPhotosError, ValueError):
     """A refused change, naming the key and the reason."""
+
+    http_status = 400
+    slug = "bad-setting"
+    exit_code = EXIT_USAGE
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -187,10 +187,10 @@ def face_view(face: Any, names: dict[int, str] | None = None) -> FaceView:
         suggested_person_name=names.get(sid) if sid is not None else None,
         confidence=None if face.confidence is None else round(float(face.confidence), 4),
         band=face.band,
-        certainty=face.certainty if face.state == m.FACE_SUGGESTED else None,
+        certainty=face.certainty if face.state == m.FaceState.SUGGESTED else None,
         explanation=explanation,
         cluster=face.cluster,
-        auto_batch=face.auto_batch if face.state == m.FACE_CONFIRMED else None,
+        auto_batch=face.auto_batch if face.state == m.FaceState.CONFIRMED else None,
         quality=round(float(face.quality or 0.0), 4),
         det_score=round(float(face.det_score or 0.0), 4),
         source=face.source,
@@ -234,8 +234,8 @@ def photo_names(photo_id: int) -> list[PhotoNameView]:
     names = person_names()
     faces = objs(m.Face.select(m.Face.id, m.Face.state, m.Face.person, m.Face.suggested_person)
                  .where(m.Face.photo == photo_id).order_by(m.Face.x, m.Face.id))  # fmt: skip
-    on_face = {f.person_id: f.id for f in faces if f.state == m.FACE_CONFIRMED and f.person_id is not None}
-    suggested = {f.suggested_person_id for f in faces if f.state == m.FACE_SUGGESTED}
+    on_face = {f.person_id: f.id for f in faces if f.state == m.FaceState.CONFIRMED and f.person_id is not None}
+    suggested = {f.suggested_person_id for f in faces if f.state == m.FaceState.SUGGESTED}
     out, seen = [], set()
     for row in objs(m.PhotoName.select().where(m.PhotoName.photo == photo_id).order_by(m.PhotoName.id)):
         pid = row.person_id

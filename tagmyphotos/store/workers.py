@@ -91,7 +91,7 @@ def analysis_by_worker(window_s: float, now: dt.datetime | None = None) -> list[
     for job in rows:
         t = totals.setdefault(f"{job.worker_host}:{job.worker_pid}", [0, 0, 0.0])
         t[0] += job.progress_done
-        end = job.finished_at or (now if job.state == m.JOB_RUNNING else None)
+        end = job.finished_at or (now if job.state == m.JobState.RUNNING else None)
         if job.started_at and end and end >= since:
             t[1] += job.progress_done
             t[2] += max(0.0, (end - job.started_at).total_seconds())

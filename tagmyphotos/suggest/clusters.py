@@ -51,7 +51,7 @@ def refresh_clusters(core: Core, full: bool = False) -> ClusterReport:
     start = time.monotonic()
     totals = {"eligible": 0, "clustered": 0, "clusters": 0}
     # Faces that stopped being unknown leave their cluster.
-    m.Face.update(cluster=None).where(m.Face.cluster.is_null(False) & (m.Face.state != m.FACE_UNKNOWN)).execute()
+    m.Face.update(cluster=None).where(m.Face.cluster.is_null(False) & (m.Face.state != m.FaceState.UNKNOWN)).execute()
     models = [
         str(r)
         for (r,) in m.rows(
@@ -69,7 +69,7 @@ def _refresh_model(core: Core, model_id: str, full: bool) -> dict[str, int]:
     settings = cluster_settings(core.cfg, model_id)
     query = m.Face.select(
         m.Face.id, m.Face.w, m.Face.h, m.Face.det_score, m.Face.quality, m.Face.cluster, m.Face.embedding
-    ).where((m.Face.state == m.FACE_UNKNOWN) & (m.Face.model == model_id) & m.Face.embedding.is_null(False))
+    ).where((m.Face.state == m.FaceState.UNKNOWN) & (m.Face.model == model_id) & m.Face.embedding.is_null(False))
     rows = [f for f in query.iterator()]
     eligible = [f for f in rows if _eligible(f)]
     dropped = [int(f.id) for f in rows if not _eligible(f) and f.cluster is not None]
@@ -133,22 +133,22 @@ def _write(assignment: dict[int, int], unclustered: list[int], old: dict[int, in
     with m.database.atomic():
         for cid, ids in by_cluster.items():
             for part in chunked(ids):
-                m.Face.update(cluster=cid).where(m.Face.id.in_(part) & (m.Face.state == m.FACE_UNKNOWN)).execute()
+                m.Face.update(cluster=cid).where(m.Face.id.in_(part) & (m.Face.state == m.FaceState.UNKNOWN)).execute()
         for part in chunked(unclustered):
             m.Face.update(cluster=None).where(m.Face.id.in_(part)).execute()
 
 
-def outlier_ids(cfg: Any, faces: Sequence[Any], rule: Callable[..., np.ndarray] = outliers) -> list[int]:
+def outlier_ids(cfg: Any, faces: Sequence[m.Face], rule: Callable[..., np.ndarray] = outliers) -> list[int]:
     """Face ids of a cluster's members that are far from the others (dropped before naming)."""
     out: list[int] = []
-    by_model: dict[str, list[Any]] = {}
+    by_model: dict[str, list[tuple[int, bytes]]] = {}  # model -> (face id, embedding)
     for f in faces:
         if f.embedding is not None and f.model:
-            by_model.setdefault(str(f.model), []).append(f)
+            by_model.setdefault(str(f.model), []).append((int(f.id), bytes(f.embedding)))
     for model_id, group in by_model.items():
-        dim = len(bytes(group[0].embedding)) // 4
-        mask = rule(vectors_of([bytes(f.embedding) for f in group], dim), cluster_settings(cfg, model_id))
-        out += [int(f.id) for f, bad in zip(group, mask.tolist(), strict=True) if bad]
+        dim = len(group[0][1]) // 4
+        mask = rule(vectors_of([blob for _, blob in group], dim), cluster_settings(cfg, model_id))
+        out += [face_id for (face_id, _), bad in zip(group, mask.tolist(), strict=True) if bad]
     return out
 
 
@@ -165,7 +165,7 @@ def _grouped(min_size: int) -> Any:
     size = pw.fn.COUNT(m.Face.id)
     return (
         m.Face.select(m.Face.cluster, size, pw.fn.COUNT(m.Face.photo.distinct()))
-        .where(m.Face.cluster.is_null(False) & (m.Face.state == m.FACE_UNKNOWN))
+        .where(m.Face.cluster.is_null(False) & (m.Face.state == m.FaceState.UNKNOWN))
         .group_by(m.Face.cluster)
         .having(size >= min_size)
     )
@@ -201,7 +201,7 @@ def cluster_outliers(cfg: Any, cluster_id: int) -> list[int]:
 
 
 def _members(cluster_id: int) -> Any:
-    return (m.Face.cluster == cluster_id) & (m.Face.state == m.FACE_UNKNOWN)
+    return (m.Face.cluster == cluster_id) & (m.Face.state == m.FaceState.UNKNOWN)
 
 
 def drop_from_cluster(core: Core, cluster_id: int, face_ids: Sequence[int] | None = None) -> list[int]:
@@ -210,7 +210,9 @@ def drop_from_cluster(core: Core, cluster_id: int, face_ids: Sequence[int] | Non
     They stay unknown (and can be named one by one or join a cluster at a full regroup)."""
     with m.database.atomic():
         members = objs(
-            m.Face.select().where((m.Face.cluster == cluster_id) & m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED]))
+            m.Face.select().where(
+                (m.Face.cluster == cluster_id) & m.Face.state.in_([m.FaceState.UNKNOWN, m.FaceState.SUGGESTED])
+            )
         )
         if not members:
             raise NotFound(f"no cluster {cluster_id} (it may have been named or refreshed)")

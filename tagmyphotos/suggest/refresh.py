@@ -21,6 +21,7 @@ from tagmyphotos.matching.assign import assign_per_photo, limit_to_names
 from tagmyphotos.matching.index import IndexMeta
 from tagmyphotos.matching.match import Suggestion
 from tagmyphotos.matching.sure import Evidence, Unnamed, certainty, gather
+from tagmyphotos.states import Certainty, FaceState, MatchBand
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
 from tagmyphotos.store.views import RefreshReport
@@ -151,7 +152,8 @@ def refresh_affected(core: Core, face_ids: Iterable[int], person_ids: Iterable[i
             else:
                 affected |= state.near(vecs, radius)
     for part in chunked(sorted(persons)):
-        rows = m.Face.select(m.Face.id).where((m.Face.state == m.FACE_SUGGESTED) & m.Face.suggested_person.in_(part))
+        suggested = (m.Face.state == m.FaceState.SUGGESTED) & m.Face.suggested_person.in_(part)
+        rows = m.Face.select(m.Face.id).where(suggested)
         affected.update(int(i) for (i,) in m.rows(rows))
     return refresh_suggestions(core, affected)
 
@@ -201,7 +203,7 @@ def _judge_chunk(
     photos = sorted(set(photo_of.values()))
     for ph, p in m.rows(
         m.Face.select(m.Face.photo, m.Face.person).where(
-            m.Face.photo.in_(photos) & (m.Face.state == m.FACE_CONFIRMED) & m.Face.person.is_null(False)
+            m.Face.photo.in_(photos) & (m.Face.state == m.FaceState.CONFIRMED) & m.Face.person.is_null(False)
         )
     ):
         taken.setdefault(int(ph), set()).add(int(p))
@@ -221,7 +223,7 @@ def _judge_chunk(
         person, band = (s.person_id, s.band) if s.person_id not in hidden else (None, None)
         counts[band or "unknown"] += 1
         level = certainty(s, ev is not None and ev.meets(state.sure_rule)) if person is not None else None
-        counts["sure"] += level == "sure"
+        counts["sure"] += level == Certainty.SURE
         judged = _judgement(rows[s.face_id], s, person, band, level, ev)
         if judged is not None:
             counts["changed"] += judged.moved
@@ -247,11 +249,11 @@ class Judgement:
     """A face's new suggestion, as one row of the prepared UPDATE in `_write`."""
 
     face_id: int
-    state: str
+    state: FaceState
     person: int | None
-    band: str | None
+    band: MatchBand | None
     confidence: float
-    certainty: str | None  # sure | likely | check (matching.sure)
+    certainty: Certainty | None  # matching.sure
     explanation: str | None
     moved: bool  # the suggested person, band, level or state changed (not only the confidence)
 
@@ -263,10 +265,15 @@ class Judgement:
 
 
 def _judgement(
-    face: Any, s: Suggestion, person: int | None, band: str | None, level: str | None, ev: Evidence | None
+    face: m.Face,
+    s: Suggestion,
+    person: int | None,
+    band: MatchBand | None,
+    level: Certainty | None,
+    ev: Evidence | None,
 ) -> Judgement | None:
     """The face's new values, or None when nothing about it changed."""
-    state = m.FACE_SUGGESTED if person is not None else m.FACE_UNKNOWN
+    state = m.FaceState.SUGGESTED if person is not None else m.FaceState.UNKNOWN
     explanation = None
     if s.explanation is not None:
         sure = ev.as_dict() if ev is not None else {}

@@ -40,7 +40,7 @@ SURE_UNNAMED_INDEX_ABOVE = 20_000
 # once; a full refresh (the match stage) always checks.
 SUGGEST_SYNC_CHECK_S = 30
 
-CANDIDATE_STATES = (m.FACE_UNKNOWN, m.FACE_SUGGESTED)
+CANDIDATE_STATES = (m.FaceState.UNKNOWN, m.FaceState.SUGGESTED)
 
 
 def fast_rows(query: Any) -> list[tuple[Any, ...]]:
@@ -120,11 +120,11 @@ class ModelState:
         if not force and self._loaded and now - self._checked < SUGGEST_SYNC_CHECK_S:
             return
         self._checked = now
-        mark = _signature(self.model_id, (m.FACE_CONFIRMED,))
+        mark = _signature(self.model_id, (m.FaceState.CONFIRMED,))
         if self._loaded and mark == self._mark:
             return
         query = m.Face.select(m.Face.id, m.Face.person, m.Face.updated_at, m.Face.auto_batch).where(
-            (m.Face.state == m.FACE_CONFIRMED) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
+            (m.Face.state == m.FaceState.CONFIRMED) & (m.Face.model == self.model_id) & m.Face.embedding.is_null(False)
         )
         rows = fast_rows(query)
         want = {int(f): (int(p), stamp) for f, p, stamp, _ in rows}
@@ -183,7 +183,7 @@ class ModelState:
         gone, moved = [], []
         for f in face_ids:
             row = rows.get(f)
-            if row is not None and row[0] == m.FACE_CONFIRMED and row[1] is not None:
+            if row is not None and row[0] == m.FaceState.CONFIRMED and row[1] is not None:
                 if self._seen.get(f) != (int(row[1]), row[2]):
                     moved.append(f)
                     self._seen[f] = (int(row[1]), row[2])

@@ -28,6 +28,7 @@ import peewee as pw
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tagmyphotos.config import Config
+from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
 from tagmyphotos.store import models as m
 from tagmyphotos.system.throttle import THROTTLE, LoginThrottle
 
@@ -54,8 +55,12 @@ MIN_PASSWORD_CHARS = 8
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 14, 8, 1
 
 
-class AuthError(ValueError):
+class AuthError(TagMyPhotosError, ValueError):
     """A refused auth operation (bad scope, weak password, wrong current password)."""
+
+    http_status = 400
+    slug = "refused"
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,8 @@ JOB_DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 432
 # Analysis throughput is averaged over analyze jobs running now or finished this recently.
 THROUGHPUT_WINDOW_S = 3600
 # Job states whose duration is final and counted in the histogram.
-_TIMED_STATES = (m.JOB_DONE, m.JOB_FAILED)
-_FINAL_STATES = (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED)
+_TIMED_STATES = (m.JobState.DONE, m.JobState.FAILED)
+_FINAL_STATES = (m.JobState.DONE, m.JobState.FAILED, m.JobState.CANCELLED)
 INTEGRATION_TARGETS = ("immich", "photoprism", "webhook")
 INTEGRATION_RESULTS = ("ok", "error")
 WRITE_RESULTS = ("ok", "failed", "restored")
@@ -142,7 +142,7 @@ class _JobTally:
             counts = self.buckets.setdefault(key, [0] * (len(JOB_DURATION_BUCKETS) + 1))
             counts[bisect.bisect_left(JOB_DURATION_BUCKETS, seconds)] += 1
             self.sums[key] = self.sums.get(key, 0.0) + seconds
-        if state == m.JOB_DONE and finished:
+        if state == m.JobState.DONE and finished:
             self.last_success[job_type] = max(self.last_success.get(job_type, 0.0), end)
         if job_type == "analyze":
             self.analysed += done
@@ -206,7 +206,7 @@ class LibraryCollector:
             "tagmyphotos_unknown_faces",
             "Faces not named or ignored yet (unknown + suggested): the review backlog",
         )
-        left.add_metric([], faces.get(m.FACE_UNKNOWN, 0) + faces.get(m.FACE_SUGGESTED, 0))
+        left.add_metric([], faces.get(m.FaceState.UNKNOWN, 0) + faces.get(m.FaceState.SUGGESTED, 0))
         yield left
         people = GaugeMetricFamily(
             "tagmyphotos_people", "People, by whether they are hidden", labels=["hidden"]
@@ -265,7 +265,7 @@ class LibraryCollector:
         oldest = GaugeMetricFamily(
             "tagmyphotos_oldest_queued_job_age_seconds", "Age of the oldest job still waiting (0 = none)"
         )
-        first = m.Job.select(m.Job.created_at).where(m.Job.state == m.JOB_QUEUED).order_by(m.Job.id).first()
+        first = m.Job.select(m.Job.created_at).where(m.Job.state == m.JobState.QUEUED).order_by(m.Job.id).first()
         oldest.add_metric([], max(0.0, now - _epoch(first.created_at)) if first else 0.0)
         yield oldest
 
@@ -290,7 +290,7 @@ class LibraryCollector:
             scratch = scratch or base.copy()
             if final:
                 scratch.add(job.type, job.state, job.started_at, job.finished_at, job.progress_done)
-            elif job.type == "analyze" and job.state == m.JOB_RUNNING and job.started_at:
+            elif job.type == "analyze" and job.state == m.JobState.RUNNING and job.started_at:
                 scratch.analysed += job.progress_done
                 scratch.recent_analyze.append((now, job.progress_done, now - _epoch(job.started_at)))
         while base.recent_analyze and base.recent_analyze[0][0] < now - THROUGHPUT_WINDOW_S:

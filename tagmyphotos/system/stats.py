@@ -22,9 +22,9 @@ def library_stats(recent: int = 5) -> dict[str, Any]:
         "photos": {
             "total": sum(photos.values()),
             "by_state": {state: photos.get(state, 0) for state in m.PHOTO_STATES},
-            "analysed": photos.get(m.PHOTO_DONE, 0),
-            "pending": photos.get(m.PHOTO_PENDING, 0),
-            "failed": photos.get(m.PHOTO_FAILED, 0) + photos.get(m.PHOTO_ERROR, 0),
+            "analysed": photos.get(m.PhotoState.DONE, 0),
+            "pending": photos.get(m.PhotoState.PENDING, 0),
+            "failed": photos.get(m.PhotoState.FAILED, 0) + photos.get(m.PhotoState.ERROR, 0),
         },
         "faces": {
             "total": sum(faces.values()),

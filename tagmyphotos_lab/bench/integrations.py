@@ -66,7 +66,7 @@ def import_library(base: Path, photos: int) -> Core:
     (base / "library").mkdir()
     core = Core(load_config(path=base / "none.yaml", environ=env))
     rows = [{"path": f"{i // 1000}/IMG_{i:05}.jpg", "size": 1, "mtime": 0.0, "width": PHOTO_W, "height": PHOTO_H,
-             "orientation": 1, "state": m.PHOTO_DONE} for i in range(photos)]  # fmt: skip
+             "orientation": 1, "state": m.PhotoState.DONE} for i in range(photos)]  # fmt: skip
     with core.db.atomic():
         for i in range(0, len(rows), 500):
             m.Photo.insert_many(rows[i : i + 500]).execute()

@@ -32,7 +32,7 @@ CHUNK = 5000
 def fill(n_photos: int, n_jobs: int, n_writes: int, seed: int = 7) -> None:
     rnd = random.Random(seed)
     now = m.utcnow()
-    states = [m.PHOTO_DONE] * 8 + [m.PHOTO_PENDING, m.PHOTO_FAILED]
+    states = [m.PhotoState.DONE] * 8 + [m.PhotoState.PENDING, m.PhotoState.FAILED]
     with m.database.atomic():
         for start in range(0, n_photos, CHUNK):
             rows = [
@@ -53,7 +53,7 @@ def fill(n_photos: int, n_jobs: int, n_writes: int, seed: int = 7) -> None:
         for i in range(n_jobs):
             started = now - dt.timedelta(seconds=rnd.uniform(60, 86400 * 30))
             took = dt.timedelta(seconds=rnd.expovariate(1 / 120))
-            state = m.JOB_DONE if i % 20 else m.JOB_FAILED
+            state = m.JobState.DONE if i % 20 else m.JobState.FAILED
             jobs.append({"type": rnd.choice(["scan", "analyze", "match", "write", "notify"]), "state": state,
                          "progress_done": rnd.randint(0, 500), "started_at": started,
                          "finished_at": started + took, "params": {}})  # fmt: skip
@@ -74,7 +74,7 @@ def bench(core: Core, label: str, n_claim: int) -> dict[str, float]:
     warm = best_of(3, lambda: render(collector))
     stats = best_of(3, library_stats)
     # claims: claim 16, finish each (one transaction per photo, as analysis stores results)
-    pending = m.Photo.update(state=m.PHOTO_PENDING).where(m.Photo.id <= 2 * n_claim).execute()
+    pending = m.Photo.update(state=m.PhotoState.PENDING).where(m.Photo.id <= 2 * n_claim).execute()
     assert pending == 2 * n_claim
     with timer() as claimed:
         done = 0
@@ -82,13 +82,13 @@ def bench(core: Core, label: str, n_claim: int) -> dict[str, float]:
             claim = claims.claim_photos(16)
             for pid in list(claim.ids):
                 with core.db.atomic():
-                    claims.finish_photo(claim, pid, m.PHOTO_DONE)
+                    claims.finish_photo(claim, pid, m.PhotoState.DONE)
                 done += 1
-    ids = [r.id for r in m.Photo.select(m.Photo.id).where(m.Photo.state == m.PHOTO_PENDING).limit(n_claim)]
+    ids = [r.id for r in m.Photo.select(m.Photo.id).where(m.Photo.state == m.PhotoState.PENDING).limit(n_claim)]
     with timer() as plain:
         for pid in ids:
             with core.db.atomic():
-                m.Photo.update(state=m.PHOTO_DONE, updated_at=m.utcnow()).where(m.Photo.id == pid).execute()
+                m.Photo.update(state=m.PhotoState.DONE, updated_at=m.utcnow()).where(m.Photo.id == pid).execute()
     return {
         f"{label}_scrape_cold_s": round(cold["s"], 4),
         f"{label}_scrape_warm_s": round(warm, 4),

@@ -47,7 +47,7 @@ def populate(n: int, people: int, seed: int) -> tuple[str, np.ndarray, np.ndarra
         while f < 2 * n:
             k = int(sizes[f]) if f >= n else 1
             photo_no += 1
-            photo_rows.append({"path": f"p/{photo_no:07d}.jpg", "size": 1, "mtime": 0.0, "state": m.PHOTO_DONE})
+            photo_rows.append({"path": f"p/{photo_no:07d}.jpg", "size": 1, "mtime": 0.0, "state": m.PhotoState.DONE})
             for j in range(min(k, 2 * n - f)):
                 confirmed = f < n
                 face_rows.append(
@@ -60,7 +60,7 @@ def populate(n: int, people: int, seed: int) -> tuple[str, np.ndarray, np.ndarra
                         "quality": 0.9,
                         "embedding": vecs[f].tobytes(),
                         "model": model,
-                        "state": m.FACE_CONFIRMED if confirmed else m.FACE_UNKNOWN,
+                        "state": m.FaceState.CONFIRMED if confirmed else m.FaceState.UNKNOWN,
                         "person": first + int(labels[f]) if confirmed else None,
                     }
                 )
@@ -89,9 +89,9 @@ def main() -> None:
         core = Core(cfg)
         with timer() as t_pop:
             model, vecs, labels, _ = populate(n, people, args.seed)
-        unknown = [int(i) for (i,) in m.rows(m.Face.select(m.Face.id).where(m.Face.state == m.FACE_UNKNOWN))]
-        photo_of = dict(m.rows(m.Face.select(m.Face.id, m.Face.photo).where(m.Face.state == m.FACE_UNKNOWN)))
-        confirmed = m.rows(m.Face.select(m.Face.id, m.Face.person).where(m.Face.state == m.FACE_CONFIRMED))
+        unknown = [int(i) for (i,) in m.rows(m.Face.select(m.Face.id).where(m.Face.state == m.FaceState.UNKNOWN))]
+        photo_of = dict(m.rows(m.Face.select(m.Face.id, m.Face.photo).where(m.Face.state == m.FaceState.UNKNOWN)))
+        confirmed = m.rows(m.Face.select(m.Face.id, m.Face.person).where(m.Face.state == m.FaceState.CONFIRMED))
         vec_of = {
             int(f): np.frombuffer(bytes(b), np.float32) for f, b in m.rows(m.Face.select(m.Face.id, m.Face.embedding))
         }

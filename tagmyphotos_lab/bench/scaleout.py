@@ -87,7 +87,7 @@ def run_sqlite(base: Path, library: Path, analysis_workers: int) -> dict[str, An
         run_stage(core, STAGES["analyze"], job_id)
         seconds = time.perf_counter() - start
         job = m.Job.get_by_id(job_id)
-        assert job.state == m.JOB_DONE, job.error
+        assert job.state == m.JobState.DONE, job.error
         return {"photos": job.result["photos"], "seconds": seconds, "jobs": 1, "by_worker": {}}
     finally:
         core.close()
@@ -126,7 +126,7 @@ def run_distributed(
         _wait(lambda: _analysis_over(job_id), RUN_TIMEOUT_S, "analysis")
         seconds = time.perf_counter() - start
         jobs = list(m.Job.select().where(m.Job.type == "analyze"))
-        failed = [(j.id, j.error) for j in jobs if j.state != m.JOB_DONE]
+        failed = [(j.id, j.error) for j in jobs if j.state != m.JobState.DONE]
         assert not failed, failed
         by_worker = {w.worker: w.photos for w in workers.analysis_by_worker(RUN_TIMEOUT_S)}
         photos = sum(j.result["photos"] for j in jobs)
@@ -145,7 +145,7 @@ def run_distributed(
 
 def _analysis_over(lead: int) -> bool:
     jobs = list(m.Job.select().where((m.Job.id == lead) | (m.Job.parent == lead)))
-    return all(j.state in (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED) for j in jobs)
+    return all(j.state in (m.JobState.DONE, m.JobState.FAILED, m.JobState.CANCELLED) for j in jobs)
 
 
 def _wait(check: Any, timeout_s: float, what: str) -> None:

@@ -53,7 +53,7 @@ def fill(n_photos: int, seed: int = 7) -> None:
             m.Photo.insert_many(
                 [
                     {"path": f"{i // 500:04d}/IMG_{i:07d}.jpg", "size": 3_000_000, "mtime": 1.6e9 + i * 600,
-                     "state": m.PHOTO_DONE, "width": 4000, "height": 3000}
+                     "state": m.PhotoState.DONE, "width": 4000, "height": 3000}
                     for i in range(start, min(n_photos, start + CHUNK))
                 ]
             ).execute()  # fmt: skip

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta
 
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
-from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SureRule, Unnamed, certainty, gather
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.matching.sure import SureRule, Unnamed, certainty, gather
+from tagmyphotos.states import Certainty, MatchBand
 from tagmyphotos_lab.benchlib import print_table
 from tagmyphotos_lab.match_data import FaceSet, draws
 
@@ -92,7 +93,7 @@ def upper_bound(wrong: int, n: int) -> float:
 def levels(items: list[Judged]) -> list[Level]:
     """The per-level table."""
     out = []
-    for name in CERTAINTY_LEVELS:
+    for name in Certainty:
         mine = [j for j in items if j.level == name]
         wrong = [j for j in mine if not j.right]
         out.append(
@@ -132,8 +133,8 @@ def report(faces: FaceSet, k: int, seeds: int, settings: MatchSettings) -> dict[
         ["level", "suggestions", "share", "wrong", "of them strangers", "wrong /100", "95% bound /100"],
         [[lv.level, lv.n, lv.share, lv.wrong, lv.strangers, lv.wrong_per_100, lv.upper_per_100] for lv in table],
     )
-    wrong_likely = [j.confidence for j in items if not j.right and j.band == BAND_LIKELY]
-    right_likely = [j.confidence for j in items if j.right and j.band == BAND_LIKELY]
+    wrong_likely = [j.confidence for j in items if not j.right and j.band == MatchBand.LIKELY]
+    right_likely = [j.confidence for j in items if j.right and j.band == MatchBand.LIKELY]
     print(f"likely band: highest confidence of a wrong name {max(wrong_likely, default=0):.4f}; right names' "
           f"5th/50th percentile {np.percentile(right_likely, 5):.4f} / {np.median(right_likely):.4f}")  # fmt: skip
     print("reliability: wrong names per 100, as the confidence predicts them and as observed")

@@ -19,7 +19,8 @@ from collections import Counter
 
 import numpy as np
 
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.states import MatchBand
 from tagmyphotos_lab.benchlib import emit, print_table
 from tagmyphotos_lab.copies_data import ORIGINAL, CopySet, KindFaces, load_copies
 from tagmyphotos_lab.evaluate.match import evaluate, figures, open_set, run_draw
@@ -115,7 +116,7 @@ def row_of(name: str, kf: KindFaces, n_labelled: int, c: Counter[str], s: Counte
         "missed_by_detection": c["missed"],
         "distractors_named": c["extra_named"],
         "stranger_faces": s["faces"],
-        "stranger_likely": s[BAND_LIKELY],
+        "stranger_likely": s[MatchBand.LIKELY],
         "stranger_maybe": s["maybe"],
     }
 

@@ -19,7 +19,8 @@ from collections import Counter
 import numpy as np
 
 from tagmyphotos.matching.assign import assign_per_photo
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.states import MatchBand
 from tagmyphotos_lab.benchlib import emit, print_table
 from tagmyphotos_lab.evaluate.certainty import LEVEL_SEEDS
 from tagmyphotos_lab.evaluate.certainty import report as certainty_report
@@ -132,7 +133,7 @@ def main() -> None:
     runs = args.seeds
     unknown_left = round(c["unknown_left"] / runs, 2)
     strangers = open_set(faces, args.k, args.seeds, settings)
-    s_likely = round(strangers[BAND_LIKELY] / max(1, strangers["faces"]), 4)
+    s_likely = round(strangers[MatchBand.LIKELY] / max(1, strangers["faces"]), 4)
     s_maybe = round(strangers["maybe"] / max(1, strangers["faces"]), 4)
     print(
         f"{faces.embedding_id}: {len(faces.vectors)} labelled faces, {len(set(faces.identities))} people, "

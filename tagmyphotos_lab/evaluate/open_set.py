@@ -32,7 +32,8 @@ import numpy as np
 
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.match import Matcher, MatchSettings
-from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SURE, SureRule, Unnamed, certainty, gather
+from tagmyphotos.matching.sure import SureRule, Unnamed, certainty, gather
+from tagmyphotos.states import Certainty
 from tagmyphotos_lab.benchlib import emit, print_table
 from tagmyphotos_lab.evaluate.certainty import upper_bound
 from tagmyphotos_lab.match_data import load_testdata_faces
@@ -131,7 +132,7 @@ def draw(lib: Library, seed: int, settings: MatchSettings, rule: SureRule) -> li
             level = certainty(s, ev is not None and ev.meets(rule))
             if level is None:
                 continue
-            if level == SURE:
+            if level == Certainty.SURE:
                 accepted.append((s.face_id, s.person_id))
             elif rnd == 1:
                 continue  # judged again in round two, scored there
@@ -156,7 +157,7 @@ def _taken(matcher: Matcher, lib: Library) -> dict[int, set[int]]:
 def table(items: list[Judged]) -> list[dict[str, object]]:
     right_total = sum(j.right for j in items)
     rows = []
-    for level in CERTAINTY_LEVELS:
+    for level in Certainty:
         mine = [j for j in items if j.level == level]
         wrong = sum(not j.right for j in mine)
         rows.append(
@@ -195,7 +196,7 @@ def main() -> None:
         [[r["level"], r["suggestions"], r["wrong"], r["wrong_per_100"], r["upper_per_100"], r["share_of_right"]]
          for r in rows],
     )  # fmt: skip
-    second = [j for j in items if j.round == 2 and j.level == SURE]
+    second = [j for j in items if j.round == 2 and j.level == Certainty.SURE]
     print(f"round two (after the product accepted round one's sure faces): {len(second)} sure, "
           f"{sum(not j.right for j in second)} wrong")  # fmt: skip
     emit(

@@ -44,7 +44,7 @@ def test_sure_faces_are_named_listed_and_undone(api: ApiEnv) -> None:
     (batch,) = api.ok("GET", "/auto/batches")["items"]
     assert set(batch["people"]) == {"Ann"}, "Cy asked to be asked"
     assert batch["write_job_id"], "write.auto: after_match wrote the run"
-    assert m.Job.get_by_id(batch["write_job_id"]).state == m.JOB_DONE
+    assert m.Job.get_by_id(batch["write_job_id"]).state == m.JobState.DONE
     metrics = api.client.get("/metrics").text
     assert f"tagmyphotos_auto_named_faces_total {float(batch['faces'])}" in metrics, metrics[-2000:]
 
@@ -53,7 +53,7 @@ def test_sure_faces_are_named_listed_and_undone(api: ApiEnv) -> None:
     assert sorted(undone["faces"]) == sorted(batch["face_ids"]) and undone["kept"] == []
     assert undone["restore_job"]["type"] == "restore"
     job = m.Job.get_by_id(undone["restore_job"]["id"])
-    assert job.state == m.JOB_DONE and job.result["restored"] >= 1 and job.result["undone_batches"] == 1
+    assert job.state == m.JobState.DONE and job.result["restored"] >= 1 and job.result["undone_batches"] == 1
     assert api.ok("GET", f"/auto/batches/{batch['id']}")["undone_at"]
     assert_problem(api.call("POST", f"/auto/batches/{batch['id']}/undo"), 409)
     assert_problem(api.call("GET", "/auto/batches/999999"), 404)

@@ -43,7 +43,7 @@ def test_cancel_a_queued_job_and_refuse_a_finished_one(api: ApiEnv) -> None:
     body = assert_problem(api.post(f"/jobs/{job_id}/cancel"), 409)
     assert "cancelled" in body["detail"]
     running = jobs_store.create_job("scan", {"trigger": "test2"})
-    m.Job.update(state=m.JOB_RUNNING, started_at=m.utcnow()).where(m.Job.id == running).execute()
+    m.Job.update(state=m.JobState.RUNNING, started_at=m.utcnow()).where(m.Job.id == running).execute()
     asked = api.ok("POST", f"/jobs/{running}/cancel")
     assert asked["state"] == "running" and asked["cancel_requested"] is True
     assert_problem(api.post("/jobs/987654/cancel"), 404)

@@ -36,9 +36,9 @@ def test_list_pages_through_every_photo_once(api: ApiEnv) -> None:
 
 def test_filters_match_the_database(api: ApiEnv) -> None:
     done = api.ok("GET", "/photos?state=done&limit=500")
-    assert done["total"] == m.Photo.select().where(m.Photo.state == m.PHOTO_DONE).count() > 0
+    assert done["total"] == m.Photo.select().where(m.Photo.state == m.PhotoState.DONE).count() > 0
     with_unknown = api.ok("GET", "/photos?has_unknown_faces=true&limit=500")
-    expected = {pid for (pid,) in m.rows(m.Face.select(m.Face.photo).where(m.Face.state == m.FACE_UNKNOWN))}
+    expected = {pid for (pid,) in m.rows(m.Face.select(m.Face.photo).where(m.Face.state == m.FaceState.UNKNOWN))}
     assert {p["id"] for p in with_unknown["items"]} == expected
     assert all(p["unknown_faces"] > 0 for p in with_unknown["items"])
     without = api.ok("GET", "/photos?has_unknown_faces=false&limit=500")
@@ -49,9 +49,9 @@ def test_filters_match_the_database(api: ApiEnv) -> None:
 
 
 def test_person_and_folder_filters(api: ApiEnv) -> None:
-    face = m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).first()
+    face = m.Face.select().where(m.Face.state == m.FaceState.UNKNOWN).first()
     person = m.Person.create(name="Filter Test")
-    m.Face.update(person=person.id, state=m.FACE_CONFIRMED).where(m.Face.id == face.id).execute()
+    m.Face.update(person=person.id, state=m.FaceState.CONFIRMED).where(m.Face.id == face.id).execute()
     found = api.ok("GET", f"/photos?person_id={person.id}")
     assert [p["id"] for p in found["items"]] == [face.photo_id]
     assert found["items"][0]["confirmed_faces"] == 1

@@ -50,7 +50,7 @@ def test_confirm_by_name_creates_the_person_and_suggests_the_rest(api: ApiEnv) -
     confirmed = api.ok("GET", f"/people/{person['id']}/faces")
     assert confirmed["total"] == 3 and {f["id"] for f in confirmed["items"]} == set(result["changed"])
     suggested = api.ok("GET", f"/faces?suggested_person_id={person['id']}&limit=500")
-    db = m.Face.select().where((m.Face.suggested_person == person["id"]) & (m.Face.state == m.FACE_SUGGESTED))
+    db = m.Face.select().where((m.Face.suggested_person == person["id"]) & (m.Face.state == m.FaceState.SUGGESTED))
     assert suggested["total"] == db.count() > 0
     assert all(f["state"] == "suggested" and f["band"] in ("likely", "maybe") for f in suggested["items"])
 
@@ -93,7 +93,7 @@ def test_accept_likely_for_one_person(api: ApiEnv) -> None:
     ids = _identities()
     person = _name(api, "Likely One", ids["person01"][:3])["person"]
     likely = m.Face.select().where(
-        (m.Face.suggested_person == person["id"]) & (m.Face.band == "likely") & (m.Face.state == m.FACE_SUGGESTED)
+        (m.Face.suggested_person == person["id"]) & (m.Face.band == "likely") & (m.Face.state == m.FaceState.SUGGESTED)
     )
     expected = {f.id for f in likely}
     result = api.ok("POST", "/suggestions/accept-likely", json={"person_id": person["id"]})

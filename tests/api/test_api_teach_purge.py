@@ -119,7 +119,7 @@ def test_purge_counts_first_then_forgets_missing_photos(api: ApiEnv) -> None:
     assert all(t.is_file() for t in thumbs)
     os.remove(api.core.cfg.library / "couple.jpg")
     scan_and_analyze(api.core)
-    assert m.Photo.get_by_id(photo.id).state == m.PHOTO_MISSING
+    assert m.Photo.get_by_id(photo.id).state == m.PhotoState.MISSING
     dry = api.ok("POST", "/photos/purge", json={})
     assert dry == {"missing": 1, "purged": 0, "faces": len(faces), "named_faces": 1, "dry_run": True}
     assert m.Photo.get_or_none(m.Photo.id == photo.id) is not None

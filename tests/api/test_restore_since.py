@@ -27,7 +27,7 @@ def test_any_since_gives_a_job_that_ends_well(library: Path, tmp_path: Path, sin
             resp = c.post("/api/v1/writes/restore", json={"since": since}, headers={"X-API-Key": key})
             assert resp.status_code == 202, resp.text
             job = m.Job.get_by_id(resp.json()["id"])  # immediate mode: finished
-            assert job.state == m.JOB_DONE and job.result["failed"] == 0, (job.state, job.error)
+            assert job.state == m.JobState.DONE and job.result["failed"] == 0, (job.state, job.error)
             ok = c.post("/api/v1/writes/restore", json={"since": "2026-01-01T00:00:00"}, headers={"X-API-Key": key})
             assert ok.status_code == 202, ok.text
     finally:

@@ -57,7 +57,7 @@ def test_teach_folder_outside_the_library(core, tmp_path: Path) -> None:
 
     confirm.undo_last(core)  # the second teach changed nothing; undo the first
     assert m.Person.select().count() == 0
-    assert m.Face.select().where(m.Face.state == m.FACE_CONFIRMED).count() == 0
+    assert m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED).count() == 0
 
 
 def test_teach_inside_the_library_uses_the_library_photos(analysed_core) -> None:

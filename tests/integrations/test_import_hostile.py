@@ -104,9 +104,9 @@ def test_an_asset_with_300_named_boxes_makes_no_people(core: Core, immich: FakeI
     name_in_immich(immich, "img2.jpg", "Ann There")  # a normal photo next to it is still imported
 
     dry = import_job(core, dry_run=True)
-    assert dry.state == m.JOB_DONE and dry.result["people_created"] == ["Ann There"], dry.result
+    assert dry.state == m.JobState.DONE and dry.result["people_created"] == ["Ann There"], dry.result
     job = import_job(core)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     assert [p.name for p in m.Person.select()] == ["Ann There"]
     limit = core.cfg.integrations.import_max_faces_per_photo
     assert any("img1.jpg" in n and "300 named faces" in n and str(limit) in n for n in job.result["notes"])
@@ -118,7 +118,7 @@ def test_a_next_page_that_never_ends_stops_at_the_page_limit(core: Core, immich:
     immich.misbehave.add("endless_next_page")
     core.cfg.integrations.import_max_pages = 5
     job = import_job(core)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     assert len(immich.calls("POST", "/api/search/metadata")) <= 5
     assert any("5 pages" in n and "import_max_pages" in n for n in job.result["notes"]), job.result["notes"]
     assert [p.name for p in m.Person.select()] == ["Ann There"]  # what was read is imported, once
@@ -135,7 +135,7 @@ def test_cancel_stops_an_import_that_pages_forever(core: Core, immich: FakeImmic
     jobs_store.request_cancel(job_id)
     runner.join(timeout=20)
     assert not runner.is_alive() and time.monotonic() - asked < 5
-    assert m.Job.get_by_id(job_id).state == m.JOB_CANCELLED
+    assert m.Job.get_by_id(job_id).state == m.JobState.CANCELLED
     pages = len(immich.calls("POST", "/api/search/metadata"))
     time.sleep(0.5)
     assert len(immich.calls("POST", "/api/search/metadata")) == pages  # no request after the cancel
@@ -146,7 +146,7 @@ def test_a_people_list_that_never_ends_stops_at_the_item_limit(core: Core, immic
     immich.misbehave.add("endless_people")
     core.cfg.integrations.import_max_items = 2500
     job = import_job(core)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     assert len(immich.calls("GET", "/api/people")) <= 3  # pages of 1,000: the limit is reached in the third
     assert any("2,500 items" in n and "import_max_items" in n for n in job.result["notes"]), job.result["notes"]
     assert [p.name for p in m.Person.select()] == ["Ann There"]
@@ -157,7 +157,7 @@ def test_a_bad_name_is_skipped_with_a_warning_naming_it(core: Core, immich: Fake
     name_in_immich(immich, "img2.jpg", "Evil\x1b[2JName")
     name_in_immich(immich, "img3.jpg", "Good Name")
     job = import_job(core)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     assert [p.name for p in m.Person.select()] == ["Good Name"]
     notes = job.result["notes"]
     assert any("Evil\\x1b[2JName" in n and "control characters" in n for n in notes), notes
@@ -176,7 +176,7 @@ def test_photoprism_pages_that_are_always_full_stop_at_the_page_limit(core: Core
         fake.misbehave.add("endless_photos")
         core.cfg.integrations.import_max_pages = 4
         job = import_job(core, source="photoprism")
-        assert job.state == m.JOB_DONE, job.error
+        assert job.state == m.JobState.DONE, job.error
         assert len(fake.calls("GET", "/api/v1/photos")) <= 4
         assert any("4 pages" in n for n in job.result["notes"]), job.result["notes"]
     assert fake.violations == [], fake.violations

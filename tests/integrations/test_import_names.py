@@ -37,7 +37,7 @@ def run(core: Core, stage: str, **params: Any) -> dict[str, Any]:
     job_id = jobs_store.create_job(stage, {"no_follow": True, **params})
     run_stage(core, STAGES[stage], job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     return dict(job.result)
 
 
@@ -154,7 +154,7 @@ def test_immich_names_land_on_our_faces_go_into_the_files_and_a_rerun_changes_no
     assert first["skipped"] == {"hidden": 1, "unnamed": 1}
     assert m.Photo.get(m.Photo.path == "rotated.jpg").orientation == 6
     for path, names in expected.items():
-        confirmed = {f.person.name for f in faces_of(path) if f.state == m.FACE_CONFIRMED}
+        confirmed = {f.person.name for f in faces_of(path) if f.state == m.FaceState.CONFIRMED}
         assert confirmed == names, path
     marked = [f for f in faces_of(missed_path) if f.source == "manual"]
     assert len(marked) == 1 and marked[0].embedding is not None  # the detector confirmed it: it teaches
@@ -267,7 +267,7 @@ def test_photoprism_markers_land_on_our_faces_and_a_conflict_is_listed(
     first = run(library, "import-names", source="photoprism")
     assert (first["imported"], first["conflicts"], first["marked"]) == (2, 1, 0)
     assert first["skipped"] == {"hidden": 1, "unnamed": 1}
-    assert {f.person.name for f in faces_of("rotated.jpg") if f.state == m.FACE_CONFIRMED} == {"Eve There"}
+    assert {f.person.name for f in faces_of("rotated.jpg") if f.state == m.FaceState.CONFIRMED} == {"Eve There"}
     assert m.Face.get_by_id(clash.id).person.name == "Frank Here"
     second = run(library, "import-names", source="photoprism")
     assert (second["imported"], second["already"], second["conflicts"]) == (0, 2, 1)
@@ -346,7 +346,7 @@ def test_the_import_schedule_starts_one_import_when_due(core: Core) -> None:
 
 def test_a_raw_and_its_jpeg_named_alike_there_are_one_photo_here(library: Core, immich: FakeImmich) -> None:
     jpeg = m.Photo.get(m.Photo.path == "img1.jpg")
-    m.Photo.create(path="img1.dng", kind="raw", size=1, mtime=0.0, state=m.PHOTO_DONE, faces_from=jpeg.id)
+    m.Photo.create(path="img1.dng", kind="raw", size=1, mtime=0.0, state=m.PhotoState.DONE, faces_from=jpeg.id)
     ann = immich.add_person("Ann There")
     box, frame = immich_box(faces_of("img1.jpg")[0], jpeg)
     for path in ("img1.jpg", "img1.dng"):

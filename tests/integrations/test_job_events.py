@@ -103,7 +103,7 @@ def test_an_unreachable_receiver_leaves_the_job_done_with_a_note(
     core = _core(tmp_path, closed_port_url() + HOOK)
     try:
         job_id = _run(core, "scan")
-        assert m.Job.get_by_id(job_id).state == m.JOB_DONE
+        assert m.Job.get_by_id(job_id).state == m.JobState.DONE
         notes = [(e.level, e.message) for e in jobs_store.job_events(job_id)]
         assert any(level == "warning" and "job.done not announced" in text for level, text in notes), notes
     finally:
@@ -115,15 +115,15 @@ async def test_jobs_page_announces_a_job_that_ended(core: Core) -> None:
     from tests.support.ui_harness import simulated_ui
 
     job_id = jobs_store.create_job("scan", {})
-    m.Job.update(state=m.JOB_RUNNING, started_at=m.utcnow()).where(m.Job.id == job_id).execute()
+    m.Job.update(state=m.JobState.RUNNING, started_at=m.utcnow()).where(m.Job.id == job_id).execute()
     failing = jobs_store.create_job("analyze", {})
-    m.Job.update(state=m.JOB_RUNNING, started_at=m.utcnow()).where(m.Job.id == failing).execute()
+    m.Job.update(state=m.JobState.RUNNING, started_at=m.utcnow()).where(m.Job.id == failing).execute()
     async with simulated_ui(core) as user:
         await user.open("/jobs")
         await user.should_see("Looking for new and changed photos", retries=20)
         await user.should_see("Finding faces", retries=20)
-        jobs_store.finish(job_id, m.JOB_DONE, {"seen": 64, "new": 3, "changed": 0})
-        jobs_store.finish(failing, m.JOB_FAILED, error="the disk is full")
+        jobs_store.finish(job_id, m.JobState.DONE, {"seen": 64, "new": 3, "changed": 0})
+        jobs_store.finish(failing, m.JobState.FAILED, error="the disk is full")
         await user.should_see(
             "Done: Looking for new and changed photos. 64 photos in the library, 3 new.", retries=40
         )

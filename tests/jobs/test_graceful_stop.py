@@ -40,9 +40,9 @@ def test_stopped_job_is_queued_again_and_resumed(core: Core, monkeypatch: pytest
     seen: list[int] = []
     assert run_stage(core, _counting_stage(3, seen), job_id) == []
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_QUEUED and job.finished_at is None, "handed back, not failed or lost"
+    assert job.state == m.JobState.QUEUED and job.finished_at is None, "handed back, not failed or lost"
     assert release_running_jobs() == [], "nothing is held once the stage thread let go"
     run_stage(core, _counting_stage(None, seen), job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_DONE and job.result["items"] == ITEMS
+    assert job.state == m.JobState.DONE and job.result["items"] == ITEMS
     assert seen == [0, 1, 2, 3, 4, 5], "the rerun continued where the stopped run was"

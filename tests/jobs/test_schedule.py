@@ -58,12 +58,12 @@ def test_a_scan_is_queued_when_the_interval_has_passed(scheduled: Core) -> None:
     now = dt.datetime(2026, 12, 2, 3, 17)
     _tick(now)  # never scanned: due at once
     (scan,) = _scans()
-    assert scan.params == {"trigger": "schedule"} and scan.state == m.JOB_QUEUED
+    assert scan.params == {"trigger": "schedule"} and scan.state == m.JobState.QUEUED
     _tick(now + dt.timedelta(minutes=1))  # still queued: no twin
     assert len(_scans()) == 1
     assert huey.pending_count() == 1  # the scan's message, for a worker
     _work()
-    assert m.Job.get_by_id(scan.id).state == m.JOB_DONE
+    assert m.Job.get_by_id(scan.id).state == m.JobState.DONE
     assert m.Photo.select().count() == 1  # the scan really ran through the queue
     _tick(now + dt.timedelta(minutes=2))  # scanned a moment ago: not due
     assert len(_scans()) == 1
@@ -103,7 +103,7 @@ def test_the_daily_automatic_write_runs_once_a_day(tmp_path: Path) -> None:
         (write,) = m.Job.select().where(m.Job.type == "write")
         assert write.params == {"trigger": "daily"}
         _work()
-        assert m.Job.get_by_id(write.id).state == m.JOB_DONE and m.Job.get_by_id(write.id).result["written"] == 1
+        assert m.Job.get_by_id(write.id).state == m.JobState.DONE and m.Job.get_by_id(write.id).result["written"] == 1
         confirm(core, [m.Face.select().first().id], "Bo")  # pending again, but the day's write is done
         _tick(dt.datetime(2026, 12, 2, 4, 2))
         assert m.Job.select().where(m.Job.type == "write").count() == 1

@@ -85,7 +85,7 @@ def test_a_real_worker_on_redis_drops_an_unsigned_pickle(redis_server: Redis, tm
         conn.lpush("huey.redis.tagmyphotos", attack(marker))  # what the attacker did
         wait_for(lambda: REFUSAL in log.read_text(), 30, f"the refusal in the log:\n{log.read_text()}")
         job_id = start_job("scan", {"no_follow": True})  # our own, signed: still runs
-        wait_for(lambda: m.Job.get_by_id(job_id).state == m.JOB_DONE, 60, f"the scan:\n{log.read_text()}")
+        wait_for(lambda: m.Job.get_by_id(job_id).state == m.JobState.DONE, 60, f"the scan:\n{log.read_text()}")
         assert worker.poll() is None, "the worker survived the refused message"
     finally:
         worker.terminate()
@@ -115,7 +115,7 @@ def test_the_sqlite_queue_goes_through_the_same_signature(tmp_path: Path, caplog
         job_id = start_job("scan", {"no_follow": True})
         consumer = start_consumer(workers=1, periodic=False)
         try:
-            wait_for(lambda: m.Job.get_by_id(job_id).state == m.JOB_DONE, 60, "the signed scan")
+            wait_for(lambda: m.Job.get_by_id(job_id).state == m.JobState.DONE, 60, "the signed scan")
             wait_for(lambda: len([r for r in caplog.records if REFUSAL in r.getMessage()]) >= 2, 10, "2 refusals")
         finally:
             stop_consumer(consumer)

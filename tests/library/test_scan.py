@@ -42,14 +42,14 @@ def test_rename_keeps_identity_delete_marks_missing_change_rehashes(core: Core) 
     moved = m.Photo.get(m.Photo.path == "sub/renamed.jpg")
     assert moved.id == before.id and moved.hash == before.hash
     assert report.moved == [("img1.jpg", "sub/renamed.jpg")]
-    assert m.Photo.get(m.Photo.path == "img2.jpg").state == m.PHOTO_MISSING
+    assert m.Photo.get(m.Photo.path == "img2.jpg").state == m.PhotoState.MISSING
     row = m.Photo.get(m.Photo.path == "img3.jpg")
-    assert row.id in report.changed and row.state == m.PHOTO_PENDING
+    assert row.id in report.changed and row.state == m.PhotoState.PENDING
     assert m.Photo.select().count() == 64  # nothing dropped, nothing duplicated
     # a missing file that comes back takes its old row again
     shutil.copyfile(FACES / "img2.jpg", lib / "img2.jpg")
     _scan(core)
-    assert m.Photo.get(m.Photo.path == "img2.jpg").state != m.PHOTO_MISSING
+    assert m.Photo.get(m.Photo.path == "img2.jpg").state != m.PhotoState.MISSING
     assert m.Photo.select().count() == 64
 
 
@@ -106,11 +106,11 @@ def test_bad_files_are_recorded_and_the_rest_succeeds(core: Core) -> None:
     assert "not an image" in errors["notes.jpg"]
     assert "truncated PNG" in errors["trunc.png"]
     assert any("UTF-8" in msg for path, msg in report.errors if path.startswith("caf"))
-    assert m.Photo.get(m.Photo.path == long_name.name).state == m.PHOTO_PENDING
+    assert m.Photo.get(m.Photo.path == long_name.name).state == m.PhotoState.PENDING
     for name in ("empty.jpg", "truncated.jpg", "notes.jpg"):
         row = m.Photo.get(m.Photo.path == name)
-        assert row.state == m.PHOTO_ERROR and row.last_error
-    assert m.Photo.select().where(m.Photo.state == m.PHOTO_PENDING).count() == 65
+        assert row.state == m.PhotoState.ERROR and row.last_error
+    assert m.Photo.select().where(m.Photo.state == m.PhotoState.PENDING).count() == 65
 
 
 def test_symlink_loops_and_links_out_of_the_library(core: Core, tmp_path: Path) -> None:
@@ -153,10 +153,10 @@ def test_sniff_and_probe() -> None:
 
 
 def test_reference_photos_taught_from_outside_are_not_scanned_or_purged(core: Core) -> None:
-    ref = m.Photo.create(path="@teach/Ada/a.jpg", kind="reference", size=1, mtime=1.0, hash="x", state=m.PHOTO_DONE)
+    ref = m.Photo.create(path="@teach/Ada/a.jpg", kind="reference", size=1, mtime=1.0, hash="x", state=m.PhotoState.DONE)
     _scan(core)
     _scan(core)
-    assert m.Photo.get_by_id(ref.id).state == m.PHOTO_DONE
+    assert m.Photo.get_by_id(ref.id).state == m.PhotoState.DONE
 
 
 def test_new_photos_inserted_in_batches_keep_order_defaults_and_errors(core: Core) -> None:
@@ -185,9 +185,9 @@ def test_new_photos_inserted_in_batches_keep_order_defaults_and_errors(core: Cor
     for row in rows.values():
         assert row.created_at is not None and row.updated_at is not None
         if row.path in broken:
-            assert row.state == m.PHOTO_ERROR and row.last_error and row.hash is None
+            assert row.state == m.PhotoState.ERROR and row.last_error and row.hash is None
         else:
-            assert row.state == m.PHOTO_PENDING and row.format and row.width and row.orientation == 1
+            assert row.state == m.PhotoState.PENDING and row.format and row.width and row.orientation == 1
     again = _scan(core)
     assert again.unchanged == total - len(broken) and again.files_read == len(broken) and not again.new
 

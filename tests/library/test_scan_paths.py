@@ -59,7 +59,7 @@ def test_a_scan_with_paths_looks_at_only_those_files(api: ApiEnv) -> None:
     assert job["result"]["missing"] == 0
     assert job["result"]["scope"] == "paths"
     assert sorted(p.path for p in m.Photo.select().where(m.Photo.path.startswith("inbox/"))) == added[:2]
-    assert m.Photo.get(m.Photo.path == "img10.jpg").state != m.PHOTO_MISSING
+    assert m.Photo.get(m.Photo.path == "img10.jpg").state != m.PhotoState.MISSING
 
 
 def test_a_scan_of_a_folder_and_a_gone_file_in_scope(api: ApiEnv) -> None:
@@ -71,7 +71,7 @@ def test_a_scan_of_a_folder_and_a_gone_file_in_scope(api: ApiEnv) -> None:
     again = api.ok("POST", "/jobs", json={"type": "scan", "params": {"paths": [added[0]]}})
     assert again["result"]["seen"] == 0
     assert again["result"]["missing"] == 1
-    assert m.Photo.get(m.Photo.path == added[0]).state == m.PHOTO_MISSING
+    assert m.Photo.get(m.Photo.path == added[0]).state == m.PhotoState.MISSING
 
 
 def test_a_queued_scan_takes_in_later_paths_and_a_full_request_widens_it(api: ApiEnv) -> None:
@@ -80,7 +80,7 @@ def test_a_queued_scan_takes_in_later_paths_and_a_full_request_widens_it(api: Ap
     assert m.Job.get_by_id(first).params["paths"] == ["a.jpg", "b.jpg"]
     assert jobs_store.coalesce_queued("scan", {"trigger": "schedule"}) == first
     assert jobs_store.scope_of(m.Job.get_by_id(first).params) is None
-    m.Job.update(state=m.JOB_RUNNING).where(m.Job.id == first).execute()
+    m.Job.update(state=m.JobState.RUNNING).where(m.Job.id == first).execute()
     assert jobs_store.coalesce_queued("scan", {"paths": ["c.jpg"]}) is None
 
 

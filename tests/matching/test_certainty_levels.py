@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tagmyphotos.matching.match import MatchSettings
-from tagmyphotos.matching.sure import CERTAINTY_LEVELS, SureRule
+from tagmyphotos.matching.sure import SureRule
+from tagmyphotos.states import Certainty
 from tagmyphotos_lab.evaluate import open_set
 from tagmyphotos_lab.evaluate.certainty import SURE_MAX_WRONG_PER_100, Judged, judged, levels
 from tagmyphotos_lab.match_data import load_testdata_faces
@@ -26,7 +27,7 @@ def closed_set() -> list[Judged]:
 
 def test_each_level_is_wrong_more_often_than_the_one_above(closed_set: list[Judged]) -> None:
     table = levels(closed_set)
-    assert [lv.level for lv in table] == list(CERTAINTY_LEVELS)
+    assert [lv.level for lv in table] == list(Certainty)
     sure, likely, check = table
     assert all(lv.n > 0 for lv in table), table
     assert sum(lv.n for lv in table) == len(closed_set)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tagmyphotos.matching.assign import assign_per_photo
-from tagmyphotos.matching.match import BAND_LIKELY, Matcher, MatchSettings
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.states import MatchBand
 from tests.support.vectors import DIM, A, B, C, v
 
 DLIB = MatchSettings.for_model("Dlib")
@@ -23,9 +24,9 @@ def test_two_faces_wanting_one_person_get_the_best_split() -> None:
     m = _matcher()
     # Face 10 is 0.05 from A; face 11 is 0.34 from A and 0.54 from B: both want A.
     raw = m.suggest([10, 11], np.stack([v(x0=0.05), v(x1=0.15, x2=0.3)]))
-    assert [(s.person_id, s.band) for s in raw] == [(A, BAND_LIKELY), (A, BAND_LIKELY)]
+    assert [(s.person_id, s.band) for s in raw] == [(A, MatchBand.LIKELY), (A, MatchBand.LIKELY)]
     out = assign_per_photo(raw, {10: 7, 11: 7}, m)
-    assert (out[0].person_id, out[0].band) == (A, BAND_LIKELY)  # the clearly closer face keeps A
+    assert (out[0].person_id, out[0].band) == (A, MatchBand.LIKELY)  # the clearly closer face keeps A
     assert out[1].person_id == B and out[1].band is not None  # the runner-up gets its next best
     e = out[1].explanation
     assert e is not None and e.conflict_person == C  # A is taken in this photo: not a rival
@@ -37,7 +38,7 @@ def test_a_runner_up_without_another_candidate_stays_unknown() -> None:
     raw = m.suggest([20, 21], np.stack([v(x5=0.1), v(x6=0.15)]))  # both only near A (B is 0.46+ away)
     assert [s.candidate_id for s in raw] == [A, A]
     out = assign_per_photo(raw, {20: 1, 21: 1}, m)
-    assert out[0].person_id == A and out[0].band == BAND_LIKELY
+    assert out[0].person_id == A and out[0].band == MatchBand.LIKELY
     assert out[1].person_id is None and out[1].band is None
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from tagmyphotos import tuning
 from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
-from tagmyphotos.matching.match import BAND_LIKELY, BAND_MAYBE, Matcher, MatchSettings
+from tagmyphotos.matching.match import Matcher, MatchSettings
+from tagmyphotos.states import MatchBand
 from tests.support.vectors import DIM, A, B, C, v
 
 DLIB = MatchSettings.for_model("Dlib")
@@ -33,7 +34,7 @@ def two_people() -> Matcher:
 
 def test_a_close_face_is_likely_with_an_explanation() -> None:
     s = one(two_people(), v(x4=0.35))
-    assert (s.person_id, s.band, s.candidate_id) == (A, BAND_LIKELY, A)
+    assert (s.person_id, s.band, s.candidate_id) == (A, MatchBand.LIKELY, A)
     e = s.explanation
     assert e is not None
     assert e.distance == pytest.approx(0.35, abs=1e-5)
@@ -48,8 +49,8 @@ def test_a_close_face_is_likely_with_an_explanation() -> None:
 def test_bands_follow_distance_and_beyond_the_threshold_stays_unknown() -> None:
     m = two_people()
     near, mid, far = (one(m, v(x4=d)) for d in (0.35, 0.575, 0.65))
-    assert near.band == BAND_LIKELY
-    assert mid.band == BAND_MAYBE and mid.person_id == A and mid.confidence < near.confidence
+    assert near.band == MatchBand.LIKELY
+    assert mid.band == MatchBand.MAYBE and mid.person_id == A and mid.confidence < near.confidence
     assert far.band is None and far.person_id is None and far.candidate_id == A  # 0.65 > 0.6
     assert far.explanation is not None and far.explanation.distance > DLIB.threshold
 
@@ -89,7 +90,7 @@ def test_a_confirmation_changes_the_next_suggestion_at_once(tmp_path: Path) -> N
     m.confirm([1000], v(x5=0.1, x6=0.3)[None, :], [A])
     assert index.stale
     s = one(m, probe)
-    assert (s.person_id, s.band) == (A, BAND_LIKELY)
+    assert (s.person_id, s.band) == (A, MatchBand.LIKELY)
 
     m.relabel([1000], B)  # moved to another person (merge, correction)
     assert one(m, probe).person_id == B and m.stats[B].count == 1 and A not in m.stats
@@ -104,7 +105,7 @@ def test_agreeing_neighbours_raise_confidence() -> None:
     s1, s3 = one(lone, v()), one(many, v())
     assert s3.explanation is not None and s3.explanation.agreeing == 3
     assert s3.confidence > s1.confidence
-    assert s1.band == BAND_MAYBE and s3.band == BAND_LIKELY
+    assert s1.band == MatchBand.MAYBE and s3.band == MatchBand.LIKELY
 
 
 def test_look_alike_people_get_a_stricter_centre() -> None:
@@ -115,11 +116,11 @@ def test_look_alike_people_get_a_stricter_centre() -> None:
     assert m_close.stats[B].nearest_person == A
     face = v(x3=0.5)  # 0.5 from A's first face; 0.71 from B's face in both worlds
     s_apart, s_close = one(m_apart, face), one(m_close, face)
-    assert s_apart.band == BAND_LIKELY
-    assert s_close.band != BAND_LIKELY and s_close.confidence < s_apart.confidence
+    assert s_apart.band == MatchBand.LIKELY
+    assert s_close.band != MatchBand.LIKELY and s_close.confidence < s_apart.confidence
     e = s_close.explanation
     assert e is not None and e.lookalike_person == B and e.centre == pytest.approx(0.5, abs=1e-5)
-    assert one(m_close, v(x3=0.2)).band == BAND_LIKELY  # clearly closer than the two are to each other
+    assert one(m_close, v(x3=0.2)).band == MatchBand.LIKELY  # clearly closer than the two are to each other
 
 
 def test_person_statistics_follow_confirmations() -> None:

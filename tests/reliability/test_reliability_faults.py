@@ -103,9 +103,9 @@ def test_read_only_library(analysed_core: Core) -> None:
         with pytest.raises(OSError):
             (lib / "probe.txt").write_text("x")  # really read-only, even for root
         rescan = run_job(core, "scan")
-        assert rescan.state == m.JOB_DONE and rescan.result["unchanged"] == len(before)
+        assert rescan.state == m.JobState.DONE and rescan.result["unchanged"] == len(before)
         job = run_job(core, "write")
-        assert job.state == m.JOB_DONE and job.result["failed"] == len(WRITE_PHOTOS), job.result
+        assert job.state == m.JobState.DONE and job.result["failed"] == len(WRITE_PHOTOS), job.result
         errors = write_errors(job)
         assert set(errors) == set(WRITE_PHOTOS)
         assert all(readable(e) and "read-only" in e.lower() for e in errors.values()), "\n".join(errors.values())
@@ -132,7 +132,7 @@ def test_exiftool_missing_then_back(analysed_core: Core) -> None:
     ready = readiness(core.cfg, core.db, lambda: 0).as_dict()
     assert "exiftool" in str(ready).lower() and not readiness(core.cfg, core.db, lambda: 0).ok
     job = run_job(core, "write")
-    assert job.state in (m.JOB_DONE, m.JOB_FAILED)
+    assert job.state in (m.JobState.DONE, m.JobState.FAILED)
     message = job.error or " ".join(write_errors(job).values())
     assert readable(message) and "exiftool" in message.lower(), message
     assert ks.digests(lib) == before
@@ -153,7 +153,7 @@ def test_exiftool_crashing(analysed_core: Core, tmp_path: Path) -> None:
     _with_exiftool(core, str(crasher))
     job = run_job(core, "write")
     message = job.error or " ".join(write_errors(job).values())
-    assert job.state in (m.JOB_DONE, m.JOB_FAILED) and readable(message), message
+    assert job.state in (m.JobState.DONE, m.JobState.FAILED) and readable(message), message
     assert ks.digests(lib) == before
     _with_exiftool(core, good)
     assert run_job(core, "write").result["written"] == len(WRITE_PHOTOS)
@@ -169,7 +169,7 @@ def test_model_weights_missing(tmp_path: Path) -> None:
     broken = ks.run(["analyze", "--wait", "--json"], {**env, "PYTHONPATH": f"{shadow}{os.pathsep}{ROOT}"})
     assert broken.returncode == 1
     job = json.loads(broken.stdout.splitlines()[-1])["job"]
-    assert job["state"] == m.JOB_FAILED
+    assert job["state"] == m.JobState.FAILED
     assert "dlib_face_recognition_resnet_model_v1.dat" in job["error"] and "missing" in job["error"]
     db = tmp_path / "data" / "tagmyphotos.db"
     assert ks.count(db, "SELECT count(*) FROM photo WHERE state = 'pending'") == 4  # nothing lost
@@ -344,7 +344,7 @@ def test_a_long_scan_does_not_block_other_writers(tmp_path: Path, monkeypatch: p
         thread.join()
         assert errors == [] and writes > 20
         job = m.Job.select().order_by(m.Job.id.desc()).first()
-        assert job.state == m.JOB_DONE and job.result["new"] == 12 * len(names)
+        assert job.state == m.JobState.DONE and job.result["new"] == 12 * len(names)
     finally:
         core.close()
 
@@ -364,7 +364,8 @@ def test_a_full_disk_anywhere_in_the_exception_chain_is_one_sentence(core: Core)
     job_id = jobs_store.create_job("probe", {"no_follow": True})
     run_stage(core, Stage("probe", full_during_commit), job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_FAILED and job.error.startswith("the disk holding the data folder is full"), job.error
+    assert job.state == m.JobState.FAILED, job.error
+    assert job.error.startswith("the disk holding the data folder is full"), job.error
     assert storage_problem(ValueError("unrelated")) is None
 
 

@@ -87,7 +87,7 @@ def _check(run: CorpusRun, case: bi.BadInput) -> str | None:
     photo = run.photos.get(case.rel)
     state = photo.state if photo is not None else None
     if case.expect == bi.DONE:
-        if photo is None or state != m.PHOTO_DONE:
+        if photo is None or state != m.PhotoState.DONE:
             return f"state {state}, error {photo.last_error if photo else None!r}"
         if run.faces[case.rel] < case.faces:
             return f"{run.faces[case.rel]} faces found, expected at least {case.faces}"
@@ -99,9 +99,9 @@ def _check(run: CorpusRun, case: bi.BadInput) -> str | None:
             return f"expected to be skipped silently, got state {state} / {_error_found(run, case)!r}"
         return None
     message = _error_found(run, case)
-    if case.expect == bi.DONE_OR_ERROR and state == m.PHOTO_DONE:
+    if case.expect == bi.DONE_OR_ERROR and state == m.PhotoState.DONE:
         return None
-    if case.expect in (bi.ERROR, bi.DONE_OR_ERROR) and state not in (m.PHOTO_ERROR, m.PHOTO_FAILED):
+    if case.expect in (bi.ERROR, bi.DONE_OR_ERROR) and state not in (m.PhotoState.ERROR, m.PhotoState.FAILED):
         return f"expected an error state, got {state}"
     if case.expect == bi.WALK_ERROR and photo is not None:
         return f"expected no photo row, got state {state}"
@@ -116,11 +116,11 @@ def _check(run: CorpusRun, case: bi.BadInput) -> str | None:
 
 @pytest.mark.timeout(300)  # a hang on a hostile file (a FIFO) must fail, not stall the suite
 def test_no_job_fails_and_every_real_photo_is_processed(corpus: CorpusRun) -> None:
-    assert [(j.type, j.state) for j in corpus.jobs] == [("scan", m.JOB_DONE), ("analyze", m.JOB_DONE)], [
+    assert [(j.type, j.state) for j in corpus.jobs] == [("scan", m.JobState.DONE), ("analyze", m.JobState.DONE)], [
         (j.type, j.state, j.error) for j in corpus.jobs
     ]
     for rel, n in GOOD_FACES.items():
-        assert corpus.photos[rel].state == m.PHOTO_DONE, rel
+        assert corpus.photos[rel].state == m.PhotoState.DONE, rel
         assert corpus.faces[rel] == n, rel
 
 
@@ -140,7 +140,7 @@ def test_rerun_changes_nothing(corpus: CorpusRun) -> None:
     assert {p: (row.state, row.last_error) for p, row in after.photos.items()} == before
     assert after.faces == corpus.faces
     rerun = after.jobs[-2:]
-    assert [j.state for j in rerun] == [m.JOB_DONE, m.JOB_DONE]
+    assert [j.state for j in rerun] == [m.JobState.DONE, m.JobState.DONE]
     assert rerun[1].result["photos"] == 0  # nothing was analysed twice
 
 
@@ -191,10 +191,10 @@ def test_heic_without_its_plugin_is_a_clear_error_and_recovers(tmp_path: Path) -
     shutil.copyfile(bi.HEIC, lib / "iphone.heic")
     blocked = bi.blocking_package(tmp_path / "blocked", "pillow_heif", "pillow_heif blocked by the test")
     first = _run_child(lib, tmp_path / "data", blocked, tmp_path)
-    assert first["job:scan"] == m.JOB_DONE and first["job:analyze"] == m.JOB_DONE
+    assert first["job:scan"] == m.JobState.DONE and first["job:analyze"] == m.JobState.DONE
     assert first["img2.jpg"].startswith("done")
     state, message = first["iphone.heic"].split(" ", 1)
-    assert state == m.PHOTO_ERROR and "HEIF" in message, message
+    assert state == m.PhotoState.ERROR and "HEIF" in message, message
     assert "pillow-heif" in message, f"the error should say what is missing: {message!r}"
     second = _run_child(lib, tmp_path / "data", None, tmp_path)
     assert second["iphone.heic"].startswith("done"), second
@@ -223,17 +223,17 @@ def _change_between_stages(core: Core, lib: Path) -> None:
     (lib / "img3.jpg").write_bytes(data[: len(data) // 3])
     (lib / "img4.jpg").unlink()
     run_stage(core, STAGES["analyze"], jobs_store.create_job("analyze", {"no_follow": True}))
-    assert m.Job.select().order_by(m.Job.id.desc()).first().state == m.JOB_DONE
+    assert m.Job.select().order_by(m.Job.id.desc()).first().state == m.JobState.DONE
     truncated = m.Photo.get(m.Photo.path == "img3.jpg")
     gone = m.Photo.get(m.Photo.path == "img4.jpg")
-    assert truncated.state == m.PHOTO_FAILED and truncated.last_error
-    assert gone.state == m.PHOTO_FAILED and "not found" in str(gone.last_error).lower()
+    assert truncated.state == m.PhotoState.FAILED and truncated.last_error
+    assert gone.state == m.PhotoState.FAILED and "not found" in str(gone.last_error).lower()
     scan_and_analyze(core)  # the next scan sees what changed
     swapped = m.Photo.get(m.Photo.path == "img1.jpg")
-    assert swapped.state == m.PHOTO_DONE and face_count(swapped.id) == 2  # the new content, once
-    assert m.Photo.get_by_id(gone.id).state == m.PHOTO_MISSING
-    assert m.Photo.get_by_id(truncated.id).state == m.PHOTO_ERROR
-    assert m.Photo.select().where(m.Photo.state == m.PHOTO_DONE).count() == 4  # img1, 2, 5, 6
+    assert swapped.state == m.PhotoState.DONE and face_count(swapped.id) == 2  # the new content, once
+    assert m.Photo.get_by_id(gone.id).state == m.PhotoState.MISSING
+    assert m.Photo.get_by_id(truncated.id).state == m.PhotoState.ERROR
+    assert m.Photo.select().where(m.Photo.state == m.PhotoState.DONE).count() == 4  # img1, 2, 5, 6
 
 
 class Churn:
@@ -278,12 +278,12 @@ def test_files_that_change_while_being_read(tmp_path: Path) -> None:
             for _ in range(2):
                 scan_and_analyze(core)
         assert churn.rounds > 20
-        assert all(j.state == m.JOB_DONE for j in m.Job.select()), [(j.type, j.error) for j in m.Job.select()]
+        assert all(j.state == m.JobState.DONE for j in m.Job.select()), [(j.type, j.error) for j in m.Job.select()]
         others = m.Photo.select().where(m.Photo.path != "churning.jpg")
-        assert {p.state for p in others} == {m.PHOTO_DONE}
+        assert {p.state for p in others} == {m.PhotoState.DONE}
         (lib / "churning.jpg").write_bytes(contents[0])  # it settles: the next run gets it right
         scan_and_analyze(core)
         settled = m.Photo.get(m.Photo.path == "churning.jpg")
-        assert settled.state == m.PHOTO_DONE and face_count(settled.id) == 2
+        assert settled.state == m.PhotoState.DONE and face_count(settled.id) == 2
     finally:
         core.close()

@@ -38,7 +38,7 @@ def test_a_missed_face_is_embedded_named_kept_by_reanalysis_and_written(analysed
         core, photo.id, (box[0] - pad, box[1] - pad, box[2] + 2 * pad, box[3] + 2 * pad), "Ann"
     )
     face = m.Face.get_by_id(result.changed[0])
-    assert (face.source, face.state, face.person.name) == ("manual", m.FACE_CONFIRMED, "Ann")
+    assert (face.source, face.state, face.person.name) == ("manual", m.FaceState.CONFIRMED, "Ann")
     assert result.created_person and result.person.face_count == 1 and result.undo_id and not result.warnings
     assert float(np.linalg.norm(face_embedding(face) - vector)) < 0.2  # the same face, as analysis saw it
     assert face.model == detected.model and (core.cfg.data / face.thumb).read_bytes()[:2] == b"\xff\xd8"
@@ -46,18 +46,18 @@ def test_a_missed_face_is_embedded_named_kept_by_reanalysis_and_written(analysed
     corner = mark.add_face(core, photo.id, empty_corner(photo, face, 200), "Poster")
     poster = m.Face.get_by_id(corner.changed[0])
     assert poster.embedding is None and poster.model is None and corner.warnings
-    assert poster.state == m.FACE_CONFIRMED and (core.cfg.data / poster.thumb).is_file()
+    assert poster.state == m.FaceState.CONFIRMED and (core.cfg.data / poster.thumb).is_file()
 
     # the file changes: re-analysis keeps both (the detected face inherits the manual box)
-    m.Photo.update(state=m.PHOTO_PENDING).where(m.Photo.id == photo.id).execute()
+    m.Photo.update(state=m.PhotoState.PENDING).where(m.Photo.id == photo.id).execute()
     job = run(core, "analyze", photo_ids=[photo.id])
-    assert job.state == m.JOB_DONE and m.Photo.get_by_id(photo.id).state == m.PHOTO_DONE
+    assert job.state == m.JobState.DONE and m.Photo.get_by_id(photo.id).state == m.PhotoState.DONE
     after = {f.id: f for f in m.Face.select().where(m.Face.photo == photo.id)}
     assert set(after) == {face.id, poster.id}
     assert after[face.id].person.name == "Ann" and after[poster.id].person.name == "Poster"
 
     job = run(core, "write")
-    assert job.state == m.JOB_DONE and job.result["written"] == 1, job.result
+    assert job.state == m.JobState.DONE and job.result["written"] == 1, job.result
     names = str(people_in(core.cfg.library / photo.path)["PersonInImage"])
     assert "Ann" in names and "Poster" in names
 
@@ -81,7 +81,7 @@ def test_box_checks_one_person_per_photo_remove_and_undo(analysed_core: Core) ->
     hanging = (corner[0] + 60 if corner[0] else -60, corner[1] - 60, 120, 120)
     result = mark.add_face(core, photo.id, hanging, "Bo")
     manual = m.Face.get_by_id(result.changed[0])
-    assert result.displaced == [detected.id] and m.Face.get_by_id(detected.id).state == m.FACE_UNKNOWN
+    assert result.displaced == [detected.id] and m.Face.get_by_id(detected.id).state == m.FaceState.UNKNOWN
     assert manual.w == 60 and manual.h == 120 and m.Person.get(m.Person.name == "Bo").face_count == 1
     # undo: the manual face and its thumbnail go, the detected face is Bo again
     thumb = core.cfg.data / manual.thumb
@@ -91,7 +91,7 @@ def test_box_checks_one_person_per_photo_remove_and_undo(analysed_core: Core) ->
 
     unnamed = mark.add_face(core, photo.id, corner)
     face = m.Face.get_by_id(unnamed.changed[0])
-    assert face.state == m.FACE_UNKNOWN and unnamed.person is None
+    assert face.state == m.FaceState.UNKNOWN and unnamed.person is None
     confirm.confirm(core, [face.id], "Cy")
     m.FaceRejection.create(face=face.id, person=m.Person.get(m.Person.name == "Bo").id)
     removed = mark.remove_face(core, face.id)

@@ -17,11 +17,11 @@ def test_confirm_by_name_creates_person_and_takes_the_name_within_a_photo(core) 
     b = add_face(photo, syn.face("Lou"), box=(400, 0, 200, 200))
     result = confirm.confirm(core, [a.id], "Kim")
     assert result.created_person and result.person.name == "Kim" and result.changed == [a.id]
-    assert reload(a).state == m.FACE_CONFIRMED and person("Kim").face_count == 1
+    assert reload(a).state == m.FaceState.CONFIRMED and person("Kim").face_count == 1
     # the user says the other face is Kim: it takes the name, the first face goes back to unknown
     result = confirm.confirm(core, [b.id], person("Kim").id)
     assert result.displaced == [a.id] and not result.created_person
-    assert reload(a).state == m.FACE_UNKNOWN and reload(b).person_id == person("Kim").id
+    assert reload(a).state == m.FaceState.UNKNOWN and reload(b).person_id == person("Kim").id
     # two faces of one photo in one request: the first wins, the other is reported
     confirm.unassign(core, [b.id])
     result = confirm.confirm(core, [a.id, b.id], "Kim")
@@ -40,7 +40,7 @@ def test_rejection_is_remembered_and_never_suggested_again(core) -> None:
     assert reload(probe).suggested_person_id == person("Max").id
     result = confirm.reject(core, [probe.id])  # without a name: its suggested person
     assert result.changed == [probe.id]
-    assert reload(probe).state == m.FACE_UNKNOWN and reload(probe).suggested_person_id is None
+    assert reload(probe).state == m.FaceState.UNKNOWN and reload(probe).suggested_person_id is None
     # more Max faces, a full refresh: still never Max
     more = [single(syn.face("Max")) for _ in range(3)]
     confirm.confirm(core, [f.id for f in more], "Max")
@@ -55,7 +55,7 @@ def test_rejection_is_remembered_and_never_suggested_again(core) -> None:
     assert not m.FaceRejection.select().where(m.FaceRejection.face == probe.id).exists()
     # rejecting a confirmed face unassigns it and remembers
     confirm.reject(core, [probe.id], "Max")
-    assert reload(probe).state == m.FACE_UNKNOWN and person("Max").face_count == 6
+    assert reload(probe).state == m.FaceState.UNKNOWN and person("Max").face_count == 6
     with pytest.raises(people.NotFound):
         confirm.reject(core, [probe.id], "Nobody")
     check_counts()
@@ -66,13 +66,13 @@ def test_ignore_and_unassign(core) -> None:
     faces = [single(syn.face("Ned")) for _ in range(3)]
     confirm.confirm(core, [faces[0].id], "Ned")
     confirm.ignore(core, [faces[0].id, faces[1].id])
-    assert [reload(f).state for f in faces] == [m.FACE_IGNORED, m.FACE_IGNORED, m.FACE_UNKNOWN]
+    assert [reload(f).state for f in faces] == [m.FaceState.IGNORED, m.FaceState.IGNORED, m.FaceState.UNKNOWN]
     assert person("Ned").face_count == 0 and people.ignored_count() == 2
     confirm.confirm(core, [faces[2].id], "Ned")
     suggest.refresh_suggestions(core)
     assert reload(faces[1]).suggested_person_id is None  # ignored faces are never suggested
     confirm.unassign(core, [faces[1].id])
-    assert reload(faces[1]).state == m.FACE_SUGGESTED  # back in play at once
+    assert reload(faces[1]).state == m.FaceState.SUGGESTED  # back in play at once
     check_counts()
 
 
@@ -88,12 +88,12 @@ def test_accept_likely_skips_conflicts_and_undo_restores(core) -> None:
     suggest.refresh_suggestions(core)
     assert reload(twin).suggested_person_id is None  # one person per photo
     before = {f.id: (reload(f).state, reload(f).suggested_person_id) for f in ola + pia}
-    assert all(v == (m.FACE_SUGGESTED, person("Ola").id) for k, v in before.items() if k in {f.id for f in ola})
+    assert all(v == (m.FaceState.SUGGESTED, person("Ola").id) for k, v in before.items() if k in {f.id for f in ola})
 
     result = confirm.accept_likely(core, "Ola")
     assert sorted(result.changed) == sorted(f.id for f in ola)
     assert result.person.face_count == 8
-    assert all(reload(f).state == m.FACE_SUGGESTED for f in pia)  # only Ola's
+    assert all(reload(f).state == m.FaceState.SUGGESTED for f in pia)  # only Ola's
     assert confirm.last_undo().kind == "accept-likely"
 
     undone = confirm.undo_last(core)
@@ -111,13 +111,13 @@ def test_undo_leaves_faces_changed_since_alone(core) -> None:
     confirm.confirm(core, [f.id for f in faces], "Quinn")
     entry = m.UndoEntry.select().order_by(m.UndoEntry.id.desc()).get()
     # something outside the journal (e.g. another process) changes one face
-    m.Face.update(state=m.FACE_IGNORED, person=None).where(m.Face.id == faces[0].id).execute()
+    m.Face.update(state=m.FaceState.IGNORED, person=None).where(m.Face.id == faces[0].id).execute()
     people.recount([person("Quinn").id])
     m.UndoEntry.delete().where(m.UndoEntry.id > entry.id).execute()
     result = confirm.undo_last(core)
     assert sorted(result.changed) == sorted(f.id for f in faces[1:])
     assert [s.face_id for s in result.skipped] == [faces[0].id]
-    assert reload(faces[0]).state == m.FACE_IGNORED
+    assert reload(faces[0]).state == m.FaceState.IGNORED
     # Quinn was created by the confirm and has no faces left: gone with the undo
     assert people.find_person("Quinn") is None
     with pytest.raises(people.PeopleError):
@@ -144,8 +144,8 @@ def test_name_cluster_drops_outliers_and_limits_to_seen_faces(core) -> None:
     result = confirm.name_cluster(core, 5, "Sam", drop_outliers=True, face_ids=seen)
     assert sorted(result.changed) == sorted(f.id for f in members)
     assert [s.face_id for s in result.skipped] == [odd.id]
-    assert reload(odd).cluster is None and reload(odd).state != m.FACE_CONFIRMED
-    assert reload(late).state != m.FACE_CONFIRMED  # not seen: not named
+    assert reload(odd).cluster is None and reload(odd).state != m.FaceState.CONFIRMED
+    assert reload(late).state != m.FaceState.CONFIRMED  # not seen: not named
     assert person("Sam").face_count == 6
     with pytest.raises(people.NotFound):
         confirm.name_cluster(core, 12345, "Sam")

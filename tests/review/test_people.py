@@ -114,13 +114,13 @@ def test_delete_sends_faces_back_to_unknown_and_undo(core) -> None:
     assert sorted(result.changed) == sorted(f.id for f in faces)
     for f in [*faces, other]:
         row = reload(f)  # never lost: still there, unknown, no dangling suggestion
-        assert row.state == m.FACE_UNKNOWN and row.person_id is None and row.suggested_person_id is None
+        assert row.state == m.FaceState.UNKNOWN and row.person_id is None and row.suggested_person_id is None
     assert not m.FaceRejection.select().exists()
 
     confirm.undo_last(core)
     dora = person("Dora")
     assert dora.id == dora_id and dora.face_count == 3
-    assert all(reload(f).state == m.FACE_CONFIRMED for f in faces)
+    assert all(reload(f).state == m.FaceState.CONFIRMED for f in faces)
     assert m.FaceRejection.select().where(m.FaceRejection.person == dora_id).count() == 1
     assert reload(other).suggested_person_id == dora_id  # suggestions refreshed after the undo
     check_counts()
@@ -135,7 +135,7 @@ def test_hidden_person_gets_no_suggestions(core) -> None:
     assert reload(probe).suggested_person_id == hal.id
     people.set_hidden(core, hal.id, True)
     row = reload(probe)
-    assert row.state == m.FACE_UNKNOWN and row.suggested_person_id is None
+    assert row.state == m.FaceState.UNKNOWN and row.suggested_person_id is None
     assert [p.name for p in people.list_people(include_hidden=False)] == []
     people.set_hidden(core, hal.id, False)
     assert reload(probe).suggested_person_id == hal.id

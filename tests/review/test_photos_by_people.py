@@ -65,7 +65,7 @@ def test_only_with_no_unnamed_faces_means_nobody_else(api: ApiEnv) -> None:
 
 def test_unnamed_faces_and_folder_filters_match_the_database(api: ApiEnv) -> None:
     _name(api)
-    unnamed = m.Face.select(m.Face.photo).where(m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED]))
+    unnamed = m.Face.select(m.Face.photo).where(m.Face.state.in_([m.FaceState.UNKNOWN, m.FaceState.SUGGESTED]))
     expected = {p for (p,) in m.rows(m.Photo.select(m.Photo.path).where(m.Photo.id.in_(unnamed)))}
     assert _paths(api, "has_unnamed_faces=true") == expected and "couple.jpg" not in expected
     assert len(_paths(api, "has_unnamed_faces=false")) == 64 - len(expected)
@@ -96,7 +96,7 @@ def test_date_range_is_the_file_date_in_local_days(api: ApiEnv) -> None:
 
 
 def test_reference_photos_are_not_library_photos(api: ApiEnv) -> None:
-    m.Photo.create(path="@teach/Ann/a.jpg", kind="reference", size=1, mtime=1.0, state=m.PHOTO_DONE)
+    m.Photo.create(path="@teach/Ann/a.jpg", kind="reference", size=1, mtime=1.0, state=m.PhotoState.DONE)
     assert find_photos(PhotoFilter(), 0, 500).total == 64
     page = find_photos(PhotoFilter(order="-id"), 0, 5)
     assert all(not card.path.startswith("@teach/") for card in page.items)

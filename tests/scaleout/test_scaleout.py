@@ -55,7 +55,7 @@ def _scan(core: Core) -> int:
 
     job_id = jobs_store.create_job("scan", {"no_follow": True})
     run_stage(core, STAGES["scan"], job_id)
-    assert m.Job.get_by_id(job_id).state == m.JOB_DONE, m.Job.get_by_id(job_id).error
+    assert m.Job.get_by_id(job_id).state == m.JobState.DONE, m.Job.get_by_id(job_id).error
     return int(m.Photo.select().count())
 
 
@@ -160,7 +160,7 @@ class Cluster:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             states = {j.id: j.state for j in m.Job.select().where(m.Job.id.in_(job_ids))}
-            if all(s in (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED) for s in states.values()):
+            if all(s in (m.JobState.DONE, m.JobState.FAILED, m.JobState.CANCELLED) for s in states.values()):
                 return states
             time.sleep(0.2)
         raise AssertionError(f"jobs not finished in {timeout_s} s: {states}\nworker logs:\n{self.logs()}")
@@ -210,7 +210,7 @@ def _check_all_processed_once(total: int) -> None:
     assert len(events) == total, f"{total - len(events)} photos never processed"
     assert max(events.values()) == 1, f"processed twice: {[p for p, n in events.items() if n > 1]}"
     photos = list(m.Photo.select())
-    assert all(p.state == m.PHOTO_DONE for p in photos)
+    assert all(p.state == m.PhotoState.DONE for p in photos)
     assert all(p.analyzed_hash == p.hash for p in photos), "each worker read the real file"
 
 
@@ -222,7 +222,7 @@ def test_two_workers_share_one_library(cluster: Cluster) -> None:
     cluster.wait_consumers(4)
     jobs = [cluster.enqueue("probe", {"delay_s": 0.02}) for _ in range(6)]
     states = cluster.wait(jobs)
-    assert set(states.values()) == {m.JOB_DONE}, "no job lost or failed"
+    assert set(states.values()) == {m.JobState.DONE}, "no job lost or failed"
     _check_all_processed_once(total)
     by = m.JobEvent.select(m.JobEvent.message).where(m.JobEvent.message.startswith("processed by "))
     hosts_pids = {str(e.message).rsplit(":", 1)[0] for e in by}
@@ -240,10 +240,10 @@ def test_killed_worker_loses_nothing(cluster: Cluster) -> None:
     jobs = [cluster.enqueue("probe", {"delay_s": 0.15}) for _ in range(2)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (
-        len(_processed_events()) < 12 or m.Job.select().where(m.Job.state == m.JOB_RUNNING).count() < 2
+        len(_processed_events()) < 12 or m.Job.select().where(m.Job.state == m.JobState.RUNNING).count() < 2
     ):
         time.sleep(0.05)
-    running = [j.id for j in m.Job.select().where(m.Job.state == m.JOB_RUNNING)]
+    running = [j.id for j in m.Job.select().where(m.Job.state == m.JobState.RUNNING)]
     assert len(running) == 2, "each single-thread worker runs one job"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
@@ -256,6 +256,6 @@ def test_killed_worker_loses_nothing(cluster: Cluster) -> None:
 
     run_job(requeued[0])
     states = cluster.wait(jobs)
-    assert set(states.values()) == {m.JOB_DONE}, "the dead worker's job was run again to the end"
+    assert set(states.values()) == {m.JobState.DONE}, "the dead worker's job was run again to the end"
     _check_all_processed_once(total)
     assert not m.Photo.select().where(m.Photo.state == claims.PHOTO_CLAIMED).exists(), f"reaped {reaped}"

@@ -79,7 +79,7 @@ def _kill_mid_analysis(topo: Topology, victim: subprocess.Popen[bytes]) -> int:
     """SIGKILL the victim while it analyses; then do what housekeeping does (with short limits
     here): queue its job again and free the photos it held. Returns the job it ran."""
     job = topo.wait_until("the victim analysing", lambda: m.Job.get_or_none(
-        (m.Job.type == "analyze") & (m.Job.state == m.JOB_RUNNING) & (m.Job.worker_pid == victim.pid)
+        (m.Job.type == "analyze") & (m.Job.state == m.JobState.RUNNING) & (m.Job.worker_pid == victim.pid)
         & (m.Job.progress_done >= 1)))  # fmt: skip
     held = m.Photo.select().where(m.Photo.state == claims.PHOTO_CLAIMED).count()
     victim.send_signal(signal.SIGKILL)
@@ -109,15 +109,15 @@ def test_serve_and_two_workers_run_the_whole_product(topology: Topology, hook: F
     scan = topo.api("POST", "/jobs", json={"type": "scan"})
     killed_job = _kill_mid_analysis(topo, victim)
     topo.wait_until("scan -> analyze -> match", lambda: topo.settled() and m.Job.select().where(
-        (m.Job.type == "match") & (m.Job.state == m.JOB_DONE)).exists())  # fmt: skip
+        (m.Job.type == "match") & (m.Job.state == m.JobState.DONE)).exists())  # fmt: skip
     jobs = list(m.Job.select())
-    assert {j.state for j in jobs} == {m.JOB_DONE}, [(j.id, j.type, j.state, j.error) for j in jobs]
+    assert {j.state for j in jobs} == {m.JobState.DONE}, [(j.id, j.type, j.state, j.error) for j in jobs]
     assert m.Job.get_by_id(killed_job).worker_pid != victim.pid, "another worker finished the killed job"
     analyzers = {(j.worker_host, j.worker_pid) for j in jobs if j.type == "analyze"}
     assert len(analyzers) >= 2, f"the analysis was shared: {analyzers}"
     assert scan["id"] in {j.id for j in jobs}
     states = {p.state for p in m.Photo.select()}
-    assert states == {m.PHOTO_DONE}, f"no photo pending or held: {states}"
+    assert states == {m.PhotoState.DONE}, f"no photo pending or held: {states}"
 
     # teach: two photos per person, named through the API; then match and accept
     faces, labels = _single_faces(), _labels()
@@ -128,8 +128,8 @@ def test_serve_and_two_workers_run_the_whole_product(topology: Topology, hook: F
         topo.api("POST", "/faces/confirm", json={"face_ids": [faces[p].id for p in paths[:2]], "name": who})
     match = topo.api("POST", "/jobs", json={"type": "match", "params": {"trigger": "test"}})
     topo.wait_until("match", lambda: m.Job.get_by_id(match["id"]).state in FINAL)
-    assert m.Job.get_by_id(match["id"]).state == m.JOB_DONE
-    likely = m.Face.select().where((m.Face.state == m.FACE_SUGGESTED) & (m.Face.band == "likely")).count()
+    assert m.Job.get_by_id(match["id"]).state == m.JobState.DONE
+    likely = m.Face.select().where((m.Face.state == m.FaceState.SUGGESTED) & (m.Face.band == "likely")).count()
     assert likely >= 10, "suggestions after teaching"
     accepted = topo.api("POST", "/suggestions/accept-likely", json={})
     assert len(accepted["changed"]) >= likely * 0.9, accepted
@@ -137,13 +137,13 @@ def test_serve_and_two_workers_run_the_whole_product(topology: Topology, hook: F
     write = topo.api("POST", "/writes", json={})
     topo.wait_until("write -> notify", lambda: m.Job.select().where(
         (m.Job.type == "notify") & (m.Job.state.in_(FINAL))).exists() and topo.settled())  # fmt: skip
-    assert {j.state for j in m.Job.select()} == {m.JOB_DONE}
+    assert {j.state for j in m.Job.select()} == {m.JobState.DONE}
     assert m.Job.get_by_id(write["id"]).result["written"] > 0
     assert hook.calls("POST"), "the webhook heard of the written files"
 
     # the names are in the files (or in the sidecar the write chose, e.g. for a file it cannot write)
     named = m.Face.select(m.Face, m.Photo, m.Person).join(m.Photo).switch(m.Face).join(m.Person).where(
-        m.Face.state == m.FACE_CONFIRMED)  # fmt: skip
+        m.Face.state == m.FaceState.CONFIRMED)  # fmt: skip
     expected = {f.photo.path: f.person.name for f in named}
     audit = m.WriteAudit.select().where(m.WriteAudit.result == "ok").order_by(m.WriteAudit.id)
     written = {a.path: a.target for a in audit}

@@ -56,7 +56,7 @@ def test_a_read_only_key_reads_no_credential_over_the_api(client: tuple[TestClie
     c, key = client
     job_id = jobs_store.create_job("scan")
     jobs_store.log_event(job_id, f"cannot reach redis://:{REDIS_PASSWORD}@redis.lan:6379/0", level="error")
-    jobs_store.finish(job_id, m.JOB_FAILED, error=f"Error 111 connecting to redis://:{REDIS_PASSWORD}@redis.lan")
+    jobs_store.finish(job_id, m.JobState.FAILED, error=f"Error 111 connecting to redis://:{REDIS_PASSWORD}@redis.lan")
     settings = c.get("/api/v1/settings", headers={"X-API-Key": key})
     assert settings.status_code == 200
     values = settings.json()["values"]

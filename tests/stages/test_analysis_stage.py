@@ -20,7 +20,7 @@ from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
 def test_analysed_library_has_faces_thumbnails_and_embeddings(analysed_core: Core) -> None:
     photos = m.Photo.select()
     assert photos.count() == 64
-    assert m.Photo.select().where(m.Photo.state == m.PHOTO_DONE).count() == 64
+    assert m.Photo.select().where(m.Photo.state == m.PhotoState.DONE).count() == 64
     assert m.Face.select().count() >= 64
     couple = m.Photo.get(m.Photo.path == "couple.jpg")
     assert couple.faces.count() == 2
@@ -36,7 +36,7 @@ def test_rerun_adds_nothing_and_changed_file_keeps_names(analysed_core: Core) ->
     assert m.Face.select().count() == faces_before
     person = m.Person.create(name="Ada")
     face = m.Face.select().join(m.Photo).where(m.Photo.path == "img1.jpg").get()
-    m.Face.update(state=m.FACE_CONFIRMED, person=person).where(m.Face.id == face.id).execute()
+    m.Face.update(state=m.FaceState.CONFIRMED, person=person).where(m.Face.id == face.id).execute()
     # the file changes (e.g. edited elsewhere): re-analysis keeps the confirmed name
     lib = analysed_core.cfg.library
     with open(lib / "img1.jpg", "ab") as fh:
@@ -56,14 +56,14 @@ def test_failed_photo_is_recorded_and_retried_only_when_changed(tmp_path: Path) 
     (lib / "garbled.jpg").write_bytes(data[:2000] + bytes(range(256)) * 40 + b"\xff\xd9")
     scan_and_analyze(core)
     row = m.Photo.get(m.Photo.path == "garbled.jpg")
-    assert row.state in (m.PHOTO_FAILED, m.PHOTO_ERROR) and row.last_error
-    assert m.Photo.select().where(m.Photo.state == m.PHOTO_DONE).count() == good
-    if row.state == m.PHOTO_FAILED:
+    assert row.state in (m.PhotoState.FAILED, m.PhotoState.ERROR) and row.last_error
+    assert m.Photo.select().where(m.Photo.state == m.PhotoState.DONE).count() == good
+    if row.state == m.PhotoState.FAILED:
         scan_and_analyze(core)
-        assert m.Photo.get_by_id(row.id).state == m.PHOTO_FAILED  # not retried unchanged
+        assert m.Photo.get_by_id(row.id).state == m.PhotoState.FAILED  # not retried unchanged
         shutil.copyfile(FACES / "img2.jpg", lib / "garbled.jpg")
         scan_and_analyze(core)
-        assert m.Photo.get_by_id(row.id).state == m.PHOTO_DONE
+        assert m.Photo.get_by_id(row.id).state == m.PhotoState.DONE
     core.close()
 
 
@@ -77,14 +77,14 @@ def test_photos_claimed_by_a_killed_analysis_are_done_by_the_next_run(tmp_path: 
     core = Core(make_config(lib, tmp_path / "data"))
     try:
         scan_and_analyze(core)
-        m.Photo.update(state=m.PHOTO_PENDING).execute()
+        m.Photo.update(state=m.PhotoState.PENDING).execute()
         dead = subprocess.Popen(["true"])
         dead.wait()  # a process id that no longer runs: the analysis that was killed
         claim = claims.claim_photos(3)  # it had claimed three photos
         assert len(claim.ids) == 3
         m.put_setting(f"analyzer:{socket.gethostname()}:{dead.pid}", {"host": socket.gethostname(), "pid": dead.pid})
         scan_and_analyze(core)  # the rerun, right away (the 10-minute lease has not run out)
-        assert m.Photo.select().where(m.Photo.state != m.PHOTO_DONE).count() == 0
+        assert m.Photo.select().where(m.Photo.state != m.PhotoState.DONE).count() == 0
     finally:
         core.close()
 
@@ -100,7 +100,7 @@ def test_upgrade_from_the_dlib_engine_reembeds_keeps_names_and_refreshes_suggest
     old_id = m.Face.select().first().model
     ada = m.Person.create(name="Ada")
     confirmed = m.Face.select().join(m.Photo).where(m.Photo.path == "img1.jpg").get()
-    m.Face.update(state=m.FACE_CONFIRMED, person=ada).where(m.Face.id == confirmed.id).execute()
+    m.Face.update(state=m.FaceState.CONFIRMED, person=ada).where(m.Face.id == confirmed.id).execute()
     faces_before = m.Face.select().count()
     old.close()
 
@@ -109,14 +109,14 @@ def test_upgrade_from_the_dlib_engine_reembeds_keeps_names_and_refreshes_suggest
         job_id = jobs_store.create_job("analyze", {})
         run_stage(new, STAGES["analyze"], job_id)  # then the match stage, as after a scan
         job = m.Job.get_by_id(job_id)
-        assert job.state == m.JOB_DONE and job.progress_done == job.progress_total == 5
+        assert job.state == m.JobState.DONE and job.progress_done == job.progress_total == 5
         assert old_id != SPEC.id
         assert {f.model for f in m.Face.select()} == {SPEC.id}
         assert {p.analysis_model for p in m.Photo.select()} == {SPEC.id}
         assert m.Face.select().count() == faces_before
         kept = m.Face.get_by_id(confirmed.id)
-        assert kept.person_id == ada.id and kept.state == m.FACE_CONFIRMED
-        if not m.Job.select().where((m.Job.type == "match") & (m.Job.state == m.JOB_DONE)).exists():
+        assert kept.person_id == ada.id and kept.state == m.FaceState.CONFIRMED
+        if not m.Job.select().where((m.Job.type == "match") & (m.Job.state == m.JobState.DONE)).exists():
             run_stage(new, STAGES["match"], jobs_store.create_job("match", {}))  # queued, no consumer here
         # img2, img4, img5 are the same person as img1 in identities.csv
         same = m.Face.select().join(m.Photo).where(m.Photo.path.in_(["img2.jpg", "img4.jpg", "img5.jpg"]))
@@ -142,7 +142,7 @@ def test_faces_imported_from_the_files_tags_get_a_thumbnail(tmp_path: Path) -> N
         for name in ("Marie Curie", "Pierre Curie"):  # named before, in other photos
             m.Person.create(name=name)
         scan_and_analyze(core)
-        named = list(m.Face.select().where(m.Face.state == m.FACE_CONFIRMED))
+        named = list(m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED))
         assert {f.person.name for f in named} == {"Marie Curie", "Pierre Curie"}
         imported = [f for f in named if f.source == "imported"]
         assert len(imported) == 2, "the test needs regions the detector does not find"
@@ -168,6 +168,6 @@ def test_avif_photos_are_scanned_and_analysed(tmp_path: Path) -> None:
     try:
         scan_and_analyze(core)
         photo = m.Photo.get(m.Photo.path == "flowers.avif")
-        assert (photo.state, photo.format, photo.last_error) == (m.PHOTO_DONE, "AVIF", None)
+        assert (photo.state, photo.format, photo.last_error) == (m.PhotoState.DONE, "AVIF", None)
     finally:
         core.close()

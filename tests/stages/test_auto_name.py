@@ -86,7 +86,7 @@ def test_sure_faces_are_named_written_and_undone_byte_for_byte(auto_core: Core) 
     match = run(core, "match")
     assert match.result["sure"] > 0, match.result
     job = run(core, "auto-name")
-    assert job.state == m.JOB_DONE and job.result["named"] > 0, job.result
+    assert job.state == m.JobState.DONE and job.result["named"] > 0, job.result
     batch_id = job.result["batch"]
     named = list(m.Face.select(m.Face, m.Photo).join(m.Photo).where(m.Face.auto_batch == batch_id))
     assert all(where_expected(f) for f in named), [(f.photo.path, f.x, f.y) for f in named if not where_expected(f)]
@@ -99,7 +99,7 @@ def test_sure_faces_are_named_written_and_undone_byte_for_byte(auto_core: Core) 
     assert share >= 0.5, f"only {share:.0%} of the named people's other photos were named"
 
     write = run(core, "write", batch=batch_id, trigger="auto")
-    assert write.state == m.JOB_DONE and write.result["written"] >= len(seen), write.result
+    assert write.state == m.JobState.DONE and write.result["written"] >= len(seen), write.result
     for path, name in seen.items():
         sidecar = lib / f"{path}.xmp"
         assert name in str(people_in(sidecar if sidecar.exists() else lib / path)["PersonInImage"])
@@ -109,7 +109,7 @@ def test_sure_faces_are_named_written_and_undone_byte_for_byte(auto_core: Core) 
     done = undo_batch(core, batch_id)
     assert sorted(done.faces) == sorted(m.AutoBatch.get_by_id(batch_id).face_ids)
     restore = run(core, "restore", batch=batch_id, paths=done.written_paths)
-    assert restore.state == m.JOB_DONE and restore.result["restored"] == len(done.written_paths), restore.result
+    assert restore.state == m.JobState.DONE and restore.result["restored"] == len(done.written_paths), restore.result
     assert restore.result["undone_faces"] == len(seen)
     after = files(lib)
     changed = {photo_of(p) for p in after.keys() | before.keys() if after.get(p) != before.get(p)}
@@ -154,7 +154,7 @@ def test_a_person_acting_on_an_automatic_face_makes_it_theirs(auto_core: Core) -
     other = m.Face.select().where(m.Face.auto_batch == batch_id).first()
     reject(core, [other.id])
     row = m.Face.get_by_id(other.id)
-    assert row.auto_batch is None and row.state != m.FACE_CONFIRMED
+    assert row.auto_batch is None and row.state != m.FaceState.CONFIRMED
     done = undo_batch(core, batch_id)
     assert face.id in done.kept and other.id in done.kept  # undo never clobbers what a person did
     assert m.Face.get_by_id(face.id).person.name == "Somebody Else"

@@ -90,13 +90,13 @@ def test_an_odd_sized_rotated_heic_is_written_with_regions_on_the_faces(tmp_path
     try:
         scan_and_analyze(core)
         couple = m.Photo.get(m.Photo.path == "couple.heic")
-        assert (couple.state, couple.width, couple.height, couple.orientation) == (m.PHOTO_DONE, 1141, 795, 1)
+        assert (couple.state, couple.width, couple.height, couple.orientation) == (m.PhotoState.DONE, 1141, 795, 1)
         person, _ = m.Person.get_or_create(name="Ada Lovelace")
-        m.Face.update(state=m.FACE_CONFIRMED, person=person).execute()
+        m.Face.update(state=m.FaceState.CONFIRMED, person=person).execute()
         faces = {p: list(m.Face.select().join(m.Photo).where(m.Photo.path == p)) for p in ("couple.heic", "plain.heic")}
         assert [len(f) for f in faces.values()] == [2, 1]
         job = run(core, "write")
-        assert job.state == m.JOB_DONE and job.result["written"] == 2 and job.result["failed"] == 0, job.result
+        assert job.state == m.JobState.DONE and job.result["written"] == 2 and job.result["failed"] == 0, job.result
         for path, rows in faces.items():
             photo = m.Photo.get(m.Photo.path == path)
             regions = _exiftool(lib / path, "-XMP-mwg-rs:RegionInfo")["XMP-mwg-rs:RegionInfo"]

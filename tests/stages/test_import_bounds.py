@@ -38,10 +38,10 @@ def test_a_crowded_file_is_not_imported_and_the_job_says_so(tmp_path: Path) -> N
     try:
         scan_and_analyze(core)
         assert m.Person.select().count() == 0
-        assert m.Face.select().where(m.Face.state == m.FACE_CONFIRMED).count() == 0
+        assert m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED).count() == 0
         events = [e.message for e in m.JobEvent.select().where(m.JobEvent.level == "warning")]
         assert any(f"{count} named face regions" in e and "none imported" in e for e in events), events
-        assert m.Photo.get().state == m.PHOTO_DONE  # the photo itself is analysed as usual
+        assert m.Photo.get().state == m.PhotoState.DONE  # the photo itself is analysed as usual
     finally:
         core.close()
 
@@ -65,7 +65,7 @@ def test_a_new_name_needs_a_face_under_it(tmp_path: Path) -> None:
         ]
         tag(lib / "a.jpg", regions, tmp_path)
         scan_and_analyze(core)  # the file changed: analysed again, its names imported
-        confirmed = {f.person.name: f.source for f in m.Face.select().where(m.Face.state == m.FACE_CONFIRMED)}
+        confirmed = {f.person.name: f.source for f in m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED)}
         assert confirmed == {"Alice": "detected", "Carol": "imported"}
         assert sorted(p.name for p in m.Person.select()) == ["Alice", "Carol"]
     finally:

@@ -94,30 +94,30 @@ def test_keyword_people_reads_people_tags_and_subject_only_for_known_names() -> 
 
 def test_one_name_and_one_face_confirms_it(named_core: Core) -> None:
     face = _face("a_one_name.jpg")
-    assert face.state == m.FACE_CONFIRMED and face.person.name == "Dan"
+    assert face.state == m.FaceState.CONFIRMED and face.person.name == "Dan"
     names = _names("a_one_name.jpg")
     assert names["Dan"].sources == [PERSON_IN_IMAGE] and names["Dan"].face_id == face.id
 
 
 def test_several_names_limit_the_suggestions_to_those_names(named_core: Core) -> None:
     for path in ("b_not_ann.jpg", "c_ann_or_eve.jpg", "d_ann_and_grandma.jpg"):
-        assert _face(path).state == m.FACE_UNKNOWN  # two names, one face: not confirmed at import
+        assert _face(path).state == m.FaceState.UNKNOWN  # two names, one face: not confirmed at import
         assert all(n.face_id is None for n in _names(path).values())
     _teach_and_match(named_core)
     # the face is Ann's (person01), but the file says Dan or Eve: Ann is never suggested there
     b = _face("b_not_ann.jpg")
-    assert b.state == m.FACE_UNKNOWN and b.suggested_person_id is None  # and Dan's faces are far from it
+    assert b.state == m.FaceState.UNKNOWN and b.suggested_person_id is None  # and Dan's faces are far from it
     face = _face("c_ann_or_eve.jpg")  # Ann or Eve: Eve is named on b too, so Ann only suggested
-    assert face.state == m.FACE_SUGGESTED and face.suggested_person.name == "Ann"
+    assert face.state == m.FaceState.SUGGESTED and face.suggested_person.name == "Ann"
     # Ann or Grandma, and the face is surely Ann's: the names are placed across the library
     # (stages/place_names.py), so the file's Ann is confirmed on it; Grandma stays photo-level
     face = _face("d_ann_and_grandma.jpg")
-    assert face.state == m.FACE_CONFIRMED and face.person.name == "Ann"
+    assert face.state == m.FaceState.CONFIRMED and face.person.name == "Ann"
     assert _names("d_ann_and_grandma.jpg")["Ann"].face_id == face.id
     assert _names("d_ann_and_grandma.jpg")["Grandma"].face_id is None
     # without file names the same person01 photo is suggested Ann: the limit is what changed b
     control = _face("img6.jpg")
-    assert control.state == m.FACE_SUGGESTED and control.suggested_person.name == "Ann"
+    assert control.state == m.FaceState.SUGGESTED and control.suggested_person.name == "Ann"
     c = _names("c_ann_or_eve.jpg")
     assert set(c) == {"Ann", "Eve"}  # "beach" is no person
     assert c["Ann"].sources == [DIGIKAM_TAGS, SUBJECT] and c["Eve"].sources == [DIGIKAM_TAGS]
@@ -127,7 +127,7 @@ def test_photo_level_names_survive_the_write_and_show_their_sources(named_core: 
     _teach_and_match(named_core)
     path = "d_ann_and_grandma.jpg"
     face = _face(path)
-    assert face.state == m.FACE_CONFIRMED  # placed from the file's names (see above)
+    assert face.state == m.FaceState.CONFIRMED  # placed from the file's names (see above)
     job = jobs_store.create_job("write", {"no_follow": True, "paths": [path]})
     run_stage(named_core, STAGES["write"], job)
     assert m.Job.get_by_id(job).result["written"] == 1
@@ -182,7 +182,7 @@ def test_a_file_naming_too_many_people_creates_at_most_the_cap(tmp_path: Path) -
         scan_and_analyze(core)
         assert m.Person.select().count() == tuning.IMPORT_MAX_KEYWORD_NAMES
         assert m.PhotoName.select().where(m.PhotoName.face.is_null()).count() == tuning.IMPORT_MAX_KEYWORD_NAMES
-        assert _face("img3.jpg").state == m.FACE_UNKNOWN
+        assert _face("img3.jpg").state == m.FaceState.UNKNOWN
     finally:
         core.close()
 

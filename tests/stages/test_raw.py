@@ -32,14 +32,14 @@ def _core(tmp_path: Path, **env: str) -> Core:
 def _name_all(photo_path: str, name: str) -> None:
     person, _ = m.Person.get_or_create(name=name)
     photo = m.Photo.get(m.Photo.path == photo_path)
-    m.Face.update(state=m.FACE_CONFIRMED, person=person).where(m.Face.photo == photo.id).execute()
+    m.Face.update(state=m.FaceState.CONFIRMED, person=person).where(m.Face.photo == photo.id).execute()
 
 
 def _write(core: Core) -> dict[str, object]:
     job_id = jobs_store.create_job("write", {"no_follow": True})
     run_stage(core, STAGES["write"], job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     return dict(job.result)
 
 
@@ -70,7 +70,7 @@ def test_faces_of_a_lone_dng_come_from_its_preview_on_the_raw_size_and_orientati
     try:
         scan_and_analyze(core)
         raw = m.Photo.get(m.Photo.path == "raw/couple_raw.dng")
-        assert (raw.kind, raw.state, raw.format, raw.faces_from) == ("raw", m.PHOTO_DONE, "DNG", None)
+        assert (raw.kind, raw.state, raw.format, raw.faces_from) == ("raw", m.PhotoState.DONE, "DNG", None)
         # the RAW's own stored size and orientation, not the preview's
         assert (raw.width, raw.height, raw.orientation) == (*dng.raw_size, 6)
         jpeg = m.Photo.get(m.Photo.path == "couple.jpg")
@@ -96,7 +96,7 @@ def test_lone_raw_gets_a_sidecar_with_its_dimensions_read_back_by_exiftool_and_e
         scan_and_analyze(core)
         for path, name in (("IMG_0001.dng", "Ada Lovelace"), ("IMG_0002.CR2", "Grace Hopper")):
             photo = m.Photo.get(m.Photo.path == path)
-            assert photo.state == m.PHOTO_DONE and m.Face.select().where(m.Face.photo == photo.id).count() == 1
+            assert photo.state == m.PhotoState.DONE and m.Face.select().where(m.Face.photo == photo.id).count() == 1
             _name_all(path, name)
         raw_before = {p: p.read_bytes() for p in (dng.path, cr2.path)}
         result = _write(core)
@@ -135,7 +135,7 @@ def test_raw_jpeg_pair_shares_one_set_of_faces_and_both_files_are_tagged(tmp_pat
         scan_and_analyze(core)
         jpeg = m.Photo.get(m.Photo.path == "2024/IMG_0003.JPG")
         raw = m.Photo.get(m.Photo.path == "2024/IMG_0003.DNG")
-        assert raw.state == m.PHOTO_DONE and raw.faces_from == jpeg.id
+        assert raw.state == m.PhotoState.DONE and raw.faces_from == jpeg.id
         assert m.Face.select().where(m.Face.photo == raw.id).count() == 0  # one set of faces: the JPEG's
         assert m.Face.select().where(m.Face.photo == jpeg.id).count() == 1
         _name_all("2024/IMG_0003.JPG", "Alan Turing")
@@ -182,7 +182,7 @@ def test_raw_that_neither_libraw_nor_exiftool_can_use_fails_with_the_reason(
     try:
         scan_and_analyze(core)
         photo = m.Photo.get(m.Photo.path == "IMG_0004.dng")
-        assert photo.state == m.PHOTO_FAILED and reason in photo.last_error, photo.last_error
+        assert photo.state == m.PhotoState.FAILED and reason in photo.last_error, photo.last_error
         assert m.Face.select().count() == 0
     finally:
         core.close()
@@ -209,7 +209,7 @@ def test_dngs_without_preview_or_with_a_thumbnail_are_decoded_by_libraw_named_an
         assert len(jpeg_boxes) == 2
         for info in (bare, thumb):
             raw = m.Photo.get(m.Photo.path == f"raw/{info.path.name}")
-            assert (raw.state, raw.format, raw.faces_from) == (m.PHOTO_DONE, "DNG", None)
+            assert (raw.state, raw.format, raw.faces_from) == (m.PhotoState.DONE, "DNG", None)
             assert (raw.width, raw.height, raw.orientation) == (*info.raw_size, info.orientation)
             raw_boxes = _boxes(raw)
             assert len(raw_boxes) == len(jpeg_boxes)

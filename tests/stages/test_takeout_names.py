@@ -83,7 +83,7 @@ def test_placed_names_are_written_as_regions_read_back_by_exiftool_and_exiv2(
     group = next(b for b in built if b.kind == "group")
     photo = m.Photo.get(m.Photo.path == group.path)
     confirmed = {f.person.name for f in m.Face.select().where((m.Face.photo == photo.id)
-                                                            & (m.Face.state == m.FACE_CONFIRMED))}  # fmt: skip
+                                                            & (m.Face.state == m.FaceState.CONFIRMED))}  # fmt: skip
     assert confirmed
     job = jobs_store.create_job("write", {"no_follow": True, "paths": [group.path]})
     run_stage(core, STAGES["write"], job)
@@ -172,14 +172,14 @@ def test_analysis_reads_takeout_variants_and_reports_a_broken_file(tmp_path: Pat
     try:
         _run(core, "scan", "analyze")
         analyze = m.Job.select().where(m.Job.type == "analyze").get()
-        assert analyze.state == m.JOB_DONE and analyze.result["photos"] == 3  # never fatal
+        assert analyze.state == m.JobState.DONE and analyze.result["photos"] == 3  # never fatal
         events = [(e.level, e.path, e.message) for e in m.JobEvent.select().where(m.JobEvent.job == analyze.id)]
         assert any(level == "warning" and path.endswith("IMG_0001.jpg") and "IMG_0001.jpg.json: not valid JSON" in msg
                    for level, path, msg in events), events  # fmt: skip
         for name in ("IMG_0003-edited.jpg", "IMG_0012(1).jpg"):
             photo = m.Photo.get(m.Photo.path.endswith(name))
             face = m.Face.get(m.Face.photo == photo.id)
-            assert face.state == m.FACE_CONFIRMED and face.person.name == "Dan", name  # one name, one face
+            assert face.state == m.FaceState.CONFIRMED and face.person.name == "Dan", name  # one name, one face
             assert [n.sources for n in photo_names(photo.id)] == [[SOURCE]]
         assert not m.PhotoName.select().join(m.Photo).where(m.Photo.path.endswith("IMG_0001.jpg")).exists()
     finally:

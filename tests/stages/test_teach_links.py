@@ -37,7 +37,7 @@ def test_teach_job_refuses_links_out_of_the_library(tmp_path: Path) -> None:
     core = Core(make_config(lib, tmp_path / "data"))
     try:
         job = run(core, "teach", root="library", folder="people")
-        assert job.state == m.JOB_DONE, job.error
+        assert job.state == m.JobState.DONE, job.error
         assert job.result["people"] == {"Bob": 1, "Cleo": 1}, job.result
         reasons = {r["path"]: r["reason"] for r in job.result["rejected"]}
         assert set(reasons) == {"people/Anna", "people/Bob/out.jpg"}, reasons

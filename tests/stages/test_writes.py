@@ -40,7 +40,7 @@ def test_write_rerun_rename_restore(analysed_core: Core) -> None:
     assert all(sha(lib / p) == h for p, h in originals.items())  # a preview writes nothing
 
     job = run(core, "write")
-    assert job.state == m.JOB_DONE and job.result["written"] == 3, job.result
+    assert job.state == m.JobState.DONE and job.result["written"] == 3, job.result
     tags = people_in(lib / "img1.jpg")
     region = tags["RegionInfo"]["RegionList"]
     region = region[0] if isinstance(region, list) else region
@@ -53,7 +53,7 @@ def test_write_rerun_rename_restore(analysed_core: Core) -> None:
     assert audit == 3
     # the photo rows follow our own write: a rescan does not re-analyse them
     scan_and_analyze(core)
-    assert m.Photo.get(m.Photo.path == "img1.jpg").state == m.PHOTO_DONE
+    assert m.Photo.get(m.Photo.path == "img1.jpg").state == m.PhotoState.DONE
 
     written = {p: sha(lib / p) for p in originals}
     again = run(core, "write")
@@ -68,7 +68,7 @@ def test_write_rerun_rename_restore(analysed_core: Core) -> None:
     assert "Angelina" in names and "Jolie" not in names
 
     restored = run(core, "restore", all=True)
-    assert restored.state == m.JOB_DONE and restored.result["restored"] == 3
+    assert restored.state == m.JobState.DONE and restored.result["restored"] == 3
     assert {p: sha(lib / p) for p in originals} == originals  # byte-identical originals
     assert m.Photo.get(m.Photo.path == "img1.jpg").written_signature is None
 
@@ -98,7 +98,7 @@ def test_import_of_existing_regions_names_the_right_faces(tmp_path: Path) -> Non
             photo = m.Photo.get(m.Photo.path == name)
             named = {
                 f.person.name: f
-                for f in m.Face.select().where((m.Face.photo == photo.id) & (m.Face.state == m.FACE_CONFIRMED))
+                for f in m.Face.select().where((m.Face.photo == photo.id) & (m.Face.state == m.FaceState.CONFIRMED))
             }
             assert set(named) == {"Marie Curie", "Pierre Curie"}, name
             # in the displayed photo Marie sits to the left of Pierre in both files
@@ -156,7 +156,7 @@ def test_the_write_job_uses_two_lanes_and_a_cancel_loses_nothing(
     monkeypatch.setattr(writes, "_record", record_then_cancel)
     monkeypatch.setattr(MetadataWriter, "_start_write", slow_start)
     job = run(core, "write")
-    assert job.state == m.JOB_CANCELLED
+    assert job.state == m.JobState.CANCELLED
     done = {a.path for a in m.WriteAudit.select().where(m.WriteAudit.job == job.id, m.WriteAudit.result == "ok")}
     assert 1 <= len(done) <= 4, done  # the first, then per lane at most one reported and one under way
     for p in photos:
@@ -164,6 +164,6 @@ def test_the_write_job_uses_two_lanes_and_a_cancel_loses_nothing(
         assert (sha(lib / p) == originals[p]) == (p not in done)
     monkeypatch.undo()
     rest = run(core, "write")
-    assert rest.state == m.JOB_DONE and rest.result["written"] == len(photos) - len(done), rest.result
+    assert rest.state == m.JobState.DONE and rest.result["written"] == len(photos) - len(done), rest.result
     assert all("Ada Lovelace" in str(people_in(lib / p)["PersonInImage"]) for p in photos)
     assert m.WriteAudit.select().where(m.WriteAudit.result == "ok").count() == len(photos)  # none twice

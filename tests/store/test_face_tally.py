@@ -27,13 +27,13 @@ def check_pages() -> None:
     """The tally's users against the same figures counted over the face table."""
     assert tally.differences() == {}
     heads = header_counts()
-    assert heads.suggested == full_count(m.Face.state == m.FACE_SUGGESTED)
-    assert heads.unknown == full_count(m.Face.state == m.FACE_UNKNOWN)
+    assert heads.suggested == full_count(m.Face.state == m.FaceState.SUGGESTED)
+    assert heads.unknown == full_count(m.Face.state == m.FaceState.UNKNOWN)
     likely = pw.fn.SUM(pw.Case(None, [(m.Face.band == "likely", 1)], 0))
     grouped = m.rows(
         m.Face.select(m.Face.suggested_person, likely, pw.fn.COUNT(m.Face.id))
         .join(m.Person, on=m.Face.suggested_person == m.Person.id)
-        .where((m.Face.state == m.FACE_SUGGESTED) & ~m.Person.hidden)
+        .where((m.Face.state == m.FaceState.SUGGESTED) & ~m.Person.hidden)
         .group_by(m.Face.suggested_person)
     )
     expected = sorted(
@@ -42,14 +42,14 @@ def check_pages() -> None:
     assert [(c.person_id, c.likely, c.maybe) for c in suggestion_counts()] == expected
     for p in m.Person.select():
         view = people.person_view(p)
-        suggested = (m.Face.state == m.FACE_SUGGESTED) & (m.Face.suggested_person == p.id)
+        suggested = (m.Face.state == m.FaceState.SUGGESTED) & (m.Face.suggested_person == p.id)
         assert view.likely == full_count(suggested & (m.Face.band == "likely"))
         assert view.maybe == full_count(suggested & (m.Face.band == "maybe"))
         assert find_faces(FaceFilter(person=p.id), limit=1).total == p.face_count
         assert find_faces(FaceFilter(suggested=p.id), limit=1).total == full_count(suggested)
-    singles = (m.Face.state == m.FACE_UNKNOWN) & m.Face.cluster.is_null()
-    assert find_faces(FaceFilter(state=m.FACE_UNKNOWN, clustered=False), limit=1).total == full_count(singles)
-    assert people.ignored_count() == full_count(m.Face.state == m.FACE_IGNORED)
+    singles = (m.Face.state == m.FaceState.UNKNOWN) & m.Face.cluster.is_null()
+    assert find_faces(FaceFilter(state=m.FaceState.UNKNOWN, clustered=False), limit=1).total == full_count(singles)
+    assert people.ignored_count() == full_count(m.Face.state == m.FaceState.IGNORED)
     check_counts()
 
 
@@ -60,7 +60,7 @@ def test_counts_stay_true_through_every_kind_of_change(core) -> None:
     for who, mine in faces.items():  # confirm (creates the people)
         confirm.confirm(core, [f.id for f in mine[:3]], who)
     suggest.refresh_suggestions(core)  # the rest become suggestions
-    assert full_count(m.Face.state == m.FACE_SUGGESTED) > 0
+    assert full_count(m.Face.state == m.FaceState.SUGGESTED) > 0
     check_pages()
     confirm.reject(core, [faces["Ann"][3].id])
     confirm.ignore(core, [faces["Bo"][3].id])
@@ -98,14 +98,14 @@ def test_counts_stay_true_through_auto_naming_purge_and_cascades(core) -> None:
     gone = add_photo()
     for k in range(3):
         add_face(gone, syn.face("Dee"), box=(400 * k, 0, 200, 200))
-    m.Photo.update(state=m.PHOTO_MISSING).where(m.Photo.id == gone.id).execute()
+    m.Photo.update(state=m.PhotoState.MISSING).where(m.Photo.id == gone.id).execute()
     check_pages()
     report = purge_missing(core, dry_run=False)
     assert report.faces == 3
     check_pages()
     m.Photo.delete().where(m.Photo.id == probes[0].photo_id).execute()  # the face goes by cascade
     m.Person.delete().where(m.Person.id == person("Dee").id).execute()  # SET NULL on its faces
-    m.Face.update(state=m.FACE_UNKNOWN, person=None).where(m.Face.person.is_null()).execute()
+    m.Face.update(state=m.FaceState.UNKNOWN, person=None).where(m.Face.person.is_null()).execute()
     assert tally.differences() == {}
 
 

@@ -123,8 +123,8 @@ def test_scan_job_runs_through_a_real_consumer(cfg) -> None:
     consumer = start_consumer(workers=1, periodic=False)
     try:
         job_id = start_job("scan")
-        assert start_job("scan") == job_id or m.Job.get_by_id(job_id).state != m.JOB_QUEUED
-        assert wait_for_job(job_id, 60) == m.JOB_DONE
+        assert start_job("scan") == job_id or m.Job.get_by_id(job_id).state != m.JobState.QUEUED
+        assert wait_for_job(job_id, 60) == m.JobState.DONE
         job = m.Job.get_by_id(job_id)
         assert job.result["new"] == 64 and job.progress_done == 64
         assert m.Photo.select().count() == 64

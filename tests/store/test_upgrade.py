@@ -151,7 +151,7 @@ def _check_v2_rows(core: Core, want: dict[str, Any]) -> None:
     assert m.FaceRejection.get().person_id == want["bob"] and m.UndoEntry.select().count() == 1
     # the app's own reads and writes on the upgraded rows
     assert {p.name: p.face_count for p in people.list_people()} == {"Ada": 1, "Bob": 0}
-    unknown = next(i for i, f in faces.items() if f.state == m.FACE_UNKNOWN)
+    unknown = next(i for i, f in faces.items() if f.state == m.FaceState.UNKNOWN)
     confirm.confirm(core, [unknown], "Ada")
     assert {p.name: p.face_count for p in people.list_people()}["Ada"] == 2
 

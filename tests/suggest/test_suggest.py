@@ -30,7 +30,7 @@ def _run_match(core) -> dict:
     job_id = jobs_store.create_job("match", {"no_follow": True})
     run_stage(core, stage, job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     return job.result
 
 
@@ -47,7 +47,7 @@ def test_a_confirmation_changes_the_next_suggestion_at_once(analysed_core) -> No
 
     confirm.confirm(core, [nearest.id], "Anna")  # no refresh call: the confirm does it
     row = reload(probe)
-    assert row.state == m.FACE_SUGGESTED and row.suggested_person_id == person("Anna").id
+    assert row.state == m.FaceState.SUGGESTED and row.suggested_person_id == person("Anna").id
     assert row.band in ("likely", "maybe") and 0 < row.confidence <= 1
     exp = row.explanation  # distance, agreeing neighbours, nearest conflicting person
     assert exp["distance"] <= 0.6 and exp["agreeing"] == 1 and exp["k"] == 1
@@ -101,7 +101,7 @@ def test_embeddings_of_different_models_never_meet(core) -> None:
     other_model = single(vec, model="Dlib/another-pipeline/v9")
     suggest.refresh_suggestions(core)
     assert reload(same).suggested_person_id == person("Bea").id
-    assert reload(other_model).suggested_person_id is None and reload(other_model).state == m.FACE_UNKNOWN
+    assert reload(other_model).suggested_person_id is None and reload(other_model).state == m.FaceState.UNKNOWN
 
 
 def test_re_analysis_in_place_is_picked_up(core) -> None:

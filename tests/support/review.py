@@ -25,7 +25,7 @@ _photo_counter = [0]
 def add_photo(path: str | None = None) -> Any:
     _photo_counter[0] += 1
     name = path or f"synthetic/p{_photo_counter[0]:06d}.jpg"
-    return m.Photo.create(path=name, size=1, mtime=0.0, state=m.PHOTO_DONE, width=4000, height=3000)
+    return m.Photo.create(path=name, size=1, mtime=0.0, state=m.PhotoState.DONE, width=4000, height=3000)
 
 
 def add_face(
@@ -36,7 +36,7 @@ def add_face(
     quality: float = 0.9,
     score: float = 1.0,
     model: str = MODEL,
-    state: str = m.FACE_UNKNOWN,
+    state: str = m.FaceState.UNKNOWN,
     person: Any = None,
 ) -> Any:
     x, y, w, h = box
@@ -102,14 +102,14 @@ def labelled() -> dict[str, str]:
 def check_counts() -> None:
     """Every person's face_count and cover match their confirmed faces."""
     for p in m.Person.select():
-        confirmed = m.Face.select().where((m.Face.person == p.id) & (m.Face.state == m.FACE_CONFIRMED))
+        confirmed = m.Face.select().where((m.Face.person == p.id) & (m.Face.state == m.FaceState.CONFIRMED))
         assert p.face_count == confirmed.count(), p.name
         if p.face_count:
             assert confirmed.where(m.Face.id == p.cover_face_id).exists(), p.name
         else:
             assert p.cover_face_id is None
     # face.person is set exactly when the face is confirmed
-    assert not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FACE_CONFIRMED)).exists()
-    assert not m.Face.select().where(m.Face.person.is_null() & (m.Face.state == m.FACE_CONFIRMED)).exists()
+    assert not m.Face.select().where(m.Face.person.is_null(False) & (m.Face.state != m.FaceState.CONFIRMED)).exists()
+    assert not m.Face.select().where(m.Face.person.is_null() & (m.Face.state == m.FaceState.CONFIRMED)).exists()
     # the counts the pages read (store/tally.py, kept by triggers) equal a full count
     assert tally.differences() == {}

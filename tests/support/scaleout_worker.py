@@ -40,7 +40,7 @@ def file_hash(path: Any) -> str:
 
 def stage_probe(core: Core, ctx: StageContext) -> dict[str, Any]:
     delay = float(ctx.params.get("delay_s", 0))
-    ctx.set_total(m.Photo.select().where(m.Photo.state != m.PHOTO_DONE).count())
+    ctx.set_total(m.Photo.select().where(m.Photo.state != m.PhotoState.DONE).count())
     processed = lost = 0
     while True:
         claim = claims.claim_photos(PROBE_BATCH)
@@ -51,7 +51,7 @@ def stage_probe(core: Core, ctx: StageContext) -> dict[str, Any]:
             digest = file_hash(core.cfg.library / photo.path)
             time.sleep(delay)
             with core.db.atomic() as tx:
-                if claims.finish_photo(claim, photo_id, m.PHOTO_DONE, analyzed_hash=digest):
+                if claims.finish_photo(claim, photo_id, m.PhotoState.DONE, analyzed_hash=digest):
                     jobs_store.log_event(ctx.job_id, f"processed by {claims.worker_name()}", path=photo.path)
                     processed += 1
                 else:
@@ -81,7 +81,7 @@ def claim_all(environ: dict[str, str], batch: int, start: Any = None) -> tuple[l
             for photo_id in list(claim.ids):
                 time.sleep(RACE_WORK_S)  # the work on a photo: without it one process takes the lock back-to-back
                 with core.db.atomic():
-                    if claims.finish_photo(claim, photo_id, m.PHOTO_DONE):
+                    if claims.finish_photo(claim, photo_id, m.PhotoState.DONE):
                         finished.append(photo_id)
     finally:
         core.close()

@@ -22,7 +22,7 @@ from tests.support.base import EXIFTOOL, ROOT
 
 # Seconds for the whole pipeline on 64 photos with three processes on a shared 2-core machine.
 PIPELINE_TIMEOUT_S = 600
-FINAL = (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED)
+FINAL = (m.JobState.DONE, m.JobState.FAILED, m.JobState.CANCELLED)
 
 
 class Topology:

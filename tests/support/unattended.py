@@ -25,7 +25,7 @@ from tests.support.base import EXIFTOOL, FACES
 
 TAUGHT = {"person01": "Ann", "person03": "Bo", "person10": "Cy"}
 ENV = {"TAGMYPHOTOS_REVIEW__AUTO_ACCEPT": "sure", "TAGMYPHOTOS_WRITE__AUTO": "after_match"}
-FINAL = (m.JOB_DONE, m.JOB_FAILED, m.JOB_CANCELLED)
+FINAL = (m.JobState.DONE, m.JobState.FAILED, m.JobState.CANCELLED)
 # Photos identities.csv leaves out, looked at by a person: where person01's face is in each
 # (left, top, right, bottom, as fractions of the photo); nobody else there is one of TAUGHT.
 UNLABELLED = {
@@ -100,9 +100,9 @@ def run(api: Api, library: Path, data: Path, alive: Callable[[], None], timeout_
     before = new_photos(library, taught)
     api("POST", "/hooks/scan", json={"folder": "new"})  # an uploader says "these just arrived"
     wait("scan -> analyze -> match -> auto-name -> write -> notify", lambda: settled() and m.Job.select().where(
-        (m.Job.type == "write") & (m.Job.state == m.JOB_DONE)).exists(), timeout_s, alive)  # fmt: skip
+        (m.Job.type == "write") & (m.Job.state == m.JobState.DONE)).exists(), timeout_s, alive)  # fmt: skip
     jobs = list(m.Job.select())
-    assert {j.state for j in jobs} == {m.JOB_DONE}, [(j.id, j.type, j.state, j.error) for j in jobs]
+    assert {j.state for j in jobs} == {m.JobState.DONE}, [(j.id, j.type, j.state, j.error) for j in jobs]
     assert [j.type for j in jobs if j.type == "auto-name"], "the match handed over to the auto-name stage"
 
     # one run per match (several when the analysis of a big arrival is shared out in parts)
@@ -134,7 +134,7 @@ def run(api: Api, library: Path, data: Path, alive: Callable[[], None], timeout_
     for batch_id in ids:  # newest first, as the page lists them
         job_id = api("POST", f"/auto/batches/{batch_id}/undo")["restore_job"]["id"]
         wait("the undo's restore", lambda j=job_id: m.Job.get_by_id(j).state in FINAL and settled(), timeout_s, alive)
-        assert m.Job.get_by_id(job_id).state == m.JOB_DONE, m.Job.get_by_id(job_id).error
+        assert m.Job.get_by_id(job_id).state == m.JobState.DONE, m.Job.get_by_id(job_id).error
         assert api("GET", f"/auto/batches/{batch_id}")["undone_at"]
     changed = [p for p in before if _sha(library / p) != before[p]]
     sidecars = sorted(str(p.relative_to(library)) for p in (library / "new").glob("*.xmp"))

@@ -65,7 +65,7 @@ def _run(core: Core, job_type: str) -> m.Job:
     job_id = jobs_store.create_job(job_type, {"no_follow": True})
     run_stage(core, STAGES[job_type], job_id)
     job = m.Job.get_by_id(job_id)
-    assert job.state == m.JOB_DONE, job.error
+    assert job.state == m.JobState.DONE, job.error
     return job
 
 
@@ -78,7 +78,7 @@ def analysed(analysed_core: Core) -> tuple[Core, TestClient, m.Job, m.Job]:
     """The shared, really scanned and analysed test library (conftest), and its two jobs."""
     scan = m.Job.get(m.Job.type == "scan")
     analyze = m.Job.get(m.Job.type == "analyze")
-    assert scan.state == analyze.state == m.JOB_DONE, (scan.error, analyze.error)
+    assert scan.state == analyze.state == m.JobState.DONE, (scan.error, analyze.error)
     return analysed_core, app_for(analysed_core), scan, analyze
 
 
@@ -88,12 +88,12 @@ def test_metrics_after_a_real_pipeline_run(analysed: tuple[Core, TestClient, m.J
     photos = {s: m.Photo.select().where(m.Photo.state == s).count() for s in m.PHOTO_STATES}
     faces = {s: m.Face.select().where(m.Face.state == s).count() for s in m.FACE_STATES}
     assert sum(photos.values()) == len(list(FACES.glob("*.jpg")))
-    assert faces[m.FACE_UNKNOWN] > 0, "the analysis found faces in the test photos"
+    assert faces[m.FaceState.UNKNOWN] > 0, "the analysis found faces in the test photos"
     for state, n in photos.items():
         assert value(samples, "tagmyphotos_photos", state=state) == n
     for state, n in faces.items():
         assert value(samples, "tagmyphotos_faces", state=state) == n
-    assert value(samples, "tagmyphotos_unknown_faces") == faces[m.FACE_UNKNOWN] + faces[m.FACE_SUGGESTED]
+    assert value(samples, "tagmyphotos_unknown_faces") == faces[m.FaceState.UNKNOWN] + faces[m.FaceState.SUGGESTED]
     assert value(samples, "tagmyphotos_jobs", type="scan", state="done") == 1
     assert value(samples, "tagmyphotos_jobs", type="analyze", state="done") == 1
     # job durations: one observation per finished job, its exact run time
@@ -179,7 +179,7 @@ def test_people_writes_and_new_jobs_show_on_the_next_scrape(core: Core) -> None:
     assert value(samples, "tagmyphotos_job_duration_seconds_count", type="scan", state="done") == 2
     # the queued job fails later: it joins the histogram once, the scans stay counted once
     started = m.utcnow() - dt.timedelta(seconds=3)
-    m.Job.update(state=m.JOB_FAILED, started_at=started, finished_at=started + dt.timedelta(seconds=2)).where(
+    m.Job.update(state=m.JobState.FAILED, started_at=started, finished_at=started + dt.timedelta(seconds=2)).where(
         m.Job.id == queued
     ).execute()
     for _ in range(2):

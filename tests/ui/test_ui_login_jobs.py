@@ -31,7 +31,7 @@ async def user(core: Core) -> AsyncIterator[User]:
 
 async def test_first_run_checks_library_and_sets_password(anon: User, core: Core) -> None:
     first = jobs_store.create_job("scan", {"trigger": "schedule"})  # the server's own scan at start
-    jobs_store.finish(first, m.JOB_DONE, {"seen": 64, "new": 64})
+    jobs_store.finish(first, m.JobState.DONE, {"seen": 64, "new": 64})
     await anon.open("/jobs")  # redirected: no password yet
     await anon.should_see("Welcome to Tag My Photos")
     await anon.should_see("64 photos found")  # the 64 test photos, sampled under the limit
@@ -98,7 +98,7 @@ async def test_cancel_a_queued_job_after_confirming(user: User) -> None:
     await user.should_see("Stop this job?")
     user.find(marker="confirm-ok").click()
     await user.should_see("stopped", retries=30)
-    assert m.Job.get_by_id(job_id).state == m.JOB_CANCELLED
+    assert m.Job.get_by_id(job_id).state == m.JobState.CANCELLED
 
 
 async def test_every_page_of_the_menu_opens(user: User) -> None:

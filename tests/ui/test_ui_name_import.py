@@ -15,9 +15,9 @@ pytestmark = pytest.mark.asyncio
 
 
 def _conflict() -> int:
-    photo = m.Photo.create(path="img1.jpg", size=1, mtime=0.0, width=400, height=300, state=m.PHOTO_DONE)
+    photo = m.Photo.create(path="img1.jpg", size=1, mtime=0.0, width=400, height=300, state=m.PhotoState.DONE)
     person = m.Person.create(name="Bob Here")
-    face = m.Face.create(photo=photo.id, x=10, y=10, w=50, h=50, state=m.FACE_CONFIRMED, person=person.id)
+    face = m.Face.create(photo=photo.id, x=10, y=10, w=50, h=50, state=m.FaceState.CONFIRMED, person=person.id)
     row = m.ForeignFace.create(source="immich", external_id="f-1", photo=photo.id, face=face.id,
                                external_person="p-1", name_there="Carol There", person_here=person.id,
                                outcome=m.FOREIGN_CONFLICT)  # fmt: skip
@@ -42,7 +42,7 @@ async def test_an_import_without_immich_set_up_says_why(core: Core) -> None:
         await user.open("/settings")
         user.find(marker="import-immich").click()
         for _ in range(50):
-            queued = m.Job.select().where((m.Job.type == "import-names") & (m.Job.state == m.JOB_QUEUED)).first()
+            queued = m.Job.select().where((m.Job.type == "import-names") & (m.Job.state == m.JobState.QUEUED)).first()
             if queued is not None:
                 break
             await asyncio.sleep(0.1)

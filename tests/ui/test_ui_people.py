@@ -74,7 +74,7 @@ async def test_rename_then_delete_after_confirming(taught) -> None:
     user.find(marker="confirm-ok").click()
     await user.should_see("Deleted Aunt Mary", retries=30)
     assert m.Person.get_or_none(m.Person.id == pid) is None
-    assert {m.Face.get_by_id(f).state for f in names[name]} == {m.FACE_UNKNOWN}
+    assert {m.Face.get_by_id(f).state for f in names[name]} == {m.FaceState.UNKNOWN}
 
 
 async def test_remove_a_wrong_face_from_a_person(taught) -> None:
@@ -89,7 +89,7 @@ async def test_remove_a_wrong_face_from_a_person(taught) -> None:
     user.find(marker="remove").click()
     await user.should_see("Removed", retries=30)
     face = m.Face.get_by_id(wrong)
-    assert face.person_id is None and face.state == m.FACE_UNKNOWN
+    assert face.person_id is None and face.state == m.FaceState.UNKNOWN
     assert m.FaceRejection.select().where((m.FaceRejection.face == wrong) & (m.FaceRejection.person == pid)).exists()
 
 

@@ -32,12 +32,12 @@ async def test_name_a_face_in_its_photo_then_remove_the_name(analysed_core: Core
         user.find(marker=f"assign-{face.id}-go").click()
         await user.should_see("Named Uncle Bob", retries=30)
         face = m.Face.get_by_id(face.id)
-        assert face.state == m.FACE_CONFIRMED and face.person.name == "Uncle Bob"
+        assert face.state == m.FaceState.CONFIRMED and face.person.name == "Uncle Bob"
         await user.should_see("Remove name", retries=20)
         user.find("Remove name").click()
         await user.should_see("Name removed", retries=30)
     face = m.Face.get_by_id(face.id)
-    assert (face.state, face.person_id) == (m.FACE_UNKNOWN, None)
+    assert (face.state, face.person_id) == (m.FaceState.UNKNOWN, None)
 
 
 async def test_boxes_are_scaled_to_the_preview(analysed_core: Core) -> None:
@@ -97,7 +97,7 @@ async def test_mark_a_missed_face_by_dragging_then_by_two_clicks(analysed_core: 
         user.find(marker="mark-face-go").click()
         await user.should_see("Marked a face as Eve", retries=60)
         face = m.Face.get(m.Face.photo == photo.id)
-        assert (face.source, face.state, face.person.name) == ("manual", m.FACE_CONFIRMED, "Eve")
+        assert (face.source, face.state, face.person.name) == ("manual", m.FaceState.CONFIRMED, "Eve")
         assert all(abs(a - b) <= 2 / scale for a, b in zip((face.x, face.y, face.w, face.h), box, strict=True))
         assert face.embedding is not None
         await user.should_see(marker=f"photo-face-{face.id}")
@@ -112,7 +112,7 @@ async def test_mark_a_missed_face_by_dragging_then_by_two_clicks(analysed_core: 
         user.find(marker="mark-face-unnamed").click()
         await user.should_see("Marked a face: 1 face", retries=60)
         other = m.Face.select().where((m.Face.photo == photo.id) & (m.Face.id != face.id)).get()
-        assert other.state == m.FACE_UNKNOWN and other.source == "manual"
+        assert other.state == m.FaceState.UNKNOWN and other.source == "manual"
         await user.should_see(marker=f"photo-face-{other.id}")
         user.find(marker=f"delete-face-{other.id}").click()
         await user.should_see("Box deleted", retries=60)

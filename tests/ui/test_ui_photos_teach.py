@@ -54,7 +54,7 @@ async def test_photos_page_filters_by_people_and_unnamed_faces(taught) -> None:
     user.find(marker="photos-people").elements.pop().set_value([])
     user.find(marker="photos-mode").elements.pop().set_value("all")
     user.find(marker="photos-unnamed").elements.pop().set_value("without")
-    unnamed = m.Face.select(m.Face.photo).where(m.Face.state.in_([m.FACE_UNKNOWN, m.FACE_SUGGESTED]))
+    unnamed = m.Face.select(m.Face.photo).where(m.Face.state.in_([m.FaceState.UNKNOWN, m.FaceState.SUGGESTED]))
     without = m.Photo.select().where(m.Photo.id.not_in(unnamed)).count()
     await user.should_see(f"{without} photos", retries=30)
     user.find(marker="photos-folder").type("no-such-folder")

@@ -27,7 +27,7 @@ def suggested(person: str) -> list[m.Face]:
     return list(
         m.Face.select()
         .join(m.Person, on=m.Face.suggested_person == m.Person.id)
-        .where((m.Person.name == person) & (m.Face.state == m.FACE_SUGGESTED))
+        .where((m.Person.name == person) & (m.Face.state == m.FaceState.SUGGESTED))
     )
 
 
@@ -49,7 +49,7 @@ async def test_accept_group_confirms_the_selected_likely_faces(taught) -> None:
     await user.should_see(f"Accepted as {name}", retries=30)
     for face_id in likely:
         face = m.Face.get_by_id(face_id)
-        assert (face.state, face.person_id) == (m.FACE_CONFIRMED, person.id)
+        assert (face.state, face.person_id) == (m.FaceState.CONFIRMED, person.id)
     assert m.Person.get_by_id(person.id).face_count == len(names[name]) + len(likely)
 
 
@@ -74,7 +74,7 @@ async def test_keyboard_accepts_the_face_under_the_cursor_and_undo_restores_it(t
     await user.open("/")
     await user.should_see("Not person", retries=20)  # the groups are rendered
     keyboard = user.find(ui.keyboard)
-    before = m.Face.select().where(m.Face.state == m.FACE_CONFIRMED).count()
+    before = m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED).count()
 
     def press(key: str, code: str) -> None:
         keyboard.trigger(
@@ -95,10 +95,10 @@ async def test_keyboard_accepts_the_face_under_the_cursor_and_undo_restores_it(t
     press("ArrowRight", "ArrowRight")
     press("a", "KeyA")
     await user.should_see("Accepted as", retries=30)
-    assert m.Face.select().where(m.Face.state == m.FACE_CONFIRMED).count() == before + 1
+    assert m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED).count() == before + 1
     press("u", "KeyU")
     await user.should_see("Undone", retries=30)
-    assert m.Face.select().where(m.Face.state == m.FACE_CONFIRMED).count() == before
+    assert m.Face.select().where(m.Face.state == m.FaceState.CONFIRMED).count() == before
 
 
 async def test_name_a_cluster_in_one_action(analysed_core: Core) -> None:
@@ -130,7 +130,7 @@ async def test_ignore_a_cluster_of_strangers(analysed_core: Core) -> None:
         user.find(marker=f"ignore-{cluster.id}").click()
         await user.should_see("Ignored", retries=30)
     states = {m.Face.get_by_id(f.id).state for f in cluster.faces}
-    assert states == {m.FACE_IGNORED}
+    assert states == {m.FaceState.IGNORED}
 
 
 async def test_results_of_a_background_job_are_offered_not_forced(taught, monkeypatch) -> None:
@@ -143,7 +143,7 @@ async def test_results_of_a_background_job_are_offered_not_forced(taught, monkey
     await user.open("/")
     await user.should_see("Not person", retries=20)
     await user.should_not_see(marker="refresh")
-    unknown = m.Face.select().where(m.Face.state == m.FACE_UNKNOWN).first()
+    unknown = m.Face.select().where(m.Face.state == m.FaceState.UNKNOWN).first()
     confirm.ignore(core, [unknown.id])  # as another tab or the API would
     await user.should_see(marker="refresh", retries=30)
     user.find(marker="refresh").click()

@@ -21,7 +21,7 @@ async def _run_from_page(core: Core, user: object, folder: str = "") -> m.Job:
         user.find(marker="takeout-folder").type(folder)  # type: ignore[attr-defined]
     user.find(marker="import-takeout").click()  # type: ignore[attr-defined]
     for _ in range(50):
-        queued = m.Job.select().where((m.Job.type == "import-names") & (m.Job.state == m.JOB_QUEUED)).first()
+        queued = m.Job.select().where((m.Job.type == "import-names") & (m.Job.state == m.JobState.QUEUED)).first()
         if queued is not None:
             break
         await asyncio.sleep(0.1)
@@ -32,9 +32,9 @@ async def _run_from_page(core: Core, user: object, folder: str = "") -> m.Job:
 
 async def test_takeout_names_are_read_and_reported_in_words(core: Core) -> None:
     lib = core.cfg.library
-    photo = m.Photo.create(path="img1.jpg", size=1, mtime=0.0, width=400, height=300, state=m.PHOTO_DONE)
-    face = m.Face.create(photo=photo.id, x=10, y=10, w=50, h=50, state=m.FACE_UNKNOWN)
-    m.Photo.create(path="img2.jpg", size=1, mtime=0.0, width=400, height=300, state=m.PHOTO_DONE)
+    photo = m.Photo.create(path="img1.jpg", size=1, mtime=0.0, width=400, height=300, state=m.PhotoState.DONE)
+    face = m.Face.create(photo=photo.id, x=10, y=10, w=50, h=50, state=m.FaceState.UNKNOWN)
+    m.Photo.create(path="img2.jpg", size=1, mtime=0.0, width=400, height=300, state=m.PhotoState.DONE)
     (lib / "img1.jpg.supplemental-metadata.json").write_text(
         json.dumps({"title": "img1.jpg", "photoTakenTime": {"timestamp": "0"}, "people": [{"name": "Ann"}]})
     )
@@ -43,7 +43,7 @@ async def test_takeout_names_are_read_and_reported_in_words(core: Core) -> None:
         await user.open("/settings")
         await user.should_see("Names from Google Photos (Takeout)")
         job = await _run_from_page(core, user)
-        assert job.state == m.JOB_DONE, job.error
+        assert job.state == m.JobState.DONE, job.error
         await user.should_see("Google Takeout: 1 names on 1 photos; placed 1 on faces", retries=40)
         await user.should_see("Could not read img2.jpg.json: not valid JSON", retries=5)
     assert m.Face.get_by_id(face.id).person.name == "Ann"
@@ -53,5 +53,5 @@ async def test_a_folder_outside_the_library_is_refused(core: Core) -> None:
     async with simulated_ui(core) as user:
         await user.open("/settings")
         job = await _run_from_page(core, user, folder="../..")
-        assert job.state == m.JOB_FAILED
+        assert job.state == m.JobState.FAILED
         await user.should_see("The import failed", retries=40)

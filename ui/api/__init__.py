@@ -34,7 +34,8 @@ from . import (
 )
 from .deps import authenticate
 from .docs import DOCS_HTML
-from .errors import ProblemRoute, not_found_or_not_allowed, problem_responses
+from .errors import ProblemRoute, not_found_or_not_allowed
+from .problems import problem_responses
 from .schemas import API_PREFIX
 
 API_TITLE = "Tag My Photos API"

@@ -18,8 +18,9 @@ from tagmyphotos.review import auto
 from tagmyphotos.store import models as m
 
 from .deps import MAX_ID, IdPath, Page, PageParams, get_core, page_params
-from .errors import ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .jobs import JobOut, job_out
+from .problems import problem_responses
 
 router = APIRouter(prefix="/auto", tags=["auto-naming"], route_class=ProblemRoute)
 

@@ -17,8 +17,9 @@ from tagmyphotos.store.views import ClusterView
 from tagmyphotos.suggest import clusters
 
 from .deps import Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .faces import MAX_BULK_IDS
+from .problems import ApiProblem, problem_responses
 from .schemas import MAX_ID, FaceOut, Id, PersonName, RequestBody, ReviewResultOut, exactly_one
 
 router = APIRouter(prefix="/clusters", tags=["clusters"], route_class=ProblemRoute)

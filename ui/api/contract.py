@@ -4,7 +4,7 @@ Why a pass over the document instead of per-route declarations: three promises h
 route at once and FastAPI has no place to say them once.
 - Problems are `application/problem+json` (FastAPI files a response model under
   `application/json`); the document says the media type that is sent.
-- The API refuses a NUL character anywhere in a request (ui.api.errors: PostgreSQL stores none),
+- The API refuses a NUL character anywhere in a request (ui.api.body_checks: PostgreSQL stores none),
   so every request string says so with a pattern (where it has none that already excludes it).
 - Resources made by one call are used by the next: OpenAPI links (a started job -> its cancel and
   events, the audit list -> one audit entry, the conflict list -> its decision) let clients and
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import PROBLEM_MEDIA_TYPE
+from .problems import PROBLEM_MEDIA_TYPE
 from .schemas import API_PREFIX, TEXT_PATTERN
 
 _REF = "#/components/schemas/"

@@ -18,7 +18,7 @@ from tagmyphotos.core import Core
 from tagmyphotos.system import auth, throttle
 from tagmyphotos.system.origins import origin_allowed
 
-from .errors import ApiProblem
+from .problems import ApiProblem
 from .schemas import MAX_ID
 
 # Largest page a list endpoint returns; a client pages through with offset.

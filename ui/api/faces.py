@@ -18,7 +18,8 @@ from tagmyphotos.review import confirm, mark, queries
 from tagmyphotos.review.queries import FaceFilter
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 from .schemas import MAX_ID, FaceOut, Id, PersonName, RequestBody, ReviewResultOut, at_most_one, exactly_one
 
 router = APIRouter(prefix="/faces", tags=["faces"], route_class=ProblemRoute)

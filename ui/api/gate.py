@@ -21,10 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
+from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.system import auth
 
 from .deps import GATE_PRINCIPAL, READ_METHODS, identify
-from .errors import ApiProblem, problem_response
+from .problems import ApiProblem, error_response, problem_response
 from .schemas import API_PREFIX
 
 Scope = MutableMapping[str, Any]
@@ -39,8 +40,11 @@ UPLOAD_PATHS = re.compile(rf"^({re.escape(API_PREFIX)}/teach/upload|/_nicegui/cl
 SELF_CHECKED = (f"{API_PREFIX}/hooks/",)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(TagMyPhotosError):
     """An upload passed the configured cap while it was being received."""
+
+    http_status = 413
+    slug = "request-too-large"
 
 
 class AuthGate:
@@ -64,7 +68,7 @@ class AuthGate:
         try:
             principal = await run_in_threadpool(_caller, core.cfg, request)
         except ApiProblem as exc:
-            await problem_response(request, exc.status, exc.detail, exc.slug, headers=exc.headers)(scope, receive, send)
+            await error_response(request, exc)(scope, receive, send)
             return
         scope.setdefault("state", {})[GATE_PRINCIPAL] = principal
         if not upload:

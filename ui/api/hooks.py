@@ -30,7 +30,8 @@ from tagmyphotos.store import models as m
 from tagmyphotos.system import auth
 
 from .deps import authenticate, get_core
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 
 # A scan asked for by the inbound hook waits this long before it starts; calls in that window join
 # it. Uploaders call once per file (an Immich or PhotoPrism upload of 20 photos arrives within

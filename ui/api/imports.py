@@ -19,8 +19,9 @@ from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .jobs import JobOut, job_out
+from .problems import problem_responses
 from .schemas import RequestBody
 
 router = APIRouter(prefix="/imports", tags=["imports"], route_class=ProblemRoute)

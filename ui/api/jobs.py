@@ -18,7 +18,8 @@ from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, order_by, page_params, paginate
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 from .schemas import FOLDER_PATTERN, MAX_ID, PATH_SCHEMA, TEXT_PATTERN, RequestBody
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=ProblemRoute)
@@ -136,7 +137,7 @@ class JobType(BaseModel):
 
 def job_out(job: m.Job) -> JobOut:
     view = jobs_store.JobView.of(job)
-    progress = (view.done / view.total) if view.total else (1.0 if view.state == m.JOB_DONE else 0.0)
+    progress = (view.done / view.total) if view.total else (1.0 if view.state == m.JobState.DONE else 0.0)
     return JobOut(**view.__dict__, progress=round(min(progress, 1.0), 4),
                   cancel_requested=bool(job.cancel_requested))  # fmt: skip
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from tagmyphotos.system import auth
 
 from .deps import IdPath, Page, PageParams, page_params, require_full
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 from .schemas import RequestBody
 
 router = APIRouter(prefix="/keys", tags=["keys"], route_class=ProblemRoute, dependencies=[Depends(require_full)])

@@ -17,7 +17,8 @@ from tagmyphotos.review import merges
 from tagmyphotos.review.people import NotFound, get_person, person_view
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import problem_responses
 from .schemas import FaceOut, Id, PersonOut, RequestBody, ReviewResultOut
 
 router = APIRouter(prefix="/people/merge-suggestions", tags=["merge-suggestions"], route_class=ProblemRoute)

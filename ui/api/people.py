@@ -14,10 +14,12 @@ from pydantic import ConfigDict, Field, StrictBool
 from tagmyphotos.core import Core
 from tagmyphotos.review import people
 from tagmyphotos.review.queries import FaceFilter
+from tagmyphotos.states import FaceState
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .faces import face_page
+from .problems import ApiProblem, problem_responses
 from .schemas import TEXT_PATTERN, FaceOut, Id, PersonName, PersonOut, RequestBody, ReviewResultOut, at_least_one
 
 router = APIRouter(prefix="/people", tags=["people"], route_class=ProblemRoute)
@@ -138,5 +140,5 @@ def person_faces(
     order: Literal["quality", "confidence", "newest", "oldest", "photo"] = "quality",
 ) -> dict[str, Any]:
     people.get_person(person_id)
-    flt = FaceFilter(person=person_id) if state == "confirmed" else FaceFilter(suggested=person_id, band=band)
+    flt = FaceFilter(person=person_id) if state == FaceState.CONFIRMED else FaceFilter(suggested=person_id, band=band)
     return face_page(flt, page, order)

@@ -29,8 +29,9 @@ from tagmyphotos.stages import purge, raw
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .faces import Who
+from .problems import ApiProblem, problem_responses
 from .schemas import (
     API_PREFIX,
     FOLDER_PATTERN,

@@ -17,7 +17,8 @@ from tagmyphotos.store import settings as settings_store
 
 from . import settings_schema
 from .deps import get_core
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
+from .problems import ApiProblem, problem_responses
 from .schemas import RequestBody, at_least_one
 
 router = APIRouter(prefix="/settings", tags=["settings"], route_class=ProblemRoute)
@@ -99,10 +100,7 @@ def change_settings(body: SettingsChange, core: Core = Depends(get_core)) -> dic
     wrong = settings_schema.wrong_type(body.changes)
     if wrong:
         raise ApiProblem(400, wrong, "bad-setting")
-    try:
-        new_cfg, restart = settings_store.save_changes(core.cfg, body.changes, body.reset)
-    except settings_store.SettingsError as exc:
-        raise ApiProblem(400, str(exc), "bad-setting") from exc
+    new_cfg, restart = settings_store.save_changes(core.cfg, body.changes, body.reset)  # SettingsError: 400
     core.cfg = new_cfg
     return {**_out(core), "restart_needed": restart}
 

@@ -15,8 +15,9 @@ from tagmyphotos.review import confirm, suggested
 from tagmyphotos.store.views import SuggestionGroup
 
 from .deps import Page, PageParams, get_core, page_params
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .faces import FaceIds
+from .problems import ApiProblem, problem_responses
 from .schemas import MAX_ID, FaceOut, Id, PersonOut, RequestBody, ReviewResultOut
 
 router = APIRouter(tags=["suggestions"], route_class=ProblemRoute)

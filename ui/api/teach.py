@@ -21,8 +21,9 @@ from tagmyphotos.stages import teach_job
 from tagmyphotos.store import models as m
 
 from .deps import get_core
-from .errors import ApiProblem, ProblemRoute, UploadRoute, problem_responses
+from .errors import ProblemRoute, UploadRoute
 from .jobs import JobOut, job_out
+from .problems import ApiProblem, problem_responses
 from .schemas import NAME_PATTERN, PATH_SCHEMA, PersonName, RequestBody
 
 router = APIRouter(prefix="/teach", tags=["teach"], route_class=ProblemRoute)

@@ -22,8 +22,9 @@ from tagmyphotos.stages.write import preview
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, get_core, order_by, page_params, paginate
-from .errors import ApiProblem, ProblemRoute, problem_responses
+from .errors import ProblemRoute
 from .jobs import JobOut, job_out
+from .problems import ApiProblem, problem_responses
 from .schemas import MAX_ID, PATH_PATTERN, ClientPath, RequestBody, at_least_one
 
 router = APIRouter(prefix="/writes", tags=["writes"], route_class=ProblemRoute)

@@ -12,6 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
+from tagmyphotos.states import Certainty, FaceState
 from tagmyphotos.store.views import FaceView
 
 from .. import frame
@@ -28,14 +29,14 @@ GRID_STYLE = f"grid-template-columns: repeat(auto-fill, minmax({TILE_MIN_PX}px, 
 
 # How sure a suggestion is, in words and colours (tagmyphotos.matching.sure), with each level's
 # wrong-name rate measured where most people are unnamed (scripts/evaluate --open-set), in round words.
-CERTAINTY_COLOR = {"sure": "positive", "likely": "teal-9", "check": "warning"}
-CERTAINTY_TEXT_COLOR = {"check": "black"}
-CERTAINTY_HELP = {
-    "sure": "sure: none of 11,000 such test suggestions was wrong, with most people unnamed; "
+CERTAINTY_COLOR: dict[str, str] = {Certainty.SURE: "positive", Certainty.LIKELY: "teal-9", Certainty.CHECK: "warning"}
+CERTAINTY_TEXT_COLOR: dict[str, str] = {Certainty.CHECK: "black"}
+CERTAINTY_HELP: dict[str, str] = {
+    Certainty.SURE: "sure: none of 11,000 such test suggestions was wrong, with most people unnamed; "
     "these may be named without you (Settings)",
-    "likely": "likely: often right, but about half were wrong while most people in a library were not yet "
+    Certainty.LIKELY: "likely: often right, but about half were wrong while most people in a library were not yet "
     "named; a glance is enough",
-    "check": "check: most such suggestions were wrong; look at this one",
+    Certainty.CHECK: "check: most such suggestions were wrong; look at this one",
 }
 
 
@@ -50,12 +51,12 @@ def photo_link(face: FaceView) -> str:
 def tile_label(face: FaceView) -> str:
     """What a screen reader says for a face tile: who it is (or may be) and in which photo."""
     photo = face.photo_path.rsplit("/", 1)[-1]
-    if face.state == "confirmed" and face.person_name:
+    if face.state == FaceState.CONFIRMED and face.person_name:
         who = face.person_name
-    elif face.state == "suggested" and face.suggested_person_name:
+    elif face.state == FaceState.SUGGESTED and face.suggested_person_name:
         who = f"maybe {face.suggested_person_name} ({face.certainty or 'check'})"
     else:
-        who = "unknown face" if face.state != "ignored" else "ignored face"
+        who = "unknown face" if face.state != FaceState.IGNORED else "ignored face"
     return f"{who}, in {photo}"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from nicegui import ui
 
 from tagmyphotos.review.queries import HeaderCounts, header_counts
+from tagmyphotos.states import JobState
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store.jobs import JobView
 
@@ -36,17 +37,17 @@ STATE_COLOR = {"queued": "grey", "running": "primary", "done": "positive", "fail
 
 
 def fraction(job: JobView) -> float:
-    if job.state == "done":
+    if job.state == JobState.DONE:
         return 1.0
     return min(1.0, job.done / job.total) if job.total else 0.0
 
 
 def summary(job: JobView) -> str:
     """One line: '120 of 640 done · 3 problems' while it runs, what it did once it finished."""
-    if job.state == "queued":
+    if job.state == JobState.QUEUED:
         return "Waiting for its turn."
     parts = []
-    if job.state == "running":
+    if job.state == JobState.RUNNING:
         parts.append(f"{job.done:,} of {job.total:,} done" if job.total else "Getting started…")
     else:
         parts.append(job_words.outcome(job))
@@ -84,7 +85,7 @@ class JobCard:
         self.cancel.set_visibility(job.state in ACTIVE)
         self.bar.set_value(fraction(job))
         frame.attrs(self.bar, {"color": color})
-        if job.state == "running" and not job.total:
+        if job.state == JobState.RUNNING and not job.total:
             self.bar.props("indeterminate")
         else:
             self.bar.props(remove="indeterminate")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tagmyphotos.states import JobState
 from tagmyphotos.store.jobs import JobView
 
 from ..frame import plural
@@ -44,7 +45,7 @@ def title(job: JobView) -> str:
 
 def outcome(job: JobView) -> str:
     """What a finished job did, in a sentence ('' while it runs)."""
-    if job.state in ("queued", "running") or not job.result:
+    if job.state in (JobState.QUEUED, JobState.RUNNING) or not job.result:
         return ""
     r: dict[str, Any] = job.result
     describe = _OUTCOMES.get(job.type)
@@ -53,7 +54,7 @@ def outcome(job: JobView) -> str:
 
 def next_step(job: JobView) -> NextStep | None:
     """Where the user goes after this job, when it finished well."""
-    if job.state != "done" or not job.result:
+    if job.state != JobState.DONE or not job.result:
         return None
     r = job.result
     if job.type == "match" and (r.get("likely") or r.get("maybe")):

@@ -51,7 +51,7 @@ class NameImport:
     async def start(self, source: str) -> None:
         self.outcome.set_text("Importing…")
         job = await run_import_job({"source": source, "dry_run": bool(self.dry.value)})
-        if job is not None and job.state == m.JOB_DONE:
+        if job is not None and job.state == m.JobState.DONE:
             self.outcome.set_text(outcome_text(job.result or {}))
         elif job is not None:
             self.outcome.set_text(f"The import failed: {job.error}")
@@ -87,6 +87,6 @@ async def run_import_job(params: dict[str, object]) -> m.Job | None:
         return None
     while True:
         job = await frame.call(m.Job.get_by_id, job_id)
-        if job is None or job.state not in (m.JOB_QUEUED, m.JOB_RUNNING):
+        if job is None or job.state not in (m.JobState.QUEUED, m.JobState.RUNNING):
             return job
         await asyncio.sleep(POLL_S)

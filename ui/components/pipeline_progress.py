@@ -14,6 +14,7 @@ from typing import Any
 
 from nicegui import ui
 
+from tagmyphotos.states import JobState
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store.jobs import JobView
 
@@ -39,7 +40,7 @@ def pipeline_job() -> JobView | None:
 def describe(job: JobView) -> str:
     """'Step 2 of 3: Finding faces · 12 of 40 photos done' in the user's words."""
     step = f"Step {STEPS.index(job.type) + 1} of {len(STEPS)}: {job_words.title(job)}"
-    if job.state == "queued":
+    if job.state == JobState.QUEUED:
         return f"{step} · waiting to start"
     if not job.total:
         return f"{step} · getting started…"
@@ -73,7 +74,7 @@ class PipelineProgress:
         if job is not None:
             self.line.set_text(describe(job))
             self.bar.set_value(fraction(job))
-            if job.state == "running" and not job.total:
+            if job.state == JobState.RUNNING and not job.total:
                 self.bar.props("indeterminate")
             else:
                 self.bar.props(remove="indeterminate")

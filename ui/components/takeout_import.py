@@ -40,7 +40,7 @@ class TakeoutImport:
             params["folder"] = folder  # resolved inside the library by the job
         self.outcome.set_text("Reading…")
         job = await run_import_job(params)
-        if job is not None and job.state == m.JOB_DONE:
+        if job is not None and job.state == m.JobState.DONE:
             result = job.result or {}
             lines = [takeout_text(result)]
             lines += [f"Could not read {u['file']}: {u['why']}" for u in result.get("unreadable_items", [])[:10]]

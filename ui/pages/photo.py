@@ -13,6 +13,7 @@ from nicegui.events import GenericEventArguments
 from tagmyphotos.review import confirm, mark
 from tagmyphotos.review.photos import PhotoInfo, photo_detail
 from tagmyphotos.review.undo import UndoScope
+from tagmyphotos.states import FaceState
 from tagmyphotos.store.views import FaceView, PhotoNameView, ReviewResult
 
 from .. import frame
@@ -39,11 +40,11 @@ SOURCE_TEXT = {"detected": "found by face detection", "imported": "named in the 
 
 
 def describe(face: FaceView) -> str:
-    if face.state == "confirmed":
+    if face.state == FaceState.CONFIRMED:
         return face.person_name or "named"
-    if face.state == "suggested":
+    if face.state == FaceState.SUGGESTED:
         return f"{face.suggested_person_name}? ({face.certainty or 'check'})"
-    return "nobody yet" if face.state == "unknown" else face.state
+    return "nobody yet" if face.state == FaceState.UNKNOWN else face.state
 
 
 def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: float, clickable: bool = True) -> str:
@@ -57,7 +58,7 @@ def svg(faces: list[FaceView], scale: float, chosen: int | None, preview_side: f
         x, y, w, h = (round(v * scale, 1) for v in (face.x, face.y, face.w, face.h))
         color = STATE_COLOR.get(face.state, "#ffffff")
         width = stroke * (1.8 if face.id == chosen else 1)
-        dash = ' stroke-dasharray="8 6"' if face.state in ("unknown", "ignored") else ""
+        dash = ' stroke-dasharray="8 6"' if face.state in (FaceState.UNKNOWN, FaceState.IGNORED) else ""
         events = 'pointer-events="all" cursor="pointer"' if clickable else 'pointer-events="none"'
         parts.append(
             f'<rect id="face-{face.id}" x="{x}" y="{y}" width="{w}" height="{h}" fill="transparent" '
@@ -176,35 +177,35 @@ class PhotoPage:
                 with ui.column().classes("gap-0 min-w-0"):
                     ui.label(describe(face)).classes("font-medium break-all")
                     ui.label(SOURCE_TEXT.get(face.source, face.source)).classes("text-xs text-grey-7")
-                    if face.explanation and face.state == "suggested":
+                    if face.explanation and face.state == FaceState.SUGGESTED:
                         ui.label(_why(face)).classes("text-xs text-grey-7")
             with ui.row().classes("w-full items-center gap-1"):
                 call = functools.partial
-                if face.state == "suggested":
+                if face.state == FaceState.SUGGESTED:
                     ui.button("Accept", icon="check", on_click=call(self.act, "accept", face)).props(
                         "dense unelevated color=positive"
                     )
                     ui.button("Reject", icon="close", on_click=call(self.act, "reject", face)).props(
                         "dense flat color=negative"
                     )
-                if face.state == "confirmed":
+                if face.state == FaceState.CONFIRMED:
                     ui.button("Remove name", icon="person_remove", on_click=call(self.act, "unassign", face)).props(
                         "dense flat color=negative"
                     )
                     cover = ui.button("Use as cover", icon="account_circle", on_click=call(self.cover, face))
                     frame.tid(cover, f"cover-face-{face.id}").props("dense flat")
-                if face.state in ("unknown", "suggested"):
+                if face.state in (FaceState.UNKNOWN, FaceState.SUGGESTED):
                     ui.button("Ignore", icon="visibility_off", on_click=call(self.act, "ignore", face)).props(
                         "dense flat color=grey-8"
                     )
                 if face.source == "manual":
                     delete = ui.button("Delete box", icon="delete", on_click=call(self.act, "remove", face))
                     frame.tid(delete, f"delete-face-{face.id}").props("dense flat color=negative")
-                if face.state == "ignored":
+                if face.state == FaceState.IGNORED:
                     ui.button("Not ignored", icon="visibility", on_click=call(self.act, "unassign", face)).props(
                         "dense flat"
                     )
-            label = "Change name" if face.state == "confirmed" else "Who is this?"
+            label = "Change name" if face.state == FaceState.CONFIRMED else "Who is this?"
             PersonPicker(
                 functools.partial(self.assign, face),
                 label=label,

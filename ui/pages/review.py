@@ -16,6 +16,7 @@ from tagmyphotos.review import confirm as review_confirm
 from tagmyphotos.review.queries import UnnamedWork, unnamed_work
 from tagmyphotos.review.suggested import ReviewCounts, review_summary, suggestion_groups
 from tagmyphotos.stages import write as writes
+from tagmyphotos.states import MatchBand
 from tagmyphotos.store.views import ReviewResult, SuggestionGroup
 
 from .. import frame
@@ -252,7 +253,7 @@ class GroupCard:
         self.page = page
         self.person = group.person
         self.grid: FaceGrid
-        likely = {f.id for f in group.faces if f.band == "likely"}
+        likely = {f.id for f in group.faces if f.band == MatchBand.LIKELY}
         # suggestions beyond the faces shown (the header counts them too, and follows each action)
         self.unseen_likely = group.likely - len(likely)
         self.unseen_maybe = group.maybe - (len(group.faces) - len(likely))
@@ -292,7 +293,7 @@ class GroupCard:
         self.update()
 
     def update(self) -> None:
-        likely = sum(1 for f in self.grid.faces if f.band == "likely")
+        likely = sum(1 for f in self.grid.faces if f.band == MatchBand.LIKELY)
         maybe = len(self.grid.faces) - likely
         self.tally.set_text(f"{self.unseen_likely + likely:,} likely · {self.unseen_maybe + maybe:,} to check")
         n = len(self.grid.selected)

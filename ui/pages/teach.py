@@ -10,6 +10,7 @@ from nicegui import events, ui
 
 from jobs.tasks import start_job
 from tagmyphotos.stages import teach_job
+from tagmyphotos.states import JobState
 from tagmyphotos.store.jobs import JobView
 
 from .. import frame
@@ -106,7 +107,7 @@ def _report(holder: ui.column, job: JobView) -> None:
         if people:
             taught = ", ".join(f"{name} ({n})" for name, n in people.items())
             ui.label(f"Taught: {taught}").classes("text-positive")
-        elif job.state == "done":
+        elif job.state == JobState.DONE:
             ui.label("Nobody was taught: no usable photo (see below).").classes("text-warning")
         for item in (result.get("rejected") or [])[:REJECTED_SHOWN]:
             with ui.row().classes("w-full gap-2 no-wrap text-sm"):

@@ -15,6 +15,7 @@ from tagmyphotos.review.queries import (
     count_clusters_to_name,
     find_faces,
 )
+from tagmyphotos.states import FaceState, JobState
 from tagmyphotos.store.jobs import JobView
 from tagmyphotos.store.views import ClusterView, FaceView, ReviewResult
 
@@ -32,7 +33,7 @@ FACES_PER_CLUSTER = 48
 # Single unknown faces per page.
 SINGLES_PER_PAGE = 96
 # The single faces: unknown and in no group of look-alikes (the leftovers after naming groups).
-SINGLES = FaceFilter(state="unknown", clustered=False)
+SINGLES = FaceFilter(state=FaceState.UNKNOWN, clustered=False)
 
 
 def register() -> None:
@@ -94,7 +95,7 @@ class UnknownPage:
         cancels this very call (its reads then returned None: the TypeError of issue 29)."""
         await self.reload()
         self._regroup_idle()
-        if job.state == "done":
+        if job.state == JobState.DONE:
             ui.notify(f"Regrouped: {plural(self.cluster_count, 'group')} to name", type="positive")
         else:
             ui.notify(f"Regrouping {STATE_WORDS.get(job.state, job.state)}: {job.error or 'see Jobs'}", type="warning")

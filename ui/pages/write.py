@@ -11,6 +11,7 @@ from nicegui import ui
 from jobs.tasks import start_job
 from tagmyphotos.stages import restore
 from tagmyphotos.stages import write as writes
+from tagmyphotos.states import JobState
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store.jobs import JobView
 
@@ -143,7 +144,7 @@ class WritePage:
     async def finished(self, job: JobView) -> None:
         result = job.result or {}
         what = "Restore" if job.type == "restore" else "Write"
-        if job.state == "done":
+        if job.state == JobState.DONE:
             if job.type == "restore":
                 text = f"Restore finished: {plural(int(result.get('restored', 0) or 0), 'file')} put back"
             else:
