@@ -2,7 +2,7 @@
 
 Why: some RAWs embed no JPEG at all (DNGs from converters and phones) and many embed one far
 smaller than the sensor (160x120 thumbnails), where small faces are lost. Those are decoded
-here; the embedded JPEG stays the fast path where it is large enough (stages/raw decides).
+here; the embedded JPEG stays the fast path where it is large enough (stages/steps/raw decides).
 
 A half-size decode is enough for detection (analysis sees at most analysis.detect_max_px): LibRaw
 takes each 2x2 Bayer cell as one RGB pixel (no demosaic), which is fast and needs a quarter of

@@ -391,7 +391,7 @@ def delete_person(core: Core, person_id: int) -> ReviewResult:
 
 # --- helpers ---------------------------------------------------------------------------------
 def _move_photo_names(source: int, target: int) -> None:
-    """A merged person's photo-level names (stages.import_tags) become the target's; where the
+    """A merged person's photo-level names (stages.steps.embedded_names) become the target's; where the
     target is named in that photo already, its own row stays."""
     have = {int(p) for (p,) in m.rows(m.PhotoName.select(m.PhotoName.photo).where(m.PhotoName.person == target))}
     for row in m.rows_as_objects(m.PhotoName.select().where(m.PhotoName.person == source)):

@@ -1,6 +1,7 @@
-"""The core's stage functions: each does one step of the pipeline for a job (see pipeline.py).
+"""The scan stage: find new, changed, moved and missing photos (all, or the paths a job names).
 
-They only call services; the runner owns job state, progress flushing and failure handling.
+It only calls the library's scanner (library/scan.py); the runner owns job state, progress
+flushing and failure handling.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import scan_library, walk_rules
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.stages.runner import StageContext
 
 # A scan of given paths lists at most this many of them in its result (the job row stays small;
 # the count of files looked at is always there as `seen`).

@@ -233,7 +233,7 @@ def _judge_chunk(
 
 
 def _photo_level_names(photos: list[int]) -> dict[int, set[int]]:
-    """Photo id -> the persons its own tags name on no face (import_tags)."""
+    """Photo id -> the persons its own tags name on no face (stages/steps/embedded_names.py)."""
     out: dict[int, set[int]] = {}
     for part in chunked(photos):
         query = m.PhotoName.select(m.PhotoName.photo, m.PhotoName.person).where(

@@ -21,13 +21,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from integrations import immich, immich_names
-from integrations.immich import ImmichClient, notify_immich
-from integrations.photoprism import notify_photoprism
-from integrations.stage_import import run_import
+from integrations.immich import client as immich
+from integrations.immich import names as immich_names
+from integrations.immich.client import ImmichClient, notify_immich
+from integrations.photoprism.client import notify_photoprism
+from integrations.stages.import_names import run_import
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.review.foreign import known_photos
+from tagmyphotos.review.imported_names import known_photos
 from tagmyphotos.store import models as m
 from tagmyphotos_lab.benchlib import emit, print_table, timer
 from tagmyphotos_lab.fakes.builders import batch, integrations_cfg, written

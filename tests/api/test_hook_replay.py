@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
 from tagmyphotos.core import Core
 from tests.support.api import make_app
 from tests.support.base import make_config

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from integrations.batch import FaceBox
-from integrations.immich import notify_immich
-from integrations.immich_faces import iou
+from integrations.immich.client import notify_immich
+from integrations.immich.faces import iou
 from tagmyphotos_lab.fakes.builders import batch, written
 from tagmyphotos_lab.fakes.immich import FakeImmich
 from tests.support.immich import cfg_for

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from integrations.webhook import check_webhook, notify_webhook, verify
+from integrations.webhook.client import check_webhook, notify_webhook, verify
 from tagmyphotos.config import IntegrationsConfig
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tagmyphotos_lab.fakes.webhook import FakeWebhook

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from integrations.webhook import verify
+from integrations.webhook.client import verify
 from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.fakes.builders import closed_port_url
 from tagmyphotos_lab.fakes.webhook import FakeWebhook
 from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze

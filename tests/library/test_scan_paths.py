@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
 from jobs.consumer import start_consumer, stop_consumer
 from jobs.queue import configure_queue
 from tagmyphotos.store import jobs as jobs_store

@@ -16,7 +16,7 @@ from tagmyphotos.store import models as m
 @pytest.fixture
 def scanned(core: Core) -> Iterator[Core]:
     from jobs.pipeline import STAGES
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     run_stage(core, STAGES["scan"], jobs_store.create_job("scan", {"no_follow": True}))
     yield core

@@ -12,7 +12,7 @@ import peewee as pw
 from tagmyphotos.review import auto, confirm, people
 from tagmyphotos.review.queries import FaceFilter, find_faces, header_counts
 from tagmyphotos.review.suggested import suggestion_counts
-from tagmyphotos.stages.purge import purge_missing
+from tagmyphotos.stages.steps.purge import purge_missing
 from tagmyphotos.store import models as m
 from tagmyphotos.store import tally
 from tagmyphotos.suggest import refresh as suggest

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, ValidationError
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
 from jobs.tasks import start_job
 from tagmyphotos.config import Config
 from tagmyphotos.library import paths

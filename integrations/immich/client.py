@@ -16,7 +16,7 @@ from typing import Any
 
 from integrations.batch import Status, TargetResult, WriteBatch, WrittenFile, limited
 from integrations.http import ApiClient, IntegrationError
-from integrations.immich_faces import sync_faces
+from integrations.immich.faces import sync_faces
 from integrations.pathmap import PathMapError, to_remote_absolute
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 
