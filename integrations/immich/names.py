@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_absolute
 from integrations.reading import Reading
-from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.review.imported_names import ImportedName, ImportedPhoto
@@ -28,6 +27,9 @@ from tagmyphotos.review.imported_people import ImportedPerson
 
 if TYPE_CHECKING:
     from integrations.immich.client import ImmichClient
+
+# Assets per page of Immich's POST /api/search/metadata during a name import (Immich's maximum).
+IMMICH_IMPORT_PAGE_SIZE = 1000
 
 
 @dataclass
@@ -111,7 +113,7 @@ def fetch_names(
     ours = remote_paths(cfg, library_root, photos)
     where = {photo_id: rel for rel, photo_id in photos.items()}
     by_asset: dict[str, ImportedPhoto] = {}
-    size = tuning.IMMICH_IMPORT_PAGE_SIZE
+    size = IMMICH_IMPORT_PAGE_SIZE
     page: int | None = 1
     while page:
         reading.before_request()
@@ -153,7 +155,7 @@ def all_people(client: ImmichClient, reading: Reading | None = None) -> list[Imp
     page = 1
     while not reading.stopped:
         reading.before_request()
-        params = {"page": page, "size": tuning.IMMICH_IMPORT_PAGE_SIZE, "withHidden": "true"}
+        params = {"page": page, "size": IMMICH_IMPORT_PAGE_SIZE, "withHidden": "true"}
         data = client.api.request("GET", "/people", params=params).json()
         found = data.get("people") or []
         for p in found:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_relative
 from integrations.reading import Reading
-from tagmyphotos import tuning
 from tagmyphotos.config import IntegrationsConfig, PhotoPrismConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.review.imported_names import ImportedName, ImportedPhoto
@@ -26,6 +25,9 @@ from tagmyphotos.review.imported_people import ImportedPerson
 
 if TYPE_CHECKING:
     from integrations.photoprism.client import PhotoPrismClient
+
+# Photos per page of PhotoPrism's GET /api/v1/photos and subjects per page during a name import.
+PHOTOPRISM_IMPORT_PAGE_SIZE = 500
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Fetched:
 
 def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any], reading: Reading) -> Iterator[dict[str, Any]]:
     """The items of a count/offset listing, one page at a time, within `reading`'s bounds."""
-    size, offset = tuning.PHOTOPRISM_IMPORT_PAGE_SIZE, 0
+    size, offset = PHOTOPRISM_IMPORT_PAGE_SIZE, 0
     while not reading.stopped:
         reading.before_request()
         page = client.api.request("GET", path, params={**params, "count": size, "offset": offset}).json() or []

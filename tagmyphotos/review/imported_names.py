@@ -37,6 +37,10 @@ from tagmyphotos.store import models as m
 from tagmyphotos.store.db import serialized
 from tagmyphotos.store.views import iso
 
+# An import result lists at most this many conflicts and unmatched names (the counts are whole;
+# every conflict stays listed in GET /api/v1/imports/conflicts).
+FOREIGN_LISTED_MAX = 200
+
 
 @dataclass(frozen=True)
 class ImportedName:
@@ -77,8 +81,8 @@ class ImportOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["conflict_items"] = out["conflict_items"][: tuning.FOREIGN_LISTED_MAX]
-        out["unmatched_items"] = out["unmatched_items"][: tuning.FOREIGN_LISTED_MAX]
+        out["conflict_items"] = out["conflict_items"][: FOREIGN_LISTED_MAX]
+        out["unmatched_items"] = out["unmatched_items"][: FOREIGN_LISTED_MAX]
         return out
 
 

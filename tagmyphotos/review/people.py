@@ -29,6 +29,9 @@ from tagmyphotos.suggest.refresh import refresh_affected
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
+# At most this many existing people are offered.
+NAME_SIMILAR_SHOWN = 3
+
 
 # --- names -----------------------------------------------------------------------------------
 # Control and format characters (bidi overrides, zero-width), surrogates. Not the unassigned
@@ -99,7 +102,7 @@ def similar_people(name: str) -> list[PersonView]:
         if best >= tuning.NAME_SIMILAR_RATIO:
             scored.append((-best, person.name.casefold(), person))
     scored.sort(key=lambda t: (t[0], t[1]))
-    return _views([p for _, _, p in scored[: tuning.NAME_SIMILAR_SHOWN]])
+    return _views([p for _, _, p in scored[: NAME_SIMILAR_SHOWN]])
 
 
 def get_person(person_id: int) -> m.Person:

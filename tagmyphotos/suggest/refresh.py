@@ -39,6 +39,11 @@ from tagmyphotos.suggest.state import (
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
+# A change of more faces than this (a bulk accept, an undo of one) re-judges every unknown face
+# of the model instead of searching what is near each changed face: the search costs
+# changed x unknown distances, and the near set covers most faces by then anyway.
+SUGGEST_AFFECTED_FULL_ABOVE = 2000
+
 __all__ = [
     "CANDIDATE_STATES",
     "ModelState",
@@ -142,7 +147,7 @@ def refresh_affected(core: Core, face_ids: Iterable[int], person_ids: Iterable[i
             after = {p: (st.nearest_person, st.gap) for p, st in state.matcher.stats.items()}
             persons |= {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
             state.sync_candidates(force=False)
-            if len(vecs) > tuning.SUGGEST_AFFECTED_FULL_ABOVE:
+            if len(vecs) > SUGGEST_AFFECTED_FULL_ABOVE:
                 affected.update(state.cand_ids.tolist())  # a bulk change: judge everything
             else:
                 affected |= state.near(vecs, radius)

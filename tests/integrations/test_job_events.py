@@ -11,7 +11,6 @@ import pytest
 
 from integrations.webhook.client import verify
 from jobs.pipeline import STAGES
-from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
 from tagmyphotos.stages.runner import run_stage
@@ -100,7 +99,7 @@ def test_no_job_events_unless_switched_on(tmp_path: Path, hook: FakeWebhook) -> 
 def test_an_unreachable_receiver_leaves_the_job_done_with_a_note(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.01)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.01)
     core = _core(tmp_path, closed_port_url() + HOOK)
     try:
         job_id = _run(core, "scan")
