@@ -17,8 +17,11 @@ from typing import Any
 
 import httpx
 
-from tagmyphotos import tuning
 from tagmyphotos.errors import TagMyPhotosError
+
+# HTTP retries: backoff base * 2^attempt seconds, capped (also caps a server's Retry-After).
+HTTP_BACKOFF_BASE_S = 0.5
+HTTP_BACKOFF_MAX_S = 8.0
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +188,8 @@ class ApiClient:
 def backoff_s(attempt: int, retry_after: float | None = None) -> float:
     """Exponential backoff (base * 2^attempt, capped); a server's Retry-After wins if shorter than the cap."""
     if retry_after is not None:
-        return min(max(retry_after, 0.0), tuning.HTTP_BACKOFF_MAX_S)
-    return float(min(tuning.HTTP_BACKOFF_BASE_S * (2**attempt), tuning.HTTP_BACKOFF_MAX_S))
+        return min(max(retry_after, 0.0), HTTP_BACKOFF_MAX_S)
+    return float(min(HTTP_BACKOFF_BASE_S * (2**attempt), HTTP_BACKOFF_MAX_S))
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

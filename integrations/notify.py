@@ -20,9 +20,9 @@ from integrations.batch import (
     WrittenFace,
     WrittenFile,
 )
-from integrations.immich import check_immich, notify_immich
-from integrations.photoprism import check_photoprism, notify_photoprism
-from integrations.webhook import check_webhook, notify_webhook
+from integrations.immich.client import check_immich, notify_immich
+from integrations.photoprism.client import check_photoprism, notify_photoprism
+from integrations.webhook.client import check_webhook, notify_webhook
 from tagmyphotos.config import IntegrationsConfig
 
 __all__ = [

@@ -12,7 +12,6 @@ import threading
 
 from huey.consumer import Consumer
 
-from tagmyphotos import tuning
 from tagmyphotos.store import models as m
 from tagmyphotos.store import workers as presence
 
@@ -39,7 +38,7 @@ class Presence:
                 presence.announce(self.threads)
             except Exception as exc:  # the database may be briefly away; try at the next tick
                 log.warning("worker presence not recorded: %s: %s", type(exc).__name__, exc)
-            self._stop.wait(tuning.WORKER_ANNOUNCE_S)
+            self._stop.wait(presence.WORKER_ANNOUNCE_S)
         try:
             presence.retire()
         except Exception:  # leaving is best effort: the row ages out anyway

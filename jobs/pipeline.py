@@ -4,26 +4,31 @@ scan → analyze → match   (automatic, after a scan or on a schedule)
   → auto-name → write    (review.auto_accept: sure; write.auto: after_match) — no click needed
 write → notify           (after the user accepted names, automatically, or daily at a set time)
 import-names             (names given in Immich / PhotoPrism; then write puts them in the files)
+
+Each row names a job type (the string stored on the job row) and its stage function: one module
+per job type in tagmyphotos/stages/ (notify and import-names in integrations/stages/), run by
+tagmyphotos/stages/runner.py; jobs/tasks.py carries job ids to it, jobs/schedules.py starts jobs
+by the clock.
 """
 
 from __future__ import annotations
 
-from integrations.job_events import announce_job
-from integrations.stage_import import stage_import_names
-from integrations.stage_notify import stage_notify
-from tagmyphotos.stages import scan as scan_stage
+from integrations.stages.import_names import stage_import_names
+from integrations.stages.notify import stage_notify
+from integrations.webhook.job_events import announce_job
 from tagmyphotos.stages.analyze import stage_analyze
 from tagmyphotos.stages.auto_name import stage_auto_name
 from tagmyphotos.stages.match import stage_match
 from tagmyphotos.stages.restore import stage_restore
-from tagmyphotos.stages.teach_job import stage_teach
+from tagmyphotos.stages.runner import Stage
+from tagmyphotos.stages.scan import stage_scan
+from tagmyphotos.stages.teach import stage_teach
 from tagmyphotos.stages.write import stage_write
-from tagmyphotos.store.runner import Stage
 
 ANNOUNCE = (announce_job,)  # job.done / job.failed to the webhook (integrations.webhook.job_events)
 
 PIPELINE: tuple[Stage, ...] = (
-    Stage("scan", scan_stage.stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos",
+    Stage("scan", stage_scan, then=("analyze",), summary="find new, changed, moved, missing photos",
           after=ANNOUNCE),  # fmt: skip
     Stage("analyze", stage_analyze, then=("match",), summary="detect, align, thumbnail and embed faces",
           shared=True, after=ANNOUNCE),  # fmt: skip

@@ -26,7 +26,7 @@ that existing `except ValueError` and the like still catch it):
     ├── RawPreviewError, BackupError [RuntimeError] ── OutsideLibrary,
     │   WriteError, ExifToolError [RuntimeError], UnsafeArgument [ValueError]  500  1  metadata
     ├── UpgradeStopped [RuntimeError] ── SchemaTooNew, BackupFailed   500  1  store: the start refused
-    ├── JobCancelled, JobLost (store.runner), _ClaimLost (stages.analyze)  500  1  job control flow
+    ├── JobCancelled, JobLost (stages.runner), _ClaimLost (stages.analyze) 500  1  job control flow
     └── outer rooms: ApiProblem (any status it is given), BodyTooLarge 413 (ui.api),
         UnsignedMessage [ValueError] (jobs), IntegrationError, PathMapError [ValueError]
         (integrations)

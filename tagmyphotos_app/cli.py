@@ -187,7 +187,7 @@ def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
 
 @command("purge")
 def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
-    from tagmyphotos.stages.purge import purge_missing
+    from tagmyphotos.stages.steps.purge import purge_missing
 
     core = open_core(cfg)
     try:
@@ -224,14 +224,14 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
 
 @command("worker")
 def cmd_worker(args: argparse.Namespace, cfg: Config) -> int:
-    from .runner import run_worker
+    from .boot import run_worker
 
     return run_worker(cfg, args.workers)
 
 
 def _stage_command(job_type: str) -> Handler:
     def handler(args: argparse.Namespace, cfg: Config) -> int:
-        from .runner import run_job_command
+        from .boot import run_job_command
 
         params = {"paths": list(args.paths)} if getattr(args, "paths", None) else {}
         return run_job_command(cfg, job_type, params, wait=args.wait, as_json=args.json)

@@ -1,5 +1,5 @@
 """`tagmyphotos import-names`: take the names people already gave in Immich or PhotoPrism, or
-in Google Photos (`--from takeout [DIR]`: a Takeout export, stages/takeout_import.py).
+in Google Photos (`--from takeout [DIR]`: a Takeout export, stages/steps/takeout_names.py).
 
 It runs the import-names job here and now (the names are in the database when it returns) and
 prints what it did; --dry-run only counts. The JSON has imported, marked, already, conflicts,
@@ -31,7 +31,7 @@ def add_commands(add: AddFn) -> None:
 
 
 def _text(result: dict[str, Any]) -> str:
-    from integrations.stage_import import takeout_text
+    from integrations.stages.import_names import takeout_text
 
     if result.get("source") == SOURCE:
         items = [f"  unreadable: {u['file']}: {u['why']}" for u in result.get("unreadable_items", [])[:20]]
@@ -55,10 +55,10 @@ def _text(result: dict[str, Any]) -> str:
 @command("import-names")
 def cmd_import_names(args: argparse.Namespace, cfg: Config) -> int:
     from jobs.pipeline import STAGES
-    from tagmyphotos.review.foreign import list_conflicts
+    from tagmyphotos.review.imported_names import list_conflicts
+    from tagmyphotos.stages.runner import run_stage
     from tagmyphotos.store import jobs as jobs_store
     from tagmyphotos.store import models as m
-    from tagmyphotos.store.runner import run_stage
 
     core = open_core(cfg)
     try:

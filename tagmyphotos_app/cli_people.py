@@ -139,7 +139,7 @@ def _name_cluster(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], 
 
 
 def _teach(core: Any, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from tagmyphotos.stages.teach import teach_folder
+    from tagmyphotos.stages.steps.teach_folder import teach_folder
 
     report = teach_folder(core, args.folder)
     lines = [f"{name}: {n} faces" + (" (new)" if name in report.created else "") for name, n in report.people.items()]

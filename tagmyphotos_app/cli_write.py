@@ -45,7 +45,7 @@ def cmd_write(args: argparse.Namespace, cfg: Config) -> int:
                 lines.append(f"    {change['tag']}: {change['before']!r} -> {change['after']!r}")
         emit(args, {"total": total, "files": [f.__dict__ for f in files]}, "\n".join(lines))
         return EXIT_OK
-    from .runner import run_job_command
+    from .boot import run_job_command
 
     params: dict[str, Any] = {"paths": args.paths} if args.paths else {}
     return run_job_command(cfg, "write", params, wait=args.wait, as_json=args.json)
@@ -65,6 +65,6 @@ def cmd_restore(args: argparse.Namespace, cfg: Config) -> int:
         except ValueError:
             say(f"restore: --since {args.since!r} is not a date like 2026-11-26 or 2026-11-26T18:00")
             return EXIT_USAGE
-    from .runner import run_job_command
+    from .boot import run_job_command
 
     return run_job_command(cfg, "restore", params, wait=args.wait, as_json=args.json)

@@ -15,11 +15,11 @@ from typing import Any
 
 from tagmyphotos.config import Config
 from tagmyphotos.core import Core
-from tagmyphotos.store.runner import release_running_jobs
+from tagmyphotos.stages.runner import release_running_jobs
 from tagmyphotos.system.origins import origin_allowed
 
+from .boot import boot, setup_logging
 from .http_limits import server_options
-from .runner import boot, setup_logging
 
 log = logging.getLogger("tagmyphotos.web")
 

@@ -17,6 +17,16 @@ import numpy as np
 from tagmyphotos import tuning
 from tagmyphotos.geometry import iou
 
+# Images whose long side is at most this are upsampled x2 for HOG (tiny photos, small faces);
+# cheap because the image is small.
+HOG_UPSAMPLE_BELOW_SIDE = 512
+
+# HOG detections with an SVM score below this are dropped (dlib's own threshold is 0).
+HOG_MIN_SCORE = 0.0
+
+# Two detections (HOG + MTCNN in union mode) overlapping by more than this IoU are one face.
+DETECT_MERGE_IOU = 0.3
+
 DetectorMode = Literal["hog", "hog+mtcnn", "hog|mtcnn", "mtcnn"]
 DETECTOR_MODES: tuple[str, ...] = ("hog", "hog+mtcnn", "hog|mtcnn", "mtcnn")
 DETECTOR_HELP = {
@@ -122,8 +132,8 @@ class FaceDetector:
 
     def _run_hog(self, img: np.ndarray) -> list[Detection]:
         assert self._hog is not None
-        upsample = 1 if max(img.shape[:2]) <= tuning.HOG_UPSAMPLE_BELOW_SIDE else 0
-        rects, scores, _ = self._hog.run(img, upsample, tuning.HOG_MIN_SCORE)
+        upsample = 1 if max(img.shape[:2]) <= HOG_UPSAMPLE_BELOW_SIDE else 0
+        rects, scores, _ = self._hog.run(img, upsample, HOG_MIN_SCORE)
         h, w = img.shape[:2]
         out = []
         for r, s in zip(rects, scores, strict=True):
@@ -151,6 +161,6 @@ def _merge(first: list[Detection], second: list[Detection]) -> list[Detection]:
     """Union of two detectors' faces; on overlap the first detector's box is kept."""
     merged = list(first)
     for d in second:
-        if all(d.iou(m) <= tuning.DETECT_MERGE_IOU for m in merged):
+        if all(d.iou(m) <= DETECT_MERGE_IOU for m in merged):
             merged.append(d)
     return merged

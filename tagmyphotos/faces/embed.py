@@ -22,6 +22,10 @@ import numpy as np
 from tagmyphotos import tuning
 from tagmyphotos.faces.weights import WeightsMissingError, deepface_weights_dir, dlib_weights
 
+# Chip padding for the other (deepface) models, which were used on tight detector crops;
+# an approximation: no other model's weights ship offline to calibrate it on.
+DEEPFACE_CHIP_PADDING = 0.1
+
 # Bump when anything that changes the vectors changes (landmarks, chip, padding, model call).
 PIPELINE_VERSION = "2"  # 2: rolled faces turned upright, blurred ones flip-averaged (issue 20)
 DEFAULT_MODEL = "Dlib"
@@ -125,7 +129,7 @@ def _no_download(home: str) -> Iterator[None]:
 class DeepFaceEmbedder:
     """Any deepface recognition model, on onnxruntime (TensorFlow is never imported here)."""
 
-    chip_padding = tuning.DEEPFACE_CHIP_PADDING
+    chip_padding = DEEPFACE_CHIP_PADDING
 
     def __init__(self, model_name: str, deepface_home: str | os.PathLike[str] | None = None) -> None:
         os.environ.setdefault("DEEPFACE_BACKEND_ENGINE", "onnx")

@@ -33,6 +33,29 @@ from tagmyphotos import tuning
 from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.geometry import exif_orientation
 
+# Decodes of more pixels than this (after a JPEG's reduced decode) run one at a time on the
+# machine (faces/images.decode_slot). 50 MP of RGBA is 200 MB decoded; every photo a phone or a
+# camera makes (<= ~60 MP JPEG, decoded at 1/2..1/8 for analysis) stays under it, so only big
+# PNG/TIFF/WebP scans and panoramas wait for each other.
+DECODE_ALONE_PIXELS = 50_000_000
+
+# Allocations from this size up are mmapped by glibc and so returned to the system when freed
+# (faces/images._give_big_blocks_back); Pillow's 16 MB pixel blocks are above it.
+MALLOC_MMAP_THRESHOLD_BYTES = 1 << 20
+
+# Analysis worker processes (faces/images.reuse_freed_blocks, set after the models are loaded)
+# keep freed buffers below the first size in the heap, and let the heap's free top grow to the
+# second before trimming it. With the 1 MB threshold above, the kernel zeroed every fresh
+# buffer page by page: on the 61 labelled testdata photos, one process, 19.3 ms of kernel time
+# per photo (1.24 M page faults) on top of ~105 ms user; with 16 MB / 32 MB 2.7 ms (184 k
+# faults); 32 MB / 64 MB was no faster within the noise of the shared box (load 6-10). On their
+# 12-MP copies, 2 processes (scripts/bench analyze's run): CPU 0.21 -> 0.11-0.14 s per photo;
+# peak RSS of the tree 946 MB with 1 MB, 924-965 MB with 16/32 (32/64: 944-1047 when set before
+# the models were loaded). A 12-MP photo's reduced decode (2000x1500, 12 MB) stays in the heap;
+# the second decode for small faces (up to CHIP_SOURCE_MAX_SIDE) is mmapped and returned.
+WORKER_MMAP_THRESHOLD_BYTES = 16 << 20
+WORKER_TRIM_THRESHOLD_BYTES = 32 << 20
+
 
 def _mallopt(param: int, value: int) -> None:
     try:
@@ -47,17 +70,17 @@ def _give_big_blocks_back() -> None:
     after the first such block is freed, glibc raises its mmap threshold and keeps later ones
     in per-thread heaps, so four previews on four server threads stayed 1.9 GB resident after
     they were done. A fixed threshold keeps every block mmapped: freed means returned."""
-    _mallopt(_M_MMAP_THRESHOLD, tuning.MALLOC_MMAP_THRESHOLD_BYTES)
+    _mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
 
 
 def reuse_freed_blocks() -> None:
     """For a process that decodes one photo after another (an analysis worker): keep freed
     pixel buffers in the heap for the next photo instead of returning them. Every buffer freshly
     mmapped is zeroed page by page by the kernel on first touch, which cost a sixth of the
-    analysis CPU (tuning.WORKER_MMAP_THRESHOLD_BYTES); a worker holds one photo at a time, so
+    analysis CPU (WORKER_MMAP_THRESHOLD_BYTES); a worker holds one photo at a time, so
     what it keeps is about one photo's buffers."""
-    _mallopt(_M_MMAP_THRESHOLD, tuning.WORKER_MMAP_THRESHOLD_BYTES)
-    _mallopt(_M_TRIM_THRESHOLD, tuning.WORKER_TRIM_THRESHOLD_BYTES)
+    _mallopt(_M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD_BYTES)
+    _mallopt(_M_TRIM_THRESHOLD, WORKER_TRIM_THRESHOLD_BYTES)
 
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers
@@ -170,7 +193,7 @@ def probe(path: Path | str, max_pixels: int = tuning.IMAGE_MAX_PIXELS) -> ImageI
 @contextmanager
 def decode_slot(pixels: int) -> Iterator[None]:
     """Hold the machine's one slot for big decodes (blocking) when `pixels` is over the bound."""
-    if pixels <= tuning.DECODE_ALONE_PIXELS:
+    if pixels <= DECODE_ALONE_PIXELS:
         yield
         return
     path = os.path.join(tempfile.gettempdir(), "tagmyphotos-big-decode.lock")

@@ -2,13 +2,13 @@
 
 Why: some RAWs embed no JPEG at all (DNGs from converters and phones) and many embed one far
 smaller than the sensor (160x120 thumbnails), where small faces are lost. Those are decoded
-here; the embedded JPEG stays the fast path where it is large enough (stages/raw decides).
+here; the embedded JPEG stays the fast path where it is large enough (stages/steps/raw decides).
 
 A half-size decode is enough for detection (analysis sees at most analysis.detect_max_px): LibRaw
 takes each 2x2 Bayer cell as one RGB pixel (no demosaic), which is fast and needs a quarter of
 the memory of a full decode. Measured on a 52 MP 8-bit DNG: 1.3 s, peak +239 MB (the 16-bit
 sensor values, LibRaw's 4x16-bit half-size image, the 8-bit result): about
-tuning.RAW_DECODE_BYTES_PER_PHOTOSITE per photosite, so big RAWs take the machine's one slot
+RAW_DECODE_BYTES_PER_PHOTOSITE per photosite, so big RAWs take the machine's one slot
 for big decodes like any other image (faces/images.decode_slot).
 
 The pixels are kept as stored (LibRaw's flip not applied) and written as a JPEG that carries the
@@ -26,6 +26,16 @@ from PIL import Image
 
 from tagmyphotos import tuning
 from tagmyphotos.faces.images import ImageError, decode_slot
+
+# A RAW decoded by LibRaw at half size (faces/raw) holds about this many bytes per photosite at
+# its peak: measured +239 MB on a 52 MP 8-bit DNG (16-bit sensor values, LibRaw's 4x16-bit
+# half-size image, the 8-bit result). Its decode_slot request is photosites * this / 4, so RAWs
+# from ~40 MP up decode one at a time on the machine, as a 50 MP RGBA PNG does.
+RAW_DECODE_BYTES_PER_PHOTOSITE = 5
+
+# The half-size decode is handed to the analysis as a JPEG of this quality (visually lossless;
+# a 13 MP decode is ~3 MB on disk and decodes reduced through Image.draft like any JPEG).
+RAW_DECODE_JPEG_QUALITY = 95
 
 # LibRaw's flip -> EXIF orientation (LibRaw reports only these four)
 FLIP_TO_EXIF = {0: 1, 3: 3, 5: 8, 6: 6}
@@ -67,7 +77,7 @@ def decode_raw(raw: Path, dest: Path, orientation: int, max_pixels: int = tuning
                     f"{max_pixels / 1e6:.0f} megapixels (raise analysis.max_image_pixels to allow it)"
                 )
             # the slot counts RGBA pixels (4 bytes each)
-            with decode_slot(photosites * tuning.RAW_DECODE_BYTES_PER_PHOTOSITE // 4):
+            with decode_slot(photosites * RAW_DECODE_BYTES_PER_PHOTOSITE // 4):
                 rgb = decoder.postprocess(half_size=True, use_camera_wb=True, output_bps=8, user_flip=0)
     except ImageError:
         raise
@@ -80,5 +90,5 @@ def decode_raw(raw: Path, dest: Path, orientation: int, max_pixels: int = tuning
     exif = Image.Exif()
     exif[_EXIF_ORIENTATION] = orientation
     dest.parent.mkdir(parents=True, exist_ok=True)
-    image.save(dest, "JPEG", quality=tuning.RAW_DECODE_JPEG_QUALITY, exif=exif.tobytes())
+    image.save(dest, "JPEG", quality=RAW_DECODE_JPEG_QUALITY, exif=exif.tobytes())
     return DecodedRaw(dest, image.size, (sizes.width, sizes.height), orientation, FLIP_TO_EXIF.get(sizes.flip, 1))

@@ -18,9 +18,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tagmyphotos import tuning
 from tagmyphotos.faces.detect import Detection, hog_like
 from tagmyphotos.faces.engine import FaceEngine
+
+# An upright face is found again by the detector in a crop of ROLL_CROP_FACES face sizes, with
+# the face scaled to ROLL_DETECT_FACE_PX across.
+ROLL_DETECT_FACE_PX = 80
+ROLL_CROP_FACES = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def upright(rgb: np.ndarray, det: Detection, roll: float, face_px: float) -> Upr
     """A square crop around `det` turned by -roll, the face scaled to about `face_px` across."""
     side = max(det.w, det.h)
     zoom = face_px / side
-    size = max(16, round(face_px * tuning.ROLL_CROP_FACES))
+    size = max(16, round(face_px * ROLL_CROP_FACES))
     centre = (det.x + det.w / 2, det.y + det.h / 2)
     m = cv2.getRotationMatrix2D(centre, roll, zoom)
     m[:, 2] += np.array([size / 2, size / 2]) - np.array(centre)
@@ -58,15 +62,15 @@ def upright(rgb: np.ndarray, det: Detection, roll: float, face_px: float) -> Upr
 def upright_landmarks(engine: FaceEngine, rgb: np.ndarray, det: Detection, roll: float) -> np.ndarray | None:
     """dlib's 5 points (photo pixels) of a face rolled by `roll` degrees, found upright; None when
     the detector does not find the face again once it is upright (the caller keeps its points)."""
-    small = upright(rgb, det, roll, tuning.ROLL_DETECT_FACE_PX)
+    small = upright(rgb, det, roll, ROLL_DETECT_FACE_PX)
     s = small.pixels.shape[0] / 2
-    found = [d for d in engine.detect(small.pixels) if d.w >= tuning.ROLL_DETECT_FACE_PX / 2]
+    found = [d for d in engine.detect(small.pixels) if d.w >= ROLL_DETECT_FACE_PX / 2]
     near = min(found, key=lambda d: math.hypot(d.x + d.w / 2 - s, d.y + d.h / 2 - s), default=None)
     if near is None or math.hypot(near.x + near.w / 2 - s, near.y + near.h / 2 - s) > s / 2:
         return None
     # The landmark model reads single pixels: it gets the face at the photo's own resolution.
     face_px = max(det.w, det.h)
     big = upright(rgb, det, roll, face_px)
-    b, k = big.pixels.shape[0] / 2, face_px / tuning.ROLL_DETECT_FACE_PX
+    b, k = big.pixels.shape[0] / 2, face_px / ROLL_DETECT_FACE_PX
     box = Detection(b + (near.x - s) * k, b + (near.y - s) * k, near.w * k, near.h * k, near.score, near.detector)
     return big.to_photo(engine.landmarks(big.pixels, hog_like(box)))

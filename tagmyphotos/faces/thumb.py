@@ -20,6 +20,10 @@ from PIL import Image
 from tagmyphotos import tuning
 from tagmyphotos.faces.images import load_image, probe
 
+# Face thumbnails: the box padded by this fraction on each side, and their JPEG quality.
+THUMB_PADDING = 0.3
+THUMB_JPEG_QUALITY = 85
+
 _EDGE_GREY = (128, 128, 128)
 
 
@@ -27,8 +31,8 @@ def face_thumbnail(
     rgb: np.ndarray,
     box: tuple[float, float, float, float],
     size: int = tuning.THUMB_SIZE,
-    padding: float = tuning.THUMB_PADDING,
-    quality: int = tuning.THUMB_JPEG_QUALITY,
+    padding: float = THUMB_PADDING,
+    quality: int = THUMB_JPEG_QUALITY,
 ) -> bytes:
     """JPEG bytes of a size x size thumbnail of `box` (x, y, w, h in `rgb` pixels)."""
     x, y, w, h = box

@@ -36,9 +36,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tagmyphotos import tuning
 from tagmyphotos.faces.analyze import AnalysisSettings, BatchItem, FaceAnalyzer
 from tagmyphotos.faces.images import reuse_freed_blocks
+
+# Analysis workers keep at most this many photos in flight per worker (bounds memory).
+ANALYSIS_PREFETCH_PER_WORKER = 2
 
 KINDS = ("process", "thread")
 
@@ -175,7 +177,7 @@ def active_pools() -> int:
 
 def _run_batch(pool: SharedPool, paths: Iterable[Path | str]) -> Iterator[BatchItem]:
     """Bounded in-flight window so memory stays flat however many paths are given."""
-    window = pool.workers * tuning.ANALYSIS_PREFETCH_PER_WORKER
+    window = pool.workers * ANALYSIS_PREFETCH_PER_WORKER
     todo = iter(str(p) for p in paths)
     inflight: dict[Future[BatchItem], tuple[str, Executor]] = {}
     while True:

@@ -20,7 +20,11 @@ from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.geometry import exif_orientation
 from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library, walk_paths
 from tagmyphotos.store import models as m
-from tagmyphotos.tuning import HASH_CHUNK_BYTES, SCAN_COMMIT_EVERY
+from tagmyphotos.tuning import HASH_CHUNK_BYTES
+
+# Commit the scan's changes every this many changed files, so a killed scan keeps its work
+# and readers (UI, API) are never blocked for long.
+SCAN_COMMIT_EVERY = 500
 
 try:  # HEIC/HEIF headers
     from pillow_heif import register_heif_opener

@@ -24,6 +24,12 @@ from tagmyphotos import tuning
 from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex, exact_knn
 from tagmyphotos.matching.whispers import chinese_whispers
 
+# Neighbours per face in the clustering graph (chinese whispers needs only local edges).
+CLUSTER_NEIGHBOURS = 20
+
+# A group smaller than this is not shown as a cluster (its faces wait for more look-alikes).
+CLUSTER_MIN_SIZE = 2
+
 
 @dataclass(frozen=True)
 class ClusterSettings:
@@ -34,8 +40,8 @@ class ClusterSettings:
     join: float  # a new face joins a cluster whose centroid is at most this far
     margin: float  # ... and at least this much nearer than the next cluster's centroid
     outlier: float  # a member farther than this from the centroid is always an outlier
-    min_size: int = tuning.CLUSTER_MIN_SIZE
-    neighbours: int = tuning.CLUSTER_NEIGHBOURS
+    min_size: int = CLUSTER_MIN_SIZE
+    neighbours: int = CLUSTER_NEIGHBOURS
     different: float = 0.0  # ... and farther than this from the others' centroid: "looks different"
 
     @classmethod

@@ -31,6 +31,12 @@ from tagmyphotos import tuning
 from tagmyphotos.matching.match import MatchSettings
 from tagmyphotos.states import MatchBand
 
+# Placing rounds stop when two in a row agree, or after this many.
+PLACE_MAX_ROUNDS = 6
+
+# A person without exemplars is placed from at most this many other photos naming them.
+PLACE_SHARED_PHOTOS = 50
+
 _FORBIDDEN = 1e6
 
 
@@ -69,8 +75,8 @@ class PlaceSettings:
     match: MatchSettings
     sure_distance: float  # a sure placement is at most this far (fraction of the threshold)
     sure_margin: float  # ... and its margin at least this (fraction of the threshold)
-    rounds: int = tuning.PLACE_MAX_ROUNDS
-    shared_photos: int = tuning.PLACE_SHARED_PHOTOS
+    rounds: int = PLACE_MAX_ROUNDS
+    shared_photos: int = PLACE_SHARED_PHOTOS
 
     @classmethod
     def for_match(cls, match: MatchSettings) -> PlaceSettings:

@@ -31,8 +31,11 @@ from typing import Any
 
 import exiftool  # pyexiftool
 
-from tagmyphotos import tuning
 from tagmyphotos.errors import TagMyPhotosError
+
+# One exiftool command (read, write or verify of one photo) must answer within this many
+# seconds, else the process is killed and restarted: a 100-MP TIFF takes ~2 s on a NAS core.
+EXIFTOOL_TIMEOUT_S = 60.0
 
 # ImageDataHash, our proof that the image data is untouched, needs ExifTool >= 12.58.
 MIN_EXIFTOOL_VERSION = (12, 58)
@@ -94,7 +97,7 @@ class ExifToolSession:
     dies with the THREAD that started it (pyexiftool sets PR_SET_PDEATHSIG on Linux), so
     start it in a thread that outlives its use."""
 
-    def __init__(self, executable: str | Path | None = None, timeout_s: float = tuning.EXIFTOOL_TIMEOUT_S):
+    def __init__(self, executable: str | Path | None = None, timeout_s: float = EXIFTOOL_TIMEOUT_S):
         self.executable = str(executable or default_executable())
         self.timeout_s = timeout_s
         self._et: exiftool.ExifTool | None = None

@@ -40,6 +40,14 @@ from tagmyphotos.metadata.read import (
     regions_in_display_frame,
 )
 
+# Coordinates are written with this many decimals: 1e-6 of a 100-MP side is < 0.02 px.
+REGION_DECIMALS = 6
+
+# Free space: a write needs room for exiftool's temporary copy of the file next to it and for
+# the backup on the data volume; on top of that this reserve (config write.min_free_mb
+# overrides it) must stay free so the library or database never fills up.
+FREE_SPACE_RESERVE_BYTES = 512 * 1024 * 1024
+
 # Invisible format characters kept in names: ZWNJ/ZWJ are part of Persian and Indic spelling.
 _KEEP_FORMAT_CHARS = {"\u200c", "\u200d"}
 _LINE_LIKE = set("\t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029")
@@ -90,7 +98,7 @@ class WriteOptions:
     preserve_mtime: bool = True
     # exiftool type extensions (by content) written in the file in "auto" mode; others get a sidecar.
     in_file_types: frozenset[str] = frozenset({"jpg", "png", "tif", "webp", "heic"})
-    min_free_bytes: int = tuning.FREE_SPACE_RESERVE_BYTES
+    min_free_bytes: int = FREE_SPACE_RESERVE_BYTES
 
 
 def _leaf(name: str, sep: str) -> str:
@@ -106,7 +114,7 @@ def keyword_value(tag: str, name: str, prefix: str) -> str:
 
 
 def _fmt(value: float) -> str:
-    text = f"{value:.{tuning.REGION_DECIMALS}f}".rstrip("0").rstrip(".")
+    text = f"{value:.{REGION_DECIMALS}f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 

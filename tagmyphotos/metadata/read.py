@@ -10,7 +10,6 @@ back untouched. One exiftool command reads the photo and its sidecar together.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xxhash
 from scipy.optimize import linear_sum_assignment
 
 from tagmyphotos import tuning
@@ -47,10 +47,12 @@ KEYWORD_TAGS = (
 )
 SIDECAR_NAMINGS = ("photo.jpg.xmp", "photo.xmp")
 
-_FILE_ARGS = ["-FileType", "-FileTypeExtension", "-Composite:ImageSize", "-Orientation", *FRAME_TAGS]
-_READ_ARGS = ["-struct", "-n", "-G1", "-Warning", "-Error", *_FILE_ARGS, f"-{MWG_TAG}", f"-{MP_TAG}"] + [
-    f"-{t}" for t in KEYWORD_TAGS
-]
+_TAG_ARGS = [f"-{MWG_TAG}", f"-{MP_TAG}", *(f"-{t}" for t in KEYWORD_TAGS)]
+_COMMON_ARGS = ["-struct", "-n", "-G1", "-Warning", "-Error", "-FileType", "-FileTypeExtension", "-Orientation"]
+_READ_ARGS = [*_COMMON_ARGS, "-Composite:ImageSize", *FRAME_TAGS, *_TAG_ARGS]
+# JPEG (by content): the size is the frame header's (what Composite:ImageSize gives for every
+# JPEG), so exiftool need not build its composite tags (-e): ~1 CPU ms less per read.
+_JPEG_READ_ARGS = [*_COMMON_ARGS, "-File:ImageWidth", "-File:ImageHeight", *_TAG_ARGS, "-e"]
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _DIGEST_CHUNK = 1 << 20
 
@@ -191,6 +193,8 @@ def _num(value: Any) -> float | None:
 
 def _size(entry: dict[str, Any]) -> tuple[int, int]:
     parts = str(entry.get("Composite:ImageSize") or "").replace("x", " ").split()
+    if "File:ImageWidth" in entry:  # a JPEG's frame header (_JPEG_READ_ARGS)
+        parts = [str(entry["File:ImageWidth"]), str(entry.get("File:ImageHeight"))]
     if len(parts) == 2 and all(p.isdigit() for p in parts):
         return int(parts[0]), int(parts[1])
     return 0, 0
@@ -274,15 +278,18 @@ def is_jpeg(path: Path) -> bool:
 
 
 def jpeg_image_digest(path: Path) -> str:
-    """SHA-256 of everything in a JPEG except its metadata segments (APPn, COM): the tables,
+    """XXH3-128 of everything in a JPEG except its metadata segments (APPn, COM): the tables,
     frame header, entropy-coded data and any trailer. A metadata write must leave it unchanged.
 
     Why not exiftool's ImageDataHash for JPEG: it scans the entropy-coded data in Perl (~40 ms
-    for a 2 MB photo, twice per write); this is ~20x faster and covers more bytes (DQT, DHT,
-    SOF too). Returns "" when the file is not a well-formed JPEG up to its first scan or has
-    no end-of-image marker after it (truncated: a damaged photo we refuse to write).
+    for a 2 MB photo, twice per write); this is far faster and covers more bytes (DQT, DHT,
+    SOF too). Why XXH3 and not SHA-256: it guards against accidental change (a tool rewriting
+    the image), not forgery; it is 30x faster (0.007 vs 0.25 CPU ms for 356 KB) and is never
+    stored: both sides of every comparison are computed fresh (verify_written, recheck).
+    Returns "" when the file is not a well-formed JPEG up to its first scan or has no
+    end-of-image marker after it (truncated: a damaged photo we refuse to write).
     """
-    h = hashlib.sha256()
+    h = xxhash.xxh3_128()
     try:
         with open(path, "rb") as f:
             if f.read(2) != b"\xff\xd8":
@@ -311,7 +318,7 @@ def jpeg_image_digest(path: Path) -> str:
                         # EOI (never inside scan data), maybe split between two chunks
                         ended = ended or b"\xff\xd9" in chunk or tail + chunk[:1] == b"\xff\xd9"
                         tail = chunk[-1:]
-                    return "jpeg-sha256:" + h.hexdigest() if ended else ""
+                    return "jpeg-xxh3:" + h.hexdigest() if ended else ""
                 body = f.read(length - 2)
                 if len(body) < length - 2:
                     return ""
@@ -345,9 +352,9 @@ def read_request(
     side = sidecar if sidecar is not None else find_sidecar(photo, naming)
     files = [path_arg(photo)] + ([path_arg(side)] if side is not None else [])
     jpeg = is_jpeg(photo)
-    # -fast: stop a JPEG at its first scan (metadata is all before it); the digest is ours.
-    extra = ["-fast2"] if jpeg else (["-ImageDataHash"] if with_hash else [])
-    return ReadRequest(photo, files, ["-j", *_READ_ARGS, *extra, *files], jpeg, with_hash)
+    # -fast2: stop a JPEG at its first scan (metadata is all before it); the digest is ours.
+    args = [*_JPEG_READ_ARGS, "-fast2"] if jpeg else [*_READ_ARGS, *(["-ImageDataHash"] if with_hash else [])]
+    return ReadRequest(photo, files, ["-j", *args, *files], jpeg, with_hash)
 
 
 def parse_read(req: ReadRequest, result: RunResult) -> PhotoMetadata:

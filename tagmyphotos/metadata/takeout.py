@@ -27,6 +27,10 @@ from typing import Any
 
 from tagmyphotos import tuning
 
+# A Google Takeout photo JSON is 1-3 KB (title, times, geo data, people); a file over this is
+# not one and is not read (a hostile file cannot make the analysis read gigabytes).
+TAKEOUT_MAX_JSON_BYTES = 1_000_000
+
 SOURCE = "Google Takeout"  # PhotoName.sources: where the name came from, in the owner's words
 _SUFFIX = ".supplemental-metadata"
 # Takeout cuts a JSON file name to 51 characters, ".json" included: a name part this long
@@ -111,7 +115,7 @@ def read_json(path: Path, root: Path) -> dict[str, Any] | TakeoutProblem:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
             return TakeoutProblem(path, "not a regular file")
-        if info.st_size > tuning.TAKEOUT_MAX_JSON_BYTES:
+        if info.st_size > TAKEOUT_MAX_JSON_BYTES:
             return TakeoutProblem(path, f"too large for a Takeout file ({info.st_size:,} bytes): not read")
         data = f.read()
     try:

@@ -12,7 +12,19 @@ Modules:
 - queries: faces to show (one filter, one set of orders), header counts, rejections, groups to name
 - suggested: suggested faces grouped per person, in the one order of the review
 - photos: photos by people, folder and date; one photo in detail
-- foreign, foreign_people: names imported from Immich or PhotoPrism
+- imported_names, imported_people: names imported from Immich or PhotoPrism (names read from the
+  files themselves are *embedded* names: stages/steps/embedded_names.py)
 """
 
-__all__ = ["confirm", "foreign", "foreign_people", "mark", "merges", "people", "photos", "queries", "suggested", "undo"]
+__all__ = [
+    "confirm",
+    "imported_names",
+    "imported_people",
+    "mark",
+    "merges",
+    "people",
+    "photos",
+    "queries",
+    "suggested",
+    "undo",
+]

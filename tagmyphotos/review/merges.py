@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from tagmyphotos.core import Core
     from tagmyphotos.suggest.state import ModelState
 
+# At most this many merge suggestions are listed (closest first).
+MERGE_MAX_SUGGESTIONS = 50
+
 
 @dataclass(frozen=True)
 class MergeSuggestion:
@@ -49,7 +52,7 @@ class _Candidate:
     threshold: float
 
 
-def merge_suggestions(core: Core, offset: int = 0, limit: int = tuning.MERGE_MAX_SUGGESTIONS,
+def merge_suggestions(core: Core, offset: int = 0, limit: int = MERGE_MAX_SUGGESTIONS,
                       sample: int = tuning.MERGE_EVIDENCE_FACES) -> tuple[list[MergeSuggestion], int]:  # fmt: skip
     """(one page of suggestions, closest first; how many there are)."""
     found = _candidates(core)

@@ -29,6 +29,9 @@ from tagmyphotos.suggest.refresh import refresh_affected
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
+# At most this many existing people are offered.
+NAME_SIMILAR_SHOWN = 3
+
 
 # --- names -----------------------------------------------------------------------------------
 # Control and format characters (bidi overrides, zero-width), surrogates. Not the unassigned
@@ -99,7 +102,7 @@ def similar_people(name: str) -> list[PersonView]:
         if best >= tuning.NAME_SIMILAR_RATIO:
             scored.append((-best, person.name.casefold(), person))
     scored.sort(key=lambda t: (t[0], t[1]))
-    return _views([p for _, _, p in scored[: tuning.NAME_SIMILAR_SHOWN]])
+    return _views([p for _, _, p in scored[: NAME_SIMILAR_SHOWN]])
 
 
 def get_person(person_id: int) -> m.Person:
@@ -388,7 +391,7 @@ def delete_person(core: Core, person_id: int) -> ReviewResult:
 
 # --- helpers ---------------------------------------------------------------------------------
 def _move_photo_names(source: int, target: int) -> None:
-    """A merged person's photo-level names (stages.import_tags) become the target's; where the
+    """A merged person's photo-level names (stages.steps.embedded_names) become the target's; where the
     target is named in that photo already, its own row stays."""
     have = {int(p) for (p,) in m.rows(m.PhotoName.select(m.PhotoName.photo).where(m.PhotoName.person == target))}
     for row in m.rows_as_objects(m.PhotoName.select().where(m.PhotoName.person == source)):

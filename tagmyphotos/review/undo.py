@@ -14,10 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tagmyphotos import tuning
 from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import chunked
+
+# Undo keeps this many recent actions (each entry holds the before/after of the faces it touched).
+UNDO_KEEP = 20
+
+# Automatic naming runs that can still be undone (one entry each, kept apart from UNDO_KEEP).
+UNDO_AUTO_KEEP = 60
 
 # Face columns an action may change. Undo puts back state, person and cluster; suggestions are
 # derived data, recomputed by the refresh that follows every undo.
@@ -133,7 +138,7 @@ class Journal:
         entry = m.UndoEntry.create(kind=self.kind, payload={"label": self.label, **payload})
         auto = m.UndoEntry.kind == AUTO_KIND
         kind = auto if self.kind == AUTO_KIND else ~auto
-        keep = tuning.UNDO_AUTO_KEEP if self.kind == AUTO_KIND else tuning.UNDO_KEEP
+        keep = UNDO_AUTO_KEEP if self.kind == AUTO_KIND else UNDO_KEEP
         old = m.UndoEntry.select(m.UndoEntry.id).where(kind).order_by(m.UndoEntry.id.desc()).offset(keep)
         m.UndoEntry.delete().where(m.UndoEntry.id.in_(old)).execute()
         return int(entry.id)

@@ -23,11 +23,11 @@ from tagmyphotos.faces.analyze import AnalysisResult, AnalyzedFace, FaceAnalyzer
 from tagmyphotos.faces.thumb import save_thumbnail, thumb_path
 from tagmyphotos.geometry import iou
 from tagmyphotos.metadata.raw import RawPreviewError
-from tagmyphotos.stages.import_tags import import_existing
-from tagmyphotos.stages.raw import RawSource, adopt_raw_twins, preview_folder, raw_source
+from tagmyphotos.stages.runner import StageContext
+from tagmyphotos.stages.steps.embedded_names import take_embedded_names
+from tagmyphotos.stages.steps.raw import RawSource, adopt_raw_twins, preview_folder, raw_source
 from tagmyphotos.store import claims
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import StageContext
 
 
 def analyzer(core: Core) -> FaceAnalyzer:
@@ -123,7 +123,7 @@ def _store_one(
     else:
         counts["faces"] += len(result.faces)
         if core.cfg.matching.import_existing:
-            imported = import_existing(core, photo.id)
+            imported = take_embedded_names(core, photo.id)
             counts["imported"] += imported.confirmed
             if imported.warning:
                 ctx.warning(photo.path, imported.warning)

@@ -15,7 +15,7 @@ from tagmyphotos.review.auto import name_batch, sure_faces
 
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
-    from tagmyphotos.store.runner import StageContext
+    from tagmyphotos.stages.runner import StageContext
 
 
 def stage_auto_name(core: Core, ctx: StageContext) -> dict[str, Any]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tagmyphotos.stages.place_names import place_library, suggest_placements
+from tagmyphotos.stages.steps.place_names import place_library, suggest_placements
 from tagmyphotos.stages.write import has_pending_writes
 from tagmyphotos.suggest.clusters import refresh_clusters
 from tagmyphotos.suggest.refresh import rebuild_index, refresh_suggestions
 
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
-    from tagmyphotos.store.runner import StageContext
+    from tagmyphotos.stages.runner import StageContext
 
 
 def stage_match(core: Core, ctx: StageContext) -> dict[str, Any]:

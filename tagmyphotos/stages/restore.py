@@ -17,9 +17,9 @@ from typing import Any
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.metadata.backups import BackupError, BackupRecord, sha256_file
+from tagmyphotos.stages.runner import StageContext
 from tagmyphotos.stages.write import backup_store, file_identity
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import StageContext
 
 
 @dataclass

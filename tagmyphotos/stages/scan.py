@@ -1,17 +1,21 @@
-"""The core's stage functions: each does one step of the pipeline for a job (see pipeline.py).
+"""The scan stage: find new, changed, moved and missing photos (all, or the paths a job names).
 
-They only call services; the runner owns job state, progress flushing and failure handling.
+It only calls the library's scanner (library/scan.py); the runner owns job state, progress
+flushing and failure handling.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import clean_relative
 from tagmyphotos.library.scan import scan_library, walk_rules
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.stages.runner import StageContext
+
+# A scan of given paths lists at most this many of them in its result (the job row stays small;
+# the count of files looked at is always there as `seen`).
+SCAN_SCOPE_SHOWN = 50
 
 
 def scan_scope(params: dict[str, Any]) -> list[str] | None:
@@ -57,6 +61,6 @@ def stage_scan(core: Core, ctx: StageContext) -> dict[str, Any]:
     )
     summary["scope"] = "library" if scope is None else "paths"
     if scope is not None:
-        summary["paths"] = scope[: tuning.SCAN_SCOPE_SHOWN]
+        summary["paths"] = scope[: SCAN_SCOPE_SHOWN]
     ctx.check_cancel()
     return summary

@@ -1,196 +1,115 @@
-"""`teach FOLDER`: a folder per person of reference photos becomes people with confirmed faces.
+"""Teach from the API and the UI: a reference folder named by a client, uploaded photos, the job.
 
-The layout is face_recognition's k-NN example: FOLDER/<person name>/<photos> (sub-folders of a
-person folder count too). A photo counts when exactly one face is found in it; the others are
-reported with the reason, never guessed.
-
-Where the faces live:
-- a photo inside the library that the scanner knows: its own Photo row (analysed now if needed),
-  so the face is the same one the review pages show;
-- any other photo: a Photo row with kind="reference" and path "@teach/<person>/<file>" (not a
-  library path: the scanner, the analyze stage and the writer must leave kind="reference" rows
-  alone). Its face is a normal confirmed face, so it feeds the suggestions like any other.
-Teaching again is safe: unchanged reference photos are not analysed again, and faces already
-confirmed for the person stay as they are.
+Why a job: teaching analyses every new reference photo (a second or more each on a NAS), so
+the API and the page queue it and show its progress like any other job. Why only two roots: a
+client names a folder *relative* to the library or to the data folder, resolved with
+library.paths (no '..', no link out), so the API can never make the server read elsewhere.
+Uploaded photos are kept in <data>/teach/<person>/, named by their content digest (the same
+photo uploaded twice is one file), so teaching them again later is free and reproducible.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tagmyphotos.faces import workers
-from tagmyphotos.library.paths import PathRefused, confined
-from tagmyphotos.review.confirm import confirm_groups
-from tagmyphotos.review.people import PeopleError, clean_name
-from tagmyphotos.stages.analyze import analyzer, record_failure, store_result
-from tagmyphotos.store import models as m
-from tagmyphotos.store.views import TeachReport
+from tagmyphotos.config import Config
+from tagmyphotos.library.paths import resolve_inside
+from tagmyphotos.review.people import Conflict, PeopleError, clean_name
+from tagmyphotos.stages.runner import StageContext
+from tagmyphotos.stages.steps.teach_folder import teach_folder
 
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
-REFERENCE_KIND = "reference"
-REFERENCE_PREFIX = "@teach/"
+TEACH_ROOTS = ("library", "data")
+UPLOAD_FOLDER = "teach"  # under the data folder: uploaded reference photos, a folder per person
+# Rejected photos listed in a teach job's result (all of them are in the job's events).
+RESULT_REJECTED_MAX = 200
 
 
-@dataclass(frozen=True)
-class _Item:
-    person: str
-    path: Path
-    ref: str  # the Photo.path of a reference photo: @teach/<person>/<file>
+def teach_root(cfg: Config, root: str, folder: str) -> Path:
+    """The reference folder a client named, inside the library or the data folder."""
+    if root not in TEACH_ROOTS:
+        raise PeopleError(f"root must be one of {', '.join(TEACH_ROOTS)}")
+    if not folder.strip("/"):  # its sub-folders would all become people ("2019", "thumbs", ...)
+        raise PeopleError(f"name a folder inside the {root} folder, not the {root} folder itself")
+    path = resolve_inside(cfg.library if root == "library" else cfg.data, folder)
+    if not path.is_dir():
+        raise Conflict(f"{folder or '/'} is not a folder")
+    return path
 
 
-def plan(
-    folder: Path, extensions: list[str], person: str | None = None, root: Path | None = None
-) -> tuple[list[_Item], list[dict[str, str]]]:
-    """Image files per person folder (only `person`'s, when given); files outside any person
-    folder, and folders and files that lead out of `root` (default: the folder) through a
-    link, are reported."""
-    root = root or folder
-    items: list[_Item] = []
-    rejected: list[dict[str, str]] = []
-    exts = {"." + e.lower().lstrip(".") for e in extensions}
-    only = clean_name(person).casefold() if person is not None else None
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or (only is not None and " ".join(entry.name.split()).casefold() != only):
-            continue
-        if entry.is_file():
-            if entry.suffix.lower() in exts:
-                rejected.append({"path": str(entry), "reason": "not in a person folder (FOLDER/<name>/photo)"})
-            continue
-        if not entry.is_dir():
-            continue
-        try:
-            name = clean_name(entry.name)
-            confined(root, entry)
-        except (PeopleError, PathRefused) as exc:
-            rejected.append({"path": str(entry), "reason": f"not a usable person folder: {exc}"})
-            continue
-        for path in sorted(entry.rglob("*")):
-            hidden = any(part.startswith(".") for part in path.relative_to(entry).parts)
-            if path.is_file() and not hidden and path.suffix.lower() in exts:
-                try:
-                    confined(root, path)
-                except PathRefused as exc:
-                    rejected.append({"path": str(path), "reason": f"not read: {exc}"})
-                    continue
-                ref = f"{REFERENCE_PREFIX}{name}/{path.relative_to(entry).as_posix()}"
-                items.append(_Item(name, path, ref))
-    return items, rejected
+def upload_folder_name(person: str) -> str:
+    """The person's folder under <data>/teach: their cleaned name, which must be a valid folder."""
+    name = clean_name(person)
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise PeopleError("a name for uploaded photos cannot contain '/' or '\\' or start with '.'")
+    return name
 
 
-def _checked(root: Path, paths: list[Path], refused: list[Path]) -> Iterator[Path]:
-    """The paths as the analysis opens them, each checked again right then (a file or folder
-    swapped for a link after `plan` is refused too); refused ones are collected."""
-    for path in paths:
-        try:
-            confined(root, path)
-        except PathRefused:
-            refused.append(path)
-            continue
-        yield path
+def upload_extension(cfg: Config, filename: str) -> str:
+    """The extension of an uploaded photo's name, if it is one teach reads (else PeopleError)."""
+    ext = Path(filename).suffix.lower().lstrip(".")
+    allowed = sorted({e.lower().lstrip(".") for e in cfg.scan.extensions})
+    if ext not in allowed:
+        raise PeopleError(f"{filename}: not a photo this program reads ({', '.join(allowed)})")
+    return ext
 
 
-def teach_folder(
-    core: Core, folder: Path, progress: Callable[[int, int], None] | None = None, person: str | None = None,
-    root: Path | None = None,
-) -> TeachReport:  # fmt: skip
-    """Analyse the folder's photos and confirm each single face as its folder's person (all
-    person folders, or only `person`'s). Every file read must lead inside `root` (default: the
-    library or the data folder holding the folder, else the folder itself), checked again as
-    it is read."""
-    folder = Path(folder).expanduser().resolve()
-    if not folder.is_dir():
-        raise PeopleError(f"{folder} is not a folder")
-    root = Path(root).resolve() if root is not None else _root_of(core, folder)
-    cfg = core.cfg
-    items, rejected = plan(folder, cfg.scan.extensions, person, root)
-    tool = analyzer(core)
-    embedding_id = tool.embedding_id
-    photos: dict[Path, Any] = {}
-    todo: list[Path] = []
-    skipped = 0
-    for item in items:
-        photo, fresh = _photo_for(core, item, embedding_id)
-        photos[item.path] = photo
-        if fresh:
-            skipped += 1
-        else:
-            todo.append(item.path)
-    refused: list[Path] = []
-    for done, batch_item in enumerate(workers.analyze_many(tool, _checked(root, todo, refused)), start=1):
-        path = Path(batch_item.path)
-        if batch_item.result is None:
-            rejected.append({"path": str(path), "reason": f"unreadable: {batch_item.error}"})
-            record_failure(photos.pop(path), batch_item.error or "analysis failed")
-        else:
-            store_result(cfg, photos[path], batch_item.result)
-        if progress is not None:
-            progress(done, len(todo))
-    for path in refused:
-        rejected.append({"path": str(path), "reason": "not read: it leads outside the folder it may be read "
-                                                      "from (through a link)"})  # fmt: skip
-        photos.pop(path, None)
-    groups: dict[str, list[int]] = {}
-    for item in items:
-        photo = photos.get(item.path)
-        if photo is None:
-            continue
-        faces = [int(i) for (i,) in m.rows(m.Face.select(m.Face.id).where(_usable(photo.id, embedding_id)))]
-        if len(faces) != 1:
-            reason = "no face found" if not faces else f"{len(faces)} faces found: use photos of this person alone"
-            rejected.append({"path": str(item.path), "reason": reason})
-            continue
-        groups.setdefault(item.person, []).append(faces[0])
-    undo_id: int | None = None
-    created: list[str] = []
-    if groups:
-        confirmed, created = confirm_groups(core, groups, action="teach")
-        undo_id = confirmed.undo_id
-    return TeachReport(
-        people={name: len(ids) for name, ids in sorted(groups.items())},
-        created=sorted(created),
-        rejected=rejected,
-        skipped=skipped,
-        undo_id=undo_id,
-    )
+def save_upload(cfg: Config, person: str, filename: str, content: bytes) -> str:
+    """Keep one uploaded reference photo; returns its stored file name (digest + extension)."""
+    folder_name = upload_folder_name(person)
+    ext = upload_extension(cfg, filename)
+    if not content:
+        raise PeopleError(f"{filename} is empty")
+    folder = cfg.data / UPLOAD_FOLDER / folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{hashlib.sha256(content).hexdigest()[:24]}.{ext}"
+    if not target.exists():
+        part = target.with_name(f".{target.name}.part")  # hidden: teach never reads it
+        with open(part, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, target)
+    return target.name
 
 
-def _root_of(core: Core, folder: Path) -> Path:
-    """The library or data folder that holds `folder` (links resolved), else the folder."""
-    for base in (core.cfg.library, core.cfg.data):
-        real = Path(base).expanduser().resolve()
-        if folder.is_relative_to(real):
-            return real
-    return folder
+def upload_params(person: str) -> dict[str, Any]:
+    """The teach job's params for a person's uploaded photos."""
+    return {"root": "data", "folder": UPLOAD_FOLDER, "person": upload_folder_name(person)}
 
 
-def _usable(photo_id: int, embedding_id: str) -> Any:
-    return (m.Face.photo == photo_id) & (m.Face.model == embedding_id) & m.Face.embedding.is_null(False)
+def stage_teach(core: Core, ctx: StageContext) -> dict[str, Any]:
+    """The teach job: params root ("library" | "data"), folder (relative), person (optional)."""
+    params = ctx.params
+    if "folder" not in params:  # never the whole library by accident
+        raise PeopleError("a teach job needs a folder (params root and folder)")
+    root = str(params.get("root") or "library")
+    folder = teach_root(core.cfg, root, str(params.get("folder") or ""))
+    base = Path(core.cfg.library if root == "library" else core.cfg.data).resolve()
+
+    def progress(done: int, total: int) -> None:
+        if total != ctx.total:
+            ctx.set_total(total)
+        ctx.advance(done - ctx.done)
+
+    report = teach_folder(core, folder, progress, person=params.get("person"), root=base)
+    rejected = [{"path": _relative(base, r["path"]), "reason": r["reason"]} for r in report.rejected]
+    for item in rejected:
+        ctx.item_error(item["path"], item["reason"])
+    result = report.to_dict()
+    result.update(taught=sum(report.people.values()), not_used=len(rejected),
+                  rejected=rejected[:RESULT_REJECTED_MAX])  # fmt: skip
+    return result
 
 
-def _photo_for(core: Core, item: _Item, embedding_id: str) -> tuple[Any, bool]:
-    """(Photo row, already analysed with this model and unchanged)."""
-    library = core.cfg.library.expanduser().resolve()
-    stat = item.path.stat()
-    if item.path.is_relative_to(library):
-        photo = m.Photo.get_or_none(m.Photo.path == item.path.relative_to(library).as_posix())
-        if photo is not None:
-            analysed = photo.state == m.PhotoState.DONE and photo.analysis_model == embedding_id
-            return photo, analysed and (photo.size, photo.mtime) == (stat.st_size, stat.st_mtime)
-    photo = m.Photo.get_or_none(m.Photo.path == item.ref)
-    if photo is None:
-        photo = m.Photo.create(
-            path=item.ref, kind=REFERENCE_KIND, size=stat.st_size, mtime=stat.st_mtime, state=m.PhotoState.PENDING
-        )
-        return photo, False
-    unchanged = (photo.size, photo.mtime) == (stat.st_size, stat.st_mtime)
-    if unchanged and photo.analysis_model == embedding_id and photo.state == m.PhotoState.DONE:
-        return photo, True
-    m.Photo.update(size=stat.st_size, mtime=stat.st_mtime, updated_at=m.utcnow()).where(
-        m.Photo.id == photo.id
-    ).execute()
-    return m.Photo.get_by_id(photo.id), False
+def _relative(base: Path, path: str) -> str:
+    """As the client named it (a link is not followed: it may lead out, and was refused)."""
+    try:
+        return Path(path).relative_to(base).as_posix()
+    except ValueError:
+        return path

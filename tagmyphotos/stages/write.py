@@ -27,8 +27,8 @@ from tagmyphotos.metadata.bulk import write_in_lanes
 from tagmyphotos.metadata.exiftool import ExifToolSession
 from tagmyphotos.metadata.plan import PersonRegion, WriteOptions, sanitize_name
 from tagmyphotos.metadata.write import MetadataWriter, WriteError, WriteItem, WriteResult
+from tagmyphotos.stages.runner import JobCancelled, JobLost, StageContext
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import JobCancelled, JobLost, StageContext
 
 # Decimals of a normalised box that count for "the same region" (1e-4 of the image ≈ 0.4 px at 4k).
 SIGNATURE_DECIMALS = 4
@@ -156,7 +156,7 @@ def managed_names(tags: PhotoTags) -> list[str]:
     )
     for audit in audits:
         names.update((audit.tags or {}).get("people", []))
-    # people the file itself names on no face stay as they are (import_tags: photo-level names)
+    # people the file itself names on no face stay as they are (embedded names: photo-level names)
     photo_level = m.PhotoName.select(m.Person.name).join(m.Person).where(
         (m.PhotoName.photo == tags.photo_id) & m.PhotoName.face.is_null()
     )

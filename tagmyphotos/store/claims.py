@@ -26,9 +26,13 @@ from typing import Any
 
 import peewee as pw
 
-from tagmyphotos import tuning
 from tagmyphotos.config import mask_urls_in
 from tagmyphotos.store import models as m
+
+# A claimed photo whose worker has not renewed the claim for this long goes back to the pending
+# pool (the worker died). Claims are renewed after every photo, so this only has to outlast the
+# slowest single photo (a 12-MP photo takes seconds on a NAS core, a 100-MP panorama ~1 min).
+PHOTO_CLAIM_LEASE_S = 600
 
 # A photo that is being analysed (claimed by one worker).
 PHOTO_CLAIMED = m.PhotoState.ANALYZING
@@ -127,7 +131,7 @@ def release_photos(claim: PhotoClaim, ids: list[int] | None = None) -> int:
     return int(n)
 
 
-def reap_photos(lease_s: float = tuning.PHOTO_CLAIM_LEASE_S, now: dt.datetime | None = None) -> int:
+def reap_photos(lease_s: float = PHOTO_CLAIM_LEASE_S, now: dt.datetime | None = None) -> int:
     """Claims not renewed within the lease (their worker died) go back to pending."""
     now = now or m.utcnow()
     expired = now - dt.timedelta(seconds=lease_s)

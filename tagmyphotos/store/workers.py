@@ -15,8 +15,13 @@ import os
 import socket
 from dataclasses import dataclass
 
-from tagmyphotos import tuning
 from tagmyphotos.store import models as m
+
+# Worker processes refresh their presence row this often, and a row older than WORKER_SEEN_S
+# counts as gone (store/workers.py). Three missed refreshes: a busy database or a long GC pause
+# does not make a live worker disappear, a killed one is forgotten within 1.5 minutes.
+WORKER_ANNOUNCE_S = 30
+WORKER_SEEN_S = 90
 
 _PREFIX = "worker:"
 
@@ -52,7 +57,7 @@ def retire() -> None:
 
 def live_workers(now: dt.datetime | None = None) -> list[WorkerInfo]:
     """Processes that announced themselves within WORKER_SEEN_S, by name."""
-    cutoff = (now or m.utcnow()) - dt.timedelta(seconds=tuning.WORKER_SEEN_S)
+    cutoff = (now or m.utcnow()) - dt.timedelta(seconds=WORKER_SEEN_S)
     found = []
     for row in m.Setting.select().where(m.Setting.key.startswith(_PREFIX)):
         v = row.value or {}

@@ -39,6 +39,11 @@ from tagmyphotos.suggest.state import (
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
+# A change of more faces than this (a bulk accept, an undo of one) re-judges every unknown face
+# of the model instead of searching what is near each changed face: the search costs
+# changed x unknown distances, and the near set covers most faces by then anyway.
+SUGGEST_AFFECTED_FULL_ABOVE = 2000
+
 __all__ = [
     "CANDIDATE_STATES",
     "ModelState",
@@ -142,7 +147,7 @@ def refresh_affected(core: Core, face_ids: Iterable[int], person_ids: Iterable[i
             after = {p: (st.nearest_person, st.gap) for p, st in state.matcher.stats.items()}
             persons |= {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
             state.sync_candidates(force=False)
-            if len(vecs) > tuning.SUGGEST_AFFECTED_FULL_ABOVE:
+            if len(vecs) > SUGGEST_AFFECTED_FULL_ABOVE:
                 affected.update(state.cand_ids.tolist())  # a bulk change: judge everything
             else:
                 affected |= state.near(vecs, radius)
@@ -228,7 +233,7 @@ def _judge_chunk(
 
 
 def _photo_level_names(photos: list[int]) -> dict[int, set[int]]:
-    """Photo id -> the persons its own tags name on no face (import_tags)."""
+    """Photo id -> the persons its own tags name on no face (stages/steps/embedded_names.py)."""
     out: dict[int, set[int]] = {}
     for part in chunked(photos):
         query = m.PhotoName.select(m.PhotoName.photo, m.PhotoName.person).where(

@@ -30,6 +30,16 @@ from tagmyphotos.store.db import chunked
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
 
+# A full refresh searches the unnamed faces for rule 4 through an Annoy index from this many on
+# (exact: every likely face against every unnamed one, 16 s CPU at 20k faces, 25x that at 100k).
+SURE_UNNAMED_INDEX_ABOVE = 20_000
+
+# A process checks for faces changed by other processes (the worker's analysis, a CLI teach) at
+# most this often (seconds) while refreshing after a review action: the check reads every face
+# row of the model (~0.1 s at 200k faces), too slow for each click. Its own changes count at
+# once; a full refresh (the match stage) always checks.
+SUGGEST_SYNC_CHECK_S = 30
+
 CANDIDATE_STATES = (m.FaceState.UNKNOWN, m.FaceState.SUGGESTED)
 
 
@@ -107,7 +117,7 @@ class ModelState:
         SUGGEST_SYNC_CHECK_S (this process's own changes arrive through `apply`).
         """
         now = time.monotonic()
-        if not force and self._loaded and now - self._checked < tuning.SUGGEST_SYNC_CHECK_S:
+        if not force and self._loaded and now - self._checked < SUGGEST_SYNC_CHECK_S:
             return
         self._checked = now
         mark = _signature(self.model_id, (m.FaceState.CONFIRMED,))
@@ -136,7 +146,7 @@ class ModelState:
     def sync_candidates(self, force: bool = True) -> None:
         """The unknown/suggested faces' vectors, re-read only for faces that changed."""
         now = time.monotonic()
-        if not force and self._cand_mark is not None and now - self._cand_checked < tuning.SUGGEST_SYNC_CHECK_S:
+        if not force and self._cand_mark is not None and now - self._cand_checked < SUGGEST_SYNC_CHECK_S:
             return
         self._cand_checked = now
         mark = _signature(self.model_id, CANDIDATE_STATES)
@@ -201,7 +211,7 @@ class ModelState:
         an Annoy index built for the current set (exact search of every likely face against
         every unnamed one grows with the square of the library)."""
         index = None
-        if indexed and len(self.cand_ids) >= tuning.SURE_UNNAMED_INDEX_ABOVE:
+        if indexed and len(self.cand_ids) >= SURE_UNNAMED_INDEX_ABOVE:
             if self._cand_index is None or self._cand_index[0] != self._cand_mark:
                 built = NeighbourIndex(None, IndexSpec(self.model_id, self.dim, cast(Metric, self.settings.metric)))
                 built.set_items(self.cand_ids, self.cand_vecs)

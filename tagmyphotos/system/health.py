@@ -19,10 +19,13 @@ from typing import Any
 
 import peewee as pw
 
-from tagmyphotos import tuning
 from tagmyphotos.config import Config, mask_urls_in
 from tagmyphotos.faces.weights import WeightsMissingError, dlib_weights, mtcnn_weights
 from tagmyphotos.store import migrations
+
+# /readyz runs `exiftool -ver` at most this often (seconds): a Docker healthcheck every 30 s
+# would otherwise start Perl each time; a removed exiftool shows within this delay.
+READY_EXIFTOOL_CACHE_S = 120
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ _exiftool_cache: dict[str, tuple[float, str]] = {}
 _exiftool_lock = threading.Lock()
 
 
-def check_exiftool(cfg: Config, max_age_s: float = tuning.READY_EXIFTOOL_CACHE_S) -> Check:
+def check_exiftool(cfg: Config, max_age_s: float = READY_EXIFTOOL_CACHE_S) -> Check:
     """`exiftool -ver` answers (cached for max_age_s; a failure is never cached)."""
     path = exiftool_path(cfg)
 

@@ -21,14 +21,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from integrations import immich_names
-from integrations.immich import ImmichClient, notify_immich
-from integrations.photoprism import notify_photoprism
-from integrations.stage_import import run_import
-from tagmyphotos import tuning
+from integrations.immich import client as immich
+from integrations.immich import names as immich_names
+from integrations.immich.client import ImmichClient, notify_immich
+from integrations.photoprism.client import notify_photoprism
+from integrations.stages.import_names import run_import
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
-from tagmyphotos.review.foreign import known_photos
+from tagmyphotos.review.imported_names import known_photos
 from tagmyphotos.store import models as m
 from tagmyphotos_lab.benchlib import emit, print_table, timer
 from tagmyphotos_lab.fakes.builders import batch, integrations_cfg, written
@@ -37,9 +37,9 @@ from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 
 
 def run_immich(fake: FakeImmich, files: list[str], group: bool) -> tuple[int, float, int]:
-    saved = (tuning.IMMICH_FOLDER_SEARCH_MIN_FILES, tuning.IMMICH_JOB_BATCH_SIZE)
+    saved = (immich.IMMICH_FOLDER_SEARCH_MIN_FILES, immich.IMMICH_JOB_BATCH_SIZE)
     if not group:
-        tuning.IMMICH_FOLDER_SEARCH_MIN_FILES, tuning.IMMICH_JOB_BATCH_SIZE = 10**9, 1
+        immich.IMMICH_FOLDER_SEARCH_MIN_FILES, immich.IMMICH_JOB_BATCH_SIZE = 10**9, 1
     try:
         fake.requests.clear()
         fake.job_runs.clear()
@@ -53,7 +53,7 @@ def run_immich(fake: FakeImmich, files: list[str], group: bool) -> tuple[int, fl
         assert len(set(fake.refreshed_ids())) == len(files)
         return len(fake.requests), t["s"], res.counts["refresh_calls"]
     finally:
-        tuning.IMMICH_FOLDER_SEARCH_MIN_FILES, tuning.IMMICH_JOB_BATCH_SIZE = saved
+        immich.IMMICH_FOLDER_SEARCH_MIN_FILES, immich.IMMICH_JOB_BATCH_SIZE = saved
 
 
 PHOTO_W, PHOTO_H, PREVIEW_W, PREVIEW_H = 4000, 3000, 1440, 1080
@@ -126,7 +126,7 @@ def bench_import(faces: int) -> dict[str, float]:
     return {
         "import_faces": faces,
         "import_assets": photos,
-        "import_page_size": tuning.IMMICH_IMPORT_PAGE_SIZE,
+        "import_page_size": immich_names.IMMICH_IMPORT_PAGE_SIZE,
         "import_requests": first["requests"],
         "import_requests_baseline": base.requests,
         "import_requests_ratio": round(ours.requests / base.requests, 4),

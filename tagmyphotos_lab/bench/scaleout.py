@@ -68,7 +68,7 @@ def _env(library: Path, data: Path, analysis_workers: int, **extra: str) -> dict
 
 def _scan(core: Core) -> None:
     from jobs.pipeline import STAGES
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     run_stage(core, STAGES["scan"], jobs_store.create_job("scan", {"no_follow": True}))
 
@@ -76,7 +76,7 @@ def _scan(core: Core) -> None:
 def run_sqlite(base: Path, library: Path, analysis_workers: int) -> dict[str, Any]:
     """The default: SQLite in the data folder, the analyze stage in this one process."""
     from jobs.pipeline import STAGES
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     data = base / "sqlite-data"
     core = Core(_config(library, data, _env(library, data, analysis_workers)))

@@ -16,8 +16,8 @@ from pathlib import Path
 from tagmyphotos import tuning
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.benchlib import emit, print_table
 from tagmyphotos_lab.paths import EXIFTOOL, FACES
 from tagmyphotos_lab.takeout_library import build, score

@@ -1,5 +1,5 @@
 """A signed scan hook cannot be replayed (issue 25, item 10): the signature covers the time of
-signing, accepted within tuning.HOOK_REPLAY_WINDOW_S, and each signature is taken once."""
+signing, accepted within HOOK_REPLAY_WINDOW_S, and each signature is taken once."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
-from tagmyphotos import tuning
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
 from tagmyphotos.core import Core
 from tests.support.api import make_app
 from tests.support.base import make_config
+from ui.api.hooks import HOOK_REPLAY_WINDOW_S
 
 SECRET = "hook-secret-for-replays-0123"
 
@@ -45,7 +45,7 @@ def test_a_recorded_signed_call_is_not_accepted_again(client: TestClient) -> Non
     assert call(client, body, now)[0] == 202
     status, text = call(client, body, now)  # the attacker sends the recorded call again
     assert status == 401 and "replay" in text
-    old = str(int(time.time()) - tuning.HOOK_REPLAY_WINDOW_S - 5)
+    old = str(int(time.time()) - HOOK_REPLAY_WINDOW_S - 5)
     status, text = call(client, body, old)  # signed correctly, but too long ago
     assert status == 401 and TIMESTAMP_HEADER in text
     status, text = call(client, body, now, signed=body)  # the old format: the body alone

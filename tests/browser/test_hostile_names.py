@@ -23,9 +23,9 @@ import pytest
 
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.appserver import app_env, run_server
 from tests.support.base import FACES, make_config, scan_and_analyze
 from tests.support.e2e import WAIT_S, browser  # noqa: F401  (browser is a fixture)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tagmyphotos.review import confirm
-from tagmyphotos.stages import teach
+from tagmyphotos.stages.steps import teach_folder as teach
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest import clusters
 from tests.support import dbtarget

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagmyphotos import tuning
 from tagmyphotos.config import ConfigError, load_config
 from tagmyphotos.faces import engine_dlib
 from tagmyphotos.faces.align import ShapePredictor, dlib_rect, pyramid_down
@@ -99,7 +98,7 @@ def test_pairwise_nms_finds_the_same_faces(onnx_engine: OnnxEngine, monkeypatch:
     """MTCNN's suppression over all pairs at once keeps exactly the boxes of one pass per box."""
     images = [load_image(FACES / name, max_side=1024).pixels for name in SAMPLE]
     pairwise = [onnx_engine.detect(rgb) for rgb in images]
-    monkeypatch.setattr(tuning, "MTCNN_NMS_PAIRWISE_MAX", 0)
+    monkeypatch.setattr("tagmyphotos.faces.mtcnn.MTCNN_NMS_PAIRWISE_MAX", 0)
     walked = [onnx_engine.detect(rgb) for rgb in images]
     assert sum(map(len, pairwise)) >= len(SAMPLE)
     for a, b in zip(pairwise, walked, strict=True):

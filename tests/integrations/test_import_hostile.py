@@ -23,9 +23,9 @@ from jobs.pipeline import STAGES
 from tagmyphotos.config import ImmichConfig, PathMap, PhotoPrismConfig
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import oriented_size
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.fakes.immich import FakeImmich
 from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 from tests.support import dbtarget

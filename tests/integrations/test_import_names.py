@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from integrations.stage_import import run_import
+from integrations.stages.import_names import run_import
 from jobs.pipeline import STAGES
 from tagmyphotos.config import ImmichConfig, PathMap, PhotoPrismConfig
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import NormBox, oriented_size, to_stored
 from tagmyphotos.review.confirm import confirm
-from tagmyphotos.review.foreign import ForeignName, decide_conflict, list_conflicts, oriented_box
+from tagmyphotos.review.imported_names import ImportedName, decide_conflict, list_conflicts, oriented_box
 from tagmyphotos.review.people import rename_person
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.fakes.immich import FakeImmich
 from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 from tests.support import dbtarget
@@ -227,9 +227,9 @@ def test_a_box_in_the_stored_frame_is_turned_to_the_displayed_one() -> None:
 
     shown = NormBox(0.2, 0.1, 0.2, 0.15)
     stored = to_stored(shown, 6)
-    old_immich = ForeignName("f", "p", "Ann", stored, (4000, 3000))
+    old_immich = ImportedName("f", "p", "Ann", stored, (4000, 3000))
     assert oriented_box(old_immich, Photo()).close_to(shown)
-    current = ForeignName("f", "p", "Ann", shown, (1080, 1440))
+    current = ImportedName("f", "p", "Ann", shown, (1080, 1440))
     assert oriented_box(current, Photo()) == shown
 
 
@@ -329,7 +329,7 @@ def test_the_cli_prints_json_with_imported_conflicts_unmatched(
 
 def test_the_import_schedule_starts_one_import_when_due(core: Core) -> None:
     from jobs import runtime
-    from jobs.tasks import start_due_imports
+    from jobs.schedules import start_due_imports
 
     runtime.install(core)
     try:

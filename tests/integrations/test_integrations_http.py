@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from integrations.http import ApiClient, IntegrationError, backoff_s
-from tagmyphotos import tuning
 from tagmyphotos_lab.fakes.builders import closed_port_url
 from tagmyphotos_lab.fakes.server import FakeServer, Recorded, Reply
 
@@ -39,8 +38,8 @@ def client(url: str, retries: int = 2, timeout_s: float = 1.0, waits: list[float
 
 
 def test_backoff_grows_and_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.5)
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_MAX_S", 3.0)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.5)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_MAX_S", 3.0)
     assert [backoff_s(i) for i in range(4)] == [0.5, 1.0, 2.0, 3.0]
     assert backoff_s(0, retry_after=2.5) == 2.5 and backoff_s(0, retry_after=99) == 3.0
 

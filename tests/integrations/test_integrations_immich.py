@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from integrations.immich import FACES_IMPORT_HINT, check_immich, notify_immich
-from tagmyphotos import tuning
+from integrations.immich.client import FACES_IMPORT_HINT, check_immich, notify_immich
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tagmyphotos_lab.fakes.immich import FakeImmich, like
 from tests.support.immich import MAP, cfg_for
@@ -18,7 +17,7 @@ pytest_plugins = ("tests.support.immich",)
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.05)
 
 def test_like_semantics_of_the_fake_match_postgres_ilike() -> None:
     assert like("/a/IMG_1.jpg", "/x/a/img_1.JPG")
@@ -125,7 +124,7 @@ def test_one_refresh_call_per_job_not_per_file(immich: FakeImmich) -> None:
 
 
 def test_refresh_is_split_into_batches(immich: FakeImmich, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "IMMICH_JOB_BATCH_SIZE", 10)
+    monkeypatch.setattr("integrations.immich.client.IMMICH_JOB_BATCH_SIZE", 10)
     ids = [immich.add_asset(f"/mnt/photos/x/{i}.jpg") for i in range(25)]
     notify_immich(cfg_for(immich), batch(*[written(f"x/{i}.jpg") for i in range(25)]))
     assert [len(ids_) for _, ids_ in immich.job_runs] == [10, 10, 5]
@@ -133,7 +132,7 @@ def test_refresh_is_split_into_batches(immich: FakeImmich, monkeypatch: pytest.M
 
 
 def test_search_pages_through_results(immich: FakeImmich, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "IMMICH_SEARCH_PAGE_SIZE", 5)
+    monkeypatch.setattr("integrations.immich.client.IMMICH_SEARCH_PAGE_SIZE", 5)
     ids = [immich.add_asset(f"/mnt/photos/y/{i:02}.jpg") for i in range(12)]
     chosen = (0, 1, 2, 3, 6, 7, 10, 11)
     res = notify_immich(cfg_for(immich), batch(*[written(f"y/{i:02}.jpg") for i in chosen]))
@@ -146,7 +145,7 @@ def test_search_pages_through_results(immich: FakeImmich, monkeypatch: pytest.Mo
 def test_folder_search_falls_back_per_file_when_folder_is_huge(
     immich: FakeImmich, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tuning, "IMMICH_SEARCH_PAGE_SIZE", 2)
+    monkeypatch.setattr("integrations.immich.client.IMMICH_SEARCH_PAGE_SIZE", 2)
     for i in range(20):
         immich.add_asset(f"/mnt/photos/big/sub/{i}.jpg")
     ids = [immich.add_asset(f"/mnt/photos/big/{n}.jpg") for n in ("p", "q", "r")]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from integrations.batch import FaceBox
-from integrations.immich import notify_immich
-from integrations.immich_faces import iou
-from tagmyphotos import tuning
+from integrations.immich.client import notify_immich
+from integrations.immich.faces import iou
 from tagmyphotos_lab.fakes.builders import batch, written
 from tagmyphotos_lab.fakes.immich import FakeImmich
 from tests.support.immich import cfg_for
@@ -17,7 +16,7 @@ pytest_plugins = ("tests.support.immich",)
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.05)
 
 ANN = ("Ann", (0.10, 0.20, 0.10, 0.15))  # normalized x, y, w, h
 BOB = ("Bob", (0.60, 0.25, 0.12, 0.16))

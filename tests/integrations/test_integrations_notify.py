@@ -9,7 +9,6 @@ import pytest
 
 from integrations import notify
 from integrations.batch import FaceBox, WriteBatch, WrittenFile
-from tagmyphotos import tuning
 from tagmyphotos.config import IntegrationsConfig
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tagmyphotos_lab.fakes.immich import FakeImmich
@@ -21,7 +20,7 @@ MAP = {"local_prefix": "/library", "remote_prefix": "/mnt/photos"}
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.05)
 
 
 @pytest.fixture

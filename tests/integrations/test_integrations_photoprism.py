@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from integrations.photoprism import XMP_FACES_HINT, check_photoprism, notify_photoprism
-from tagmyphotos import tuning
+from integrations.photoprism.client import XMP_FACES_HINT, check_photoprism, notify_photoprism
 from tagmyphotos.config import IntegrationsConfig
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
@@ -16,7 +15,7 @@ from tagmyphotos_lab.fakes.photoprism import FakePhotoPrism
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.05)
 
 
 @pytest.fixture
@@ -86,7 +85,7 @@ def test_one_failing_folder_does_not_stop_the_others(pp: FakePhotoPrism) -> None
 
 
 def test_timeout(pp: FakePhotoPrism, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "PHOTOPRISM_INDEX_TIMEOUT_S", 0.3)
+    monkeypatch.setattr("integrations.photoprism.client.PHOTOPRISM_INDEX_TIMEOUT_S", 0.3)
     pp.slow("POST /api/v1/index", delay_s=1.5, times=5)
     t0 = time.monotonic()
     res = notify_photoprism(cfg_for(pp, timeout_s=0.3), batch(written("a/1.jpg")))

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from integrations.webhook import check_webhook, notify_webhook, verify
-from tagmyphotos import tuning
+from integrations.webhook.client import check_webhook, notify_webhook, verify
 from tagmyphotos.config import IntegrationsConfig
 from tagmyphotos_lab.fakes.builders import batch, closed_port_url, integrations_cfg, written
 from tagmyphotos_lab.fakes.webhook import FakeWebhook
@@ -22,7 +21,7 @@ HOOK_PATH = "/api/webhook/ha-private-webhook-id-31337"
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.05)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.05)
 
 
 @pytest.fixture

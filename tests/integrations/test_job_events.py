@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from integrations.webhook import verify
+from integrations.webhook.client import verify
 from jobs.pipeline import STAGES
-from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.fakes.builders import closed_port_url
 from tagmyphotos_lab.fakes.webhook import FakeWebhook
 from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
@@ -100,7 +99,7 @@ def test_no_job_events_unless_switched_on(tmp_path: Path, hook: FakeWebhook) -> 
 def test_an_unreachable_receiver_leaves_the_job_done_with_a_note(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tuning, "HTTP_BACKOFF_BASE_S", 0.01)
+    monkeypatch.setattr("integrations.http.HTTP_BACKOFF_BASE_S", 0.01)
     core = _core(tmp_path, closed_port_url() + HOOK)
     try:
         job_id = _run(core, "scan")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tagmyphotos.core import Core
+from tagmyphotos.stages import runner
+from tagmyphotos.stages.runner import Stage, StageContext, release_running_jobs, run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store import runner
-from tagmyphotos.store.runner import Stage, StageContext, release_running_jobs, run_stage
 
 ITEMS = 6
 

@@ -11,7 +11,7 @@ import pytest
 
 from jobs import runtime
 from jobs.queue import configure_queue, huey
-from jobs.tasks import housekeeping  # noqa: F401  (registers the periodic task with huey)
+from jobs.schedules import housekeeping  # noqa: F401  (registers the periodic task with huey)
 from tagmyphotos.core import Core
 from tagmyphotos.store import models as m
 from tests.support.base import FACES, copy_tree, make_config

@@ -65,7 +65,7 @@ def test_a_real_worker_on_redis_drops_an_unsigned_pickle(redis_server: Redis, tm
 
     from jobs.queue import configure_queue
     from jobs.tasks import start_job
-    from tagmyphotos_app.runner import boot
+    from tagmyphotos_app.boot import boot
 
     library = tmp_path / "library"
     copy_tree(FACES, library, "*.jpg")
@@ -102,7 +102,7 @@ def test_the_sqlite_queue_goes_through_the_same_signature(tmp_path: Path, caplog
     from jobs.consumer import start_consumer, stop_consumer
     from jobs.queue import configure_queue, huey
     from jobs.tasks import start_job
-    from tagmyphotos_app.runner import boot
+    from tagmyphotos_app.boot import boot
 
     library = copy_tree(FACES, tmp_path / "library", "*.jpg")
     core = boot(make_config(library, tmp_path / "data"))

@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_content
 from jobs.consumer import start_consumer, stop_consumer
 from jobs.queue import configure_queue
-from tagmyphotos import tuning
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tests.support import dbtarget
 from tests.support.api import ApiEnv, assert_problem
+from ui.api.hooks import SCAN_HOOK_DEBOUNCE_S
 
 pytest_plugins = ("tests.support.api",)
 
@@ -131,7 +131,7 @@ def test_twenty_hook_calls_in_a_second_give_at_most_two_scans(queued_api: ApiEnv
     for path in added:
         assert _signed(queued_api, {"paths": [path]}).status_code == 202
     # about 0.3 s here; a loaded CI machine may be slower, and the 2 s debounce covers that too
-    assert time.monotonic() - t0 < tuning.SCAN_HOOK_DEBOUNCE_S
+    assert time.monotonic() - t0 < SCAN_HOOK_DEBOUNCE_S
     deadline = time.monotonic() + 120
     while jobs_store.active_job("scan") is not None or jobs_store.active_job("analyze") is not None:
         assert time.monotonic() < deadline, "the scans did not finish"

@@ -151,14 +151,13 @@ def test_wrong_dimension_and_duplicates_are_refused() -> None:
 def test_big_batches_are_searched_in_worker_processes_with_the_same_answers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tagmyphotos import tuning
 
     index = NeighbourIndex(tmp_path / "idx", IndexSpec("m/v1", DIM), exact_below=10, workers=2)
     index.set_items(np.arange(1000), _data(1000))
     index.build()
     q = _data(300, seed=8)
     alone_ids, alone_d = index.query(q, 7)  # 300 rows < INDEX_PARALLEL_MIN_ROWS: this process
-    monkeypatch.setattr(tuning, "INDEX_PARALLEL_MIN_ROWS", 100)
+    monkeypatch.setattr("tagmyphotos.matching.index.INDEX_PARALLEL_MIN_ROWS", 100)
     both_ids, both_d = index.query(q, 7)  # split over this process and a spawned worker
     assert both_ids.tolist() == alone_ids.tolist()
     np.testing.assert_allclose(both_d, alone_d)

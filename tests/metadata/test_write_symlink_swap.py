@@ -17,9 +17,9 @@ from pathlib import Path
 from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
 from tagmyphotos.review import confirm
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tests.support.base import FACES, make_config, scan_and_analyze
 
 

@@ -25,10 +25,10 @@ from fastapi.testclient import TestClient
 from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
 from tagmyphotos.review.confirm import confirm
+from tagmyphotos.stages.runner import Stage, run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 from tagmyphotos.store.db import storage_problem
-from tagmyphotos.store.runner import Stage, run_stage
 from tagmyphotos.system import auth
 from tests.support import badinputs as bi
 from tests.support import kill as ks

@@ -214,8 +214,8 @@ def test_files_changed_between_scan_and_analysis(tmp_path: Path) -> None:
 
 def _change_between_stages(core: Core, lib: Path) -> None:
     from jobs.pipeline import STAGES
+    from tagmyphotos.stages.runner import run_stage
     from tagmyphotos.store import jobs as jobs_store
-    from tagmyphotos.store.runner import run_stage
 
     run_stage(core, STAGES["scan"], jobs_store.create_job("scan", {"no_follow": True}))
     (lib / "img1.jpg").write_bytes((FACES / "couple.jpg").read_bytes())  # now two faces

@@ -25,7 +25,7 @@ from tagmyphotos.core import Core
 from tagmyphotos.geometry import iou
 from tagmyphotos.store import models as m
 from tests.support import kill as ks
-from tests.support.base import FACES, make_config
+from tests.support.base import EXIFTOOL, FACES, make_config
 
 ANALYZE_FILES = [f"img{i}.jpg" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)] + ["couple.jpg", "img47.jpg"]
 WRITE_FILES = [f"img{i}.jpg" for i in (11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 26, 33)]
@@ -140,7 +140,7 @@ def _written_or_original(lib: Path, data: Path, originals: dict[str, bytes]) -> 
 
     seen = {"original": 0, "written": 0}
     store = BackupStore(data / "backups", lib)
-    with ExifToolSession(str(ks.EXIFTOOL)) as session:
+    with ExifToolSession(str(EXIFTOOL)) as session:
         for name in WRITE_FILES:
             photo = lib / name
             if photo.read_bytes() == originals[name]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagmyphotos import tuning
-from tagmyphotos.review import confirm, people
+from tagmyphotos.review import confirm, people, undo
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest import refresh as suggest
 from tests.support.review import Synthetic, add_face, add_photo, check_counts, person, reload, single
@@ -129,9 +128,9 @@ def test_undo_leaves_faces_changed_since_alone(core) -> None:
 def test_undo_keeps_only_the_newest_entries(core) -> None:
     syn = Synthetic()
     face = single(syn.face("Rob"))
-    for n in range(tuning.UNDO_KEEP + 5):
+    for n in range(undo.UNDO_KEEP + 5):
         confirm.confirm(core, [face.id], f"Rob {n}")
-    assert m.UndoEntry.select().count() == tuning.UNDO_KEEP
+    assert m.UndoEntry.select().count() == undo.UNDO_KEEP
 
 
 def test_name_cluster_drops_outliers_and_limits_to_seen_faces(core) -> None:

@@ -51,7 +51,7 @@ def _environ(library: Path, data: Path, tmp: Path, **extra: str) -> dict[str, st
 
 def _scan(core: Core) -> int:
     from jobs.pipeline import STAGES
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     job_id = jobs_store.create_job("scan", {"no_follow": True})
     run_stage(core, STAGES["scan"], job_id)

@@ -67,7 +67,7 @@ def test_two_scans_three_seconds_apart(tmp_path: Path, workers: str) -> None:
 def test_a_job_error_is_a_sentence_not_a_libraries_text() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from tagmyphotos.store.runner import failure_sentence
+    from tagmyphotos.stages.runner import failure_sentence
 
     pool = ThreadPoolExecutor(1)
     pool.shutdown()

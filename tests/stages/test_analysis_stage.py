@@ -11,9 +11,9 @@ from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
 from tagmyphotos.faces import engine_dlib
 from tagmyphotos.faces.engine_onnx import SPEC
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tests.support.base import FACES, copy_tree, make_config, scan_and_analyze
 
 

@@ -19,9 +19,9 @@ from tagmyphotos.core import Core
 from tagmyphotos.metadata.names import keyword_people
 from tagmyphotos.metadata.read import DIGIKAM_TAGS, HIERARCHICAL, PERSON_IN_IMAGE, SUBJECT, TagSet
 from tagmyphotos.review import confirm
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos.store.views import photo_names
 from tagmyphotos.system import auth
 from tests.support.base import EXIFTOOL, FACES, copy_tree, make_config, scan_and_analyze

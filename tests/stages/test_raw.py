@@ -18,9 +18,9 @@ import pytest
 from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import NormBox, to_oriented
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tests.support.base import EXIFTOOL, FACES, make_config, scan_and_analyze
 from tests.support.rawfiles import make_cr2, make_dng
 

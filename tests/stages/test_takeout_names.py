@@ -21,9 +21,9 @@ import pytest
 from jobs.pipeline import STAGES
 from tagmyphotos.core import Core
 from tagmyphotos.metadata.takeout import SOURCE
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos.store.views import photo_names
 from tagmyphotos_lab.takeout_library import Built, build, score
 from tests.support import dbtarget

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from tagmyphotos.core import Core
-from tagmyphotos.stages import teach
+from tagmyphotos.stages.steps import teach_folder as teach
 from tagmyphotos.store import models as m
 from tests.support.base import FACES, make_config, run
 from tests.support.review import labelled

@@ -16,7 +16,7 @@ from tagmyphotos.store import models as m
 @pytest.fixture
 def scanned(core: Core) -> Iterator[Core]:
     from jobs.pipeline import STAGES
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     run_stage(core, STAGES["scan"], jobs_store.create_job("scan", {"no_follow": True}))
     yield core
@@ -52,7 +52,7 @@ def test_finish_only_while_held(scanned: Core) -> None:
 
 def test_expired_claim_is_reaped_and_the_late_result_refused(scanned: Core) -> None:
     slow = claims.claim_photos(2)
-    later = m.utcnow() + dt.timedelta(seconds=claims.tuning.PHOTO_CLAIM_LEASE_S + 1)
+    later = m.utcnow() + dt.timedelta(seconds=claims.PHOTO_CLAIM_LEASE_S + 1)
     assert claims.reap_photos(now=later) == 2
     assert all(_state(i) == m.PhotoState.PENDING for i in slow.ids)
     fresh = claims.claim_photos(2)
@@ -69,7 +69,7 @@ def test_renew_keeps_a_live_claim_and_reports_lost_photos(scanned: Core) -> None
     lost = claims.renew_photos(claim, now=m.utcnow() + dt.timedelta(seconds=30))
     assert lost == [ids[1]]
     assert claim.ids == [ids[0], ids[2]]
-    assert claims.reap_photos(now=m.utcnow() + dt.timedelta(seconds=claims.tuning.PHOTO_CLAIM_LEASE_S)) == 0
+    assert claims.reap_photos(now=m.utcnow() + dt.timedelta(seconds=claims.PHOTO_CLAIM_LEASE_S)) == 0
     assert claims.finish_photo(claim, ids[2], m.PhotoState.DONE)
 
 
@@ -133,14 +133,13 @@ def test_leases(scanned: Core) -> None:
 
 
 def test_worker_presence_ages_out_and_attributes_jobs(core: Core) -> None:
-    from tagmyphotos import tuning
     from tagmyphotos.store import workers
 
     t0 = m.utcnow()
     workers.announce(threads=3, now=t0)
     seen = workers.live_workers(now=t0 + dt.timedelta(seconds=1))
     assert [(w.name, w.threads) for w in seen] == [(workers.this_worker(), 3)]
-    later = t0 + dt.timedelta(seconds=tuning.WORKER_SEEN_S + 1)
+    later = t0 + dt.timedelta(seconds=workers.WORKER_SEEN_S + 1)
     assert workers.live_workers(now=later) == [], "a worker that stopped announcing is gone"
     workers.announce(threads=3, now=later)
     assert len(workers.live_workers(now=later)) == 1, "announcing again refreshes the one row"

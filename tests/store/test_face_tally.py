@@ -15,7 +15,7 @@ from tagmyphotos.review import auto, confirm, people
 from tagmyphotos.review.photos import PhotoFilter, find_photos
 from tagmyphotos.review.queries import FaceFilter, find_faces, header_counts
 from tagmyphotos.review.suggested import suggestion_counts
-from tagmyphotos.stages.purge import purge_missing
+from tagmyphotos.stages.steps.purge import purge_missing
 from tagmyphotos.store import models as m
 from tagmyphotos.store import photo_tally, tally
 from tagmyphotos.suggest import refresh as suggest

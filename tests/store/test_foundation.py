@@ -115,7 +115,7 @@ def test_scan_job_runs_through_a_real_consumer(cfg) -> None:
     from jobs.consumer import start_consumer, stop_consumer
     from jobs.queue import configure_queue
     from jobs.tasks import start_job
-    from tagmyphotos_app.runner import wait_for_job
+    from tagmyphotos_app.boot import wait_for_job
 
     core = Core(cfg)
     configure_queue(cfg)

@@ -9,9 +9,9 @@ import numpy as np
 from jobs.pipeline import STAGES
 from tagmyphotos.review import confirm
 from tagmyphotos.stages.match import stage_match
+from tagmyphotos.stages.runner import Stage, run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import Stage, run_stage
 from tagmyphotos.suggest import clusters
 from tagmyphotos.suggest import refresh as suggest
 from tests.support.review import MODEL, Synthetic, add_face, add_photo, labelled, person, reload, single

@@ -17,9 +17,9 @@ from pathlib import Path
 from jobs.pipeline import STAGES
 from tagmyphotos.config import Config, load_config
 from tagmyphotos.core import Core
+from tagmyphotos.stages.runner import run_stage
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import run_stage
 from tagmyphotos_lab.paths import EXIFTOOL, FACES, ROOT, SHARED, TESTDATA
 from tests.support import dbtarget
 

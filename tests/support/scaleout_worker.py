@@ -19,10 +19,10 @@ import xxhash
 
 from tagmyphotos.config import load_config
 from tagmyphotos.core import Core
+from tagmyphotos.stages.runner import Stage, StageContext
 from tagmyphotos.store import claims
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import Stage, StageContext
 
 # Photos per claim: small, so two workers interleave on a 64-photo library.
 PROBE_BATCH = 4

@@ -84,8 +84,8 @@ async def login_cookie(core: Core, client: httpx.AsyncClient) -> None:
 def run_queued(core: Core, job_id: int) -> list[int]:
     """Run one queued job here and now (what a worker would do); returns the jobs it hands off to."""
     from jobs.pipeline import STAGES
+    from tagmyphotos.stages.runner import run_stage
     from tagmyphotos.store import models as m
-    from tagmyphotos.store.runner import run_stage
 
     return run_stage(core, STAGES[m.Job.get_by_id(job_id).type], job_id)
 

@@ -47,7 +47,7 @@ def test_wrong_api_keys_are_throttled_per_address(client: tuple[TestClient, str]
 def test_the_overall_budget_does_not_lock_out_the_owner(core: Core) -> None:
     t = throttle.LoginThrottle(clock=lambda: 1000.0)
     auth.set_password(core.cfg, PASSWORD)
-    for i in range(tuning.LOGIN_FAILURES_OVERALL + 10):  # a flood from many addresses
+    for i in range(throttle.LOGIN_FAILURES_OVERALL + 10):  # a flood from many addresses
         assert not auth.attempt_login(core.cfg, f"guess {i}", f"10.2.{i // 250}.{i % 250}", t).ok
     assert auth.attempt_login(core.cfg, PASSWORD, "192.168.1.20", t).ok  # the owner, at home
     for _ in range(tuning.LOGIN_FAILURES_PER_CLIENT):  # a guesser from one address: its own limit first

@@ -78,9 +78,9 @@ def test_backoff_doubles_and_the_overall_budget_covers_every_address() -> None:
     assert t.wait_s("10.0.0.1") == 2
     t.failed("10.0.0.1")
     assert t.wait_s("10.0.0.1") == 4 and t.wait_s("10.0.0.2") == 0
-    now[0] += tuning.LOGIN_WINDOW_S + 1
+    now[0] += throttle.LOGIN_WINDOW_S + 1
     assert t.wait_s("10.0.0.1") == 0  # the window forgets
-    for i in range(tuning.LOGIN_FAILURES_OVERALL):  # one guess from each of many addresses
+    for i in range(throttle.LOGIN_FAILURES_OVERALL):  # one guess from each of many addresses
         t.failed(f"10.1.{i // 250}.{i % 250}")
     assert t.wait_s("10.1.0.7") == 2  # now every address that failed waits between attempts
     assert t.wait_s("192.168.1.50") == 0  # ... but not one without a failure (issue 25: the owner)

@@ -58,7 +58,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def _run(core: Core, job_type: str) -> m.Job:
     from jobs.pipeline import STAGES
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     if job_type not in STAGES:
         pytest.skip(f"the {job_type} stage is not in the pipeline yet")

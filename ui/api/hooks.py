@@ -5,7 +5,7 @@ Why signed like the outbound webhook: a sync tool or an Immich/PhotoPrism upload
 not need a full API key in its configuration; it shares a secret (integrations.hook.secret)
 and sends HMAC-SHA256 of "<timestamp>.<raw body>" in X-TagMyPhotos-Signature ("sha256=<hex>"),
 the timestamp (Unix seconds) in X-TagMyPhotos-Timestamp. Why the timestamp: a recorded signed
-call could be sent again forever; now it is accepted within tuning.HOOK_REPLAY_WINDOW_S of
+call could be sent again forever; now it is accepted within HOOK_REPLAY_WINDOW_S of
 the server's clock and each signature once (remembered for that window). Without a signature
 the caller needs a full-scope API key. Calls are cheap: a request while a scan is
 queued joins that scan, so a burst of calls gives the running scan plus one.
@@ -22,9 +22,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, ValidationError
 
-from integrations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
+from integrations.webhook.client import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_content, verify
 from jobs.tasks import start_job
-from tagmyphotos import tuning
 from tagmyphotos.config import Config
 from tagmyphotos.library import paths
 from tagmyphotos.store import models as m
@@ -33,6 +32,17 @@ from tagmyphotos.system import auth
 from .deps import authenticate, get_core
 from .errors import ProblemRoute
 from .problems import ApiProblem, problem_responses
+
+# A scan asked for by the inbound hook waits this long before it starts; calls in that window join
+# it. Uploaders call once per file (an Immich or PhotoPrism upload of 20 photos arrives within
+# a second or two; Syncthing's watcher already batches for 10 s), so 2 s folds a burst into one
+# scan while a new photo is still analysed within seconds. Calls while it runs queue one more.
+SCAN_HOOK_DEBOUNCE_S = 2.0
+
+# A signed scan hook carries the time it was signed (X-TagMyPhotos-Timestamp); it is accepted
+# within this many seconds of the server's clock, and each signature only once. 5 minutes covers
+# clocks a little apart (NTP keeps them within a second) and leaves a replay no later use.
+HOOK_REPLAY_WINDOW_S = 300
 
 router = APIRouter(prefix="/hooks", tags=["hooks"], route_class=ProblemRoute)
 
@@ -95,7 +105,7 @@ async def _caller_may_scan(request: Request, body: bytes, cfg: Config) -> None:
 
 
 def _fresh_timestamp(stamp: str) -> str:
-    window = tuning.HOOK_REPLAY_WINDOW_S
+    window = HOOK_REPLAY_WINDOW_S
     if not stamp.isdigit() or abs(time.time() - int(stamp)) > window:
         raise ApiProblem(401, f"send {TIMESTAMP_HEADER}: the Unix time of signing, within {window} s of the "
                          "server's clock, and sign '<timestamp>.<body>'", "stale-signature")  # fmt: skip
@@ -111,7 +121,7 @@ def _first_use(signature: str) -> bool:
         if signature in _seen:
             return False
         if len(_seen) < 100_000:  # a flood of valid calls needs the secret; still bounded
-            _seen[signature] = now + 2 * tuning.HOOK_REPLAY_WINDOW_S
+            _seen[signature] = now + 2 * HOOK_REPLAY_WINDOW_S
         return True
 
 
@@ -142,7 +152,7 @@ async def scan_hook(
         named.append(paths.relative_from_outside(core.cfg.library, folder, mapped) if folder else "")
     if named and "" not in named:
         params["paths"] = sorted(set(named))
-    job_id = start_job("scan", params, delay_s=tuning.SCAN_HOOK_DEBOUNCE_S)
+    job_id = start_job("scan", params, delay_s=SCAN_HOOK_DEBOUNCE_S)
     job = m.Job.get_by_id(job_id)
     scope = (job.params or {}).get("paths")
     return ScanHookOut(job_id=job_id, state=job.state, paths=len(named), scope=scope)

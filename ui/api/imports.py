@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from jobs.tasks import start_job
 from tagmyphotos.core import Core
-from tagmyphotos.review import foreign
+from tagmyphotos.review import imported_names
 from tagmyphotos.store import jobs as jobs_store
 from tagmyphotos.store import models as m
 
@@ -68,14 +68,14 @@ def import_names(body: ImportStart) -> JobOut:
     existing = jobs_store.active_job("import-names")
     params: dict[str, object] = {"source": body.source, "dry_run": body.dry_run}
     if body.source == "takeout" and body.folder:
-        params["folder"] = body.folder  # resolved inside the library by the job (stage_import.takeout_folder)
+        params["folder"] = body.folder  # resolved inside the library by the job (import_names.takeout_folder)
     job_id = existing or start_job("import-names", params)
     return job_out(m.Job.get_by_id(job_id))
 
 
 @router.get("/conflicts", response_model=Page[ConflictOut], summary="Open import conflicts")
 def conflicts(source: Source | None = Query(None), page: PageParams = Depends(page_params)) -> Page[ConflictOut]:
-    items, total = foreign.list_conflicts(source, page.limit, page.offset)
+    items, total = imported_names.list_conflicts(source, page.limit, page.offset)
     out = [ConflictOut(**c.__dict__) for c in items]
     return Page[ConflictOut](items=out, total=total, limit=page.limit, offset=page.offset)
 
@@ -86,4 +86,4 @@ def conflicts(source: Source | None = Query(None), page: PageParams = Depends(pa
     description="409 when taking their name for a face that is gone here.",
 )  # fmt: skip
 def decide(conflict_id: IdPath, body: Decision, core: Core = Depends(get_core)) -> ConflictOut:
-    return ConflictOut(**foreign.decide_conflict(core, conflict_id, body.take).__dict__)
+    return ConflictOut(**imported_names.decide_conflict(core, conflict_id, body.take).__dict__)

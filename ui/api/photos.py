@@ -25,7 +25,7 @@ from tagmyphotos.faces.images import ImageError, load_image
 from tagmyphotos.library import paths
 from tagmyphotos.metadata.raw import RawPreviewError
 from tagmyphotos.review import mark, photos
-from tagmyphotos.stages import purge, raw
+from tagmyphotos.stages.steps import purge, raw
 from tagmyphotos.store import models as m
 
 from .deps import IdPath, Page, PageParams, get_core, page_params

@@ -1,6 +1,6 @@
 """/teach: learn people from reference photos — a folder on the server, or uploaded photos.
 
-Both queue a `teach` job (tagmyphotos.stages.teach_job) and answer 202 with it: analysing
+Both queue a `teach` job (tagmyphotos.stages.teach) and answer 202 with it: analysing
 reference photos takes a second or more each on a NAS. The folder is named relative to the
 library or the data folder and resolved with library.paths; uploads are kept in the data folder.
 """
@@ -17,7 +17,7 @@ from jobs.tasks import start_job
 from tagmyphotos import tuning
 from tagmyphotos.core import Core
 from tagmyphotos.library import paths
-from tagmyphotos.stages import teach_job
+from tagmyphotos.stages import teach as teach_stage
 from tagmyphotos.store import models as m
 
 from .deps import get_core
@@ -32,7 +32,7 @@ uploads = APIRouter(route_class=UploadRoute)
 # At most this many photos in one upload, and this many bytes each.
 MAX_UPLOAD_FILES = 50
 MAX_UPLOAD_FILE_BYTES = 50 << 20
-# A person's name that is also a folder name (teach_job.upload_folder_name): no '/' or '\\',
+# A person's name that is also a folder name (teach_stage.upload_folder_name): no '/' or '\\',
 # not starting with '.'.
 UPLOAD_NAME_PATTERN = r"^(?!\s*\.)(?!.*[/\\])" + NAME_PATTERN.removeprefix("^")
 
@@ -61,7 +61,7 @@ class TeachUploadOut(BaseModel):
 )  # fmt: skip
 def teach_folder(body: TeachFolder, core: Core = Depends(get_core)) -> JobOut:
     folder = paths.clean_relative(body.folder, allow_empty=True)
-    teach_job.teach_root(core.cfg, body.root, folder)  # 400/404 now, not in the job
+    teach_stage.teach_root(core.cfg, body.root, folder)  # 400/404 now, not in the job
     params = {"root": body.root, "folder": folder}
     if body.person is not None:
         params["person"] = body.person
@@ -93,9 +93,9 @@ async def teach_upload(
 ) -> TeachUploadOut:
     if len(files) > MAX_UPLOAD_FILES:
         raise ApiProblem(400, f"at most {MAX_UPLOAD_FILES} photos per upload")
-    params = teach_job.upload_params(person)  # a bad name or file type is refused before anything is stored
+    params = teach_stage.upload_params(person)  # a bad name or file type is refused before anything is stored
     for upload in files:
-        teach_job.upload_extension(core.cfg, upload.filename or "")
+        teach_stage.upload_extension(core.cfg, upload.filename or "")
         if upload.size is not None and upload.size > MAX_UPLOAD_FILE_BYTES:
             raise ApiProblem(413, f"{upload.filename}: over {MAX_UPLOAD_FILE_BYTES >> 20} MB")
     saved = []
@@ -104,7 +104,7 @@ async def teach_upload(
         if len(content) > MAX_UPLOAD_FILE_BYTES:
             raise ApiProblem(413, f"{upload.filename}: over {MAX_UPLOAD_FILE_BYTES >> 20} MB")
         name = upload.filename or ""
-        saved.append(await run_in_threadpool(teach_job.save_upload, core.cfg, person, name, content))
+        saved.append(await run_in_threadpool(teach_stage.save_upload, core.cfg, person, name, content))
     job_id = await run_in_threadpool(start_job, "teach", params, False)
     return TeachUploadOut(job=job_out(m.Job.get_by_id(job_id)), saved=saved)
 

@@ -1,6 +1,6 @@
 """Settings > Names from Immich and PhotoPrism: start an import (or a dry run), read its outcome,
 and decide each conflict (their name, or ours). The work is the import-names job; the page only
-starts it, follows its row and lists what review.foreign says is open."""
+starts it, follows its row and lists what review.imported_names says is open."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import functools
 from nicegui import ui
 
 from jobs.tasks import start_job
-from tagmyphotos.review import foreign
+from tagmyphotos.review import imported_names
 from tagmyphotos.store import models as m
 
 from .. import frame
@@ -58,7 +58,7 @@ class NameImport:
         await self.refresh()
 
     async def refresh(self) -> None:
-        found = await frame.call(foreign.list_conflicts, None, CONFLICTS_SHOWN)
+        found = await frame.call(imported_names.list_conflicts, None, CONFLICTS_SHOWN)
         self.conflicts.clear()
         if not found:
             return
@@ -76,7 +76,7 @@ class NameImport:
                         frame.tid(button, f"{take}-{c.id}").props("flat dense")
 
     async def decide(self, conflict_id: int, take: str) -> None:
-        if await frame.succeeded(foreign.decide_conflict, frame.core(), conflict_id, take, done="decided"):
+        if await frame.succeeded(imported_names.decide_conflict, frame.core(), conflict_id, take, done="decided"):
             await self.refresh()
 
 

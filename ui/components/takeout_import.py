@@ -1,13 +1,13 @@
 """Settings > Names from Google Photos: read a Google Takeout export's names (or count them, a
 dry run) and say in plain words what was placed. The work is the import-names job
-(stages/takeout_import.py via integrations/stage_import.py); the page only starts it with a
+(stages/steps/takeout_names.py via integrations/stages/import_names.py); the page only starts it with a
 folder inside the library and follows its row."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
-from integrations.stage_import import takeout_text
+from integrations.stages.import_names import takeout_text
 from tagmyphotos.store import models as m
 
 from .. import frame

@@ -275,7 +275,7 @@ def _why(face: FaceView) -> str:
     and the runner-up."""
     ex = face.explanation or {}
     parts = []
-    if ex.get("placed"):  # stages/place_names.py: a name the photo's tags give, placed on this face
+    if ex.get("placed"):  # stages/steps/place_names.py: a name the photo's tags give, placed on this face
         parts.append(f"the photo's tags name {face.suggested_person_name}, and this face fits that name best")
     if "agreeing" in ex and "k" in ex:
         parts.append(f"{ex['agreeing']} of the {ex['k']} most similar named faces are "

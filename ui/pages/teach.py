@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import events, ui
 
 from jobs.tasks import start_job
-from tagmyphotos.stages import teach_job
+from tagmyphotos.stages import teach as teach_stage
 from tagmyphotos.states import JobState
 from tagmyphotos.store.jobs import JobView
 
@@ -67,7 +67,7 @@ class TeachPage:
     async def teach_folder(self) -> None:
         root, folder = str(self.root.value), (self.folder.value or "").strip().strip("/")
         cfg = frame.core().cfg
-        if await frame.call(teach_job.teach_root, cfg, root, folder) is None:
+        if await frame.call(teach_stage.teach_root, cfg, root, folder) is None:
             return  # the reason was shown
         await self._start({"root": root, "folder": folder}, f"Teaching from {folder or 'the top folder'}")
 
@@ -81,10 +81,10 @@ class TeachPage:
         saved = []
         for file in e.files:
             content = await file.read()
-            name = await frame.call(teach_job.save_upload, frame.core().cfg, person, file.name, content)
+            name = await frame.call(teach_stage.save_upload, frame.core().cfg, person, file.name, content)
             if name is not None:
                 saved.append(name)
-        params = await frame.call(teach_job.upload_params, person) if saved else None
+        params = await frame.call(teach_stage.upload_params, person) if saved else None
         if params is not None:
             await self._start(params, f"Teaching {person} from {len(saved)} photos")
 

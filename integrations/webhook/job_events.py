@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from integrations.http import IntegrationError
-from integrations.webhook import PAYLOAD_VERSION, config_problem, post
+from integrations.webhook.client import PAYLOAD_VERSION, config_problem, post
 from tagmyphotos.store import jobs as jobs_store
 
 

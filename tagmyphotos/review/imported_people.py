@@ -18,7 +18,7 @@ from tagmyphotos.store import models as m
 
 
 @dataclass(frozen=True)
-class ForeignPersonInfo:
+class ImportedPerson:
     external_id: str
     name: str
     hidden: bool = False
@@ -40,7 +40,7 @@ class PeopleSync:
     notes: list[str] = field(default_factory=list)
 
 
-def sync_people(core: Any, source: str, people: Sequence[ForeignPersonInfo], dry_run: bool = False) -> PeopleSync:
+def sync_people(core: Any, source: str, people: Sequence[ImportedPerson], dry_run: bool = False) -> PeopleSync:
     """Apply renames made there to linked people; list ours to push. Safe to rerun."""
     there = {p.external_id: p for p in people}
     out = PeopleSync()

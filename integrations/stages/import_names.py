@@ -1,7 +1,7 @@
 """The import-names stage: bring the names people gave in Immich or PhotoPrism onto our faces.
 
 A job with params {"source": "immich" | "photoprism", "dry_run": bool}. The integration reads
-(a few paged requests); the core decides and applies (review.foreign: conflicts listed, never
+(a few paged requests); the core decides and applies (review.imported_names: conflicts listed, never
 applied; idempotent), then people are kept in step (renames there taken here; ours pushed to
 Immich when push_renames is on). Safe to rerun: a second run changes nothing.
 """
@@ -11,15 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from integrations import immich, immich_names, photoprism, photoprism_names
 from integrations.http import IntegrationError
+from integrations.immich import client as immich
+from integrations.immich import names as immich_names
+from integrations.photoprism import client as photoprism
+from integrations.photoprism import names as photoprism_names
 from integrations.reading import Reading
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import PathNotFound, PathRefused, resolve_inside
-from tagmyphotos.review.foreign import ImportOutcome, import_names, known_photos
-from tagmyphotos.review.foreign_people import PeopleSync, remember, sync_people
-from tagmyphotos.stages.takeout_import import import_takeout
-from tagmyphotos.store.runner import StageContext
+from tagmyphotos.review.imported_names import ImportOutcome, import_names, known_photos
+from tagmyphotos.review.imported_people import PeopleSync, remember, sync_people
+from tagmyphotos.stages.runner import StageContext
+from tagmyphotos.stages.steps.takeout_names import import_takeout
 
 SOURCES = ("immich", "photoprism", "takeout")
 # An import's notes (skipped names, limits reached) shown as warning events of its job, at most.

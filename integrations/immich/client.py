@@ -16,10 +16,19 @@ from typing import Any
 
 from integrations.batch import Status, TargetResult, WriteBatch, WrittenFile, limited
 from integrations.http import ApiClient, IntegrationError
-from integrations.immich_faces import sync_faces
+from integrations.immich.faces import sync_faces
 from integrations.pathmap import PathMapError, to_remote_absolute
-from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
+
+# Immich search page size: the API maximum (MetadataSearchDto.size <= 1000), fewest round trips.
+IMMICH_SEARCH_PAGE_SIZE = 1000
+
+# Asset ids per POST /api/assets/jobs: a ~20 kB body; a 10k-photo write job takes 20 calls.
+IMMICH_JOB_BATCH_SIZE = 500
+
+# From this many written files in one folder, one paged folder search (budget: files - 1 pages)
+# replaces one search per file; below it the per-file search is as cheap.
+IMMICH_FOLDER_SEARCH_MIN_FILES = 3
 
 BASE_PERMISSIONS = ("asset.read", "job.create")
 PUSH_PERMISSIONS = ("person.read", "person.create", "face.read", "face.create")
@@ -69,7 +78,7 @@ class ImmichClient:
         self, fragment: str, max_pages: int | None = None, size: int = 0
     ) -> tuple[list[dict[str, Any]], bool]:
         """All assets whose originalPath contains `fragment` (LIKE semantics); False if cut short."""
-        size = size or tuning.IMMICH_SEARCH_PAGE_SIZE
+        size = size or IMMICH_SEARCH_PAGE_SIZE
         items: list[dict[str, Any]] = []
         page = 1
         while True:
@@ -101,7 +110,7 @@ class ImmichClient:
         for path in dict.fromkeys(paths):
             by_folder[posixpath.dirname(path)].append(path)
         for folder, files in by_folder.items():
-            if len(files) >= tuning.IMMICH_FOLDER_SEARCH_MIN_FILES and folder not in ("", "/"):
+            if len(files) >= IMMICH_FOLDER_SEARCH_MIN_FILES and folder not in ("", "/"):
                 items, complete = self.search_path(folder + "/", max_pages=len(files) - 1)
                 keep(items)
                 if complete:
@@ -114,7 +123,7 @@ class ImmichClient:
     def refresh_metadata(self, asset_ids: list[str]) -> int:
         """Queue Immich's metadata extraction for the assets; returns the number of calls."""
         calls = 0
-        step = tuning.IMMICH_JOB_BATCH_SIZE
+        step = IMMICH_JOB_BATCH_SIZE
         for i in range(0, len(asset_ids), step):
             body = {"assetIds": asset_ids[i : i + step], "name": "refresh-metadata"}
             self.api.request("POST", "/assets/jobs", json=body)

@@ -18,27 +18,29 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_relative
 from integrations.reading import Reading
-from tagmyphotos import tuning
 from tagmyphotos.config import IntegrationsConfig, PhotoPrismConfig
 from tagmyphotos.geometry import NormBox
-from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
-from tagmyphotos.review.foreign_people import ForeignPersonInfo
+from tagmyphotos.review.imported_names import ImportedName, ImportedPhoto
+from tagmyphotos.review.imported_people import ImportedPerson
 
 if TYPE_CHECKING:
-    from integrations.photoprism import PhotoPrismClient
+    from integrations.photoprism.client import PhotoPrismClient
+
+# Photos per page of PhotoPrism's GET /api/v1/photos and subjects per page during a name import.
+PHOTOPRISM_IMPORT_PAGE_SIZE = 500
 
 
 @dataclass
 class Fetched:
-    photos: list[ForeignPhoto] = field(default_factory=list)
-    people: list[ForeignPersonInfo] = field(default_factory=list)
+    photos: list[ImportedPhoto] = field(default_factory=list)
+    people: list[ImportedPerson] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     requests: int = 0
 
 
 def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any], reading: Reading) -> Iterator[dict[str, Any]]:
     """The items of a count/offset listing, one page at a time, within `reading`'s bounds."""
-    size, offset = tuning.PHOTOPRISM_IMPORT_PAGE_SIZE, 0
+    size, offset = PHOTOPRISM_IMPORT_PAGE_SIZE, 0
     while not reading.stopped:
         reading.before_request()
         page = client.api.request("GET", path, params={**params, "count": size, "offset": offset}).json() or []
@@ -48,10 +50,10 @@ def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any], reading:
         offset += size
 
 
-def subjects(client: PhotoPrismClient, reading: Reading | None = None) -> list[ForeignPersonInfo]:
+def subjects(client: PhotoPrismClient, reading: Reading | None = None) -> list[ImportedPerson]:
     rows = _paged(client, "/api/v1/subjects", {"hidden": "yes"}, reading or Reading.of(IntegrationsConfig()))
     found = {
-        str(s["UID"]): ForeignPersonInfo(str(s["UID"]), str(s.get("Name") or ""), bool(s.get("Hidden")))
+        str(s["UID"]): ImportedPerson(str(s["UID"]), str(s.get("Name") or ""), bool(s.get("Hidden")))
         for s in rows
         if s.get("Type", "person") == "person"
     }
@@ -59,8 +61,8 @@ def subjects(client: PhotoPrismClient, reading: Reading | None = None) -> list[F
 
 
 def marker_name(
-    marker: dict[str, Any], people: dict[str, ForeignPersonInfo], skipped: Counter[str]
-) -> ForeignName | None:
+    marker: dict[str, Any], people: dict[str, ImportedPerson], skipped: Counter[str]
+) -> ImportedName | None:
     if marker.get("Type") != "face" or marker.get("Invalid"):
         return None
     subject = people.get(str(marker.get("SubjUID") or ""))
@@ -76,7 +78,7 @@ def marker_name(
     if w <= 0 or h <= 0:
         skipped["no_size"] += 1
         return None
-    return ForeignName(str(marker["UID"]), subject.external_id, name, NormBox(x, y, w, h))
+    return ImportedName(str(marker["UID"]), subject.external_id, name, NormBox(x, y, w, h))
 
 
 def fetch_names(
@@ -95,7 +97,7 @@ def fetch_names(
     where = {photo_id: rel for rel, photo_id in photos.items()}
     out.people = subjects(client, reading)
     people = {p.external_id: p for p in out.people}
-    by_uid: dict[str, ForeignPhoto] = {}
+    by_uid: dict[str, ImportedPhoto] = {}
     for found in _paged(client, "/api/v1/photos", {"quality": 0, "merged": "true", "q": "faces:yes"}, reading):
         ours_id = ours.get(str(found.get("FileName") or ""))
         if ours_id is None:
@@ -111,7 +113,7 @@ def fetch_names(
         if reading.crowded(where.get(ours_id, str(ours_id)), len(names)):
             out.skipped["crowded"] += 1
         elif names:
-            by_uid[str(found["UID"])] = ForeignPhoto(ours_id, tuple(names))
+            by_uid[str(found["UID"])] = ImportedPhoto(ours_id, tuple(names))
     out.photos = list(by_uid.values())
     out.requests = client.api.requests
     return out

@@ -1,7 +1,7 @@
 """Place the library's photo-level names on faces (the database side of matching/place.py).
 
 Names a photo's tags give without a box (Google Takeout, PersonInImage, Lightroom / digiKam
-keywords: stages/import_tags.py keeps them as PhotoName rows without a face) are placed across
+keywords: stages/steps/embedded_names.py keeps them as PhotoName rows without a face) are placed across
 the whole library at once, because the evidence for who is who on a group photo is on the
 other photos naming the same people. A sure placement confirms the face for the person, its
 source being the tags that named them (the PhotoName row gets the face, so the photo page and

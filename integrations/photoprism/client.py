@@ -13,8 +13,10 @@ import posixpath
 from integrations.batch import Status, TargetResult, WriteBatch, limited
 from integrations.http import ApiClient, IntegrationError
 from integrations.pathmap import PathMapError, collapse_folders, to_remote_relative
-from tagmyphotos import tuning
 from tagmyphotos.config import IntegrationsConfig, PhotoPrismConfig
+
+# PhotoPrism indexes inside the request (one folder can take minutes on a NAS): read timeout.
+PHOTOPRISM_INDEX_TIMEOUT_S = 600.0
 
 XMP_FACES_HINT = (
     "PhotoPrism reads face regions from XMP only when its option PHOTOPRISM_XMP_FACES is enabled "
@@ -62,7 +64,7 @@ class PhotoPrismClient:
     def index(self, folder: str) -> None:
         """Index one folder (relative to originals, '/' = all) and re-read unchanged files."""
         body = {"path": folder or "/", "rescan": True}
-        timeout = max(self.timeout_s, tuning.PHOTOPRISM_INDEX_TIMEOUT_S)
+        timeout = max(self.timeout_s, PHOTOPRISM_INDEX_TIMEOUT_S)
         self.api.request("POST", "/api/v1/index", json=body, timeout_s=timeout)
 
 

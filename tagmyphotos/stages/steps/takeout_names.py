@@ -1,12 +1,12 @@
 """`import-names --from takeout DIR`: the people named in a Google Takeout folder, placed here.
 
-The analysis already reads a Takeout JSON beside each photo (stages/import_tags.py); this is
+The analysis already reads a Takeout JSON beside each photo (stages/steps/embedded_names.py); this is
 for a library analysed before the JSON files were there, or a separate copy of them. Each photo
 of the library is looked up in DIR under its own relative path (or the tail of it: DIR may be
 the export's "Google Photos" folder or an album in it) with the same rules as the analysis
 (metadata/takeout.py); its names become photo names (source Google Takeout; the one name left
 for the one face left confirms it), then the whole library's names without boxes are placed
-(stages/place_names.py). The report has the counts of the other imports: placed, suggested,
+(stages/steps/place_names.py). The report has the counts of the other imports: placed, suggested,
 left as photo-level names, conflicts, unreadable files (each with why), and JSON files that
 name people on no photo of the library. A dry run does it all in a transaction it rolls back.
 Safe to rerun: names already recorded are merged, placed ones are not photo-level any more.
@@ -23,8 +23,8 @@ from typing import Any
 from tagmyphotos.core import Core
 from tagmyphotos.metadata.takeout import SOURCE, TakeoutNames, TakeoutProblem, find_takeout, load_takeout
 from tagmyphotos.review.people import recount
-from tagmyphotos.stages.import_tags import ImportReport, import_keyword_names
-from tagmyphotos.stages.place_names import place_library, suggest_placements
+from tagmyphotos.stages.steps.embedded_names import EmbeddedNamesReport, take_boxless_names
+from tagmyphotos.stages.steps.place_names import place_library, suggest_placements
 from tagmyphotos.store import models as m
 from tagmyphotos.suggest.refresh import refresh_affected
 
@@ -107,7 +107,7 @@ def import_takeout(core: Core, folder: Path, dry_run: bool = False) -> dict[str,
     with m.database.atomic() as txn:
         created_before = m.Person.select().count()
         touched: set[int] = set()
-        report = ImportReport()
+        report = EmbeddedNamesReport()
         for photo in m.Photo.select(m.Photo.id, m.Photo.path).where(m.Photo.state == m.PhotoState.DONE):
             found = _lookup(folder, folders, photo.path)
             if isinstance(found, TakeoutProblem):
@@ -139,13 +139,15 @@ def import_takeout(core: Core, folder: Path, dry_run: bool = False) -> dict[str,
     return out.to_dict()
 
 
-def _record(photo_id: int, found: TakeoutNames, report: ImportReport, touched: set[int], out: TakeoutOutcome) -> None:
+def _record(
+    photo_id: int, found: TakeoutNames, report: EmbeddedNamesReport, touched: set[int], out: TakeoutOutcome
+) -> None:
     if not found.names:
         return
     out.photos += 1
     out.names += len(found.names)
     faces = list(m.Face.select().where(m.Face.photo == photo_id).order_by(m.Face.id))
-    import_keyword_names(photo_id, faces, set(), {n: [SOURCE] for n in found.names}, report, touched)
+    take_boxless_names(photo_id, faces, set(), {n: [SOURCE] for n in found.names}, report, touched)
 
 
 def _unreadable(out: TakeoutOutcome, folder: Path, problems: dict[Path, TakeoutProblem]) -> None:

@@ -16,7 +16,7 @@ from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig
 
 if TYPE_CHECKING:
-    from integrations.immich import ImmichClient
+    from integrations.immich.client import ImmichClient
 
 Corners = tuple[float, float, float, float]
 

@@ -1,4 +1,9 @@
-"""Boot a process (core + queue + tasks) and run jobs from the command line or as a worker."""
+"""Boot a process (core + queue + tasks + schedule) and run jobs from the command line or as a worker.
+
+Why "boot" and not "runner": the one runner is the stage runner (tagmyphotos/stages/runner.py); this
+module only builds a process around it: `boot` (the web app, the worker, one-shot CLI runs),
+`run_job_command` (a job queued, or run here with `--wait`), `run_worker`, `wait_for_job`.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ def setup_logging(cfg: Config) -> None:
 
 def boot(cfg: Config, immediate: bool = False) -> Core:
     """Open the core, bind the queue and install the core for tasks in this process."""
-    from jobs import runtime, tasks  # noqa: F401  (registers the tasks with huey)
+    from jobs import runtime, schedules, tasks  # noqa: F401  (registers the tasks and the schedule with huey)
     from jobs.queue import configure_queue
 
     core = Core(cfg)
@@ -40,7 +45,7 @@ def run_job_command(cfg: Config, job_type: str, params: dict[str, Any], wait: bo
     """Queue a job (a running server or worker picks it up), or with wait run it here and now."""
     from jobs.pipeline import STAGES
     from jobs.tasks import run_job, start_job
-    from tagmyphotos.store.runner import run_stage
+    from tagmyphotos.stages.runner import run_stage
 
     core = boot(cfg)
     try:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.batch import FaceBox, WriteBatch, WrittenFace, WrittenFile
+from integrations.notify import enabled_targets, notify_all
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import oriented_size
+from tagmyphotos.stages.runner import StageContext
 from tagmyphotos.store import models as m
-from tagmyphotos.store.runner import StageContext
-
-from .batch import FaceBox, WriteBatch, WrittenFace, WrittenFile
-from .notify import enabled_targets, notify_all
 
 
 def batch_for_job(core: Core, write_job_id: int) -> WriteBatch:

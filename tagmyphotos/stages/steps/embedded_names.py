@@ -1,4 +1,6 @@
-"""Import people that other tools already wrote (digiKam, Lightroom, Picasa, Immich exports).
+"""Embedded names: the people other tools already wrote into the files (digiKam, Lightroom, Picasa,
+Immich exports), taken at analysis (matching.import_existing). Names given in another app and
+read through its API are *imported* names instead (review/imported_names.py).
 
 At analysis time the named face regions of a file (MWG, Microsoft) are matched to the detected
 faces by overlap; a match confirms the face for that person (created when new), so a user's
@@ -48,7 +50,7 @@ _REGION_TAG = {"mwg": MWG_TAG, "mp": MP_TAG}
 
 
 @dataclass
-class ImportReport:
+class EmbeddedNamesReport:
     confirmed: int = 0
     manual: int = 0
     people_created: int = 0
@@ -57,9 +59,9 @@ class ImportReport:
     warning: str | None = None  # for the job's events: why the file's names were not imported
 
 
-def import_existing(core: Core, photo_id: int) -> ImportReport:
+def take_embedded_names(core: Core, photo_id: int) -> EmbeddedNamesReport:
     """Turn the people named in one photo (or its sidecar) into confirmed faces and photo names."""
-    report = ImportReport()
+    report = EmbeddedNamesReport()
     photo = m.Photo.get_by_id(photo_id)
     try:
         meta = read_photo(writer(core).session, core.cfg.library / photo.path,
@@ -108,7 +110,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
                 face_id = _manual_face(photo_id, person, region.box, width, height, report)
             record_name(photo_id, person.id, [_REGION_TAG[region.source]], face_id)
         taken = {faces[i].id for i in matches.values()}
-        named = import_keyword_names(photo_id, faces, taken, keywords, report, touched)
+        named = take_boxless_names(photo_id, faces, taken, keywords, report, touched)
         on_faces |= named
         recount(touched)
         # remembered, so that removing such a face later takes its name out of the file too
@@ -116,7 +118,7 @@ def import_existing(core: Core, photo_id: int) -> ImportReport:
                             tags={"people": sorted(on_faces)},
                             note="people read from the file's existing tags")  # fmt: skip
         _mark_already_written(core, photo_id, {str(r.name) for r in regions})
-    thumbnail_imported(core, photo_id)
+    thumbnail_embedded(core, photo_id)
     return report
 
 
@@ -146,12 +148,12 @@ def _takeout_names(core: Core, rel: str, names: dict[str, list[str]]) -> str | N
     return None
 
 
-def import_keyword_names(
+def take_boxless_names(
     photo_id: int,
     faces: list[m.Face],
     taken: set[int],
     keywords: dict[str, list[str]],
-    report: ImportReport,
+    report: EmbeddedNamesReport,
     touched: set[int],
 ) -> set[str]:
     """Record the names without a box; the one name left for the one face left confirms it.
@@ -204,7 +206,7 @@ def _confirm(face_id: int, person_id: int) -> None:
 
 
 def _manual_face(
-    photo_id: int, person: m.Person, box: NormBox | None, width: int, height: int, report: ImportReport
+    photo_id: int, person: m.Person, box: NormBox | None, width: int, height: int, report: EmbeddedNamesReport
 ) -> int | None:
     """A region no detected face matches: kept as an imported face (once)."""
     assert box is not None
@@ -220,7 +222,7 @@ def _manual_face(
     return int(face.id)
 
 
-def thumbnail_imported(core: Core, photo_id: int) -> int:
+def thumbnail_embedded(core: Core, photo_id: int) -> int:
     """Thumbnails for the photo's imported faces that have none (no detection made one for them).
 
     Safe to rerun: a face that has its thumbnail is skipped. Returns how many were made."""

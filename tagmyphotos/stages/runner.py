@@ -2,8 +2,13 @@
 
 A stage is a plain function `run(core, ctx) -> result dict` that does its work and reports
 through StageContext; it never touches the job row itself. The ordered list of stages that
-reads like the product is in jobs/pipeline.py (it includes the notify stage, which lives in
-integrations/ and so cannot be named by the core).
+reads like the product is in jobs/pipeline.py (it includes the notify and import-names stages,
+which live in integrations/stages/ and so cannot be named by the core).
+
+Why beside the stages and not in store/: it is the one thing every job module uses, and it
+acts on job rows only through store/jobs.py and store/claims.py (the database layer below); the
+huey task that calls it (jobs/tasks.py) and the CLI's `--wait` run (tagmyphotos_app/boot.py)
+only hand it a job id.
 """
 
 from __future__ import annotations
@@ -111,7 +116,7 @@ class Stage:
     then: tuple[str, ...] = ()
     summary: str = ""
     # Several jobs of this stage may run at once and share the work through claims (analyze):
-    # in scale-out every worker process gets one (jobs/tasks.py).
+    # in scale-out every worker process gets one (jobs/tasks.py: run_job)
     shared: bool = False
     # What to do once a job ended (announcements); a failure here never changes the job.
     after: tuple[AfterFn, ...] = ()

@@ -1,12 +1,14 @@
-"""Names people already gave in another app (Immich, PhotoPrism) become names on our faces.
+"""Imported names: names people already gave in another app (Immich, PhotoPrism, a Google Takeout
+export read by integrations/stages/import_names.py) become names on our faces. (Names read from
+the files themselves at analysis are *embedded* names: stages/steps/embedded_names.py.)
 
 Why here and not in integrations/: what an import does to the database is a review action like
 any other (one transaction, one undo entry, rejections respected, one person per photo), and
-the integrations only fetch. Each foreign face is matched one-to-one to our faces by IoU
+the integrations only fetch. Each imported face is matched one-to-one to our faces by IoU
 (tuning.FOREIGN_FACE_MIN_IOU); an overlap that is still open here is confirmed; no overlap
 becomes a hand-marked face (mark.add_face: checked by the detector, embedded when it holds a
 face). A face already confirmed (or rejected) otherwise here is never changed: it is recorded as
-a conflict, listed to decide. Every foreign face gets a ForeignFace row (its source), so a
+a conflict, listed to decide. Every imported face gets a ForeignFace row (its source), so a
 second import changes nothing and a decided conflict is not raised again.
 """
 
@@ -35,9 +37,13 @@ from tagmyphotos.store import models as m
 from tagmyphotos.store.db import serialized
 from tagmyphotos.store.views import iso
 
+# An import result lists at most this many conflicts and unmatched names (the counts are whole;
+# every conflict stays listed in GET /api/v1/imports/conflicts).
+FOREIGN_LISTED_MAX = 200
+
 
 @dataclass(frozen=True)
-class ForeignName:
+class ImportedName:
     """One named face of another app, its box normalized on the photo as displayed."""
 
     external_id: str
@@ -50,9 +56,9 @@ class ForeignName:
 
 
 @dataclass(frozen=True)
-class ForeignPhoto:
+class ImportedPhoto:
     photo_id: int
-    names: tuple[ForeignName, ...]
+    names: tuple[ImportedName, ...]
 
 
 @dataclass
@@ -75,8 +81,8 @@ class ImportOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["conflict_items"] = out["conflict_items"][: tuning.FOREIGN_LISTED_MAX]
-        out["unmatched_items"] = out["unmatched_items"][: tuning.FOREIGN_LISTED_MAX]
+        out["conflict_items"] = out["conflict_items"][: FOREIGN_LISTED_MAX]
+        out["unmatched_items"] = out["unmatched_items"][: FOREIGN_LISTED_MAX]
         return out
 
 
@@ -84,8 +90,8 @@ class ImportOutcome:
 class _Plan:
     """Decisions for one photo before any change."""
 
-    confirm: list[tuple[Any, str, ForeignName]] = field(default_factory=list)  # (face, name, fn)
-    mark: list[ForeignName] = field(default_factory=list)
+    confirm: list[tuple[Any, str, ImportedName]] = field(default_factory=list)  # (face, name, fn)
+    mark: list[ImportedName] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)  # ForeignFace values
 
 
@@ -122,7 +128,7 @@ class _Directory:
             query = m.FaceRejection.select(m.FaceRejection.face, m.FaceRejection.person).join(m.Face)
             self.rejected.update(m.rows(query.where(m.Face.photo.in_(part))))
 
-    def person(self, fn: ForeignName) -> Any:
+    def person(self, fn: ImportedName) -> Any:
         """Our person for their person: the linked one first (renames on either side), else by name."""
         linked = self.links.get(fn.person_id)
         if linked is not None and linked in self.people:
@@ -133,7 +139,7 @@ class _Directory:
         self.people[int(person.id)] = person
         self.by_name.setdefault(person.name.casefold(), person)
 
-    def link(self, fn: ForeignName, person: Any) -> None:
+    def link(self, fn: ImportedName, person: Any) -> None:
         if fn.person_id not in self.links:
             m.ForeignPerson.create(source=self.source, external_id=fn.person_id, person=person.id,
                                    name_there=fn.name, name_here=person.name)  # fmt: skip
@@ -154,8 +160,8 @@ class _Directory:
             m.ForeignFace.insert_many(fresh[start : start + 200]).execute()
 
 
-def oriented_box(fn: ForeignName, photo: Any) -> NormBox:
-    """The foreign box on the photo as displayed (our faces' frame).
+def oriented_box(fn: ImportedName, photo: Any) -> NormBox:
+    """The imported box on the photo as displayed (our faces' frame).
 
     Immich and PhotoPrism measure faces on their oriented previews, so boxes are normally in the
     displayed frame already. Older Immich releases imported file regions without applying the
@@ -175,14 +181,14 @@ def _face_box(face: Any, width: int, height: int) -> NormBox:
     return NormBox(face.x / width, face.y / height, face.w / width, face.h / height)
 
 
-def _row(source: str, photo_id: int, fn: ForeignName, outcome: str, face: Any = None,
+def _row(source: str, photo_id: int, fn: ImportedName, outcome: str, face: Any = None,
          here: Any = None, note: str | None = None) -> dict[str, Any]:  # fmt: skip
     return {"source": source, "external_id": fn.external_id, "photo": photo_id,
             "face": face.id if face is not None else None, "external_person": fn.person_id,
             "name_there": fn.name, "person_here": here, "outcome": outcome, "note": note}  # fmt: skip
 
 
-def _plan_photo(people: _Directory, fp: ForeignPhoto) -> _Plan:
+def _plan_photo(people: _Directory, fp: ImportedPhoto) -> _Plan:
     plan, source = _Plan(), people.source
     photo: Any = people.photos.get(fp.photo_id)
     if photo is None or photo.state != m.PhotoState.DONE or not photo.width or not photo.height:
@@ -256,14 +262,14 @@ def _tally(out: ImportOutcome, rows: list[dict[str, Any]]) -> None:
             out.unmatched_items.append({"photo_id": r["photo"], "name_there": r["name_there"], "why": r["note"]})
 
 
-def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run: bool = False) -> ImportOutcome:
+def import_names(core: Any, source: str, photos: Sequence[ImportedPhoto], dry_run: bool = False) -> ImportOutcome:
     """Apply (or, dry, only count) the names of one import round. Safe to rerun: idempotent."""
     people = _Directory(source)
     out_notes: list[str] = []
-    merged: dict[int, list[ForeignName]] = {}
+    merged: dict[int, list[ImportedName]] = {}
     for fp in photos:  # a RAW and its JPEG are one photo here (known_photos)
         merged.setdefault(fp.photo_id, []).extend(fn for fn in fp.names if _usable_name(fn, source, out_notes))
-    photos = [ForeignPhoto(pid, tuple(names)) for pid, names in merged.items()]
+    photos = [ImportedPhoto(pid, tuple(names)) for pid, names in merged.items()]
     out = ImportOutcome(source, dry_run, photos=len(photos), notes=out_notes)
     people.load([fp.photo_id for fp in photos])
     plans = [(fp, _plan_photo(people, fp)) for fp in photos]
@@ -304,7 +310,7 @@ def import_names(core: Any, source: str, photos: Sequence[ForeignPhoto], dry_run
     return out
 
 
-def _usable_name(fn: ForeignName, source: str, notes: list[str]) -> bool:
+def _usable_name(fn: ImportedName, source: str, notes: list[str]) -> bool:
     """A name we can give a person here; else False and a note naming it (escaped, cut short).
     One bad name there costs that face, never the import (issue 25, item 5)."""
     try:
@@ -315,7 +321,7 @@ def _usable_name(fn: ForeignName, source: str, notes: list[str]) -> bool:
     return True
 
 
-def _mark(core: Any, people: _Directory, photo_id: int, fn: ForeignName, out: ImportOutcome) -> bool:
+def _mark(core: Any, people: _Directory, photo_id: int, fn: ImportedName, out: ImportOutcome) -> bool:
     """A face we did not detect: mark the other app's box by hand with its name (embedded when
     the detector confirms a face in it). False, recorded as unmatched, when that is refused."""
     photo: Any = m.Photo.get_by_id(photo_id)
@@ -344,7 +350,7 @@ def _mark(core: Any, people: _Directory, photo_id: int, fn: ForeignName, out: Im
 
 
 @dataclass(frozen=True)
-class ForeignConflict:
+class ImportConflict:
     id: int
     source: str
     photo_id: int
@@ -356,7 +362,7 @@ class ForeignConflict:
     updated_at: str | None
 
 
-def list_conflicts(source: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[ForeignConflict], int]:
+def list_conflicts(source: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[ImportConflict], int]:
     query = (
         m.ForeignFace.select(m.ForeignFace, m.Photo.id, m.Photo.path)
         .join(m.Photo)
@@ -368,12 +374,12 @@ def list_conflicts(source: str | None = None, limit: int = 100, offset: int = 0)
     items = []
     for r in m.rows_as_objects(query.order_by(m.ForeignFace.id).limit(limit).offset(offset)):
         here = m.Person.get_or_none(m.Person.id == r.person_here_id) if r.person_here_id else None
-        items.append(ForeignConflict(r.id, r.source, r.photo.id, r.photo.path, r.face_id, r.name_there,
+        items.append(ImportConflict(r.id, r.source, r.photo.id, r.photo.path, r.face_id, r.name_there,
                                      here.name if here else None, r.note, iso(r.updated_at)))  # fmt: skip
     return items, total
 
 
-def decide_conflict(core: Any, conflict_id: int, take: str) -> ForeignConflict:
+def decide_conflict(core: Any, conflict_id: int, take: str) -> ImportConflict:
     """'theirs' confirms the face with the other app's name (an explicit confirm: it moves the
     name); 'ours' keeps ours, and the import never raises it again."""
     where = (m.ForeignFace.id == conflict_id) & (m.ForeignFace.outcome == m.FOREIGN_CONFLICT)
@@ -389,7 +395,7 @@ def decide_conflict(core: Any, conflict_id: int, take: str) -> ForeignConflict:
     m.ForeignFace.update(decision=take, updated_at=m.utcnow()).where(m.ForeignFace.id == row.id).execute()
     item = [c for c in list_conflicts(limit=1, offset=0)[0] if c.id == conflict_id]
     photo = m.Photo.get_by_id(row.photo_id)
-    return item[0] if item else ForeignConflict(row.id, row.source, row.photo_id, photo.path, row.face_id,
+    return item[0] if item else ImportConflict(row.id, row.source, row.photo_id, photo.path, row.face_id,
                                                 row.name_there, None, take, iso(m.utcnow()))  # fmt: skip
 
 

@@ -7,7 +7,7 @@ not one per face or per photo. Assets are found by originalPath below the path m
 prefix (a case-insensitive substring match in Immich, so each answer is kept only when its path
 is exactly one of ours). A server that leaves the faces out falls back to `GET /api/faces`
 for that asset. Hidden and unnamed people are not imported. Renames go both ways through
-review.foreign_people (`PUT /api/people/{id}` when push_renames is on).
+review.imported_people (`PUT /api/people/{id}` when push_renames is on).
 """
 
 from __future__ import annotations
@@ -20,22 +20,24 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_absolute
 from integrations.reading import Reading
-from tagmyphotos import tuning
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 from tagmyphotos.geometry import NormBox
-from tagmyphotos.review.foreign import ForeignName, ForeignPhoto
-from tagmyphotos.review.foreign_people import ForeignPersonInfo
+from tagmyphotos.review.imported_names import ImportedName, ImportedPhoto
+from tagmyphotos.review.imported_people import ImportedPerson
 
 if TYPE_CHECKING:
-    from integrations.immich import ImmichClient
+    from integrations.immich.client import ImmichClient
+
+# Assets per page of Immich's POST /api/search/metadata during a name import (Immich's maximum).
+IMMICH_IMPORT_PAGE_SIZE = 1000
 
 
 @dataclass
 class Fetched:
     """One read of Immich: named faces per photo of ours, its people, and what was left out."""
 
-    photos: list[ForeignPhoto] = field(default_factory=list)
-    people: list[ForeignPersonInfo] = field(default_factory=list)
+    photos: list[ImportedPhoto] = field(default_factory=list)
+    people: list[ImportedPerson] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     requests: int = 0
 
@@ -56,8 +58,8 @@ def search_prefix(cfg: ImmichConfig, library_root: Path) -> str:
     return posixpath.normpath(prefix).rstrip("/") + "/"
 
 
-def face_name(asset_face: dict[str, Any], person: dict[str, Any]) -> ForeignName | None:
-    """One Immich face of a person as a ForeignName (None for a box Immich cannot size)."""
+def face_name(asset_face: dict[str, Any], person: dict[str, Any]) -> ImportedName | None:
+    """One Immich face of a person as a ImportedName (None for a box Immich cannot size)."""
     w, h = int(asset_face.get("imageWidth") or 0), int(asset_face.get("imageHeight") or 0)
     if w <= 0 or h <= 0:
         return None
@@ -66,12 +68,12 @@ def face_name(asset_face: dict[str, Any], person: dict[str, Any]) -> ForeignName
     if x2 <= x1 or y2 <= y1:
         return None
     box = NormBox(x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h)
-    return ForeignName(str(asset_face["id"]), str(person["id"]), str(person["name"]).strip(), box, (w, h))
+    return ImportedName(str(asset_face["id"]), str(person["id"]), str(person["name"]).strip(), box, (w, h))
 
 
 def _asset_names(
     client: ImmichClient, asset: dict[str, Any], skipped: Counter[str], reading: Reading
-) -> list[ForeignName]:
+) -> list[ImportedName]:
     people = asset.get("people") or []
     if people and any("faces" not in p for p in people):  # an older server: ask for the boxes
         by_person: dict[str, list[dict[str, Any]]] = {}
@@ -110,8 +112,8 @@ def fetch_names(
     out = Fetched()
     ours = remote_paths(cfg, library_root, photos)
     where = {photo_id: rel for rel, photo_id in photos.items()}
-    by_asset: dict[str, ForeignPhoto] = {}
-    size = tuning.IMMICH_IMPORT_PAGE_SIZE
+    by_asset: dict[str, ImportedPhoto] = {}
+    size = IMMICH_IMPORT_PAGE_SIZE
     page: int | None = 1
     while page:
         reading.before_request()
@@ -128,7 +130,7 @@ def fetch_names(
             if reading.crowded(where.get(photo_id, str(photo_id)), len(names)):
                 out.skipped["crowded"] += 1
             elif names:
-                by_asset[str(asset.get("id"))] = ForeignPhoto(photo_id, tuple(names))
+                by_asset[str(asset.get("id"))] = ImportedPhoto(photo_id, tuple(names))
         following = _next_page(data.get("nextPage"), page)
         page = following if items and reading.page("Immich", len(items)) else None
     out.photos = list(by_asset.values())
@@ -146,18 +148,18 @@ def _next_page(value: Any, current: int) -> int | None:
     return following if following is not None and following > current else None
 
 
-def all_people(client: ImmichClient, reading: Reading | None = None) -> list[ForeignPersonInfo]:
+def all_people(client: ImmichClient, reading: Reading | None = None) -> list[ImportedPerson]:
     """Immich's people (hidden ones too), one entry per id, within `reading`'s bounds."""
     reading = reading or Reading.of(IntegrationsConfig())
-    people: dict[str, ForeignPersonInfo] = {}
+    people: dict[str, ImportedPerson] = {}
     page = 1
     while not reading.stopped:
         reading.before_request()
-        params = {"page": page, "size": tuning.IMMICH_IMPORT_PAGE_SIZE, "withHidden": "true"}
+        params = {"page": page, "size": IMMICH_IMPORT_PAGE_SIZE, "withHidden": "true"}
         data = client.api.request("GET", "/people", params=params).json()
         found = data.get("people") or []
         for p in found:
-            people[str(p["id"])] = ForeignPersonInfo(str(p["id"]), str(p.get("name") or ""), bool(p.get("isHidden")))
+            people[str(p["id"])] = ImportedPerson(str(p["id"]), str(p.get("name") or ""), bool(p.get("isHidden")))
         if not found or not data.get("hasNextPage") or not reading.page("Immich", len(found)):
             break
         page += 1
