@@ -31,7 +31,7 @@ that existing `except ValueError` and the like still catch it):
         UnsignedMessage [ValueError] (jobs), IntegrationError, PathMapError [ValueError]
         (integrations)
 
-tests/test_errors.py walks every product module and checks that each exception class is in it.
+tests/system/test_error_family.py walks every product module and checks that each exception class is in it.
 Also here: `escape_controls`, how any message (CLI, log line, job note) quotes text from outside
 (file names, names from other apps) so that it cannot drive a terminal.
 """
