@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tagmyphotos import tuning
+from tagmyphotos.durable import fsync_dir
 from tagmyphotos.errors import TagMyPhotosError
 
 _CHUNK = tuning.HASH_CHUNK_BYTES
@@ -42,15 +43,6 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _copy_synced(src: Path, dst: Path) -> str:
@@ -90,7 +82,7 @@ def _put_back(original: Path, record: BackupRecord) -> None:
     renamed over the file."""
     if record.backup is None:
         original.unlink(missing_ok=True)
-        _fsync_dir(original.parent)
+        fsync_dir(original.parent)
         return
     sha256, mtime_ns = record.sha256, record.mtime_ns
     tmp = original.with_name(f".{original.name}.tagmyphotos-restore-{os.getpid()}")
@@ -104,7 +96,7 @@ def _put_back(original: Path, record: BackupRecord) -> None:
                 os.chown(tmp, st.st_uid, st.st_gid)
         os.utime(tmp, ns=(mtime_ns, mtime_ns))
         os.replace(tmp, original)
-        _fsync_dir(original.parent)
+        fsync_dir(original.parent)
     finally:
         tmp.unlink(missing_ok=True)
     if sha256_file(original) != sha256:
@@ -191,7 +183,7 @@ class BackupStore:
                 os.fsync(f.fileno())
         os.replace(tmp, manifest)
         if record.absent:
-            _fsync_dir(manifest.parent)
+            fsync_dir(manifest.parent)
 
     def ensure(self, original: Path) -> tuple[BackupRecord, bool]:
         """Back up `original` unless a backup exists; returns (record, created_now)."""

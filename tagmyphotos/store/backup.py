@@ -25,6 +25,7 @@ from pathlib import Path
 
 import peewee as pw
 
+from tagmyphotos.durable import fsync_dir
 from tagmyphotos.store.migrations import UpgradeStopped
 
 log = logging.getLogger("tagmyphotos.store.backup")
@@ -64,6 +65,7 @@ def backup_sqlite(db: pw.SqliteDatabase, db_path: Path, version: int, target: in
         with open(partial, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(partial, final)
+        fsync_dir(final.parent)
     except (OSError, sqlite3.Error, BackupFailed) as exc:
         partial.unlink(missing_ok=True)
         raise BackupFailed(f"the copy of the database before the upgrade failed ({exc}); nothing was changed") from exc
