@@ -34,6 +34,16 @@ def test_list_pages_through_every_photo_once(api: ApiEnv) -> None:
     assert_problem(api.get("/photos?order=colour"), 422)
 
 
+def test_a_single_valued_query_parameter_given_twice_is_refused_not_half_read(api: ApiEnv) -> None:
+    for path in ("/photos?order=path&order=-size", "/photos?limit=5&limit=6", "/people?q=a&q=b"):
+        body = assert_problem(api.get(path), 422)
+        assert body["errors"][0]["loc"][0] == "query" and "once" in body["detail"], path
+    # a list parameter takes repeats: photos with every person given (two new people: none yet)
+    a, b = (api.ok("POST", "/people", json={"name": name})["id"] for name in ("Repeat A", "Repeat B"))
+    assert api.ok("GET", f"/photos?people={a}&people={b}")["total"] == 0
+    assert_problem(api.get(f"/photos?people={a}&people=999999"), 404)  # both are read
+
+
 def test_filters_match_the_database(api: ApiEnv) -> None:
     done = api.ok("GET", "/photos?state=done&limit=500")
     assert done["total"] == m.Photo.select().where(m.Photo.state == m.PhotoState.DONE).count() > 0

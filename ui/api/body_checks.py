@@ -1,9 +1,12 @@
-"""The checks every API request body passes before a route parses it: size, UTF-8, nesting, NUL.
+"""The checks every API request passes before a route parses it: body size, UTF-8, nesting, NUL,
+and a single-valued query parameter given once.
 
 Why before parsing: an oversized body is refused by its Content-Length (or by counting a
 stream) without being held in memory; Python's JSON parser recurses, so a body nested ~1,000
 deep was a RecursionError (500) instead of a clear 400; PostgreSQL stores no NUL character in
-text (SQLite does), so a NUL is refused at the door on both. ui.api.errors runs these checks in
+text (SQLite does), so a NUL is refused at the door on both. FastAPI reads the last of a repeated
+query parameter (`?q=a&q=b`) where the schema says one value: such a request is refused, not half
+read. ui.api.errors runs these checks in
 each route's wrapper; each refusal is a problem response (ui.api.problems).
 """
 
@@ -11,11 +14,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+import types
+import typing
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 
 from .problems import problem_response
+
+if TYPE_CHECKING:
+    from fastapi.dependencies.models import Dependant
 
 # Largest accepted request body (bytes): bulk actions on 10k ids fit in well under this.
 MAX_BODY_BYTES = 1 << 20
@@ -107,3 +116,33 @@ def json_depth(body: bytes) -> int:
         depth += 1 if bracket in b"[{" else -1
         deepest = max(deepest, depth)
     return deepest
+
+
+def single_query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters of a route (its dependencies' too) that take one value, not a list."""
+    names: set[str] = set()
+    todo = [dependant]
+    while todo:
+        current = todo.pop()
+        names |= {f.alias for f in current.query_params if not _takes_many(f.field_info.annotation)}
+        todo.extend(current.dependencies)
+    return frozenset(names)
+
+
+def _takes_many(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_takes_many(arg) for arg in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _takes_many(typing.get_args(annotation)[0])
+    return isinstance(origin, type) and issubclass(origin, (Sequence, set, frozenset)) and origin is not str
+
+
+def repeated_query(request: Request, single: frozenset[str]) -> str | None:
+    """The first single-valued query parameter the request gives more than once, if any."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in single and name in seen:
+            return name
+        seen.add(name)
+    return None

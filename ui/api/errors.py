@@ -27,7 +27,15 @@ from starlette.routing import compile_path
 from tagmyphotos.errors import TagMyPhotosError
 from tagmyphotos.store.db import storage_problem
 
-from .body_checks import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, NUL_REFUSED, enforce_body_limit, has_nul
+from .body_checks import (
+    MAX_BODY_BYTES,
+    MAX_UPLOAD_BYTES,
+    NUL_REFUSED,
+    enforce_body_limit,
+    has_nul,
+    repeated_query,
+    single_query_names,
+)
 from .problems import TITLES, error_response, problem_response
 
 log = logging.getLogger("tagmyphotos.api")
@@ -84,11 +92,16 @@ class ProblemRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
+        single = single_query_names(self.dependant)
 
         async def handler(request: Request) -> Response:
             try:
                 if has_nul(request):
                     return problem_response(request, 400, NUL_REFUSED, "bad-text")
+                repeated = repeated_query(request, single)
+                if repeated is not None:
+                    items = [{"loc": ["query", repeated], "msg": "give this parameter once"}]
+                    return problem_response(request, 422, _validation_detail(items), "validation", items)
                 refused = await enforce_body_limit(request, self.body_limit, self.stream_body)
                 if refused is not None:
                     return refused
