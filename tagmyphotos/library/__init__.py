@@ -6,7 +6,8 @@ metadata reads tags only when a photo is analysed or written.
 Modules:
 - walk: which files are photos, never leaving the library
 - scan: bring the photo table in line with the library
+- probe: what one new or changed file is (content hash, format, size, orientation)
 - paths: resolve a client's path inside its root, never outside
 """
 
-__all__ = ["paths", "scan", "walk"]
+__all__ = ["paths", "probe", "scan", "walk"]

@@ -8,6 +8,7 @@ broken by (device, inode), and undecodable names reported instead of crashing.
 from __future__ import annotations
 
 import fnmatch
+import operator
 import os
 import re
 import stat
@@ -19,10 +20,15 @@ from pathlib import Path
 @dataclass(slots=True)
 class FoundFile:  # not frozen: built once per file, and a frozen one costs 3x the walk's stat
     rel: str  # '/'-separated path relative to the library root
-    abspath: str
+    folder: str  # the folder's path as walked (shared by its files: no string built per file)
     size: int
     mtime: float
     kind: str  # image | raw
+
+    @property
+    def abspath(self) -> str:
+        """The file's path as walked: only the few files that are read need it."""
+        return os.path.join(self.folder, self.rel.rpartition("/")[2])
 
 
 @dataclass(frozen=True)
@@ -62,16 +68,17 @@ def walk_library(root: Path, rules: WalkRules, start: str = "") -> Iterator[Foun
         seen_dirs.add((st.st_dev, st.st_ino))
         try:
             with os.scandir(dirpath) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_by_name)
         except OSError as exc:
             yield WalkProblem(rel_dir or ".", f"cannot list folder: {exc.strerror}")
             continue
         subdirs: list[tuple[str, str]] = []
-        for entry in entries:
+        prefix = rel_dir + "/" if rel_dir else ""
+        for entry in entries:  # (this loop runs once per file of the library: kept lean)
             name = entry.name
-            if name.startswith("."):
+            if name[0] == ".":
                 continue  # hidden files and folders (.thumbnails, .git, our .tagmyphotos)
-            rel = f"{rel_dir}/{name}" if rel_dir else name
+            rel = prefix + name
             if not name.isascii() and not _printable_name(rel):
                 yield WalkProblem(_shown(rel), "file name is not valid UTF-8; rename it to include it")
                 continue
@@ -81,7 +88,7 @@ def walk_library(root: Path, rules: WalkRules, start: str = "") -> Iterator[Foun
                     target = os.path.realpath(entry.path)
                     if not _inside(target, real_root):
                         continue  # never follow a link out of the library
-                if entry.is_dir(follow_symlinks=True):
+                if entry.is_dir():  # a link to a folder inside the library too
                     if excluded is not None and excluded(rel + "/"):
                         continue
                     target = os.path.realpath(entry.path)
@@ -89,7 +96,8 @@ def walk_library(root: Path, rules: WalkRules, start: str = "") -> Iterator[Foun
                         continue
                     subdirs.append((entry.path, rel))
                     continue
-                ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+                _, dot, ext = name.rpartition(".")
+                ext = ext.lower() if dot else ""
                 if ext in extensions:
                     kind = "image"
                 elif ext in raw_extensions:
@@ -98,7 +106,7 @@ def walk_library(root: Path, rules: WalkRules, start: str = "") -> Iterator[Foun
                     continue
                 if file_excluded is not None and file_excluded(rel):
                     continue
-                fst = entry.stat(follow_symlinks=True)
+                fst = entry.stat()  # of a link's target
             except OSError as exc:
                 yield WalkProblem(rel, f"cannot read file information: {exc.strerror}")
                 continue
@@ -106,7 +114,7 @@ def walk_library(root: Path, rules: WalkRules, start: str = "") -> Iterator[Foun
                 # reading a named pipe blocks forever and a device never ends: never open one
                 yield WalkProblem(rel, "not a regular file (a named pipe, device or socket): skipped")
                 continue
-            yield FoundFile(rel, entry.path, fst.st_size, fst.st_mtime, kind)
+            yield FoundFile(rel, dirpath, fst.st_size, fst.st_mtime, kind)
         stack.extend(reversed(subdirs))
 
 
@@ -148,7 +156,10 @@ def walk_paths(root: Path, rules: WalkRules, targets: list[str]) -> Iterator[Fou
         if not stat.S_ISREG(fst.st_mode):
             yield WalkProblem(rel, "not a regular file (a named pipe, device or socket): skipped")
             continue
-        yield FoundFile(rel, abspath, fst.st_size, fst.st_mtime, kind)
+        yield FoundFile(rel, os.path.dirname(abspath), fst.st_size, fst.st_mtime, kind)
+
+
+_by_name = operator.attrgetter("name")
 
 
 def _compile_excludes(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None] | None:

@@ -59,6 +59,7 @@ class StageContext:
     done: int = 0
     errors: int = 0
     _last_flush: float = field(default=0.0, repr=False)
+    _cancel_seen: tuple[float, bool] = field(default=(float("-inf"), False), repr=False)
 
     def set_total(self, total: int) -> None:
         self.total = total
@@ -66,12 +67,23 @@ class StageContext:
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+        if self._flush_due(force=self.done >= self.total) and jobs_store.cancel_requested(self.job_id):
+            raise JobCancelled
+
+    def grow(self, done: int) -> None:
+        """Progress of a stage whose total is known only at its end (a scan's walk): the count so
+        far, written as often as PROGRESS_EVERY_S allows. Never raises JobCancelled: such a stage
+        asks `cancelled` itself and stops where its work is saved."""
+        self.done = self.total = max(self.total, done)
+        self._flush_due(force=False)
+
+    def _flush_due(self, force: bool) -> bool:
         now = time.monotonic()
-        if now - self._last_flush >= PROGRESS_EVERY_S or self.done >= self.total:
-            self._last_flush = now
-            self._flush()
-            if jobs_store.cancel_requested(self.job_id):
-                raise JobCancelled
+        if not force and now - self._last_flush < PROGRESS_EVERY_S:
+            return False
+        self._last_flush = now
+        self._flush()
+        return True
 
     def _flush(self) -> None:
         """Progress doubles as the heartbeat; a run that lost its job must stop at once."""
@@ -93,8 +105,15 @@ class StageContext:
         jobs_store.log_event(self.job_id, message)
         log.info("job %s: %s", self.job_id, message)
 
-    def cancelled(self) -> bool:
-        return jobs_store.cancel_requested(self.job_id)
+    def cancelled(self, within_s: float = 0.0) -> bool:
+        """Whether the user cancelled this job. `within_s`: an answer up to that old will do, for
+        a loop over many cheap items (asking is a database query)."""
+        asked_at, answer = self._cancel_seen
+        now = time.monotonic()
+        if now - asked_at > within_s:
+            answer = jobs_store.cancel_requested(self.job_id)
+            self._cancel_seen = (now, answer)
+        return answer
 
     def check_cancel(self) -> None:
         if jobs_store.cancel_requested(self.job_id):

@@ -16,6 +16,8 @@ from tagmyphotos.stages.runner import StageContext
 # A scan of given paths lists at most this many of them in its result (the job row stays small;
 # the count of files looked at is always there as `seen`).
 SCAN_SCOPE_SHOWN = 50
+# A cancel is noticed within this many seconds (asking is a query; a scan asks often).
+CANCEL_ANSWER_MAX_AGE_S = 0.25
 
 
 def scan_scope(params: dict[str, Any]) -> list[str] | None:
@@ -42,13 +44,11 @@ def stage_scan(core: Core, ctx: StageContext) -> dict[str, Any]:
     rules = walk_rules(cfg.scan.extensions, cfg.scan.raw_extensions, cfg.scan.exclude, cfg.data)
     ctx.set_total(0)
 
-    def progress(seen: int) -> None:
-        ctx.done = seen
-        ctx.total = max(ctx.total, seen)
-        ctx.advance(0)
+    def should_stop() -> bool:  # asked every 500 files and before each file read
+        return ctx.cancelled(within_s=CANCEL_ANSWER_MAX_AGE_S)
 
     scope = scan_scope(ctx.params)
-    report = scan_library(cfg.library, rules, progress=progress, should_stop=ctx.cancelled, scope=scope)
+    report = scan_library(cfg.library, rules, progress=ctx.grow, should_stop=should_stop, scope=scope)
     for rel, message in report.errors[:1000]:
         ctx.item_error(rel, message)
     ctx.errors = len(report.errors)
@@ -61,6 +61,6 @@ def stage_scan(core: Core, ctx: StageContext) -> dict[str, Any]:
     )
     summary["scope"] = "library" if scope is None else "paths"
     if scope is not None:
-        summary["paths"] = scope[: SCAN_SCOPE_SHOWN]
+        summary["paths"] = scope[:SCAN_SCOPE_SHOWN]
     ctx.check_cancel()
     return summary

@@ -21,7 +21,7 @@ from tagmyphotos.config import Config
 from tagmyphotos.core import Core
 from tagmyphotos.geometry import NormBox, oriented_size
 from tagmyphotos.library.paths import clean_relative
-from tagmyphotos.library.scan import FileProblem, probe_file
+from tagmyphotos.library.probe import FileProblem, probe_file
 from tagmyphotos.metadata.backups import BackupStore
 from tagmyphotos.metadata.bulk import write_in_lanes
 from tagmyphotos.metadata.exiftool import ExifToolSession

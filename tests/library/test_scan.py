@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 from tagmyphotos.core import Core
-from tagmyphotos.library.scan import probe_file, scan_library, sniff_format, walk_rules
+from tagmyphotos.library.probe import probe_file, sniff_format
+from tagmyphotos.library.scan import scan_library, walk_rules
 from tagmyphotos.store import models as m
 from tests.support.base import FACES
 
@@ -57,7 +58,7 @@ def test_permission_denied_is_recorded(tmp_path: Path) -> None:
     """Run the probe as an unprivileged user (CI runs as root, which reads any file)."""
     import tempfile
 
-    from tagmyphotos.library.scan import FileProblem
+    from tagmyphotos.library.probe import FileProblem
 
     folder = Path(tempfile.mkdtemp(prefix="tmp-perm-"))
     os.chmod(folder, 0o755)
@@ -153,7 +154,9 @@ def test_sniff_and_probe() -> None:
 
 
 def test_reference_photos_taught_from_outside_are_not_scanned_or_purged(core: Core) -> None:
-    ref = m.Photo.create(path="@teach/Ada/a.jpg", kind="reference", size=1, mtime=1.0, hash="x", state=m.PhotoState.DONE)
+    ref = m.Photo.create(
+        path="@teach/Ada/a.jpg", kind="reference", size=1, mtime=1.0, hash="x", state=m.PhotoState.DONE
+    )
     _scan(core)
     _scan(core)
     assert m.Photo.get_by_id(ref.id).state == m.PhotoState.DONE
@@ -208,3 +211,40 @@ def test_file_patterns_exclude_files_and_folder_patterns_exclude_folders(library
         assert paths == {"a/x/c/p.jpg", "b/p.jpg"}
     finally:
         core.close()
+
+
+def test_asks_to_stop_rarely_and_a_stop_keeps_what_it_read(core: Core) -> None:
+    """Asking whether to stop is a query: every CHECK_EVERY files and before each read, not at
+    every unchanged file. A stop before a read keeps the rows read so far and marks nothing
+    missing; more gone photos than one statement's chunk are all marked missing."""
+    from tagmyphotos.library import scan
+
+    cfg, lib = core.cfg, core.cfg.library
+    rules = walk_rules(cfg.scan.extensions, cfg.scan.raw_extensions, cfg.scan.exclude, cfg.data)
+    source = shutil.copyfile(FACES / "img1.jpg", lib.parent / "one.jpg")  # outside the library
+    (lib / "many").mkdir()
+    extra = scan.CHECK_EVERY * 2 + 100
+    for i in range(extra):
+        os.link(source, lib / "many" / f"n{i:04d}.jpg")
+    _scan(core)
+    asked: list[int] = []
+
+    def count(answer_after: int) -> bool:
+        asked.append(1)
+        return len(asked) > answer_after
+
+    again = scan_library(lib, rules, should_stop=lambda: count(10**6))
+    assert again.unchanged == 64 + extra and again.files_read == 0
+    assert len(asked) == (64 + extra) // scan.CHECK_EVERY + 1  # the ticks, and once at the end
+    (lib / "new").mkdir()
+    for i in range(20):
+        shutil.copyfile(FACES / f"img{i + 1}.jpg", lib / "new" / f"c{i:02d}.jpg")
+    asked.clear()
+    stopped = scan_library(lib, rules, should_stop=lambda: count(5))  # the walk reaches new/ last
+    read = 5 - (64 + extra) // scan.CHECK_EVERY  # five answers: the ticks in many/, then reads
+    assert stopped.files_read == read and len(stopped.new) == read and not stopped.missing
+    assert m.Photo.select().where(m.Photo.path.startswith("new/")).count() == read
+    shutil.rmtree(lib / "many")
+    gone = _scan(core)
+    assert len(gone.missing) == extra and len(gone.new) == 20 - read
+    assert m.Photo.select().where(m.Photo.state == m.PhotoState.MISSING).count() == extra
