@@ -85,12 +85,18 @@ def _analyze_all(paths: list[Path], settings: AnalysisSettings) -> tuple[dict[st
     return out, emb_id, (time.perf_counter() - start) / max(1, len(paths))
 
 
+def _face_from_cache(meta: np.ndarray, vector: np.ndarray) -> Face:
+    """A face from its cached row: (cx, cy, size, quality, sharpness) and its vector."""
+    cx, cy, size, quality, sharpness = (float(v) for v in meta)
+    return Face(cx, cy, size, quality, sharpness, vector)
+
+
 def _cached_faces(paths: list[Path], settings: AnalysisSettings, key: str) -> tuple[dict[str, list[Face]], str, float]:
     cache = CACHE_DIR / f"copies-faces-{key}.npz"
     if cache.exists():
         data = np.load(cache, allow_pickle=False)
         index, meta, vecs = json.loads(str(data["index"])), data["meta"], data["vectors"]
-        faces = {p: [Face(*meta[i], vecs[i]) for i in range(s, s + n)] for p, (s, n) in index.items()}
+        faces = {p: [_face_from_cache(meta[i], vecs[i]) for i in range(s, s + n)] for p, (s, n) in index.items()}
         return faces, str(data["embedding_id"]), float(data["seconds"])
     faces, emb_id, secs = _analyze_all(paths, settings)
     index, meta, vecs, n = {}, [], [], 0

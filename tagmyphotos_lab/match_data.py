@@ -89,13 +89,16 @@ def load_testdata_faces(faces_dir: Path = FACES_DIR, cache_dir: Path = CACHE_DIR
     key_src = json.dumps([analyzer.embedding_id, tuning_stamp(), stamp])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     cache = cache_dir / f"testdata-faces-{key}.npz"
+    per_photo: dict[str, list[int]]  # photo file -> [its first row in vecs, its face count]
     if cache.exists():
         data = np.load(cache, allow_pickle=False)
         per_photo = json.loads(str(data["index"]))
         vecs = data["vectors"]
         emb_id = str(data["embedding_id"])
     else:
-        per_photo, chunks, emb_id = {}, [], ""
+        per_photo = {}
+        chunks: list[list[np.ndarray]] = []
+        emb_id = ""
         for p in photos:
             res = analyzer.analyze(p)
             emb_id = res.embedding_id

@@ -125,7 +125,8 @@ def _truth(item: Built, face: m.Face) -> str | None:
 
 def score(built: list[Built]) -> dict[str, float | int]:
     """Per face on the built photos: confirmed / suggested right or wrong, or left."""
-    names = {int(p.id): p.name for p in m.Person.select()}
+    # Keyed by a face's person_id, which is None for a face nobody named: that looks up no name.
+    names: dict[int | None, str] = {int(p.id): p.name for p in m.Person.select()}
     keys = ("group_faces", "placed_right", "placed_wrong", "suggested_right", "suggested_wrong", "left",
             "wrong_confirmed_all", "confirmed_all", "group_photos", "photo_level_names")  # fmt: skip
     c = dict.fromkeys(keys, 0)

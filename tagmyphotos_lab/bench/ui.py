@@ -61,12 +61,12 @@ def fill(n_photos: int, seed: int = 7) -> None:
         for pid in range(1, n_photos + 1):
             for k in range(2):
                 state, band = rnd.choice(MIX)
-                person = rnd.randint(1, PEOPLE)
+                person_id = rnd.randint(1, PEOPLE)
                 rows.append({
                     "photo": pid, "x": 100 + 900 * k, "y": 200, "w": 400, "h": 400, "quality": rnd.random(),
                     "state": state, "band": band, "thumb": "thumbs/x.jpg",
-                    "person": person if state == "confirmed" else None,
-                    "suggested_person": person if state == "suggested" else None,
+                    "person": person_id if state == "confirmed" else None,
+                    "suggested_person": person_id if state == "suggested" else None,
                     "confidence": rnd.uniform(0.5, 1.0) if state == "suggested" else None,
                     "cluster": rnd.randint(1, max(1, n_photos // 40)) if state == "unknown" and rnd.random() < 0.33
                     else None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +51,11 @@ def main() -> None:
             diff_names.append(f"{p}+{q}")
     s, d = np.asarray(same), np.asarray(diff)
     chosen = merge_distance(MATCH_MODELS["Dlib"][1])
-    rows = []
+    table = []
     for t in sorted({*THRESHOLDS, round(chosen, 4)}):
-        rows.append((f"{t:.3f}" + (" (chosen)" if t == round(chosen, 4) else ""), f"{(s <= t).mean():.3f}",
+        table.append((f"{t:.3f}" + (" (chosen)" if t == round(chosen, 4) else ""), f"{(s <= t).mean():.3f}",
                      f"{int((d <= t).sum())} / {len(d)}"))  # fmt: skip
-    print_table(["centroid distance <=", "splits found", "different pairs suggested"], rows)
+    print_table(["centroid distance <=", "splits found", "different pairs suggested"], table)
     print(f"splits: max {s.max():.3f}, p95 {np.percentile(s, 95):.3f}, median {np.median(s):.3f}")
     print(f"different: min {d.min():.3f}, p5 {np.percentile(d, 5):.3f}, median {np.median(d):.3f}")
     close = sorted({n for n, v in zip(diff_names, diff, strict=True) if v <= chosen})
@@ -68,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
