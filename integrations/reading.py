@@ -11,10 +11,13 @@ counted against integrations.import_max_pages / import_max_items), every photo t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tagmyphotos.config import IntegrationsConfig
+from tagmyphotos.review.imported_names import ImportedPhoto
+from tagmyphotos.review.imported_people import ImportedPerson
 
 
 def _never() -> None:
@@ -65,3 +68,14 @@ class Reading:
     def _stop(self, note: str) -> None:
         self.stopped = True
         self.notes.append(note)
+
+
+@dataclass
+class Fetched:
+    """One reading of Immich or PhotoPrism: named faces per photo of ours, its people, and what
+    was left out (counted per reason)."""
+
+    photos: list[ImportedPhoto] = field(default_factory=list)
+    people: list[ImportedPerson] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    requests: int = 0

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_absolute
-from integrations.reading import Reading
+from integrations.reading import Fetched, Reading
 from tagmyphotos.config import ImmichConfig, IntegrationsConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.review.imported_names import ImportedName, ImportedPhoto
@@ -30,16 +29,6 @@ if TYPE_CHECKING:
 
 # Assets per page of Immich's POST /api/search/metadata during a name import (Immich's maximum).
 IMMICH_IMPORT_PAGE_SIZE = 1000
-
-
-@dataclass
-class Fetched:
-    """One read of Immich: named faces per photo of ours, its people, and what was left out."""
-
-    photos: list[ImportedPhoto] = field(default_factory=list)
-    people: list[ImportedPerson] = field(default_factory=list)
-    skipped: Counter[str] = field(default_factory=Counter)
-    requests: int = 0
 
 
 def remote_paths(cfg: ImmichConfig, library_root: Path, photos: dict[str, int]) -> dict[str, int]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrations.pathmap import PathMapError, to_remote_relative
-from integrations.reading import Reading
+from integrations.reading import Fetched, Reading
 from tagmyphotos.config import IntegrationsConfig, PhotoPrismConfig
 from tagmyphotos.geometry import NormBox
 from tagmyphotos.review.imported_names import ImportedName, ImportedPhoto
@@ -28,14 +27,6 @@ if TYPE_CHECKING:
 
 # Photos per page of PhotoPrism's GET /api/v1/photos and subjects per page during a name import.
 PHOTOPRISM_IMPORT_PAGE_SIZE = 500
-
-
-@dataclass
-class Fetched:
-    photos: list[ImportedPhoto] = field(default_factory=list)
-    people: list[ImportedPerson] = field(default_factory=list)
-    skipped: Counter[str] = field(default_factory=Counter)
-    requests: int = 0
 
 
 def _paged(client: PhotoPrismClient, path: str, params: dict[str, Any], reading: Reading) -> Iterator[dict[str, Any]]:

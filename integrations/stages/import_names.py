@@ -8,15 +8,17 @@ Immich when push_renames is on). Safe to rerun: a second run changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from integrations.http import IntegrationError
+from integrations.http import ApiClient, IntegrationError
 from integrations.immich import client as immich
 from integrations.immich import names as immich_names
 from integrations.photoprism import client as photoprism
 from integrations.photoprism import names as photoprism_names
-from integrations.reading import Reading
+from integrations.reading import Fetched, Reading
 from tagmyphotos.core import Core
 from tagmyphotos.library.paths import PathNotFound, PathRefused, resolve_inside
 from tagmyphotos.review.imported_names import ImportOutcome, import_names, known_photos
@@ -27,6 +29,11 @@ from tagmyphotos.stages.steps.takeout_names import import_takeout
 SOURCES = ("immich", "photoprism", "takeout")
 # An import's notes (skipped names, limits reached) shown as warning events of its job, at most.
 NOTES_AS_EVENTS = 50
+
+# An app's fetch_names with its client and config bound: (library, our photos, reading) -> what it read.
+FetchNames = Callable[[Path, dict[str, int], Reading], Fetched]
+# An app's push_rename with its client bound: (their person id, our name).
+PushRename = Callable[[str, str], None]
 
 
 def takeout_folder(core: Core, folder: str | None) -> Path:
@@ -58,32 +65,34 @@ def run_import(
         if problem:
             raise ValueError(problem)
         with immich.ImmichClient(cfg.immich, cfg.timeout_s, cfg.retries) as client:
-            fetched = immich_names.fetch_names(client, cfg.immich, core.cfg.library, known_photos(), reading)
-            outcome = import_names(core, source, fetched.photos, dry_run)
-            people = sync_people(core, source, fetched.people, dry_run)
-            pushed = []
-            if cfg.immich.push_renames and not dry_run:
-                for push in people.to_push:
-                    immich_names.push_rename(client, push.external_id, push.name)
-                    remember(source, push.external_id, push.name, push.name)
-                    pushed.append(push.name)
-            requests = client.api.requests
-    elif source == "photoprism":
+            fetch = partial(immich_names.fetch_names, client, cfg.immich)
+            push = partial(immich_names.push_rename, client) if cfg.immich.push_renames else None
+            return import_from(core, source, client.api, fetch, reading, dry_run, push)
+    if source == "photoprism":
         problem = photoprism.config_problem(cfg.photoprism)
         if problem:
             raise ValueError(problem)
         with photoprism.PhotoPrismClient(cfg.photoprism, cfg.timeout_s, cfg.retries) as pclient:
-            pfetched = photoprism_names.fetch_names(pclient, cfg.photoprism, core.cfg.library, known_photos(), reading)
-            outcome = import_names(core, source, pfetched.photos, dry_run)
-            people = sync_people(core, source, pfetched.people, dry_run)
-            pushed = []
-            requests = pclient.api.requests
-            fetched_skipped = pfetched.skipped
-    else:
-        raise ValueError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
-    skipped = fetched.skipped if source == "immich" else fetched_skipped
+            pfetch = partial(photoprism_names.fetch_names, pclient, cfg.photoprism)
+            return import_from(core, source, pclient.api, pfetch, reading, dry_run)
+    raise ValueError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
+
+
+def import_from(core: Core, source: str, api: ApiClient, fetch: FetchNames, reading: Reading, dry_run: bool,
+                push: PushRename | None = None) -> dict[str, Any]:  # fmt: skip
+    """One app's import, whichever app: fetch its names and people (through `api`), apply them,
+    keep people in step, and with `push` (not in a dry run) send our renames there."""
+    fetched = fetch(core.cfg.library, known_photos(), reading)
+    outcome = import_names(core, source, fetched.photos, dry_run)
+    people = sync_people(core, source, fetched.people, dry_run)
+    pushed: list[str] = []
+    if push is not None and not dry_run:
+        for rename in people.to_push:
+            push(rename.external_id, rename.name)
+            remember(source, rename.external_id, rename.name, rename.name)
+            pushed.append(rename.name)
     outcome.notes[:0] = reading.notes
-    return report(outcome, people, pushed, dict(skipped), requests)
+    return report(outcome, people, pushed, dict(fetched.skipped), api.requests)
 
 
 def report(outcome: ImportOutcome, people: PeopleSync, pushed: list[str], skipped: dict[str, int],
@@ -131,8 +140,6 @@ def stage_import_names(core: Core, ctx: StageContext) -> dict[str, Any]:
         return result
     ctx.info(
         "{verb} from {source}: {imported} names on our faces, {marked} hand-marked, {already} already there, "
-        "{conflicts} conflicts, {unmatched} unmatched".format(
-            verb="would import" if dry_run else "imported", **result
-        )
+        "{conflicts} conflicts, {unmatched} unmatched".format(verb="would import" if dry_run else "imported", **result)
     )
     return result

@@ -21,7 +21,8 @@ from typing import cast
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex, exact_knn
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
+from tagmyphotos.matching.knn import Metric, exact_knn
 from tagmyphotos.matching.whispers import chinese_whispers
 
 # Neighbours per face in the clustering graph (chinese whispers needs only local edges).

@@ -10,12 +10,12 @@ Layout of the index folder (rebuilt by a debounced job, read by every process):
     meta.json            current generation, model id, dim, metric, item count (atomic replace)
     gen-<N>.ann / .ids.npy  the Annoy trees and the Annoy-item -> face-id map of generation N
 A reader picks up a newer generation on its next query (one stat of meta.json).
+The searches themselves (exact numpy k-NN, Annoy row by row) are plain functions in knn.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import multiprocessing
 import os
@@ -24,13 +24,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import cast
 
 import numpy as np
 from annoy import AnnoyIndex
-from threadpoolctl import ThreadpoolController
 
 from tagmyphotos import tuning
+from tagmyphotos.matching.knn import METRICS, Metric, exact_knn, search_file, search_rows
 
 # Annoy trees (more = better recall, bigger file, slower build) and the number of tree nodes a
 # query inspects (Annoy's search_k; at least fetched x trees). Measured on 100k synthetic faces
@@ -50,17 +50,9 @@ INDEX_MAX_FRESH = 50_000
 INDEX_QUERY_WORKERS = 2
 INDEX_PARALLEL_MIN_ROWS = 5000
 
-# Exact search for fewer queries than this runs BLAS on one thread: a one-face query against
-# 100k faces took 8 ms with 2 OpenBLAS threads on a busy 2-core machine and 2 ms with one;
-# big blocks (a refresh) still gain from both cores.
-INDEX_EXACT_ONE_THREAD_BELOW = 64
-
 # Annoy build: fixed seed (reproducible trees) and threads.
 INDEX_SEED = 42
 INDEX_BUILD_JOBS = 2
-
-Metric = Literal["euclidean", "angular"]
-METRICS = ("euclidean", "angular")
 
 
 @dataclass(frozen=True)
@@ -318,17 +310,17 @@ class NeighbourIndex:
         assert self._ann is not None
         workers = min(self.workers, len(q) // INDEX_PARALLEL_MIN_ROWS)
         if workers < 2 or self._ann_path is None:
-            return _search_rows(self._ann, q, want, search_k)
+            return search_rows(self._ann, q, want, search_k)
         chunks = np.array_split(q, workers)
         ctx = multiprocessing.get_context("spawn")  # safe in threaded servers and huey workers
         with ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
             spec = (self._ann_path, self.spec.dim, self.spec.metric)
-            futures = [pool.submit(_search_file, *spec, c, want, search_k) for c in chunks[1:]]
-            parts = [_search_rows(self._ann, chunks[0], want, search_k)]
+            futures = [pool.submit(search_file, *spec, c, want, search_k) for c in chunks[1:]]
+            parts = [search_rows(self._ann, chunks[0], want, search_k)]
             try:
                 parts += [f.result() for f in futures]
             except (OSError, BrokenProcessPool):  # generation replaced meanwhile, worker died
-                parts += [_search_rows(self._ann, c, want, search_k) for c in chunks[1:]]
+                parts += [search_rows(self._ann, c, want, search_k) for c in chunks[1:]]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     # --- helpers -----------------------------------------------------------------------------
@@ -350,69 +342,6 @@ class NeighbourIndex:
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
             return (vecs / np.maximum(norms, 1e-12)).astype(np.float32)
         return np.ascontiguousarray(vecs, np.float32)
-
-
-def exact_knn(q: np.ndarray, base: np.ndarray, base_ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Brute-force euclidean k-NN in chunks (bounded memory); same padding as `query`."""
-    n = len(q)
-    ids = np.full((n, k), -1, np.int64)
-    dist = np.full((n, k), np.inf, np.float32)
-    if n == 0 or len(base) == 0:
-        return ids, dist
-    if n < INDEX_EXACT_ONE_THREAD_BELOW:  # BLAS threads only pay off for big blocks
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            return _exact_knn(q, base, base_ids, k, ids, dist)
-    return _exact_knn(q, base, base_ids, k, ids, dist)
-
-
-def _exact_knn(
-    q: np.ndarray, base: np.ndarray, base_ids: np.ndarray, k: int, ids: np.ndarray, dist: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    n = len(q)
-    kk = min(k, len(base))
-    b_sq = np.einsum("ij,ij->i", base, base)
-    chunk = max(1, tuning.INDEX_EXACT_CHUNK_CELLS // len(base))
-    for lo in range(0, n, chunk):
-        qc = q[lo : lo + chunk]
-        d2 = b_sq[None, :] - 2.0 * (qc @ base.T) + np.einsum("ij,ij->i", qc, qc)[:, None]
-        if kk < len(base):
-            part = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
-        else:
-            part = np.tile(np.arange(len(base)), (len(qc), 1))
-        pd = np.take_along_axis(d2, part, axis=1)
-        order = np.argsort(pd, axis=1, kind="stable")
-        part, pd = np.take_along_axis(part, order, axis=1), np.take_along_axis(pd, order, axis=1)
-        ids[lo : lo + len(qc), :kk] = base_ids[part]
-        dist[lo : lo + len(qc), :kk] = np.sqrt(np.maximum(pd, 0.0))
-    return ids, dist
-
-
-def _search_rows(ann: AnnoyIndex, q: np.ndarray, want: int, search_k: int) -> tuple[np.ndarray, np.ndarray]:
-    items = np.full((len(q), want), -1, np.int64)
-    dist = np.full((len(q), want), np.inf, np.float32)
-    get = ann.get_nns_by_vector
-    for row, vec in enumerate(q.tolist()):
-        found, ds = get(vec, want, search_k, include_distances=True)
-        items[row, : len(found)] = found
-        dist[row, : len(found)] = ds
-    return items, dist
-
-
-def _search_file(
-    path: str, dim: int, metric: Metric, q: np.ndarray, want: int, search_k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """In a worker process: map the published generation (shared pages) and search rows."""
-    ann = AnnoyIndex(dim, metric)
-    ann.load(path)
-    try:
-        return _search_rows(ann, q, want, search_k)
-    finally:
-        ann.unload()
-
-
-@functools.cache
-def _blas_controller() -> ThreadpoolController:
-    return ThreadpoolController()  # inspecting the loaded BLAS libraries costs ~ms: once
 
 
 def remove_index(folder: Path) -> None:

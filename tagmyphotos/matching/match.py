@@ -20,7 +20,8 @@ from typing import cast
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
+from tagmyphotos.matching.knn import Metric
 from tagmyphotos.states import MatchBand
 
 NO_REJECTIONS: Mapping[int, Collection[int]] = {}

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagmyphotos import tuning
-from tagmyphotos.matching.index import NeighbourIndex, exact_knn
+from tagmyphotos.matching.index import NeighbourIndex
+from tagmyphotos.matching.knn import exact_knn
 from tagmyphotos.matching.match import Matcher, MatchSettings, Suggestion
 from tagmyphotos.states import Certainty, MatchBand
 

@@ -21,7 +21,8 @@ import peewee as pw
 
 from tagmyphotos import tuning
 from tagmyphotos.config import Config
-from tagmyphotos.matching.index import IndexSpec, Metric, NeighbourIndex
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
+from tagmyphotos.matching.knn import Metric
 from tagmyphotos.matching.match import Matcher, MatchSettings
 from tagmyphotos.matching.sure import SureRule, Unnamed
 from tagmyphotos.store import models as m

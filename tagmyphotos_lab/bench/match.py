@@ -20,7 +20,8 @@ import numpy as np
 
 from tagmyphotos.matching.assign import assign_per_photo
 from tagmyphotos.matching.cluster import ClusterSettings, cluster_faces, update_clusters
-from tagmyphotos.matching.index import IndexSpec, NeighbourIndex, exact_knn
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex
+from tagmyphotos.matching.knn import exact_knn
 from tagmyphotos.matching.match import Matcher, MatchSettings
 from tagmyphotos_lab.benchlib import cpu_count, emit, peak_rss_mb, print_table, timer
 from tagmyphotos_lab.match_data import load_testdata_faces, synthetic_faces

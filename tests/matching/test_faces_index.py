@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagmyphotos.matching.index import IndexSpec, NeighbourIndex, exact_knn, remove_index
+from tagmyphotos.matching.index import IndexSpec, NeighbourIndex, remove_index
+from tagmyphotos.matching.knn import exact_knn
 
 DIM = 16
 

@@ -1,4 +1,4 @@
-"""Configuration: config.yaml, overridden by TAGMYPHOTOS_* environment variables, validated once.
+"""The sections of config.yaml as typed models: every key, its default and what it allows.
 
 Why one typed object passed around explicitly: every component gets exactly the settings it
 needs from its caller, so there is no hidden global and a wrong value fails at start with one
@@ -7,46 +7,28 @@ line that names the key and what is allowed.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from tagmyphotos import tuning
-from tagmyphotos.errors import EXIT_USAGE, TagMyPhotosError
+from tagmyphotos.config.masking import mask_model
 
-ENV_PREFIX = "TAGMYPHOTOS_"
-DEFAULT_CONFIG_FILE = "config.yaml"
-MASK = "********"
-# Settings whose address itself is a secret (a Home Assistant/Discord webhook id in the path):
-# shown as scheme://host/******** everywhere.
-SECRET_PATH_URLS = frozenset({"integrations.webhook.url"})
 # Shortest accepted secrets: a 4-character API key or a 3-character password is guessed at once.
 MIN_API_KEY_CHARS = 16
 MIN_PASSWORD_CHARS = 8
-# Setting names whose value is never repeated in a message.
-SECRET_NAMES = frozenset({"password", "api_key", "token", "secret", "storage_secret", "url", "redis_url"})
-_URL_IN_TEXT = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
-
-
-class ConfigError(TagMyPhotosError):
-    """A configuration problem, with a one-line message for the user."""
-
-    exit_code = EXIT_USAGE
 
 
 class _Section(BaseModel):
@@ -347,7 +329,7 @@ class Config(_Section):
 
     def masked(self) -> dict[str, Any]:
         """The effective config as plain data with every secret replaced by '********'."""
-        return _mask(self.model_dump(mode="json"), self)
+        return mask_model(self.model_dump(mode="json"), self)
 
 
 def _min_secret(v: SecretStr | None, chars: int) -> SecretStr | None:
@@ -357,114 +339,3 @@ def _min_secret(v: SecretStr | None, chars: int) -> SecretStr | None:
     if len(v.get_secret_value().strip()) < chars:
         raise ValueError(f"too short: at least {chars} characters are needed")
     return v
-
-
-def _mask(data: Any, model: Any, prefix: str = "") -> Any:
-    if isinstance(model, BaseModel):
-        out = {}
-        for key, value in data.items():
-            attr = getattr(model, key)
-            if isinstance(attr, SecretStr):
-                out[key] = MASK if attr.get_secret_value() else ""
-            else:
-                out[key] = _mask(value, attr, f"{prefix}{key}.")
-        return out
-    return mask_setting(prefix[:-1], data)
-
-
-def mask_setting(dotted: str, value: Any) -> Any:
-    """A setting's value safe to show: a URL without its credentials (see mask_url)."""
-    if isinstance(value, str) and "://" in value:
-        return mask_url(value, hide_path=dotted in SECRET_PATH_URLS)
-    return value
-
-
-def mask_url(url: str, hide_path: bool = False) -> str:
-    """The URL with its password (or token as user name), query values and fragment replaced by
-    MASK, and with hide_path its path too. The one masking function for every URL we show:
-    redis://:pw@host, postgresql://user:pw@host/db, https://token@host, ?token=..."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return MASK
-    if not parts.scheme or not parts.netloc:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
-    path = "/" + MASK if hide_path and parts.path.strip("/") else parts.path
-    query = "&".join(f"{k}={MASK}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
-    if hide_path and parts.query:
-        query = MASK
-    return urlunsplit((parts.scheme, netloc, path, query, MASK if parts.fragment else ""))
-
-
-def mask_urls_in(text: str) -> str:
-    """Every URL inside a text (a log line, a job error, a readiness reason) masked."""
-    return _URL_IN_TEXT.sub(lambda mt: mask_url(mt.group(0)), text)
-
-
-def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    """TAGMYPHOTOS_ANALYSIS__WORKERS=3 -> {"analysis": {"workers": "3"}}; short forms too."""
-    aliases = {
-        "HOST": "SERVER__HOST",
-        "PORT": "SERVER__PORT",
-        "PASSWORD": "AUTH__PASSWORD",
-        "API_KEY": "AUTH__API_KEY",
-        "LOG_LEVEL": "LOGGING__LEVEL",
-        "DATABASE_URL": "DATABASE__URL",
-        "REDIS_URL": "QUEUE__REDIS_URL",
-        "QUEUE_SECRET": "QUEUE__SECRET",
-    }
-    tree: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "CONFIG",):
-            continue
-        key = name[len(ENV_PREFIX) :]
-        if key.endswith("_FILE") and key[:-5] in aliases:  # Docker secrets: *_FILE
-            key, value = key[:-5], Path(value).read_text().strip()
-        key = aliases.get(key, key)
-        parts = [p.lower() for p in key.split("__")]
-        node = tree
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        parsed = yaml.safe_load(value) if value.strip() else value
-        node[parts[-1]] = value if isinstance(parsed, (dict, type(None))) else parsed
-    return tree
-
-
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`over` laid over `base`, nested mappings merged key by key."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read config.yaml (if present) and the environment; raise ConfigError with one line."""
-    environ = dict(os.environ if environ is None else environ)
-    path = Path(path or environ.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_FILE))
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    try:
-        data = deep_merge(data, env_overrides(environ))
-        cfg = Config.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        got = err.get("input")
-        secret = str(err["loc"][-1]) in SECRET_NAMES if err["loc"] else False
-        shown = "" if isinstance(got, dict) or secret else f" (got {got!r})"
-        raise ConfigError(f"config error: {key}: {err['msg']}{shown}") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"config error: {exc}") from exc
-    return cfg.model_copy(update={"library": cfg.library.expanduser(), "data": cfg.data.expanduser()})

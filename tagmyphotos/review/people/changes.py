@@ -1,4 +1,4 @@
-"""People: create, find, rename, merge, hide, delete, list; keeps face counts and covers right.
+"""Changes to people: create, rename, merge, hide, delete; keeps face counts and covers right.
 
 Why every function here takes the Core and runs ONE transaction: a person's confirmed faces,
 face_count, cover face, aliases and the undo entry must change together or not at all (two
@@ -9,130 +9,22 @@ Invariant kept by this module and faces_review: face.person is set iff face.stat
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
-from difflib import SequenceMatcher
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from tagmyphotos import tuning
-from tagmyphotos.errors import Conflict, NotFound, PeopleError
+from tagmyphotos.errors import Conflict
+from tagmyphotos.review.people.names import clean_name, find_person, get_person
+from tagmyphotos.review.people.views import person_view
 from tagmyphotos.review.undo import Journal
-from tagmyphotos.states import MatchBand
 from tagmyphotos.store import models as m
-from tagmyphotos.store import tally
 from tagmyphotos.store.db import chunked, serialized
-from tagmyphotos.store.views import PersonView, ReviewResult, iso, objs
+from tagmyphotos.store.views import PersonView, ReviewResult, objs
 from tagmyphotos.suggest.refresh import refresh_affected
 
 if TYPE_CHECKING:
     from tagmyphotos.core import Core
-
-# At most this many existing people are offered.
-NAME_SIMILAR_SHOWN = 3
-
-
-# --- names -----------------------------------------------------------------------------------
-# Control and format characters (bidi overrides, zero-width), surrogates. Not the unassigned
-# ones (Cn): a character of a newer Unicode than this Python's is still a character.
-NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
-
-
-def clean_name(name: str) -> str:
-    """Collapse whitespace; refuse empty, over-long and control-character names."""
-    cleaned = " ".join(str(name).split())
-    if not cleaned:
-        raise PeopleError("a name cannot be empty")
-    if len(cleaned) > tuning.PERSON_NAME_MAX_CHARS:
-        raise PeopleError(f"a name can have at most {tuning.PERSON_NAME_MAX_CHARS} characters")
-    if any(unicodedata.category(c) in NAME_REFUSED_CATEGORIES for c in cleaned):
-        raise PeopleError("a name cannot contain control characters")
-    return cleaned
-
-
-def shown(text: str, limit: int = 80) -> str:
-    """Text from elsewhere as a message may quote it: control and format characters escaped
-    (\\x1b, \\u202e), cut to `limit` characters; quoted, so its ends are visible."""
-    cut = text[:limit]
-    escaped = "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if unicodedata.category(c).startswith("C")
-        else c for c in cut
-    )  # fmt: skip
-    return f"“{escaped}”" + (f"… ({len(text)} characters)" if len(text) > limit else "")
-
-
-def find_person(name: str) -> m.Person | None:
-    """By name, then ignoring case, then by an old name (alias) — so imports keep working."""
-    wanted = " ".join(str(name).split())
-    person = m.Person.get_or_none(m.Person.name == wanted)
-    if person is not None:
-        return person
-    folded = wanted.casefold()
-    for row in m.Person.select():
-        if row.name.casefold() == folded:
-            return row
-    alias: Any = m.PersonAlias.get_or_none(m.PersonAlias.name == wanted)
-    if alias is None:
-        alias = next((a for a in m.PersonAlias.select() if a.name.casefold() == folded), None)
-    return m.Person.get_by_id(alias.person_id) if alias is not None else None
-
-
-def name_similarity(a: str, b: str) -> float:
-    """How alike two names are, 0..1, ignoring case and spacing; 1.0 when one is the first
-    word(s) of the other ("Scarlett" and "Scarlett Johansson")."""
-    x, y = (" ".join(str(n).split()).casefold() for n in (a, b))
-    if not x or not y:
-        return 0.0
-    short, long = sorted((x.split(), y.split()), key=len)
-    if long[: len(short)] == short:
-        return 1.0
-    return SequenceMatcher(None, x, y).ratio()
-
-
-def similar_people(name: str) -> list[PersonView]:
-    """People whose name or alias is close to `name`, best first; none when `name` is taken
-    (then it simply names that person). For "did you mean ...?" before creating a person."""
-    if not " ".join(str(name).split()) or find_person(name) is not None:
-        return []
-    aliases = _aliases(None)
-    scored = []
-    for person in m.Person.select():
-        best = max(name_similarity(name, n) for n in [person.name, *aliases.get(person.id, [])])
-        if best >= tuning.NAME_SIMILAR_RATIO:
-            scored.append((-best, person.name.casefold(), person))
-    scored.sort(key=lambda t: (t[0], t[1]))
-    return _views([p for _, _, p in scored[: NAME_SIMILAR_SHOWN]])
-
-
-def get_person(person_id: int) -> m.Person:
-    person = m.Person.get_or_none(m.Person.id == person_id)
-    if person is None:
-        raise NotFound(f"no person with id {person_id}")
-    return person
-
-
-def person_id_of(who: int | str) -> int:
-    """The id of an existing person, given by id or by name (or old name); NotFound otherwise."""
-    if isinstance(who, int):
-        return int(get_person(who).id)
-    found = find_person(who)
-    if found is None:
-        raise NotFound(f"no person named {who!r}")
-    return int(found.id)
-
-
-def resolve_person(who: int | str, journal: Journal | None = None) -> tuple[m.Person, bool]:
-    """An id, or a name (created when new); returns (person, created). Call in a transaction."""
-    if isinstance(who, int):
-        return get_person(who), False
-    person = find_person(who)
-    if person is not None:
-        return person, False
-    person = m.Person.create(name=clean_name(who))
-    if journal is not None:
-        journal.people_created.append(int(person.id))
-    return person, True
 
 
 # --- counts and covers -----------------------------------------------------------------------
@@ -173,83 +65,6 @@ def set_cover(core: Core, person_id: int, face_id: int) -> PersonView:
             raise Conflict(f"face {face_id} is not a confirmed face of {person.name}")
         m.Person.update(cover_face_id=face_id).where(m.Person.id == person_id).execute()
     return person_view(get_person(person_id))
-
-
-# --- views -----------------------------------------------------------------------------------
-def list_people(include_hidden: bool = True, search: str | None = None) -> list[PersonView]:
-    """All people by name, with counts of their pending suggestions and their cover thumb."""
-    query = m.Person.select()
-    if not include_hidden:
-        query = query.where(~m.Person.hidden)
-    people = sorted(query, key=lambda p: (p.name.casefold(), p.id))
-    if search:
-        folded = search.casefold()
-        aliases = _aliases(None)
-        people = [
-            p
-            for p in people
-            if folded in p.name.casefold() or any(folded in a.casefold() for a in aliases.get(p.id, []))
-        ]
-    return _views(people)
-
-
-def person_view(person: m.Person) -> PersonView:
-    return _views([person])[0]
-
-
-def person_views(person_ids: list[int]) -> list[PersonView]:
-    """Views of these people in this order, with one read of the counts (NotFound if one is gone)."""
-    found = {int(p.id): p for p in m.Person.select().where(m.Person.id.in_(person_ids))} if person_ids else {}
-    missing = [pid for pid in person_ids if pid not in found]
-    if missing:
-        raise NotFound(f"no person with id {missing[0]}")
-    return _views([found[pid] for pid in person_ids])
-
-
-def _aliases(ids: list[int] | None) -> dict[int, list[str]]:
-    query = m.PersonAlias.select().order_by(m.PersonAlias.id)
-    if ids is not None:
-        query = query.where(m.PersonAlias.person.in_(ids))
-    out: dict[int, list[str]] = {}
-    for pid, name in m.rows(query.select(m.PersonAlias.person, m.PersonAlias.name)):
-        out.setdefault(int(pid), []).append(name)
-    return out
-
-
-def _views(people: list[m.Person]) -> list[PersonView]:
-    if not people:
-        return []
-    ids = [p.id for p in people]
-    bands: dict[tuple[int, str], int] = {}
-    for key, n in tally.counts().items():  # kept by the database: no scan of the suggestions
-        if key.state == m.FaceState.SUGGESTED:
-            bands[(key.person, key.band)] = bands.get((key.person, key.band), 0) + n
-    covers = {p.cover_face_id for p in people if p.cover_face_id}
-    thumbs: dict[int, str] = {}
-    if covers:
-        thumbs = dict(m.rows(m.Face.select(m.Face.id, m.Face.thumb).where(m.Face.id.in_(list(covers)))))
-    aliases = _aliases(ids)
-    return [
-        PersonView(
-            id=p.id,
-            name=p.name,
-            hidden=bool(p.hidden),
-            ask_first=bool(p.ask_first),
-            face_count=p.face_count,
-            cover_face_id=p.cover_face_id,
-            cover_thumb=thumbs.get(p.cover_face_id) if p.cover_face_id else None,
-            aliases=aliases.get(p.id, []),
-            likely=bands.get((p.id, MatchBand.LIKELY), 0),
-            maybe=bands.get((p.id, MatchBand.MAYBE), 0),
-            created_at=iso(p.created_at),
-        )
-        for p in people
-    ]
-
-
-def ignored_count() -> int:
-    """The built-in "ignored" bucket (strangers, background faces) is a face state."""
-    return tally.count(m.FaceState.IGNORED)
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -305,7 +120,7 @@ def set_hidden(core: Core, person_id: int, hidden: bool) -> PersonView:
 
 
 def set_ask_first(core: Core, person_id: int, ask: bool) -> PersonView:
-    """"Always ask me" (children, twins): the product never names this person by itself; their
+    """ "Always ask me" (children, twins): the product never names this person by itself; their
     suggestions wait in Review whatever their level."""
     with serialized(core.db):
         person = get_person(person_id)
