@@ -18,8 +18,9 @@ import pytest
 
 from tagmyphotos.metadata.backups import BackupStore
 from tagmyphotos.metadata.exiftool import ExifToolSession
+from tagmyphotos.metadata.jpeg import jpeg_image_digest
 from tagmyphotos.metadata.plan import plan_write
-from tagmyphotos.metadata.read import jpeg_image_digest, read_photo
+from tagmyphotos.metadata.read import read_photo
 from tagmyphotos.metadata.write import MetadataWriter
 from tests.support.base import ROOT, SHARED
 

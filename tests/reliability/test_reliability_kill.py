@@ -136,7 +136,8 @@ def _written_or_original(lib: Path, data: Path, originals: dict[str, bytes]) -> 
     """Every photo is its original, or fully written with its name, same pixels, good backup."""
     from tagmyphotos.metadata.backups import BackupStore
     from tagmyphotos.metadata.exiftool import ExifToolSession
-    from tagmyphotos.metadata.read import jpeg_image_digest, read_photo
+    from tagmyphotos.metadata.jpeg import jpeg_image_digest
+    from tagmyphotos.metadata.read import read_photo
 
     seen = {"original": 0, "written": 0}
     store = BackupStore(data / "backups", lib)
