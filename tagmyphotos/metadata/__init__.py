@@ -6,7 +6,6 @@ stages/write.py stage supplies those from the database.
 Modules:
 - exiftool: one persistent exiftool per writer
 - read: people tags already in a photo or its sidecar
-- jpeg: a JPEG by content, and the digest of its image data (a write must leave it unchanged)
 - plan: exactly which tags to write
 - target: in-file or sidecar, and the proof a write did what was planned
 - write: back up, write, verify, restore on failure
@@ -15,4 +14,4 @@ Modules:
 - backups: originals kept before the first write; byte-identical restores
 """
 
-__all__ = ["backups", "bulk", "commands", "exiftool", "jpeg", "plan", "read", "target", "write"]
+__all__ = ["backups", "bulk", "commands", "exiftool", "plan", "read", "target", "write"]

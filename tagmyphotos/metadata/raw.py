@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tagmyphotos.errors import TagMyPhotosError
+from tagmyphotos.jpeg import is_jpeg
 from tagmyphotos.metadata.exiftool import ExifToolSession, path_arg
-from tagmyphotos.metadata.jpeg import is_jpeg
 
 # Tags that hold an embedded JPEG, the largest wins (JpgFromRaw is full size where present).
 PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage")

@@ -22,9 +22,9 @@ from scipy.optimize import linear_sum_assignment
 from tagmyphotos import tuning
 from tagmyphotos.config import PHOTO_EXTENSIONS, RAW_EXTENSIONS
 from tagmyphotos.geometry import NormBox, to_oriented, valid_orientation
+from tagmyphotos.jpeg import is_jpeg, jpeg_image_digest
 from tagmyphotos.metadata.exiftool import ExifToolSession, RunResult, path_arg
 from tagmyphotos.metadata.heif import FRAME_TAGS, shown_size
-from tagmyphotos.metadata.jpeg import is_jpeg, jpeg_image_digest
 
 _PHOTO_SUFFIXES = frozenset((*PHOTO_EXTENSIONS, *RAW_EXTENSIONS))
 MWG_TAG = "XMP-mwg-rs:RegionInfo"

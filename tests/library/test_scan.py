@@ -10,7 +10,7 @@ from tagmyphotos.core import Core
 from tagmyphotos.library.probe import probe_file, sniff_format
 from tagmyphotos.library.scan import scan_library, walk_rules
 from tagmyphotos.store import models as m
-from tests.support.base import FACES
+from tests.support.base import FACES, REAL
 
 
 def _scan(core: Core):
@@ -151,6 +151,54 @@ def test_sniff_and_probe() -> None:
     assert sniff_format(b"\0\0\0\x18ftypheic") == "HEIF"
     probe = probe_file(str(FACES / "img1.jpg"), "image")
     assert probe.format == "JPEG" and probe.width and probe.height and len(probe.hash) == 32
+
+
+def test_a_truncated_jpeg_is_told_by_its_structure_and_a_long_trailer_by_decoding(tmp_path: Path) -> None:
+    """Whole: an end-of-image marker after the image data starts (no decode). Cut anywhere in
+    the image data, or so early that only an embedded thumbnail's end marker is left: refused.
+    A trailer longer than the looked-at tail (a motion photo's video) is proved by decoding."""
+    from tagmyphotos.jpeg import image_data_offset
+    from tagmyphotos.library import probe
+    from tagmyphotos.library.probe import FileProblem
+
+    # a JPEG whose metadata holds an end-of-image marker, as an EXIF thumbnail does: a comment
+    # segment (FF FE, length, body) carrying FF D9, put right after the start-of-image marker
+    original = (REAL / "portrait.jpg").read_bytes()
+    body = b"thumbnail ends: \xff\xd9"
+    data = original[:2] + b"\xff\xfe" + (len(body) + 2).to_bytes(2, "big") + body + original[2:]
+    source = tmp_path / "with-marker-in-metadata.jpg"
+    source.write_bytes(data)
+    start = image_data_offset(source)
+    assert 0 < data.find(b"\xff\xd9") < start  # that marker comes before the image data
+    whole = probe_file(str(source), "image")
+    for cut in (start + 10, start + (len(data) - start) // 2, len(data) - 2):
+        truncated = tmp_path / f"cut{cut}.jpg"
+        truncated.write_bytes(data[:cut])
+        try:
+            probe_file(str(truncated), "image")
+        except FileProblem as exc:
+            assert "broken JPEG" in str(exc)
+        else:
+            raise AssertionError(f"a JPEG cut at {cut} of {len(data)} was accepted")
+    trailer = tmp_path / "motion.jpg"
+    trailer.write_bytes(data + bytes(range(1, 255)) * 8000)  # 2 MB after the end, no FF D9 in it
+    decoded: list[str] = []
+    real_ends = probe._jpeg_ends
+
+    def ends(abspath: str, size: int, tail: bytes) -> bool:
+        answer = real_ends(abspath, size, tail)
+        decoded.append(abspath) if not answer else None
+        return answer
+
+    probe._jpeg_ends = ends
+    try:
+        long_tail = probe_file(str(trailer), "image")
+        again = probe_file(str(source), "image")
+    finally:
+        probe._jpeg_ends = real_ends
+    assert decoded == [str(trailer)]  # the whole photo needed no decode; the long trailer did
+    assert (long_tail.width, long_tail.height, long_tail.orientation) == (whole.width, whole.height, whole.orientation)
+    assert again == whole
 
 
 def test_reference_photos_taught_from_outside_are_not_scanned_or_purged(core: Core) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tagmyphotos.jpeg import jpeg_image_digest
 from tagmyphotos.metadata.backups import BackupStore
 from tagmyphotos.metadata.exiftool import ExifToolSession
-from tagmyphotos.metadata.jpeg import jpeg_image_digest
 from tagmyphotos.metadata.plan import plan_write
 from tagmyphotos.metadata.read import read_photo
 from tagmyphotos.metadata.write import MetadataWriter

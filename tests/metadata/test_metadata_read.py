@@ -12,8 +12,8 @@ from PIL import Image, ImageOps
 
 from tagmyphotos.faces.images import _TRANSPOSE
 from tagmyphotos.geometry import NormBox, oriented_size, to_oriented, to_stored
+from tagmyphotos.jpeg import jpeg_image_digest
 from tagmyphotos.metadata.exiftool import ExifToolSession
-from tagmyphotos.metadata.jpeg import jpeg_image_digest
 from tagmyphotos.metadata.read import (
     PhotoMetadata,
     TagSet,

@@ -134,9 +134,9 @@ def _confirm_people(lib: Path, data: Path) -> None:
 
 def _written_or_original(lib: Path, data: Path, originals: dict[str, bytes]) -> dict[str, int]:
     """Every photo is its original, or fully written with its name, same pixels, good backup."""
+    from tagmyphotos.jpeg import jpeg_image_digest
     from tagmyphotos.metadata.backups import BackupStore
     from tagmyphotos.metadata.exiftool import ExifToolSession
-    from tagmyphotos.metadata.jpeg import jpeg_image_digest
     from tagmyphotos.metadata.read import read_photo
 
     seen = {"original": 0, "written": 0}
