@@ -20,7 +20,8 @@ that existing `except ValueError` and the like still catch it):
     ├── ConfigError                     500 internal-error  2  config (the CLI: a usage problem)
     ├── PathRefused [ValueError]        400 bad-path        2  library.paths
     ├── PathNotFound [LookupError]      404 not-found       3  library.paths
-    ├── FileProblem                     500                 1  library.scan
+    ├── FileProblem                     500                 1  library.probe
+    ├── MalformedJpeg [ValueError]      500                 1  jpeg (handled where raised)
     ├── ImageError, DlibFormatError [ValueError],
     │   EngineUnavailableError, WeightsMissingError [RuntimeError]      500  1  faces
     ├── RawPreviewError, BackupError [RuntimeError] ── OutsideLibrary,

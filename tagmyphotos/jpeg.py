@@ -1,8 +1,8 @@
 """A JPEG's structure, read by us: is it a JPEG, where its image data starts, whether that data
 ends (an end-of-image marker after it), and the digest of everything but its metadata.
 
-Why in the bottom layer: the scan (library/probe.py) and the metadata writer (metadata/) both
-need it, and neither may import the other. Why ours and not a decoder's or exiftool's: the
+Why a layer of its own under the pure packages: the scan (library/probe.py) and the metadata
+writer (metadata/) both need it, and neither may import the other. Why ours and not a decoder's or exiftool's: the
 scan must tell a truncated photo (an interrupted copy) from a whole one without decoding it
 (a reduced decode cost ~12 CPU ms per photo, most of a first scan), and a metadata write must
 prove the image data untouched (exiftool's ImageDataHash scans the entropy-coded data in Perl,
@@ -22,14 +22,17 @@ from typing import BinaryIO
 
 import xxhash
 
+from tagmyphotos.errors import TagMyPhotosError
+
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _DIGEST_CHUNK = 1 << 20
 SOS, EOI_MARKER = 0xDA, 0xD9
 EOI = b"\xff\xd9"
 
 
-class MalformedJpeg(ValueError):
-    """The segments before the image data are broken (or there is no image data)."""
+class MalformedJpeg(TagMyPhotosError, ValueError):
+    """The segments before the image data are broken (or there is no image data). Never shown
+    as such: the scan then decodes the file, and a write finds no digest (metadata.target)."""
 
 
 @dataclass(frozen=True)
