@@ -182,12 +182,17 @@ def _fields(item: FoundFile, probe: Probe | None, problem: str | None) -> dict[s
     }
 
 
+# A photo in these states is read again when its file is touched, even with the same content:
+# the error or failure may have come from the file changing while it was read (a copy in progress).
+_TRIED_AGAIN_WHEN_TOUCHED = (m.PhotoState.ERROR, m.PhotoState.FAILED)
+
+
 def _update_changed(item: FoundFile, probe: Probe | None, problem: str | None, report: ScanReport) -> None:
     photo = m.Photo.get(m.Photo.path == item.rel)
     photo_id = photo.id
     values = _fields(item, probe, problem)
     if probe is not None:
-        if probe.hash == photo.hash and photo.state != m.PhotoState.ERROR:
+        if probe.hash == photo.hash and photo.state not in _TRIED_AGAIN_WHEN_TOUCHED:
             values.pop("state", None)  # touched, not changed: keep its analysis
         else:
             values["state"] = m.PhotoState.PENDING

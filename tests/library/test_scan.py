@@ -296,3 +296,23 @@ def test_asks_to_stop_rarely_and_a_stop_keeps_what_it_read(core: Core) -> None:
     gone = _scan(core)
     assert len(gone.missing) == extra and len(gone.new) == 20 - read
     assert m.Photo.select().where(m.Photo.state == m.PhotoState.MISSING).count() == extra
+
+
+def test_a_failed_photo_is_tried_again_when_its_file_is_touched(core: Core) -> None:
+    """Same content but a new mtime: a done photo keeps its analysis; a failed one (perhaps read
+    while a copy was still writing it) is analysed again."""
+    _scan(core)
+    lib = core.cfg.library
+    failed, done = m.Photo.get(m.Photo.path == "img1.jpg"), m.Photo.get(m.Photo.path == "img2.jpg")
+    m.Photo.update(state=m.PhotoState.FAILED, last_error="read while it changed").where(
+        m.Photo.id == failed.id
+    ).execute()
+    m.Photo.update(state=m.PhotoState.DONE).where(m.Photo.id == done.id).execute()
+    untouched = _scan(core)
+    assert untouched.files_read == 0 and m.Photo.get_by_id(failed.id).state == m.PhotoState.FAILED
+    for name in ("img1.jpg", "img2.jpg"):
+        os.utime(lib / name, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    touched = _scan(core)
+    assert touched.files_read == 2 and touched.changed == [failed.id]
+    assert m.Photo.get_by_id(failed.id).state == m.PhotoState.PENDING
+    assert m.Photo.get_by_id(done.id).state == m.PhotoState.DONE
