@@ -1,17 +1,13 @@
-"""/version, /health, /stats, /whoami: what is running and whether it can work, how far the
-library is, who is asking.
+"""/version, /stats, /whoami: what is running, how far the library is, who is asking.
 
-The orchestrators' probes and metrics (/healthz, /readyz, /metrics) live in ui/api/ops.py,
-outside /api/v1, because they are called without a key; /health is the same readiness checks
-for an API client, always answered 200 with the verdict in the body (a 503 means "do not send
-traffic", which is the orchestrator's business, not a client's).
+Health and metrics (/healthz, /readyz, /metrics) live in ui/api/ops.py, outside /api/v1,
+because orchestrators call them without a key.
 """
 
 from __future__ import annotations
 
 import platform
-from dataclasses import asdict
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +16,6 @@ from jobs.queue import queue_depth
 from tagmyphotos import VERSION
 from tagmyphotos.core import Core
 from tagmyphotos.store import migrations
-from tagmyphotos.system.health import readiness
 from tagmyphotos.system.stats import library_stats
 
 from .deps import get_core
@@ -38,20 +33,6 @@ class VersionOut(BaseModel):
     analysis_model: str = Field(description="face embedding model (config analysis.model)")
     detector: str
     engine: str = Field(description="face engine (config analysis.engine): onnx | dlib")
-
-
-class HealthCheckOut(BaseModel):
-    name: str = Field(description="database | queue | exiftool | weights")
-    ok: bool
-    detail: str = Field(description="what was found, or why the check failed")
-    seconds: float = Field(description="how long the check took")
-
-
-class HealthOut(BaseModel):
-    status: Literal["ok", "degraded"] = Field(description="ok when every check passed")
-    version: str = Field(description="the Tag My Photos release (CHANGELOG.md)")
-    reasons: list[str] = Field(description="one line per failed check")
-    checks: list[HealthCheckOut]
 
 
 class _Open(BaseModel):
@@ -110,20 +91,6 @@ def version(core: Core = Depends(get_core)) -> VersionOut:
         analysis_model=core.cfg.analysis.model,
         detector=core.cfg.analysis.detector,
         engine=core.cfg.analysis.engine,
-    )
-
-
-@router.get(
-    "/health", response_model=HealthOut,
-    summary="Whether the database, the queue, exiftool and the model weights are usable, and the release",
-)  # fmt: skip
-def health(core: Core = Depends(get_core)) -> HealthOut:
-    result = readiness(core.cfg, core.db, queue_depth)
-    return HealthOut(
-        status="ok" if result.ok else "degraded",
-        version=package_version(),
-        reasons=result.reasons,
-        checks=[HealthCheckOut(**asdict(check)) for check in result.checks],
     )
 
 
