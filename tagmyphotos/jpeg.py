@@ -2,11 +2,11 @@
 ends (an end-of-image marker after it), and the digest of everything but its metadata.
 
 Why a layer of its own under the pure packages: the scan (library/probe.py) and the metadata
-writer (metadata/) both need it, and neither may import the other. Why ours and not a decoder's or exiftool's: the
-scan must tell a truncated photo (an interrupted copy) from a whole one without decoding it
-(a reduced decode cost ~12 CPU ms per photo, most of a first scan), and a metadata write must
-prove the image data untouched (exiftool's ImageDataHash scans the entropy-coded data in Perl,
-~40 ms for a 2 MB photo, twice per write).
+writer (metadata/) both need it, and neither may import the other. Why ours and not a decoder's
+or exiftool's: the scan must tell a truncated photo (an interrupted copy) from a whole one
+without decoding it (a reduced decode cost ~12 CPU ms per photo, most of a first scan), and a
+metadata write must prove the image data untouched (exiftool's ImageDataHash scans the
+entropy-coded data in Perl, ~40 ms for a 2 MB photo, twice per write).
 
 The structure: SOI, then segments (a marker, a 2-byte length, a body) up to the first SOS, then
 entropy-coded data in which 0xFF is always followed by 0x00 or a restart marker (byte

@@ -8,7 +8,7 @@ its faces and names) when its content hash matches a photo that is no longer at 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from tagmyphotos.library.probe import FileProblem, Probe, probe_file
 from tagmyphotos.library.walk import FoundFile, WalkProblem, WalkRules, walk_library, walk_paths
 from tagmyphotos.store import models as m
+from tagmyphotos.store.db import chunked
 
 # Commit the scan's changes every this many changed files, so a killed scan keeps its work
 # and readers (UI, API) are never blocked for long.
@@ -77,12 +78,6 @@ def known_photos(scope: list[str] | None) -> dict[str, tuple[Any, ...]]:
     if scope is None:
         return {row[0]: row for row in cursor}
     return {row[0]: row for row in cursor if in_scope(row[0], scope)}
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    """Slices small enough for one statement's variables (SQLite bounds them)."""
-    for start in range(0, len(items), _INSERT_BATCH):
-        yield items[start : start + _INSERT_BATCH]
 
 
 def scan_library(
@@ -212,8 +207,8 @@ def _settle_new_and_gone(
     (inserted in batches: one ORM insert per photo was two thirds of a first scan)."""
     gone: dict[str, int] = {}  # path -> id of the photos no longer found (none if stopped)
     gone_by_hash: dict[str, list[str]] = {}
-    for chunk in [] if stopped else _chunks(list(unseen)):
-        query = m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(m.Photo.path.in_(chunk))
+    for paths in [] if stopped else chunked(unseen):
+        query = m.Photo.select(m.Photo.id, m.Photo.path, m.Photo.hash).where(m.Photo.path.in_(paths))
         for pid, path, photo_hash in m.rows(query):
             gone[path] = pid
             if photo_hash:
@@ -249,8 +244,8 @@ def _settle_new_and_gone(
         m.Photo.update(values | {"path": item.rel}).where(m.Photo.id == photo_id).execute()
         if old_path is not None:
             report.moved.append((old_path, item.rel))  # same content: keeps faces and names
-    for chunk in _chunks(list(gone.values())):
-        m.Photo.update(state=m.PhotoState.MISSING, updated_at=m.utcnow()).where(m.Photo.id.in_(chunk)).execute()
+    for ids in chunked(gone.values()):
+        m.Photo.update(state=m.PhotoState.MISSING, updated_at=m.utcnow()).where(m.Photo.id.in_(ids)).execute()
     report.missing.extend(sorted(gone))
     _insert_new(new_rows, report)
 
@@ -267,8 +262,7 @@ def _insert_new(new_rows: list[tuple[FoundFile, dict[str, object], str | None]],
     unreadable ones) go into the report as `Photo.create` one by one would."""
     to_db = m.Photo.created_at.db_value
     created_at = to_db(m.utcnow())
-    for i in range(0, len(new_rows), _INSERT_BATCH):
-        batch = new_rows[i : i + _INSERT_BATCH]
+    for batch in chunked(new_rows, _INSERT_BATCH):
         params: list[object] = []
         for item, values, _ in batch:
             row = _new_row(item, values)

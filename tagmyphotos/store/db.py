@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import peewee as pw
 from playhouse.db_url import connect
@@ -135,8 +136,12 @@ def serialized(db: pw.Database) -> Iterator[None]:
         yield
 
 
-def chunked(items: Iterable[int], size: int = tuning.SQL_IN_MAX) -> Iterator[list[int]]:
-    """Ids in slices small enough for one SQL IN (...) on SQLite and PostgreSQL."""
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int = tuning.SQL_IN_MAX) -> Iterator[list[T]]:
+    """Ids (or paths) in slices small enough for one SQL IN (...) on SQLite and PostgreSQL;
+    `size` smaller for statements with several values per item."""
     seq = list(items)
     for lo in range(0, len(seq), size):
         yield seq[lo : lo + size]

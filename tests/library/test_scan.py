@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tagmyphotos.core import Core
 from tagmyphotos.library.probe import probe_file, sniff_format
 from tagmyphotos.library.scan import scan_library, walk_rules
@@ -261,12 +263,15 @@ def test_file_patterns_exclude_files_and_folder_patterns_exclude_folders(library
         core.close()
 
 
-def test_asks_to_stop_rarely_and_a_stop_keeps_what_it_read(core: Core) -> None:
+def test_asks_to_stop_rarely_and_a_stop_keeps_what_it_read(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
     """Asking whether to stop is a query: every CHECK_EVERY files and before each read, not at
     every unchanged file. A stop before a read keeps the rows read so far and marks nothing
     missing; more gone photos than one statement's chunk are all marked missing."""
     from tagmyphotos.library import scan
+    from tagmyphotos.store import db
 
+    # statements of at most 300 items here, so that the 1,100 gone photos take several
+    monkeypatch.setattr(scan, "chunked", lambda items, size=300: db.chunked(items, min(size, 300)))
     cfg, lib = core.cfg, core.cfg.library
     rules = walk_rules(cfg.scan.extensions, cfg.scan.raw_extensions, cfg.scan.exclude, cfg.data)
     source = shutil.copyfile(FACES / "img1.jpg", lib.parent / "one.jpg")  # outside the library

@@ -6,8 +6,8 @@ stream) without being held in memory; Python's JSON parser recurses, so a body n
 deep was a RecursionError (500) instead of a clear 400; PostgreSQL stores no NUL character in
 text (SQLite does), so a NUL is refused at the door on both. FastAPI reads the last of a repeated
 query parameter (`?q=a&q=b`) where the schema says one value: such a request is refused, not half
-read. ui.api.errors runs these checks in
-each route's wrapper; each refusal is a problem response (ui.api.problems).
+read. ui.api.errors runs these checks in each route's wrapper; each refusal is a problem response
+(ui.api.problems).
 """
 
 from __future__ import annotations
